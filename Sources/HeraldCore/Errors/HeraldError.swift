@@ -1,0 +1,24 @@
+/// What went wrong, in domain words. Only HeraldServer knows HTTP: it maps each case to a status
+/// and an RFC 9457 problem document in one place (`Problem`).
+public enum HeraldError: Error, Equatable, Sendable {
+    /// The resource does not exist, or belongs to another app (never reveal which).
+    case notFound(resource: String)
+    /// No credentials, or credentials that are not valid.
+    case unauthenticated
+    /// Authenticated, but this caller may not do this.
+    case forbidden(reason: String)
+    /// The request is well-formed JSON but fields are wrong; every bad field is listed.
+    case invalid([FieldProblem])
+    /// The request could not be parsed at all (broken JSON, bad UTF-8, not an object).
+    case malformed(detail: String)
+    /// The request conflicts with the current state (an idempotency key reused with another body).
+    case conflict(detail: String)
+    /// A body or frame exceeds a documented limit.
+    case tooLarge(detail: String)
+    /// A rate limit was hit; retry after the given number of seconds.
+    case rateLimited(retryAfterSeconds: Int)
+
+    public static func invalid(field: String, _ reason: FieldProblem.Reason, detail: String? = nil) -> HeraldError {
+        .invalid([FieldProblem(field: field, reason: reason, detail: detail)])
+    }
+}

@@ -1,0 +1,34 @@
+public import Foundation
+
+/// A stored message, as it appears on the wire (HTTP bodies and `message.*` frames).
+///
+/// `seq` is gap-free per channel: clients resume from the last seq they saw after a reconnect.
+/// A deleted message stays as a tombstone (`deleted: true`, empty text, no data) so the sequence
+/// keeps no holes.
+public struct Message: Codable, Equatable, Sendable {
+    public var id: MessageID
+    public var channelId: ChannelID
+    public var seq: Int64
+    /// The user who sent it; absent when the business sent it as itself.
+    public var sender: UserID?
+    public var text: String
+    public var data: [String: JSONValue]?
+    public var createdAt: Date
+    public var editedAt: Date?
+    public var deleted: Bool
+
+    public init(
+        id: MessageID, channelId: ChannelID, seq: Int64, sender: UserID?, text: String, data: [String: JSONValue]?,
+        createdAt: Date, editedAt: Date? = nil, deleted: Bool = false
+    ) {
+        self.id = id
+        self.channelId = channelId
+        self.seq = seq
+        self.sender = sender
+        self.text = text
+        self.data = data
+        self.createdAt = createdAt
+        self.editedAt = editedAt
+        self.deleted = deleted
+    }
+}

@@ -1,0 +1,52 @@
+public import Foundation
+
+/// Random strings for ids and secrets, from the system's cryptographically secure generator.
+public enum RandomToken {
+    /// Crockford's base32 alphabet in lower case: no padding, no ambiguous letters, URL-safe.
+    public static let base32Alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+    private static let alphabetBytes = Array(base32Alphabet.utf8)
+
+    public static func bytes(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    }
+
+    /// `byteCount` random bytes as base32 (5 bits a character).
+    public static func base32(byteCount: Int) -> String {
+        let input = bytes(byteCount)
+        var output = [UInt8]()
+        output.reserveCapacity((byteCount * 8 + 4) / 5)
+        var buffer = 0
+        var bits = 0
+        for byte in input {
+            buffer = (buffer << 8) | Int(byte)
+            bits += 8
+            while bits >= 5 {
+                bits -= 5
+                output.append(alphabetBytes[(buffer >> bits) & 31])
+            }
+        }
+        if bits > 0 { output.append(alphabetBytes[(buffer << (5 - bits)) & 31]) }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// `byteCount` random bytes as unpadded base64url.
+    public static func base64URL(byteCount: Int) -> String {
+        Data(bytes(byteCount)).base64URLEncodedString()
+    }
+}
+
+extension Data {
+    public func base64URLEncodedString() -> String {
+        base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    public init?(base64URLEncoded string: String) {
+        var base64 = string.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64.append("=") }
+        self.init(base64Encoded: base64)
+    }
+}

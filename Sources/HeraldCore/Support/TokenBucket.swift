@@ -1,0 +1,23 @@
+/// A token bucket: `rate` tokens a second, at most `burst` saved up. Pure: the caller passes the time,
+/// so tests can drive it with any clock.
+public struct TokenBucket: Sendable {
+    public let rate: Double
+    public let burst: Double
+    private var tokens: Double
+    private var last: Double?
+
+    public init(rate: Double, burst: Double) {
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+    }
+
+    /// Takes one token at time `now` (seconds on any monotonic scale); false when none is left.
+    public mutating func take(at now: Double) -> Bool {
+        if let last { tokens = min(burst, tokens + max(0, now - last) * rate) }
+        last = now
+        guard tokens >= 1 else { return false }
+        tokens -= 1
+        return true
+    }
+}

@@ -1,0 +1,24 @@
+public import Foundation
+
+/// A customer of the business, known by the business's own id.
+public struct User: Codable, Equatable, Sendable {
+    public var id: UserID
+    public var name: String?
+    public var locale: String?
+    public var timezone: String?
+    public var metadata: [String: JSONValue]
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(
+        id: UserID, name: String?, locale: String?, timezone: String?, metadata: [String: JSONValue], createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.name = name
+        self.locale = locale
+        self.timezone = timezone
+        self.metadata = metadata
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}

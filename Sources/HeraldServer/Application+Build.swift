@@ -1,0 +1,51 @@
+import Foundation
+public import HeraldStore
+public import Hummingbird
+import HummingbirdWebSocket
+public import Logging
+
+/// All wiring of the HTTP application: middleware order, routes, the realtime gateway.
+///
+/// Middleware order, outermost first: request id and logging; errors to problem+json; authentication.
+/// So every response, including 401s and unknown routes, gets an id and a problem body.
+public func buildApplication(
+    configuration: ServerConfiguration,
+    store: any Store,
+    hub: Hub,
+    logger: Logger
+) -> some ApplicationProtocol {
+    let tokens = UserTokens(store: store, now: configuration.now)
+    let table = RouteTable()
+    let router = Router(context: HeraldRequestContext.self)
+    router.add(middleware: RequestLoggingMiddleware())
+    router.add(middleware: ProblemMiddleware(routes: table))
+    router.add(middleware: AuthenticationMiddleware(store: store, tokens: tokens))
+
+    let routes = RouteRegistrar(router: router, table: table)
+    HealthRoutes().add(to: routes)
+    UsersRoutes(store: store, tokens: tokens).add(to: routes)
+    ChannelsRoutes(store: store, hub: hub).add(to: routes)
+    MessagesRoutes(store: store).add(to: routes)
+    MeRoutes(store: store).add(to: routes)
+
+    let gateway = RealtimeGateway(store: store, hub: hub, tokens: tokens, limits: configuration.realtime, now: configuration.now)
+    table.add("GET", "/v1/realtime")
+    router.ws("/v1/realtime") { _, context in
+        if let caller = context.caller, caller.userID == nil {
+            throw Problem(.forbidden, "forbidden", "Not allowed", detail: "The realtime gateway is for user tokens.")
+        }
+        return .upgrade([:])
+    } onUpgrade: { inbound, outbound, context in
+        await gateway.run(inbound: inbound, outbound: outbound, context: context.requestContext)
+    }
+
+    var webSocket = WebSocketServerConfiguration(
+        maxFrameSize: configuration.realtime.transportMaxFrame, autoPing: .enabled(timePeriod: configuration.realtime.pingInterval))
+    webSocket.closeTimeout = .seconds(5)
+    return Application(
+        router: router,
+        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: webSocket)),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "herald"),
+        logger: logger
+    )
+}

@@ -1,0 +1,35 @@
+import HTTPTypes
+import HeraldCore
+import HeraldStore
+import Hummingbird
+
+/// Reads `Authorization: Bearer <credential>`: an API key (`hk_...`) makes the caller the app's
+/// platform, a user token makes it that user. A request without the header goes on unauthenticated
+/// (routes that need a caller say 401); a header with a bad credential is 401 at once.
+struct AuthenticationMiddleware: RouterMiddleware {
+    typealias Context = HeraldRequestContext
+    let store: any Store
+    let tokens: UserTokens
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization] else {
+            return try await next(request, context)
+        }
+        guard header.count > 7, header.prefix(7).lowercased() == "bearer " else { throw HeraldError.unauthenticated }
+        let credential = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        var context = context
+        if credential.hasPrefix("hk_") {
+            guard let key = APIKey(token: credential), let app = try await store.authenticate(key) else {
+                context.logger.info("rejected API key")
+                throw HeraldError.unauthenticated
+            }
+            context.caller = .platform(app)
+        } else {
+            let (caller, expiry) = try await tokens.verify(credential)
+            context.caller = caller
+            context.credentialExpiry = expiry
+        }
+        context.logger[metadataKey: "app_id"] = "\(context.caller!.appID)"
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,89 @@
+public import Foundation
+public import HeraldCore
+public import HeraldStore
+import JWTKit
+
+/// Issues and verifies user tokens: HS256 JWTs signed with a per-app secret, with `kid` in the
+/// header and `sub` (user), `app`, `iat` and `exp` in the payload.
+///
+/// An actor because it caches one `JWTKeyCollection` per `kid` (keys are unsealed from the store once,
+/// not on every request) and that cache is shared by all requests.
+public actor UserTokens {
+    private struct Payload: JWTPayload {
+        var sub: SubjectClaim
+        var app: String
+        var iat: IssuedAtClaim
+        var exp: ExpirationClaim
+
+        /// Expiry is checked by `UserTokens.verify` against the injected clock, not here.
+        func verify(using algorithm: some JWTAlgorithm) async throws {}
+    }
+
+    private struct Header: Decodable {
+        var kid: String?
+    }
+
+    private let store: any AppStore
+    private let now: @Sendable () -> Date
+    private var keys: [String: (app: AppID, collection: JWTKeyCollection)] = [:]
+
+    public init(store: any AppStore, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.now = now
+    }
+
+    /// A new token for `user`, valid for `ttlSeconds`.
+    public func issue(for user: UserID, in app: AppID, ttlSeconds: Int64) async throws -> (token: String, expiresAt: Date) {
+        let key = try await store.currentTokenKey(of: app)
+        let collection = try await collection(for: key)
+        let issuedAt = WireTime.truncated(now())
+        let expiresAt = issuedAt.addingTimeInterval(TimeInterval(ttlSeconds))
+        let payload = Payload(sub: .init(value: user.rawValue), app: app.rawValue, iat: .init(value: issuedAt), exp: .init(value: expiresAt))
+        let token = try await collection.sign(payload, kid: JWKIdentifier(string: key.kid))
+        return (token, expiresAt)
+    }
+
+    /// The user a token speaks for and when it expires.
+    /// - Throws: `HeraldError.unauthenticated` for anything but a valid, unexpired token of a known key.
+    public func verify(_ token: String) async throws(HeraldError) -> (caller: Caller, expiresAt: Date) {
+        guard token.utf8.count <= 4096, let kid = Self.kid(of: token) else { throw .unauthenticated }
+        let collection: JWTKeyCollection
+        let app: AppID
+        do {
+            if let cached = keys[kid] {
+                (app, collection) = cached
+            } else {
+                guard let key = try await store.tokenKey(kid: kid) else { throw HeraldError.unauthenticated }
+                collection = try await self.collection(for: key)
+                app = key.app
+            }
+        } catch {
+            throw .unauthenticated
+        }
+        guard let payload = try? await collection.verify(token, as: Payload.self),
+            payload.app == app.rawValue,
+            let user = UserID(rawValue: payload.sub.value),
+            payload.exp.value > now()
+        else {
+            throw .unauthenticated
+        }
+        return (.user(app, user), payload.exp.value)
+    }
+
+    private func collection(for key: TokenSigningKey) async throws -> JWTKeyCollection {
+        if let cached = keys[key.kid] { return cached.collection }
+        let collection = JWTKeyCollection()
+        await collection.add(hmac: HMACKey(key: .init(data: key.secret)), digestAlgorithm: .sha256, kid: JWKIdentifier(string: key.kid))
+        keys[key.kid] = (key.app, collection)
+        return collection
+    }
+
+    /// The `kid` of a compact JWS header, read without trusting anything else in the token.
+    private static func kid(of token: String) -> String? {
+        guard let headerPart = token.split(separator: ".", omittingEmptySubsequences: false).first,
+            let data = Data(base64URLEncoded: String(headerPart)),
+            let header = try? JSONDecoder().decode(Header.self, from: data)
+        else { return nil }
+        return header.kid
+    }
+}

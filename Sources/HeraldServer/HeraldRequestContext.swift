@@ -1,0 +1,28 @@
+public import Foundation
+public import HeraldCore
+public import Hummingbird
+public import HummingbirdWebSocket
+
+/// The per-request context of every route and of the realtime upgrade.
+public struct HeraldRequestContext: RequestContext, WebSocketRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let webSocket: WebSocketHandlerReference<HeraldRequestContext>
+    /// Set by `AuthenticationMiddleware` when the request carries valid credentials.
+    public var caller: Caller?
+    /// When the caller's user token expires (nil for API keys).
+    public var credentialExpiry: Date?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        webSocket = .init()
+    }
+
+    /// Bodies beyond the documented limit are refused with 413 before they are read.
+    public var maxUploadSize: Int { Limits.requestBodyBytes }
+
+    /// The authenticated caller; a request without credentials is 401.
+    public func requireCaller() throws(HeraldError) -> Caller {
+        guard let caller else { throw .unauthenticated }
+        return caller
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import HeraldStore
+public import Logging
+import ServiceLifecycle
+
+/// `herald serve`: opens the data directory and the store, runs the HTTP and realtime server until
+/// SIGTERM or SIGINT, then shuts down in order: WebSockets closed with 1001, in-flight requests
+/// finished, the store's writer drained and closed.
+public enum HeraldService {
+    public static func run(configuration: ServerConfiguration, logger: Logger) async throws {
+        let directory = DataDirectory(path: configuration.dataDirectory)
+        let prepared = try directory.prepare(environmentKey: configuration.masterKeyBase64)
+        if prepared.createdDirectory { logger.notice("created data directory", metadata: ["path": "\(directory.url.path)"]) }
+        if prepared.createdMasterKey {
+            logger.notice("created master key (keep it safe: without it the data cannot be read)", metadata: ["path": "\(directory.masterKeyURL.path)"])
+        }
+        if prepared.createdDatabase { logger.notice("created database", metadata: ["path": "\(directory.databaseURL.path)"]) }
+
+        let hub = Hub(logger: logger)
+        let store = try SQLiteStore(
+            path: directory.databaseURL.path, masterKey: prepared.masterKey, durability: configuration.durability, now: configuration.now,
+            observer: hub.deliver)
+        let app = buildApplication(configuration: configuration, store: store, hub: hub, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: app),
+                    .init(service: RealtimeDrainService(hub: hub, timeout: configuration.shutdownGrace)),
+                    .init(service: IdempotencySweeper(store: store, now: configuration.now, logger: logger)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        logger.notice(
+            "herald listening",
+            metadata: ["address": "\(configuration.host):\(configuration.port)", "data": "\(directory.url.path)", "durability": "\(configuration.durability)"])
+        try await group.run()
+        try await store.close()
+        logger.notice("herald stopped")
+    }
+}
+
+/// Forgets idempotency keys after they are no longer needed (they are kept 48 hours, twice the
+/// documented minimum of 24), once an hour.
+struct IdempotencySweeper: Service {
+    let store: any Store
+    let now: @Sendable () -> Date
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            let cutoff = now().addingTimeInterval(-2 * 24 * 3600)
+            do {
+                let removed = try await store.purgeIdempotencyKeys(olderThan: cutoff)
+                if removed > 0 { logger.info("forgot expired idempotency keys", metadata: ["count": "\(removed)"]) }
+            } catch {
+                logger.warning("idempotency sweep failed", metadata: ["error": "\(error)"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) }
+        }
+    }
+}

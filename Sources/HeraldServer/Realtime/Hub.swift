@@ -1,0 +1,126 @@
+import Foundation
+public import HeraldCore
+public import HeraldStore
+public import Logging
+import NIOWebSocket
+import Synchronization
+
+/// Who is connected right now, and delivery of realtime frames to them.
+///
+/// `deliver` is the store's commit observer: it runs synchronously after each commit, in commit order,
+/// so every connection sees a channel's messages in seq order. Each frame is encoded once and the same
+/// string is offered to every recipient's queue; nothing here waits for a client.
+///
+/// The registry is guarded by a `Mutex` instead of living in an actor for that reason: the observer is
+/// synchronous, and delivery must not be reordered by hops between tasks.
+public final class Hub: Sendable {
+    private struct Key: Hashable {
+        var app: AppID
+        var user: UserID
+    }
+
+    private struct State {
+        var connections: [Key: [ObjectIdentifier: OutboundQueue]] = [:]
+        var count = 0
+        var isShuttingDown = false
+        var emptyWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+    private let logger: Logger
+
+    public init(logger: Logger = Logger(label: "herald.hub")) {
+        self.logger = logger
+    }
+
+    /// Live connections across all apps.
+    public var connectionCount: Int { state.withLock { $0.count } }
+
+    /// Live connections of one user.
+    public func connectionCount(of user: UserID, in app: AppID) -> Int {
+        state.withLock { $0.connections[Key(app: app, user: user)]?.count ?? 0 }
+    }
+
+    /// Adds a connection; false when the server is shutting down and takes no new ones.
+    func register(_ queue: OutboundQueue, user: UserID, in app: AppID) -> Bool {
+        state.withLock { state in
+            guard !state.isShuttingDown else { return false }
+            state.connections[Key(app: app, user: user), default: [:]][ObjectIdentifier(queue)] = queue
+            state.count += 1
+            return true
+        }
+    }
+
+    func unregister(_ queue: OutboundQueue, user: UserID, in app: AppID) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            let key = Key(app: app, user: user)
+            guard state.connections[key]?.removeValue(forKey: ObjectIdentifier(queue)) != nil else { return [] }
+            if state.connections[key]?.isEmpty == true { state.connections[key] = nil }
+            state.count -= 1
+            guard state.count == 0 else { return [] }
+            defer { state.emptyWaiters = [:] }
+            return Array(state.emptyWaiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// The commit observer: fans committed message changes out to every live connection of every member.
+    public func deliver(_ changes: [CommittedMessage]) {
+        let encoder = WireJSON.encoder()
+        for change in changes {
+            let frame: ServerFrame =
+                switch change.change {
+                case .created: .messageCreated(change.message)
+                case .updated: .messageUpdated(change.message)
+                case .deleted: .messageDeleted(change.message)
+                }
+            guard let text = try? String(decoding: encoder.encode(frame), as: UTF8.self) else { continue }
+            offer(text, app: change.app, to: change.members)
+        }
+    }
+
+    /// Sends an ephemeral frame (typing, read positions) to the live connections of `users`.
+    func publish(_ frame: ServerFrame, app: AppID, to users: some Sequence<UserID>) {
+        guard let data = try? WireJSON.encoder().encode(frame) else { return }
+        offer(String(decoding: data, as: UTF8.self), app: app, to: users)
+    }
+
+    private func offer(_ text: String, app: AppID, to users: some Sequence<UserID>) {
+        let queues = state.withLock { state in
+            users.flatMap { state.connections[Key(app: app, user: $0)]?.values.map { $0 } ?? [] }
+        }
+        for queue in queues where !queue.offer(text) && queue.isClosing {
+            logger.debug("dropped a frame for a closing connection")
+        }
+    }
+
+    /// Stops taking connections and closes every live one with 1001 (going away); returns at once.
+    public func beginShutdown() {
+        let queues = state.withLock { state in
+            state.isShuttingDown = true
+            return state.connections.values.flatMap { $0.values }
+        }
+        for queue in queues { queue.close(.goingAway, reason: "server shutting down") }
+    }
+
+    /// Waits until every connection has gone, or the task is cancelled.
+    public func waitUntilEmpty() async {
+        let id = state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.count == 0 || Task.isCancelled { return true }
+                    state.emptyWaiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.emptyWaiters.removeValue(forKey: id) }?.resume()
+        }
+    }
+}

@@ -1,0 +1,28 @@
+public import ServiceLifecycle
+
+/// Closes every WebSocket with 1001 (going away) when the process is asked to stop.
+///
+/// It is placed after the HTTP application in the `ServiceGroup`, which shuts services down in reverse
+/// order: so the sockets are closed with 1001 and drained first, and only then does the HTTP server
+/// stop accepting and finish in-flight requests. (Left to itself, the WebSocket layer would close
+/// them with 1000 during the server's shutdown.)
+public struct RealtimeDrainService: Service {
+    let hub: Hub
+    let timeout: Duration
+
+    public init(hub: Hub, timeout: Duration = .seconds(10)) {
+        self.hub = hub
+        self.timeout = timeout
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        hub.beginShutdown()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await hub.waitUntilEmpty() }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}

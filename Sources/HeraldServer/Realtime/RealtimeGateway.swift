@@ -1,0 +1,241 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import HummingbirdWebSocket
+import Logging
+import NIOWebSocket
+
+/// `GET /v1/realtime`: one authenticated WebSocket per device.
+///
+/// Each connection runs three child tasks: a writer that drains the connection's bounded queue into
+/// the socket, a reader that handles client frames one after another (so a client's sends are stored
+/// in the order it sent them), and a watchdog for the auth deadline and the token's expiry. The
+/// connection ends when the writer has written the close frame or the socket is gone.
+struct RealtimeGateway: Sendable {
+    let store: any Store
+    let hub: Hub
+    let tokens: UserTokens
+    let limits: RealtimeLimits
+    let now: @Sendable () -> Date
+
+    private enum Role {
+        case writer, reader, watchdog
+    }
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: HeraldRequestContext) async {
+        let session = RealtimeSession(queue: OutboundQueue(limit: limits.outboundQueueFrames))
+        var logger = context.logger
+        if case .user(let app, let user)? = context.caller, let expiry = context.credentialExpiry {
+            await start(session, as: .init(app: app, user: user, expiresAt: expiry), logger: &logger)
+        }
+        await withTaskGroup(of: Role.self) { group in
+            group.addTask {
+                await Self.write(session.queue, to: outbound)
+                return .writer
+            }
+            group.addTask { [logger] in
+                await read(inbound, session: session, logger: logger)
+                return .reader
+            }
+            group.addTask {
+                await watch(session)
+                return .watchdog
+            }
+            while let role = await group.next() {
+                switch role {
+                case .writer: group.cancelAll()
+                case .reader: session.queue.close(.normalClosure, reason: "", discardingPending: true)
+                case .watchdog: break
+                }
+            }
+        }
+        if let identity = session.identity {
+            hub.unregister(session.queue, user: identity.user, in: identity.app)
+        }
+    }
+
+    /// Registers the authenticated connection and says `ready`.
+    private func start(_ session: RealtimeSession, as identity: RealtimeSession.Identity, logger: inout Logger) async {
+        session.authenticate(identity)
+        logger[metadataKey: "app_id"] = "\(identity.app)"
+        guard hub.register(session.queue, user: identity.user, in: identity.app) else {
+            session.queue.close(.goingAway, reason: "server shutting down")
+            return
+        }
+        await send(.ready(userID: identity.user), on: session.queue)
+    }
+
+    private static func write(_ queue: OutboundQueue, to outbound: WebSocketOutboundWriter) async {
+        while let item = await queue.next() {
+            do {
+                switch item {
+                case .frame(let text):
+                    try await outbound.write(.text(text))
+                case .close(let code, let reason):
+                    try await outbound.close(code, reason: reason)
+                    return
+                }
+            } catch {
+                return
+            }
+        }
+    }
+
+    /// Enforces the auth deadline, then closes the connection with 4401 when its token expires.
+    private func watch(_ session: RealtimeSession) async {
+        if session.identity == nil {
+            try? await Task.sleep(for: limits.authTimeout)
+            if Task.isCancelled { return }
+            guard session.identity != nil else {
+                session.queue.close(CloseCode.authTimeout, reason: "authentication timeout")
+                return
+            }
+        }
+        guard let expiry = session.identity?.expiresAt else { return }
+        let remaining = expiry.timeIntervalSince(now())
+        if remaining > 0 {
+            try? await Task.sleep(for: .milliseconds(Int64(remaining * 1000)))
+            if Task.isCancelled { return }
+        }
+        session.queue.close(CloseCode.unauthenticated, reason: "token expired")
+    }
+
+    private func read(_ inbound: WebSocketInboundStream, session: RealtimeSession, logger: Logger) async {
+        var logger = logger
+        var bucket = TokenBucket(rate: limits.framesPerSecond, burst: limits.frameBurst)
+        let clock = ContinuousClock()
+        let origin = clock.now
+        do {
+            for try await message in inbound.messages(maxSize: limits.transportMaxFrame) {
+                guard case .text(let text) = message else {
+                    session.queue.close(.unacceptableData, reason: "only JSON text frames are accepted")
+                    return
+                }
+                guard text.utf8.count <= limits.maxFrameBytes else {
+                    session.queue.close(CloseCode.frameTooLarge, reason: "frame larger than \(limits.maxFrameBytes) bytes")
+                    return
+                }
+                let elapsed = clock.now - origin
+                guard bucket.take(at: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) else {
+                    session.queue.close(CloseCode.rateLimited, reason: "too many frames")
+                    return
+                }
+                guard await handle(text, session: session, logger: &logger) else { return }
+            }
+        } catch {
+            logger.debug("realtime connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Handles one client frame; false when the connection must end.
+    private func handle(_ text: String, session: RealtimeSession, logger: inout Logger) async -> Bool {
+        let frame: ClientFrame
+        do {
+            frame = try ClientFrame(text: text)
+        } catch {
+            if session.identity == nil {
+                session.queue.close(CloseCode.unauthenticated, reason: "authenticate first")
+                return false
+            }
+            await send(Self.errorFrame(error.error, clientMessageID: error.clientMessageID), on: session.queue)
+            return true
+        }
+        guard let identity = session.identity else {
+            guard case .auth(let token) = frame, let (caller, expiry) = try? await tokens.verify(token), case .user(let app, let user) = caller
+            else {
+                session.queue.close(CloseCode.unauthenticated, reason: "not authenticated")
+                return false
+            }
+            await start(session, as: .init(app: app, user: user, expiresAt: expiry), logger: &logger)
+            return true
+        }
+        do {
+            try await perform(frame, as: identity, session: session)
+        } catch let error as HeraldError {
+            await send(Self.errorFrame(error, clientMessageID: frame.clientMessageID), on: session.queue)
+        } catch {
+            logger.error("realtime frame failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            await send(.error(code: "internal", detail: "The frame could not be handled.", clientMessageID: frame.clientMessageID), on: session.queue)
+        }
+        return true
+    }
+
+    private func perform(_ frame: ClientFrame, as identity: RealtimeSession.Identity, session: RealtimeSession) async throws {
+        let caller = Caller.user(identity.app, identity.user)
+        switch frame {
+        case .auth:
+            throw HeraldError.conflict(detail: "Already authenticated.")
+        case .send(let channelID, let clientMessageID, let content):
+            let channel = try await requireChannel(channelID, app: identity.app)
+            let sender = try Access.sender(for: caller, requested: nil, in: channel)
+            let key = IdempotencyKey(
+                scope: "ws:\(identity.user):\(channelID)", key: clientMessageID, fingerprint: content.fingerprint(sender: sender),
+                requiresSameRequest: false)
+            let result = try await store.append(AppendRequest(app: identity.app, channel: channelID, sender: sender, content: content, idempotency: key))
+            await send(.ack(clientMessageID: clientMessageID, message: result.message), on: session.queue)
+        case .sync(let channelID, let afterSeq):
+            let channel = try await requireChannel(channelID, app: identity.app)
+            try Access.checkCanRead(channel, by: caller)
+            var cursor = afterSeq
+            while true {
+                let page = try await store.history(of: channelID, in: identity.app, query: HistoryQuery(after: cursor, limit: Limits.pageSize))
+                for message in page.messages {
+                    guard await send(.messageCreated(message), on: session.queue) else { return }
+                }
+                cursor = page.messages.last?.seq ?? cursor
+                if !page.hasMore { break }
+            }
+            await send(.syncDone(channelID: channelID, lastSeq: cursor), on: session.queue)
+        case .read(let channelID, let seq):
+            let position = try await store.markRead(channelID, upTo: seq, by: identity.user, in: identity.app)
+            let channel = try await requireChannel(channelID, app: identity.app)
+            hub.publish(.read(position), app: identity.app, to: channel.members)
+        case .typing(let channelID):
+            let channel = try await requireChannel(channelID, app: identity.app)
+            try Access.checkCanRead(channel, by: caller)
+            hub.publish(.typing(channelID: channelID, userID: identity.user), app: identity.app, to: channel.members.filter { $0 != identity.user })
+        }
+    }
+
+    private func requireChannel(_ id: ChannelID, app: AppID) async throws -> Channel {
+        guard let channel = try await store.channel(id, in: app) else { throw HeraldError.notFound(resource: "channel") }
+        return channel
+    }
+
+    @discardableResult
+    private func send(_ frame: ServerFrame, on queue: OutboundQueue) async -> Bool {
+        guard let data = try? WireJSON.encoder().encode(frame) else { return false }
+        return await queue.send(String(decoding: data, as: UTF8.self))
+    }
+
+    static func errorFrame(_ error: HeraldError, clientMessageID: ClientMessageID?) -> ServerFrame {
+        let (code, detail): (String, String) =
+            switch error {
+            case .notFound(let what): ("not_found", "The \(what) does not exist.")
+            case .unauthenticated: ("unauthenticated", "Not authenticated.")
+            case .forbidden(let reason): ("forbidden", reason)
+            case .invalid(let problems): ("invalid", problems.map { "\($0.field): \($0.reason.rawValue)" }.joined(separator: "; "))
+            case .malformed(let detail): ("malformed", detail)
+            case .conflict(let detail): ("conflict", detail)
+            case .tooLarge(let detail): ("too_large", detail)
+            case .rateLimited(let seconds): ("rate_limited", "Retry after \(seconds) seconds.")
+            }
+        return .error(code: code, detail: detail, clientMessageID: clientMessageID)
+    }
+}
+
+/// Herald's application close codes (4000–4999), documented in `docs/protocol.md`.
+enum CloseCode {
+    static let unauthenticated = WebSocketErrorCode(codeNumber: 4401)
+    static let forbidden = WebSocketErrorCode(codeNumber: 4403)
+    static let authTimeout = WebSocketErrorCode(codeNumber: 4408)
+    static let frameTooLarge = WebSocketErrorCode(codeNumber: 4413)
+    static let rateLimited = WebSocketErrorCode(codeNumber: 4429)
+}
+
+extension ClientFrame {
+    var clientMessageID: ClientMessageID? {
+        if case .send(_, let id, _) = self { return id }
+        return nil
+    }
+}

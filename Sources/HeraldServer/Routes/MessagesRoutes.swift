@@ -1,0 +1,77 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import Hummingbird
+
+/// `/v1/channels/{id}/messages`: posting, paging, editing and deleting messages (Platform API and members).
+struct MessagesRoutes {
+    let store: any Store
+
+    func add(to routes: RouteRegistrar) {
+        routes.on(.post, "/v1/channels/:id/messages", use: post)
+        routes.on(.get, "/v1/channels/:id/messages", use: list)
+        routes.on(.get, "/v1/channels/:id/messages/:messageId", use: get)
+        routes.on(.patch, "/v1/channels/:id/messages/:messageId", use: edit)
+        routes.on(.delete, "/v1/channels/:id/messages/:messageId", use: delete)
+    }
+
+    @Sendable func post(_ request: Request, context: HeraldRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let channel = try await requireChannel(context, app: caller.appID)
+        try Access.checkCanRead(channel, by: caller)
+        let input = try NewMessage(body: await request.bodyData(), allowsSender: caller.userID == nil)
+        let sender = try Access.sender(for: caller, requested: input.sender, in: channel)
+        let idempotency = try request.idempotencyKey(
+            scope: "http:\(caller):messages:\(channel.id)", fingerprint: input.content.fingerprint(sender: sender))
+        let result = try await store.append(AppendRequest(app: caller.appID, channel: channel.id, sender: sender, content: input.content, idempotency: idempotency))
+        return try JSONResponse.make(result.message, status: result.isReplay ? .ok : .created)
+    }
+
+    @Sendable func list(_ request: Request, context: HeraldRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let channel = try await requireChannel(context, app: caller.appID)
+        try Access.checkCanRead(channel, by: caller)
+        let query = try HistoryQuery(
+            after: request.uri.queryParameters.get("after"), before: request.uri.queryParameters.get("before"),
+            limit: request.uri.queryParameters.get("limit"))
+        return try JSONResponse.make(try await store.history(of: channel.id, in: caller.appID, query: query))
+    }
+
+    @Sendable func get(_ request: Request, context: HeraldRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let channel = try await requireChannel(context, app: caller.appID)
+        try Access.checkCanRead(channel, by: caller)
+        return try JSONResponse.make(try await requireMessage(context, in: channel, app: caller.appID))
+    }
+
+    @Sendable func edit(_ request: Request, context: HeraldRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let channel = try await requireChannel(context, app: caller.appID)
+        try Access.checkCanRead(channel, by: caller)
+        let message = try await requireMessage(context, in: channel, app: caller.appID)
+        try Access.checkCanModify(message, in: channel, by: caller)
+        let input = try MessageEdit(body: await request.bodyData())
+        return try JSONResponse.make(try await store.editMessage(message.id, in: channel.id, app: caller.appID, content: input.content))
+    }
+
+    @Sendable func delete(_ request: Request, context: HeraldRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let channel = try await requireChannel(context, app: caller.appID)
+        try Access.checkCanRead(channel, by: caller)
+        let message = try await requireMessage(context, in: channel, app: caller.appID)
+        try Access.checkCanModify(message, in: channel, by: caller)
+        return try JSONResponse.make(try await store.deleteMessage(message.id, in: channel.id, app: caller.appID))
+    }
+
+    private func requireChannel(_ context: HeraldRequestContext, app: AppID) async throws -> Channel {
+        let channelID = try context.parameters.id("id", as: ChannelID.self, resource: "channel")
+        guard let channel = try await store.channel(channelID, in: app) else { throw HeraldError.notFound(resource: "channel") }
+        return channel
+    }
+
+    private func requireMessage(_ context: HeraldRequestContext, in channel: Channel, app: AppID) async throws -> Message {
+        let messageID = try context.parameters.id("messageId", as: MessageID.self, resource: "message")
+        guard let message = try await store.message(messageID, in: channel.id, app: app) else { throw HeraldError.notFound(resource: "message") }
+        return message
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import Hummingbird
+
+/// `/v1/users/{userId}`: the business manages its customers and issues their tokens (Platform API).
+struct UsersRoutes {
+    let store: any Store
+    let tokens: UserTokens
+
+    private struct IssuedToken: Encodable {
+        var token: String
+        var expiresAt: Date
+    }
+
+    func add(to routes: RouteRegistrar) {
+        routes.on(.put, "/v1/users/:userId", use: put)
+        routes.on(.get, "/v1/users/:userId", use: get)
+        routes.on(.post, "/v1/users/:userId/tokens", use: issueToken)
+    }
+
+    @Sendable func put(_ request: Request, context: HeraldRequestContext) async throws -> Response {
+        let app = try Access.requirePlatform(context.requireCaller())
+        let userID = try UserID(validating: context.parameters.get("userId") ?? "", field: "userId")
+        let profile = try UserProfile(body: await request.bodyData())
+        let (user, created) = try await store.putUser(userID, profile: profile, in: app)
+        return try JSONResponse.make(user, status: created ? .created : .ok)
+    }
+
+    @Sendable func get(_ request: Request, context: HeraldRequestContext) async throws -> Response {
+        let app = try Access.requirePlatform(context.requireCaller())
+        let userID = try context.parameters.id("userId", as: UserID.self, resource: "user")
+        guard let user = try await store.user(userID, in: app) else { throw HeraldError.notFound(resource: "user") }
+        return try JSONResponse.make(user)
+    }
+
+    @Sendable func issueToken(_ request: Request, context: HeraldRequestContext) async throws -> Response {
+        let app = try Access.requirePlatform(context.requireCaller())
+        let userID = try context.parameters.id("userId", as: UserID.self, resource: "user")
+        let input = try TokenRequest(body: await request.bodyData())
+        guard try await store.user(userID, in: app) != nil else { throw HeraldError.notFound(resource: "user") }
+        let (token, expiresAt) = try await tokens.issue(for: userID, in: app, ttlSeconds: input.ttlSeconds)
+        return try JSONResponse.make(IssuedToken(token: token, expiresAt: expiresAt), status: .created)
+    }
+}

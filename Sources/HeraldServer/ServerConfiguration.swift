@@ -1,0 +1,22 @@
+public import Foundation
+public import HeraldStore
+public import Logging
+
+/// Everything `herald serve` can be told. Values come from flags or environment variables (see the
+/// `herald serve --help` text); tests build one directly.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var dataDirectory = "./herald-data"
+    /// `HERALD_MASTER_KEY`, when set, instead of `DIR/master.key`.
+    public var masterKeyBase64: String?
+    public var durability: Durability = .full
+    public var realtime = RealtimeLimits()
+    public var logLevel: Logger.Level = .info
+    /// How long shutdown waits for WebSockets to close before stopping the HTTP server anyway.
+    public var shutdownGrace: Duration = .seconds(10)
+    /// The clock used for token expiry and timestamps.
+    public var now: @Sendable () -> Date = { Date() }
+
+    public init() {}
+}

@@ -1,0 +1,49 @@
+import Foundation
+import HTTPTypes
+import HeraldCore
+import HeraldStore
+import Hummingbird
+import NIOCore
+
+/// JSON responses in the wire format (`WireJSON`).
+enum JSONResponse {
+    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try WireJSON.encoder().encode(value)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+extension Request {
+    /// The body, at most `Limits.requestBodyBytes`; larger bodies are `tooLarge` (413).
+    func bodyData() async throws -> Data {
+        if let length = headers[.contentLength].flatMap(Int.init), length > Limits.requestBodyBytes {
+            throw HeraldError.tooLarge(detail: "The body may hold at most \(Limits.requestBodyBytes) bytes.")
+        }
+        do {
+            return Data(buffer: try await body.collect(upTo: Limits.requestBodyBytes))
+        } catch is NIOTooManyBytesError {
+            throw HeraldError.tooLarge(detail: "The body may hold at most \(Limits.requestBodyBytes) bytes.")
+        }
+    }
+
+    /// The `Idempotency-Key` header, if any, scoped to `scope`.
+    func idempotencyKey(scope: String, fingerprint: Data) throws(HeraldError) -> IdempotencyKey? {
+        guard let raw = headers[.idempotencyKey] else { return nil }
+        guard let key = ClientMessageID(rawValue: raw) else {
+            throw .invalid(field: "Idempotency-Key", .invalidIdentifier, detail: "1 to 128 printable ASCII characters")
+        }
+        return IdempotencyKey(scope: scope, key: key, fingerprint: fingerprint, requiresSameRequest: true)
+    }
+}
+
+extension HTTPField.Name {
+    static let idempotencyKey = Self("Idempotency-Key")!
+}
+
+extension Parameters {
+    /// A path id; a malformed one names nothing, so it is 404 like an unknown one.
+    func id<ID: Identifier>(_ name: String, as type: ID.Type, resource: String) throws(HeraldError) -> ID {
+        guard let raw = get(name), let id = ID(rawValue: raw) else { throw .notFound(resource: resource) }
+        return id
+    }
+}

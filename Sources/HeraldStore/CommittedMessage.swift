@@ -1,0 +1,27 @@
+public import HeraldCore
+
+/// A message change that has been committed, with the members it concerns, handed to the store's
+/// observer in commit order (seq order within each channel) so that realtime delivery is ordered.
+public struct CommittedMessage: Sendable {
+    public enum Change: Sendable {
+        case created
+        case updated
+        case deleted
+    }
+
+    public var app: AppID
+    public var change: Change
+    public var message: Message
+    public var members: [UserID]
+
+    public init(app: AppID, change: Change, message: Message, members: [UserID]) {
+        self.app = app
+        self.change = change
+        self.message = message
+        self.members = members
+    }
+}
+
+/// Called synchronously after each commit, before any writer is resumed, in commit order. It must
+/// not block: it hands work to queues (the realtime hub) and returns.
+public typealias CommitObserver = @Sendable ([CommittedMessage]) -> Void

@@ -1,0 +1,99 @@
+/// Batches concurrent writes into one transaction (group commit).
+///
+/// A durable commit costs one fsync whatever it holds, so committing each send alone bounds
+/// throughput by the disk's fsync latency. Here the first writer to arrive becomes the *leader*: it
+/// commits everything queued so far as one batch, while later arrivals queue up behind it. When the
+/// leader's own request is done it hands leadership to the oldest waiting request, whose task then
+/// commits the next batch. Batches grow with load by themselves; an idle writer commits a lone send
+/// at once, without waiting for company.
+///
+/// Backend-neutral: `commit` receives a batch and returns one result per request, in order. It is
+/// called by one leader at a time, so batches are committed strictly one after another, which keeps
+/// realtime delivery (done by the backend's observer inside `commit`) in commit order.
+///
+/// No background task: the work runs on the tasks of the callers, so there is nothing to start or stop,
+/// and nothing is pending once every caller has returned.
+public actor GroupCommitter<Request: Sendable, Output: Sendable> {
+    public typealias Commit = @Sendable ([Request]) async throws -> [Result<Output, any Error>]
+
+    private enum Signal {
+        case done(Result<Output, any Error>)
+        case lead
+    }
+
+    private struct Entry {
+        let ticket: UInt64
+        let request: Request
+    }
+
+    private let maxBatch: Int
+    private let commit: Commit
+    private var queue: [Entry] = []
+    private var queueHead = 0
+    private var waiters: [UInt64: CheckedContinuation<Signal, Never>] = [:]
+    private var leaderResults: [UInt64: Result<Output, any Error>] = [:]
+    private var nextTicket: UInt64 = 0
+    private var hasLeader = false
+
+    /// - Parameters:
+    ///   - maxBatch: most requests in one transaction, so one batch cannot hold the writer for long.
+    ///   - commit: writes a batch in one transaction; a thrown error fails every request of the batch.
+    public init(maxBatch: Int = 512, commit: @escaping Commit) {
+        self.maxBatch = maxBatch
+        self.commit = commit
+    }
+
+    /// Commits `request` (in some batch) and returns its result once that batch is durable.
+    public func submit(_ request: Request) async throws -> Output {
+        let ticket = nextTicket
+        nextTicket &+= 1
+        queue.append(Entry(ticket: ticket, request: request))
+        if hasLeader {
+            let signal = await withCheckedContinuation { waiters[ticket] = $0 }
+            if case .done(let result) = signal { return try result.get() }
+        } else {
+            hasLeader = true
+        }
+        return try await lead(until: ticket).get()
+    }
+
+    /// Commits batches until `ticket`'s request is done, then passes leadership on.
+    private func lead(until ticket: UInt64) async -> Result<Output, any Error> {
+        while leaderResults[ticket] == nil {
+            let end = min(queue.count, queueHead + maxBatch)
+            let batch = Array(queue[queueHead..<end])
+            queueHead = end
+            compactQueue()
+            let results: [Result<Output, any Error>]
+            do {
+                results = try await commit(batch.map(\.request))
+            } catch {
+                results = batch.map { _ in .failure(error) }
+            }
+            for (entry, result) in zip(batch, results) {
+                if let waiter = waiters.removeValue(forKey: entry.ticket) {
+                    waiter.resume(returning: .done(result))
+                } else {
+                    leaderResults[entry.ticket] = result
+                }
+            }
+        }
+        let result = leaderResults.removeValue(forKey: ticket)!
+        if queueHead < queue.count, let next = waiters.removeValue(forKey: queue[queueHead].ticket) {
+            next.resume(returning: .lead)
+        } else {
+            hasLeader = false
+        }
+        return result
+    }
+
+    private func compactQueue() {
+        if queueHead == queue.count {
+            queue.removeAll(keepingCapacity: true)
+            queueHead = 0
+        } else if queueHead > 4096 {
+            queue.removeFirst(queueHead)
+            queueHead = 0
+        }
+    }
+}

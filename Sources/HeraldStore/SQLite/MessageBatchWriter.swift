@@ -1,0 +1,108 @@
+import Foundation
+import GRDB
+import HeraldCore
+
+/// Applies the writes of one batch inside one transaction and collects what was committed.
+///
+/// Every check of a write happens before its first change, so a write refused with a `HeraldError`
+/// leaves nothing behind and the rest of the batch commits; any other error rolls back the whole batch.
+struct MessageBatchWriter {
+    let db: Database
+    private(set) var committed: [CommittedMessage] = []
+    private var membersByChannel: [String: [UserID]] = [:]
+
+    init(db: Database) { self.db = db }
+
+    mutating func apply(_ write: MessageWrite) throws -> Result<AppendResult, any Error> {
+        do {
+            switch write {
+            case .append(let request, let time): return .success(try append(request, at: time))
+            case .edit(let id, let channel, let app, let content, let time):
+                return .success(AppendResult(message: try change(id, channel: channel, app: app, to: content, deleting: false, at: time), isReplay: false))
+            case .delete(let id, let channel, let app, let time):
+                return .success(AppendResult(message: try change(id, channel: channel, app: app, to: nil, deleting: true, at: time), isReplay: false))
+            }
+        } catch let error as HeraldError {
+            return .failure(error)
+        }
+    }
+
+    private mutating func append(_ request: AppendRequest, at time: Date) throws -> AppendResult {
+        if let key = request.idempotency, let replay = try replay(key, app: request.app) {
+            return replay
+        }
+        guard let channel = try SQLiteStore.channelRecord(request.channel, in: request.app, db: db) else {
+            throw HeraldError.notFound(resource: "channel")
+        }
+        let members = try members(of: channel.id)
+        if let sender = request.sender, !members.contains(sender) {
+            throw HeraldError.forbidden(reason: "Not a member of this channel.")
+        }
+        let seq = channel.lastSeq + 1
+        try db.execute(sql: "UPDATE channel SET lastSeq = ?, lastActivityAt = ? WHERE id = ?", arguments: [seq, WireTime.milliseconds(time), channel.id])
+        let message = Message(
+            id: .generate(), channelId: request.channel, seq: seq, sender: request.sender, text: request.content.text,
+            data: request.content.data, createdAt: time)
+        try MessageRecord(message).insert(db)
+        if let sender = request.sender {
+            // Sending implies having read everything up to one's own message.
+            try db.execute(
+                sql: "UPDATE channelMember SET lastReadSeq = ? WHERE channelID = ? AND userID = ? AND lastReadSeq < ?",
+                arguments: [seq, channel.id, sender.rawValue, seq])
+        }
+        if let key = request.idempotency {
+            try IdempotencyRecord(
+                appID: request.app.rawValue, scope: key.scope, key: key.key.rawValue, fingerprint: key.fingerprint,
+                messageID: message.id.rawValue, createdAt: WireTime.milliseconds(time)
+            ).insert(db)
+        }
+        committed.append(CommittedMessage(app: request.app, change: .created, message: message, members: members))
+        return AppendResult(message: message, isReplay: false)
+    }
+
+    private func replay(_ key: IdempotencyKey, app: AppID) throws -> AppendResult? {
+        guard let record = try IdempotencyRecord.fetchOne(db, key: ["appID": app.rawValue, "scope": key.scope, "key": key.key.rawValue]) else {
+            return nil
+        }
+        if key.requiresSameRequest, record.fingerprint != key.fingerprint {
+            throw HeraldError.conflict(detail: "This Idempotency-Key was already used with a different request.")
+        }
+        guard let message = try MessageRecord.fetchOne(db, key: record.messageID) else { return nil }
+        return AppendResult(message: message.message, isReplay: true)
+    }
+
+    private mutating func change(
+        _ id: MessageID, channel: ChannelID, app: AppID, to content: MessageContent?, deleting: Bool, at time: Date
+    ) throws -> Message {
+        guard let channelRecord = try SQLiteStore.channelRecord(channel, in: app, db: db),
+            var record = try MessageRecord.filter(MessageRecord.Columns.id == id.rawValue && MessageRecord.Columns.channelID == channelRecord.id)
+                .fetchOne(db)
+        else {
+            throw HeraldError.notFound(resource: "message")
+        }
+        if record.deletedAt != nil {
+            if deleting { return record.message }
+            throw HeraldError.conflict(detail: "A deleted message cannot be edited.")
+        }
+        if deleting {
+            record.text = ""
+            record.data = nil
+            record.deletedAt = WireTime.milliseconds(time)
+        } else if let content {
+            record.text = content.text
+            record.data = content.data.map(JSONColumn.encode)
+            record.editedAt = WireTime.milliseconds(time)
+        }
+        try record.update(db)
+        let message = record.message
+        committed.append(CommittedMessage(app: app, change: deleting ? .deleted : .updated, message: message, members: try members(of: channelRecord.id)))
+        return message
+    }
+
+    private mutating func members(of channel: String) throws -> [UserID] {
+        if let cached = membersByChannel[channel] { return cached }
+        let members = try SQLiteStore.memberIDs(of: channel, db: db)
+        membersByChannel[channel] = members
+        return members
+    }
+}

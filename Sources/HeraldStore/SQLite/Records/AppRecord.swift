@@ -1,0 +1,36 @@
+import Foundation
+import GRDB
+import HeraldCore
+
+struct AppRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "app"
+    var id: String
+    var name: String
+    var apiKeyID: String
+    var apiKeyHash: Data
+    var createdAt: Int64
+
+    enum Columns {
+        static let id = Column(CodingKeys.id)
+        static let apiKeyID = Column(CodingKeys.apiKeyID)
+        static let createdAt = Column(CodingKeys.createdAt)
+    }
+
+    var app: App { App(id: AppID(rawValue: id)!, name: name, createdAt: WireTime.date(milliseconds: createdAt)) }
+}
+
+struct TokenKeyRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "tokenKey"
+    var kid: String
+    var appID: String
+    var sealedSecret: Data
+    var createdAt: Int64
+
+    enum Columns {
+        static let appID = Column(CodingKeys.appID)
+        static let createdAt = Column(CodingKeys.createdAt)
+    }
+
+    /// Associated data of the sealed secret: it only opens as the key of this kid and app.
+    static func sealContext(kid: String, app: String) -> String { "tokenKey:\(app):\(kid)" }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import GRDB
+public import HeraldCore
+
+extension SQLiteStore {
+    public func createApp(name: String) async throws -> (app: App, apiKey: APIKey) {
+        try App.validateName(name)
+        let key = APIKey.generate()
+        let record = AppRecord(id: AppID.generate().rawValue, name: name, apiKeyID: key.keyID, apiKeyHash: key.secretHash, createdAt: nowMilliseconds())
+        try await pool.write { db in try record.insert(db) }
+        return (record.app, key)
+    }
+
+    public func apps() async throws -> [App] {
+        try await pool.read { db in try AppRecord.order(AppRecord.Columns.createdAt, AppRecord.Columns.id).fetchAll(db) }.map(\.app)
+    }
+
+    public func app(_ id: AppID) async throws -> App? {
+        try await pool.read { db in try AppRecord.fetchOne(db, key: id.rawValue) }?.app
+    }
+
+    public func rotateAPIKey(of app: AppID) async throws -> APIKey {
+        let key = APIKey.generate()
+        let updated = try await pool.write { db in
+            try AppRecord.filter(key: app.rawValue).updateAll(
+                db, Column("apiKeyID").set(to: key.keyID), Column("apiKeyHash").set(to: key.secretHash))
+        }
+        guard updated == 1 else { throw HeraldError.notFound(resource: "app") }
+        return key
+    }
+
+    public func authenticate(_ key: APIKey) async throws -> AppID? {
+        let record = try await pool.read { db in
+            try AppRecord.filter(AppRecord.Columns.apiKeyID == key.keyID).fetchOne(db)
+        }
+        guard let record, key.matches(hash: record.apiKeyHash) else { return nil }
+        return AppID(rawValue: record.id)
+    }
+
+    public func currentTokenKey(of app: AppID) async throws -> TokenSigningKey {
+        let masterKey = masterKey
+        let createdAt = nowMilliseconds()
+        let record = try await pool.write { db -> TokenKeyRecord in
+            if let existing = try TokenKeyRecord.filter(TokenKeyRecord.Columns.appID == app.rawValue)
+                .order(TokenKeyRecord.Columns.createdAt.desc).fetchOne(db)
+            {
+                return existing
+            }
+            guard try AppRecord.exists(db, key: app.rawValue) else { throw HeraldError.notFound(resource: "app") }
+            let kid = RandomToken.base32(byteCount: 10)
+            let secret = Data(RandomToken.bytes(32))
+            let sealed = try masterKey.seal(secret, context: TokenKeyRecord.sealContext(kid: kid, app: app.rawValue))
+            let record = TokenKeyRecord(kid: kid, appID: app.rawValue, sealedSecret: sealed, createdAt: createdAt)
+            try record.insert(db)
+            return record
+        }
+        return try unseal(record)
+    }
+
+    public func tokenKey(kid: String) async throws -> TokenSigningKey? {
+        guard let record = try await pool.read({ db in try TokenKeyRecord.fetchOne(db, key: kid) }) else { return nil }
+        return try unseal(record)
+    }
+
+    private func unseal(_ record: TokenKeyRecord) throws -> TokenSigningKey {
+        let secret = try masterKey.open(record.sealedSecret, context: TokenKeyRecord.sealContext(kid: record.kid, app: record.appID))
+        return TokenSigningKey(kid: record.kid, app: AppID(rawValue: record.appID)!, secret: secret)
+    }
+}

@@ -1,0 +1,74 @@
+public import Foundation
+import GRDB
+public import HeraldCore
+
+/// The embedded store: one SQLite file in WAL mode through a GRDB `DatabasePool` (one writer,
+/// concurrent readers), durable against power loss by default.
+///
+/// Message writes go through a `GroupCommitter`, so concurrent sends share one transaction and one
+/// fsync. Other writes (apps, users, channels, read positions) are rare enough to take their own
+/// transaction; GRDB serializes all of them on the pool's single writer connection.
+public final class SQLiteStore: Store {
+    let pool: DatabasePool
+    let masterKey: MasterKey
+    let now: @Sendable () -> Date
+    let observer: CommitObserver
+    let writer: GroupCommitter<MessageWrite, AppendResult>
+
+    /// Opens (creating if needed) the database at `path` and runs pending migrations.
+    /// - Parameters:
+    ///   - now: the clock; times are truncated to milliseconds so they round-trip exactly.
+    ///   - observer: told of every committed message change, in commit order.
+    public init(
+        path: String,
+        masterKey: MasterKey,
+        durability: Durability = .full,
+        now: @escaping @Sendable () -> Date = { Date() },
+        observer: @escaping CommitObserver = { _ in }
+    ) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+        }
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        try SQLiteMigrations.migrator.migrate(pool)
+        self.pool = pool
+        self.masterKey = masterKey
+        self.now = { WireTime.truncated(now()) }
+        self.observer = observer
+        self.writer = GroupCommitter { [pool, observer] batch in
+            try await SQLiteStore.commit(batch, pool: pool, observer: observer)
+        }
+    }
+
+    func nowMilliseconds() -> Int64 { WireTime.milliseconds(now()) }
+
+    public func close() async throws {
+        try pool.close()
+    }
+
+    public func purgeIdempotencyKeys(olderThan cutoff: Date) async throws -> Int {
+        try await pool.write { db in
+            try IdempotencyRecord.filter(IdempotencyRecord.Columns.createdAt < WireTime.milliseconds(cutoff)).deleteAll(db)
+        }
+    }
+
+    /// Writes one batch in one transaction, tells the observer, and returns a result per request.
+    ///
+    /// GRDB's callback API is used rather than `async write` on purpose: the batch belongs to many
+    /// callers, so the cancellation of the one task that leads it must not abort the others' writes.
+    static func commit(_ batch: [MessageWrite], pool: DatabasePool, observer: CommitObserver) async throws -> [Result<AppendResult, any Error>] {
+        let (results, committed) = try await withCheckedThrowingContinuation { continuation in
+            pool.asyncWrite({ db in
+                var batchWriter = MessageBatchWriter(db: db)
+                let results = try batch.map { try batchWriter.apply($0) }
+                return (results, batchWriter.committed)
+            }, completion: { _, result in
+                continuation.resume(with: result)
+            })
+        }
+        if !committed.isEmpty { observer(committed) }
+        return results
+    }
+}

@@ -1,0 +1,67 @@
+public import Foundation
+public import HeraldCore
+
+/// Apps (tenants) and their credentials.
+public protocol AppStore: Sendable {
+    /// Creates an app with a fresh API key; the key's secret is returned once and stored only hashed.
+    func createApp(name: String) async throws -> (app: App, apiKey: APIKey)
+    func apps() async throws -> [App]
+    func app(_ id: AppID) async throws -> App?
+    /// Replaces the app's API key; the previous key stops working at once.
+    func rotateAPIKey(of app: AppID) async throws -> APIKey
+    /// The app a presented key belongs to, or nil. The secret is compared in constant time.
+    func authenticate(_ key: APIKey) async throws -> AppID?
+    /// The key that signs the app's new user tokens (created on first use).
+    func currentTokenKey(of app: AppID) async throws -> TokenSigningKey
+    /// A token key by its `kid`, to verify a presented token.
+    func tokenKey(kid: String) async throws -> TokenSigningKey?
+}
+
+/// The customers of each app.
+public protocol UserStore: Sendable {
+    /// Creates the user or replaces their profile; `created` tells which.
+    func putUser(_ id: UserID, profile: UserProfile, in app: AppID) async throws -> (user: User, created: Bool)
+    func user(_ id: UserID, in app: AppID) async throws -> User?
+}
+
+/// Channels, their members and read positions.
+public protocol ChannelStore: Sendable {
+    /// Creates a channel. A direct channel between the same two users is unique: asking again returns
+    /// the existing one with `created == false`.
+    /// - Throws: `HeraldError.invalid` naming members that are not users of the app.
+    func createChannel(_ new: NewChannel, in app: AppID) async throws -> (channel: Channel, created: Bool)
+    func channel(_ id: ChannelID, in app: AppID) async throws -> Channel?
+    /// Adds users to a group; members already present are left as they are.
+    func addMembers(_ users: [UserID], to channel: ChannelID, in app: AppID) async throws -> Channel
+    func removeMember(_ user: UserID, from channel: ChannelID, in app: AppID) async throws -> Channel
+    /// The user's channels, most recently active first, with unread counts and last messages.
+    func channelSummaries(of user: UserID, in app: AppID) async throws -> [ChannelSummary]
+    /// Moves the user's read position forward to `seq` (clamped to the channel's last seq; never back).
+    func markRead(_ channel: ChannelID, upTo seq: Int64, by user: UserID, in app: AppID) async throws -> ReadPosition
+}
+
+/// Messages. Every write goes through one batching writer (group commit): many concurrent sends
+/// share one transaction and one fsync.
+public protocol MessageStore: Sendable {
+    /// Appends a message, assigning the channel's next seq inside the commit (gap-free, strictly
+    /// increasing). Returns only after the commit. With an idempotency key that was seen before, returns
+    /// the first message (`isReplay`) and writes nothing.
+    /// - Throws: `HeraldError.notFound` (no such channel in the app), `.forbidden` (the sender is not a
+    ///   member), `.conflict` (the key was used with another body, where the key demands the same body).
+    func append(_ request: AppendRequest) async throws -> AppendResult
+    /// Replaces the content of a message; it keeps its seq.
+    func editMessage(_ id: MessageID, in channel: ChannelID, app: AppID, content: MessageContent) async throws -> Message
+    /// Turns a message into a tombstone that keeps its seq; deleting twice is not an error.
+    func deleteMessage(_ id: MessageID, in channel: ChannelID, app: AppID) async throws -> Message
+    func message(_ id: MessageID, in channel: ChannelID, app: AppID) async throws -> Message?
+    func history(of channel: ChannelID, in app: AppID, query: HistoryQuery) async throws -> MessagePage
+}
+
+/// Everything Herald persists. Backends (SQLite now, PostgreSQL later) implement all of it and pass
+/// the same conformance suite.
+public protocol Store: AppStore, UserStore, ChannelStore, MessageStore {
+    /// Removes idempotency records older than `cutoff`; returns how many.
+    func purgeIdempotencyKeys(olderThan cutoff: Date) async throws -> Int
+    /// Waits for pending writes and closes the store.
+    func close() async throws
+}
