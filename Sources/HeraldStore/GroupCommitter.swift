@@ -43,6 +43,9 @@ public actor GroupCommitter<Request: Sendable, Output: Sendable> {
         self.commit = commit
     }
 
+    /// Requests waiting for a batch (not counting the one being committed).
+    public var queuedCount: Int { queue.count - queueHead }
+
     /// Commits `request` (in some batch) and returns its result once that batch is durable.
     public func submit(_ request: Request) async throws -> Output {
         let ticket = nextTicket

@@ -28,10 +28,12 @@ public final class SQLiteStore: Store {
     ) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
-        configuration.prepareDatabase { db in
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        // Set on the pool's one writer connection after it entered WAL mode: SQLite applies its
+        // WAL default (NORMAL, not durable against power loss) when a connection switches to WAL.
+        try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
         }
-        let pool = try DatabasePool(path: path, configuration: configuration)
         try SQLiteMigrations.migrator.migrate(pool)
         self.pool = pool
         self.masterKey = masterKey

@@ -1,0 +1,36 @@
+import Foundation
+import HeraldCore
+import Testing
+
+@Suite("Identifiers")
+struct IdentifierTests {
+    @Test("User ids are 1 to 128 characters of [A-Za-z0-9._@:-]", arguments: [
+        ("ana", true), ("ana.b_c@d:e-f", true), (String(repeating: "x", count: 128), true),
+        ("", false), (String(repeating: "x", count: 129), false), ("a b", false), ("a/b", false), ("é", false), ("a\u{0}", false),
+    ])
+    func userIDs(raw: String, isValid: Bool) {
+        #expect((UserID(rawValue: raw) != nil) == isValid)
+    }
+
+    @Test("Generated ids carry their prefix, are well-formed and do not repeat")
+    func generatedIDs() {
+        let ids = (0..<1000).map { _ in ChannelID.generate() }
+
+        #expect(Set(ids).count == 1000)
+        #expect(ids.allSatisfy { $0.rawValue.hasPrefix("ch_") && ChannelID(rawValue: $0.rawValue) != nil })
+        #expect(ChannelID(rawValue: "ch_short") == nil)
+        #expect(MessageID(rawValue: ids[0].rawValue) == nil)
+    }
+
+    @Test("Wire times are RFC 3339 UTC with milliseconds and round-trip exactly")
+    func wireTimes() throws {
+        let date = WireTime.truncated(Date(timeIntervalSince1970: 1_795_597_589.1839))
+
+        #expect(WireTime.format(date) == "2026-11-25T09:06:29.183Z")
+        #expect(WireTime.parse(WireTime.format(date)) == date)
+        #expect(WireTime.format(WireTime.date(milliseconds: 0)) == "1970-01-01T00:00:00.000Z")
+        #expect(WireTime.format(WireTime.date(milliseconds: 951_782_400_000)) == "2000-02-29T00:00:00.000Z")
+        #expect(WireTime.parse("2026-11-25T10:06:29+01:00") == WireTime.date(milliseconds: 1_795_597_589_000))
+        #expect(WireTime.parse("yesterday") == nil)
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import Synchronization
+import Testing
+
+/// The backends the conformance suite runs against. A new backend adds a case here and must pass
+/// every test of `StoreConformanceTests` unchanged.
+enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite
+
+    var testDescription: String { rawValue }
+
+    /// A fresh, empty store with a recording observer and a settable clock.
+    func make() throws -> StoreFixture {
+        switch self {
+        case .sqlite:
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-store-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let path = directory.appendingPathComponent("herald.sqlite").path
+            let key = MasterKey.generate()
+            let observed = CommitRecorder()
+            let clock = TestClock()
+            let open: @Sendable () throws -> any Store = {
+                try SQLiteStore(path: path, masterKey: key, now: { clock.now }, observer: { observed.record($0) })
+            }
+            return StoreFixture(store: try open(), observed: observed, clock: clock, open: open, cleanup: { try? FileManager.default.removeItem(at: directory) })
+        }
+    }
+}
+
+struct StoreFixture: Sendable {
+    var store: any Store
+    let observed: CommitRecorder
+    let clock: TestClock
+    /// Opens the same database again, as after a restart.
+    let open: @Sendable () throws -> any Store
+    let cleanup: @Sendable () -> Void
+
+    /// Closes the store and opens it again.
+    mutating func restart() async throws {
+        try await store.close()
+        store = try open()
+    }
+}
+
+/// Records what the store's observer was told, in order.
+final class CommitRecorder: Sendable {
+    private let changes = Mutex<[CommittedMessage]>([])
+
+    func record(_ batch: [CommittedMessage]) { changes.withLock { $0.append(contentsOf: batch) } }
+
+    var all: [CommittedMessage] { changes.withLock { $0 } }
+}
+
+/// A clock tests move by hand.
+final class TestClock: Sendable {
+    private let current = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+
+    var now: Date { current.withLock { $0 } }
+
+    func advance(by seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
+}
