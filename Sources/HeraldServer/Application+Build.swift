@@ -6,7 +6,8 @@ public import Logging
 
 /// All wiring of the HTTP application: middleware order, routes, the realtime gateway.
 ///
-/// Middleware order, outermost first: request id and logging; errors to problem+json; authentication.
+/// Middleware order, outermost first: request id and logging; errors to problem+json; authentication
+/// (for every route but `/health`).
 /// So every response, including 401s and unknown routes, gets an id and a problem body.
 public func buildApplication(
     configuration: ServerConfiguration,
@@ -19,10 +20,10 @@ public func buildApplication(
     let router = Router(context: HeraldRequestContext.self)
     router.add(middleware: RequestLoggingMiddleware())
     router.add(middleware: ProblemMiddleware(routes: table))
-    router.add(middleware: AuthenticationMiddleware(store: store, tokens: tokens))
-
     let routes = RouteRegistrar(router: router, table: table)
+    // Health is added before authentication: it ignores credentials, even bad ones.
     HealthRoutes().add(to: routes)
+    router.add(middleware: AuthenticationMiddleware(store: store, tokens: tokens))
     UsersRoutes(store: store, tokens: tokens).add(to: routes)
     ChannelsRoutes(store: store, hub: hub).add(to: routes)
     MessagesRoutes(store: store).add(to: routes)

@@ -34,3 +34,17 @@ struct IdentifierTests {
         #expect(WireTime.parse("yesterday") == nil)
     }
 }
+
+@Suite("Wire times")
+struct WireTimeTests {
+    @Test("Every millisecond of a second survives format and parse unchanged")
+    func everyMillisecondRoundTrips() {
+        let base: Int64 = 1_795_597_589_000
+        let failures = (0..<1000).filter { offset in
+            let date = WireTime.date(milliseconds: base + Int64(offset))
+            return WireTime.parse(WireTime.format(date)) != date || WireTime.truncated(date) != date
+        }
+
+        #expect(failures.isEmpty)
+    }
+}

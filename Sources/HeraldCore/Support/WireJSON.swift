@@ -32,9 +32,10 @@ public enum WireJSON {
 /// Herald keeps every time it stores as whole milliseconds (`truncated`, `milliseconds`), and formats
 /// from that integer, so a time read back from the wire or the store equals the one written.
 public enum WireTime {
-    /// `date` truncated to whole milliseconds.
+    /// `date` truncated to whole milliseconds. The microsecond of slack keeps a date that already is a
+    /// whole millisecond (but is stored as ….99999 in binary floating point) on its millisecond.
     public static func truncated(_ date: Date) -> Date {
-        Self.date(milliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))
+        Self.date(milliseconds: Int64((date.timeIntervalSince1970 * 1000 + 0.001).rounded(.down)))
     }
 
     /// The whole milliseconds since 1970 of a (truncated) date.
@@ -63,9 +64,10 @@ public enum WireTime {
 
     /// Parses RFC 3339 with or without fractional seconds and with any offset; nil when malformed.
     public static func parse(_ text: String) -> Date? {
-        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return truncated(date) }
-        if let date = try? Date.ISO8601FormatStyle().parse(text) { return truncated(date) }
-        return nil
+        // Rounded, not truncated: "….183Z" may parse to ….18299999 s, which is still millisecond 183.
+        guard let date = (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
+        else { return nil }
+        return Self.date(milliseconds: milliseconds(date))
     }
 
     /// Year, month, day of a count of days since 1970-01-01 (H. Hinnant's `civil_from_days`).

@@ -1,0 +1,134 @@
+import Foundation
+import HTTPTypes
+import HeraldCore
+import HeraldServer
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// Every route × every kind of caller, with the status each must get.
+///
+/// Each row runs on a fresh server with users ana, ben, cat and dan, a group of ana, ben and cat, and one
+/// message from ana in it. Callers: no credentials, a bad key, another app's key, a non-member (dan),
+/// a member (ana, the message's sender, or ben where noted), and the app's own key. Cells are tried in
+/// that order, so the ones that succeed (and may change state) come last.
+@Suite("Authorization matrix")
+struct AuthorizationMatrixTests {
+    enum Caller: String, CaseIterable, Sendable {
+        case anonymous, badKey, otherApp, nonMember, member, otherMember, platform
+    }
+
+    struct Row: Sendable, CustomTestStringConvertible {
+        var method: HTTPRequest.Method
+        var path: String
+        var body: String?
+        var expected: [Caller: HTTPResponse.Status]
+
+        var testDescription: String { "\(method) \(path)" }
+    }
+
+    /// `{channel}`, `{message}` are replaced by the seeded ids.
+    static let rows: [Row] = [
+        Row(method: .get, path: "/health", expected: [.anonymous: .ok, .badKey: .ok, .otherApp: .ok, .nonMember: .ok, .member: .ok, .platform: .ok]),
+        Row(
+            method: .put, path: "/v1/users/eve", body: #"{"name":"Eve"}"#,
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .nonMember: .forbidden, .member: .forbidden, .otherApp: .created, .platform: .created]),
+        Row(
+            method: .get, path: "/v1/users/ana",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .ok]),
+        Row(
+            method: .post, path: "/v1/users/ana/tokens",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .created]),
+        Row(
+            method: .post, path: "/v1/channels", body: #"{"type":"group","members":["ana","dan"]}"#,
+            expected: [
+                .anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .unprocessableContent, .nonMember: .forbidden, .member: .forbidden,
+                .platform: .created,
+            ]),
+        Row(
+            method: .get, path: "/v1/channels/{channel}",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .ok, .platform: .ok]),
+        Row(
+            method: .post, path: "/v1/channels/{channel}/members", body: #"{"members":["dan"]}"#,
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .ok]),
+        Row(
+            method: .delete, path: "/v1/channels/{channel}/members/cat",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .ok]),
+        Row(
+            method: .post, path: "/v1/channels/{channel}/read", body: #"{"seq":1}"#,
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .forbidden, .nonMember: .forbidden, .platform: .forbidden, .member: .ok]),
+        Row(
+            method: .post, path: "/v1/channels/{channel}/messages", body: #"{"text":"hi"}"#,
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .created, .platform: .created]),
+        Row(
+            method: .get, path: "/v1/channels/{channel}/messages",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .ok, .platform: .ok]),
+        Row(
+            method: .get, path: "/v1/channels/{channel}/messages/{message}",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .ok, .platform: .ok]),
+        Row(
+            method: .patch, path: "/v1/channels/{channel}/messages/{message}", body: #"{"text":"edited"}"#,
+            expected: [
+                .anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .otherMember: .forbidden, .member: .ok,
+                .platform: .ok,
+            ]),
+        Row(
+            method: .delete, path: "/v1/channels/{channel}/messages/{message}",
+            expected: [
+                .anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .otherMember: .forbidden, .member: .ok,
+                .platform: .ok,
+            ]),
+        Row(
+            method: .get, path: "/v1/me/channels",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .forbidden, .platform: .forbidden, .nonMember: .ok, .member: .ok]),
+    ]
+
+    @Test("Each caller gets the expected status", arguments: rows)
+    func matrix(row: Row) async throws {
+        try await TestHarness.with { harness in
+            let channel = try await harness.group(["ana", "ben", "cat"])
+            let message = try await harness.post("seed", to: channel, from: "ana")
+            let credentials: [Caller: String?] = [
+                .anonymous: nil, .badKey: "hk_0000000000000000_notthekey", .otherApp: harness.otherKey,
+                .nonMember: try await harness.token(for: "dan"), .member: try await harness.token(for: "ana"),
+                .otherMember: try await harness.token(for: "ben"), .platform: harness.apiKey,
+            ]
+            let path = row.path.replacingOccurrences(of: "{channel}", with: channel.id.rawValue)
+                .replacingOccurrences(of: "{message}", with: message.id.rawValue)
+
+            let statuses = try await harness.run { client in
+                var statuses: [Caller: HTTPResponse.Status] = [:]
+                for caller in Caller.allCases where row.expected[caller] != nil {
+                    let response = try await client.request(row.method, path, auth: credentials[caller] ?? nil, body: row.body)
+                    statuses[caller] = response.status
+                    if response.status.code >= 400 {
+                        #expect(response.headers[.contentType] == "application/problem+json", "\(caller)")
+                        #expect(response.problem?.status == response.status.code, "\(caller)")
+                    }
+                }
+                return statuses
+            }
+
+            #expect(statuses == row.expected)
+        }
+    }
+
+    @Test("A malformed bearer header is 401, as is a token signed with an unknown key")
+    func badTokens() async throws {
+        try await TestHarness.with { harness in
+            let token = try await harness.token(for: "ana")
+            var parts = token.split(separator: ".").map(String.init)
+            parts[2] = String(parts[2].reversed())
+            let tampered = parts.joined(separator: ".")
+
+            try await harness.run { client in
+                for header in ["Basic abc", "Bearer", "Bearer ", "bearer \(tampered)", "Bearer a.b.c"] {
+                    let response = try await client.client.executeRequest(
+                        uri: "/v1/me/channels", method: .get, headers: [.authorization: header], body: nil)
+                    #expect(response.status == .unauthorized, "\(header)")
+                }
+                #expect(try await client.request(.get, "/v1/me/channels", auth: token).status == .ok)
+            }
+        }
+    }
+}

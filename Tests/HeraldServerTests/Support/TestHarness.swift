@@ -1,0 +1,124 @@
+import Foundation
+import HTTPTypes
+import HeraldCore
+@testable import HeraldServer
+import HeraldStore
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+
+/// NIO has a `Channel` too; in these tests it is always the conversation.
+typealias Channel = HeraldCore.Channel
+
+/// A real server on a real SQLite file in a temporary directory, with two apps: `acme` (the one under
+/// test, with users ana, ben, cat and dan) and `other` (to prove isolation).
+struct TestHarness: Sendable {
+    let directory: URL
+    let store: SQLiteStore
+    let hub: Hub
+    let tokens: UserTokens
+    let configuration: ServerConfiguration
+    let app: AppID
+    let apiKey: String
+    let otherApp: AppID
+    let otherKey: String
+
+    static func with<T>(
+        configure: (inout ServerConfiguration) -> Void = { _ in },
+        _ body: (TestHarness) async throws -> T
+    ) async throws -> T {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configure(&configuration)
+        let hub = Hub()
+        let store = try SQLiteStore(path: directory.appendingPathComponent("herald.sqlite").path, masterKey: .generate(), observer: hub.deliver)
+        let (app, key) = try await store.createApp(name: "Acme")
+        let (other, otherKey) = try await store.createApp(name: "Other")
+        for name in ["ana", "ben", "cat", "dan"] {
+            _ = try await store.putUser(UserID(rawValue: name)!, profile: UserProfile(name: name.capitalized), in: app.id)
+        }
+        let harness = TestHarness(
+            directory: directory, store: store, hub: hub, tokens: UserTokens(store: store), configuration: configuration, app: app.id,
+            apiKey: key.token, otherApp: other.id, otherKey: otherKey.token)
+        do {
+            let result = try await body(harness)
+            try await store.close()
+            return result
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+
+    var application: some ApplicationProtocol {
+        var logger = Logger(label: "herald.test")
+        logger.logLevel = .warning
+        return buildApplication(configuration: configuration, store: store, hub: hub, logger: logger)
+    }
+
+    /// Runs `body` against the application (`.router` for plain HTTP, `.live` for WebSockets).
+    func run<T: Sendable>(_ setup: TestingSetup = .router, _ body: @escaping @Sendable (TestClient) async throws -> T) async throws -> T {
+        try await application.test(setup) { client in try await body(TestClient(client: client)) }
+    }
+
+    func user(_ name: String) -> UserID { UserID(rawValue: name)! }
+
+    /// A token for `name`, issued as the Platform API would.
+    func token(for name: String, ttlSeconds: Int64 = 3600) async throws -> String {
+        try await tokens.issue(for: user(name), in: app, ttlSeconds: ttlSeconds).token
+    }
+
+    func group(_ members: [String], name: String = "team") async throws -> Channel {
+        try await store.createChannel(NewChannel(type: .group, members: members.map(user), name: name), in: app).channel
+    }
+
+    @discardableResult
+    func post(_ text: String, to channel: Channel, from sender: String?) async throws -> Message {
+        try await store.append(AppendRequest(app: app, channel: channel.id, sender: sender.map(user), content: MessageContent(text: text))).message
+    }
+}
+
+/// A thin layer over Hummingbird's test client: JSON in and out, bearer credentials.
+struct TestClient: Sendable {
+    let client: any TestClientProtocol
+
+    var port: Int { client.port ?? 0 }
+
+    func request(
+        _ method: HTTPRequest.Method, _ path: String, auth: String? = nil, body: String? = nil, headers: HTTPFields = [:]
+    ) async throws -> TestResponse {
+        var headers = headers
+        if let auth { headers[.authorization] = "Bearer \(auth)" }
+        if body != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
+        return try await client.executeRequest(uri: path, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+    }
+
+    func request(_ method: HTTPRequest.Method, _ path: String, auth: String? = nil, bytes: [UInt8]) async throws -> TestResponse {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let auth { headers[.authorization] = "Bearer \(auth)" }
+        return try await client.executeRequest(uri: path, method: method, headers: headers, body: ByteBuffer(bytes: bytes))
+    }
+}
+
+extension TestResponse {
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try WireJSON.decoder().decode(T.self, from: Data(buffer: body))
+    }
+
+    var text: String { String(buffer: body) }
+
+    /// The problem document of an error response.
+    var problem: Problem? { try? decode(Problem.self) }
+
+    struct Problem: Decodable {
+        var type: String
+        var title: String
+        var status: Int
+        var detail: String?
+        var errors: [FieldProblem]?
+    }
+}
