@@ -47,6 +47,10 @@ public func buildApplication(
         router: router,
         server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: webSocket)),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "herald"),
+        onServerRunning: { channel in
+            // The bound address (with the real port when 0 was asked for): scripts and tests wait for this line.
+            logger.notice("herald listening", metadata: ["address": "\(channel.localAddress.map { "\($0.ipAddress ?? configuration.host):\($0.port ?? 0)" } ?? "?")"])
+        },
         logger: logger
     )
 }

@@ -30,9 +30,7 @@ public enum HeraldService {
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-        logger.notice(
-            "herald listening",
-            metadata: ["address": "\(configuration.host):\(configuration.port)", "data": "\(directory.url.path)", "durability": "\(configuration.durability)"])
+        logger.notice("herald starting", metadata: ["data": "\(directory.url.path)", "durability": "\(configuration.durability)"])
         try await group.run()
         try await store.close()
         logger.notice("herald stopped")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Herald: AsyncParsableCommand {
@@ -8,4 +9,23 @@ struct Herald: AsyncParsableCommand {
         discussion: "Run `herald serve` to start the server; `herald apps create --name NAME` to create an app and its API key.",
         subcommands: [Serve.self, Apps.self]
     )
+
+    /// Runs the command, with the exit codes of the public contract: 0 success, 1 runtime failure,
+    /// 2 bad usage. (ArgumentParser itself exits 64, EX_USAGE, for bad usage.)
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }

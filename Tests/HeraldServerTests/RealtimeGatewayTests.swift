@@ -4,6 +4,7 @@ import HeraldCore
 import HeraldStore
 import Hummingbird
 import HummingbirdTesting
+import HeraldTestSupport
 import Testing
 
 @Suite("Realtime gateway over real WebSockets")

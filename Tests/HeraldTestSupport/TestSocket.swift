@@ -1,6 +1,6 @@
 import Foundation
 import HTTPTypes
-import HeraldCore
+public import HeraldCore
 import HummingbirdWSClient
 import Logging
 import NIOWebSocket
@@ -9,8 +9,8 @@ import NIOWebSocket
 ///
 /// `reading: false` leaves incoming frames unread (in the kernel's buffers) until `startReading()`,
 /// to play a slow consumer.
-final class TestSocket {
-    enum Event: Sendable {
+public final class TestSocket {
+    public enum Event: Sendable {
         case frame(ServerFrame)
         case unreadable(String)
         case closed(code: Int?)
@@ -22,13 +22,13 @@ final class TestSocket {
     private let task: Task<Void, Never>
 
     /// How the socket authenticates.
-    enum Auth {
+    public enum Auth: Sendable {
         case header(String)
         case frame(String)
         case none
     }
 
-    init(port: Int, auth: Auth, reading: Bool = true, origin: String? = nil) {
+    public init(port: Int, auth: Auth, reading: Bool = true, host: String = "127.0.0.1") {
         let (events, eventSink) = AsyncStream<Event>.makeStream()
         let (outgoingStream, outgoing) = AsyncStream<String>.makeStream()
         let (gate, readGate) = AsyncStream<Void>.makeStream()
@@ -40,7 +40,7 @@ final class TestSocket {
         logger.logLevel = .critical
         task = Task { [configuration, logger] in
             do {
-                let close = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/v1/realtime", configuration: configuration, logger: logger) {
+                let close = try await WebSocketClient.connect(url: "ws://\(host):\(port)/v1/realtime", configuration: configuration, logger: logger) {
                     inbound, outbound, _ in
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         group.addTask {
@@ -79,16 +79,16 @@ final class TestSocket {
         task.cancel()
     }
 
-    func send(_ text: String) { outgoing.yield(text) }
+    public func send(_ text: String) { outgoing.yield(text) }
 
-    func send(message text: String, to channel: ChannelID, clientMessageID: String) {
+    public func send(message text: String, to channel: ChannelID, clientMessageID: String) {
         send(#"{"type":"message.send","channelId":"\#(channel)","clientMessageId":"\#(clientMessageID)","text":"\#(text)"}"#)
     }
 
-    func startReading() { readGate.yield() }
+    public func startReading() { readGate.yield() }
 
     /// Closes from the client side (1000) and waits until the connection is gone.
-    func close() async {
+    public func close() async {
         outgoing.finish()
         while let event = await iterator.next() {
             if case .closed = event { break }
@@ -96,10 +96,10 @@ final class TestSocket {
     }
 
     /// The next event, whatever it is.
-    func nextEvent() async -> Event? { await iterator.next() }
+    public func nextEvent() async -> Event? { await iterator.next() }
 
     /// The next frame of `type`, skipping others; nil if the connection closed first.
-    func next(_ type: String) async -> ServerFrame? {
+    public func next(_ type: String) async -> ServerFrame? {
         while let event = await iterator.next() {
             switch event {
             case .frame(let frame) where frame.type == type: return frame
@@ -111,7 +111,7 @@ final class TestSocket {
     }
 
     /// The close code, skipping any frames before it.
-    func closeCode() async -> Int? {
+    public func closeCode() async -> Int? {
         while let event = await iterator.next() {
             if case .closed(let code) = event { return code }
         }
@@ -120,5 +120,5 @@ final class TestSocket {
 
     /// Authenticated and registered: waits for `ready`.
     @discardableResult
-    func ready() async -> Bool { await next("ready") != nil }
+    public func ready() async -> Bool { await next("ready") != nil }
 }

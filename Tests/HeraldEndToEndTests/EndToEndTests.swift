@@ -1,0 +1,199 @@
+import AsyncHTTPClient
+import Foundation
+import HeraldCore
+import HeraldTestSupport
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import Synchronization
+import Testing
+
+@Suite("The real herald binary", .serialized)
+struct EndToEndTests {
+    private static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("herald-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    private struct Created: Decodable {
+        var appId: String
+        var apiKey: String
+    }
+
+    private static func createApp(data: URL) throws -> Created {
+        let (status, output) = try HeraldProcess.command(["apps", "create", "--name", "Acme", "--data", data.path, "--json"])
+        #expect(status == 0)
+        return try JSONDecoder().decode(Created.self, from: Data(output.utf8))
+    }
+
+    /// One HTTP call; nil when the server could not be reached (killed, restarting).
+    @discardableResult
+    private static func call(
+        _ method: HTTPMethod, _ url: String, key: String, body: String? = nil, headers: [(String, String)] = []
+    ) async -> (status: Int, body: Data)? {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(key)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let bytes = try await response.body.collect(upTo: 1 << 24)
+            return (Int(response.status.code), Data(buffer: bytes))
+        } catch {
+            return nil
+        }
+    }
+
+    @Test("Every acknowledged message survives kill -9 exactly once, with gap-free seqs")
+    func killNineLosesNothingAcknowledged() async throws {
+        let data = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let app = try Self.createApp(data: data)
+        var server = try await HeraldProcess.start(data: data)
+        for name in ["ana", "ben"] { await Self.call(.PUT, "\(server.baseURL)/v1/users/\(name)", key: app.apiKey, body: "{}") }
+        let created = try #require(await Self.call(.POST, "\(server.baseURL)/v1/channels", key: app.apiKey, body: #"{"type":"group","members":["ana","ben"]}"#))
+        let channel = try WireJSON.decoder().decode(Channel.self, from: created.body)
+
+        // 400 sends from 32 concurrent senders; the server is killed once 150 are acknowledged.
+        let acknowledged = Acknowledgements()
+        let total = 400
+        let baseURL = server.baseURL
+        let victim = server
+        await withTaskGroup(of: Void.self) { group in
+            for sender in 0..<32 {
+                group.addTask {
+                    // Stop once the server is dead: the HTTP client would retry the connection until its deadline.
+                    for index in stride(from: sender, to: total, by: 32) where !acknowledged.isServerKilled {
+                        let key = "send-\(index)"
+                        guard
+                            let response = await Self.call(
+                                .POST, "\(baseURL)/v1/channels/\(channel.id)/messages", key: app.apiKey, body: #"{"text":"\#(key)"}"#,
+                                headers: [("Idempotency-Key", key)]),
+                            response.status == 201, let message = try? WireJSON.decoder().decode(Message.self, from: response.body)
+                        else { continue }
+                        let count = acknowledged.record(message, for: key)
+                        if count == 150 {
+                            acknowledged.serverKilled()
+                            victim.signal(SIGKILL)
+                        }
+                    }
+                }
+            }
+        }
+        _ = await server.exitStatus()
+
+        server = try await HeraldProcess.start(data: data)
+        var stored: [Message] = []
+        var after: Int64 = 0
+        while true {
+            let page = try #require(await Self.call(.GET, "\(server.baseURL)/v1/channels/\(channel.id)/messages?after=\(after)&limit=200", key: app.apiKey))
+            let decoded = try WireJSON.decoder().decode(MessagePage.self, from: page.body)
+            stored += decoded.messages
+            after = decoded.messages.last?.seq ?? after
+            if !decoded.hasMore { break }
+        }
+
+        let acks = acknowledged.all
+        #expect(acks.count >= 150)
+        #expect(stored.map(\.seq) == Array(1...Int64(stored.count)), "seqs are gap-free")
+        #expect(Set(stored.map(\.text)).count == stored.count, "no message is stored twice")
+        let storedByID = Dictionary(uniqueKeysWithValues: stored.map { ($0.id, $0) })
+        for (key, message) in acks {
+            #expect(storedByID[message.id] == message, "acknowledged \(key) is stored as acknowledged")
+        }
+
+        // Retrying every send with its key completes the set without a duplicate.
+        for index in 0..<total {
+            let key = "send-\(index)"
+            let response = await Self.call(
+                .POST, "\(server.baseURL)/v1/channels/\(channel.id)/messages", key: app.apiKey, body: #"{"text":"\#(key)"}"#,
+                headers: [("Idempotency-Key", key)])
+            #expect(response?.status == 201 || response?.status == 200)
+        }
+        let last = try #require(await Self.call(.GET, "\(server.baseURL)/v1/channels/\(channel.id)", key: app.apiKey))
+        #expect(try WireJSON.decoder().decode(Channel.self, from: last.body).lastSeq == Int64(total))
+        #expect(await server.stop(with: SIGTERM) == 0)
+    }
+
+    @Test("SIGTERM closes WebSockets with 1001 and exits 0")
+    func gracefulShutdown() async throws {
+        let data = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let app = try Self.createApp(data: data)
+        let server = try await HeraldProcess.start(data: data)
+        await Self.call(.PUT, "\(server.baseURL)/v1/users/ana", key: app.apiKey, body: "{}")
+        let issued = try #require(await Self.call(.POST, "\(server.baseURL)/v1/users/ana/tokens", key: app.apiKey))
+        let token = try #require(try JSONSerialization.jsonObject(with: issued.body) as? [String: Any])["token"] as? String
+        let socket = TestSocket(port: server.port, auth: .header(try #require(token)))
+        #expect(await socket.ready())
+
+        async let status = server.stop(with: SIGTERM)
+
+        #expect(await socket.closeCode() == 1001)
+        #expect(await status == 0)
+        #expect(server.logText.contains("herald stopped"))
+    }
+
+    @Test("First start creates the data directory, database and a 0600 master key, and says so")
+    func firstStart() async throws {
+        let parent = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let data = parent.appendingPathComponent("fresh")
+
+        let server = try await HeraldProcess.start(data: data)
+        #expect(await server.stop(with: SIGINT) == 0)
+
+        let mode = try FileManager.default.attributesOfItem(atPath: data.appendingPathComponent("master.key").path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(FileManager.default.fileExists(atPath: data.appendingPathComponent("herald.sqlite").path))
+        #expect(server.logText.contains("created master key") && server.logText.contains("created database"))
+        #expect(!server.logText.contains(try String(contentsOf: data.appendingPathComponent("master.key"), encoding: .utf8).trimmingCharacters(in: .newlines)))
+    }
+
+    @Test("apps create, list and rotate-key work beside a running server")
+    func appsCommandsBesideServer() async throws {
+        let data = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let first = try Self.createApp(data: data)
+        let server = try await HeraldProcess.start(data: data)
+
+        let second = try Self.createApp(data: data)
+        let worksAtOnce = await Self.call(.PUT, "\(server.baseURL)/v1/users/ana", key: second.apiKey, body: "{}")
+        let (listStatus, list) = try HeraldProcess.command(["apps", "list", "--data", data.path, "--json"])
+        let (rotateStatus, rotated) = try HeraldProcess.command(["apps", "rotate-key", "--app", first.appId, "--data", data.path, "--json"])
+        let newKey = try JSONDecoder().decode(Created.self, from: Data(rotated.utf8)).apiKey
+        let oldKey = await Self.call(.PUT, "\(server.baseURL)/v1/users/ana", key: first.apiKey, body: "{}")
+        let freshKey = await Self.call(.PUT, "\(server.baseURL)/v1/users/ana", key: newKey, body: "{}")
+        let (badStatus, _) = try HeraldProcess.command(["apps", "rotate-key", "--app", "app_nonexistent", "--data", data.path])
+
+        #expect(worksAtOnce?.status == 201)
+        #expect(listStatus == 0 && list.contains(first.appId) && list.contains(second.appId))
+        #expect(rotateStatus == 0)
+        #expect(oldKey?.status == 401 && freshKey?.status == 201)
+        #expect(badStatus == 2, "a malformed app id is bad usage")
+        #expect(await server.stop(with: SIGTERM) == 0)
+    }
+}
+
+/// The sends the server acknowledged (201), by idempotency key.
+final class Acknowledgements: Sendable {
+    private let acks = Mutex<[String: Message]>([:])
+    private let killed = Mutex(false)
+
+    var isServerKilled: Bool { killed.withLock { $0 } }
+
+    func serverKilled() { killed.withLock { $0 = true } }
+
+    /// Records an acknowledged send; returns how many there are now.
+    func record(_ message: Message, for key: String) -> Int {
+        acks.withLock { acks in
+            acks[key] = message
+            return acks.count
+        }
+    }
+
+    var all: [String: Message] { acks.withLock { $0 } }
+}
