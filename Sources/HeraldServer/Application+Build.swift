@@ -15,6 +15,25 @@ public func buildApplication(
     hub: Hub,
     logger: Logger
 ) -> some ApplicationProtocol {
+    let (router, _) = buildRouter(configuration: configuration, store: store, hub: hub)
+    var webSocket = WebSocketServerConfiguration(
+        maxFrameSize: configuration.realtime.transportMaxFrame, autoPing: .enabled(timePeriod: configuration.realtime.pingInterval))
+    webSocket.closeTimeout = .seconds(5)
+    return Application(
+        router: router,
+        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: webSocket)),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "herald"),
+        onServerRunning: { channel in
+            // The bound address (with the real port when 0 was asked for): scripts and tests wait for this line.
+            logger.notice("herald listening", metadata: ["address": "\(channel.localAddress.map { "\($0.ipAddress ?? configuration.host):\($0.port ?? 0)" } ?? "?")"])
+        },
+        logger: logger
+    )
+}
+
+/// The router with every middleware and route, and the table of those routes (for 405 answers and
+/// for the test that keeps `docs/openapi.yaml` true).
+func buildRouter(configuration: ServerConfiguration, store: any Store, hub: Hub) -> (Router<HeraldRequestContext>, RouteTable) {
     let tokens = UserTokens(store: store, now: configuration.now)
     let table = RouteTable()
     let router = Router(context: HeraldRequestContext.self)
@@ -40,17 +59,5 @@ public func buildApplication(
         await gateway.run(inbound: inbound, outbound: outbound, context: context.requestContext)
     }
 
-    var webSocket = WebSocketServerConfiguration(
-        maxFrameSize: configuration.realtime.transportMaxFrame, autoPing: .enabled(timePeriod: configuration.realtime.pingInterval))
-    webSocket.closeTimeout = .seconds(5)
-    return Application(
-        router: router,
-        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: webSocket)),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "herald"),
-        onServerRunning: { channel in
-            // The bound address (with the real port when 0 was asked for): scripts and tests wait for this line.
-            logger.notice("herald listening", metadata: ["address": "\(channel.localAddress.map { "\($0.ipAddress ?? configuration.host):\($0.port ?? 0)" } ?? "?")"])
-        },
-        logger: logger
-    )
+    return (router, table)
 }

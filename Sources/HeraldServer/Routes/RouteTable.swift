@@ -10,6 +10,11 @@ final class RouteTable: Sendable {
         entries.withLock { $0.append((pattern.split(separator: "/"), method)) }
     }
 
+    /// Every registered route as `METHOD /pattern`, with `:name` parameters.
+    var all: [String] {
+        entries.withLock { $0.map { "\($0.method) /\($0.segments.joined(separator: "/"))" } }.sorted()
+    }
+
     /// The methods registered for patterns matching `path`, or nil when no pattern matches.
     func methods(matching path: String) -> [String]? {
         let segments = path.split(separator: "/")
