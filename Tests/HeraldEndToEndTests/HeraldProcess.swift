@@ -43,15 +43,22 @@ final class HeraldProcess: Sendable {
                 log.finish()
             } else {
                 log.append(data)
-                if let tee = ProcessInfo.processInfo.environment["HERALD_TEST_LOG"], let file = FileHandle(forWritingAtPath: tee) {
-                    file.seekToEndOfFile()
-                    file.write(data)
-                    try? file.close()
-                }
             }
         }
         try process.run()
-        guard let line = await log.firstLine(containing: "herald listening"),
+        // Bounded, so a server that never listens fails the test instead of hanging it.
+        let listening = await withTaskGroup(of: String?.self) { group in
+            group.addTask { await log.firstLine(containing: "herald listening") }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(60))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            log.wakeWaiters()
+            return first
+        }
+        guard let line = listening,
             let range = line.range(of: #"address=[0-9.]+:(\d+)"#, options: .regularExpression),
             let port = Int(line[range].split(separator: ":").last ?? "")
         else {
@@ -72,16 +79,11 @@ final class HeraldProcess: Sendable {
 
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
-    /// Sends `signal` and returns the exit status. If the process has not exited after 15 seconds the
-    /// signal is sent once more (noted on standard error: a lost signal was seen once under load and
-    /// could not be reproduced); after 15 more it is killed and nil is returned, so a test fails rather
-    /// than hangs.
+    /// Sends `signal` and returns the exit status; if the process has not exited within 30 seconds it
+    /// is killed and nil is returned, so a test fails rather than hangs.
     func stop(with signal: Int32) async -> Int32? {
-        for attempt in 0..<2 {
-            if attempt > 0 { FileHandle.standardError.write(Data("warning: herald did not exit on signal \(signal); sending it again\n".utf8)) }
-            self.signal(signal)
-            if await exited(within: .seconds(15)) { return await exitStatus() }
-        }
+        self.signal(signal)
+        if await exited(within: .seconds(30)) { return await exitStatus() }
         self.signal(SIGKILL)
         _ = await exitStatus()
         return nil
@@ -109,9 +111,14 @@ final class HeraldProcess: Sendable {
 }
 
 /// Collects a child's standard error and lets tests wait for a line.
+///
+/// Waiters name the generation of the output they have already looked at, and are only parked if no
+/// output arrived since: a check and a wait are not atomic, and a line that arrives between them
+/// must still wake the waiter.
 final class LogCollector: Sendable {
     private struct State {
         var text = ""
+        var generation = 0
         var isFinished = false
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
@@ -123,6 +130,17 @@ final class LogCollector: Sendable {
     func append(_ data: Data) {
         let waiters = state.withLock { state in
             state.text += String(decoding: data, as: UTF8.self)
+            state.generation += 1
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Wakes waiters without new output, so cancelled ones can leave.
+    func wakeWaiters() {
+        let waiters = state.withLock { state in
+            state.generation += 1
             defer { state.waiters = [] }
             return state.waiters
         }
@@ -132,17 +150,18 @@ final class LogCollector: Sendable {
     func finish() {
         let waiters = state.withLock { state in
             state.isFinished = true
+            state.generation += 1
             defer { state.waiters = [] }
             return state.waiters
         }
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Waits for more output (or the end).
-    private func change() async {
+    /// Waits until the output has changed since `generation` (or has ended).
+    private func change(since generation: Int) async {
         await withCheckedContinuation { continuation in
             let now = state.withLock { state -> Bool in
-                if state.isFinished { return true }
+                if state.isFinished || state.generation != generation { return true }
                 state.waiters.append(continuation)
                 return false
             }
@@ -152,16 +171,20 @@ final class LogCollector: Sendable {
 
     func firstLine(containing needle: String) async -> String? {
         while true {
-            let (found, finished) = state.withLock { state in
-                (state.text.split(separator: "\n").first { $0.contains(needle) }.map(String.init), state.isFinished)
+            let (found, finished, generation) = state.withLock { state in
+                (state.text.split(separator: "\n").first { $0.contains(needle) }.map(String.init), state.isFinished, state.generation)
             }
             if let found { return found }
-            if finished { return nil }
-            await change()
+            if finished || Task.isCancelled { return nil }
+            await change(since: generation)
         }
     }
 
     func waitForEnd() async {
-        while !state.withLock({ $0.isFinished }) { await change() }
+        while true {
+            let (finished, generation) = state.withLock { ($0.isFinished, $0.generation) }
+            if finished { return }
+            await change(since: generation)
+        }
     }
 }

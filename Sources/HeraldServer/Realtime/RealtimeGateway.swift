@@ -166,7 +166,7 @@ struct RealtimeGateway: Sendable {
         case .auth:
             throw HeraldError.conflict(detail: "Already authenticated.")
         case .send(let channelID, let clientMessageID, let content):
-            let channel = try await requireChannel(channelID, app: identity.app)
+            let channel = try await store.requireChannel(channelID, in: identity.app)
             let sender = try Access.sender(for: caller, requested: nil, in: channel)
             let key = IdempotencyKey(
                 scope: "ws:\(identity.user):\(channelID)", key: clientMessageID, fingerprint: content.fingerprint(sender: sender),
@@ -174,7 +174,7 @@ struct RealtimeGateway: Sendable {
             let result = try await store.append(AppendRequest(app: identity.app, channel: channelID, sender: sender, content: content, idempotency: key))
             await send(.ack(clientMessageID: clientMessageID, message: result.message), on: session.queue)
         case .sync(let channelID, let afterSeq):
-            let channel = try await requireChannel(channelID, app: identity.app)
+            let channel = try await store.requireChannel(channelID, in: identity.app)
             try Access.checkCanRead(channel, by: caller)
             var cursor = afterSeq
             while true {
@@ -188,18 +188,13 @@ struct RealtimeGateway: Sendable {
             await send(.syncDone(channelID: channelID, lastSeq: cursor), on: session.queue)
         case .read(let channelID, let seq):
             let position = try await store.markRead(channelID, upTo: seq, by: identity.user, in: identity.app)
-            let channel = try await requireChannel(channelID, app: identity.app)
+            let channel = try await store.requireChannel(channelID, in: identity.app)
             hub.publish(.read(position), app: identity.app, to: channel.members)
         case .typing(let channelID):
-            let channel = try await requireChannel(channelID, app: identity.app)
+            let channel = try await store.requireChannel(channelID, in: identity.app)
             try Access.checkCanRead(channel, by: caller)
             hub.publish(.typing(channelID: channelID, userID: identity.user), app: identity.app, to: channel.members.filter { $0 != identity.user })
         }
-    }
-
-    private func requireChannel(_ id: ChannelID, app: AppID) async throws -> Channel {
-        guard let channel = try await store.channel(id, in: app) else { throw HeraldError.notFound(resource: "channel") }
-        return channel
     }
 
     @discardableResult

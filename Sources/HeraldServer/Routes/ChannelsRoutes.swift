@@ -58,8 +58,6 @@ struct ChannelsRoutes {
     }
 
     private func requireChannel(_ context: HeraldRequestContext, app: AppID) async throws -> Channel {
-        let channelID = try context.parameters.id("id", as: ChannelID.self, resource: "channel")
-        guard let channel = try await store.channel(channelID, in: app) else { throw HeraldError.notFound(resource: "channel") }
-        return channel
+        try await store.requireChannel(context.parameters.id("id", as: ChannelID.self, resource: "channel"), in: app)
     }
 }

@@ -45,28 +45,28 @@ struct MessagesRoutes {
     }
 
     @Sendable func edit(_ request: Request, context: HeraldRequestContext) async throws -> Response {
-        let caller = try context.requireCaller()
-        let channel = try await requireChannel(context, app: caller.appID)
-        try Access.checkCanRead(channel, by: caller)
-        let message = try await requireMessage(context, in: channel, app: caller.appID)
-        try Access.checkCanModify(message, in: channel, by: caller)
+        let (caller, channel, message) = try await modifiableMessage(context)
         let input = try MessageEdit(body: await request.bodyData())
         return try JSONResponse.make(try await store.editMessage(message.id, in: channel.id, app: caller.appID, content: input.content))
     }
 
     @Sendable func delete(_ request: Request, context: HeraldRequestContext) async throws -> Response {
+        let (caller, channel, message) = try await modifiableMessage(context)
+        return try JSONResponse.make(try await store.deleteMessage(message.id, in: channel.id, app: caller.appID))
+    }
+
+    private func requireChannel(_ context: HeraldRequestContext, app: AppID) async throws -> Channel {
+        try await store.requireChannel(context.parameters.id("id", as: ChannelID.self, resource: "channel"), in: app)
+    }
+
+    /// The caller, channel and message of an edit or delete, once the caller may change the message.
+    private func modifiableMessage(_ context: HeraldRequestContext) async throws -> (Caller, Channel, Message) {
         let caller = try context.requireCaller()
         let channel = try await requireChannel(context, app: caller.appID)
         try Access.checkCanRead(channel, by: caller)
         let message = try await requireMessage(context, in: channel, app: caller.appID)
         try Access.checkCanModify(message, in: channel, by: caller)
-        return try JSONResponse.make(try await store.deleteMessage(message.id, in: channel.id, app: caller.appID))
-    }
-
-    private func requireChannel(_ context: HeraldRequestContext, app: AppID) async throws -> Channel {
-        let channelID = try context.parameters.id("id", as: ChannelID.self, resource: "channel")
-        guard let channel = try await store.channel(channelID, in: app) else { throw HeraldError.notFound(resource: "channel") }
-        return channel
+        return (caller, channel, message)
     }
 
     private func requireMessage(_ context: HeraldRequestContext, in channel: Channel, app: AppID) async throws -> Message {

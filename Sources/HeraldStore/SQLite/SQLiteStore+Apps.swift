@@ -12,7 +12,7 @@ extension SQLiteStore {
     }
 
     public func apps() async throws -> [App] {
-        try await pool.read { db in try AppRecord.order(AppRecord.Columns.createdAt, AppRecord.Columns.id).fetchAll(db) }.map(\.app)
+        try await pool.read { db in try AppRecord.order(AppRecord.Columns.createdAt, Column.rowID).fetchAll(db) }.map(\.app)
     }
 
     public func app(_ id: AppID) async throws -> App? {
