@@ -89,12 +89,22 @@ final class HeraldProcess: Sendable {
         return nil
     }
 
+    /// Waits for the end of the process's standard error (it closes when the process exits), at most `limit`.
     private func exited(within limit: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + limit
-        while process.isRunning, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await self.log.waitForEnd()
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return false
+            }
+            let ended = await group.next() ?? false
+            group.cancelAll()
+            log.wakeWaiters()
+            return ended
         }
-        return !process.isRunning
     }
 
     /// Waits for the process to exit and returns its status.
@@ -183,7 +193,7 @@ final class LogCollector: Sendable {
     func waitForEnd() async {
         while true {
             let (finished, generation) = state.withLock { ($0.isFinished, $0.generation) }
-            if finished { return }
+            if finished || Task.isCancelled { return }
             await change(since: generation)
         }
     }
