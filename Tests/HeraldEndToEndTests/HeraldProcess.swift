@@ -138,28 +138,22 @@ final class LogCollector: Sendable {
     var text: String { state.withLock { $0.text } }
 
     func append(_ data: Data) {
-        let waiters = state.withLock { state in
-            state.text += String(decoding: data, as: UTF8.self)
-            state.generation += 1
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
+        advance { $0.text += String(decoding: data, as: UTF8.self) }
     }
 
     /// Wakes waiters without new output, so cancelled ones can leave.
     func wakeWaiters() {
-        let waiters = state.withLock { state in
-            state.generation += 1
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
+        advance { _ in }
     }
 
     func finish() {
+        advance { $0.isFinished = true }
+    }
+
+    /// Applies `change`, starts a new generation and wakes every waiter.
+    private func advance(_ change: (inout State) -> Void) {
         let waiters = state.withLock { state in
-            state.isFinished = true
+            change(&state)
             state.generation += 1
             defer { state.waiters = [] }
             return state.waiters

@@ -229,13 +229,9 @@ struct RealtimeGatewayTests {
     func typing() async throws {
         try await TestHarness.with { harness in
             let channel = try await harness.group(["ana", "ben"])
-            let anaToken = try await harness.token(for: "ana")
-            let benToken = try await harness.token(for: "ben")
             try await harness.run(.live) { client in
-                let ana = TestSocket(port: client.port, auth: .header(anaToken))
-                let ben = TestSocket(port: client.port, auth: .header(benToken))
-                #expect(await ana.ready())
-                #expect(await ben.ready())
+                let ana = try #require(try await client.readySocket(as: "ana", harness: harness))
+                let ben = try #require(try await client.readySocket(as: "ben", harness: harness))
 
                 ana.send(#"{"type":"typing","channelId":"\#(channel.id)"}"#)
 
@@ -253,13 +249,9 @@ struct RealtimeGatewayTests {
         try await TestHarness.with { harness in
             let channel = try await harness.group(["ana", "ben"])
             for index in 1...3 { try await harness.post("m\(index)", to: channel, from: "ana") }
-            let anaToken = try await harness.token(for: "ana")
-            let benToken = try await harness.token(for: "ben")
             try await harness.run(.live) { client in
-                let ana = TestSocket(port: client.port, auth: .header(anaToken))
-                let ben = TestSocket(port: client.port, auth: .header(benToken))
-                #expect(await ana.ready())
-                #expect(await ben.ready())
+                let ana = try #require(try await client.readySocket(as: "ana", harness: harness))
+                let ben = try #require(try await client.readySocket(as: "ben", harness: harness))
 
                 ben.send(#"{"type":"read","channelId":"\#(channel.id)","seq":2}"#)
 

@@ -6,6 +6,7 @@ import HeraldStore
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import HeraldTestSupport
 import NIOCore
 
 /// NIO has a `Channel` too; in these tests it is always the conversation.
@@ -79,6 +80,14 @@ struct TestHarness: Sendable {
     @discardableResult
     func post(_ text: String, to channel: Channel, from sender: String?) async throws -> Message {
         try await store.append(AppendRequest(app: app, channel: channel.id, sender: sender.map(user), content: MessageContent(text: text))).message
+    }
+}
+
+extension TestClient {
+    /// A socket authenticated as `name` with the header, once the server said `ready` (nil if it did not).
+    func readySocket(as name: String, harness: TestHarness) async throws -> TestSocket? {
+        let socket = TestSocket(port: port, auth: .header(try await harness.token(for: name)))
+        return await socket.ready() ? socket : nil
     }
 }
 
