@@ -19,6 +19,9 @@ public struct FieldProblem: Codable, Equatable, Sendable {
         public static let unknownUser: Reason = "unknown_user"
         public static let duplicate: Reason = "duplicate"
         public static let notMember: Reason = "not_member"
+        public static let linkNotAllowed: Reason = "link_not_allowed"
+        public static let missingVariable: Reason = "missing_variable"
+        public static let targetNotAllowed: Reason = "target_not_allowed"
     }
 
     public var field: String
