@@ -35,17 +35,22 @@ public func buildApplication(
 /// for the test that keeps `docs/openapi.yaml` true).
 func buildRouter(configuration: ServerConfiguration, store: any Store, hub: Hub) -> (Router<HeraldRequestContext>, RouteTable) {
     let tokens = UserTokens(store: store, now: configuration.now)
+    let signer = BusinessSigner(store: store, now: configuration.now)
     let table = RouteTable()
     let router = Router(context: HeraldRequestContext.self)
     router.add(middleware: RequestLoggingMiddleware())
     router.add(middleware: ProblemMiddleware(routes: table))
     let routes = RouteRegistrar(router: router, table: table)
-    // Health is added before authentication: it ignores credentials, even bad ones.
+    // Health and the published keys are added before authentication: they ignore credentials, even bad ones.
     HealthRoutes().add(to: routes)
+    let signingKeys = SigningKeysRoutes(store: store, signer: signer)
+    signingKeys.addPublic(to: routes)
     router.add(middleware: AuthenticationMiddleware(store: store, tokens: tokens))
     UsersRoutes(store: store, tokens: tokens).add(to: routes)
     ChannelsRoutes(store: store, hub: hub).add(to: routes)
-    MessagesRoutes(store: store).add(to: routes)
+    MessagesRoutes(store: store, signer: signer).add(to: routes)
+    SettingsRoutes(store: store).add(to: routes)
+    signingKeys.add(to: routes)
     MeRoutes(store: store).add(to: routes)
 
     let gateway = RealtimeGateway(store: store, hub: hub, tokens: tokens, limits: configuration.realtime, now: configuration.now)

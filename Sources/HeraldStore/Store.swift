@@ -49,17 +49,40 @@ public protocol MessageStore: Sendable {
     /// - Throws: `HeraldError.notFound` (no such channel in the app), `.forbidden` (the sender is not a
     ///   member), `.conflict` (the key was used with another body, where the key demands the same body).
     func append(_ request: AppendRequest) async throws -> AppendResult
-    /// Replaces the content of a message; it keeps its seq.
-    func editMessage(_ id: MessageID, in channel: ChannelID, app: AppID, content: MessageContent) async throws -> Message
+    /// Replaces the content of a message; it keeps its seq. A signed message is signed again with
+    /// `signer`, or loses its signature when there is none.
+    func editMessage(_ id: MessageID, in channel: ChannelID, app: AppID, content: MessageContent, signer: MessageSigner?) async throws -> Message
     /// Turns a message into a tombstone that keeps its seq; deleting twice is not an error.
     func deleteMessage(_ id: MessageID, in channel: ChannelID, app: AppID) async throws -> Message
     func message(_ id: MessageID, in channel: ChannelID, app: AppID) async throws -> Message?
     func history(of channel: ChannelID, in app: AppID, query: HistoryQuery) async throws -> MessagePage
 }
 
+/// The apps' Ed25519 keys for verified-sender signatures; private halves are stored sealed.
+public protocol SigningKeyStore: Sendable {
+    /// The app's keys, newest (the one that signs) first. The first call creates one.
+    func signingKeys(of app: AppID) async throws -> [SigningKey]
+    /// Adds a new key that signs from now on; older keys stay published so old signatures verify.
+    func rotateSigningKey(of app: AppID) async throws -> SigningKey
+}
+
+/// Per-app settings (`PUT /v1/settings`).
+public protocol SettingsStore: Sendable {
+    /// The app's settings, or the defaults when it never set any.
+    func settings(of app: AppID) async throws -> AppSettings
+    /// Replaces the settings with `update(current)` in one transaction, so concurrent changes are not lost.
+    func updateSettings(of app: AppID, _ update: @Sendable (AppSettings) throws -> AppSettings) async throws -> AppSettings
+}
+
+extension MessageStore {
+    public func editMessage(_ id: MessageID, in channel: ChannelID, app: AppID, content: MessageContent) async throws -> Message {
+        try await editMessage(id, in: channel, app: app, content: content, signer: nil)
+    }
+}
+
 /// Everything Herald persists. Backends (SQLite now, PostgreSQL later) implement all of it and pass
 /// the same conformance suite.
-public protocol Store: AppStore, UserStore, ChannelStore, MessageStore {
+public protocol Store: AppStore, UserStore, ChannelStore, MessageStore, SigningKeyStore, SettingsStore {
     /// Removes idempotency records older than `cutoff`; returns how many.
     func purgeIdempotencyKeys(olderThan cutoff: Date) async throws -> Int
     /// Waits for pending writes and closes the store.

@@ -79,6 +79,18 @@ struct AuthorizationMatrixTests {
                 .platform: .ok,
             ]),
         Row(
+            method: .get, path: "/v1/apps/{app}/keys",
+            expected: [.anonymous: .ok, .badKey: .ok, .otherApp: .ok, .nonMember: .ok, .member: .ok, .platform: .ok]),
+        Row(
+            method: .post, path: "/v1/signing-keys/rotate",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .nonMember: .forbidden, .member: .forbidden, .otherApp: .created, .platform: .created]),
+        Row(
+            method: .get, path: "/v1/settings",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .nonMember: .forbidden, .member: .forbidden, .otherApp: .ok, .platform: .ok]),
+        Row(
+            method: .put, path: "/v1/settings", body: #"{"retention":{"messageDays":30}}"#,
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .nonMember: .forbidden, .member: .forbidden, .otherApp: .ok, .platform: .ok]),
+        Row(
             method: .get, path: "/v1/me/channels",
             expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .forbidden, .platform: .forbidden, .nonMember: .ok, .member: .ok]),
     ]
@@ -94,7 +106,7 @@ struct AuthorizationMatrixTests {
                 .otherMember: try await harness.token(for: "ben"), .platform: harness.apiKey,
             ]
             let path = row.path.replacingOccurrences(of: "{channel}", with: channel.id.rawValue)
-                .replacingOccurrences(of: "{message}", with: message.id.rawValue)
+                .replacingOccurrences(of: "{message}", with: message.id.rawValue).replacingOccurrences(of: "{app}", with: harness.app.rawValue)
 
             let statuses = try await harness.run { client in
                 var statuses: [Caller: HTTPResponse.Status] = [:]

@@ -50,8 +50,14 @@ public struct LinkPolicy: Equatable, Sendable {
         }
     }
 
+    /// Throws `invalid` with a `link_not_allowed` problem per field that holds a refused link.
+    public func check(_ fields: [(field: String, text: String)]) throws(HeraldError) {
+        let problems = problems(in: fields)
+        if !problems.isEmpty { throw .invalid(problems) }
+    }
+
     /// An allow-list entry in normalized form, or nil when it is not a plain domain name.
-    static func normalizedDomain(_ entry: String) -> String? {
+    public static func normalizedDomain(_ entry: String) -> String? {
         let trimmed = entry.hasSuffix(".") ? String(entry.dropLast()) : entry
         guard !trimmed.isEmpty, trimmed.count <= 253, !trimmed.contains(where: { "/:@?#* ".contains($0) }) else { return nil }
         let links = LinkDetector.links(in: trimmed)

@@ -16,10 +16,12 @@ public struct Message: Codable, Equatable, Sendable {
     public var createdAt: Date
     public var editedAt: Date?
     public var deleted: Bool
+    /// The verified-sender signature of a message the business sent as itself (see `signedPayload`).
+    public var jws: String?
 
     public init(
         id: MessageID, channelId: ChannelID, seq: Int64, sender: UserID?, text: String, data: [String: JSONValue]?,
-        createdAt: Date, editedAt: Date? = nil, deleted: Bool = false
+        createdAt: Date, editedAt: Date? = nil, deleted: Bool = false, jws: String? = nil
     ) {
         self.id = id
         self.channelId = channelId
@@ -30,5 +32,18 @@ public struct Message: Codable, Equatable, Sendable {
         self.createdAt = createdAt
         self.editedAt = editedAt
         self.deleted = deleted
+        self.jws = jws
+    }
+
+    /// The JSON that the `jws` of a business message covers: what the customer sees, with the app and
+    /// the channel, so a signed message cannot be replayed into another conversation.
+    public func signedPayload(app: AppID) -> Data {
+        var object: [String: JSONValue] = [
+            "kind": .string("message"), "appId": .string(app.rawValue), "id": .string(id.rawValue), "channelId": .string(channelId.rawValue),
+            "text": .string(text), "createdAt": .string(WireTime.format(createdAt)),
+        ]
+        if let data { object["data"] = .object(data) }
+        if let editedAt { object["editedAt"] = .string(WireTime.format(editedAt)) }
+        return JSONValue.object(object).canonicalData()
     }
 }

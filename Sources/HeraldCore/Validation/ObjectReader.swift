@@ -34,6 +34,13 @@ public struct ObjectReader {
         problems.append(FieldProblem(field: path + field, reason: reason, detail: detail))
     }
 
+    /// Whether the field is present with the value `null` (to clear a setting, as opposed to leaving it out).
+    public mutating func isNull(_ key: String) -> Bool {
+        guard fields[key] == .null else { return false }
+        consumed.insert(key)
+        return true
+    }
+
     /// The raw value, or nil when absent or `null`.
     public mutating func value(_ key: String) -> JSONValue? {
         consumed.insert(key)
@@ -140,6 +147,13 @@ public struct ObjectReader {
             }
         }
         return isValid ? result : nil
+    }
+
+    /// Finishes the reader of a nested object (made with a `path`) and takes over its problems.
+    public mutating func absorb(_ nested: ObjectReader) {
+        var nested = nested
+        try? nested.finish()
+        problems += nested.problems
     }
 
     /// Reports every field that was not read, then throws if anything was wrong.

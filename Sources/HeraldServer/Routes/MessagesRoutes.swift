@@ -4,8 +4,12 @@ import HeraldStore
 import Hummingbird
 
 /// `/v1/channels/{id}/messages`: posting, paging, editing and deleting messages (Platform API and members).
+///
+/// A message the business sends as itself (Platform API, no `sender`) is held to the app's link policy
+/// and signed, like an inbox item: it is what a phisher would imitate.
 struct MessagesRoutes {
     let store: any Store
+    let signer: BusinessSigner
 
     func add(to routes: RouteRegistrar) {
         routes.on(.post, "/v1/channels/:id/messages", use: post)
@@ -23,7 +27,9 @@ struct MessagesRoutes {
         let sender = try Access.sender(for: caller, requested: input.sender, in: channel)
         let idempotency = try request.idempotencyKey(
             scope: "http:\(caller):messages:\(channel.id)", fingerprint: input.content.fingerprint(sender: sender))
-        let result = try await store.append(AppendRequest(app: caller.appID, channel: channel.id, sender: sender, content: input.content, idempotency: idempotency))
+        let messageSigner = sender == nil ? try await businessMessageSigner(for: input.content, app: caller.appID) : nil
+        let result = try await store.append(
+            AppendRequest(app: caller.appID, channel: channel.id, sender: sender, content: input.content, idempotency: idempotency, signer: messageSigner))
         return try JSONResponse.make(result.message, status: result.isReplay ? .ok : .created)
     }
 
@@ -47,12 +53,19 @@ struct MessagesRoutes {
     @Sendable func edit(_ request: Request, context: HeraldRequestContext) async throws -> Response {
         let (caller, channel, message) = try await modifiableMessage(context)
         let input = try MessageEdit(body: await request.bodyData())
-        return try JSONResponse.make(try await store.editMessage(message.id, in: channel.id, app: caller.appID, content: input.content))
+        let messageSigner = message.sender == nil ? try await businessMessageSigner(for: input.content, app: caller.appID) : nil
+        return try JSONResponse.make(try await store.editMessage(message.id, in: channel.id, app: caller.appID, content: input.content, signer: messageSigner))
     }
 
     @Sendable func delete(_ request: Request, context: HeraldRequestContext) async throws -> Response {
         let (caller, channel, message) = try await modifiableMessage(context)
         return try JSONResponse.make(try await store.deleteMessage(message.id, in: channel.id, app: caller.appID))
+    }
+
+    /// Checks a business message against the link policy and returns the signer for it.
+    private func businessMessageSigner(for content: MessageContent, app: AppID) async throws -> MessageSigner {
+        try await store.settings(of: app).links.check([("text", content.text)])
+        return try await signer.messageSigner(for: app)
     }
 
     private func requireChannel(_ context: HeraldRequestContext, app: AppID) async throws -> Channel {

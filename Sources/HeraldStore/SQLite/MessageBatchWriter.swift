@@ -17,10 +17,11 @@ struct MessageBatchWriter {
         do {
             switch write {
             case .append(let request, let time): return .success(try append(request, at: time))
-            case .edit(let id, let channel, let app, let content, let time):
-                return .success(AppendResult(message: try change(id, channel: channel, app: app, to: content, deleting: false, at: time), isReplay: false))
+            case .edit(let id, let channel, let app, let content, let signer, let time):
+                return .success(
+                    AppendResult(message: try change(id, channel: channel, app: app, to: content, signer: signer, deleting: false, at: time), isReplay: false))
             case .delete(let id, let channel, let app, let time):
-                return .success(AppendResult(message: try change(id, channel: channel, app: app, to: nil, deleting: true, at: time), isReplay: false))
+                return .success(AppendResult(message: try change(id, channel: channel, app: app, to: nil, signer: nil, deleting: true, at: time), isReplay: false))
             }
         } catch let error as HeraldError {
             return .failure(error)
@@ -40,9 +41,10 @@ struct MessageBatchWriter {
         }
         let seq = channel.lastSeq + 1
         try db.execute(sql: "UPDATE channel SET lastSeq = ?, lastActivityAt = ? WHERE id = ?", arguments: [seq, WireTime.milliseconds(time), channel.id])
-        let message = Message(
+        var message = Message(
             id: .generate(), channelId: request.channel, seq: seq, sender: request.sender, text: request.content.text,
             data: request.content.data, createdAt: time)
+        message.jws = request.signer?(message)
         try MessageRecord(message).insert(db)
         if let sender = request.sender {
             // Sending implies having read everything up to one's own message.
@@ -72,7 +74,7 @@ struct MessageBatchWriter {
     }
 
     private mutating func change(
-        _ id: MessageID, channel: ChannelID, app: AppID, to content: MessageContent?, deleting: Bool, at time: Date
+        _ id: MessageID, channel: ChannelID, app: AppID, to content: MessageContent?, signer: MessageSigner?, deleting: Bool, at time: Date
     ) throws -> Message {
         guard let channelRecord = try SQLiteStore.channelRecord(channel, in: app, db: db),
             var record = try MessageRecord.filter(MessageRecord.Columns.id == id.rawValue && MessageRecord.Columns.channelID == channelRecord.id)
@@ -88,10 +90,12 @@ struct MessageBatchWriter {
             record.text = ""
             record.data = nil
             record.deletedAt = WireTime.milliseconds(time)
+            record.jws = nil
         } else if let content {
             record.text = content.text
             record.data = content.data.map(JSONColumn.encode)
             record.editedAt = WireTime.milliseconds(time)
+            record.jws = signer?(record.message)
         }
         try record.update(db)
         let message = record.message

@@ -80,6 +80,22 @@ enum SQLiteMigrations {
                 t.primaryKey(["appID", "scope", "key"])
             }
         }
+        migrator.registerMigration("add signing keys, settings and message signatures") { db in
+            try db.create(table: "signingKey") { t in
+                t.primaryKey("kid", .text)
+                t.column("appID", .text).notNull().indexed().references("app", onDelete: .cascade)
+                t.column("sealedPrivateKey", .blob).notNull()
+                t.column("createdAt", .integer).notNull()
+            }
+            try db.create(table: "appSettings") { t in
+                t.primaryKey("appID", .text).references("app", onDelete: .cascade)
+                t.column("settings", .text).notNull()
+                t.column("updatedAt", .integer).notNull()
+            }
+            try db.alter(table: "message") { t in
+                t.add(column: "jws", .text)
+            }
+        }
         return migrator
     }
 }

@@ -13,6 +13,7 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
     var createdAt: Int64
     var editedAt: Int64?
     var deletedAt: Int64?
+    var jws: String?
 
     enum Columns {
         static let id = Column(CodingKeys.id)
@@ -32,13 +33,14 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
         createdAt = WireTime.milliseconds(message.createdAt)
         editedAt = message.editedAt.map(WireTime.milliseconds)
         deletedAt = nil
+        jws = message.jws
     }
 
     var message: Message {
         Message(
             id: MessageID(rawValue: id)!, channelId: ChannelID(rawValue: channelID)!, seq: seq, sender: sender.flatMap(UserID.init(rawValue:)),
             text: text, data: data.flatMap(JSONColumn.decodeObject), createdAt: WireTime.date(milliseconds: createdAt),
-            editedAt: editedAt.map(WireTime.date(milliseconds:)), deleted: deletedAt != nil)
+            editedAt: editedAt.map(WireTime.date(milliseconds:)), deleted: deletedAt != nil, jws: jws)
     }
 }
 

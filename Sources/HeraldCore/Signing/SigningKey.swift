@@ -1,0 +1,60 @@
+public import Crypto
+public import Foundation
+
+/// One of an app's Ed25519 keys for the verified-sender signature. The private half never leaves the
+/// server (it is stored sealed with the master key); the public half is published as a JWK.
+public struct SigningKey: Sendable {
+    public let kid: String
+    public let createdAt: Date
+    private let privateKey: Curve25519.Signing.PrivateKey
+
+    public init(kid: String, rawRepresentation: Data, createdAt: Date) throws {
+        self.kid = kid
+        self.createdAt = createdAt
+        self.privateKey = try Curve25519.Signing.PrivateKey(rawRepresentation: rawRepresentation)
+    }
+
+    public static func generate(createdAt: Date) -> SigningKey {
+        try! SigningKey(kid: "sk_" + RandomToken.base32(byteCount: 10), rawRepresentation: Curve25519.Signing.PrivateKey().rawRepresentation, createdAt: createdAt)
+    }
+
+    /// The 32 private bytes, for sealing into the store.
+    public var rawRepresentation: Data { privateKey.rawRepresentation }
+
+    public var publicJWK: PublicJWK {
+        PublicJWK(kid: kid, x: privateKey.publicKey.rawRepresentation.base64URLEncodedString())
+    }
+
+    /// A compact JWS (RFC 7515) over exactly `payload`: `{"alg":"EdDSA","kid":...}` as header.
+    ///
+    /// Built by hand rather than with JWTKit because the payload is not a JWT claims set: it is the
+    /// JSON of what the customer sees, and its exact bytes matter (step-up signatures hash them).
+    public func sign(payload: Data) -> String {
+        let header = JSONValue.object(["alg": .string("EdDSA"), "kid": .string(kid)]).canonicalData()
+        let signingInput = header.base64URLEncodedString() + "." + payload.base64URLEncodedString()
+        let signature = try! privateKey.signature(for: Data(signingInput.utf8))
+        return signingInput + "." + signature.base64URLEncodedString()
+    }
+}
+
+/// An Ed25519 public key as a JWK (RFC 8037): what `GET /v1/apps/{appId}/keys` publishes.
+public struct PublicJWK: Codable, Equatable, Sendable {
+    public var kty = "OKP"
+    public var crv = "Ed25519"
+    public var alg = "EdDSA"
+    public var use = "sig"
+    public var kid: String
+    public var x: String
+
+    public init(kid: String, x: String) {
+        self.kid = kid
+        self.x = x
+    }
+}
+
+/// `{"keys": [...]}`, newest key first.
+public struct JWKSet: Codable, Equatable, Sendable {
+    public var keys: [PublicJWK]
+
+    public init(keys: [PublicJWK]) { self.keys = keys }
+}

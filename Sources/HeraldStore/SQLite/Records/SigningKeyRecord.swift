@@ -1,0 +1,26 @@
+import Foundation
+import GRDB
+import HeraldCore
+
+struct SigningKeyRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "signingKey"
+    var kid: String
+    var appID: String
+    var sealedPrivateKey: Data
+    var createdAt: Int64
+
+    enum Columns {
+        static let appID = Column(CodingKeys.appID)
+        static let createdAt = Column(CodingKeys.createdAt)
+    }
+
+    /// Associated data of the sealed key: it only opens as the key of this kid and app.
+    static func sealContext(kid: String, app: String) -> String { "signingKey:\(app):\(kid)" }
+}
+
+struct AppSettingsRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "appSettings"
+    var appID: String
+    var settings: String
+    var updatedAt: Int64
+}

@@ -1,0 +1,59 @@
+import Foundation
+import GRDB
+public import HeraldCore
+
+extension SQLiteStore {
+    public func signingKeys(of app: AppID) async throws -> [SigningKey] {
+        let existing = try await pool.read { db in try Self.signingKeyRecords(of: app, db: db) }
+        if !existing.isEmpty { return try existing.map(unseal) }
+        let created = try await pool.write { [self] db in
+            // Checked again inside the write: two first calls at once must not create two keys.
+            let again = try Self.signingKeyRecords(of: app, db: db)
+            if !again.isEmpty { return again }
+            return [try insertSigningKey(for: app, db: db)]
+        }
+        return try created.map(unseal)
+    }
+
+    public func rotateSigningKey(of app: AppID) async throws -> SigningKey {
+        try unseal(try await pool.write { [self] db in try insertSigningKey(for: app, db: db) })
+    }
+
+    private static func signingKeyRecords(of app: AppID, db: Database) throws -> [SigningKeyRecord] {
+        try SigningKeyRecord.filter(SigningKeyRecord.Columns.appID == app.rawValue)
+            .order(SigningKeyRecord.Columns.createdAt.desc, Column.rowID.desc).fetchAll(db)
+    }
+
+    private func insertSigningKey(for app: AppID, db: Database) throws -> SigningKeyRecord {
+        guard try AppRecord.exists(db, key: app.rawValue) else { throw HeraldError.notFound(resource: "app") }
+        let key = SigningKey.generate(createdAt: now())
+        let sealed = try masterKey.seal(key.rawRepresentation, context: SigningKeyRecord.sealContext(kid: key.kid, app: app.rawValue))
+        let record = SigningKeyRecord(kid: key.kid, appID: app.rawValue, sealedPrivateKey: sealed, createdAt: WireTime.milliseconds(key.createdAt))
+        try record.insert(db)
+        return record
+    }
+
+    private func unseal(_ record: SigningKeyRecord) throws -> SigningKey {
+        let raw = try masterKey.open(record.sealedPrivateKey, context: SigningKeyRecord.sealContext(kid: record.kid, app: record.appID))
+        return try SigningKey(kid: record.kid, rawRepresentation: raw, createdAt: WireTime.date(milliseconds: record.createdAt))
+    }
+
+    public func settings(of app: AppID) async throws -> AppSettings {
+        try await pool.read { db in try Self.settings(of: app, db: db) }
+    }
+
+    public func updateSettings(of app: AppID, _ update: @Sendable (AppSettings) throws -> AppSettings) async throws -> AppSettings {
+        let time = nowMilliseconds()
+        return try await pool.write { db in
+            let updated = try update(try Self.settings(of: app, db: db))
+            let text = String(decoding: try JSONEncoder().encode(updated), as: UTF8.self)
+            try AppSettingsRecord(appID: app.rawValue, settings: text, updatedAt: time).save(db)
+            return updated
+        }
+    }
+
+    static func settings(of app: AppID, db: Database) throws -> AppSettings {
+        guard let record = try AppSettingsRecord.fetchOne(db, key: app.rawValue) else { return AppSettings() }
+        return try JSONDecoder().decode(AppSettings.self, from: Data(record.settings.utf8))
+    }
+}
