@@ -50,6 +50,7 @@ func buildRouter(configuration: ServerConfiguration, store: any Store, hub: Hub)
     ChannelsRoutes(store: store, hub: hub).add(to: routes)
     MessagesRoutes(store: store, signer: signer).add(to: routes)
     SettingsRoutes(store: store).add(to: routes)
+    TemplatesRoutes(store: store).add(to: routes)
     signingKeys.add(to: routes)
     MeRoutes(store: store).add(to: routes)
 

@@ -66,6 +66,16 @@ public protocol SigningKeyStore: Sendable {
     func rotateSigningKey(of app: AppID) async throws -> SigningKey
 }
 
+/// Notification templates, versioned: each put adds a version, old versions stay readable.
+public protocol TemplateStore: Sendable {
+    /// Stores `definition` as the next version of `key` (1 for a new key).
+    func putTemplate(_ key: TemplateKey, _ definition: TemplateDefinition, in app: AppID) async throws -> Template
+    /// A version of a template, the latest when `version` is nil.
+    func template(_ key: TemplateKey, version: Int?, in app: AppID) async throws -> Template?
+    /// The latest version of every template, by key.
+    func templates(in app: AppID) async throws -> [Template]
+}
+
 /// Per-app settings (`PUT /v1/settings`).
 public protocol SettingsStore: Sendable {
     /// The app's settings, or the defaults when it never set any.
@@ -82,7 +92,7 @@ extension MessageStore {
 
 /// Everything Herald persists. Backends (SQLite now, PostgreSQL later) implement all of it and pass
 /// the same conformance suite.
-public protocol Store: AppStore, UserStore, ChannelStore, MessageStore, SigningKeyStore, SettingsStore {
+public protocol Store: AppStore, UserStore, ChannelStore, MessageStore, SigningKeyStore, SettingsStore, TemplateStore {
     /// Removes idempotency records older than `cutoff`; returns how many.
     func purgeIdempotencyKeys(olderThan cutoff: Date) async throws -> Int
     /// Waits for pending writes and closes the store.

@@ -91,6 +91,18 @@ struct AuthorizationMatrixTests {
             method: .put, path: "/v1/settings", body: #"{"retention":{"messageDays":30}}"#,
             expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .nonMember: .forbidden, .member: .forbidden, .otherApp: .ok, .platform: .ok]),
         Row(
+            method: .put, path: "/v1/templates/alert", body: #"{"category":"security","title":"Hi","body":"b"}"#,
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .nonMember: .forbidden, .member: .forbidden, .otherApp: .created, .platform: .ok]),
+        Row(
+            method: .get, path: "/v1/templates/seeded",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .ok]),
+        Row(
+            method: .get, path: "/v1/templates",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .nonMember: .forbidden, .member: .forbidden, .otherApp: .ok, .platform: .ok]),
+        Row(
+            method: .post, path: "/v1/templates/seeded/preview", body: #"{"variables":{}}"#,
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .ok]),
+        Row(
             method: .get, path: "/v1/me/channels",
             expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .forbidden, .platform: .forbidden, .nonMember: .ok, .member: .ok]),
     ]
@@ -100,6 +112,7 @@ struct AuthorizationMatrixTests {
         try await TestHarness.with { harness in
             let channel = try await harness.group(["ana", "ben", "cat"])
             let message = try await harness.post("seed", to: channel, from: "ana")
+            try await harness.seedTemplates()
             let credentials: [Caller: String?] = [
                 .anonymous: nil, .badKey: "hk_0000000000000000_notthekey", .otherApp: harness.otherKey,
                 .nonMember: try await harness.token(for: "dan"), .member: try await harness.token(for: "ana"),

@@ -23,4 +23,24 @@ public enum Limits {
     public static let maxTokenTTLSeconds: Int64 = 30 * 24 * 3_600
     /// How long idempotency keys and client message ids are remembered, at least.
     public static let idempotencyRetentionSeconds: Double = 24 * 3_600
+    /// Actions on one inbox item.
+    public static let actionsPerItem = 5
+    /// Longest action label or choice option.
+    public static let actionLabelCharacters = 40
+    /// Most options of a choice input.
+    public static let choiceOptions = 10
+    /// Longest free-text answer to an action.
+    public static let actionTextCharacters = 1_000
+    /// Longest notification title, after rendering.
+    public static let titleCharacters = 200
+    /// Longest notification body, after rendering.
+    public static let bodyCharacters = 4_000
+    /// Largest template source (title, body and every localization together).
+    public static let templateBytes = 32 * 1024
+    /// Largest `variables` object of a send, as compact JSON.
+    public static let variablesBytes = 16 * 1024
+    /// Explicit recipients of one notification.
+    public static let recipientsPerNotification = 10_000
+    /// Largest body of `POST /v1/notifications` (10,000 recipients need more than the usual 64 KiB).
+    public static let notificationBodyBytes = 1024 * 1024
 }

@@ -96,6 +96,16 @@ enum SQLiteMigrations {
                 t.add(column: "jws", .text)
             }
         }
+        migrator.registerMigration("create template table") { db in
+            try db.create(table: "template") { t in
+                t.column("appID", .text).notNull().references("app", onDelete: .cascade)
+                t.column("key", .text).notNull()
+                t.column("version", .integer).notNull()
+                t.column("definition", .text).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.primaryKey(["appID", "key", "version"])
+            }
+        }
         return migrator
     }
 }

@@ -77,6 +77,13 @@ struct TestHarness: Sendable {
         try await store.createChannel(NewChannel(type: .group, members: members.map(user), name: name), in: app).channel
     }
 
+    /// Templates `seeded` and `alert` (version 1 each) in the app under test.
+    func seedTemplates() async throws {
+        for key in ["seeded", "alert"] {
+            _ = try await store.putTemplate(TemplateKey(rawValue: key)!, TemplateDefinition(category: .security, title: "Alert", body: "Check your account"), in: app)
+        }
+    }
+
     @discardableResult
     func post(_ text: String, to channel: Channel, from sender: String?) async throws -> Message {
         try await store.append(AppendRequest(app: app, channel: channel.id, sender: sender.map(user), content: MessageContent(text: text))).message

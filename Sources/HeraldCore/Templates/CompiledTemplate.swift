@@ -1,0 +1,135 @@
+public import Foundation
+import Mustache
+
+/// What a template renders to for one locale.
+public struct RenderedContent: Equatable, Sendable {
+    public var title: String
+    public var body: String
+    public var actions: [NotificationAction]?
+    /// The localization used, or nil for the default text.
+    public var locale: String?
+}
+
+/// A template compiled once per send and rendered for each locale of the recipients.
+///
+/// Rendering is plain text: values are inserted as they are (Mustache's text content type, so a
+/// customer's `&` stays `&`), are never parsed as template syntax, and lose invisible and control
+/// characters, which could reorder or hide what the customer reads (bidi overrides, zero-width
+/// characters). Clients display title and body as text, never as markup. Partials, inheritance,
+/// pragmas and delimiter changes are refused: a template is one self-contained text.
+public struct CompiledTemplate: Sendable {
+    private struct Variant: Sendable {
+        var title: MustacheTemplate
+        var body: MustacheTemplate
+        var labels: [String: String]
+    }
+
+    public let definition: TemplateDefinition
+    private let base: Variant
+    private let variants: [String: Variant]
+
+    public init(_ definition: TemplateDefinition) throws(HeraldError) {
+        self.definition = definition
+        base = Variant(title: try Self.compile(definition.title, field: "title"), body: try Self.compile(definition.body, field: "body"), labels: [:])
+        var variants: [String: Variant] = [:]
+        for (locale, localization) in definition.localizations {
+            variants[locale.lowercased()] = Variant(
+                title: try localization.title.map { text throws(HeraldError) in try Self.compile(text, field: "localizations.\(locale).title") } ?? base.title,
+                body: try localization.body.map { text throws(HeraldError) in try Self.compile(text, field: "localizations.\(locale).body") } ?? base.body,
+                labels: localization.actions ?? [:])
+        }
+        self.variants = variants
+    }
+
+    /// Checks that every text of `definition` compiles.
+    static func check(_ definition: TemplateDefinition) throws(HeraldError) {
+        _ = try CompiledTemplate(definition)
+    }
+
+    /// The localization key used for `locale`: exact match, then the language alone, else the default.
+    public func resolvedLocale(for locale: String?) -> String? {
+        guard let locale = locale?.lowercased() else { return nil }
+        if variants[locale] != nil { return locale }
+        let language = String(locale.prefix { $0 != "-" })
+        return variants[language] != nil ? language : nil
+    }
+
+    /// Renders for `locale`.
+    /// - Throws: `invalid` naming each variable the text uses that `variables` lacks (`missing_variable`),
+    ///   or a rendered title or body beyond the limits.
+    public func render(locale: String?, variables: [String: JSONValue]) throws(HeraldError) -> RenderedContent {
+        let resolved = resolvedLocale(for: locale)
+        let variant = resolved.flatMap { variants[$0] } ?? base
+        let scope = VariableScope(variables)
+        let title = variant.title.render(scope).split(whereSeparator: \.isNewline).joined(separator: " ").trimmingCharacters(in: .whitespaces)
+        let body = variant.body.render(scope).trimmingCharacters(in: .whitespacesAndNewlines)
+        var problems = scope.missing.sorted().map { FieldProblem(field: "variables.\($0)", reason: .missingVariable, detail: "the template uses {{\($0)}}") }
+        if problems.isEmpty {
+            if title.count > Limits.titleCharacters { problems.append(FieldProblem(field: "variables", reason: .tooLong, detail: "the rendered title exceeds \(Limits.titleCharacters) characters")) }
+            if body.count > Limits.bodyCharacters { problems.append(FieldProblem(field: "variables", reason: .tooLong, detail: "the rendered body exceeds \(Limits.bodyCharacters) characters")) }
+        }
+        guard problems.isEmpty else { throw .invalid(problems) }
+        let actions = definition.actions.map { actions in
+            actions.map { action in
+                var action = action
+                if let label = variant.labels[action.id] { action.label = label }
+                return action
+            }
+        }
+        return RenderedContent(title: title, body: body, actions: actions, locale: resolved)
+    }
+
+    /// Renders every localization, so a send is refused up front when any recipient's locale would miss a variable.
+    public func checkVariables(_ variables: [String: JSONValue]) throws(HeraldError) {
+        _ = try render(locale: nil, variables: variables)
+        for locale in variants.keys.sorted() { _ = try render(locale: locale, variables: variables) }
+    }
+
+    private static func compile(_ text: String, field: String) throws(HeraldError) -> MustacheTemplate {
+        for unsupported in ["{{>", "{{<", "{{$", "{{=", "{{%"] where text.contains(unsupported) {
+            throw .invalid(field: field, .invalidValue, detail: "partials, inheritance, pragmas and delimiter changes (\(unsupported)) are not supported")
+        }
+        do {
+            return try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + text)
+        } catch {
+            throw .invalid(field: field, .invalidValue, detail: "not a valid Mustache template (\(error))")
+        }
+    }
+}
+
+/// The root of a rendering: the send's variables, recording every top-level name the template asked
+/// for and did not find (Mustache itself renders a missing variable as nothing, silently).
+private final class VariableScope: MustacheParent {
+    private let values: [String: Any]
+    private(set) var missing: Set<String> = []
+
+    init(_ variables: [String: JSONValue]) {
+        values = variables.mapValues(Self.mustacheValue)
+    }
+
+    func child(named name: String) -> Any? {
+        if let value = values[name] { return value }
+        missing.insert(name)
+        return nil
+    }
+
+    static func mustacheValue(_ value: JSONValue) -> Any {
+        switch value {
+        case .null: ""
+        case .bool(let flag): flag
+        case .number(let number): number.rounded() == number && abs(number) < 9.0e15 ? Int64(number) as Any : number as Any
+        case .string(let text): sanitized(text)
+        case .array(let items): items.map(mustacheValue)
+        case .object(let fields): fields.mapValues(mustacheValue)
+        }
+    }
+
+    /// Text with invisible and control characters removed (line breaks kept).
+    static func sanitized(_ text: String) -> String {
+        var scalars = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars where scalar == "\n" || !(LinkDetector.isInvisible(scalar) || scalar.properties.generalCategory == .control) {
+            scalars.append(scalar)
+        }
+        return String(scalars)
+    }
+}
