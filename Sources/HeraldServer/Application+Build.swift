@@ -15,11 +15,12 @@ public func buildApplication(
     hub: Hub,
     logger: Logger
 ) -> some ApplicationProtocol {
-    let (router, _) = buildRouter(configuration: configuration, store: store, hub: hub)
+    let parts = ServerParts(configuration: configuration, store: store, hub: hub, logger: logger)
+    let (router, _) = buildRouter(parts)
     var webSocket = WebSocketServerConfiguration(
         maxFrameSize: configuration.realtime.transportMaxFrame, autoPing: .enabled(timePeriod: configuration.realtime.pingInterval))
     webSocket.closeTimeout = .seconds(5)
-    return Application(
+    var application = Application(
         router: router,
         server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: webSocket)),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "herald"),
@@ -29,13 +30,14 @@ public func buildApplication(
         },
         logger: logger
     )
+    application.addServices(NotificationScheduler(notifications: parts.notifications, interval: configuration.schedulerInterval, logger: logger))
+    return application
 }
 
 /// The router with every middleware and route, and the table of those routes (for 405 answers and
 /// for the test that keeps `docs/openapi.yaml` true).
-func buildRouter(configuration: ServerConfiguration, store: any Store, hub: Hub) -> (Router<HeraldRequestContext>, RouteTable) {
-    let tokens = UserTokens(store: store, now: configuration.now)
-    let signer = BusinessSigner(store: store, now: configuration.now)
+func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTable) {
+    let (configuration, store, hub, tokens, signer) = (parts.configuration, parts.store, parts.hub, parts.tokens, parts.signer)
     let table = RouteTable()
     let router = Router(context: HeraldRequestContext.self)
     router.add(middleware: RequestLoggingMiddleware())
@@ -51,6 +53,8 @@ func buildRouter(configuration: ServerConfiguration, store: any Store, hub: Hub)
     MessagesRoutes(store: store, signer: signer).add(to: routes)
     SettingsRoutes(store: store).add(to: routes)
     TemplatesRoutes(store: store).add(to: routes)
+    NotificationsRoutes(store: store, notifications: parts.notifications, now: configuration.now).add(to: routes)
+    InboxRoutes(store: store, now: configuration.now).add(to: routes)
     signingKeys.add(to: routes)
     MeRoutes(store: store).add(to: routes)
 

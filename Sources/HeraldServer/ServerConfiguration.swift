@@ -15,6 +15,8 @@ public struct ServerConfiguration: Sendable {
     public var logLevel: Logger.Level = .info
     /// How long shutdown waits for WebSockets to close before stopping the HTTP server anyway.
     public var shutdownGrace: Duration = .seconds(10)
+    /// How often scheduled sends, resumed fan-outs and held items are looked for.
+    public var schedulerInterval: Duration = .seconds(1)
     /// The clock used for token expiry and timestamps.
     public var now: @Sendable () -> Date = { Date() }
 

@@ -22,6 +22,14 @@ public protocol UserStore: Sendable {
     /// Creates the user or replaces their profile; `created` tells which.
     func putUser(_ id: UserID, profile: UserProfile, in app: AppID) async throws -> (user: User, created: Bool)
     func user(_ id: UserID, in app: AppID) async throws -> User?
+    /// The users among `ids` that exist in the app, in no particular order.
+    func users(_ ids: [UserID], in app: AppID) async throws -> [User]
+    /// The users whose metadata matches the segment.
+    func users(in segment: Segment, app: AppID) async throws -> [User]
+    /// Replaces the user's preferences with `update(current)` in one transaction; a change of marketing
+    /// consent is recorded (for the opt-out rate).
+    /// - Throws: `HeraldError.notFound` when the user does not exist.
+    func updatePreferences(of user: UserID, in app: AppID, _ update: @Sendable (UserPreferences) throws -> UserPreferences) async throws -> UserPreferences
 }
 
 /// Channels, their members and read positions.
@@ -76,6 +84,46 @@ public protocol TemplateStore: Sendable {
     func templates(in app: AppID) async throws -> [Template]
 }
 
+/// Notifications and their fan-out into inboxes.
+public protocol NotificationStore: Sendable {
+    /// Stores a new notification. With an idempotency key seen before, returns the first one instead
+    /// (`isReplay`) and stores nothing.
+    /// - Throws: `HeraldError.conflict` when the key was used with another body.
+    func createNotification(_ notification: OutgoingNotification, idempotency: IdempotencyKey?) async throws -> (notification: OutgoingNotification, isReplay: Bool)
+    func notification(_ id: NotificationID, in app: AppID) async throws -> OutgoingNotification?
+    func notificationReport(_ id: NotificationID, in app: AppID) async throws -> NotificationReport?
+    /// Claims, for `lease`, notifications whose `sendAt` has come and those left `sending` by a process
+    /// that stopped (lease expired); they are `sending` afterwards.
+    func claimDueNotifications(now: Date, lease: TimeInterval, limit: Int) async throws -> [OutgoingNotification]
+    /// The users of the notification's audience as they are now.
+    func audience(of notification: OutgoingNotification) async throws -> [User]
+    /// Recipients who already have their item (to resume an interrupted fan-out).
+    func recipientsWithItems(of notification: NotificationID) async throws -> Set<UserID>
+    /// Writes items in one transaction, each with a `push` outbox row. Items whose `createdAt` is after
+    /// `now` are held: they appear in the inbox (and are pushed) from that time on. A recipient who already
+    /// has an item of the same notification is skipped.
+    func insertInboxItems(_ items: [InboxItem], app: AppID, now: Date) async throws
+    /// Marks items delivered (they reached a live connection); their pending pushes are dropped.
+    func markDelivered(_ items: [InboxItemID], app: AppID) async throws
+    func completeNotification(_ id: NotificationID, audienceSize: Int) async throws
+    /// Releases held items whose time has come, oldest first.
+    func releaseDueInboxItems(now: Date, limit: Int) async throws -> [(app: AppID, item: InboxItem)]
+}
+
+/// Each customer's in-app inbox. Only released, unexpired items are visible.
+public protocol InboxStore: Sendable {
+    /// A page, newest first, and the exact unread count of the whole inbox. Marks the returned items delivered.
+    func inbox(of user: UserID, in app: AppID, query: InboxQuery) async throws -> InboxPage
+    /// One item, expired or not (callers decide what an expired item means), nil when not visible.
+    func inboxItem(_ id: InboxItemID, of user: UserID, in app: AppID) async throws -> InboxItem?
+    /// Marks read (the first read time is kept); also marks it delivered.
+    func markInboxItemRead(_ id: InboxItemID, of user: UserID, in app: AppID) async throws -> InboxItem
+    func archiveInboxItem(_ id: InboxItemID, of user: UserID, in app: AppID) async throws -> InboxItem
+    /// Marks every visible unread item read (of one category when given); returns how many.
+    func markAllInboxItemsRead(of user: UserID, in app: AppID, category: NotificationCategory?) async throws -> Int
+    func unreadInboxCount(of user: UserID, in app: AppID) async throws -> Int
+}
+
 /// Per-app settings (`PUT /v1/settings`).
 public protocol SettingsStore: Sendable {
     /// The app's settings, or the defaults when it never set any.
@@ -92,7 +140,7 @@ extension MessageStore {
 
 /// Everything Herald persists. Backends (SQLite now, PostgreSQL later) implement all of it and pass
 /// the same conformance suite.
-public protocol Store: AppStore, UserStore, ChannelStore, MessageStore, SigningKeyStore, SettingsStore, TemplateStore {
+public protocol Store: AppStore, UserStore, ChannelStore, MessageStore, SigningKeyStore, SettingsStore, TemplateStore, NotificationStore, InboxStore {
     /// Removes idempotency records older than `cutoff`; returns how many.
     func purgeIdempotencyKeys(olderThan cutoff: Date) async throws -> Int
     /// Waits for pending writes and closes the store.

@@ -24,7 +24,7 @@ struct OpenAPIDocumentTests {
     @Test("Documents exactly the routes the server has")
     func documentsEveryRoute() async throws {
         try await TestHarness.with { harness in
-            let (_, table) = buildRouter(configuration: harness.configuration, store: harness.store, hub: harness.hub)
+            let (_, table) = buildRouter(harness.parts)
 
             let documented = try documentedRoutes()
 

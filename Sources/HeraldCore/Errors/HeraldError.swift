@@ -13,6 +13,8 @@ public enum HeraldError: Error, Equatable, Sendable {
     case malformed(detail: String)
     /// The request conflicts with the current state (an idempotency key reused with another body).
     case conflict(detail: String)
+    /// The resource existed but is no longer usable (an expired inbox item).
+    case gone(detail: String)
     /// A body or frame exceeds a documented limit.
     case tooLarge(detail: String)
     /// A rate limit was hit; retry after the given number of seconds.

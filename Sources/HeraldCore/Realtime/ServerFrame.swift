@@ -11,6 +11,7 @@ public enum ServerFrame: Equatable, Sendable {
     case syncDone(channelID: ChannelID, lastSeq: Int64)
     case read(ReadPosition)
     case typing(channelID: ChannelID, userID: UserID)
+    case inboxCreated(InboxItem)
     case error(code: String, detail: String, clientMessageID: ClientMessageID?)
 
     public var type: String {
@@ -23,6 +24,7 @@ public enum ServerFrame: Equatable, Sendable {
         case .syncDone: "sync.done"
         case .read: "read"
         case .typing: "typing"
+        case .inboxCreated: "inbox.created"
         case .error: "error"
         }
     }
@@ -37,7 +39,7 @@ public enum ServerFrame: Equatable, Sendable {
 
 extension ServerFrame: Codable {
     enum CodingKeys: String, CodingKey {
-        case type, userId, clientMessageId, message, channelId, lastSeq, seq, code, detail
+        case type, userId, clientMessageId, message, channelId, lastSeq, seq, code, detail, item
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -61,6 +63,8 @@ extension ServerFrame: Codable {
         case .typing(let channel, let user):
             try container.encode(channel, forKey: .channelId)
             try container.encode(user, forKey: .userId)
+        case .inboxCreated(let item):
+            try container.encode(item, forKey: .item)
         case .error(let code, let detail, let clientMessageID):
             try container.encode(code, forKey: .code)
             try container.encode(detail, forKey: .detail)
@@ -91,6 +95,7 @@ extension ServerFrame: Codable {
                     seq: try container.decode(Int64.self, forKey: .seq)))
         case "typing":
             self = .typing(channelID: try container.decode(ChannelID.self, forKey: .channelId), userID: try container.decode(UserID.self, forKey: .userId))
+        case "inbox.created": self = .inboxCreated(try container.decode(InboxItem.self, forKey: .item))
         case "error":
             self = .error(
                 code: try container.decode(String.self, forKey: .code), detail: try container.decode(String.self, forKey: .detail),

@@ -8,6 +8,13 @@ public struct RenderedContent: Equatable, Sendable {
     public var actions: [NotificationAction]?
     /// The localization used, or nil for the default text.
     public var locale: String?
+
+    public init(title: String, body: String, actions: [NotificationAction]?, locale: String?) {
+        self.title = title
+        self.body = body
+        self.actions = actions
+        self.locale = locale
+    }
 }
 
 /// A template compiled once per send and rendered for each locale of the recipients.
@@ -83,6 +90,22 @@ public struct CompiledTemplate: Sendable {
     public func checkVariables(_ variables: [String: JSONValue]) throws(HeraldError) {
         _ = try render(locale: nil, variables: variables)
         for locale in variants.keys.sorted() { _ = try render(locale: locale, variables: variables) }
+    }
+
+    /// Checks what every localization renders to against `policy`. A refused link is reported on
+    /// `template` when the template's own text holds it, else on `variables` (a value brought it in).
+    public func checkLinks(_ policy: LinkPolicy, variables: [String: JSONValue]) throws(HeraldError) {
+        for locale in [nil] + variants.keys.sorted() {
+            let rendered = try render(locale: locale, variables: variables)
+            let refused = policy.problems(in: [("title", rendered.title), ("body", rendered.body)])
+            guard let first = refused.first else { continue }
+            var sources = [("title", definition.title), ("body", definition.body)]
+            for localization in definition.localizations.values {
+                sources += [("title", localization.title ?? ""), ("body", localization.body ?? "")]
+            }
+            let field = policy.problems(in: sources).isEmpty ? "variables" : "template"
+            throw .invalid(field: field, .linkNotAllowed, detail: "the rendered \(first.field) \(first.detail ?? "holds a link that is not allowed")")
+        }
     }
 
     private static func compile(_ text: String, field: String) throws(HeraldError) -> MustacheTemplate {

@@ -7,17 +7,21 @@ public struct User: Codable, Equatable, Sendable {
     public var locale: String?
     public var timezone: String?
     public var metadata: [String: JSONValue]
+    /// Chosen by the customer; read-only for the business.
+    public var preferences: UserPreferences
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
-        id: UserID, name: String?, locale: String?, timezone: String?, metadata: [String: JSONValue], createdAt: Date, updatedAt: Date
+        id: UserID, name: String?, locale: String?, timezone: String?, metadata: [String: JSONValue], preferences: UserPreferences = UserPreferences(),
+        createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.name = name
         self.locale = locale
         self.timezone = timezone
         self.metadata = metadata
+        self.preferences = preferences
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

@@ -18,6 +18,7 @@ struct Problem: HTTPResponseError {
         case .invalid(let fields): self.init(.unprocessableContent, "invalid", "Invalid request", errors: fields)
         case .malformed(let detail): self.init(.badRequest, "malformed", "Malformed request", detail: detail)
         case .conflict(let detail): self.init(.conflict, "conflict", "Conflict", detail: detail)
+        case .gone(let detail): self.init(.gone, "gone", "Gone", detail: detail)
         case .tooLarge(let detail): self.init(.contentTooLarge, "too-large", "Too large", detail: detail)
         case .rateLimited(let seconds):
             self.init(.tooManyRequests, "rate-limited", "Too many requests", detail: "Retry after \(seconds) seconds.")

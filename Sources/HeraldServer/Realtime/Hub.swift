@@ -80,19 +80,28 @@ public final class Hub: Sendable {
         }
     }
 
-    /// Sends an ephemeral frame (typing, read positions) to the live connections of `users`.
-    func publish(_ frame: ServerFrame, app: AppID, to users: some Sequence<UserID>) {
-        guard let data = try? WireJSON.encoder().encode(frame) else { return }
-        offer(String(decoding: data, as: UTF8.self), app: app, to: users)
+    /// Sends a frame (typing, read positions, inbox items) to the live connections of `users`; true when
+    /// at least one connection took it.
+    @discardableResult
+    func publish(_ frame: ServerFrame, app: AppID, to users: some Sequence<UserID>) -> Bool {
+        guard let data = try? WireJSON.encoder().encode(frame) else { return false }
+        return offer(String(decoding: data, as: UTF8.self), app: app, to: users)
     }
 
-    private func offer(_ text: String, app: AppID, to users: some Sequence<UserID>) {
+    @discardableResult
+    private func offer(_ text: String, app: AppID, to users: some Sequence<UserID>) -> Bool {
         let queues = state.withLock { state in
             users.flatMap { state.connections[Key(app: app, user: $0)]?.values.map { $0 } ?? [] }
         }
-        for queue in queues where !queue.offer(text) && queue.isClosing {
-            logger.debug("dropped a frame for a closing connection")
+        var isTaken = false
+        for queue in queues {
+            if queue.offer(text) {
+                isTaken = true
+            } else if queue.isClosing {
+                logger.debug("dropped a frame for a closing connection")
+            }
         }
+        return isTaken
     }
 
     /// Stops taking connections and closes every live one with 1001 (going away); returns at once.

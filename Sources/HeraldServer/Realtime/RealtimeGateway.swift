@@ -212,6 +212,7 @@ struct RealtimeGateway: Sendable {
             case .invalid(let problems): ("invalid", problems.map { "\($0.field): \($0.reason.rawValue)" }.joined(separator: "; "))
             case .malformed(let detail): ("malformed", detail)
             case .conflict(let detail): ("conflict", detail)
+            case .gone(let detail): ("gone", detail)
             case .tooLarge(let detail): ("too_large", detail)
             case .rateLimited(let seconds): ("rate_limited", "Retry after \(seconds) seconds.")
             }

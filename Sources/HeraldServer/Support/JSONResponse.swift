@@ -14,15 +14,16 @@ enum JSONResponse {
 }
 
 extension Request {
-    /// The body, at most `Limits.requestBodyBytes`; larger bodies are `tooLarge` (413).
-    func bodyData() async throws -> Data {
-        if let length = headers[.contentLength].flatMap(Int.init), length > Limits.requestBodyBytes {
-            throw HeraldError.tooLarge(detail: "The body may hold at most \(Limits.requestBodyBytes) bytes.")
+    /// The body, at most `limit` bytes (`Limits.requestBodyBytes` unless a route documents more);
+    /// larger bodies are `tooLarge` (413).
+    func bodyData(limit: Int = Limits.requestBodyBytes) async throws -> Data {
+        if let length = headers[.contentLength].flatMap(Int.init), length > limit {
+            throw HeraldError.tooLarge(detail: "The body may hold at most \(limit) bytes.")
         }
         do {
-            return Data(buffer: try await body.collect(upTo: Limits.requestBodyBytes))
+            return Data(buffer: try await body.collect(upTo: limit))
         } catch is NIOTooManyBytesError {
-            throw HeraldError.tooLarge(detail: "The body may hold at most \(Limits.requestBodyBytes) bytes.")
+            throw HeraldError.tooLarge(detail: "The body may hold at most \(limit) bytes.")
         }
     }
 

@@ -55,7 +55,7 @@ struct MessageBatchWriter {
         if let key = request.idempotency {
             try IdempotencyRecord(
                 appID: request.app.rawValue, scope: key.scope, key: key.key.rawValue, fingerprint: key.fingerprint,
-                messageID: message.id.rawValue, createdAt: WireTime.milliseconds(time)
+                resultID: message.id.rawValue, createdAt: WireTime.milliseconds(time)
             ).insert(db)
         }
         committed.append(CommittedMessage(app: request.app, change: .created, message: message, members: members))
@@ -69,7 +69,7 @@ struct MessageBatchWriter {
         if key.requiresSameRequest, record.fingerprint != key.fingerprint {
             throw HeraldError.conflict(detail: "This Idempotency-Key was already used with a different request.")
         }
-        guard let message = try MessageRecord.fetchOne(db, key: record.messageID) else { return nil }
+        guard let message = try MessageRecord.fetchOne(db, key: record.resultID) else { return nil }
         return AppendResult(message: message.message, isReplay: true)
     }
 

@@ -106,6 +106,78 @@ enum SQLiteMigrations {
                 t.primaryKey(["appID", "key", "version"])
             }
         }
+        migrator.registerMigration("create notification, inbox and outbox tables") { db in
+            try db.alter(table: "user") { t in
+                t.add(column: "preferences", .text)
+            }
+            try db.execute(sql: "ALTER TABLE idempotencyKey RENAME COLUMN messageID TO resultID")
+            try db.create(table: "consentChange") { t in
+                t.column("appID", .text).notNull()
+                t.column("userID", .text).notNull()
+                t.column("consent", .text).notNull()
+                t.column("granted", .boolean).notNull()
+                t.column("at", .integer).notNull()
+            }
+            try db.create(index: "consentChange_on_appID_at", on: "consentChange", columns: ["appID", "at"])
+            try db.create(table: "notification") { t in
+                t.primaryKey("id", .text)
+                t.column("appID", .text).notNull().indexed().references("app", onDelete: .cascade)
+                t.column("category", .text).notNull()
+                t.column("templateKey", .text)
+                t.column("templateVersion", .integer)
+                t.column("source", .text).notNull()
+                t.column("audience", .text).notNull()
+                t.column("data", .text)
+                t.column("actions", .text)
+                t.column("sendAt", .integer)
+                t.column("expiresAt", .integer)
+                t.column("status", .text).notNull()
+                t.column("audienceSize", .integer)
+                t.column("leaseUntil", .integer)
+                t.column("createdAt", .integer).notNull()
+                t.column("completedAt", .integer)
+            }
+            try db.create(index: "notification_on_status_sendAt", on: "notification", columns: ["status", "sendAt"])
+            try db.create(table: "inboxItem") { t in
+                t.autoIncrementedPrimaryKey("position")
+                t.column("id", .text).notNull().unique()
+                t.column("appID", .text).notNull()
+                t.column("userID", .text).notNull()
+                t.column("notificationID", .text).notNull().references("notification", onDelete: .cascade)
+                t.column("category", .text).notNull()
+                t.column("title", .text).notNull()
+                t.column("body", .text).notNull()
+                t.column("data", .text)
+                t.column("actions", .text)
+                t.column("jws", .text).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.column("releasedAt", .integer)
+                t.column("expiresAt", .integer)
+                t.column("deliveredAt", .integer)
+                t.column("readAt", .integer)
+                t.column("archivedAt", .integer)
+                t.column("actionID", .text)
+                t.column("actionInput", .text)
+                t.column("actedAt", .integer)
+                t.uniqueKey(["notificationID", "userID"])
+            }
+            try db.create(index: "inboxItem_on_owner_order", on: "inboxItem", columns: ["appID", "userID", "createdAt", "position"])
+            try db.execute(sql: "CREATE INDEX inboxItem_unreleased ON inboxItem(createdAt) WHERE releasedAt IS NULL")
+            try db.create(table: "outbox") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("appID", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("userID", .text)
+                t.column("subjectID", .text)
+                t.column("payload", .text)
+                t.column("availableAt", .integer).notNull()
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("lastError", .text)
+                t.column("createdAt", .integer).notNull()
+            }
+            try db.create(index: "outbox_on_kind_availableAt", on: "outbox", columns: ["kind", "availableAt"])
+            try db.create(index: "outbox_on_subjectID", on: "outbox", columns: ["subjectID"])
+        }
         return migrator
     }
 }

@@ -8,6 +8,7 @@ import HummingbirdTesting
 import Logging
 import HeraldTestSupport
 import NIOCore
+import Synchronization
 
 /// NIO has a `Channel` too; in these tests it is always the conversation.
 typealias Channel = HeraldCore.Channel
@@ -26,6 +27,8 @@ struct TestHarness: Sendable {
     let otherKey: String
 
     static func with<T>(
+        clock: TestClock? = nil,
+        durability: Durability = .full,
         configure: (inout ServerConfiguration) -> Void = { _ in },
         _ body: (TestHarness) async throws -> T
     ) async throws -> T {
@@ -34,9 +37,12 @@ struct TestHarness: Sendable {
         defer { try? FileManager.default.removeItem(at: directory) }
         var configuration = ServerConfiguration()
         configuration.port = 0
+        if let clock { configuration.now = clock.now }
         configure(&configuration)
         let hub = Hub()
-        let store = try SQLiteStore(path: directory.appendingPathComponent("herald.sqlite").path, masterKey: .generate(), observer: hub.deliver)
+        let store = try SQLiteStore(
+            path: directory.appendingPathComponent("herald.sqlite").path, masterKey: .generate(), durability: durability, now: configuration.now,
+            observer: hub.deliver)
         let (app, key) = try await store.createApp(name: "Acme")
         let (other, otherKey) = try await store.createApp(name: "Other")
         for name in ["ana", "ben", "cat", "dan"] {
@@ -53,6 +59,13 @@ struct TestHarness: Sendable {
             try? await store.close()
             throw error
         }
+    }
+
+    /// The server's shared parts, on the harness's store and hub (for driving workers directly).
+    var parts: ServerParts {
+        var logger = Logger(label: "herald.test")
+        logger.logLevel = .warning
+        return ServerParts(configuration: configuration, store: store, hub: hub, logger: logger)
     }
 
     var application: some ApplicationProtocol {
@@ -96,6 +109,22 @@ extension TestClient {
         let socket = TestSocket(port: port, auth: .header(try await harness.token(for: name)))
         return await socket.ready() ? socket : nil
     }
+}
+
+/// A clock that tests move by hand, shared by the store and the server.
+final class TestClock: Sendable {
+    private let current: Mutex<Date>
+
+    init(_ start: Date) { current = Mutex(start) }
+
+    /// Starts at an RFC 3339 time.
+    convenience init(_ text: String) { self.init(WireTime.parse(text)!) }
+
+    var now: @Sendable () -> Date { { [self] in current.withLock { $0 } } }
+
+    func advance(by seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
+
+    func set(_ text: String) { current.withLock { $0 = WireTime.parse(text)! } }
 }
 
 /// A thin layer over Hummingbird's test client: JSON in and out, bearer credentials.

@@ -50,7 +50,8 @@ struct IdempotencyRecord: Codable, FetchableRecord, PersistableRecord {
     var scope: String
     var key: String
     var fingerprint: Data
-    var messageID: String
+    /// The id of what the first request created (a message, a notification).
+    var resultID: String
     var createdAt: Int64
 
     enum Columns {

@@ -10,6 +10,8 @@ struct UserRecord: Codable, FetchableRecord, PersistableRecord {
     var locale: String?
     var timezone: String?
     var metadata: String
+    /// JSON of `UserPreferences`; nil until the user sets any.
+    var preferences: String?
     var createdAt: Int64
     var updatedAt: Int64
 
@@ -21,7 +23,8 @@ struct UserRecord: Codable, FetchableRecord, PersistableRecord {
     var user: User {
         User(
             id: UserID(rawValue: id)!, name: name, locale: locale, timezone: timezone,
-            metadata: JSONColumn.decodeObject(metadata) ?? [:], createdAt: WireTime.date(milliseconds: createdAt),
+            metadata: JSONColumn.decodeObject(metadata) ?? [:],
+            preferences: preferences.flatMap { try? JSONDecoder().decode(UserPreferences.self, from: Data($0.utf8)) } ?? UserPreferences(), createdAt: WireTime.date(milliseconds: createdAt),
             updatedAt: WireTime.date(milliseconds: updatedAt))
     }
 }

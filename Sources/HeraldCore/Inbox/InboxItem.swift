@@ -1,0 +1,99 @@
+public import Foundation
+
+/// One business message in a customer's in-app inbox: rendered for them, signed by the app.
+///
+/// Clients show the verified payload of `jws`, not these outer fields, which are a convenience for
+/// lists and filters.
+public struct InboxItem: Codable, Equatable, Sendable {
+    /// The action the customer took, recorded once.
+    public struct PerformedAction: Codable, Equatable, Sendable {
+        public var actionId: String
+        public var input: JSONValue?
+        public var performedAt: Date
+
+        public init(actionId: String, input: JSONValue?, performedAt: Date) {
+            self.actionId = actionId
+            self.input = input
+            self.performedAt = performedAt
+        }
+    }
+
+    public var id: InboxItemID
+    public var notificationId: NotificationID
+    public var recipient: UserID
+    public var category: NotificationCategory
+    public var title: String
+    public var body: String
+    public var data: [String: JSONValue]?
+    public var actions: [NotificationAction]?
+    /// When it entered the inbox; later than the send for marketing held during quiet hours.
+    public var createdAt: Date
+    public var expiresAt: Date?
+    public var readAt: Date?
+    public var archivedAt: Date?
+    public var performed: PerformedAction?
+    public var jws: String
+
+    public init(
+        id: InboxItemID, notificationId: NotificationID, recipient: UserID, category: NotificationCategory, title: String, body: String,
+        data: [String: JSONValue]?, actions: [NotificationAction]?, createdAt: Date, expiresAt: Date?, readAt: Date? = nil, archivedAt: Date? = nil,
+        performed: PerformedAction? = nil, jws: String = ""
+    ) {
+        self.id = id
+        self.notificationId = notificationId
+        self.recipient = recipient
+        self.category = category
+        self.title = title
+        self.body = body
+        self.data = data
+        self.actions = actions
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.readAt = readAt
+        self.archivedAt = archivedAt
+        self.performed = performed
+        self.jws = jws
+    }
+
+    public func isExpired(at now: Date) -> Bool { expiresAt.map { $0 <= now } ?? false }
+
+    /// The JSON the `jws` covers (API.md): what the customer sees, bound to the app and the recipient.
+    public func signedPayload(app: AppID) -> Data {
+        var object: [String: JSONValue] = [
+            "kind": .string("inbox"), "appId": .string(app.rawValue), "id": .string(id.rawValue), "recipient": .string(recipient.rawValue),
+            "category": .string(category.rawValue), "title": .string(title), "body": .string(body), "createdAt": .string(WireTime.format(createdAt)),
+        ]
+        if let data { object["data"] = .object(data) }
+        if let actions {
+            object["actions"] = .array(
+                actions.map { action in
+                    var fields: [String: JSONValue] = ["id": .string(action.id), "label": .string(action.label), "stepUp": .bool(action.stepUp)]
+                    if let input = action.input {
+                        switch input {
+                        case .choice(let options): fields["input"] = .object(["type": .string("choice"), "options": .array(options.map(JSONValue.string))])
+                        case .rating: fields["input"] = .object(["type": .string("rating")])
+                        case .text(let maxLength): fields["input"] = .object(["type": .string("text"), "maxLength": .number(Double(maxLength))])
+                        }
+                    }
+                    return .object(fields)
+                })
+        }
+        if let expiresAt { object["expiresAt"] = .string(WireTime.format(expiresAt)) }
+        return JSONValue.object(object).canonicalData()
+    }
+}
+
+/// A page of `GET /v1/me/inbox`, newest first.
+public struct InboxPage: Codable, Equatable, Sendable {
+    public var items: [InboxItem]
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    public var nextCursor: String?
+    /// Unread, unarchived, unexpired items across the whole inbox (not only this page).
+    public var unreadCount: Int
+
+    public init(items: [InboxItem], nextCursor: String?, unreadCount: Int) {
+        self.items = items
+        self.nextCursor = nextCursor
+        self.unreadCount = unreadCount
+    }
+}

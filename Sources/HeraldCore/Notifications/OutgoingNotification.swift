@@ -1,0 +1,102 @@
+public import Foundation
+
+/// A notification as stored: what to send, to whom, and when. The fan-out writes one inbox item per
+/// recipient; it can be resumed after a crash, since each recipient gets at most one item.
+public struct OutgoingNotification: Equatable, Sendable {
+    public enum Status: String, Codable, Sendable {
+        /// Waiting for `sendAt`.
+        case scheduled
+        /// Being written to inboxes.
+        case sending
+        /// Every recipient has their item.
+        case sent
+    }
+
+    /// How long a process may fan out a notification before another may take it over.
+    public static let leaseSeconds: TimeInterval = 300
+
+    public var id: NotificationID
+    public var app: AppID
+    public var category: NotificationCategory
+    public var source: NewNotification.Source
+    /// The template version used, so a later edit of the template does not change what this one says.
+    public var templateVersion: Int?
+    public var audience: NewNotification.Audience
+    public var data: [String: JSONValue]?
+    /// The send's own actions; nil means the template's (with their localized labels).
+    public var actions: [NotificationAction]?
+    public var sendAt: Date?
+    public var expiresAt: Date?
+    public var createdAt: Date
+    public var status: Status
+
+    public init(
+        id: NotificationID, app: AppID, category: NotificationCategory, source: NewNotification.Source, templateVersion: Int?,
+        audience: NewNotification.Audience, data: [String: JSONValue]?, actions: [NotificationAction]?, sendAt: Date?, expiresAt: Date?,
+        createdAt: Date, status: Status
+    ) {
+        self.id = id
+        self.app = app
+        self.category = category
+        self.source = source
+        self.templateVersion = templateVersion
+        self.audience = audience
+        self.data = data
+        self.actions = actions
+        self.sendAt = sendAt
+        self.expiresAt = expiresAt
+        self.createdAt = createdAt
+        self.status = status
+    }
+
+    public var templateKey: TemplateKey? {
+        if case .template(let key, _) = source { return key }
+        return nil
+    }
+
+    public var variables: [String: JSONValue] {
+        if case .template(_, let variables) = source { return variables }
+        return [:]
+    }
+}
+
+/// `GET /v1/notifications/{id}`: the notification and what became of it.
+public struct NotificationReport: Codable, Equatable, Sendable {
+    public var id: NotificationID
+    public var category: NotificationCategory
+    public var template: TemplateKey?
+    public var templateVersion: Int?
+    public var status: OutgoingNotification.Status
+    public var sendAt: Date?
+    public var expiresAt: Date?
+    public var createdAt: Date
+    public var completedAt: Date?
+    /// Users who got an inbox item.
+    public var recipients: Int
+    /// Users of the audience who got none: no marketing consent, or the item would have expired first.
+    public var skipped: Int
+    /// Items that reached the customer's app (live socket or fetched).
+    public var delivered: Int
+    public var read: Int
+    public var acted: Int
+
+    public init(
+        id: NotificationID, category: NotificationCategory, template: TemplateKey?, templateVersion: Int?, status: OutgoingNotification.Status,
+        sendAt: Date?, expiresAt: Date?, createdAt: Date, completedAt: Date?, recipients: Int, skipped: Int, delivered: Int, read: Int, acted: Int
+    ) {
+        self.id = id
+        self.category = category
+        self.template = template
+        self.templateVersion = templateVersion
+        self.status = status
+        self.sendAt = sendAt
+        self.expiresAt = expiresAt
+        self.createdAt = createdAt
+        self.completedAt = completedAt
+        self.recipients = recipients
+        self.skipped = skipped
+        self.delivered = delivered
+        self.read = read
+        self.acted = acted
+    }
+}

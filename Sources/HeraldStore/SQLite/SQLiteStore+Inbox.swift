@@ -1,0 +1,89 @@
+import Foundation
+import GRDB
+public import HeraldCore
+
+extension SQLiteStore {
+    /// Items the user can see at `now`: released and not expired.
+    private static func visibleItems(of user: UserID, in app: AppID, now: Int64) -> QueryInterfaceRequest<InboxItemRecord> {
+        InboxItemRecord.filter(
+            InboxItemRecord.Columns.appID == app.rawValue && InboxItemRecord.Columns.userID == user.rawValue
+                && InboxItemRecord.Columns.releasedAt != nil && (InboxItemRecord.Columns.expiresAt == nil || InboxItemRecord.Columns.expiresAt > now))
+    }
+
+    private static func unreadCount(of user: UserID, in app: AppID, now: Int64, db: Database) throws -> Int {
+        try visibleItems(of: user, in: app, now: now).filter(InboxItemRecord.Columns.readAt == nil && InboxItemRecord.Columns.archivedAt == nil)
+            .fetchCount(db)
+    }
+
+    public func inbox(of user: UserID, in app: AppID, query: InboxQuery) async throws -> InboxPage {
+        let now = nowMilliseconds()
+        return try await pool.write { db in
+            var request = Self.visibleItems(of: user, in: app, now: now)
+            switch query.state {
+            case .all: request = request.filter(InboxItemRecord.Columns.archivedAt == nil)
+            case .unread: request = request.filter(InboxItemRecord.Columns.archivedAt == nil && InboxItemRecord.Columns.readAt == nil)
+            case .read: request = request.filter(InboxItemRecord.Columns.archivedAt == nil && InboxItemRecord.Columns.readAt != nil)
+            case .archived: request = request.filter(InboxItemRecord.Columns.archivedAt != nil)
+            }
+            if let category = query.category { request = request.filter(InboxItemRecord.Columns.category == category.rawValue) }
+            if let cursor = query.cursor {
+                request = request.filter(
+                    InboxItemRecord.Columns.createdAt < cursor.createdAt
+                        || (InboxItemRecord.Columns.createdAt == cursor.createdAt && InboxItemRecord.Columns.position < cursor.position))
+            }
+            var records = try request.order(InboxItemRecord.Columns.createdAt.desc, InboxItemRecord.Columns.position.desc).limit(query.limit + 1)
+                .fetchAll(db)
+            let hasMore = records.count > query.limit
+            records = Array(records.prefix(query.limit))
+            try Self.markDelivered(records.filter { $0.deliveredAt == nil }.map(\.id), app: app, at: now, db: db)
+            return InboxPage(
+                items: try records.map { try $0.item() }, nextCursor: hasMore ? records.last?.cursor.token : nil,
+                unreadCount: try Self.unreadCount(of: user, in: app, now: now, db: db))
+        }
+    }
+
+    public func inboxItem(_ id: InboxItemID, of user: UserID, in app: AppID) async throws -> InboxItem? {
+        try await pool.read { db in try Self.itemRecord(id, of: user, in: app, db: db) }?.item()
+    }
+
+    /// A released item of the user, expired or not.
+    static func itemRecord(_ id: InboxItemID, of user: UserID, in app: AppID, db: Database) throws -> InboxItemRecord? {
+        try InboxItemRecord.filter(
+            InboxItemRecord.Columns.id == id.rawValue && InboxItemRecord.Columns.appID == app.rawValue && InboxItemRecord.Columns.userID == user.rawValue
+                && InboxItemRecord.Columns.releasedAt != nil
+        ).fetchOne(db)
+    }
+
+    public func markInboxItemRead(_ id: InboxItemID, of user: UserID, in app: AppID) async throws -> InboxItem {
+        try await updateItem(id, of: user, in: app, sql: "readAt = COALESCE(readAt, ?1), deliveredAt = COALESCE(deliveredAt, ?1)")
+    }
+
+    public func archiveInboxItem(_ id: InboxItemID, of user: UserID, in app: AppID) async throws -> InboxItem {
+        try await updateItem(id, of: user, in: app, sql: "archivedAt = COALESCE(archivedAt, ?1)")
+    }
+
+    private func updateItem(_ id: InboxItemID, of user: UserID, in app: AppID, sql: String) async throws -> InboxItem {
+        let now = nowMilliseconds()
+        return try await pool.write { db in
+            guard let record = try Self.itemRecord(id, of: user, in: app, db: db) else { throw HeraldError.notFound(resource: "inbox item") }
+            try db.execute(sql: "UPDATE inboxItem SET \(sql) WHERE position = ?2", arguments: [now, record.position])
+            try db.execute(sql: "DELETE FROM outbox WHERE kind = 'push' AND subjectID = ?", arguments: [record.id])
+            return try InboxItemRecord.fetchOne(db, key: record.position)!.item()
+        }
+    }
+
+    public func markAllInboxItemsRead(of user: UserID, in app: AppID, category: NotificationCategory?) async throws -> Int {
+        let now = nowMilliseconds()
+        return try await pool.write { db in
+            var request = Self.visibleItems(of: user, in: app, now: now).filter(InboxItemRecord.Columns.readAt == nil)
+            if let category { request = request.filter(InboxItemRecord.Columns.category == category.rawValue) }
+            return try request.updateAll(
+                db, InboxItemRecord.Columns.readAt.set(to: now), Column("deliveredAt").set(to: Column("deliveredAt") ?? now))
+        }
+    }
+
+    public func unreadInboxCount(of user: UserID, in app: AppID) async throws -> Int {
+        let now = nowMilliseconds()
+        return try await pool.read { db in try Self.unreadCount(of: user, in: app, now: now, db: db) }
+    }
+}

@@ -1,0 +1,159 @@
+public import Foundation
+import GRDB
+public import HeraldCore
+
+extension SQLiteStore {
+    public func createNotification(
+        _ notification: OutgoingNotification, idempotency: IdempotencyKey?
+    ) async throws -> (notification: OutgoingNotification, isReplay: Bool) {
+        let record = try NotificationRecord(notification)
+        return try await pool.write { db in
+            if let key = idempotency,
+                let existing = try IdempotencyRecord.fetchOne(db, key: ["appID": notification.app.rawValue, "scope": key.scope, "key": key.key.rawValue])
+            {
+                if key.requiresSameRequest, existing.fingerprint != key.fingerprint {
+                    throw HeraldError.conflict(detail: "This Idempotency-Key was already used with a different request.")
+                }
+                if let first = try NotificationRecord.fetchOne(db, key: existing.resultID) { return (try first.notification(), true) }
+            }
+            try record.insert(db)
+            if let key = idempotency {
+                try IdempotencyRecord(
+                    appID: notification.app.rawValue, scope: key.scope, key: key.key.rawValue, fingerprint: key.fingerprint, resultID: record.id,
+                    createdAt: record.createdAt
+                ).save(db)
+            }
+            return (notification, false)
+        }
+    }
+
+    public func notification(_ id: NotificationID, in app: AppID) async throws -> OutgoingNotification? {
+        try await pool.read { db in
+            try NotificationRecord.filter(NotificationRecord.Columns.id == id.rawValue && NotificationRecord.Columns.appID == app.rawValue).fetchOne(db)
+        }?.notification()
+    }
+
+    public func notificationReport(_ id: NotificationID, in app: AppID) async throws -> NotificationReport? {
+        try await pool.read { db in
+            guard
+                let record = try NotificationRecord.filter(NotificationRecord.Columns.id == id.rawValue && NotificationRecord.Columns.appID == app.rawValue)
+                    .fetchOne(db)
+            else { return nil }
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) AS recipients, COUNT(deliveredAt) AS delivered, COUNT(readAt) AS read, COUNT(actedAt) AS acted
+                    FROM inboxItem WHERE notificationID = ?
+                    """, arguments: [record.id])!
+            let recipients: Int = row["recipients"]
+            return NotificationReport(
+                id: id, category: NotificationCategory(rawValue: record.category) ?? .transactional, template: record.templateKey.flatMap(TemplateKey.init),
+                templateVersion: record.templateVersion, status: OutgoingNotification.Status(rawValue: record.status) ?? .sending,
+                sendAt: record.sendAt.map(WireTime.date(milliseconds:)), expiresAt: record.expiresAt.map(WireTime.date(milliseconds:)),
+                createdAt: WireTime.date(milliseconds: record.createdAt), completedAt: record.completedAt.map(WireTime.date(milliseconds:)),
+                recipients: recipients, skipped: max(0, (record.audienceSize ?? recipients) - recipients), delivered: row["delivered"], read: row["read"],
+                acted: row["acted"])
+        }
+    }
+
+    public func claimDueNotifications(now: Date, lease: TimeInterval, limit: Int) async throws -> [OutgoingNotification] {
+        let nowMilliseconds = WireTime.milliseconds(now)
+        let leaseUntil = WireTime.milliseconds(now.addingTimeInterval(lease))
+        return try await pool.write { db in
+            let due = try NotificationRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM notification
+                    WHERE (status = 'scheduled' AND sendAt <= ?) OR (status = 'sending' AND (leaseUntil IS NULL OR leaseUntil <= ?))
+                    ORDER BY createdAt LIMIT ?
+                    """, arguments: [nowMilliseconds, nowMilliseconds, limit])
+            for record in due {
+                try db.execute(sql: "UPDATE notification SET status = 'sending', leaseUntil = ? WHERE id = ?", arguments: [leaseUntil, record.id])
+            }
+            return try due.map { record in
+                var notification = try record.notification()
+                notification.status = .sending
+                return notification
+            }
+        }
+    }
+
+    public func audience(of notification: OutgoingNotification) async throws -> [User] {
+        switch notification.audience {
+        case .users(let ids): try await users(ids, in: notification.app)
+        case .segment(let segment): try await users(in: segment, app: notification.app)
+        }
+    }
+
+    public func recipientsWithItems(of notification: NotificationID) async throws -> Set<UserID> {
+        try await pool.read { db in
+            Set(try String.fetchAll(db, sql: "SELECT userID FROM inboxItem WHERE notificationID = ?", arguments: [notification.rawValue]).compactMap(UserID.init))
+        }
+    }
+
+    public func insertInboxItems(_ items: [InboxItem], app: AppID, now: Date) async throws {
+        let nowMilliseconds = WireTime.milliseconds(now)
+        let records = try items.map { item in
+            let created = WireTime.milliseconds(item.createdAt)
+            return try InboxItemRecord(item, app: app, releasedAt: created <= nowMilliseconds ? nowMilliseconds : nil)
+        }
+        try await pool.write { db in
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT OR IGNORE INTO inboxItem
+                    (id, appID, userID, notificationID, category, title, body, data, actions, jws, createdAt, releasedAt, expiresAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+            let push = try db.cachedStatement(
+                sql: "INSERT INTO outbox (appID, kind, userID, subjectID, availableAt, createdAt) VALUES (?, 'push', ?, ?, ?, ?)")
+            for record in records {
+                try insert.execute(arguments: [
+                    record.id, record.appID, record.userID, record.notificationID, record.category, record.title, record.body, record.data,
+                    record.actions, record.jws, record.createdAt, record.releasedAt, record.expiresAt,
+                ])
+                guard db.changesCount == 1 else { continue }
+                try push.execute(arguments: [record.appID, record.userID, record.id, record.createdAt, nowMilliseconds])
+            }
+        }
+    }
+
+    public func markDelivered(_ items: [InboxItemID], app: AppID) async throws {
+        guard !items.isEmpty else { return }
+        let time = nowMilliseconds()
+        try await pool.write { db in
+            try Self.markDelivered(items.map(\.rawValue), app: app, at: time, db: db)
+        }
+    }
+
+    /// Sets `deliveredAt` once and drops the pushes the items no longer need.
+    static func markDelivered(_ ids: [String], app: AppID, at time: Int64, db: Database) throws {
+        for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+            let marks = databaseQuestionMarks(count: chunk.count)
+            try db.execute(
+                sql: "UPDATE inboxItem SET deliveredAt = ? WHERE appID = ? AND deliveredAt IS NULL AND id IN (\(marks))",
+                arguments: StatementArguments([time, app.rawValue] as [any DatabaseValueConvertible]) + StatementArguments(chunk))
+            try db.execute(sql: "DELETE FROM outbox WHERE kind = 'push' AND subjectID IN (\(marks))", arguments: StatementArguments(chunk))
+        }
+    }
+
+    public func completeNotification(_ id: NotificationID, audienceSize: Int) async throws {
+        let time = nowMilliseconds()
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE notification SET status = 'sent', audienceSize = ?, completedAt = ?, leaseUntil = NULL WHERE id = ?",
+                arguments: [audienceSize, time, id.rawValue])
+        }
+    }
+
+    public func releaseDueInboxItems(now: Date, limit: Int) async throws -> [(app: AppID, item: InboxItem)] {
+        let nowMilliseconds = WireTime.milliseconds(now)
+        return try await pool.write { db in
+            let due = try InboxItemRecord.filter(InboxItemRecord.Columns.releasedAt == nil && InboxItemRecord.Columns.createdAt <= nowMilliseconds)
+                .order(InboxItemRecord.Columns.createdAt).limit(limit).fetchAll(db)
+            for record in due {
+                try db.execute(sql: "UPDATE inboxItem SET releasedAt = ? WHERE position = ?", arguments: [nowMilliseconds, record.position])
+            }
+            return try due.map { (AppID(rawValue: $0.appID)!, try $0.item()) }
+        }
+    }
+}
