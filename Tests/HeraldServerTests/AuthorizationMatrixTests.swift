@@ -103,6 +103,33 @@ struct AuthorizationMatrixTests {
             method: .post, path: "/v1/templates/seeded/preview", body: #"{"variables":{}}"#,
             expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .ok]),
         Row(
+            method: .post, path: "/v1/notifications", body: #"{"recipients":["ana"],"category":"security","content":{"title":"t","body":"b"}}"#,
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .unprocessableContent, .nonMember: .forbidden, .member: .forbidden, .platform: .created]),
+        Row(
+            method: .get, path: "/v1/notifications/{notification}",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .ok]),
+        Row(
+            method: .get, path: "/v1/me/inbox",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .forbidden, .platform: .forbidden, .nonMember: .ok, .member: .ok]),
+        Row(
+            method: .get, path: "/v1/me/inbox/{item}",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .forbidden, .platform: .forbidden, .nonMember: .notFound, .member: .ok]),
+        Row(
+            method: .post, path: "/v1/me/inbox/{item}/read",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .forbidden, .platform: .forbidden, .nonMember: .notFound, .member: .ok]),
+        Row(
+            method: .post, path: "/v1/me/inbox/{item}/archive",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .forbidden, .platform: .forbidden, .nonMember: .notFound, .member: .ok]),
+        Row(
+            method: .post, path: "/v1/me/inbox/read-all",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .forbidden, .platform: .forbidden, .nonMember: .ok, .member: .ok]),
+        Row(
+            method: .get, path: "/v1/me/preferences",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .forbidden, .platform: .forbidden, .nonMember: .ok, .member: .ok]),
+        Row(
+            method: .put, path: "/v1/me/preferences", body: #"{"consents":{"marketing":true}}"#,
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .forbidden, .platform: .forbidden, .nonMember: .ok, .member: .ok]),
+        Row(
             method: .get, path: "/v1/me/channels",
             expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .forbidden, .platform: .forbidden, .nonMember: .ok, .member: .ok]),
     ]
@@ -113,6 +140,7 @@ struct AuthorizationMatrixTests {
             let channel = try await harness.group(["ana", "ben", "cat"])
             let message = try await harness.post("seed", to: channel, from: "ana")
             try await harness.seedTemplates()
+            let (notification, item) = try await harness.seedInboxItem(for: "ana")
             let credentials: [Caller: String?] = [
                 .anonymous: nil, .badKey: "hk_0000000000000000_notthekey", .otherApp: harness.otherKey,
                 .nonMember: try await harness.token(for: "dan"), .member: try await harness.token(for: "ana"),
@@ -120,6 +148,7 @@ struct AuthorizationMatrixTests {
             ]
             let path = row.path.replacingOccurrences(of: "{channel}", with: channel.id.rawValue)
                 .replacingOccurrences(of: "{message}", with: message.id.rawValue).replacingOccurrences(of: "{app}", with: harness.app.rawValue)
+                .replacingOccurrences(of: "{notification}", with: notification.rawValue).replacingOccurrences(of: "{item}", with: item.rawValue)
 
             let statuses = try await harness.run { client in
                 var statuses: [Caller: HTTPResponse.Status] = [:]

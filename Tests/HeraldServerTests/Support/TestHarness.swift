@@ -97,6 +97,14 @@ struct TestHarness: Sendable {
         }
     }
 
+    /// A security notification sent to `name` alone; returns it and the item in their inbox.
+    func seedInboxItem(for name: String, title: String = "Seed") async throws -> (NotificationID, InboxItemID) {
+        let new = NewNotification(audience: .users([user(name)]), category: .security, source: .content(title: title, body: "Seeded"))
+        let (report, _) = try await parts.notifications.send(new, app: app, idempotency: nil)
+        let page = try await store.inbox(of: user(name), in: app, query: InboxQuery())
+        return (report.id, page.items.first { $0.notificationId == report.id }!.id)
+    }
+
     @discardableResult
     func post(_ text: String, to channel: Channel, from sender: String?) async throws -> Message {
         try await store.append(AppendRequest(app: app, channel: channel.id, sender: sender.map(user), content: MessageContent(text: text))).message
