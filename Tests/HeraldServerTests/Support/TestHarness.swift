@@ -49,7 +49,7 @@ struct TestHarness: Sendable {
             _ = try await store.putUser(UserID(rawValue: name)!, profile: UserProfile(name: name.capitalized), in: app.id)
         }
         let harness = TestHarness(
-            directory: directory, store: store, hub: hub, tokens: UserTokens(store: store), configuration: configuration, app: app.id,
+            directory: directory, store: store, hub: hub, tokens: UserTokens(store: store, now: configuration.now), configuration: configuration, app: app.id,
             apiKey: key.token, otherApp: other.id, otherKey: otherKey.token)
         do {
             let result = try await body(harness)
