@@ -30,7 +30,8 @@ public func buildApplication(
         },
         logger: logger
     )
-    application.addServices(NotificationScheduler(notifications: parts.notifications, interval: configuration.schedulerInterval, logger: logger))
+    application.addServices(
+        NotificationScheduler(notifications: parts.notifications, interval: configuration.schedulerInterval, logger: logger), parts.outboxWorker())
     return application
 }
 
@@ -55,6 +56,9 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
     TemplatesRoutes(store: store).add(to: routes)
     NotificationsRoutes(store: store, notifications: parts.notifications, now: configuration.now).add(to: routes)
     InboxRoutes(store: store, now: configuration.now).add(to: routes)
+    ActionsRoutes(actions: parts.actions).add(to: routes)
+    DevicesRoutes(store: store).add(to: routes)
+    WebhooksRoutes(store: store, allowsPrivateTargets: configuration.allowsPrivateTargets).add(to: routes)
     signingKeys.add(to: routes)
     MeRoutes(store: store).add(to: routes)
 

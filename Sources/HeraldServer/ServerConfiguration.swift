@@ -15,6 +15,8 @@ public struct ServerConfiguration: Sendable {
     public var logLevel: Logger.Level = .info
     /// How long shutdown waits for WebSockets to close before stopping the HTTP server anyway.
     public var shutdownGrace: Duration = .seconds(10)
+    /// Lets webhooks (and Web Push endpoints) reach loopback and private addresses, and plain http there.
+    public var allowsPrivateTargets = false
     /// How often scheduled sends, resumed fan-outs and held items are looked for.
     public var schedulerInterval: Duration = .seconds(1)
     /// The clock used for token expiry and timestamps.

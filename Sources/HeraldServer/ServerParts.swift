@@ -10,6 +10,8 @@ struct ServerParts: Sendable {
     let tokens: UserTokens
     let signer: BusinessSigner
     let notifications: NotificationService
+    let actions: ActionService
+    let webhooks: WebhookEvents
     let logger: Logger
 
     init(configuration: ServerConfiguration, store: any Store, hub: Hub, logger: Logger) {
@@ -19,6 +21,15 @@ struct ServerParts: Sendable {
         self.logger = logger
         tokens = UserTokens(store: store, now: configuration.now)
         signer = BusinessSigner(store: store, now: configuration.now)
-        notifications = NotificationService(store: store, hub: hub, signer: signer, now: configuration.now, logger: logger)
+        webhooks = WebhookEvents(store: store)
+        notifications = NotificationService(store: store, hub: hub, signer: signer, webhooks: webhooks, now: configuration.now, logger: logger)
+        actions = ActionService(store: store, webhooks: webhooks, now: configuration.now)
+    }
+
+    /// The worker that delivers webhooks and follow-ups; it owns an HTTP client until it stops.
+    func outboxWorker() -> OutboxWorker {
+        OutboxWorker(
+            store: store, notifications: notifications, sender: WebhookSender(allowsPrivateTargets: configuration.allowsPrivateTargets, now: configuration.now),
+            now: configuration.now, interval: configuration.schedulerInterval, logger: logger)
     }
 }

@@ -105,7 +105,8 @@ public protocol NotificationStore: Sendable {
     func insertInboxItems(_ items: [InboxItem], app: AppID, now: Date) async throws
     /// Marks items delivered (they reached a live connection); their pending pushes are dropped.
     func markDelivered(_ items: [InboxItemID], app: AppID) async throws
-    func completeNotification(_ id: NotificationID, audienceSize: Int) async throws
+    /// Marks the notification sent and writes `effects` (its webhook) in the same transaction.
+    func completeNotification(_ id: NotificationID, audienceSize: Int, effects: [OutboxEntry]) async throws
     /// Releases held items whose time has come, oldest first.
     func releaseDueInboxItems(now: Date, limit: Int) async throws -> [(app: AppID, item: InboxItem)]
 }
@@ -124,6 +125,90 @@ public protocol InboxStore: Sendable {
     func unreadInboxCount(of user: UserID, in app: AppID) async throws -> Int
 }
 
+/// Customers' devices: push targets and step-up keys.
+public protocol DeviceStore: Sendable {
+    /// Registers a device. The same token registered again by the same user updates that device; by
+    /// another user, it moves to them as a new device (the old one is removed).
+    /// - Throws: `HeraldError.conflict` beyond `Limits.devicesPerUser`.
+    func registerDevice(_ device: NewDevice, for user: UserID, in app: AppID) async throws -> (device: Device, created: Bool)
+    func devices(of user: UserID, in app: AppID) async throws -> [Device]
+    func device(_ id: DeviceID, of user: UserID, in app: AppID) async throws -> Device?
+    /// False when the user has no such device.
+    func deleteDevice(_ id: DeviceID, of user: UserID, in app: AppID) async throws -> Bool
+}
+
+/// What a step-up challenge turned out to be when it was presented.
+public enum ChallengeOutcome: Sendable, Equatable {
+    case valid
+    /// Never issued, or issued for another user, item or action.
+    case unknown
+    case used
+    case expired
+}
+
+/// A side effect to perform later, written in the same transaction as what caused it.
+public struct OutboxEntry: Sendable, Equatable {
+    public var kind: String
+    public var user: UserID?
+    public var subject: String?
+    public var payload: String
+    public var availableAt: Date
+
+    public init(kind: String, user: UserID?, subject: String?, payload: String, availableAt: Date) {
+        self.kind = kind
+        self.user = user
+        self.subject = subject
+        self.payload = payload
+        self.availableAt = availableAt
+    }
+}
+
+/// One claimed outbox row.
+public struct OutboxJob: Sendable, Equatable {
+    public var id: Int64
+    public var app: AppID
+    public var kind: String
+    public var user: UserID?
+    public var subject: String?
+    public var payload: String
+    /// Attempts made before this one.
+    public var attempts: Int
+    public var createdAt: Date
+}
+
+/// Actions on inbox items and the durable outbox of their effects.
+public protocol ActionStore: Sendable {
+    func createChallenge(_ challenge: String, item: InboxItemID, action: String, user: UserID, app: AppID, expiresAt: Date) async throws
+    /// Marks the challenge used, whatever comes of it (a challenge works once, even for a bad signature),
+    /// and says whether it was issued to this user for this item and action and is still fresh.
+    func consumeChallenge(_ challenge: String, item: InboxItemID, action: String, user: UserID, app: AppID) async throws -> ChallengeOutcome
+    /// Records the action the first time (marking the item read too) and writes `effects` in the same
+    /// transaction; later calls change nothing and return the first record (`isFirst == false`).
+    func recordAction(
+        _ performed: InboxItem.PerformedAction, on item: InboxItemID, of user: UserID, in app: AppID, effects: [OutboxEntry]
+    ) async throws -> (item: InboxItem, isFirst: Bool)
+    /// Claims due rows of the given kinds: they become due again `lease` later unless completed, so a
+    /// process that stops mid-job leaves it to be retried (at least once).
+    func claimOutbox(kinds: [String], now: Date, lease: TimeInterval, limit: Int) async throws -> [OutboxJob]
+    func completeOutbox(_ id: Int64) async throws
+    /// Schedules another attempt at `at`, counting this one.
+    func retryOutbox(_ id: Int64, at: Date, error: String) async throws
+    /// Writes rows outside any other change (a webhook test event, say).
+    func enqueue(_ entries: [OutboxEntry], app: AppID) async throws
+}
+
+/// The app's webhook endpoint and the log of deliveries.
+public protocol WebhookStore: Sendable {
+    /// Sets the endpoint with a new signing secret (stored sealed).
+    func putWebhook(url: String, events: [WebhookEvent], secret: String, in app: AppID) async throws -> Webhook
+    /// The endpoint and its secret, or nil when none is set.
+    func webhook(of app: AppID) async throws -> (webhook: Webhook, secret: String)?
+    func deleteWebhook(of app: AppID) async throws -> Bool
+    func recordDelivery(_ delivery: WebhookDelivery, app: AppID) async throws
+    /// Newest first, at most `limit`, older than the delivery `before` when given.
+    func deliveries(of app: AppID, limit: Int, before: Int64?) async throws -> [(id: Int64, delivery: WebhookDelivery)]
+}
+
 /// Per-app settings (`PUT /v1/settings`).
 public protocol SettingsStore: Sendable {
     /// The app's settings, or the defaults when it never set any.
@@ -140,7 +225,7 @@ extension MessageStore {
 
 /// Everything Herald persists. Backends (SQLite now, PostgreSQL later) implement all of it and pass
 /// the same conformance suite.
-public protocol Store: AppStore, UserStore, ChannelStore, MessageStore, SigningKeyStore, SettingsStore, TemplateStore, NotificationStore, InboxStore {
+public protocol Store: AppStore, UserStore, ChannelStore, MessageStore, SigningKeyStore, SettingsStore, TemplateStore, NotificationStore, InboxStore, DeviceStore, ActionStore, WebhookStore {
     /// Removes idempotency records older than `cutoff`; returns how many.
     func purgeIdempotencyKeys(olderThan cutoff: Date) async throws -> Int
     /// Waits for pending writes and closes the store.

@@ -9,7 +9,7 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the Herald server.",
         discussion: """
             Every option also reads an environment variable: HERALD_DATA, HERALD_DATABASE_URL, HERALD_HOST, HERALD_PORT,
-            HERALD_DURABILITY, HERALD_LOG_LEVEL. The master key is read from HERALD_MASTER_KEY (32 bytes, base64) when set,
+            HERALD_DURABILITY, HERALD_LOG_LEVEL, HERALD_ALLOW_PRIVATE_TARGETS. The master key is read from HERALD_MASTER_KEY (32 bytes, base64) when set,
             otherwise from DIR/master.key, which the first start creates (mode 0600).
             SIGTERM or SIGINT stop the server gracefully: WebSockets are closed with 1001, in-flight requests finish,
             pending writes are committed.
@@ -26,6 +26,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .long, help: "full (fsync every commit: survives power loss, the default) or normal (survives a crash of the process only) (env HERALD_DURABILITY).")
     var durability: String?
+
+    @Flag(name: .long, help: "Let webhooks and Web Push endpoints point at loopback or private addresses, and at plain http there; refused by default against SSRF (env HERALD_ALLOW_PRIVATE_TARGETS=1).")
+    var allowPrivateTargets = false
 
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical (env HERALD_LOG_LEVEL; default info).")
     var logLevel: String?
@@ -47,6 +50,7 @@ struct Serve: AsyncParsableCommand {
             guard let level = Logger.Level(rawValue: text) else { throw ValidationError("unknown --log-level \(text).") }
             configuration.logLevel = level
         }
+        configuration.allowsPrivateTargets = allowPrivateTargets || ["1", "true", "yes"].contains(environment["HERALD_ALLOW_PRIVATE_TARGETS"]?.lowercased() ?? "")
         configuration.masterKeyBase64 = environment["HERALD_MASTER_KEY"]
         let level = configuration.logLevel
         LoggingSystem.bootstrap { label in

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HeraldCore
 import HeraldServer
+import HeraldStore
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -130,6 +131,33 @@ struct AuthorizationMatrixTests {
             method: .put, path: "/v1/me/preferences", body: #"{"consents":{"marketing":true}}"#,
             expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .forbidden, .platform: .forbidden, .nonMember: .ok, .member: .ok]),
         Row(
+            method: .post, path: "/v1/me/inbox/{item}/actions/approve/challenge",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .forbidden, .platform: .forbidden, .nonMember: .notFound, .member: .created]),
+        Row(
+            method: .post, path: "/v1/me/inbox/{item}/actions/decline",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .forbidden, .platform: .forbidden, .nonMember: .notFound, .member: .ok]),
+        Row(
+            method: .post, path: "/v1/me/devices", body: #"{"platform":"fcm","token":"t-1"}"#,
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .forbidden, .platform: .forbidden, .nonMember: .created, .member: .created]),
+        Row(
+            method: .get, path: "/v1/me/devices",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .forbidden, .platform: .forbidden, .nonMember: .ok, .member: .ok]),
+        Row(
+            method: .delete, path: "/v1/me/devices/{device}",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .forbidden, .platform: .forbidden, .nonMember: .notFound, .member: .noContent]),
+        Row(
+            method: .put, path: "/v1/webhooks", body: #"{"url":"https://hooks.acme.example/h","events":["action.performed"]}"#,
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .nonMember: .forbidden, .member: .forbidden, .otherApp: .ok, .platform: .ok]),
+        Row(
+            method: .get, path: "/v1/webhooks",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .ok]),
+        Row(
+            method: .get, path: "/v1/webhooks/deliveries",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .nonMember: .forbidden, .member: .forbidden, .otherApp: .ok, .platform: .ok]),
+        Row(
+            method: .delete, path: "/v1/webhooks",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .noContent]),
+        Row(
             method: .get, path: "/v1/me/channels",
             expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .forbidden, .platform: .forbidden, .nonMember: .ok, .member: .ok]),
     ]
@@ -141,6 +169,8 @@ struct AuthorizationMatrixTests {
             let message = try await harness.post("seed", to: channel, from: "ana")
             try await harness.seedTemplates()
             let (notification, item) = try await harness.seedInboxItem(for: "ana")
+            let device = try await harness.store.registerDevice(NewDevice(platform: .fcm, token: "seed"), for: harness.user("ana"), in: harness.app).device
+            _ = try await harness.store.putWebhook(url: "https://hooks.acme.example/h", events: [.actionPerformed], secret: "whsec_AAAA", in: harness.app)
             let credentials: [Caller: String?] = [
                 .anonymous: nil, .badKey: "hk_0000000000000000_notthekey", .otherApp: harness.otherKey,
                 .nonMember: try await harness.token(for: "dan"), .member: try await harness.token(for: "ana"),
@@ -149,6 +179,7 @@ struct AuthorizationMatrixTests {
             let path = row.path.replacingOccurrences(of: "{channel}", with: channel.id.rawValue)
                 .replacingOccurrences(of: "{message}", with: message.id.rawValue).replacingOccurrences(of: "{app}", with: harness.app.rawValue)
                 .replacingOccurrences(of: "{notification}", with: notification.rawValue).replacingOccurrences(of: "{item}", with: item.rawValue)
+                .replacingOccurrences(of: "{device}", with: device.id.rawValue)
 
             let statuses = try await harness.run { client in
                 var statuses: [Caller: HTTPResponse.Status] = [:]

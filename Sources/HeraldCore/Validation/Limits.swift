@@ -43,4 +43,8 @@ public enum Limits {
     public static let recipientsPerNotification = 10_000
     /// Largest body of `POST /v1/notifications` (10,000 recipients need more than the usual 64 KiB).
     public static let notificationBodyBytes = 1024 * 1024
+    /// Lifetime of a step-up challenge.
+    public static let challengeSeconds: Double = 300
+    /// Devices one user may register.
+    public static let devicesPerUser = 20
 }

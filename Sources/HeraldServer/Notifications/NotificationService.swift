@@ -14,14 +14,19 @@ final class NotificationService: Sendable {
     private let store: any Store
     private let hub: Hub
     private let signer: BusinessSigner
+    private let webhooks: WebhookEvents
     private let now: @Sendable () -> Date
     private let batchSize: Int
     private let logger: Logger
 
-    init(store: any Store, hub: Hub, signer: BusinessSigner, now: @escaping @Sendable () -> Date, batchSize: Int = 2_000, logger: Logger) {
+    init(
+        store: any Store, hub: Hub, signer: BusinessSigner, webhooks: WebhookEvents, now: @escaping @Sendable () -> Date, batchSize: Int = 2_000,
+        logger: Logger
+    ) {
         self.store = store
         self.hub = hub
         self.signer = signer
+        self.webhooks = webhooks
         self.now = now
         self.batchSize = batchSize
         self.logger = logger
@@ -118,7 +123,11 @@ final class NotificationService: Sendable {
             }
         }
         try await write(batch, app: notification.app)
-        try await store.completeNotification(notification.id, audienceSize: audience.count)
+        let effects = try await webhooks.entries(
+            for: .notificationSent, app: notification.app,
+            data: ["notificationId": .string(notification.id.rawValue), "category": .string(notification.category.rawValue), "audience": .number(Double(audience.count))],
+            at: WireTime.truncated(now()))
+        try await store.completeNotification(notification.id, audienceSize: audience.count, effects: effects)
     }
 
     private func write(_ items: [InboxItem], app: AppID) async throws {

@@ -178,6 +178,53 @@ enum SQLiteMigrations {
             try db.create(index: "outbox_on_kind_availableAt", on: "outbox", columns: ["kind", "availableAt"])
             try db.create(index: "outbox_on_subjectID", on: "outbox", columns: ["subjectID"])
         }
+        migrator.registerMigration("create device and action challenge tables") { db in
+            try db.create(table: "device") { t in
+                t.primaryKey("id", .text)
+                t.column("appID", .text).notNull().references("app", onDelete: .cascade)
+                t.column("userID", .text).notNull()
+                t.column("platform", .text).notNull()
+                t.column("token", .text).notNull()
+                t.column("subscription", .text)
+                t.column("stepUpKey", .text)
+                t.column("createdAt", .integer).notNull()
+                t.column("updatedAt", .integer).notNull()
+                t.uniqueKey(["appID", "platform", "token"])
+            }
+            try db.create(index: "device_on_appID_userID", on: "device", columns: ["appID", "userID"])
+            try db.create(table: "actionChallenge") { t in
+                t.primaryKey("challenge", .text)
+                t.column("appID", .text).notNull()
+                t.column("userID", .text).notNull()
+                t.column("itemID", .text).notNull()
+                t.column("actionID", .text).notNull()
+                t.column("expiresAt", .integer).notNull().indexed()
+                t.column("usedAt", .integer)
+            }
+        }
+        migrator.registerMigration("create webhook tables") { db in
+            try db.create(table: "webhook") { t in
+                t.primaryKey("appID", .text).references("app", onDelete: .cascade)
+                t.column("url", .text).notNull()
+                t.column("events", .text).notNull()
+                t.column("sealedSecret", .blob).notNull()
+                t.column("createdAt", .integer).notNull()
+            }
+            try db.create(table: "webhookDelivery") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("appID", .text).notNull()
+                t.column("messageID", .text).notNull()
+                t.column("event", .text).notNull()
+                t.column("attempt", .integer).notNull()
+                t.column("url", .text).notNull()
+                t.column("statusCode", .integer)
+                t.column("error", .text)
+                t.column("durationMilliseconds", .integer).notNull()
+                t.column("at", .integer).notNull()
+                t.column("outcome", .text).notNull()
+            }
+            try db.create(index: "webhookDelivery_on_appID_id", on: "webhookDelivery", columns: ["appID", "id"])
+        }
         return migrator
     }
 }

@@ -136,12 +136,16 @@ extension SQLiteStore {
         }
     }
 
-    public func completeNotification(_ id: NotificationID, audienceSize: Int) async throws {
+    public func completeNotification(_ id: NotificationID, audienceSize: Int, effects: [OutboxEntry]) async throws {
         let time = nowMilliseconds()
         try await pool.write { db in
+            guard let appID = try String.fetchOne(db, sql: "SELECT appID FROM notification WHERE id = ? AND status != 'sent'", arguments: [id.rawValue]) else {
+                return
+            }
             try db.execute(
                 sql: "UPDATE notification SET status = 'sent', audienceSize = ?, completedAt = ?, leaseUntil = NULL WHERE id = ?",
                 arguments: [audienceSize, time, id.rawValue])
+            try Self.insert(effects, app: AppID(rawValue: appID)!, now: time, db: db)
         }
     }
 

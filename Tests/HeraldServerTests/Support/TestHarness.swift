@@ -99,7 +99,9 @@ struct TestHarness: Sendable {
 
     /// A security notification sent to `name` alone; returns it and the item in their inbox.
     func seedInboxItem(for name: String, title: String = "Seed") async throws -> (NotificationID, InboxItemID) {
-        let new = NewNotification(audience: .users([user(name)]), category: .security, source: .content(title: title, body: "Seeded"))
+        let new = NewNotification(
+            audience: .users([user(name)]), category: .security, source: .content(title: title, body: "Seeded"),
+            actions: [NotificationAction(id: "approve", label: "Approve", stepUp: true), NotificationAction(id: "decline", label: "Decline")])
         let (report, _) = try await parts.notifications.send(new, app: app, idempotency: nil)
         let page = try await store.inbox(of: user(name), in: app, query: InboxQuery())
         return (report.id, page.items.first { $0.notificationId == report.id }!.id)

@@ -1,0 +1,117 @@
+public import Foundation
+
+/// An app installation of a customer: where pushes go, and the device-bound key that signs step-up
+/// approvals. A user has several; a push token belongs to one user at a time.
+public struct Device: Codable, Equatable, Sendable {
+    public enum Platform: String, Codable, Sendable {
+        case apns, fcm, webpush
+    }
+
+    /// A browser's push subscription (RFC 8030 endpoint, RFC 8291 keys).
+    public struct WebPushSubscription: Codable, Equatable, Sendable {
+        public struct Keys: Codable, Equatable, Sendable {
+            public var p256dh: String
+            public var auth: String
+        }
+
+        public var endpoint: String
+        public var keys: Keys
+    }
+
+    public var id: DeviceID
+    public var platform: Platform
+    /// APNs or FCM token; for Web Push the subscription's endpoint.
+    public var token: String
+    public var subscription: WebPushSubscription?
+    /// The P-256 public key of the device's step-up signer, as a JWK.
+    public var stepUpKey: StepUpKey?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(
+        id: DeviceID, platform: Platform, token: String, subscription: WebPushSubscription?, stepUpKey: StepUpKey?, createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.platform = platform
+        self.token = token
+        self.subscription = subscription
+        self.stepUpKey = stepUpKey
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// The body of `POST /v1/me/devices`.
+public struct NewDevice: Equatable, Sendable {
+    public var platform: Device.Platform
+    public var token: String
+    public var subscription: Device.WebPushSubscription?
+    public var stepUpKey: StepUpKey?
+
+    public init(platform: Device.Platform, token: String, subscription: Device.WebPushSubscription? = nil, stepUpKey: StepUpKey? = nil) {
+        self.platform = platform
+        self.token = token
+        self.subscription = subscription
+        self.stepUpKey = stepUpKey
+    }
+
+    public init(body: Data) throws(HeraldError) {
+        var reader = try ObjectReader(body: body)
+        let platformText = reader.string("platform", required: true)
+        let platform = platformText.flatMap(Device.Platform.init(rawValue:))
+        if platformText != nil, platform == nil { reader.report("platform", .invalidValue, detail: "apns, fcm or webpush") }
+        let token = reader.string("token", maxLength: 4_096, minLength: 1)
+        var subscription: Device.WebPushSubscription?
+        if let value = reader.value("subscription") {
+            subscription = Self.readSubscription(value, into: &reader)
+        }
+        let stepUpKey = reader.value("stepUpKey").flatMap { value -> StepUpKey? in
+            guard let key = StepUpKey(jwk: value) else {
+                reader.report("stepUpKey", .invalidValue, detail: "a P-256 public key as a JWK (kty EC, crv P-256, x, y)")
+                return nil
+            }
+            return key
+        }
+        switch platform {
+        case .apns?, .fcm?:
+            if token == nil, !reader.problems.contains(where: { $0.field == "token" }) { reader.report("token", .required) }
+            if subscription != nil { reader.report("subscription", .invalidValue, detail: "only for webpush") }
+            if platform == .apns, let token, !(token.count >= 64 && token.allSatisfy(\.isHexDigit)) {
+                reader.report("token", .invalidValue, detail: "an APNs device token in hexadecimal")
+            }
+        case .webpush?:
+            if token != nil { reader.report("token", .invalidValue, detail: "webpush takes a subscription") }
+            if subscription == nil, !reader.problems.contains(where: { $0.field.hasPrefix("subscription") }) { reader.report("subscription", .required) }
+        case nil:
+            break
+        }
+        try reader.finish()
+        self.init(platform: platform!, token: subscription?.endpoint ?? token!, subscription: subscription, stepUpKey: stepUpKey)
+    }
+
+    private static func readSubscription(_ value: JSONValue, into reader: inout ObjectReader) -> Device.WebPushSubscription? {
+        guard var fields = try? ObjectReader(value, path: "subscription.") else {
+            reader.report("subscription", .wrongType, detail: "expected an object")
+            return nil
+        }
+        let endpoint = fields.string("endpoint", required: true, maxLength: 2_048)
+        if let endpoint, URL(string: endpoint)?.scheme?.lowercased() != "https" || URL(string: endpoint)?.host == nil {
+            fields.report("endpoint", .invalidValue, detail: "an https URL")
+        }
+        var keys: Device.WebPushSubscription.Keys?
+        if let value = fields.value("keys"), var keyFields = try? ObjectReader(value, path: "subscription.keys.") {
+            let p256dh = keyFields.string("p256dh", required: true, maxLength: 200)
+            let auth = keyFields.string("auth", required: true, maxLength: 100)
+            if let p256dh, Data(base64URLEncoded: p256dh)?.count != 65 { keyFields.report("p256dh", .invalidValue, detail: "an uncompressed P-256 point, base64url") }
+            if let auth, Data(base64URLEncoded: auth)?.count != 16 { keyFields.report("auth", .invalidValue, detail: "16 bytes, base64url") }
+            if let p256dh, let auth { keys = .init(p256dh: p256dh, auth: auth) }
+            fields.absorb(keyFields)
+        } else {
+            fields.report("keys", .required)
+        }
+        let isValid = fields.problems.isEmpty
+        reader.absorb(fields)
+        guard isValid, let endpoint, let keys else { return nil }
+        return Device.WebPushSubscription(endpoint: endpoint, keys: keys)
+    }
+}

@@ -1,0 +1,114 @@
+import AsyncHTTPClient
+import Foundation
+import HeraldCore
+import HeraldStore
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Delivers webhook messages over HTTPS, signed the Standard Webhooks way.
+///
+/// Redirects are not followed (a redirect could lead to an internal address), the body of the answer
+/// is not read beyond 4 KiB, and unless the operator allows private targets, the host's addresses
+/// are resolved and checked before each attempt (SSRF). The check and the connection resolve
+/// separately, so a name that changes its answer in between (DNS rebinding) is not fully excluded;
+/// `docs/protocol.md` says so.
+final class WebhookSender: Sendable {
+    struct Attempt: Sendable {
+        var statusCode: Int?
+        var error: String?
+        var durationMilliseconds: Int
+        var isSuccess: Bool { statusCode.map { (200..<300).contains($0) } ?? false }
+    }
+
+    private let client: HTTPClient
+    private let allowsPrivateTargets: Bool
+    private let now: @Sendable () -> Date
+
+    init(allowsPrivateTargets: Bool, now: @escaping @Sendable () -> Date) {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(10)))
+        configuration.decompression = .disabled
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.allowsPrivateTargets = allowsPrivateTargets
+        self.now = now
+    }
+
+    func shutdown() async {
+        try? await client.shutdown()
+    }
+
+    /// One attempt to deliver `body` as message `id` to `url`.
+    func deliver(id: String, body: Data, to url: String, secret: String) async -> Attempt {
+        let start = ContinuousClock.now
+        func finish(_ status: Int?, _ error: String?) -> Attempt {
+            let elapsed = ContinuousClock.now - start
+            return Attempt(statusCode: status, error: error, durationMilliseconds: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000))
+        }
+        guard let host = URLComponents(string: url)?.host else { return finish(nil, "invalid URL") }
+        if !allowsPrivateTargets {
+            do {
+                try await checkTarget(host)
+            } catch {
+                return finish(nil, "\(error)")
+            }
+        }
+        let timestamp = Int64(now().timeIntervalSince1970)
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.headers.add(name: "user-agent", value: "Herald-Webhooks/1")
+        request.headers.add(name: "webhook-id", value: id)
+        request.headers.add(name: "webhook-timestamp", value: String(timestamp))
+        request.headers.add(name: "webhook-signature", value: WebhookSignature(secret: secret).sign(id: id, timestamp: timestamp, body: body))
+        request.body = .bytes(ByteBuffer(bytes: body))
+        do {
+            let response = try await client.execute(request, timeout: .seconds(15))
+            _ = try? await response.body.collect(upTo: 4 * 1024)
+            return finish(Int(response.status.code), nil)
+        } catch {
+            return finish(nil, String(describing: error).prefix(200).description)
+        }
+    }
+
+    struct TargetRefused: Error, CustomStringConvertible {
+        var host: String
+        var description: String { "\(host) resolves to a private, loopback or link-local address (--allow-private-targets allows it)" }
+    }
+
+    struct ResolutionFailed: Error, CustomStringConvertible {
+        var host: String
+        var description: String { "\(host) could not be resolved" }
+    }
+
+    private func checkTarget(_ host: String) async throws {
+        if let isPublic = TargetPolicy.isPublic(host) {
+            guard isPublic else { throw TargetRefused(host: host) }
+            return
+        }
+        let addresses = try await NIOThreadPool.singleton.runIfActive { Self.resolve(host) }
+        guard !addresses.isEmpty else { throw ResolutionFailed(host: host) }
+        guard addresses.allSatisfy({ TargetPolicy.isPublic($0) == true }) else { throw TargetRefused(host: host) }
+    }
+
+    /// Every address `host` resolves to (blocking; run off the event loops).
+    private static func resolve(_ host: String) -> [String] {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result else { return [] }
+        defer { freeaddrinfo(first) }
+        var addresses: [String] = []
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let info = cursor {
+            var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            if getnameinfo(info.pointee.ai_addr, info.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
+                addresses.append(String(cString: buffer))
+            }
+            cursor = info.pointee.ai_next
+        }
+        return addresses
+    }
+}

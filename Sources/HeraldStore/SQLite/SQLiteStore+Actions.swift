@@ -1,0 +1,95 @@
+public import Foundation
+import GRDB
+public import HeraldCore
+
+extension SQLiteStore {
+    public func createChallenge(_ challenge: String, item: InboxItemID, action: String, user: UserID, app: AppID, expiresAt: Date) async throws {
+        let now = nowMilliseconds()
+        try await pool.write { db in
+            // Spent and expired challenges are only kept until they can no longer matter.
+            try db.execute(sql: "DELETE FROM actionChallenge WHERE expiresAt < ?", arguments: [now - 86_400_000])
+            try db.execute(
+                sql: "INSERT INTO actionChallenge (challenge, appID, userID, itemID, actionID, expiresAt) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [challenge, app.rawValue, user.rawValue, item.rawValue, action, WireTime.milliseconds(expiresAt)])
+        }
+    }
+
+    public func consumeChallenge(_ challenge: String, item: InboxItemID, action: String, user: UserID, app: AppID) async throws -> ChallengeOutcome {
+        let now = nowMilliseconds()
+        return try await pool.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM actionChallenge WHERE challenge = ?", arguments: [challenge]) else { return .unknown }
+            try db.execute(sql: "UPDATE actionChallenge SET usedAt = COALESCE(usedAt, ?) WHERE challenge = ?", arguments: [now, challenge])
+            let (rowApp, rowUser, rowItem, rowAction): (String, String, String, String) = (row["appID"], row["userID"], row["itemID"], row["actionID"])
+            guard rowApp == app.rawValue, rowUser == user.rawValue, rowItem == item.rawValue, rowAction == action else { return .unknown }
+            if (row["usedAt"] as Int64?) != nil { return .used }
+            if (row["expiresAt"] as Int64) <= now { return .expired }
+            return .valid
+        }
+    }
+
+    public func recordAction(
+        _ performed: InboxItem.PerformedAction, on item: InboxItemID, of user: UserID, in app: AppID, effects: [OutboxEntry]
+    ) async throws -> (item: InboxItem, isFirst: Bool) {
+        let input = try performed.input.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        let actedAt = WireTime.milliseconds(performed.performedAt)
+        let now = nowMilliseconds()
+        return try await pool.write { db in
+            guard let record = try Self.itemRecord(item, of: user, in: app, db: db) else { throw HeraldError.notFound(resource: "inbox item") }
+            if record.actedAt != nil { return (try record.item(), false) }
+            try db.execute(
+                sql: """
+                    UPDATE inboxItem SET actionID = ?, actionInput = ?, actedAt = ?, readAt = COALESCE(readAt, ?), deliveredAt = COALESCE(deliveredAt, ?)
+                    WHERE position = ?
+                    """, arguments: [performed.actionId, input, actedAt, actedAt, actedAt, record.position])
+            try Self.insert(effects, app: app, now: now, db: db)
+            return (try InboxItemRecord.fetchOne(db, key: record.position)!.item(), true)
+        }
+    }
+
+    static func insert(_ entries: [OutboxEntry], app: AppID, now: Int64, db: Database) throws {
+        for entry in entries {
+            try db.execute(
+                sql: "INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [app.rawValue, entry.kind, entry.user?.rawValue, entry.subject, entry.payload, WireTime.milliseconds(entry.availableAt), now])
+        }
+    }
+
+    public func enqueue(_ entries: [OutboxEntry], app: AppID) async throws {
+        let now = nowMilliseconds()
+        try await pool.write { db in try Self.insert(entries, app: app, now: now, db: db) }
+    }
+
+    public func claimOutbox(kinds: [String], now: Date, lease: TimeInterval, limit: Int) async throws -> [OutboxJob] {
+        let nowMilliseconds = WireTime.milliseconds(now)
+        let leaseUntil = WireTime.milliseconds(now.addingTimeInterval(lease))
+        return try await pool.write { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM outbox WHERE kind IN (\(databaseQuestionMarks(count: kinds.count))) AND availableAt <= ? ORDER BY availableAt, id LIMIT ?",
+                arguments: StatementArguments(kinds) + [nowMilliseconds, limit])
+            var jobs: [OutboxJob] = []
+            for row in rows {
+                let id: Int64 = row["id"]
+                try db.execute(sql: "UPDATE outbox SET availableAt = ? WHERE id = ?", arguments: [leaseUntil, id])
+                jobs.append(
+                    OutboxJob(
+                        id: id, app: AppID(rawValue: row["appID"])!, kind: row["kind"], user: (row["userID"] as String?).flatMap(UserID.init),
+                        subject: row["subjectID"], payload: row["payload"] ?? "", attempts: row["attempts"],
+                        createdAt: WireTime.date(milliseconds: row["createdAt"])))
+            }
+            return jobs
+        }
+    }
+
+    public func completeOutbox(_ id: Int64) async throws {
+        try await pool.write { db in try db.execute(sql: "DELETE FROM outbox WHERE id = ?", arguments: [id]) }
+    }
+
+    public func retryOutbox(_ id: Int64, at: Date, error: String) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE outbox SET attempts = attempts + 1, availableAt = ?, lastError = ? WHERE id = ?",
+                arguments: [WireTime.milliseconds(at), String(error.prefix(500)), id])
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import HeraldCore
+import HeraldServer
+import Testing
+
+@Suite("Devices")
+struct DevicesRoutesTests {
+    struct Registered: Decodable { var deviceId: DeviceID }
+    struct DeviceList: Decodable { var devices: [Device] }
+
+    static let apnsToken = String(repeating: "ab", count: 32)
+
+    @Test("The same token again updates the device; registered by another user it moves to them")
+    func mergeAndMove() async throws {
+        try await TestHarness.with { harness in
+            let (ana, ben) = (try await harness.token(for: "ana"), try await harness.token(for: "ben"))
+            try await harness.run { client in
+                let body = #"{"platform":"apns","token":"\#(Self.apnsToken)"}"#
+                let first = try await client.request(.post, "/v1/me/devices", auth: ana, body: body)
+                let again = try await client.request(.post, "/v1/me/devices", auth: ana, body: body)
+                let moved = try await client.request(.post, "/v1/me/devices", auth: ben, body: body)
+                let anas = try await client.request(.get, "/v1/me/devices", auth: ana).decode(DeviceList.self)
+                let bens = try await client.request(.get, "/v1/me/devices", auth: ben).decode(DeviceList.self)
+
+                #expect(first.status == .created && again.status == .ok && moved.status == .created)
+                #expect(try first.decode(Registered.self).deviceId == again.decode(Registered.self).deviceId)
+                #expect(try moved.decode(Registered.self).deviceId != first.decode(Registered.self).deviceId)
+                #expect(anas.devices.isEmpty && bens.devices.map(\.token) == [Self.apnsToken])
+            }
+        }
+    }
+
+    @Test("A web push subscription and a step-up key register; a user removes only their own devices")
+    func webPushAndDelete() async throws {
+        try await TestHarness.with { harness in
+            let (ana, ben) = (try await harness.token(for: "ana"), try await harness.token(for: "ben"))
+            try await harness.run { client in
+                let p256dh = Data([4] + [UInt8](repeating: 7, count: 64)).base64URLEncodedString()
+                let auth = Data(repeating: 1, count: 16).base64URLEncodedString()
+                let device = TestDevice()
+                let registered = try await client.request(
+                    .post, "/v1/me/devices", auth: ana,
+                    body: #"{"platform":"webpush","subscription":{"endpoint":"https://push.example/abc","keys":{"p256dh":"\#(p256dh)","auth":"\#(auth)"}},"stepUpKey":\#(device.jwk)}"#
+                ).decode(Registered.self)
+                let list = try await client.request(.get, "/v1/me/devices", auth: ana).decode(DeviceList.self)
+                let byBen = try await client.request(.delete, "/v1/me/devices/\(registered.deviceId)", auth: ben)
+                let byAna = try await client.request(.delete, "/v1/me/devices/\(registered.deviceId)", auth: ana)
+                let again = try await client.request(.delete, "/v1/me/devices/\(registered.deviceId)", auth: ana)
+
+                #expect(list.devices.first?.subscription?.endpoint == "https://push.example/abc" && list.devices.first?.stepUpKey != nil)
+                #expect(byBen.status == .notFound && byAna.status == .noContent && again.status == .notFound)
+            }
+        }
+    }
+
+    @Test("Bad registrations name every bad field")
+    func invalid() async throws {
+        try await TestHarness.with { harness in
+            let ana = try await harness.token(for: "ana")
+            try await harness.run { client in
+                let cases: [(String, [String])] = [
+                    (#"{"platform":"sms","token":"x"}"#, ["platform"]),
+                    (#"{"platform":"apns","token":"not-hex"}"#, ["token"]),
+                    (#"{"platform":"fcm"}"#, ["token"]),
+                    (#"{"platform":"webpush","subscription":{"endpoint":"http://push.example/x","keys":{"p256dh":"AA","auth":"AA"}}}"#, [
+                        "subscription.endpoint", "subscription.keys.auth", "subscription.keys.p256dh",
+                    ]),
+                    (#"{"platform":"fcm","token":"t","stepUpKey":{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}}"#, ["stepUpKey"]),
+                ]
+                for (body, fields) in cases {
+                    let response = try await client.request(.post, "/v1/me/devices", auth: ana, body: body)
+                    #expect(response.status == .unprocessableContent, "\(body)")
+                    #expect(response.problem?.errors?.map(\.field).sorted() == fields, "\(body)")
+                }
+            }
+        }
+    }
+}

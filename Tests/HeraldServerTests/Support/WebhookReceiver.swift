@@ -1,0 +1,59 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Synchronization
+
+/// A real HTTP server on loopback that plays a business's webhook endpoint: it records what it
+/// receives and answers with the statuses it is given, in order (then 200).
+final class WebhookReceiver: Sendable {
+    struct Received: Sendable {
+        var headers: HTTPFields
+        var body: Data
+
+        func header(_ name: String) -> String? { headers[HTTPField.Name(name)!] }
+    }
+
+    private let statuses: Mutex<[Int]>
+    private let received = AsyncStream<Received>.makeStream()
+    private let boundPort = Mutex(0)
+
+    var port: Int { boundPort.withLock { $0 } }
+
+    private init(statuses: [Int]) { self.statuses = Mutex(statuses) }
+
+    /// The next request it receives.
+    func next() async -> Received? {
+        var iterator = received.stream.makeAsyncIterator()
+        return await iterator.next()
+    }
+
+    var url: String { "http://127.0.0.1:\(port)/hooks/herald" }
+
+    static func with<T: Sendable>(statuses: [Int] = [], _ body: @Sendable (WebhookReceiver) async throws -> T) async throws -> T {
+        let receiver = WebhookReceiver(statuses: statuses)
+        let router = Router()
+        router.post("/hooks/herald") { request, _ -> Response in
+            let bytes = try await request.body.collect(upTo: 1 << 20)
+            receiver.received.continuation.yield(Received(headers: request.headers, body: Data(buffer: bytes)))
+            let status = receiver.statuses.withLock { $0.isEmpty ? 200 : $0.removeFirst() }
+            return Response(status: .init(code: status))
+        }
+        let ports = AsyncStream<Int>.makeStream()
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in ports.continuation.yield(channel.localAddress?.port ?? 0) })
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await app.runService(gracefulShutdownSignals: [])
+                return nil
+            }
+            var iterator = ports.stream.makeAsyncIterator()
+            let port = await iterator.next() ?? 0
+            receiver.boundPort.withLock { $0 = port }
+            let result = try await body(receiver)
+            group.cancelAll()
+            return result
+        }
+    }
+}
