@@ -30,8 +30,10 @@ public func buildApplication(
         },
         logger: logger
     )
-    application.addServices(
-        NotificationScheduler(notifications: parts.notifications, interval: configuration.schedulerInterval, logger: logger), parts.outboxWorker())
+    if configuration.runsWorkers {
+        application.addServices(
+            NotificationScheduler(notifications: parts.notifications, interval: configuration.schedulerInterval, logger: logger), parts.outboxWorker())
+    }
     return application
 }
 
@@ -59,6 +61,7 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
     ActionsRoutes(actions: parts.actions).add(to: routes)
     DevicesRoutes(store: store).add(to: routes)
     WebhooksRoutes(store: store, allowsPrivateTargets: configuration.allowsPrivateTargets).add(to: routes)
+    StatsRoutes(store: store, now: configuration.now).add(to: routes)
     signingKeys.add(to: routes)
     MeRoutes(store: store).add(to: routes)
 

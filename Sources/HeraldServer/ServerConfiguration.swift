@@ -17,6 +17,9 @@ public struct ServerConfiguration: Sendable {
     public var shutdownGrace: Duration = .seconds(10)
     /// Lets webhooks (and Web Push endpoints) reach loopback and private addresses, and plain http there.
     public var allowsPrivateTargets = false
+    /// Whether the background workers (scheduler, outbox) run with the server. Tests that drive them
+    /// step by step turn this off.
+    public var runsWorkers = true
     /// How often scheduled sends, resumed fan-outs and held items are looked for.
     public var schedulerInterval: Duration = .seconds(1)
     /// The clock used for token expiry and timestamps.

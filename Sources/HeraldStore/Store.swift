@@ -209,6 +209,11 @@ public protocol WebhookStore: Sendable {
     func deliveries(of app: AppID, limit: Int, before: Int64?) async throws -> [(id: Int64, delivery: WebhookDelivery)]
 }
 
+/// The engagement scorecard.
+public protocol StatsStore: Sendable {
+    func engagement(of app: AppID, from: Date, to: Date) async throws -> EngagementReport
+}
+
 /// Per-app settings (`PUT /v1/settings`).
 public protocol SettingsStore: Sendable {
     /// The app's settings, or the defaults when it never set any.
@@ -225,7 +230,7 @@ extension MessageStore {
 
 /// Everything Herald persists. Backends (SQLite now, PostgreSQL later) implement all of it and pass
 /// the same conformance suite.
-public protocol Store: AppStore, UserStore, ChannelStore, MessageStore, SigningKeyStore, SettingsStore, TemplateStore, NotificationStore, InboxStore, DeviceStore, ActionStore, WebhookStore {
+public protocol Store: AppStore, UserStore, ChannelStore, MessageStore, SigningKeyStore, SettingsStore, TemplateStore, NotificationStore, InboxStore, DeviceStore, ActionStore, WebhookStore, StatsStore {
     /// Removes idempotency records older than `cutoff`; returns how many.
     func purgeIdempotencyKeys(olderThan cutoff: Date) async throws -> Int
     /// Waits for pending writes and closes the store.

@@ -214,8 +214,12 @@ struct RealtimeGatewayTests {
 
     @Test("An expired token closes the socket with 4401")
     func tokenExpiry() async throws {
-        try await TestHarness.with { harness in
-            let token = try await harness.token(for: "ana", ttlSeconds: 1)
+        // The clock stands still: the token is valid however long the connection takes to set up, and
+        // the gateway's watchdog then waits out its last half second.
+        let clock = TestClock("2026-11-25T09:00:00Z")
+        try await TestHarness.with(clock: clock) { harness in
+            let token = try await harness.token(for: "ana", ttlSeconds: 60)
+            clock.advance(by: 59.5)
             try await harness.run(.live) { client in
                 let socket = TestSocket(port: client.port, auth: .header(token))
                 #expect(await socket.ready())

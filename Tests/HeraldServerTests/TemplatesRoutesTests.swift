@@ -47,6 +47,11 @@ struct TemplatesRoutesTests {
 
                 #expect(korean.status == .ok)
                 #expect(korean.text.contains("Café에서 €120 결제하셨나요?") && korean.text.contains(#""locale":"ko""#))
+                let link = try await client.request(
+                    .post, "/v1/templates/fraud-alert/preview", auth: harness.apiKey,
+                    body: #"{"variables":{"last4":"4242","amount":"€120","merchant":"evil.example/refund"}}"#)
+                #expect(link.status == .unprocessableContent && link.problem?.errors?.first?.field == "variables")
+                #expect(link.problem?.errors?.first?.reason == .linkNotAllowed)
                 #expect(missing.status == .unprocessableContent)
                 #expect(missing.problem?.errors == [FieldProblem(field: "variables.merchant", reason: .missingVariable, detail: "the template uses {{merchant}}")])
             }

@@ -58,7 +58,9 @@ struct TemplatesRoutes {
         let locale = reader.string("locale", maxLength: 35)
         try reader.finish()
         let template = try await requireTemplate(context, app: app, version: nil)
-        let rendered = try CompiledTemplate(template.definition).render(locale: locale, variables: variables)
+        let compiled = try CompiledTemplate(template.definition)
+        let rendered = try compiled.render(locale: locale, variables: variables)
+        if template.definition.category.requiresLinkPolicy { try compiled.checkLinks(try await store.settings(of: app).links, variables: variables) }
         return try JSONResponse.make(
             Preview(
                 key: template.key, version: template.version, category: template.definition.category, locale: rendered.locale, title: rendered.title,

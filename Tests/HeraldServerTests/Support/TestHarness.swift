@@ -37,6 +37,8 @@ struct TestHarness: Sendable {
         defer { try? FileManager.default.removeItem(at: directory) }
         var configuration = ServerConfiguration()
         configuration.port = 0
+        // Workers are driven step by step (`parts.notifications.runDue()`, `parts.outboxWorker().runOnce()`).
+        configuration.runsWorkers = false
         if let clock { configuration.now = clock.now }
         configure(&configuration)
         let hub = Hub()
