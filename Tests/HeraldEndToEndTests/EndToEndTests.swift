@@ -118,6 +118,45 @@ struct EndToEndTests {
         #expect(await server.stop(with: SIGTERM) == 0)
     }
 
+    @Test("A scheduled notification survives kill -9 and reaches the customer's socket after the restart")
+    func scheduledSendSurvivesKill() async throws {
+        let data = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let app = try Self.createApp(data: data)
+        var server = try await HeraldProcess.start(data: data)
+        await Self.call(.PUT, "\(server.baseURL)/v1/users/ana", key: app.apiKey, body: "{}")
+        let issued = try #require(await Self.call(.POST, "\(server.baseURL)/v1/users/ana/tokens", key: app.apiKey))
+        let token = try #require(try JSONSerialization.jsonObject(with: issued.body) as? [String: Any])["token"] as? String
+        let sendAt = WireTime.format(Date().addingTimeInterval(3))
+        let scheduled = await Self.call(
+            .POST, "\(server.baseURL)/v1/notifications", key: app.apiKey,
+            body: #"{"recipients":["ana"],"category":"transactional","content":{"title":"Payment due tomorrow","body":"120 EUR"},"sendAt":"\#(sendAt)"}"#)
+
+        server.signal(SIGKILL)
+        _ = await server.exitStatus()
+        server = try await HeraldProcess.start(data: data)
+        let socket = TestSocket(port: server.port, auth: .header(try #require(token)))
+        #expect(await socket.ready())
+        // Bounded: if the schedule never fires, the server is stopped after a minute, which closes the socket.
+        let restarted = server
+        let frame = await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                if (try? await Task.sleep(for: .seconds(60))) != nil { restarted.signal(SIGTERM) }
+            }
+            let frame = await socket.next("inbox.created")
+            group.cancelAll()
+            return frame
+        }
+
+        #expect(scheduled?.status == 201)
+        guard case .inboxCreated(let item)? = frame else {
+            Issue.record("the scheduled item never arrived")
+            return
+        }
+        #expect(item.title == "Payment due tomorrow")
+        #expect(await server.stop(with: SIGTERM) == 0)
+    }
+
     @Test("SIGTERM closes WebSockets with 1001 and exits 0")
     func gracefulShutdown() async throws {
         let data = try Self.temporaryDirectory()
