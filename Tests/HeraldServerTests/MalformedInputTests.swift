@@ -46,6 +46,14 @@ struct MalformedInputTests {
         Case(
             name: "a ttl beyond 30 days", method: .post, path: "/v1/users/ana/tokens", body: Array(#"{"ttlSeconds": 9999999999}"#.utf8),
             status: .unprocessableContent, fields: ["ttlSeconds"]),
+        Case(
+            name: "a notification body beyond 1 MiB", method: .post, path: "/v1/notifications", body: Array(repeating: 0x20, count: 1_100_000),
+            status: .contentTooLarge),
+        Case(
+            name: "more than 10,000 recipients", method: .post, path: "/v1/notifications",
+            body: Array((#"{"category":"security","content":{"title":"t","body":"b"},"recipients":["# + Array(repeating: #""u""#, count: 10_001).joined(separator: ",") + "]}").utf8),
+            status: .unprocessableContent, fields: ["recipients"]),
+        Case(name: "a stats window end that is not a time", method: .get, path: "/v1/stats?to=soon", status: .unprocessableContent, fields: ["to"]),
         Case(name: "a sender who is not a member", method: .post, path: "/v1/channels/{channel}/messages", body: Array(#"{"text":"x","sender":"dan"}"#.utf8),
             status: .unprocessableContent, fields: ["sender"]),
     ]
@@ -80,13 +88,17 @@ struct MalformedInputTests {
             let channel = try await harness.group(["ana", "ben"])
             let message = try await harness.post("x", to: channel, from: "ana")
             let token = try await harness.token(for: "ana")
+            try await harness.seedTemplates()
+            let (_, item) = try await harness.seedInboxItem(for: "ana")
             let routes: [(HTTPRequest.Method, String)] = [
                 (.put, "/v1/users/ana"), (.post, "/v1/users/ana/tokens"), (.post, "/v1/channels"), (.post, "/v1/channels/\(channel.id)/members"),
                 (.post, "/v1/channels/\(channel.id)/messages"), (.patch, "/v1/channels/\(channel.id)/messages/\(message.id)"),
-                (.post, "/v1/channels/\(channel.id)/read"),
+                (.post, "/v1/channels/\(channel.id)/read"), (.put, "/v1/settings"), (.put, "/v1/templates/alert"), (.post, "/v1/templates/alert/preview"),
+                (.post, "/v1/notifications"), (.put, "/v1/me/preferences"), (.post, "/v1/me/devices"), (.post, "/v1/me/inbox/read-all"),
+                (.post, "/v1/me/inbox/\(item)/actions/approve"), (.post, "/v1/me/inbox/\(item)/actions/decline"), (.put, "/v1/webhooks"),
             ]
             var generator = SeededGenerator(seed: 42)
-            let fragments = [#"{"#, #"}"#, #"["#, #"]"#, #"""#, ":", ",", "null", "true", "1e400", "-0", #""text""#, #""members""#, #""type""#, "\u{0}", "é", #"\ud800"#]
+            let fragments = [#"{"#, #"}"#, #"["#, #"]"#, #"""#, ":", ",", "null", "true", "1e400", "-0", #""text""#, #""members""#, #""type""#, #""recipients""#, #""content""#, #""actions""#, #""input""#, "\u{0}", "é", #"\ud800"#]
             let bodies: [[UInt8]] = (0..<60).map { index in
                 if index.isMultiple(of: 3) { return (0..<Int.random(in: 0...64, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) } }
                 return Array((0..<Int.random(in: 1...12, using: &generator)).map { _ in fragments.randomElement(using: &generator)! }.joined().utf8)
