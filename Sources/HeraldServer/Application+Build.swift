@@ -9,12 +9,13 @@ public import Logging
 /// Middleware order, outermost first: request id and logging; errors to problem+json; authentication
 /// (for every route but `/health`).
 /// So every response, including 401s and unknown routes, gets an id and a problem body.
+/// - Throws: when the configuration names files that cannot be read (`extraCAFile`).
 public func buildApplication(
     configuration: ServerConfiguration,
     store: any Store,
     hub: Hub,
     logger: Logger
-) -> some ApplicationProtocol {
+) throws -> some ApplicationProtocol {
     let parts = ServerParts(configuration: configuration, store: store, hub: hub, logger: logger)
     let (router, _) = buildRouter(parts)
     var webSocket = WebSocketServerConfiguration(
@@ -32,7 +33,8 @@ public func buildApplication(
     )
     if configuration.runsWorkers {
         application.addServices(
-            NotificationScheduler(notifications: parts.notifications, interval: configuration.schedulerInterval, logger: logger), parts.outboxWorker())
+            NotificationScheduler(notifications: parts.notifications, interval: configuration.schedulerInterval, logger: logger), parts.outboxWorker(),
+            try parts.pushWorker())
     }
     return application
 }
@@ -50,6 +52,9 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
     HealthRoutes().add(to: routes)
     let signingKeys = SigningKeysRoutes(store: store, signer: signer)
     signingKeys.addPublic(to: routes)
+    let push = PushRoutes(store: store)
+    push.addPublic(to: routes)
+    MetricsRoutes(registry: parts.metrics).add(to: routes)
     router.add(middleware: AuthenticationMiddleware(store: store, tokens: tokens))
     UsersRoutes(store: store, tokens: tokens).add(to: routes)
     ChannelsRoutes(store: store, hub: hub).add(to: routes)
@@ -60,6 +65,7 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
     InboxRoutes(store: store, now: configuration.now).add(to: routes)
     ActionsRoutes(actions: parts.actions).add(to: routes)
     DevicesRoutes(store: store).add(to: routes)
+    push.add(to: routes)
     WebhooksRoutes(store: store, allowsPrivateTargets: configuration.allowsPrivateTargets).add(to: routes)
     StatsRoutes(store: store, now: configuration.now).add(to: routes)
     signingKeys.add(to: routes)

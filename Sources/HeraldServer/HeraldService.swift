@@ -20,7 +20,7 @@ public enum HeraldService {
         let store = try SQLiteStore(
             path: directory.databaseURL.path, masterKey: prepared.masterKey, durability: configuration.durability, now: configuration.now,
             observer: hub.deliver)
-        let app = buildApplication(configuration: configuration, store: store, hub: hub, logger: logger)
+        let app = try buildApplication(configuration: configuration, store: store, hub: hub, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [

@@ -17,6 +17,16 @@ public struct ServerConfiguration: Sendable {
     public var shutdownGrace: Duration = .seconds(10)
     /// Lets webhooks (and Web Push endpoints) reach loopback and private addresses, and plain http there.
     public var allowsPrivateTargets = false
+    /// `--apns-url`: replaces Apple's hosts (both environments), for regional or test servers.
+    public var apnsURL: URL?
+    /// `--fcm-url`: replaces `https://fcm.googleapis.com`.
+    public var fcmURL: URL?
+    /// `--fcm-token-url`: replaces the service account's `token_uri`.
+    public var fcmTokenURL: URL?
+    /// `--extra-ca-file`: a PEM file of more trusted roots for outgoing HTTPS (providers, webhooks).
+    public var extraCAFile: String?
+    /// How often the push worker looks for due pushes.
+    public var pushInterval: Duration = .milliseconds(500)
     /// Whether the background workers (scheduler, outbox) run with the server. Tests that drive them
     /// step by step turn this off.
     public var runsWorkers = true

@@ -1,6 +1,7 @@
 import Foundation
 import HeraldStore
 import Logging
+import Prometheus
 
 /// The long-lived parts that routes, the realtime gateway and workers share, built once per server.
 struct ServerParts: Sendable {
@@ -12,6 +13,9 @@ struct ServerParts: Sendable {
     let notifications: NotificationService
     let actions: ActionService
     let webhooks: WebhookEvents
+    /// This server's metrics, exported on `/metrics`. A registry per server rather than the global
+    /// `MetricsSystem`, so tests (several servers in one process) do not share counters.
+    let metrics: PrometheusCollectorRegistry
     let logger: Logger
 
     init(configuration: ServerConfiguration, store: any Store, hub: Hub, logger: Logger) {
@@ -24,6 +28,16 @@ struct ServerParts: Sendable {
         webhooks = WebhookEvents(store: store)
         notifications = NotificationService(store: store, hub: hub, signer: signer, webhooks: webhooks, now: configuration.now, logger: logger)
         actions = ActionService(store: store, webhooks: webhooks, now: configuration.now)
+        metrics = PrometheusCollectorRegistry()
+    }
+
+    /// The worker that sends pushes; it owns the providers' HTTP client until it stops.
+    /// - Throws: when `extraCAFile` cannot be read.
+    func pushWorker() throws -> PushWorker {
+        PushWorker(
+            store: store, hub: hub, providers: try PushProviders(configuration: configuration),
+            metrics: PushMetrics(factory: PrometheusMetricsFactory(registry: metrics)), now: configuration.now, interval: configuration.pushInterval,
+            logger: logger)
     }
 
     /// The worker that delivers webhooks and follow-ups; it owns an HTTP client until it stops.

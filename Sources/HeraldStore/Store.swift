@@ -191,8 +191,11 @@ public protocol ActionStore: Sendable {
     /// process that stops mid-job leaves it to be retried (at least once).
     func claimOutbox(kinds: [String], now: Date, lease: TimeInterval, limit: Int) async throws -> [OutboxJob]
     func completeOutbox(_ id: Int64) async throws
-    /// Schedules another attempt at `at`, counting this one.
-    func retryOutbox(_ id: Int64, at: Date, error: String) async throws
+    /// Completes many rows in one transaction.
+    func completeOutbox(_ ids: [Int64]) async throws
+    /// Schedules another attempt at `at`, counting this one; a non-nil `payload` replaces the row's
+    /// (a push job remembers the devices that already accepted it).
+    func retryOutbox(_ id: Int64, at: Date, error: String, payload: String?) async throws
     /// Writes rows outside any other change (a webhook test event, say).
     func enqueue(_ entries: [OutboxEntry], app: AppID) async throws
 }
@@ -209,6 +212,25 @@ public protocol WebhookStore: Sendable {
     func deliveries(of app: AppID, limit: Int, before: Int64?) async throws -> [(id: Int64, delivery: WebhookDelivery)]
 }
 
+/// Where pushes come from (the apps' provider credentials, sealed) and what became of them.
+public protocol PushStore: Sendable {
+    /// Stores `secret` (the provider's credentials as the caller encodes them) sealed with the master
+    /// key, replacing earlier ones. `provider` is `apns` or `fcm`.
+    func putPushCredentials(_ provider: String, secret: Data, in app: AppID) async throws
+    /// The unsealed secret, or nil when the app has none for `provider`.
+    func pushCredentials(_ provider: String, of app: AppID) async throws -> Data?
+    func deletePushCredentials(_ provider: String, of app: AppID) async throws -> Bool
+    /// The app's VAPID private key (32 raw bytes of a P-256 key), created on first use.
+    func vapidKey(of app: AppID) async throws -> Data
+    func recordPushDeliveries(_ deliveries: [PushDelivery], app: AppID) async throws
+    /// Newest first, of one user or of the whole app, older than the delivery `before` when given.
+    func pushDeliveries(of user: UserID?, in app: AppID, limit: Int, before: Int64?) async throws -> [(id: Int64, delivery: PushDelivery)]
+    /// Settles the push rows that message commits wrote: after live delivery, `offline` names the
+    /// members who still need a push (the row becomes due now), and a row nobody needs is removed.
+    /// A row never settled (the process stopped first) goes to every member but the sender.
+    func settleMessagePushes(_ settlements: [(message: MessageID, offline: [UserID])]) async throws
+}
+
 /// The engagement scorecard.
 public protocol StatsStore: Sendable {
     func engagement(of app: AppID, from: Date, to: Date) async throws -> EngagementReport
@@ -222,6 +244,26 @@ public protocol SettingsStore: Sendable {
     func updateSettings(of app: AppID, _ update: @Sendable (AppSettings) throws -> AppSettings) async throws -> AppSettings
 }
 
+extension ActionStore {
+    public func retryOutbox(_ id: Int64, at: Date, error: String) async throws {
+        try await retryOutbox(id, at: at, error: error, payload: nil)
+    }
+}
+
+/// The outbox kinds the store itself writes.
+public enum OutboxKind {
+    /// A push for an inbox item (`subject` the item id, `user` its recipient).
+    public static let push = "push"
+    /// A push for a chat message (`subject` the message id, payload its channel and, once settled, the
+    /// offline recipients).
+    public static let messagePush = "push.message"
+    public static let webhook = "webhook"
+    public static let followUp = "followUp"
+    /// How long a push row waits after its commit, so that live delivery (which makes the push
+    /// unnecessary) settles it first.
+    public static let pushGrace: TimeInterval = 2
+}
+
 extension MessageStore {
     public func editMessage(_ id: MessageID, in channel: ChannelID, app: AppID, content: MessageContent) async throws -> Message {
         try await editMessage(id, in: channel, app: app, content: content, signer: nil)
@@ -230,7 +272,7 @@ extension MessageStore {
 
 /// Everything Herald persists. Backends (SQLite now, PostgreSQL later) implement all of it and pass
 /// the same conformance suite.
-public protocol Store: AppStore, UserStore, ChannelStore, MessageStore, SigningKeyStore, SettingsStore, TemplateStore, NotificationStore, InboxStore, DeviceStore, ActionStore, WebhookStore, StatsStore {
+public protocol Store: AppStore, UserStore, ChannelStore, MessageStore, SigningKeyStore, SettingsStore, TemplateStore, NotificationStore, InboxStore, DeviceStore, ActionStore, WebhookStore, PushStore, StatsStore {
     /// Removes idempotency records older than `cutoff`; returns how many.
     func purgeIdempotencyKeys(olderThan cutoff: Date) async throws -> Int
     /// Waits for pending writes and closes the store.

@@ -9,7 +9,8 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the Herald server.",
         discussion: """
             Every option also reads an environment variable: HERALD_DATA, HERALD_DATABASE_URL, HERALD_HOST, HERALD_PORT,
-            HERALD_DURABILITY, HERALD_LOG_LEVEL, HERALD_ALLOW_PRIVATE_TARGETS. The master key is read from HERALD_MASTER_KEY (32 bytes, base64) when set,
+            HERALD_DURABILITY, HERALD_LOG_LEVEL, HERALD_ALLOW_PRIVATE_TARGETS, HERALD_APNS_URL, HERALD_FCM_URL,
+            HERALD_FCM_TOKEN_URL, HERALD_EXTRA_CA_FILE. The master key is read from HERALD_MASTER_KEY (32 bytes, base64) when set,
             otherwise from DIR/master.key, which the first start creates (mode 0600).
             SIGTERM or SIGINT stop the server gracefully: WebSockets are closed with 1001, in-flight requests finish,
             pending writes are committed.
@@ -33,6 +34,27 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical (env HERALD_LOG_LEVEL; default info).")
     var logLevel: String?
 
+    @Option(name: .customLong("apns-url"), help: "APNs base URL instead of Apple's production and sandbox hosts, for regional or test servers (env HERALD_APNS_URL).")
+    var apnsURL: String?
+
+    @Option(name: .customLong("fcm-url"), help: "FCM base URL instead of https://fcm.googleapis.com (env HERALD_FCM_URL).")
+    var fcmURL: String?
+
+    @Option(name: .customLong("fcm-token-url"), help: "OAuth 2.0 token endpoint instead of the service account's token_uri (env HERALD_FCM_TOKEN_URL).")
+    var fcmTokenURL: String?
+
+    @Option(name: .customLong("extra-ca-file"), help: "PEM file of more trusted root certificates for outgoing HTTPS: push providers and webhooks (env HERALD_EXTRA_CA_FILE).")
+    var extraCAFile: String?
+
+    /// Provider URLs must be https: the providers' tokens and the pushes travel over them.
+    static func httpsURL(_ text: String?, flag: String) throws -> URL? {
+        guard let text else { return nil }
+        guard let url = URL(string: text), url.scheme?.lowercased() == "https", url.host != nil else {
+            throw ValidationError("\(flag) must be an https URL.")
+        }
+        return url
+    }
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         var configuration = ServerConfiguration()
@@ -52,6 +74,13 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.allowsPrivateTargets = allowPrivateTargets || ["1", "true", "yes"].contains(environment["HERALD_ALLOW_PRIVATE_TARGETS"]?.lowercased() ?? "")
         configuration.masterKeyBase64 = environment["HERALD_MASTER_KEY"]
+        configuration.apnsURL = try Self.httpsURL(apnsURL ?? environment["HERALD_APNS_URL"], flag: "--apns-url")
+        configuration.fcmURL = try Self.httpsURL(fcmURL ?? environment["HERALD_FCM_URL"], flag: "--fcm-url")
+        configuration.fcmTokenURL = try Self.httpsURL(fcmTokenURL ?? environment["HERALD_FCM_TOKEN_URL"], flag: "--fcm-token-url")
+        if let file = extraCAFile ?? environment["HERALD_EXTRA_CA_FILE"] {
+            guard FileManager.default.isReadableFile(atPath: file) else { throw ValidationError("--extra-ca-file \(file) cannot be read.") }
+            configuration.extraCAFile = file
+        }
         let level = configuration.logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

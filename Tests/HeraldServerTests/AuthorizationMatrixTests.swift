@@ -1,3 +1,5 @@
+import Crypto
+import _CryptoExtras
 import Foundation
 import HTTPTypes
 import HeraldCore
@@ -163,7 +165,38 @@ struct AuthorizationMatrixTests {
         Row(
             method: .get, path: "/v1/me/channels",
             expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .forbidden, .platform: .forbidden, .nonMember: .ok, .member: .ok]),
+        Row(
+            method: .put, path: "/v1/push/apns",
+            body: #"{"teamId":"TEAM123456","keyId":"KEY1234567","privateKey":"{apnsKey}","topic":"com.acme.bank","environment":"sandbox"}"#,
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .nonMember: .forbidden, .member: .forbidden, .otherApp: .ok, .platform: .ok]),
+        Row(
+            method: .get, path: "/v1/push/apns",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .ok]),
+        Row(
+            method: .delete, path: "/v1/push/apns",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .noContent]),
+        Row(
+            method: .put, path: "/v1/push/fcm",
+            body: #"{"serviceAccount":{"type":"service_account","project_id":"acme","client_email":"h@acme.iam.gserviceaccount.com","private_key":"{rsaKey}"}}"#,
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .nonMember: .forbidden, .member: .forbidden, .otherApp: .ok, .platform: .ok]),
+        Row(
+            method: .get, path: "/v1/push/fcm",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .ok]),
+        Row(
+            method: .delete, path: "/v1/push/fcm",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .noContent]),
+        Row(
+            method: .get, path: "/v1/push/deliveries?userId=ana",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .nonMember: .forbidden, .member: .forbidden, .otherApp: .ok, .platform: .ok]),
+        Row(
+            method: .get, path: "/v1/apps/{app}/webpush",
+            expected: [.anonymous: .ok, .badKey: .ok, .otherApp: .ok, .nonMember: .ok, .member: .ok, .platform: .ok]),
+        Row(method: .get, path: "/metrics", expected: [.anonymous: .ok, .badKey: .ok, .otherApp: .ok, .nonMember: .ok, .member: .ok, .platform: .ok]),
     ]
+
+    /// Keys for the push credential rows, as JSON string content (newlines escaped).
+    static let apnsKeyJSON = P256.Signing.PrivateKey().pemRepresentation.replacingOccurrences(of: "\n", with: "\\n")
+    static let rsaKeyJSON = try! _RSA.Signing.PrivateKey(keySize: .bits2048).pemRepresentation.replacingOccurrences(of: "\n", with: "\\n")
 
     @Test("Each caller gets the expected status", arguments: rows)
     func matrix(row: Row) async throws {
@@ -174,6 +207,8 @@ struct AuthorizationMatrixTests {
             let (notification, item) = try await harness.seedInboxItem(for: "ana")
             let device = try await harness.store.registerDevice(NewDevice(platform: .fcm, token: "seed"), for: harness.user("ana"), in: harness.app).device
             _ = try await harness.store.putWebhook(url: "https://hooks.acme.example/h", events: [.actionPerformed], secret: "whsec_AAAA", in: harness.app)
+            try await harness.store.putPushCredentials("apns", secret: Data(#"{"teamId":"TEAM123456","keyId":"KEY1234567","privateKey":"x","topic":"t","environment":"production"}"#.utf8), in: harness.app)
+            try await harness.store.putPushCredentials("fcm", secret: Data(#"{"project_id":"acme","client_email":"h@acme","private_key":"x","token_uri":"https://oauth2.googleapis.com/token"}"#.utf8), in: harness.app)
             let credentials: [Caller: String?] = [
                 .anonymous: nil, .badKey: "hk_0000000000000000_notthekey", .otherApp: harness.otherKey,
                 .nonMember: try await harness.token(for: "dan"), .member: try await harness.token(for: "ana"),
@@ -187,7 +222,8 @@ struct AuthorizationMatrixTests {
             let statuses = try await harness.run { client in
                 var statuses: [Caller: HTTPResponse.Status] = [:]
                 for caller in Caller.allCases where row.expected[caller] != nil {
-                    let response = try await client.request(row.method, path, auth: credentials[caller] ?? nil, body: row.body)
+                    let body = row.body?.replacingOccurrences(of: "{apnsKey}", with: Self.apnsKeyJSON).replacingOccurrences(of: "{rsaKey}", with: Self.rsaKeyJSON)
+                    let response = try await client.request(row.method, path, auth: credentials[caller] ?? nil, body: body)
                     statuses[caller] = response.status
                     if response.status.code >= 400 {
                         #expect(response.headers[.contentType] == "application/problem+json", "\(caller)")

@@ -96,6 +96,7 @@ struct MalformedInputTests {
                 (.post, "/v1/channels/\(channel.id)/read"), (.put, "/v1/settings"), (.put, "/v1/templates/alert"), (.post, "/v1/templates/alert/preview"),
                 (.post, "/v1/notifications"), (.put, "/v1/me/preferences"), (.post, "/v1/me/devices"), (.post, "/v1/me/inbox/read-all"),
                 (.post, "/v1/me/inbox/\(item)/actions/approve"), (.post, "/v1/me/inbox/\(item)/actions/decline"), (.put, "/v1/webhooks"),
+                (.put, "/v1/push/apns"), (.put, "/v1/push/fcm"),
             ]
             var generator = SeededGenerator(seed: 42)
             let fragments = [#"{"#, #"}"#, #"["#, #"]"#, #"""#, ":", ",", "null", "true", "1e400", "-0", #""text""#, #""members""#, #""type""#, #""recipients""#, #""content""#, #""actions""#, #""input""#, "\u{0}", "é", #"\ud800"#]

@@ -149,6 +149,12 @@ public struct ObjectReader {
         return isValid ? result : nil
     }
 
+    /// Accepts the fields not read so far: for documents another party defines (Google's
+    /// service-account file), where unknown fields are expected and are simply not kept.
+    public mutating func ignoreUnreadFields() {
+        consumed.formUnion(fields.keys)
+    }
+
     /// Finishes the reader of a nested object (made with a `path`) and takes over its problems.
     public mutating func absorb(_ nested: ObjectReader) {
         var nested = nested

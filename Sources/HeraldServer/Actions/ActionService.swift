@@ -92,13 +92,6 @@ final class ActionService: Sendable {
 }
 
 /// The kinds of outbox rows and who drains them.
-enum OutboxKind {
-    /// Drained by the push worker (issue "push").
-    static let push = "push"
-    static let webhook = "webhook"
-    static let followUp = "followUp"
-}
-
 extension JSONValue {
     /// Compact JSON with sorted keys.
     var compactString: String { String(decoding: canonicalData(), as: UTF8.self) }

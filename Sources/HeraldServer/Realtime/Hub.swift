@@ -25,7 +25,14 @@ public final class Hub: Sendable {
         var isShuttingDown = false
         var emptyWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter: UInt64 = 0
+        /// New messages and the recipients no live connection took them for, until the push worker
+        /// settles their push rows.
+        var pushSettlements: [(message: MessageID, offline: [UserID])] = []
     }
+
+    /// Beyond this many unsettled messages the oldest are dropped; their push rows then go to every
+    /// member but the sender, which errs towards a push too many, never one too few.
+    static let maxPendingSettlements = 100_000
 
     private let state = Mutex(State())
     private let logger: Logger
@@ -68,6 +75,7 @@ public final class Hub: Sendable {
     /// The commit observer: fans committed message changes out to every live connection of every member.
     public func deliver(_ changes: [CommittedMessage]) {
         let encoder = WireJSON.encoder()
+        var settlements: [(message: MessageID, offline: [UserID])] = []
         for change in changes {
             let frame: ServerFrame =
                 switch change.change {
@@ -76,7 +84,25 @@ public final class Hub: Sendable {
                 case .deleted: .messageDeleted(change.message)
                 }
             guard let text = try? String(decoding: encoder.encode(frame), as: UTF8.self) else { continue }
-            offer(text, app: change.app, to: change.members)
+            let reached = offer(text, app: change.app, to: change.members)
+            if change.change == .created {
+                let offline = change.members.filter { $0 != change.message.sender && !reached.contains($0) }
+                settlements.append((change.message.id, offline))
+            }
+        }
+        guard !settlements.isEmpty else { return }
+        state.withLock { state in
+            state.pushSettlements += settlements
+            let excess = state.pushSettlements.count - Self.maxPendingSettlements
+            if excess > 0 { state.pushSettlements.removeFirst(excess) }
+        }
+    }
+
+    /// Takes the messages delivered since the last call with the members who were offline then.
+    func takePushSettlements() -> [(message: MessageID, offline: [UserID])] {
+        state.withLock { state in
+            defer { state.pushSettlements = [] }
+            return state.pushSettlements
         }
     }
 
@@ -85,23 +111,25 @@ public final class Hub: Sendable {
     @discardableResult
     func publish(_ frame: ServerFrame, app: AppID, to users: some Sequence<UserID>) -> Bool {
         guard let data = try? WireJSON.encoder().encode(frame) else { return false }
-        return offer(String(decoding: data, as: UTF8.self), app: app, to: users)
+        return !offer(String(decoding: data, as: UTF8.self), app: app, to: users).isEmpty
     }
 
+    /// Offers `text` to every live connection of `users`; returns the users at least one of whose
+    /// connections took it.
     @discardableResult
-    private func offer(_ text: String, app: AppID, to users: some Sequence<UserID>) -> Bool {
+    private func offer(_ text: String, app: AppID, to users: some Sequence<UserID>) -> Set<UserID> {
         let queues = state.withLock { state in
-            users.flatMap { state.connections[Key(app: app, user: $0)]?.values.map { $0 } ?? [] }
+            users.flatMap { user in (state.connections[Key(app: app, user: user)]?.values.map { (user, $0) }) ?? [] }
         }
-        var isTaken = false
-        for queue in queues {
+        var reached: Set<UserID> = []
+        for (user, queue) in queues {
             if queue.offer(text) {
-                isTaken = true
+                reached.insert(user)
             } else if queue.isClosing {
                 logger.debug("dropped a frame for a closing connection")
             }
         }
-        return isTaken
+        return reached
     }
 
     /// Stops taking connections and closes every live one with 1001 (going away); returns at once.

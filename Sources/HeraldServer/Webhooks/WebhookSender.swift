@@ -4,18 +4,13 @@ import HeraldCore
 import HeraldStore
 import NIOCore
 import NIOHTTP1
-import NIOPosix
-#if canImport(Glibc)
-import Glibc
-#endif
+import HeraldPush
 
 /// Delivers webhook messages over HTTPS, signed the Standard Webhooks way.
 ///
 /// Redirects are not followed (a redirect could lead to an internal address), the body of the answer
 /// is not read beyond 4 KiB, and unless the operator allows private targets, the host's addresses
-/// are resolved and checked before each attempt (SSRF). The check and the connection resolve
-/// separately, so a name that changes its answer in between (DNS rebinding) is not fully excluded;
-/// `docs/protocol.md` says so.
+/// are resolved and checked before each attempt (`OutboundTargetGuard`, against SSRF).
 final class WebhookSender: Sendable {
     struct Attempt: Sendable {
         var statusCode: Int?
@@ -25,14 +20,14 @@ final class WebhookSender: Sendable {
     }
 
     private let client: HTTPClient
-    private let allowsPrivateTargets: Bool
+    private let targets: OutboundTargetGuard
     private let now: @Sendable () -> Date
 
     init(allowsPrivateTargets: Bool, now: @escaping @Sendable () -> Date) {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(10)))
         configuration.decompression = .disabled
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        self.allowsPrivateTargets = allowsPrivateTargets
+        targets = OutboundTargetGuard(allowsPrivateTargets: allowsPrivateTargets)
         self.now = now
     }
 
@@ -48,12 +43,10 @@ final class WebhookSender: Sendable {
             return Attempt(statusCode: status, error: error, durationMilliseconds: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000))
         }
         guard let host = URLComponents(string: url)?.host else { return finish(nil, "invalid URL") }
-        if !allowsPrivateTargets {
-            do {
-                try await checkTarget(host)
-            } catch {
-                return finish(nil, "\(error)")
-            }
+        do {
+            try await targets.check(host: host)
+        } catch {
+            return finish(nil, "\(error)")
         }
         let timestamp = Int64(now().timeIntervalSince1970)
         var request = HTTPClientRequest(url: url)
@@ -71,44 +64,5 @@ final class WebhookSender: Sendable {
         } catch {
             return finish(nil, String(describing: error).prefix(200).description)
         }
-    }
-
-    struct TargetRefused: Error, CustomStringConvertible {
-        var host: String
-        var description: String { "\(host) resolves to a private, loopback or link-local address (--allow-private-targets allows it)" }
-    }
-
-    struct ResolutionFailed: Error, CustomStringConvertible {
-        var host: String
-        var description: String { "\(host) could not be resolved" }
-    }
-
-    private func checkTarget(_ host: String) async throws {
-        if let isPublic = TargetPolicy.isPublic(host) {
-            guard isPublic else { throw TargetRefused(host: host) }
-            return
-        }
-        let addresses = try await NIOThreadPool.singleton.runIfActive { Self.resolve(host) }
-        guard !addresses.isEmpty else { throw ResolutionFailed(host: host) }
-        guard addresses.allSatisfy({ TargetPolicy.isPublic($0) == true }) else { throw TargetRefused(host: host) }
-    }
-
-    /// Every address `host` resolves to (blocking; run off the event loops).
-    private static func resolve(_ host: String) -> [String] {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result else { return [] }
-        defer { freeaddrinfo(first) }
-        var addresses: [String] = []
-        var cursor: UnsafeMutablePointer<addrinfo>? = first
-        while let info = cursor {
-            var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-            if getnameinfo(info.pointee.ai_addr, info.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
-                addresses.append(String(cString: buffer))
-            }
-            cursor = info.pointee.ai_next
-        }
-        return addresses
     }
 }

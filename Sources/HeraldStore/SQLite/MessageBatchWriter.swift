@@ -58,6 +58,17 @@ struct MessageBatchWriter {
                 resultID: message.id.rawValue, createdAt: WireTime.milliseconds(time)
             ).insert(db)
         }
+        if members.contains(where: { $0 != request.sender }) {
+            // Pushes for members who are offline, settled once live delivery has happened (see `settleMessagePushes`).
+            var payload: [String: JSONValue] = ["channelId": .string(request.channel.rawValue)]
+            if let sender = request.sender { payload["sender"] = .string(sender.rawValue) }
+            let milliseconds = WireTime.milliseconds(time)
+            try db.cachedStatement(sql: "INSERT INTO outbox (appID, kind, subjectID, payload, availableAt, createdAt) VALUES (?, 'push.message', ?, ?, ?, ?)")
+                .execute(arguments: [
+                    request.app.rawValue, message.id.rawValue, String(decoding: JSONValue.object(payload).canonicalData(), as: UTF8.self),
+                    milliseconds + Int64(OutboxKind.pushGrace * 1000), milliseconds,
+                ])
+        }
         committed.append(CommittedMessage(app: request.app, change: .created, message: message, members: members))
         return AppendResult(message: message, isReplay: false)
     }

@@ -225,6 +225,31 @@ enum SQLiteMigrations {
             }
             try db.create(index: "webhookDelivery_on_appID_id", on: "webhookDelivery", columns: ["appID", "id"])
         }
+        migrator.registerMigration("create push credential and delivery tables") { db in
+            try db.create(table: "pushCredential") { t in
+                t.column("appID", .text).notNull().references("app", onDelete: .cascade)
+                t.column("provider", .text).notNull()
+                t.column("sealed", .blob).notNull()
+                t.column("updatedAt", .integer).notNull()
+                t.primaryKey(["appID", "provider"])
+            }
+            try db.create(table: "pushDelivery") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("appID", .text).notNull()
+                t.column("userID", .text).notNull()
+                t.column("deviceID", .text).notNull()
+                t.column("platform", .text).notNull()
+                t.column("subject", .text).notNull()
+                t.column("subjectID", .text).notNull()
+                t.column("attempt", .integer).notNull()
+                t.column("outcome", .text).notNull()
+                t.column("statusCode", .integer)
+                t.column("reason", .text)
+                t.column("at", .integer).notNull()
+            }
+            try db.create(index: "pushDelivery_on_appID_userID_id", on: "pushDelivery", columns: ["appID", "userID", "id"])
+            try db.create(index: "pushDelivery_on_appID_id", on: "pushDelivery", columns: ["appID", "id"])
+        }
         return migrator
     }
 }

@@ -85,11 +85,21 @@ extension SQLiteStore {
         try await pool.write { db in try db.execute(sql: "DELETE FROM outbox WHERE id = ?", arguments: [id]) }
     }
 
-    public func retryOutbox(_ id: Int64, at: Date, error: String) async throws {
+    public func completeOutbox(_ ids: [Int64]) async throws {
+        guard !ids.isEmpty else { return }
+        try await pool.write { db in
+            for start in stride(from: 0, to: ids.count, by: 500) {
+                let chunk = Array(ids[start..<min(start + 500, ids.count)])
+                try db.execute(sql: "DELETE FROM outbox WHERE id IN (\(databaseQuestionMarks(count: chunk.count)))", arguments: StatementArguments(chunk))
+            }
+        }
+    }
+
+    public func retryOutbox(_ id: Int64, at: Date, error: String, payload: String?) async throws {
         try await pool.write { db in
             try db.execute(
-                sql: "UPDATE outbox SET attempts = attempts + 1, availableAt = ?, lastError = ? WHERE id = ?",
-                arguments: [WireTime.milliseconds(at), String(error.prefix(500)), id])
+                sql: "UPDATE outbox SET attempts = attempts + 1, availableAt = ?, lastError = ?, payload = coalesce(?, payload) WHERE id = ?",
+                arguments: [WireTime.milliseconds(at), String(error.prefix(500)), payload, id])
         }
     }
 }

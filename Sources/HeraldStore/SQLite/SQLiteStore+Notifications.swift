@@ -97,6 +97,7 @@ extension SQLiteStore {
             let created = WireTime.milliseconds(item.createdAt)
             return try InboxItemRecord(item, app: app, releasedAt: created <= nowMilliseconds ? nowMilliseconds : nil)
         }
+        let pushGrace = Int64(OutboxKind.pushGrace * 1000)
         try await pool.write { db in
             let insert = try db.cachedStatement(
                 sql: """
@@ -112,7 +113,7 @@ extension SQLiteStore {
                     record.actions, record.jws, record.createdAt, record.releasedAt, record.expiresAt,
                 ])
                 guard db.changesCount == 1 else { continue }
-                try push.execute(arguments: [record.appID, record.userID, record.id, record.createdAt, nowMilliseconds])
+                try push.execute(arguments: [record.appID, record.userID, record.id, record.createdAt + pushGrace, nowMilliseconds])
             }
         }
     }

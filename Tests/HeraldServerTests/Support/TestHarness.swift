@@ -70,15 +70,15 @@ struct TestHarness: Sendable {
         return ServerParts(configuration: configuration, store: store, hub: hub, logger: logger)
     }
 
-    var application: some ApplicationProtocol {
+    func application() throws -> some ApplicationProtocol {
         var logger = Logger(label: "herald.test")
         logger.logLevel = .warning
-        return buildApplication(configuration: configuration, store: store, hub: hub, logger: logger)
+        return try buildApplication(configuration: configuration, store: store, hub: hub, logger: logger)
     }
 
     /// Runs `body` against the application (`.router` for plain HTTP, `.live` for WebSockets).
     func run<T: Sendable>(_ setup: TestingSetup = .router, _ body: @escaping @Sendable (TestClient) async throws -> T) async throws -> T {
-        try await application.test(setup) { client in try await body(TestClient(client: client)) }
+        try await application().test(setup) { client in try await body(TestClient(client: client)) }
     }
 
     func user(_ name: String) -> UserID { UserID(rawValue: name)! }

@@ -1,0 +1,20 @@
+import Hummingbird
+import NIOCore
+import Prometheus
+
+/// `GET /metrics`: the Prometheus text exposition of this server's metrics, without authentication
+/// (like `/health`) for the operator's scraper. Labels name providers and reasons, never a tenant or
+/// a user; an operator who does not want it reachable blocks the path at the proxy.
+struct MetricsRoutes {
+    let registry: PrometheusCollectorRegistry
+
+    func add(to routes: RouteRegistrar) {
+        routes.on(.get, "/metrics", use: metrics)
+    }
+
+    @Sendable func metrics(_ request: Request, context: HeraldRequestContext) async throws -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+    }
+}
