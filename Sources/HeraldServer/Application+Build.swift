@@ -16,7 +16,12 @@ public func buildApplication(
     hub: Hub,
     logger: Logger
 ) throws -> some ApplicationProtocol {
-    let parts = ServerParts(configuration: configuration, store: store, hub: hub, logger: logger)
+    try buildApplication(parts: ServerParts(configuration: configuration, store: store, hub: hub, logger: logger))
+}
+
+/// The application on given parts (tests keep the parts, to drive workers that share its metrics).
+func buildApplication(parts: ServerParts) throws -> some ApplicationProtocol {
+    let (configuration, logger) = (parts.configuration, parts.logger)
     let (router, _) = buildRouter(parts)
     var webSocket = WebSocketServerConfiguration(
         maxFrameSize: configuration.realtime.transportMaxFrame, autoPing: .enabled(timePeriod: configuration.realtime.pingInterval))
@@ -64,7 +69,7 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
     NotificationsRoutes(store: store, notifications: parts.notifications, now: configuration.now).add(to: routes)
     InboxRoutes(store: store, now: configuration.now).add(to: routes)
     ActionsRoutes(actions: parts.actions).add(to: routes)
-    DevicesRoutes(store: store).add(to: routes)
+    DevicesRoutes(store: store, allowsPrivateTargets: configuration.allowsPrivateTargets).add(to: routes)
     push.add(to: routes)
     WebhooksRoutes(store: store, allowsPrivateTargets: configuration.allowsPrivateTargets).add(to: routes)
     StatsRoutes(store: store, now: configuration.now).add(to: routes)

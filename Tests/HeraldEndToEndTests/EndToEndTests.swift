@@ -157,6 +157,63 @@ struct EndToEndTests {
         #expect(await server.stop(with: SIGTERM) == 0)
     }
 
+    @Test("Pushes pending at kill -9 are sent after the restart, one per device and item")
+    func pendingPushesSurviveKill() async throws {
+        let data = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let certificates = try TestCertificates(directory: data)
+        let receiver = FakeWebPushReceiver()
+        let origin = Mutex("")
+        try await LoopbackHTTPSServer.run(certificates: certificates, handle: receiver.handler(origin: { origin.withLock { $0 } })) { pushService in
+            origin.withLock { $0 = pushService.baseURL.absoluteString }
+            let app = try Self.createApp(data: data)
+            let arguments = ["--allow-private-targets", "--extra-ca-file", certificates.caFile]
+            var server = try await HeraldProcess.start(data: data, extraArguments: arguments)
+            let names = (0..<20).map { "customer-\($0)" }
+            for name in names {
+                await Self.call(.PUT, "\(server.baseURL)/v1/users/\(name)", key: app.apiKey, body: "{}")
+                let issued = try #require(await Self.call(.POST, "\(server.baseURL)/v1/users/\(name)/tokens", key: app.apiKey))
+                let token = try #require(try JSONSerialization.jsonObject(with: issued.body) as? [String: Any])["token"] as? String
+                let registered = await Self.call(
+                    .POST, "\(server.baseURL)/v1/me/devices", key: try #require(token),
+                    body: #"{"platform":"webpush","subscription":{"endpoint":"\#(pushService.baseURL.absoluteString)/push/\#(name)","keys":{"p256dh":"\#(receiver.p256dh)","auth":"\#(receiver.authBase64URL)"}}}"#)
+                #expect(registered?.status == 201)
+            }
+            let recipients = names.map { "\"\($0)\"" }.joined(separator: ",")
+            let sent = await Self.call(
+                .POST, "\(server.baseURL)/v1/notifications", key: app.apiKey,
+                body: #"{"recipients":[\#(recipients)],"category":"security","content":{"title":"Sign-in from a new phone","body":"Was it you?"}}"#)
+
+            // Within the push grace period after the commit: every push is still pending.
+            server.signal(SIGKILL)
+            _ = await server.exitStatus()
+            #expect(sent?.status == 201)
+            #expect(receiver.received.isEmpty)
+            server = try await HeraldProcess.start(data: data, extraArguments: arguments)
+            let restarted = server
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    if (try? await Task.sleep(for: .seconds(60))) != nil { restarted.signal(SIGTERM) }
+                }
+                await pushService.waitForRequests(names.count)
+                group.cancelAll()
+            }
+            let log = try #require(await Self.call(.GET, "\(server.baseURL)/v1/push/deliveries?limit=200", key: app.apiKey))
+            #expect(await server.stop(with: SIGTERM) == 0)
+
+            #expect(receiver.violations.all == [])
+            #expect(Set(receiver.received.map(\.path)) == Set(names.map { "/push/\($0)" }))
+            #expect(receiver.received.count == names.count)
+            let ids = receiver.received.compactMap { entry -> String? in
+                guard case .object(let fields)? = try? JSONValue.parse(entry.payload), case .string(let id)? = fields["id"] else { return nil }
+                return id
+            }
+            #expect(Set(ids).count == names.count)
+            let entries = try #require(try JSONSerialization.jsonObject(with: log.body) as? [String: Any])["deliveries"] as? [[String: Any]]
+            #expect(entries?.filter { $0["outcome"] as? String == "accepted" }.count == names.count)
+        }
+    }
+
     @Test("SIGTERM closes WebSockets with 1001 and exits 0")
     func gracefulShutdown() async throws {
         let data = try Self.temporaryDirectory()

@@ -53,7 +53,10 @@ struct DevicesRoutesTests {
         }
     }
 
-    @Test("Bad registrations name every bad field")
+    static let p256dh = Data([4] + [UInt8](repeating: 1, count: 64)).base64URLEncodedString()
+    static let auth = Data(count: 16).base64URLEncodedString()
+
+    @Test("Bad registrations name every bad field; a Web Push endpoint on a private address is refused")
     func invalid() async throws {
         try await TestHarness.with { harness in
             let ana = try await harness.token(for: "ana")
@@ -66,6 +69,12 @@ struct DevicesRoutesTests {
                         "subscription.endpoint", "subscription.keys.auth", "subscription.keys.p256dh",
                     ]),
                     (#"{"platform":"fcm","token":"t","stepUpKey":{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}}"#, ["stepUpKey"]),
+                    (#"{"platform":"webpush","subscription":{"endpoint":"https://127.0.0.1:8443/x","keys":{"p256dh":"\#(Self.p256dh)","auth":"\#(Self.auth)"}}}"#, [
+                        "subscription.endpoint"
+                    ]),
+                    (#"{"platform":"webpush","subscription":{"endpoint":"https://[::1]/x","keys":{"p256dh":"\#(Self.p256dh)","auth":"\#(Self.auth)"}}}"#, [
+                        "subscription.endpoint"
+                    ]),
                 ]
                 for (body, fields) in cases {
                     let response = try await client.request(.post, "/v1/me/devices", auth: ana, body: body)

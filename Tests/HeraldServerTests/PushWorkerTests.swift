@@ -204,4 +204,35 @@ struct PushWorkerTests {
             #expect(cat.map(\.delivery.outcome) == [.skipped])
         }
     }
+
+    @Test("A category set to full shows its title and body, others stay generic; /metrics counts pushes per provider")
+    func fullContentAndMetrics() async throws {
+        try await Self.withProviders { harness, clock, apns, apnsServer, _, _ in
+            _ = try await Self.registerAPNs(harness, "ben", token: Self.deviceToken("b2"))
+            try await harness.run { client in
+                let settings = try await client.request(
+                    .put, "/v1/settings", auth: harness.apiKey, body: #"{"push":{"content":{"transactional":"full"}}}"#)
+                #expect(settings.status == .ok)
+                for (category, title) in [("transactional", "Statement ready"), ("security", "Sign-in from Chrome")] {
+                    let sent = try await client.request(
+                        .post, "/v1/notifications", auth: harness.apiKey,
+                        body: #"{"recipients":["ben"],"category":"\#(category)","content":{"title":"\#(title)","body":"November statement"}}"#)
+                    #expect(sent.status == .created)
+                }
+                clock.advance(by: OutboxKind.pushGrace + 1)
+                let worker = try harness.parts.pushWorker()
+                try await worker.runOnce()
+                await worker.providers.shutdown()
+
+                #expect(apns.violations.all == [])
+                let bodies = apnsServer.requests.map { Self.words($0.body) }
+                #expect(bodies.count == 2)
+                #expect(bodies.filter { $0.contains("statement ready") && $0.contains("november statement") }.count == 1)
+                #expect(bodies.filter { $0.contains("sign-in") || $0.contains("chrome") }.isEmpty)
+                let metrics = try await client.request(.get, "/metrics").text
+                #expect(metrics.contains(#"herald_push_sent_total{provider="apns"} 2"#), "\(metrics)")
+                #expect(metrics.contains("herald_push_duration_seconds"))
+            }
+        }
+    }
 }

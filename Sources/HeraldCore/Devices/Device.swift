@@ -65,7 +65,9 @@ public struct NewDevice: Equatable, Sendable {
         self.stepUpKey = stepUpKey
     }
 
-    public init(body: Data) throws(HeraldError) {
+    /// - Parameter allowsPrivateTargets: whether a Web Push endpoint may be a loopback or private
+    ///   address (and plain http there), as `--allow-private-targets` says.
+    public init(body: Data, allowsPrivateTargets: Bool = false) throws(HeraldError) {
         var reader = try ObjectReader(body: body)
         let platformText = reader.string("platform", required: true)
         let platform = platformText.flatMap(Device.Platform.init(rawValue:))
@@ -73,7 +75,7 @@ public struct NewDevice: Equatable, Sendable {
         let token = reader.string("token", maxLength: 4_096, minLength: 1)
         var subscription: Device.WebPushSubscription?
         if let value = reader.value("subscription") {
-            subscription = Self.readSubscription(value, into: &reader)
+            subscription = Self.readSubscription(value, into: &reader, allowsPrivateTargets: allowsPrivateTargets)
         }
         let stepUpKey = reader.value("stepUpKey").flatMap { value -> StepUpKey? in
             guard let key = StepUpKey(jwk: value) else {
@@ -99,14 +101,22 @@ public struct NewDevice: Equatable, Sendable {
         self.init(platform: platform!, token: subscription?.endpoint ?? token!, subscription: subscription, stepUpKey: stepUpKey)
     }
 
-    private static func readSubscription(_ value: JSONValue, into reader: inout ObjectReader) -> Device.WebPushSubscription? {
+    private static func readSubscription(_ value: JSONValue, into reader: inout ObjectReader, allowsPrivateTargets: Bool) -> Device.WebPushSubscription? {
         guard var fields = try? ObjectReader(value, path: "subscription.") else {
             reader.report("subscription", .wrongType, detail: "expected an object")
             return nil
         }
         let endpoint = fields.string("endpoint", required: true, maxLength: 2_048)
-        if let endpoint, URL(string: endpoint)?.scheme?.lowercased() != "https" || URL(string: endpoint)?.host == nil {
-            fields.report("endpoint", .invalidValue, detail: "an https URL")
+        if let endpoint {
+            let url = URLComponents(string: endpoint)
+            let scheme = url?.scheme?.lowercased()
+            if let host = url?.host, !host.isEmpty, scheme == "https" || (scheme == "http" && allowsPrivateTargets) {
+                if !allowsPrivateTargets, TargetPolicy.isPrivateLiteral(host) {
+                    fields.report("endpoint", .targetNotAllowed, detail: "loopback, private and link-local addresses need --allow-private-targets")
+                }
+            } else {
+                fields.report("endpoint", .invalidValue, detail: "an https URL")
+            }
         }
         var keys: Device.WebPushSubscription.Keys?
         if let value = fields.value("keys"), var keyFields = try? ObjectReader(value, path: "subscription.keys.") {

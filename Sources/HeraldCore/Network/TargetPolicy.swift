@@ -3,6 +3,14 @@
 /// service, so a tenant cannot make the server probe its own network (SSRF). The operator lifts it
 /// with `--allow-private-targets` (tests, on-premises receivers).
 public enum TargetPolicy {
+    /// Whether a URL's host is, on its face, loopback or private (an address literal, or `localhost`):
+    /// refused when a target is configured, before any name is resolved. Names are checked again,
+    /// resolved, before each request.
+    public static func isPrivateLiteral(_ host: String) -> Bool {
+        let lowered = host.lowercased()
+        return isPublic(lowered) == false || lowered == "localhost" || lowered.hasSuffix(".localhost")
+    }
+
     /// Whether `address` (IPv4 dotted or IPv6 text) is public; nil when it is not an IP address.
     public static func isPublic(_ address: String) -> Bool? {
         if let v4 = ipv4(address) { return isPublicIPv4(v4) }

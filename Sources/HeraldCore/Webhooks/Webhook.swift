@@ -35,7 +35,7 @@ public struct Webhook: Codable, Equatable, Sendable {
         guard scheme == "https" || (scheme == "http" && allowsPrivateTargets) else {
             return (.targetNotAllowed, "https only (plain http needs --allow-private-targets)")
         }
-        if !allowsPrivateTargets, TargetPolicy.isPublic(host) == false || host.lowercased() == "localhost" || host.lowercased().hasSuffix(".localhost") {
+        if !allowsPrivateTargets, TargetPolicy.isPrivateLiteral(host) {
             return (.targetNotAllowed, "loopback, private and link-local addresses need --allow-private-targets")
         }
         return nil

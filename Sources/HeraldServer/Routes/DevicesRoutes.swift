@@ -5,6 +5,7 @@ import Hummingbird
 /// `/v1/me/devices`: the customer's app installations, for push and step-up keys (client API).
 struct DevicesRoutes {
     let store: any Store
+    let allowsPrivateTargets: Bool
 
     private struct Registered: Encodable {
         var deviceId: DeviceID
@@ -24,7 +25,7 @@ struct DevicesRoutes {
     /// 201 for a new device, 200 when the same user registered the same token again.
     @Sendable func register(_ request: Request, context: HeraldRequestContext) async throws -> Response {
         let (app, user) = try Access.requireUser(context.requireCaller())
-        let (device, created) = try await store.registerDevice(NewDevice(body: await request.bodyData()), for: user, in: app)
+        let (device, created) = try await store.registerDevice(NewDevice(body: await request.bodyData(), allowsPrivateTargets: allowsPrivateTargets), for: user, in: app)
         return try JSONResponse.make(Registered(deviceId: device.id, device: device), status: created ? .created : .ok)
     }
 

@@ -50,9 +50,11 @@ struct TestHarness: Sendable {
         for name in ["ana", "ben", "cat", "dan"] {
             _ = try await store.putUser(UserID(rawValue: name)!, profile: UserProfile(name: name.capitalized), in: app.id)
         }
+        var logger = Logger(label: "herald.test")
+        logger.logLevel = .warning
         let harness = TestHarness(
             directory: directory, store: store, hub: hub, tokens: UserTokens(store: store, now: configuration.now), configuration: configuration, app: app.id,
-            apiKey: key.token, otherApp: other.id, otherKey: otherKey.token)
+            apiKey: key.token, otherApp: other.id, otherKey: otherKey.token, parts: ServerParts(configuration: configuration, store: store, hub: hub, logger: logger))
         do {
             let result = try await body(harness)
             try await store.close()
@@ -63,17 +65,12 @@ struct TestHarness: Sendable {
         }
     }
 
-    /// The server's shared parts, on the harness's store and hub (for driving workers directly).
-    var parts: ServerParts {
-        var logger = Logger(label: "herald.test")
-        logger.logLevel = .warning
-        return ServerParts(configuration: configuration, store: store, hub: hub, logger: logger)
-    }
+    /// The server's shared parts, on the harness's store and hub (for driving workers directly); the
+    /// application runs on the same parts, so workers and `/metrics` share one registry.
+    let parts: ServerParts
 
     func application() throws -> some ApplicationProtocol {
-        var logger = Logger(label: "herald.test")
-        logger.logLevel = .warning
-        return try buildApplication(configuration: configuration, store: store, hub: hub, logger: logger)
+        try buildApplication(parts: parts)
     }
 
     /// Runs `body` against the application (`.router` for plain HTTP, `.live` for WebSockets).
