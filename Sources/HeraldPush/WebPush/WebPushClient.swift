@@ -12,10 +12,26 @@ import NIOHTTP1
 public struct WebPushClient: Sendable {
     let http: PushHTTPClient
     let now: @Sendable () -> Date
+    private let authorizations = AuthorizationCache()
 
     public init(http: PushHTTPClient, now: @escaping @Sendable () -> Date) {
         self.http = http
         self.now = now
+    }
+
+    /// VAPID headers by key and push service origin: a JWT is valid for 12 hours and may be presented
+    /// many times, so it is signed again only when less than an hour is left.
+    actor AuthorizationCache {
+        private var headers: [String: (value: String, expiresAt: Date)] = [:]
+
+        func header(for vapid: VAPID, endpoint: URL, now: Date) async throws -> String {
+            let cacheKey = "\(vapid.publicKeyBase64URL)|\(endpoint.scheme ?? "")://\(endpoint.host ?? ""):\(endpoint.port ?? 0)"
+            if let cached = headers[cacheKey], cached.expiresAt.timeIntervalSince(now) > 3600 { return cached.value }
+            let value = try await vapid.authorization(for: endpoint, now: now)
+            if headers.count > 10_000 { headers.removeAll() }
+            headers[cacheKey] = (value, now.addingTimeInterval(VAPID.lifetime))
+            return value
+        }
     }
 
     /// The plaintext of the encrypted payload: `{"type", "appId", "id", "title", "body"}` (API.md),
@@ -37,7 +53,7 @@ public struct WebPushClient: Sendable {
             let time = now()
             let urgency = category == .marketing ? "low" : (push.isUrgent ? "high" : "normal")
             let headers = [
-                ("authorization", try await vapid.authorization(for: endpoint, now: time)),
+                ("authorization", try await authorizations.header(for: vapid, endpoint: endpoint, now: time)),
                 ("content-encoding", "aes128gcm"),
                 ("content-type", "application/octet-stream"),
                 ("ttl", String(max(0, Int(push.expiresAt.timeIntervalSince(time))))),

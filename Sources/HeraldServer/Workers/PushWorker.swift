@@ -66,32 +66,44 @@ struct PushWorker: Service {
         guard !jobs.isEmpty else { return 0 }
         var setups: [AppID: AppPushSetup] = [:]
         for app in Set(jobs.map(\.app)) { setups[app] = try await AppPushSetup.load(app, store: store) }
-        let completed = await withTaskGroup(of: Int64?.self) { group in
-            var completed: [Int64] = []
+        let outcomes = await withTaskGroup(of: JobOutcome.self) { group in
+            var outcomes: [JobOutcome] = []
             for (index, job) in jobs.enumerated() {
-                if index >= concurrency, let finished = await group.next() { completed += [finished].compactMap { $0 } }
+                if index >= concurrency, let finished = await group.next() { outcomes.append(finished) }
                 group.addTask { [setups] in
                     do {
-                        guard let setup = setups[job.app] else { return job.id }
-                        return try await perform(job, setup: setup) ? job.id : nil
+                        guard let setup = setups[job.app] else { return JobOutcome(job: job, isComplete: true, deliveries: []) }
+                        return try await perform(job, setup: setup)
                     } catch {
                         logger.warning("push job failed; retried after its lease", metadata: ["kind": "\(job.kind)", "error": "\(error)"])
-                        return nil
+                        return JobOutcome(job: job, isComplete: false, deliveries: [])
                     }
                 }
             }
-            for await finished in group { completed += [finished].compactMap { $0 } }
-            return completed
+            for await finished in group { outcomes.append(finished) }
+            return outcomes
         }
-        try await store.completeOutbox(completed)
+        // One write for the log and one for the completions, whatever the number of pushes.
+        for (app, entries) in Dictionary(grouping: outcomes, by: \.job.app) {
+            try await store.recordPushDeliveries(entries.flatMap(\.deliveries), app: app)
+        }
+        try await store.completeOutbox(outcomes.filter(\.isComplete).map(\.job.id))
         return jobs.count
     }
 
-    /// True when the row is finished with (sent, given up or no longer needed).
-    private func perform(_ job: OutboxJob, setup: AppPushSetup) async throws -> Bool {
+    private struct JobOutcome: Sendable {
+        var job: OutboxJob
+        /// Finished with: sent, given up or no longer needed. Otherwise rescheduled (or left to its lease).
+        var isComplete: Bool
+        var deliveries: [PushDelivery]
+    }
+
+    private func perform(_ job: OutboxJob, setup: AppPushSetup) async throws -> JobOutcome {
         var state = (try? JSONDecoder().decode(JobState.self, from: Data(job.payload.utf8))) ?? JobState()
         let time = now()
-        guard let targets = try await targets(of: job, state: state, setup: setup, now: time), !targets.isEmpty else { return true }
+        guard let targets = try await targets(of: job, state: state, setup: setup, now: time), !targets.isEmpty else {
+            return JobOutcome(job: job, isComplete: true, deliveries: [])
+        }
         var done = Set(state.done ?? [])
         var deliveries: [PushDelivery] = []
         var retryAfter: TimeInterval?
@@ -129,14 +141,13 @@ struct PushWorker: Service {
                 }
             }
         }
-        try await store.recordPushDeliveries(deliveries, app: job.app)
-        guard needsRetry else { return true }
+        guard needsRetry else { return JobOutcome(job: job, isComplete: true, deliveries: deliveries) }
         let at = time.addingTimeInterval(max(retryAfter ?? 0, backoff.delay(after: job.attempts)))
-        if let expiry = targets.first?.push.expiresAt, at >= expiry { return true }
+        if let expiry = targets.first?.push.expiresAt, at >= expiry { return JobOutcome(job: job, isComplete: true, deliveries: deliveries) }
         state.done = done.sorted()
         let payload = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
         try await store.retryOutbox(job.id, at: at, error: "provider asked to retry", payload: payload)
-        return false
+        return JobOutcome(job: job, isComplete: false, deliveries: deliveries)
     }
 
     /// Who gets which push; nil when the row is no longer needed (read, expired, deleted, gone).

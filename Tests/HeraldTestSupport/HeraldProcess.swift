@@ -1,20 +1,24 @@
-import Foundation
+public import Foundation
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The real `herald` binary, started as a child process on a data directory.
-final class HeraldProcess: Sendable {
+/// Shared by the end-to-end tests and `herald-bench`, which both drive the real server.
+public final class HeraldProcess: Sendable {
     let process: Process
-    let port: Int
+    public let port: Int
     private let log: LogCollector
 
     /// The `herald` executable next to the test bundle (SwiftPM builds it with the tests), or `HERALD_BINARY`.
-    static var binary: URL {
+    public static var binary: URL {
         if let path = ProcessInfo.processInfo.environment["HERALD_BINARY"] { return URL(fileURLWithPath: path) }
         return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("herald")
     }
 
     /// Runs a `herald` command to completion; returns its exit code and standard output.
-    static func command(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    public static func command(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
@@ -28,7 +32,7 @@ final class HeraldProcess: Sendable {
     }
 
     /// Starts `herald serve` on a free port and waits until it listens.
-    static func start(data: URL, extraArguments: [String] = []) async throws -> HeraldProcess {
+    public static func start(data: URL, extraArguments: [String] = []) async throws -> HeraldProcess {
         let process = Process()
         process.executableURL = binary
         process.arguments = ["serve", "--data", data.path, "--port", "0"] + extraArguments
@@ -74,14 +78,16 @@ final class HeraldProcess: Sendable {
         self.log = log
     }
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
-    var logText: String { log.text }
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var logText: String { log.text }
 
-    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+    public var processIdentifier: Int32 { process.processIdentifier }
+
+    public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
     /// Sends `signal` and returns the exit status; if the process has not exited within 30 seconds it
     /// is killed and nil is returned, so a test fails rather than hangs.
-    func stop(with signal: Int32) async -> Int32? {
+    public func stop(with signal: Int32) async -> Int32? {
         self.signal(signal)
         if await exited(within: .seconds(30)) { return await exitStatus() }
         self.signal(SIGKILL)
@@ -108,15 +114,15 @@ final class HeraldProcess: Sendable {
     }
 
     /// Waits for the process to exit and returns its status.
-    func exitStatus() async -> Int32 {
+    public func exitStatus() async -> Int32 {
         await log.waitForEnd()
         process.waitUntilExit()
         return process.terminationStatus
     }
 
-    struct StartFailure: Error, CustomStringConvertible {
-        var log: String
-        var description: String { "herald did not start:\n\(log)" }
+    public struct StartFailure: Error, CustomStringConvertible {
+        public var log: String
+        public var description: String { "herald did not start:\n\(log)" }
     }
 }
 
