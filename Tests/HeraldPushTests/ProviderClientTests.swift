@@ -124,13 +124,14 @@ struct ProviderClientTests {
         return (account, key.publicKey.pemRepresentation)
     }
 
-    @Test("FCM: one OAuth token serves many sends; UNREGISTERED removes, QUOTA_EXCEEDED waits for Retry-After, 401 refreshes the token")
+    @Test("FCM: one OAuth token serves many sends; UNREGISTERED removes, QUOTA_EXCEEDED waits for Retry-After, 503 retries, 401 refreshes the token")
     func fcm() async throws {
         let tokenURL = Mutex("")
         let answers = Mutex<[ScriptedResponse?]>([
             nil, nil,
             ScriptedResponse(.notFound, json: #"{"error":{"code":404,"status":"NOT_FOUND","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"UNREGISTERED"}]}}"#),
             ScriptedResponse(.tooManyRequests, headers: [.retryAfter: "120"], json: #"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"QUOTA_EXCEEDED"}]}}"#),
+            ScriptedResponse(.serviceUnavailable, json: #"{"error":{"code":503,"status":"UNAVAILABLE","message":"try later"}}"#),
         ])
         let (account, publicKey) = try Self.fcmSetup(tokenURL: "https://placeholder.invalid/token")
         let google = FakeGoogle(projectId: account.projectId, clientEmail: account.clientEmail, publicKeyPEM: publicKey)
@@ -147,6 +148,7 @@ struct ProviderClientTests {
                 let second = await client.send(Self.push(), deviceToken: "fcm-token-1", account: configured)
                 let gone = await client.send(Self.push(), deviceToken: "fcm-token-2", account: configured)
                 let quota = await client.send(Self.push(), deviceToken: "fcm-token-1", account: configured)
+                let unavailable = await client.send(Self.push(), deviceToken: "fcm-token-1", account: configured)
                 google.revokeTokens()
                 let afterRevocation = await client.send(Self.push(), deviceToken: "fcm-token-1", account: configured)
                 await http.shutdown()
@@ -156,6 +158,7 @@ struct ProviderClientTests {
                 #expect(first.providerID?.hasPrefix("projects/acme-bank/messages/") == true)
                 #expect(gone.outcome == .unregistered && gone.reason == "UNREGISTERED")
                 #expect(quota.outcome == .retry && quota.retryAfter == 120 && quota.reason == "QUOTA_EXCEEDED")
+                #expect(unavailable.outcome == .retry && unavailable.statusCode == 503)
                 #expect(afterRevocation.outcome == .accepted)
                 #expect(google.tokensIssued.count == 2, "one token until it was refused, then one more")
                 let send = try #require(server.requests.first { $0.path.hasSuffix(":send") })

@@ -91,23 +91,18 @@ struct PushRoutes {
     @Sendable func deliveries(_ request: Request, context: HeraldRequestContext) async throws -> Response {
         let app = try Access.requirePlatform(context.requireCaller())
         var problems: [FieldProblem] = []
-        let query = request.uri.queryParameters
-        let limit = query.get("limit").map { Int($0) ?? 0 } ?? Limits.defaultPageSize
-        if !(1...Limits.pageSize).contains(limit) { problems.append(FieldProblem(field: "limit", reason: .outOfRange, detail: "1 to \(Limits.pageSize)")) }
-        let cursor = query.get("cursor")
-        let before = cursor.flatMap(Int64.init)
-        if cursor != nil, before == nil { problems.append(FieldProblem(field: "cursor", reason: .invalidValue)) }
-        let userText = query.get("userId")
+        let paging = LogPageQuery(request, problems: &problems)
+        let userText = request.uri.queryParameters.get("userId")
         let user = userText.flatMap(UserID.init(rawValue:))
         if userText != nil, user == nil { problems.append(FieldProblem(field: "userId", reason: .invalidIdentifier)) }
         if !problems.isEmpty { throw HeraldError.invalid(problems) }
-        let rows = try await store.pushDeliveries(of: user, in: app, limit: limit + 1, before: before)
-        let page = rows.prefix(limit).map { id, delivery in
+        let rows = try await store.pushDeliveries(of: user, in: app, limit: paging.limit + 1, before: paging.before)
+        let page = rows.prefix(paging.limit).map { id, delivery in
             DeliveryPage.Entry(
                 id: id, userId: delivery.userId, deviceId: delivery.deviceId, platform: delivery.platform, subject: delivery.subject,
                 subjectId: delivery.subjectId, attempt: delivery.attempt, outcome: delivery.outcome, statusCode: delivery.statusCode,
                 reason: delivery.reason, at: delivery.at)
         }
-        return try JSONResponse.make(DeliveryPage(deliveries: page, nextCursor: rows.count > limit ? page.last.map { String($0.id) } : nil))
+        return try JSONResponse.make(DeliveryPage(deliveries: page, nextCursor: paging.nextCursor(rows: rows.count, lastID: page.last?.id)))
     }
 }

@@ -66,18 +66,14 @@ struct WebhooksRoutes {
     @Sendable func deliveries(_ request: Request, context: HeraldRequestContext) async throws -> Response {
         let app = try Access.requirePlatform(context.requireCaller())
         var problems: [FieldProblem] = []
-        let limit = request.uri.queryParameters.get("limit").map { Int($0) ?? 0 } ?? Limits.defaultPageSize
-        if !(1...Limits.pageSize).contains(limit) { problems.append(FieldProblem(field: "limit", reason: .outOfRange, detail: "1 to \(Limits.pageSize)")) }
-        let cursor = request.uri.queryParameters.get("cursor")
-        let before = cursor.flatMap(Int64.init)
-        if cursor != nil, before == nil { problems.append(FieldProblem(field: "cursor", reason: .invalidValue)) }
+        let paging = LogPageQuery(request, problems: &problems)
         if !problems.isEmpty { throw HeraldError.invalid(problems) }
-        let rows = try await store.deliveries(of: app, limit: limit + 1, before: before)
-        let page = rows.prefix(limit).map { id, delivery in
+        let rows = try await store.deliveries(of: app, limit: paging.limit + 1, before: paging.before)
+        let page = rows.prefix(paging.limit).map { id, delivery in
             DeliveryPage.Entry(
                 id: id, messageId: delivery.messageId, event: delivery.event, attempt: delivery.attempt, url: delivery.url, statusCode: delivery.statusCode,
                 error: delivery.error, durationMilliseconds: delivery.durationMilliseconds, at: delivery.at, outcome: delivery.outcome)
         }
-        return try JSONResponse.make(DeliveryPage(deliveries: page, nextCursor: rows.count > limit ? page.last.map { String($0.id) } : nil))
+        return try JSONResponse.make(DeliveryPage(deliveries: page, nextCursor: paging.nextCursor(rows: rows.count, lastID: page.last?.id)))
     }
 }

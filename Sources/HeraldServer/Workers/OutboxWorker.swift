@@ -19,15 +19,7 @@ struct OutboxWorker: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            var performed = 0
-            do {
-                performed = try await runOnce()
-            } catch {
-                logger.warning("outbox run failed", metadata: ["error": "\(error)"])
-            }
-            if performed == 0 { try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) } }
-        }
+        await WorkerLoop.run(every: interval, logger: logger, name: "outbox") { try await runOnce() }
         await sender.shutdown()
     }
 

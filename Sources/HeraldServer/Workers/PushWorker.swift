@@ -46,15 +46,7 @@ struct PushWorker: Service {
     }
 
     func run() async throws {
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            var performed = 0
-            do {
-                performed = try await runOnce()
-            } catch {
-                logger.warning("push run failed", metadata: ["error": "\(error)"])
-            }
-            if performed == 0 { try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) } }
-        }
+        await WorkerLoop.run(every: interval, logger: logger, name: "push") { try await runOnce() }
         await providers.shutdown()
     }
 
