@@ -31,11 +31,11 @@ public final class HeraldProcess: Sendable {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    /// Starts `herald serve` on a free port and waits until it listens.
-    public static func start(data: URL, extraArguments: [String] = []) async throws -> HeraldProcess {
+    /// Starts `herald serve` on `port` (0: a free one) and waits until it listens.
+    public static func start(data: URL, port: Int = 0, extraArguments: [String] = []) async throws -> HeraldProcess {
         let process = Process()
         process.executableURL = binary
-        process.arguments = ["serve", "--data", data.path, "--port", "0"] + extraArguments
+        process.arguments = ["serve", "--data", data.path, "--port", String(port)] + extraArguments
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice

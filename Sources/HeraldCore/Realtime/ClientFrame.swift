@@ -20,6 +20,26 @@ public enum ClientFrame: Equatable, Sendable {
         }
     }
 
+    /// The frame as the JSON text a client sends (the SDK's writer; `init(text:)` reads it back).
+    public var text: String {
+        var fields: [String: JSONValue]
+        switch self {
+        case .auth(let token):
+            fields = ["type": .string("auth"), "token": .string(token)]
+        case .send(let channel, let clientMessageID, let content):
+            fields = ["type": .string("message.send"), "channelId": .string(channel.rawValue), "clientMessageId": .string(clientMessageID.rawValue)]
+            fields["text"] = .string(content.text)
+            if let data = content.data { fields["data"] = .object(data) }
+        case .sync(let channel, let afterSeq):
+            fields = ["type": .string("sync"), "channelId": .string(channel.rawValue), "afterSeq": .number(Double(afterSeq))]
+        case .read(let channel, let seq):
+            fields = ["type": .string("read"), "channelId": .string(channel.rawValue), "seq": .number(Double(seq))]
+        case .typing(let channel):
+            fields = ["type": .string("typing"), "channelId": .string(channel.rawValue)]
+        }
+        return String(decoding: JSONValue.object(fields).canonicalData(), as: UTF8.self)
+    }
+
     private static func parse(_ value: JSONValue, clientMessageID: inout ClientMessageID?) throws(HeraldError) -> ClientFrame {
         var reader = try ObjectReader(value)
         switch reader.string("type", required: true) {

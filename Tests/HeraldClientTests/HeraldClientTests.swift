@@ -1,0 +1,259 @@
+import Crypto
+import Foundation
+import GRDB
+import HeraldClient
+import HeraldCore
+import HeraldTestSupport
+import Testing
+
+/// The SDK against the real server: connections cut and servers killed while messages flow, token
+/// refresh, the outbox, verification, step-up, and a consumer that reads late.
+@Suite("HeraldClient against a live server", .serialized)
+struct HeraldClientTests {
+    /// Every message of `channel` exactly once, seqs 1...count with no gap.
+    static func isCompleteHistory(_ messages: [Message], count: Int) -> Bool {
+        messages.map(\.seq) == Array(1...Int64(count))
+    }
+
+    @Test("Connections cut while both sides send: each side ends with the full ordered history, no duplicates")
+    func connectionCutsLoseNothing() async throws {
+        try await ClientFixture.with { fixture in
+            let channel = try await fixture.directChannel("ana", "ben")
+            let relay = try await TCPRelay.start(to: fixture.port)
+            let viaRelay = URL(string: "http://127.0.0.1:\(relay.port)")!
+            let ana = fixture.client(for: "ana", serverURL: viaRelay)
+            let ben = fixture.client(for: "ben", serverURL: viaRelay)
+            try await ana.follow(channel)
+            try await ben.follow(channel)
+            let total = 60
+
+            try await ana.running { anaLog in
+                try await ben.running { benLog in
+                    #expect(await anaLog.wait { $0.contains(.connectionStateChanged(.connected)) })
+                    #expect(await benLog.wait { $0.contains(.connectionStateChanged(.connected)) })
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for (client, name) in [(ana, "ana"), (ben, "ben")] {
+                            group.addTask {
+                                for index in 0..<(total / 2) { _ = try await client.send(text: "\(name) \(index)", to: channel) }
+                            }
+                        }
+                        group.addTask {
+                            for _ in 0..<3 {
+                                _ = await anaLog.wait(upTo: .seconds(10)) { events in events.count > 10 }
+                                await relay.cutAll()
+                                try await Task.sleep(for: .milliseconds(150))
+                            }
+                        }
+                        try await group.waitForAll()
+                    }
+                    #expect(await anaLog.waitForMessages(total, in: channel))
+                    #expect(await benLog.waitForMessages(total, in: channel))
+
+                    let anaSaw = anaLog.messages(in: channel)
+                    let benSaw = benLog.messages(in: channel)
+                    #expect(Self.isCompleteHistory(anaSaw, count: total))
+                    #expect(anaSaw.map(\.id) == benSaw.map(\.id))
+                    #expect(Set(anaSaw.map(\.text)).count == total)
+                    #expect(anaLog.events.filter { $0 == .connectionStateChanged(.connected) }.count >= 2, "the cuts forced reconnects")
+                }
+            }
+            await relay.stop()
+        }
+    }
+
+    @Test("A server killed with -9 and restarted mid-conversation: sends in the outbox go once, both sides see everything in order")
+    func serverRestartLosesNothing() async throws {
+        try await ClientFixture.with { fixture in
+            let channel = try await fixture.directChannel("ana", "ben")
+            let ana = fixture.client(for: "ana")
+            let ben = fixture.client(for: "ben")
+            try await ana.follow(channel)
+            try await ben.follow(channel)
+
+            try await ana.running { anaLog in
+                try await ben.running { benLog in
+                    #expect(await benLog.wait { $0.contains(.connectionStateChanged(.connected)) })
+                    for index in 0..<10 { _ = try await ana.send(text: "before \(index)", to: channel) }
+                    try await fixture.restartAfterKill()
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask { for index in 0..<10 { _ = try await ana.send(text: "after \(index)", to: channel) } }
+                        group.addTask { for index in 0..<10 { _ = try await ben.send(text: "reply \(index)", to: channel) } }
+                        try await group.waitForAll()
+                    }
+
+                    #expect(await anaLog.waitForMessages(30, in: channel))
+                    #expect(await benLog.waitForMessages(30, in: channel))
+                    #expect(Self.isCompleteHistory(anaLog.messages(in: channel), count: 30))
+                    #expect(anaLog.messages(in: channel).map(\.id) == benLog.messages(in: channel).map(\.id))
+                    let stored = try await ana.history(of: channel, after: 0, limit: 200)
+                    #expect(stored.count == 30, "no send was stored twice")
+                }
+            }
+        }
+    }
+
+    @Test("Sends made while the server is down wait in the outbox and go out after the reconnect, once each")
+    func outboxFlushesAfterReconnect() async throws {
+        try await ClientFixture.with { fixture in
+            let channel = try await fixture.directChannel("ana", "ben")
+            let ana = fixture.client(for: "ana")
+            try await ana.follow(channel)
+            try await ana.running { log in
+                #expect(await log.wait { $0.contains(.connectionStateChanged(.connected)) })
+                let server = fixture.server.withLock { $0 }
+                server.signal(SIGKILL)
+                _ = await server.exitStatus()
+                #expect(await log.wait { $0.contains { if case .connectionStateChanged(.waitingToReconnect) = $0 { true } else { false } } })
+
+                let sends = (0..<5).map { index in Task { try await ana.send(text: "queued \(index)", to: channel) } }
+                // Wait until the five sends reached the client (each is a task of its own).
+                for _ in 0..<100_000 where await ana.pendingSends < 5 { await Task.yield() }
+                #expect(await ana.pendingSends == 5)
+                let restarted = try await HeraldProcess.start(data: fixture.data, port: fixture.port)
+                fixture.server.withLock { $0 = restarted }
+                var acknowledged: [Message] = []
+                for send in sends { acknowledged.append(try await send.value) }
+                await ana.waitUntilOutboxIsEmpty()
+
+                #expect(await ana.pendingSends == 0)
+                #expect(acknowledged.map(\.seq).sorted() == [1, 2, 3, 4, 5])
+                #expect(try await ana.history(of: channel, after: 0).count == 5)
+            }
+        }
+    }
+
+    @Test("A refused token is replaced by asking the provider again, over HTTP and the socket")
+    func tokenRefresh() async throws {
+        try await ClientFixture.with { fixture in
+            let calls = TokenCalls()
+            let goodToken = try await fixture.token(for: "ana")
+            var configuration = HeraldClient.Configuration(
+                serverURL: fixture.baseURL, appID: fixture.appID,
+                tokenProvider: {
+                    calls.count()
+                    // The first token the app's backend hands out has expired already.
+                    return calls.total == 1 ? "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbmEifQ.expired" : goodToken
+                })
+            configuration.reconnectDelay = .milliseconds(50)
+            let client = HeraldClient(configuration: configuration)
+
+            let channels = try await client.channels()
+            #expect(channels.isEmpty)
+            #expect(calls.total == 2, "the 401 made the client ask once more")
+
+            let socketCalls = TokenCalls()
+            configuration.tokenProvider = {
+                socketCalls.count()
+                return socketCalls.total == 1 ? "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbmEifQ.expired" : goodToken
+            }
+            let socketClient = HeraldClient(configuration: configuration)
+            try await socketClient.running { log in
+                #expect(await log.wait { $0.contains(.connectionStateChanged(.connected)) })
+            }
+            #expect(socketCalls.total == 2, "the refused upgrade made the client ask once more")
+        }
+    }
+
+    @Test("An inbox item changed in the database after it was signed is reported unverified; the others verify")
+    func tamperedItemIsUnverified() async throws {
+        try await ClientFixture.with { fixture in
+            for title in ["Your statement is ready", "Card 4242 blocked"] {
+                try await fixture.platform(
+                    .POST, "/v1/notifications", body: #"{"recipients":["ana"],"category":"transactional","content":{"title":"\#(title)","body":"Open the app"}}"#)
+            }
+            let database = try DatabaseQueue(path: fixture.data.appendingPathComponent("herald.sqlite").path)
+            try await database.write { db in
+                try db.execute(sql: "UPDATE inboxItem SET title = 'Card 4242 unblocked: call +1 555 0100' WHERE title = 'Card 4242 blocked'")
+            }
+            try await database.close()
+            let ana = fixture.client(for: "ana")
+
+            let items = try await ana.inbox().items
+
+            #expect(items.count == 2)
+            let tampered = try #require(items.first { $0.item.title.contains("unblocked") })
+            let genuine = try #require(items.first { $0.item.title == "Your statement is ready" })
+            #expect(tampered.verification == .unverified(reason: "the fields differ from what was signed"))
+            #expect(genuine.verification == .verified)
+        }
+    }
+
+    @Test("Step-up: the device approves a verified item with its key; a second attempt answers with the first result")
+    func stepUpApproval() async throws {
+        try await ClientFixture.with { fixture in
+            try await fixture.platform(
+                .POST, "/v1/notifications",
+                body: #"{"recipients":["ana"],"category":"security","content":{"title":"Pay €1,250.00 to Electro World?","body":"Card ending 4242"},"actions":[{"id":"approve","label":"Approve","stepUp":true},{"id":"decline","label":"Decline"}]}"#)
+            let ana = fixture.client(for: "ana")
+            let signer = SoftwareStepUpSigner()
+            let device = try await ana.registerDevice(platform: .fcm, token: "fcm-token-ana", stepUpSigner: signer)
+            let item = try #require(try await ana.inbox().items.first)
+            #expect(item.verification == .verified)
+
+            let approved = try await ana.perform("approve", on: item.item, stepUp: StepUpDevice(deviceID: device, signer: signer))
+            let again = try await ana.perform("decline", on: item.item)
+            let otherDevice = SoftwareStepUpSigner()
+
+            #expect(approved.status == "accepted" && approved.actionId == "approve")
+            #expect(again.actionId == "approve", "the first action stands")
+            await #expect(throws: HeraldClientError.self) {
+                // A signer whose key was never registered for this device is refused (403).
+                _ = try await ana.perform("approve", on: item.item, stepUp: StepUpDevice(deviceID: device, signer: otherDevice))
+            }
+        }
+    }
+
+    @Test("A consumer that reads events late loses none of 1,500 messages, and gets them in order")
+    func slowConsumerLosesNothing() async throws {
+        try await ClientFixture.with { fixture in
+            let channel = try await fixture.directChannel("ana", "ben")
+            let ben = fixture.client(for: "ben")
+            try await ben.follow(channel)
+            let connected = Task {
+                for await event in ben.events where event == .connectionStateChanged(.connected) { return true }
+                return false
+            }
+            let running = Task { await ben.run() }
+            #expect(await connected.value)
+
+            for start in stride(from: 0, to: 1_500, by: 100) {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for index in start..<(start + 100) {
+                        group.addTask { try await fixture.platform(.POST, "/v1/channels/\(channel.rawValue)/messages", body: #"{"text":"m\#(index)","sender":"ana"}"#) }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            var seqs: [Int64] = []
+            for await event in ben.events {
+                if case .messageCreated(let message, let verification) = event {
+                    #expect(verification == .fromUser)
+                    seqs.append(message.seq)
+                }
+                if seqs.count == 1_500 { break }
+            }
+            running.cancel()
+            await running.value
+
+            #expect(seqs == Array(1...1_500))
+        }
+    }
+
+    @Test("A push's ids lead to its content, fetched and verified")
+    func pushTargets() async throws {
+        try await ClientFixture.with { fixture in
+            try await fixture.platform(.POST, "/v1/notifications", body: #"{"recipients":["ana"],"category":"security","content":{"title":"New sign-in","body":"From Lisbon"}}"#)
+            let ana = fixture.client(for: "ana")
+            let item = try #require(try await ana.inbox().items.first).item
+            let apnsUserInfo: [AnyHashable: Any] = ["aps": ["alert": ["title": "New secure message"]], "herald": ["type": "inbox", "appId": fixture.appID.rawValue, "id": item.id.rawValue]]
+
+            let target = try #require(PushTarget(payload: apnsUserInfo))
+            let content = try await ana.fetch(target)
+
+            #expect(target == .inboxItem(item.id))
+            guard case .inboxItem(let fetched) = content else { Issue.record("not an item"); return }
+            #expect(fetched.item.title == "New sign-in" && fetched.verification == .verified)
+            #expect(PushTarget(fields: ["type": "message", "id": "msg_x"]) == nil)
+        }
+    }
+}
