@@ -54,13 +54,19 @@ struct HeraldChat: AsyncParsableCommand {
                     continuation.finish()
                 }
             }
-            var sends: [Task<Void, Never>] = []
+            // One send at a time: while the server is away a send waits in the outbox, and later lines
+            // wait in the stream, so the order of the lines is kept.
             for await line in lines where !line.isEmpty {
-                sends.append(Task { _ = try? await client.send(text: line, to: channelID) })
+                do {
+                    _ = try await client.send(text: line, to: channelID)
+                } catch {
+                    FileHandle.standardError.write(Data("not sent: \(error)\n".utf8))
+                }
             }
-            for send in sends { await send.value }
             await client.waitUntilOutboxIsEmpty()
-            group.cancelAll()
+            // Ends `run()`, which finishes `events` after the last one was printed.
+            await client.stop()
+            try await group.waitForAll()
         }
     }
 

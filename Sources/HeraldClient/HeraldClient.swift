@@ -79,6 +79,7 @@ public actor HeraldClient {
     private var waitingForEmptyOutbox: [CheckedContinuation<Void, Never>] = []
     private var verifier: SenderVerifier?
     private var isRunning = false
+    private var isStopping = false
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -104,12 +105,12 @@ public actor HeraldClient {
         }
         var failures = 0
         var refreshToken = false
-        while !Task.isCancelled {
+        while !Task.isCancelled, !isStopping {
             setState(.connecting)
             let outcome = await connectOnce(refreshToken: refreshToken)
             writer = nil
             syncing.removeAll()
-            if Task.isCancelled { break }
+            if Task.isCancelled || isStopping { break }
             // A refused token (close 4401, or a 401 that failed the upgrade) is asked for anew; so is the
             // token after any attempt that never got to `ready`, as the failure may have been the token.
             refreshToken = outcome != .wasConnected
@@ -123,6 +124,14 @@ public actor HeraldClient {
         releaseEmptyOutboxWaiters(force: true)
         eventSink.finish()
         isRunning = false
+    }
+
+    /// Ends ``run()`` as cancelling its task would: the connection is closed, pending sends fail
+    /// with ``HeraldClientError/stopped``, and ``events`` finishes once the app has read what was
+    /// delivered before.
+    public func stop() {
+        isStopping = true
+        writer?.finish()
     }
 
     enum Outcome { case wasConnected, failed, tokenRefused }
@@ -196,9 +205,11 @@ public actor HeraldClient {
         case .messageCreated(let message):
             await accept(message)
         case .ack(let id, let message):
+            // Delivered to `events` before the send returns, so an app that stops after its last
+            // send still sees that message.
+            await accept(message)
             outbox.removeAll { $0.id == id }
             waitingForAck.removeValue(forKey: id)?.resume(returning: message)
-            await accept(message)
             releaseEmptyOutboxWaiters()
         case .messageUpdated(let message):
             if let last = lastSeq[message.channelId], message.seq <= last { eventSink.yield(.messageUpdated(message, verify(message))) }

@@ -131,7 +131,7 @@ public final class HeraldProcess: Sendable {
 /// Waiters name the generation of the output they have already looked at, and are only parked if no
 /// output arrived since: a check and a wait are not atomic, and a line that arrives between them
 /// must still wake the waiter.
-final class LogCollector: Sendable {
+public final class LogCollector: Sendable {
     private struct State {
         var text = ""
         var generation = 0
@@ -141,18 +141,20 @@ final class LogCollector: Sendable {
 
     private let state = Mutex(State())
 
-    var text: String { state.withLock { $0.text } }
+    public init() {}
 
-    func append(_ data: Data) {
+    public var text: String { state.withLock { $0.text } }
+
+    public func append(_ data: Data) {
         advance { $0.text += String(decoding: data, as: UTF8.self) }
     }
 
     /// Wakes waiters without new output, so cancelled ones can leave.
-    func wakeWaiters() {
+    public func wakeWaiters() {
         advance { _ in }
     }
 
-    func finish() {
+    public func finish() {
         advance { $0.isFinished = true }
     }
 
@@ -179,7 +181,7 @@ final class LogCollector: Sendable {
         }
     }
 
-    func firstLine(containing needle: String) async -> String? {
+    public func firstLine(containing needle: String) async -> String? {
         while true {
             let (found, finished, generation) = state.withLock { state in
                 (state.text.split(separator: "\n").first { $0.contains(needle) }.map(String.init), state.isFinished, state.generation)
@@ -190,7 +192,7 @@ final class LogCollector: Sendable {
         }
     }
 
-    func waitForEnd() async {
+    public func waitForEnd() async {
         while true {
             let (finished, generation) = state.withLock { ($0.isFinished, $0.generation) }
             if finished || Task.isCancelled { return }

@@ -1,0 +1,79 @@
+import Foundation
+import HeraldCore
+import HeraldTestSupport
+import Testing
+
+/// `herald-chat`, the SDK's example, as API.md describes it, run as a real process.
+@Suite("herald-chat", .serialized)
+struct HeraldChatTests {
+    /// The `herald-chat` executable beside the test bundle.
+    static var binary: URL { HeraldProcess.binary.deletingLastPathComponent().appendingPathComponent("herald-chat") }
+
+    /// Waits (at most a minute) for a line of standard output containing `needle`.
+    static func line(_ needle: String, in output: LogCollector) async -> String? {
+        await withTaskGroup(of: String?.self) { group in
+            group.addTask { await output.firstLine(containing: needle) }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(60))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            output.wakeWaiters()
+            return first
+        }
+    }
+
+    @Test("Prints history then live messages and inbox items once, survives a server restart, sends stdin lines, exits 0 when its outbox is empty")
+    func chat() async throws {
+        try await ClientFixture.with { fixture in
+            let channel = try await fixture.directChannel("ana", "ben")
+            for text in ["Hello Ben", "Your card arrived?"] {
+                try await fixture.platform(.POST, "/v1/channels/\(channel.rawValue)/messages", body: #"{"text":"\#(text)","sender":"ana"}"#)
+            }
+            let process = Process()
+            process.executableURL = Self.binary
+            process.arguments = [
+                "--url", fixture.baseURL.absoluteString, "--app", fixture.appID.rawValue, "--token", try await fixture.token(for: "ben"), "--channel",
+                channel.rawValue,
+            ]
+            let input = Pipe()
+            let output = Pipe()
+            process.standardInput = input
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            let printed = LogCollector()
+            output.fileHandleForReading.readabilityHandler = { handle in
+                let data = handle.availableData
+                if data.isEmpty {
+                    handle.readabilityHandler = nil
+                    printed.finish()
+                } else {
+                    printed.append(data)
+                }
+            }
+            try process.run()
+
+            #expect(await Self.line("[2] ana: Your card arrived?", in: printed) != nil)
+            try await fixture.platform(.POST, "/v1/channels/\(channel.rawValue)/messages", body: #"{"text":"Live one","sender":"ana"}"#)
+            #expect(await Self.line("[3] ana: Live one", in: printed) != nil)
+            try await fixture.platform(
+                .POST, "/v1/notifications", body: #"{"recipients":["ben"],"category":"security","content":{"title":"New sign-in","body":"Lisbon"}}"#)
+            #expect(await Self.line("[inbox] New sign-in", in: printed) != nil)
+            try await fixture.restartAfterKill()
+            try await fixture.platform(.POST, "/v1/channels/\(channel.rawValue)/messages", body: #"{"text":"After the restart","sender":"ana"}"#)
+            #expect(await Self.line("[4] ana: After the restart", in: printed) != nil)
+            input.fileHandleForWriting.write(Data("Yes, thanks\n".utf8))
+            try input.fileHandleForWriting.close()
+            await printed.waitForEnd()
+            process.waitUntilExit()
+
+            #expect(process.terminationStatus == 0)
+            let lines = printed.text.split(separator: "\n").map(String.init)
+            #expect(lines.contains("[5] ben: Yes, thanks"))
+            #expect(lines.filter { $0.hasPrefix("[") && !$0.hasPrefix("[inbox]") }.count == 5, "each message printed once: \(lines)")
+            let history = try await fixture.platform(.GET, "/v1/channels/\(channel.rawValue)/messages?after=0")
+            #expect(String(decoding: history, as: UTF8.self).contains("Yes, thanks"))
+        }
+    }
+}
