@@ -25,6 +25,7 @@ extension HeraldClient {
         return try await transport.post("/v1/me/devices", body: .object(body), as: Registered.self).deviceId
     }
 
+    /// Removes one of the user's devices: no more pushes, and its step-up key no longer approves.
     public func unregisterDevice(_ id: DeviceID) async throws {
         try await transport.delete("/v1/me/devices/\(id.rawValue)")
     }

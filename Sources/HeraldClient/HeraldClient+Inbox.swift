@@ -48,22 +48,26 @@ extension HeraldClient {
         return InboxListing(items: page.items.map { VerifiedItem(item: $0, verification: verify($0)) }, nextCursor: page.nextCursor, unreadCount: page.unreadCount)
     }
 
+    /// One item, verified (also one that has expired: its actions then answer 410).
     public func item(_ id: InboxItemID) async throws -> VerifiedItem {
         try await ensureVerifier()
         let item = try await transport.get("/v1/me/inbox/\(id.rawValue)", as: InboxItem.self)
         return VerifiedItem(item: item, verification: verify(item))
     }
 
+    /// Marks the item read (the first read time is kept); it then counts as read for the business.
     @discardableResult
     public func markRead(_ item: InboxItemID) async throws -> InboxItem {
         try await transport.post("/v1/me/inbox/\(item.rawValue)/read", as: InboxItem.self)
     }
 
+    /// Moves the item out of the inbox's default view (`state: .archived` lists it).
     @discardableResult
     public func archive(_ item: InboxItemID) async throws -> InboxItem {
         try await transport.post("/v1/me/inbox/\(item.rawValue)/archive", as: InboxItem.self)
     }
 
+    /// Unread items in the inbox, exact, for the app's badge.
     public func unreadCount() async throws -> Int {
         try await inbox(limit: 1).unreadCount
     }

@@ -76,4 +76,53 @@ struct HeraldChatTests {
             #expect(String(decoding: history, as: UTF8.self).contains("Yes, thanks"))
         }
     }
+
+    /// Runs herald-chat to the end with `input` as its standard input; returns its status and output.
+    static func runToEnd(_ arguments: [String], input: String) async throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        let stdin = Pipe()
+        let stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        let printed = LogCollector()
+        stdout.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                printed.finish()
+            } else {
+                printed.append(data)
+            }
+        }
+        try process.run()
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+        await printed.waitForEnd()
+        process.waitUntilExit()
+        return (process.terminationStatus, printed.text)
+    }
+
+    @Test("Without --channel it lists the channels; /inbox lists items as verified, /approve approves a step-up action")
+    func channelsInboxAndApprove() async throws {
+        try await ClientFixture.with { fixture in
+            let channel = try await fixture.directChannel("ana", "ben")
+            try await fixture.platform(
+                .POST, "/v1/notifications",
+                body: #"{"recipients":["ben"],"category":"security","content":{"title":"Pay 90 EUR to Gym?","body":"Card 4242"},"actions":[{"id":"approve","label":"Approve","stepUp":true}]}"#)
+            let token = try await fixture.token(for: "ben")
+            let base = ["--url", fixture.baseURL.absoluteString, "--app", fixture.appID.rawValue, "--token", token]
+
+            let (listStatus, listed) = try await Self.runToEnd(base, input: "")
+            let (firstStatus, first) = try await Self.runToEnd(base + ["--channel", channel.rawValue], input: "/inbox\n")
+            let itemID = try #require(first.split(separator: "\n").first { $0.hasPrefix("[inbox] inb_") }?.split(separator: " ")[1])
+            let (approveStatus, approved) = try await Self.runToEnd(base + ["--channel", channel.rawValue], input: "/approve \(itemID) approve\n")
+
+            #expect(listStatus == 0 && listed.contains(channel.rawValue) && listed.contains("[unread 0]"))
+            #expect(firstStatus == 0 && first.contains("Pay 90 EUR to Gym? (verified)"))
+            #expect(approveStatus == 0 && approved.contains("[action] approve accepted"), "\(approved)")
+        }
+    }
 }
