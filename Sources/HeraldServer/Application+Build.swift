@@ -1,7 +1,10 @@
 import Foundation
 public import HeraldStore
 public import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
+import NIOSSL
 public import Logging
 
 /// All wiring of the HTTP application: middleware order, routes, the realtime gateway.
@@ -26,9 +29,13 @@ func buildApplication(parts: ServerParts) throws -> some ApplicationProtocol {
     var webSocket = WebSocketServerConfiguration(
         maxFrameSize: configuration.realtime.transportMaxFrame, autoPing: .enabled(timePeriod: configuration.realtime.pingInterval))
     webSocket.closeTimeout = .seconds(5)
+    var server: HTTPServerBuilder = .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: webSocket))
+    if let certificate = configuration.tlsCertificateFile, let key = configuration.tlsKeyFile {
+        server = try .tls(server, tlsConfiguration: try serverTLS(certificate: certificate, key: key))
+    }
     var application = Application(
         router: router,
-        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: webSocket)),
+        server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "herald"),
         onServerRunning: { channel in
             // The bound address (with the real port when 0 was asked for): scripts and tests wait for this line.
@@ -44,12 +51,21 @@ func buildApplication(parts: ServerParts) throws -> some ApplicationProtocol {
     return application
 }
 
+/// TLS 1.2 or later with the operator's certificate chain and key (PEM files).
+func serverTLS(certificate: String, key: String) throws -> TLSConfiguration {
+    var tls = TLSConfiguration.makeServerConfiguration(
+        certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+    tls.minimumTLSVersion = .tlsv12
+    return tls
+}
+
 /// The router with every middleware and route, and the table of those routes (for 405 answers and
 /// for the test that keeps `docs/openapi.yaml` true).
 func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTable) {
     let (configuration, store, hub, tokens, signer) = (parts.configuration, parts.store, parts.hub, parts.tokens, parts.signer)
     let table = RouteTable()
     let router = Router(context: HeraldRequestContext.self)
+    router.add(middleware: SecurityHeadersMiddleware(usesTLS: configuration.tlsCertificateFile != nil))
     router.add(middleware: RequestLoggingMiddleware())
     router.add(middleware: ProblemMiddleware(routes: table))
     let routes = RouteRegistrar(router: router, table: table)

@@ -25,6 +25,9 @@ public struct ServerConfiguration: Sendable {
     public var fcmTokenURL: URL?
     /// `--extra-ca-file`: a PEM file of more trusted roots for outgoing HTTPS (providers, webhooks).
     public var extraCAFile: String?
+    /// `--tls-cert` and `--tls-key`: PEM files; with both, the server speaks HTTPS and WSS only (TLS 1.2+).
+    public var tlsCertificateFile: String?
+    public var tlsKeyFile: String?
     /// How often the push worker looks for due pushes.
     public var pushInterval: Duration = .milliseconds(500)
     /// Whether the background workers (scheduler, outbox) run with the server. Tests that drive them

@@ -10,7 +10,7 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Every option also reads an environment variable: HERALD_DATA, HERALD_DATABASE_URL, HERALD_HOST, HERALD_PORT,
             HERALD_DURABILITY, HERALD_LOG_LEVEL, HERALD_ALLOW_PRIVATE_TARGETS, HERALD_APNS_URL, HERALD_FCM_URL,
-            HERALD_FCM_TOKEN_URL, HERALD_EXTRA_CA_FILE. The master key is read from HERALD_MASTER_KEY (32 bytes, base64) when set,
+            HERALD_FCM_TOKEN_URL, HERALD_EXTRA_CA_FILE, HERALD_TLS_CERT, HERALD_TLS_KEY. The master key is read from HERALD_MASTER_KEY (32 bytes, base64) when set,
             otherwise from DIR/master.key, which the first start creates (mode 0600).
             SIGTERM or SIGINT stop the server gracefully: WebSockets are closed with 1001, in-flight requests finish,
             pending writes are committed.
@@ -33,6 +33,12 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical (env HERALD_LOG_LEVEL; default info).")
     var logLevel: String?
+
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve HTTPS and WSS only, TLS 1.2 or later (env HERALD_TLS_CERT; needs --tls-key).")
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert (env HERALD_TLS_KEY).")
+    var tlsKey: String?
 
     @Option(name: .customLong("apns-url"), help: "APNs base URL instead of Apple's production and sandbox hosts, for regional or test servers (env HERALD_APNS_URL).")
     var apnsURL: String?
@@ -77,6 +83,14 @@ struct Serve: AsyncParsableCommand {
         configuration.apnsURL = try Self.httpsURL(apnsURL ?? environment["HERALD_APNS_URL"], flag: "--apns-url")
         configuration.fcmURL = try Self.httpsURL(fcmURL ?? environment["HERALD_FCM_URL"], flag: "--fcm-url")
         configuration.fcmTokenURL = try Self.httpsURL(fcmTokenURL ?? environment["HERALD_FCM_TOKEN_URL"], flag: "--fcm-token-url")
+        let certificate = tlsCertificate ?? environment["HERALD_TLS_CERT"]
+        let key = tlsKey ?? environment["HERALD_TLS_KEY"]
+        guard (certificate == nil) == (key == nil) else { throw ValidationError("--tls-cert and --tls-key go together.") }
+        for file in [certificate, key].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: file) {
+            throw ValidationError("\(file) cannot be read.")
+        }
+        configuration.tlsCertificateFile = certificate
+        configuration.tlsKeyFile = key
         if let file = extraCAFile ?? environment["HERALD_EXTRA_CA_FILE"] {
             guard FileManager.default.isReadableFile(atPath: file) else { throw ValidationError("--extra-ca-file \(file) cannot be read.") }
             configuration.extraCAFile = file

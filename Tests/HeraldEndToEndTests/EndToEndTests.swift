@@ -6,6 +6,9 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import Synchronization
+import HummingbirdWSClient
+import Logging
+import NIOSSL
 import Testing
 
 @Suite("The real herald binary", .serialized)
@@ -212,6 +215,59 @@ struct EndToEndTests {
             let entries = try #require(try JSONSerialization.jsonObject(with: log.body) as? [String: Any])["deliveries"] as? [[String: Any]]
             #expect(entries?.filter { $0["outcome"] as? String == "accepted" }.count == names.count)
         }
+    }
+
+    @Test("With --tls-cert and --tls-key the server speaks HTTPS and WSS only, with security headers and HSTS")
+    func tls() async throws {
+        let data = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let certificates = try TestCertificates(directory: data)
+        let app = try Self.createApp(data: data)
+        let server = try await HeraldProcess.start(
+            data: data, extraArguments: ["--tls-cert", certificates.serverCertificateFile, "--tls-key", certificates.serverKeyFile])
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.additionalTrustRoots = [.file(certificates.caFile)]
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        let base = "https://127.0.0.1:\(server.port)"
+        do {
+
+        let health = try await client.execute(HTTPClientRequest(url: base + "/health"), timeout: .seconds(10))
+        var putUser = HTTPClientRequest(url: base + "/v1/users/ana")
+        putUser.method = .PUT
+        putUser.headers.add(name: "Authorization", value: "Bearer \(app.apiKey)")
+        putUser.headers.add(name: "Content-Type", value: "application/json")
+        putUser.body = .bytes(ByteBuffer(string: "{}"))
+        _ = try await client.execute(putUser, timeout: .seconds(10))
+        var tokenRequest = HTTPClientRequest(url: base + "/v1/users/ana/tokens")
+        tokenRequest.method = .POST
+        tokenRequest.headers.add(name: "Authorization", value: "Bearer \(app.apiKey)")
+        let issued = try await client.execute(tokenRequest, timeout: .seconds(10)).body.collect(upTo: 1 << 16)
+        let token = try #require(try JSONSerialization.jsonObject(with: Data(buffer: issued)) as? [String: Any])["token"] as? String
+        let plain = await Self.call(.GET, "http://127.0.0.1:\(server.port)/health", key: app.apiKey)
+        var socketConfiguration = WebSocketClientConfiguration(sniHostname: "localhost")
+        socketConfiguration.additionalHeaders[.authorization] = "Bearer \(try #require(token))"
+        let firstFrame = Mutex<String?>(nil)
+        _ = try await WebSocketClient.connect(
+            url: "wss://127.0.0.1:\(server.port)/v1/realtime", configuration: socketConfiguration, tlsConfiguration: tls, logger: Logger(label: "wss")
+        ) { inbound, outbound, _ in
+            for try await message in inbound.messages(maxSize: 1 << 16) {
+                if case .text(let text) = message { firstFrame.withLock { $0 = text } }
+                break
+            }
+            try await outbound.close(.normalClosure, reason: nil)
+        }
+        #expect(health.status == .ok)
+        #expect(health.headers.first(name: "strict-transport-security")?.hasPrefix("max-age=") == true)
+        #expect(health.headers.first(name: "x-content-type-options") == "nosniff")
+        #expect(health.headers.first(name: "x-frame-options") == "DENY")
+        #expect(health.headers.first(name: "cache-control") == "no-store")
+        #expect(plain == nil || plain?.status != 200, "plain HTTP is not served")
+        #expect(firstFrame.withLock { $0 }?.contains(#""type":"ready""#) == true)
+        } catch {
+            Issue.record(error)
+        }
+        try await client.shutdown()
+        #expect(await server.stop(with: SIGTERM) == 0)
     }
 
     @Test("SIGTERM closes WebSockets with 1001 and exits 0")

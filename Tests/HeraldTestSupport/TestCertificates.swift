@@ -12,6 +12,9 @@ public struct TestCertificates: Sendable {
     public let caFile: String
     public let serverChain: [NIOSSLCertificate]
     public let serverKey: NIOSSLPrivateKey
+    /// The server certificate and key as PEM files, for `herald serve --tls-cert --tls-key`.
+    public let serverCertificateFile: String
+    public let serverKeyFile: String
 
     public init(directory: URL) throws {
         let now = Date()
@@ -40,8 +43,13 @@ public struct TestCertificates: Sendable {
         caPEM = try ca.serializeAsPEM().pemString
         caFile = directory.appendingPathComponent("test-ca.pem").path
         try caPEM.write(toFile: caFile, atomically: true, encoding: .utf8)
-        serverChain = [try NIOSSLCertificate(bytes: Array(try server.serializeAsPEM().pemString.utf8), format: .pem)]
+        let serverPEM = try server.serializeAsPEM().pemString
+        serverChain = [try NIOSSLCertificate(bytes: Array(serverPEM.utf8), format: .pem)]
         self.serverKey = try NIOSSLPrivateKey(bytes: Array(serverKey.pemRepresentation.utf8), format: .pem)
+        serverCertificateFile = directory.appendingPathComponent("server.pem").path
+        serverKeyFile = directory.appendingPathComponent("server-key.pem").path
+        try serverPEM.write(toFile: serverCertificateFile, atomically: true, encoding: .utf8)
+        try serverKey.pemRepresentation.write(toFile: serverKeyFile, atomically: true, encoding: .utf8)
     }
 
     /// A server TLS configuration with this certificate (ALPN is set by the HTTP/2 channel).
