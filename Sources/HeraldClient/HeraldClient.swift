@@ -70,7 +70,10 @@ public actor HeraldClient {
     private let logger: Logger
 
     private(set) public var state: ConnectionState = .disconnected
+    /// The current connection's outgoing frames, once it is ready.
     private var writer: AsyncStream<String>.Continuation?
+    /// The same stream from the moment the connection is opened.
+    private var connectionSink: AsyncStream<String>.Continuation?
     private var lastSeq: [ChannelID: Int64] = [:]
     private var heldBack: [ChannelID: [Int64: Message]] = [:]
     private var syncing: Set<ChannelID> = []
@@ -116,7 +119,7 @@ public actor HeraldClient {
             refreshToken = outcome != .wasConnected
             failures = outcome == .wasConnected ? 1 : failures + 1
             setState(.waitingToReconnect(attempt: failures))
-            try? await Task.sleep(for: backoff(after: failures))
+            await sleepUnlessStopped(for: backoff(after: failures))
         }
         setState(.disconnected)
         for continuation in waitingForAck.values { continuation.resume(throwing: HeraldClientError.stopped) }
@@ -128,14 +131,17 @@ public actor HeraldClient {
 
     /// Ends ``run()`` as cancelling its task would: the connection is closed, pending sends fail
     /// with ``HeraldClientError/stopped``, and ``events`` finishes once the app has read what was
-    /// delivered before.
+    /// delivered before. A WebSocket handshake in progress is let finish first.
     public func stop() {
         isStopping = true
-        writer?.finish()
+        connectionSink?.finish()
     }
 
     enum Outcome { case wasConnected, failed, tokenRefused }
 
+    /// One connection, from the handshake to its close. `stop()` ends it by finishing its outgoing
+    /// stream, which closes the socket; a handshake in progress is awaited first (the WebSocket
+    /// client cannot cancel one).
     private func connectOnce(refreshToken: Bool) async -> Outcome {
         do {
             try await ensureVerifier()
@@ -143,11 +149,16 @@ public actor HeraldClient {
             var webSocket = WebSocketClientConfiguration(maxFrameSize: 1 << 22, autoPing: .enabled(timePeriod: configuration.pingInterval))
             webSocket.additionalHeaders[.authorization] = "Bearer \(token)"
             let (outgoing, sink) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .unbounded)
+            // Known before `ready`, so that `stop()` during the handshake still ends this connection.
+            connectionSink = sink
+            if isStopping { sink.finish() }
             let wasReady = ReadyFlag()
             let close = try await WebSocketClient.connect(url: realtimeURL, configuration: webSocket, logger: logger) { inbound, outbound, _ in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         for await text in outgoing { try await outbound.write(.text(text)) }
+                        // The stream ends on `stop()`: close the connection rather than wait for the server.
+                        try await outbound.close(.normalClosure, reason: nil)
                     }
                     group.addTask {
                         for try await message in inbound.messages(maxSize: 1 << 22) {
@@ -160,6 +171,7 @@ public actor HeraldClient {
                 }
             }
             sink.finish()
+            connectionSink = nil
             if let code = close.map({ UInt16(webSocketErrorCode: $0.closeCode) }), code == 4401 { return .tokenRefused }
             return wasReady.isSet ? .wasConnected : .failed
         } catch {
@@ -172,6 +184,14 @@ public actor HeraldClient {
         var components = URLComponents(url: configuration.serverURL.appendingPathComponent("v1/realtime"), resolvingAgainstBaseURL: false)!
         components.scheme = components.scheme == "https" ? "wss" : "ws"
         return components.url!.absoluteString
+    }
+
+    /// Waits out a backoff in short slices, so that `stop()` or cancellation ends it early.
+    private func sleepUnlessStopped(for duration: Duration) async {
+        let end = ContinuousClock.now + duration
+        while !isStopping, !Task.isCancelled, ContinuousClock.now < end {
+            try? await Task.sleep(for: min(.milliseconds(100), end - ContinuousClock.now))
+        }
     }
 
     private func backoff(after failures: Int) -> Duration {

@@ -24,6 +24,21 @@ struct HeraldChatTests {
         }
     }
 
+    /// Waits for the end of the process's output; after a minute it is killed (the test then fails on
+    /// its status instead of hanging).
+    static func waitForExit(_ process: Process, output: LogCollector) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await output.waitForEnd() }
+            group.addTask {
+                if (try? await Task.sleep(for: .seconds(60))) != nil { process.terminate() }
+            }
+            await group.next()
+            group.cancelAll()
+            output.wakeWaiters()
+        }
+        process.waitUntilExit()
+    }
+
     @Test("Prints history then live messages and inbox items once, survives a server restart, sends stdin lines, exits 0 when its outbox is empty")
     func chat() async throws {
         try await ClientFixture.with { fixture in
@@ -65,8 +80,7 @@ struct HeraldChatTests {
             #expect(await Self.line("[4] ana: After the restart", in: printed) != nil)
             input.fileHandleForWriting.write(Data("Yes, thanks\n".utf8))
             try input.fileHandleForWriting.close()
-            await printed.waitForEnd()
-            process.waitUntilExit()
+            await Self.waitForExit(process, output: printed)
 
             #expect(process.terminationStatus == 0)
             let lines = printed.text.split(separator: "\n").map(String.init)
@@ -100,8 +114,7 @@ struct HeraldChatTests {
         try process.run()
         stdin.fileHandleForWriting.write(Data(input.utf8))
         try stdin.fileHandleForWriting.close()
-        await printed.waitForEnd()
-        process.waitUntilExit()
+        await Self.waitForExit(process, output: printed)
         return (process.terminationStatus, printed.text)
     }
 

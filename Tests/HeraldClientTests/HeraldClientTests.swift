@@ -257,3 +257,22 @@ struct HeraldClientTests {
         }
     }
 }
+
+@Suite("HeraldClient lifecycle", .serialized)
+struct HeraldClientLifecycleTests {
+    @Test("stop() right after connecting starts, or once connected, ends run() and closes the socket")
+    func stopEndsRun() async throws {
+        try await ClientFixture.with { fixture in
+            for stopWhen in [ConnectionState.connecting, .connected] {
+                let client = fixture.client(for: "ana")
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await client.run() }
+                    for await event in client.events where event == .connectionStateChanged(stopWhen) { break }
+                    await client.stop()
+                    try await group.waitForAll()
+                }
+                #expect(await client.state == .disconnected, "\(stopWhen)")
+            }
+        }
+    }
+}
