@@ -5,6 +5,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import HummingbirdWebSocket
 import NIOSSL
+import Prometheus
 public import Logging
 
 /// All wiring of the HTTP application: middleware order, routes, the realtime gateway.
@@ -77,6 +78,12 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
     push.addPublic(to: routes)
     MetricsRoutes(registry: parts.metrics).add(to: routes)
     router.add(middleware: AuthenticationMiddleware(store: store, tokens: tokens))
+    router.add(
+        middleware: RateLimitMiddleware(
+            limiter: RateLimiter(
+                platform: .init(rate: configuration.platformRate, burst: configuration.platformRate * 2),
+                user: .init(rate: configuration.userRate, burst: configuration.userRate * 3), now: { configuration.now().timeIntervalSince1970 }),
+            concurrency: AppConcurrency(limit: configuration.appConcurrency), metrics: PrometheusMetricsFactory(registry: parts.metrics)))
     UsersRoutes(store: store, tokens: tokens).add(to: routes)
     ChannelsRoutes(store: store, hub: hub).add(to: routes)
     MessagesRoutes(store: store, signer: signer).add(to: routes)

@@ -28,6 +28,12 @@ public struct ServerConfiguration: Sendable {
     /// `--tls-cert` and `--tls-key`: PEM files; with both, the server speaks HTTPS and WSS only (TLS 1.2+).
     public var tlsCertificateFile: String?
     public var tlsKeyFile: String?
+    /// Requests per second per API key (burst twice that): `--platform-rate`.
+    public var platformRate: Double = 5_000
+    /// Requests per second per user token (burst three times that): `--user-rate`.
+    public var userRate: Double = 20
+    /// Requests of one app in flight at once: `--app-concurrency`.
+    public var appConcurrency = 256
     /// How often the push worker looks for due pushes.
     public var pushInterval: Duration = .milliseconds(500)
     /// Whether the background workers (scheduler, outbox) run with the server. Tests that drive them

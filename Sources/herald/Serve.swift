@@ -10,7 +10,8 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Every option also reads an environment variable: HERALD_DATA, HERALD_DATABASE_URL, HERALD_HOST, HERALD_PORT,
             HERALD_DURABILITY, HERALD_LOG_LEVEL, HERALD_ALLOW_PRIVATE_TARGETS, HERALD_APNS_URL, HERALD_FCM_URL,
-            HERALD_FCM_TOKEN_URL, HERALD_EXTRA_CA_FILE, HERALD_TLS_CERT, HERALD_TLS_KEY. The master key is read from HERALD_MASTER_KEY (32 bytes, base64) when set,
+            HERALD_FCM_TOKEN_URL, HERALD_EXTRA_CA_FILE, HERALD_TLS_CERT, HERALD_TLS_KEY,
+            HERALD_PLATFORM_RATE, HERALD_USER_RATE, HERALD_APP_CONCURRENCY. The master key is read from HERALD_MASTER_KEY (32 bytes, base64) when set,
             otherwise from DIR/master.key, which the first start creates (mode 0600).
             SIGTERM or SIGINT stop the server gracefully: WebSockets are closed with 1001, in-flight requests finish,
             pending writes are committed.
@@ -39,6 +40,15 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert (env HERALD_TLS_KEY).")
     var tlsKey: String?
+
+    @Option(name: .customLong("platform-rate"), help: "Requests per second per API key, bursts of twice that (env HERALD_PLATFORM_RATE; default 5000).")
+    var platformRate: Double?
+
+    @Option(name: .customLong("user-rate"), help: "HTTP requests per second per user token, bursts of three times that (env HERALD_USER_RATE; default 20).")
+    var userRate: Double?
+
+    @Option(name: .customLong("app-concurrency"), help: "Requests of one app in flight at once; more are refused with 429 (env HERALD_APP_CONCURRENCY; default 256).")
+    var appConcurrency: Int?
 
     @Option(name: .customLong("apns-url"), help: "APNs base URL instead of Apple's production and sandbox hosts, for regional or test servers (env HERALD_APNS_URL).")
     var apnsURL: String?
@@ -83,6 +93,18 @@ struct Serve: AsyncParsableCommand {
         configuration.apnsURL = try Self.httpsURL(apnsURL ?? environment["HERALD_APNS_URL"], flag: "--apns-url")
         configuration.fcmURL = try Self.httpsURL(fcmURL ?? environment["HERALD_FCM_URL"], flag: "--fcm-url")
         configuration.fcmTokenURL = try Self.httpsURL(fcmTokenURL ?? environment["HERALD_FCM_TOKEN_URL"], flag: "--fcm-token-url")
+        if let rate = platformRate ?? environment["HERALD_PLATFORM_RATE"].flatMap(Double.init) {
+            guard rate > 0 else { throw ValidationError("--platform-rate must be positive.") }
+            configuration.platformRate = rate
+        }
+        if let rate = userRate ?? environment["HERALD_USER_RATE"].flatMap(Double.init) {
+            guard rate > 0 else { throw ValidationError("--user-rate must be positive.") }
+            configuration.userRate = rate
+        }
+        if let limit = appConcurrency ?? environment["HERALD_APP_CONCURRENCY"].flatMap(Int.init) {
+            guard limit > 0 else { throw ValidationError("--app-concurrency must be positive.") }
+            configuration.appConcurrency = limit
+        }
         let certificate = tlsCertificate ?? environment["HERALD_TLS_CERT"]
         let key = tlsKey ?? environment["HERALD_TLS_KEY"]
         guard (certificate == nil) == (key == nil) else { throw ValidationError("--tls-cert and --tls-key go together.") }

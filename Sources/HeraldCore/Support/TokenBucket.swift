@@ -12,6 +12,11 @@ public struct TokenBucket: Sendable {
         self.tokens = burst
     }
 
+    /// Whole seconds until a token is available (at least 1), for `Retry-After`.
+    public var secondsUntilNextToken: Int {
+        max(1, Int((max(0, 1 - tokens) / rate).rounded(.up)))
+    }
+
     /// Takes one token at time `now` (seconds on any monotonic scale); false when none is left.
     public mutating func take(at now: Double) -> Bool {
         if let last { tokens = min(burst, tokens + max(0, now - last) * rate) }

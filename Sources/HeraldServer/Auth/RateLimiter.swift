@@ -1,0 +1,56 @@
+import Foundation
+import HeraldCore
+import Synchronization
+
+/// Token buckets per API key (per app) and per user, shared by every request of this server.
+///
+/// A `Mutex` rather than an actor: taking a token is a few arithmetic steps, and requests must not
+/// queue behind each other for it. The map is bounded: past `maxBuckets`, the buckets idle longest
+/// are dropped (a dropped bucket comes back full, which only forgives an idle caller).
+final class RateLimiter: Sendable {
+    struct Limits: Sendable, Equatable {
+        var rate: Double
+        var burst: Double
+    }
+
+    private struct Entry {
+        var bucket: TokenBucket
+        var lastUsed: Double
+    }
+
+    let platform: Limits
+    let user: Limits
+    let maxBuckets: Int
+    private let buckets = Mutex<[String: Entry]>([:])
+    private let now: @Sendable () -> Double
+
+    /// - Parameter now: seconds on the server's clock (injected, so tests can stop time).
+    init(platform: Limits, user: Limits, maxBuckets: Int = 100_000, now: @escaping @Sendable () -> Double) {
+        self.platform = platform
+        self.user = user
+        self.maxBuckets = maxBuckets
+        self.now = now
+    }
+
+    /// Takes a token for `caller`.
+    /// - Throws: `HeraldError.rateLimited` with the seconds until the next token.
+    func take(for caller: Caller) throws(HeraldError) {
+        let (key, limits) =
+            switch caller {
+            case .platform(let app): ("app:\(app.rawValue)", platform)
+            case .user(let app, let user): ("user:\(app.rawValue):\(user.rawValue)", self.user)
+            }
+        let time = now()
+        let refused = buckets.withLock { buckets -> Int? in
+            var entry = buckets[key] ?? Entry(bucket: TokenBucket(rate: limits.rate, burst: limits.burst), lastUsed: time)
+            let isTaken = entry.bucket.take(at: time)
+            entry.lastUsed = time
+            buckets[key] = entry
+            if buckets.count > maxBuckets {
+                for stale in buckets.sorted(by: { $0.value.lastUsed < $1.value.lastUsed }).prefix(buckets.count / 10) { buckets[stale.key] = nil }
+            }
+            return isTaken ? nil : entry.bucket.secondsUntilNextToken
+        }
+        if let refused { throw .rateLimited(retryAfterSeconds: refused) }
+    }
+}
