@@ -270,6 +270,46 @@ struct EndToEndTests {
         #expect(await server.stop(with: SIGTERM) == 0)
     }
 
+    @Test("herald backup copies the store while the server writes; the copy restores with the same master key")
+    func onlineBackup() async throws {
+        let data = try Self.temporaryDirectory()
+        let restored = try Self.temporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(at: data)
+            try? FileManager.default.removeItem(at: restored)
+        }
+        let app = try Self.createApp(data: data)
+        let server = try await HeraldProcess.start(data: data)
+        for name in ["ana", "ben"] { await Self.call(.PUT, "\(server.baseURL)/v1/users/\(name)", key: app.apiKey, body: "{}") }
+        let created = try #require(await Self.call(.POST, "\(server.baseURL)/v1/channels", key: app.apiKey, body: #"{"type":"direct","members":["ana","ben"]}"#))
+        let channel = try WireJSON.decoder().decode(Channel.self, from: created.body)
+        await Self.call(.POST, "\(server.baseURL)/v1/channels/\(channel.id)/messages", key: app.apiKey, body: #"{"text":"before the backup","sender":"ana"}"#)
+        let copy = data.appendingPathComponent("backup.sqlite").path
+
+        // Writes go on while the backup runs.
+        async let writes: Void = {
+            for index in 0..<50 {
+                await Self.call(.POST, "\(server.baseURL)/v1/channels/\(channel.id)/messages", key: app.apiKey, body: #"{"text":"during \#(index)","sender":"ben"}"#)
+            }
+        }()
+        let (status, output) = try HeraldProcess.command(["backup", "--data", data.path, "--out", copy, "--json"])
+        await writes
+        let (again, _) = try HeraldProcess.command(["backup", "--data", data.path, "--out", copy])
+        #expect(await server.stop(with: SIGTERM) == 0)
+        try FileManager.default.copyItem(atPath: copy, toPath: restored.appendingPathComponent("herald.sqlite").path)
+        try FileManager.default.copyItem(at: data.appendingPathComponent("master.key"), to: restored.appendingPathComponent("master.key"))
+        let fromBackup = try await HeraldProcess.start(data: restored)
+        let history = try #require(await Self.call(.GET, "\(fromBackup.baseURL)/v1/channels/\(channel.id)/messages?after=0&limit=200", key: app.apiKey))
+        #expect(await fromBackup.stop(with: SIGTERM) == 0)
+
+        #expect(status == 0 && output.contains(#""bytes":"#))
+        #expect(again == 1, "a backup never overwrites a file")
+        #expect(history.status == 200)
+        let page = try WireJSON.decoder().decode(MessagePage.self, from: history.body)
+        #expect(page.messages.first?.text == "before the backup")
+        #expect(page.messages.map(\.seq) == Array(1...Int64(page.messages.count)), "a consistent snapshot: no gap")
+    }
+
     @Test("SIGTERM closes WebSockets with 1001 and exits 0")
     func gracefulShutdown() async throws {
         let data = try Self.temporaryDirectory()
