@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import HeraldCore
 import HeraldTestSupport
@@ -308,6 +309,48 @@ struct EndToEndTests {
         let page = try WireJSON.decoder().decode(MessagePage.self, from: history.body)
         #expect(page.messages.first?.text == "before the backup")
         #expect(page.messages.map(\.seq) == Array(1...Int64(page.messages.count)), "a consistent snapshot: no gap")
+    }
+
+    @Test("At trace level the server's log holds no API key, token, webhook secret, provider key or device token")
+    func logsHoldNoSecrets() async throws {
+        let data = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let app = try Self.createApp(data: data)
+        let server = try await HeraldProcess.start(data: data, extraArguments: ["--log-level", "trace"])
+        let base = server.baseURL
+        await Self.call(.PUT, "\(base)/v1/users/ana", key: app.apiKey, body: #"{"name":"Ana","metadata":{"tier":"gold"}}"#)
+        let issued = try #require(await Self.call(.POST, "\(base)/v1/users/ana/tokens", key: app.apiKey))
+        let issuedFields = try #require(try JSONSerialization.jsonObject(with: issued.body) as? [String: Any])
+        let token = try #require(issuedFields["token"] as? String)
+        let webhook = try #require(await Self.call(.PUT, "\(base)/v1/webhooks", key: app.apiKey, body: #"{"url":"https://hooks.acme.example/h","events":["action.performed"]}"#))
+        let webhookFields = try #require(try JSONSerialization.jsonObject(with: webhook.body) as? [String: Any])
+        let webhookSecret = try #require(webhookFields["secret"] as? String)
+        let apnsKey = P256.Signing.PrivateKey().pemRepresentation
+        let apnsBody = try String(decoding: JSONSerialization.data(withJSONObject: [
+            "teamId": "TEAM123456", "keyId": "KEY1234567", "privateKey": apnsKey, "topic": "com.acme.bank",
+        ]), as: UTF8.self)
+        await Self.call(.PUT, "\(base)/v1/push/apns", key: app.apiKey, body: apnsBody)
+        let deviceToken = String(repeating: "d3", count: 32)
+        await Self.call(.POST, "\(base)/v1/me/devices", key: token, body: #"{"platform":"apns","token":"\#(deviceToken)"}"#)
+        // Failures log too: a wrong key of the right shape, a tampered token, a bad body with a secret in it.
+        let wrongKey = String(app.apiKey.dropLast(4)) + "AAAA"
+        await Self.call(.GET, "\(base)/v1/users/ana", key: wrongKey)
+        await Self.call(.GET, "\(base)/v1/me/inbox", key: token + "x")
+        await Self.call(.PUT, "\(base)/v1/users/ana", key: app.apiKey, body: #"{"password":"\#(webhookSecret)"}"#)
+        let socket = TestSocket(port: server.port, auth: .frame(token))
+        #expect(await socket.ready())
+        await socket.close()
+        #expect(await server.stop(with: SIGTERM) == 0)
+
+        let log = server.logText
+        #expect(log.contains("rejected API key"), "the failures were logged")
+        let secretPart = try #require(app.apiKey.split(separator: "_").last.map(String.init))
+        for (name, secret) in [
+            ("API key", secretPart), ("wrong key", String(wrongKey.suffix(20))), ("user token", String(token.suffix(30))), ("webhook secret", webhookSecret),
+            ("APNs key", String(apnsKey.split(separator: "\n")[1])), ("device token", deviceToken),
+        ] {
+            #expect(!log.contains(secret), "\(name) in the log")
+        }
     }
 
     @Test("SIGTERM closes WebSockets with 1001 and exits 0")
