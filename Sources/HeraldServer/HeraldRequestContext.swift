@@ -11,6 +11,8 @@ public struct HeraldRequestContext: RequestContext, WebSocketRequestContext {
     public var caller: Caller?
     /// When the caller's user token expires (nil for API keys).
     public var credentialExpiry: Date?
+    /// The request's `Origin` (browsers send one), kept for the realtime upgrade's origin check.
+    public var origin: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -320,4 +320,27 @@ struct RealtimeGatewayTests {
             }
         }
     }
+
+    @Test("A browser page connects only from an allowed origin; clients without Origin are not affected")
+    func originCheck() async throws {
+        try await TestHarness.with { harness in
+            _ = try await harness.store.updateSettings(of: harness.app) { current in
+                try current.merging(body: Data(#"{"realtime":{"allowedOrigins":["https://App.Acme-Bank.example:443/"]}}"#.utf8))
+            }
+            let token = try await harness.token(for: "ana")
+            try await harness.run(.live) { client in
+                let allowed = TestSocket(port: client.port, auth: .header(token), origin: "https://app.acme-bank.example")
+                let foreign = TestSocket(port: client.port, auth: .header(token), origin: "https://evil.example")
+                let foreignByFrame = TestSocket(port: client.port, auth: .frame(token), origin: "https://evil.example")
+                let native = TestSocket(port: client.port, auth: .header(token))
+
+                #expect(await allowed.ready())
+                #expect(await foreign.ready() == false, "the upgrade is refused")
+                #expect(await foreignByFrame.closeCode() == 4403)
+                #expect(await native.ready())
+                await allowed.close()
+                await native.close()
+            }
+        }
+    }
 }

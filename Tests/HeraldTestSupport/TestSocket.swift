@@ -28,13 +28,15 @@ public final class TestSocket {
         case none
     }
 
-    public init(port: Int, auth: Auth, reading: Bool = true, host: String = "127.0.0.1") {
+    /// - Parameter origin: an `Origin` header, as a browser page sends.
+    public init(port: Int, auth: Auth, reading: Bool = true, host: String = "127.0.0.1", origin: String? = nil) {
         let (events, eventSink) = AsyncStream<Event>.makeStream()
         let (outgoingStream, outgoing) = AsyncStream<String>.makeStream()
         let (gate, readGate) = AsyncStream<Void>.makeStream()
         if reading { readGate.yield() }
         var configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 22)
         if case .header(let token) = auth { configuration.additionalHeaders[.authorization] = "Bearer \(token)" }
+        if let origin { configuration.additionalHeaders[.origin] = origin }
         if case .frame(let token) = auth { outgoing.yield(#"{"type":"auth","token":"\#(token)"}"#) }
         var logger = Logger(label: "test.socket")
         logger.logLevel = .critical

@@ -46,11 +46,53 @@ public struct AppSettings: Codable, Equatable, Sendable {
         }
     }
 
+    /// Browsers' realtime connections: the `Origin`s (`https://app.acme-bank.example`) whose pages may
+    /// open the WebSocket. A connection that sends an `Origin` (every browser does) from elsewhere is
+    /// refused; clients without one (native apps, servers) are not affected. Empty: no browser may connect.
+    public struct Realtime: Codable, Equatable, Sendable {
+        public var allowedOrigins: [String] = []
+
+        /// `scheme://host[:port]` in lower case, without a default port; nil when `text` is not an
+        /// http(s) origin (no path, query, user info).
+        public static func normalizedOrigin(_ text: String) -> String? {
+            guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(), ["https", "http"].contains(scheme),
+                let host = components.host?.lowercased(), !host.isEmpty, components.user == nil, components.password == nil,
+                components.path.isEmpty || components.path == "/", components.query == nil, components.fragment == nil
+            else { return nil }
+            let isDefault = (scheme == "https" && components.port == 443) || (scheme == "http" && components.port == 80)
+            return "\(scheme)://\(host)" + (components.port.map { isDefault ? "" : ":\($0)" } ?? "")
+        }
+
+        /// Whether a connection with this `Origin` header may open the WebSocket. Only web origins
+        /// (`http(s)://…`, and `null`, which browsers send for opaque pages) are a browser's and are
+        /// checked; WebSocket libraries outside browsers send their own (`ws://host`), which is ignored.
+        public func allows(originHeader: String) -> Bool {
+            let values = originHeader.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let fromBrowser = values.filter { value in
+                let lowered = value.lowercased()
+                return lowered == "null" || lowered.hasPrefix("http://") || lowered.hasPrefix("https://")
+            }
+            return fromBrowser.allSatisfy { value in Self.normalizedOrigin(value).map(allowedOrigins.contains) ?? false }
+        }
+    }
+
     public var linkPolicy = LinkPolicySettings()
+    public var realtime = Realtime()
     public var retention = Retention()
     public var push = Push()
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey { case linkPolicy, realtime, retention, push }
+
+    /// Sections missing from stored settings (written before they existed) take their defaults.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        linkPolicy = try container.decodeIfPresent(LinkPolicySettings.self, forKey: .linkPolicy) ?? LinkPolicySettings()
+        realtime = try container.decodeIfPresent(Realtime.self, forKey: .realtime) ?? Realtime()
+        retention = try container.decodeIfPresent(Retention.self, forKey: .retention) ?? Retention()
+        push = try container.decodeIfPresent(Push.self, forKey: .push) ?? Push()
+    }
 
     /// The link policy these settings define.
     public var links: LinkPolicy { (try? LinkPolicy(allowedDomains: linkPolicy.allowedDomains)) ?? .denyAll }
@@ -76,6 +118,16 @@ public struct AppSettings: Codable, Equatable, Sendable {
                 merged.retention.messageDays = nil
             } else if let days = section.integer("messageDays", range: 1...36_500) {
                 merged.retention.messageDays = Int(days)
+            }
+            reader.absorb(section)
+        }
+        if let value = reader.value("realtime") {
+            var section = try ObjectReader(value, path: "realtime.")
+            if let origins = section.list("allowedOrigins", count: 0...100, element: { ($0, .invalidValue) }) {
+                for (index, origin) in origins.enumerated() where Realtime.normalizedOrigin(origin) == nil {
+                    section.report("allowedOrigins[\(index)]", .invalidValue, detail: "an origin such as https://app.acme.example")
+                }
+                merged.realtime.allowedOrigins = Array(Set(origins.compactMap(Realtime.normalizedOrigin))).sorted()
             }
             reader.absorb(section)
         }

@@ -12,12 +12,13 @@ struct AuthenticationMiddleware: RouterMiddleware {
     let tokens: UserTokens
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.origin = request.headers[.origin]
         guard let header = request.headers[.authorization] else {
             return try await next(request, context)
         }
         guard header.count > 7, header.prefix(7).lowercased() == "bearer " else { throw HeraldError.unauthenticated }
         let credential = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        var context = context
         if credential.hasPrefix("hk_") {
             guard let key = APIKey(token: credential), let app = try await store.authenticate(key) else {
                 context.logger.info("rejected API key")

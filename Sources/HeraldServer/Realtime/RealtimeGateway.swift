@@ -23,7 +23,7 @@ struct RealtimeGateway: Sendable {
     }
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: HeraldRequestContext) async {
-        let session = RealtimeSession(queue: OutboundQueue(limit: limits.outboundQueueFrames))
+        let session = RealtimeSession(queue: OutboundQueue(limit: limits.outboundQueueFrames), origin: context.origin)
         var logger = context.logger
         if case .user(let app, let user)? = context.caller, let expiry = context.credentialExpiry {
             await start(session, as: .init(app: app, user: user, expiresAt: expiry), logger: &logger)
@@ -144,6 +144,11 @@ struct RealtimeGateway: Sendable {
             guard case .auth(let token) = frame, let (caller, expiry) = try? await tokens.verify(token), case .user(let app, let user) = caller
             else {
                 session.queue.close(CloseCode.unauthenticated, reason: "not authenticated")
+                return false
+            }
+            // With frame auth the app is known only now: a browser page's origin is checked here.
+            if let origin = session.origin, !((try? await store.settings(of: app))?.realtime.allows(originHeader: origin) ?? false) {
+                session.queue.close(CloseCode.forbidden, reason: "origin not allowed")
                 return false
             }
             await start(session, as: .init(app: app, user: user, expiresAt: expiry), logger: &logger)

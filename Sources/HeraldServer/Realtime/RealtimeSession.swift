@@ -11,10 +11,13 @@ final class RealtimeSession: Sendable {
     }
 
     let queue: OutboundQueue
+    /// The upgrade request's `Origin`, when a browser opened the connection.
+    let origin: String?
     private let identityState = Mutex<Identity?>(nil)
 
-    init(queue: OutboundQueue) {
+    init(queue: OutboundQueue, origin: String?) {
         self.queue = queue
+        self.origin = origin
     }
 
     var identity: Identity? { identityState.withLock { $0 } }
