@@ -47,7 +47,7 @@ func buildApplication(parts: ServerParts) throws -> some ApplicationProtocol {
     if configuration.runsWorkers {
         application.addServices(
             NotificationScheduler(notifications: parts.notifications, interval: configuration.schedulerInterval, logger: logger), parts.outboxWorker(),
-            try parts.pushWorker())
+            try parts.pushWorker(), parts.retentionSweeper())
     }
     return application
 }

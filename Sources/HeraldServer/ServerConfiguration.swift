@@ -34,6 +34,8 @@ public struct ServerConfiguration: Sendable {
     public var userRate: Double = 20
     /// Requests of one app in flight at once: `--app-concurrency`.
     public var appConcurrency = 256
+    /// How often old content is looked for (`retention.messageDays`).
+    public var retentionInterval: Duration = .seconds(600)
     /// How often the push worker looks for due pushes.
     public var pushInterval: Duration = .milliseconds(500)
     /// Whether the background workers (scheduler, outbox) run with the server. Tests that drive them

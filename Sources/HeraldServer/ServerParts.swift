@@ -31,6 +31,10 @@ struct ServerParts: Sendable {
         metrics = PrometheusCollectorRegistry()
     }
 
+    func retentionSweeper() -> RetentionSweeper {
+        RetentionSweeper(store: store, now: configuration.now, interval: configuration.retentionInterval, logger: logger)
+    }
+
     /// The worker that sends pushes; it owns the providers' HTTP client until it stops.
     /// - Throws: when `extraCAFile` cannot be read.
     func pushWorker() throws -> PushWorker {

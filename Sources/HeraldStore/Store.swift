@@ -231,6 +231,14 @@ public protocol PushStore: Sendable {
     func settleMessagePushes(_ settlements: [(message: MessageID, offline: [UserID])]) async throws
 }
 
+/// Retention: old content removed in small batches.
+public protocol RetentionStore: Sendable {
+    /// In one short transaction, turns up to `limit` of the app's messages created before `cutoff`
+    /// into tombstones (they keep their seq, so histories stay gap-free) and deletes up to `limit` of
+    /// its inbox items created before `cutoff`. Returns how many of each; call again while either is `limit`.
+    func expireContent(of app: AppID, createdBefore cutoff: Date, limit: Int) async throws -> (messages: Int, inboxItems: Int)
+}
+
 /// The engagement scorecard.
 public protocol StatsStore: Sendable {
     func engagement(of app: AppID, from: Date, to: Date) async throws -> EngagementReport
@@ -272,7 +280,7 @@ extension MessageStore {
 
 /// Everything Herald persists. Backends (SQLite now, PostgreSQL later) implement all of it and pass
 /// the same conformance suite.
-public protocol Store: AppStore, UserStore, ChannelStore, MessageStore, SigningKeyStore, SettingsStore, TemplateStore, NotificationStore, InboxStore, DeviceStore, ActionStore, WebhookStore, PushStore, StatsStore {
+public protocol Store: AppStore, UserStore, ChannelStore, MessageStore, SigningKeyStore, SettingsStore, TemplateStore, NotificationStore, InboxStore, DeviceStore, ActionStore, WebhookStore, PushStore, RetentionStore, StatsStore {
     /// Removes idempotency records older than `cutoff`; returns how many.
     func purgeIdempotencyKeys(olderThan cutoff: Date) async throws -> Int
     /// Waits for pending writes and closes the store.

@@ -250,6 +250,10 @@ enum SQLiteMigrations {
             try db.create(index: "pushDelivery_on_appID_userID_id", on: "pushDelivery", columns: ["appID", "userID", "id"])
             try db.create(index: "pushDelivery_on_appID_id", on: "pushDelivery", columns: ["appID", "id"])
         }
+        migrator.registerMigration("index messages and inbox items by age for retention") { db in
+            try db.create(index: "message_on_createdAt", on: "message", columns: ["createdAt"])
+            try db.create(index: "inboxItem_on_appID_createdAt", on: "inboxItem", columns: ["appID", "createdAt"])
+        }
         return migrator
     }
 }

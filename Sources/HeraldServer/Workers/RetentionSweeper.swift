@@ -1,0 +1,49 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import Logging
+import ServiceLifecycle
+
+/// Applies each app's `retention.messageDays`: messages older than that become tombstones (their
+/// seq stays, so clients resume gap-free) and inbox items are deleted, in batches of `batchSize`, each
+/// its own short transaction, with a pause between batches so that senders are never held up for long.
+struct RetentionSweeper: Service {
+    let store: any Store
+    let now: @Sendable () -> Date
+    let interval: Duration
+    var batchSize = 500
+    var pause: Duration = .milliseconds(20)
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            do {
+                try await runOnce()
+            } catch {
+                logger.warning("retention sweep failed", metadata: ["error": "\(error)"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+
+    /// One pass over every app with a retention period; returns how much was removed.
+    @discardableResult
+    func runOnce() async throws -> (messages: Int, inboxItems: Int) {
+        var total = (messages: 0, inboxItems: 0)
+        for app in try await store.apps() {
+            guard let days = try await store.settings(of: app.id).retention.messageDays else { continue }
+            let cutoff = now().addingTimeInterval(-Double(days) * 86_400)
+            while !Task.isCancelled {
+                let removed = try await store.expireContent(of: app.id, createdBefore: cutoff, limit: batchSize)
+                total.messages += removed.messages
+                total.inboxItems += removed.inboxItems
+                if removed.messages < batchSize, removed.inboxItems < batchSize { break }
+                try? await Task.sleep(for: pause)
+            }
+        }
+        if total.messages + total.inboxItems > 0 {
+            logger.info("retention removed old content", metadata: ["messages": "\(total.messages)", "inbox_items": "\(total.inboxItems)"])
+        }
+        return total
+    }
+}

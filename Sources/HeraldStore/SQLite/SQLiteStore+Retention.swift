@@ -1,0 +1,25 @@
+public import Foundation
+import GRDB
+public import HeraldCore
+
+extension SQLiteStore {
+    public func expireContent(of app: AppID, createdBefore cutoff: Date, limit: Int) async throws -> (messages: Int, inboxItems: Int) {
+        let before = WireTime.milliseconds(cutoff)
+        let time = nowMilliseconds()
+        return try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE message SET text = '', data = NULL, jws = NULL, deletedAt = ?
+                    WHERE id IN (
+                        SELECT message.id FROM message JOIN channel ON channel.id = message.channelID
+                        WHERE message.createdAt < ? AND message.deletedAt IS NULL AND channel.appID = ?
+                        LIMIT ?)
+                    """, arguments: [time, before, app.rawValue, limit])
+            let messages = db.changesCount
+            try db.execute(
+                sql: "DELETE FROM inboxItem WHERE rowid IN (SELECT rowid FROM inboxItem WHERE appID = ? AND createdAt < ? LIMIT ?)",
+                arguments: [app.rawValue, before, limit])
+            return (messages, db.changesCount)
+        }
+    }
+}
