@@ -30,6 +30,8 @@ public protocol UserStore: Sendable {
     /// consent is recorded (for the opt-out rate).
     /// - Throws: `HeraldError.notFound` when the user does not exist.
     func updatePreferences(of user: UserID, in app: AppID, _ update: @Sendable (UserPreferences) throws -> UserPreferences) async throws -> UserPreferences
+    /// Everything stored about the user, or nil when there is no such user.
+    func export(_ user: UserID, in app: AppID) async throws -> UserExport?
 }
 
 /// Channels, their members and read positions.

@@ -40,6 +40,9 @@ struct AuthorizationMatrixTests {
             method: .get, path: "/v1/users/ana",
             expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .ok]),
         Row(
+            method: .get, path: "/v1/users/ana/export",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .ok]),
+        Row(
             method: .post, path: "/v1/users/ana/tokens",
             expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .created]),
         Row(

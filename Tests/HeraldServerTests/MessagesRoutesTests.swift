@@ -178,3 +178,34 @@ struct ChannelsRoutesTests {
         }
     }
 }
+
+@Suite("Export")
+struct ExportTests {
+    @Test("The export holds the user's profile, channels, own messages, every inbox item and devices, and nothing of other users")
+    func exportsEverythingAboutTheUser() async throws {
+        try await TestHarness.with { harness in
+            let channel = try await harness.group(["ana", "ben"])
+            try await harness.post("from ana", to: channel, from: "ana")
+            try await harness.post("from ben", to: channel, from: "ben")
+            _ = try await harness.seedInboxItem(for: "ana", title: "Ana's alert")
+            _ = try await harness.seedInboxItem(for: "ben", title: "Ben's alert")
+            _ = try await harness.store.registerDevice(NewDevice(platform: .fcm, token: "ana-phone"), for: harness.user("ana"), in: harness.app)
+            try await harness.run { client in
+                let response = try await client.request(.get, "/v1/users/ana/export", auth: harness.apiKey)
+                let missing = try await client.request(.get, "/v1/users/nobody/export", auth: harness.apiKey)
+                let foreign = try await client.request(.get, "/v1/users/ana/export", auth: harness.otherKey)
+
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentDisposition]?.contains("herald-export-ana.json") == true)
+                let export = try response.decode(UserExport.self)
+                #expect(export.user.id == harness.user("ana"))
+                #expect(export.channels.map(\.channel.id) == [channel.id])
+                #expect(export.messages.map(\.text) == ["from ana"])
+                #expect(export.inbox.map(\.title) == ["Ana's alert"])
+                #expect(export.devices.map(\.token) == ["ana-phone"])
+                #expect(!response.text.contains("from ben") && !response.text.contains("Ben's alert"))
+                #expect(missing.status == .notFound && foreign.status == .notFound)
+            }
+        }
+    }
+}

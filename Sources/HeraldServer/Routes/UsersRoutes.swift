@@ -17,6 +17,7 @@ struct UsersRoutes {
         routes.on(.put, "/v1/users/:userId", use: put)
         routes.on(.get, "/v1/users/:userId", use: get)
         routes.on(.post, "/v1/users/:userId/tokens", use: issueToken)
+        routes.on(.get, "/v1/users/:userId/export", use: export)
     }
 
     @Sendable func put(_ request: Request, context: HeraldRequestContext) async throws -> Response {
@@ -25,6 +26,16 @@ struct UsersRoutes {
         let profile = try UserProfile(body: await request.bodyData())
         let (user, created) = try await store.putUser(userID, profile: profile, in: app)
         return try JSONResponse.make(user, status: created ? .created : .ok)
+    }
+
+    /// Everything stored about the user as one JSON document (GDPR Art. 15 and 20), offered as a download.
+    @Sendable func export(_ request: Request, context: HeraldRequestContext) async throws -> Response {
+        let app = try Access.requirePlatform(context.requireCaller())
+        let userID = try context.parameters.id("userId", as: UserID.self, resource: "user")
+        guard let export = try await store.export(userID, in: app) else { throw HeraldError.notFound(resource: "user") }
+        var response = try JSONResponse.make(export)
+        response.headers[.contentDisposition] = "attachment; filename=\"herald-export-\(userID.rawValue).json\""
+        return response
     }
 
     @Sendable func get(_ request: Request, context: HeraldRequestContext) async throws -> Response {

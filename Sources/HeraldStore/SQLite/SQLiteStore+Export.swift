@@ -1,0 +1,37 @@
+import Foundation
+import GRDB
+public import HeraldCore
+
+extension SQLiteStore {
+    public func export(_ id: UserID, in app: AppID) async throws -> UserExport? {
+        guard let user = try await user(id, in: app) else { return nil }
+        let (channels, messages, inbox, consents) = try await pool.read { db in
+            let memberships = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT channel.*, channelMember.lastReadSeq AS memberLastReadSeq FROM channelMember
+                    JOIN channel ON channel.id = channelMember.channelID
+                    WHERE channel.appID = ? AND channelMember.userID = ? ORDER BY channel.createdAt
+                    """, arguments: [app.rawValue, id.rawValue]
+            ).map { row in
+                UserExport.Membership(channel: try Self.channel(ChannelRecord(row: row), db: db), lastReadSeq: row["memberLastReadSeq"])
+            }
+            let messages = try MessageRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT message.* FROM message JOIN channel ON channel.id = message.channelID
+                    WHERE channel.appID = ? AND message.sender = ? ORDER BY message.createdAt, message.seq
+                    """, arguments: [app.rawValue, id.rawValue]
+            ).map(\.message)
+            let inbox = try InboxItemRecord.filter(InboxItemRecord.Columns.appID == app.rawValue && InboxItemRecord.Columns.userID == id.rawValue)
+                .order(InboxItemRecord.Columns.createdAt).fetchAll(db).map { try $0.item() }
+            let consents = try Row.fetchAll(
+                db, sql: "SELECT consent, granted, at FROM consentChange WHERE appID = ? AND userID = ? ORDER BY at", arguments: [app.rawValue, id.rawValue]
+            ).map { UserExport.ConsentChange(consent: $0["consent"], granted: $0["granted"], at: WireTime.date(milliseconds: $0["at"])) }
+            return (memberships, messages, inbox, consents)
+        }
+        return UserExport(
+            exportedAt: now(), appId: app, user: user, channels: channels, messages: messages, inbox: inbox, devices: try await devices(of: id, in: app),
+            consentChanges: consents, pushDeliveries: try await pushDeliveries(of: id, in: app, limit: 100_000, before: nil).map(\.delivery))
+    }
+}
