@@ -24,6 +24,30 @@ struct HeraldChatTests {
         }
     }
 
+    /// Starts herald-chat with a pipe for its standard input and its standard output collected.
+    static func launch(_ arguments: [String]) throws -> (Process, Pipe, LogCollector) {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        let printed = LogCollector()
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                printed.finish()
+            } else {
+                printed.append(data)
+            }
+        }
+        try process.run()
+        return (process, input, printed)
+    }
+
     /// Waits for the end of the process's output; after a minute it is killed (the test then fails on
     /// its status instead of hanging).
     static func waitForExit(_ process: Process, output: LogCollector) async {
@@ -46,28 +70,10 @@ struct HeraldChatTests {
             for text in ["Hello Ben", "Your card arrived?"] {
                 try await fixture.platform(.POST, "/v1/channels/\(channel.rawValue)/messages", body: #"{"text":"\#(text)","sender":"ana"}"#)
             }
-            let process = Process()
-            process.executableURL = Self.binary
-            process.arguments = [
+            let (process, input, printed) = try Self.launch([
                 "--url", fixture.baseURL.absoluteString, "--app", fixture.appID.rawValue, "--token", try await fixture.token(for: "ben"), "--channel",
                 channel.rawValue,
-            ]
-            let input = Pipe()
-            let output = Pipe()
-            process.standardInput = input
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            let printed = LogCollector()
-            output.fileHandleForReading.readabilityHandler = { handle in
-                let data = handle.availableData
-                if data.isEmpty {
-                    handle.readabilityHandler = nil
-                    printed.finish()
-                } else {
-                    printed.append(data)
-                }
-            }
-            try process.run()
+            ])
 
             #expect(await Self.line("[2] ana: Your card arrived?", in: printed) != nil)
             try await fixture.platform(.POST, "/v1/channels/\(channel.rawValue)/messages", body: #"{"text":"Live one","sender":"ana"}"#)
@@ -93,25 +99,7 @@ struct HeraldChatTests {
 
     /// Runs herald-chat to the end with `input` as its standard input; returns its status and output.
     static func runToEnd(_ arguments: [String], input: String) async throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
-        let stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        let printed = LogCollector()
-        stdout.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                printed.finish()
-            } else {
-                printed.append(data)
-            }
-        }
-        try process.run()
+        let (process, stdin, printed) = try launch(arguments)
         stdin.fileHandleForWriting.write(Data(input.utf8))
         try stdin.fileHandleForWriting.close()
         await Self.waitForExit(process, output: printed)
