@@ -11,16 +11,21 @@ struct HeraldBench: AsyncParsableCommand {
         abstract: "Measure Herald on this machine (build with `swift build -c release`).",
         discussion: """
             Scenarios:
+              latency  1:1 conversations over WebSocket (100 pairs, 1,000 msg/s in total): send → ack (after the commit) and
+                     send → delivery to the peer, with HDR histograms; every message checked exactly once, in order.
               push   one security notification to N offline users, each with a Web Push subscription at a loopback
                      HTTP/2 TLS push service in this process, which checks VAPID and decrypts every payload; measures
                      the pushes/s the push worker sustains and the time from the commit to each push.
             """)
 
-    @Argument(help: "The scenario: push.")
+    @Argument(help: "The scenario: latency or push.")
     var scenario: String
 
     @Option(help: "Recipients (push; default 5,000).")
     var count: Int?
+
+    @Option(help: "How long to send (latency; default 10 s).")
+    var duration: Int?
 
     @Flag(help: "A small run that proves the scenario works (CI); checks delivery, not speed.")
     var quick = false
@@ -33,8 +38,10 @@ struct HeraldBench: AsyncParsableCommand {
         switch scenario {
         case "push":
             result = try await PushScenario(count: count ?? (quick ? 200 : 5_000)).run()
+        case "latency":
+            result = try await LatencyScenario(pairs: quick ? 10 : 100, rate: quick ? 100 : 1_000, duration: .seconds(duration ?? (quick ? 2 : 10))).run()
         default:
-            throw ValidationError("unknown scenario \(scenario); known: push")
+            throw ValidationError("unknown scenario \(scenario); known: latency, push")
         }
         print(json ? result.json : result.table)
     }
