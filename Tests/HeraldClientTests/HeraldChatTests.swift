@@ -35,15 +35,7 @@ struct HeraldChatTests {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         let printed = LogCollector()
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                printed.finish()
-            } else {
-                printed.append(data)
-            }
-        }
+        printed.collect(from: output.fileHandleForReading)
         try process.run()
         return (process, input, printed)
     }

@@ -40,15 +40,7 @@ public final class HeraldProcess: Sendable {
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         let log = LogCollector()
-        errors.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                log.finish()
-            } else {
-                log.append(data)
-            }
-        }
+        log.collect(from: errors.fileHandleForReading)
         try process.run()
         // Bounded, so a server that never listens fails the test instead of hanging it.
         let listening = await withTaskGroup(of: String?.self) { group in
@@ -144,6 +136,20 @@ public final class LogCollector: Sendable {
     public init() {}
 
     public var text: String { state.withLock { $0.text } }
+
+    /// Reads `handle` to its end on a thread of its own. Not `readabilityHandler`: its run loop and
+    /// dispatch sources take threads that Swift's cooperative pool (two on this machine) needs, and
+    /// several tests spawning processes at once could starve every task.
+    public func collect(from handle: FileHandle) {
+        Thread.detachNewThread { [self] in
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { break }
+                append(data)
+            }
+            finish()
+        }
+    }
 
     public func append(_ data: Data) {
         advance { $0.text += String(decoding: data, as: UTF8.self) }
