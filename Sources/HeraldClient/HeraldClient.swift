@@ -151,6 +151,7 @@ public actor HeraldClient {
             let (outgoing, sink) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .unbounded)
             // Known before `ready`, so that `stop()` during the handshake still ends this connection.
             connectionSink = sink
+            defer { connectionSink = nil }
             if isStopping { sink.finish() }
             let wasReady = ReadyFlag()
             let close = try await WebSocketClient.connect(url: realtimeURL, configuration: webSocket, logger: logger) { inbound, outbound, _ in
@@ -171,7 +172,6 @@ public actor HeraldClient {
                 }
             }
             sink.finish()
-            connectionSink = nil
             if let code = close.map({ UInt16(webSocketErrorCode: $0.closeCode) }), code == 4401 { return .tokenRefused }
             return wasReady.isSet ? .wasConnected : .failed
         } catch {

@@ -38,10 +38,12 @@ struct HeraldClientTests {
                             }
                         }
                         group.addTask {
-                            for _ in 0..<3 {
-                                _ = await anaLog.wait(upTo: .seconds(10)) { events in events.count > 10 }
+                            // Each cut waits until the client is connected again after the previous one.
+                            for cut in 1...3 {
+                                _ = await anaLog.wait(upTo: .seconds(10)) { events in
+                                    events.filter { $0 == .connectionStateChanged(.connected) }.count >= cut
+                                }
                                 await relay.cutAll()
-                                try await Task.sleep(for: .milliseconds(150))
                             }
                         }
                         try await group.waitForAll()
