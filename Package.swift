@@ -173,7 +173,7 @@ let package = Package(
         .testTarget(
             name: "HeraldClientTests",
             dependencies: [
-                "HeraldClient", "HeraldCore", "HeraldTestSupport", "herald", "herald-chat",
+                "HeraldClient", "HeraldCore", "HeraldStore", "HeraldTestSupport", "herald", "herald-chat",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

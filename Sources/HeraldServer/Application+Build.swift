@@ -69,7 +69,7 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
     router.add(middleware: SecurityHeadersMiddleware(usesTLS: configuration.tlsCertificateFile != nil))
     router.add(middleware: RequestLoggingMiddleware())
     router.add(middleware: ProblemMiddleware(routes: table))
-    let routes = RouteRegistrar(router: router, table: table)
+    let routes = RouteRegistrar(router: router, table: table, audit: store)
     // Health and the published keys are added before authentication: they ignore credentials, even bad ones.
     HealthRoutes().add(to: routes)
     let signingKeys = SigningKeysRoutes(store: store, signer: signer)
@@ -84,7 +84,8 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
                 platform: .init(rate: configuration.platformRate, burst: configuration.platformRate * 2),
                 user: .init(rate: configuration.userRate, burst: configuration.userRate * 3), now: { configuration.now().timeIntervalSince1970 }),
             concurrency: AppConcurrency(limit: configuration.appConcurrency), metrics: PrometheusMetricsFactory(registry: parts.metrics)))
-    UsersRoutes(store: store, tokens: tokens).add(to: routes)
+    UsersRoutes(store: store, tokens: tokens, hub: hub).add(to: routes)
+    AuditRoutes(store: store).add(to: routes)
     ChannelsRoutes(store: store, hub: hub).add(to: routes)
     MessagesRoutes(store: store, signer: signer).add(to: routes)
     SettingsRoutes(store: store).add(to: routes)

@@ -9,6 +9,8 @@ public struct HeraldRequestContext: RequestContext, WebSocketRequestContext {
     public let webSocket: WebSocketHandlerReference<HeraldRequestContext>
     /// Set by `AuthenticationMiddleware` when the request carries valid credentials.
     public var caller: Caller?
+    /// The public id of the API key a platform caller used (never its secret), for the audit trail.
+    public var apiKeyID: String?
     /// When the caller's user token expires (nil for API keys).
     public var credentialExpiry: Date?
     /// The request's `Origin` (browsers send one), kept for the realtime upgrade's origin check.

@@ -10,16 +10,15 @@ public enum HeraldService {
     public static func run(configuration: ServerConfiguration, logger: Logger) async throws {
         let directory = DataDirectory(path: configuration.dataDirectory)
         let prepared = try directory.prepare(environmentKey: configuration.masterKeyBase64)
+        let lock = try directory.lock()
+        let hub = Hub(logger: logger)
+        let store = try directory.openStore(prepared: prepared, durability: configuration.durability, now: configuration.now, observer: hub.deliver)
         if prepared.createdDirectory { logger.notice("created data directory", metadata: ["path": "\(directory.url.path)"]) }
         if prepared.createdMasterKey {
             logger.notice("created master key (keep it safe: without it the data cannot be read)", metadata: ["path": "\(directory.masterKeyURL.path)"])
         }
         if prepared.createdDatabase { logger.notice("created database", metadata: ["path": "\(directory.databaseURL.path)"]) }
 
-        let hub = Hub(logger: logger)
-        let store = try SQLiteStore(
-            path: directory.databaseURL.path, masterKey: prepared.masterKey, durability: configuration.durability, now: configuration.now,
-            observer: hub.deliver)
         let app = try buildApplication(configuration: configuration, store: store, hub: hub, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
@@ -33,6 +32,7 @@ public enum HeraldService {
         logger.notice("herald starting", metadata: ["data": "\(directory.url.path)", "durability": "\(configuration.durability)"])
         try await group.run()
         try await store.close()
+        withExtendedLifetime(lock) {}
         logger.notice("herald stopped")
     }
 }

@@ -1,7 +1,8 @@
 public import Foundation
 public import HeraldCore
 
-/// The embedded store's folder: `herald.sqlite` (+ WAL files) and `master.key`.
+/// The embedded store's folder: `herald.sqlite` (+ WAL files), `keys.sqlite` (the key store) and
+/// `master.key`.
 ///
 /// Opening it creates what is missing and reports what it created, so that `herald serve` can say so
 /// in its log on first start.
@@ -14,6 +15,11 @@ public struct DataDirectory: Sendable {
 
     public var databaseURL: URL { url.appendingPathComponent("herald.sqlite") }
     public var masterKeyURL: URL { url.appendingPathComponent("master.key") }
+    public var keysURL: URL { url.appendingPathComponent("keys.sqlite") }
+    /// A rotation's new master key, written before the key store is re-wrapped and renamed over
+    /// `master.key` after: whichever of the two opens the key store is the right one.
+    public var nextMasterKeyURL: URL { url.appendingPathComponent("master.key.next") }
+    var lockURL: URL { url.appendingPathComponent("herald.lock") }
 
     /// What `prepare` created.
     public struct Preparation: Sendable {
@@ -21,16 +27,20 @@ public struct DataDirectory: Sendable {
         public var createdDatabase = false
         public var createdMasterKey = false
         public var masterKey: MasterKey
+        /// The key came from `HERALD_MASTER_KEY`, not from the file.
+        public var fromEnvironment = false
     }
 
     public enum Failure: Error, CustomStringConvertible {
         case unreadableMasterKey(String)
         case cannotCreate(String)
+        case inUse(String)
 
         public var description: String {
             switch self {
             case .unreadableMasterKey(let detail): "cannot use the master key: \(detail)"
             case .cannotCreate(let detail): "cannot create the data directory: \(detail)"
+            case .inUse(let path): "\(path) is in use by another herald process (a running server?); stop it first"
             }
         }
     }
@@ -52,7 +62,7 @@ public struct DataDirectory: Sendable {
         if let environmentKey {
             do {
                 let key = try MasterKey(base64: environmentKey)
-                return Preparation(createdDirectory: createdDirectory, createdDatabase: createdDatabase, masterKey: key)
+                return Preparation(createdDirectory: createdDirectory, createdDatabase: createdDatabase, masterKey: key, fromEnvironment: true)
             } catch {
                 throw Failure.unreadableMasterKey("HERALD_MASTER_KEY is not 32 bytes of base64")
             }
@@ -73,4 +83,83 @@ public struct DataDirectory: Sendable {
         }
         return Preparation(createdDirectory: createdDirectory, createdDatabase: createdDatabase, createdMasterKey: true, masterKey: key)
     }
+
+    /// Opens the key store with the prepared master key, finishing a rotation that stopped between
+    /// re-wrapping the keys and renaming `master.key.next` (only with the key file, not `HERALD_MASTER_KEY`).
+    public func openKeyRing(_ prepared: Preparation, cacheLimit: Int = 100_000) throws -> KeyRing {
+        if !prepared.createdDatabase, !FileManager.default.fileExists(atPath: keysURL.path) {
+            // A new, empty key store would open nothing of what the database holds.
+            throw Failure.unreadableMasterKey("\(keysURL.path) is missing but the database exists; restore the key store (herald backup --keys-out)")
+        }
+        var candidates = [prepared.masterKey]
+        let pending = prepared.fromEnvironment ? nil : (try? String(contentsOf: nextMasterKeyURL, encoding: .utf8)).flatMap { try? MasterKey(base64: $0) }
+        if let pending { candidates.append(pending) }
+        let ring = try KeyRing(path: keysURL.path, masterKeys: candidates, cacheLimit: cacheLimit)
+        if ring.masterKeyIndex == 1 {
+            try completeRotation()
+        } else if pending != nil {
+            try? FileManager.default.removeItem(at: nextMasterKeyURL)
+        }
+        return ring
+    }
+
+    /// Writes a rotation's new key to `master.key.next` (0600) and syncs it to disk before anything is
+    /// re-wrapped under it.
+    public func writeNextMasterKey(_ key: MasterKey) throws {
+        let descriptor = open(nextMasterKeyURL.path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw Failure.cannotCreate("cannot write \(nextMasterKeyURL.path)") }
+        defer { close(descriptor) }
+        let bytes = Array((key.base64 + "\n").utf8)
+        guard write(descriptor, bytes, bytes.count) == bytes.count, fsync(descriptor) == 0 else {
+            throw Failure.cannotCreate("cannot write \(nextMasterKeyURL.path)")
+        }
+    }
+
+    /// Puts `master.key.next` in the place of `master.key` with one atomic rename(2), then syncs the folder.
+    public func completeRotation() throws {
+        guard rename(nextMasterKeyURL.path, masterKeyURL.path) == 0 else {
+            throw Failure.cannotCreate("cannot rename \(nextMasterKeyURL.path) to master.key: \(String(cString: strerror(errno)))")
+        }
+        let folder = open(url.path, O_RDONLY | O_DIRECTORY)
+        if folder >= 0 {
+            fsync(folder)
+            close(folder)
+        }
+    }
+
+    /// Prepares the directory and opens the store on it: database, key store, master key.
+    public func openStore(environmentKey: String?) throws -> SQLiteStore {
+        try openStore(prepared: prepare(environmentKey: environmentKey))
+    }
+
+    /// Opens the store on a prepared directory.
+    public func openStore(
+        prepared: Preparation, durability: Durability = .full, now: @escaping @Sendable () -> Date = { Date() },
+        observer: @escaping CommitObserver = { _ in }
+    ) throws -> SQLiteStore {
+        try SQLiteStore(
+            path: databaseURL.path, masterKey: prepared.masterKey, keys: try openKeyRing(prepared), durability: durability, now: now, observer: observer)
+    }
+
+    /// An exclusive lock on the directory, held while the returned handle lives: one server (or key
+    /// rotation) per directory. Released by the kernel when the process dies, even by SIGKILL.
+    /// - Throws: `Failure.inUse` when another process holds it.
+    public func lock() throws -> DirectoryLock {
+        let descriptor = open(lockURL.path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw Failure.cannotCreate("cannot open \(lockURL.path)") }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw Failure.inUse(url.path)
+        }
+        return DirectoryLock(descriptor: descriptor)
+    }
+}
+
+/// The held lock of a data directory (see `DataDirectory.lock`).
+public final class DirectoryLock: Sendable {
+    private let descriptor: Int32
+
+    init(descriptor: Int32) { self.descriptor = descriptor }
+
+    deinit { close(descriptor) }
 }

@@ -11,6 +11,8 @@ public protocol AppStore: Sendable {
     func rotateAPIKey(of app: AppID) async throws -> APIKey
     /// The app a presented key belongs to, or nil. The secret is compared in constant time.
     func authenticate(_ key: APIKey) async throws -> AppID?
+    /// The app whose current API key has this public id (to file a rejected key's audit event).
+    func app(withKeyID keyID: String) async throws -> AppID?
     /// The key that signs the app's new user tokens (created on first use).
     func currentTokenKey(of app: AppID) async throws -> TokenSigningKey
     /// A token key by its `kid`, to verify a presented token.
@@ -23,9 +25,9 @@ public protocol UserStore: Sendable {
     func putUser(_ id: UserID, profile: UserProfile, in app: AppID) async throws -> (user: User, created: Bool)
     func user(_ id: UserID, in app: AppID) async throws -> User?
     /// The users among `ids` that exist in the app, in no particular order.
-    func users(_ ids: [UserID], in app: AppID) async throws -> [User]
-    /// The users whose metadata matches the segment.
-    func users(in segment: Segment, app: AppID) async throws -> [User]
+    func recipients(_ ids: [UserID], in app: AppID) async throws -> [Recipient]
+    /// The users whose metadata matches the segment (matched on keyed hashes: metadata stays sealed).
+    func recipients(in segment: Segment, app: AppID) async throws -> [Recipient]
     /// Replaces the user's preferences with `update(current)` in one transaction; a change of marketing
     /// consent is recorded (for the opt-out rate).
     /// - Throws: `HeraldError.notFound` when the user does not exist.
@@ -98,7 +100,7 @@ public protocol NotificationStore: Sendable {
     /// that stopped (lease expired); they are `sending` afterwards.
     func claimDueNotifications(now: Date, lease: TimeInterval, limit: Int) async throws -> [OutgoingNotification]
     /// The users of the notification's audience as they are now.
-    func audience(of notification: OutgoingNotification) async throws -> [User]
+    func audience(of notification: OutgoingNotification) async throws -> [Recipient]
     /// Recipients who already have their item (to resume an interrupted fan-out).
     func recipientsWithItems(of notification: NotificationID) async throws -> Set<UserID>
     /// Writes items in one transaction, each with a `push` outbox row. Items whose `createdAt` is after
@@ -125,6 +127,27 @@ public protocol InboxStore: Sendable {
     /// Marks every visible unread item read (of one category when given); returns how many.
     func markAllInboxItemsRead(of user: UserID, in app: AppID, category: NotificationCategory?) async throws -> Int
     func unreadInboxCount(of user: UserID, in app: AppID) async throws -> Int
+}
+
+/// The tamper-evident audit trail: one hash chain per app and one for the operator.
+public protocol AuditStore: Sendable {
+    /// Appends the event to its chain; concurrent calls share one transaction (group commit). Returns once committed.
+    func recordAudit(_ event: NewAuditEvent) async throws
+    /// The app's events, oldest first, after `after` (an event id).
+    func auditEvents(of app: AppID, after: Int64?, limit: Int) async throws -> [AuditEvent]
+    /// Checks every chain from its first entry.
+    /// - Returns: how many entries were checked and each chain's head hash (hex).
+    /// - Throws: `AuditVerifier.Problem` naming the first entry that was changed, removed or reordered.
+    func verifyAudit() async throws -> (checked: Int, heads: [String: String])
+}
+
+/// Erasure (GDPR Art. 17) by crypto-shredding.
+public protocol ErasureStore: Sendable {
+    /// Destroys the user's data key, then removes their profile, devices, inbox, memberships and pending
+    /// work; their messages stay as erased tombstones. False when there is no such user.
+    func eraseUser(_ user: UserID, in app: AppID) async throws -> Bool
+    /// Whether the user exists (and is not erased); answered from the key cache when possible.
+    func userIsActive(_ user: UserID, in app: AppID) async throws -> Bool
 }
 
 /// Customers' devices: push targets and step-up keys.
@@ -267,6 +290,8 @@ public enum OutboxKind {
     /// A push for a chat message (`subject` the message id, payload its channel and, once settled, the
     /// offline recipients).
     public static let messagePush = "push.message"
+    /// Kinds whose payload may carry content, and is therefore sealed at rest.
+    public static let sealed: Set<String> = [webhook, followUp]
     public static let webhook = "webhook"
     public static let followUp = "followUp"
     /// How long a push row waits after its commit, so that live delivery (which makes the push
@@ -282,7 +307,7 @@ extension MessageStore {
 
 /// Everything Herald persists. Backends (SQLite now, PostgreSQL later) implement all of it and pass
 /// the same conformance suite.
-public protocol Store: AppStore, UserStore, ChannelStore, MessageStore, SigningKeyStore, SettingsStore, TemplateStore, NotificationStore, InboxStore, DeviceStore, ActionStore, WebhookStore, PushStore, RetentionStore, StatsStore {
+public protocol Store: AppStore, UserStore, ChannelStore, MessageStore, SigningKeyStore, SettingsStore, TemplateStore, NotificationStore, InboxStore, DeviceStore, ActionStore, WebhookStore, PushStore, RetentionStore, StatsStore, AuditStore, ErasureStore {
     /// Removes idempotency records older than `cutoff`; returns how many.
     func purgeIdempotencyKeys(olderThan cutoff: Date) async throws -> Int
     /// Waits for pending writes and closes the store.

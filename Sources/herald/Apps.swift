@@ -18,7 +18,11 @@ struct Apps: AsyncParsableCommand {
 
         func run() async throws {
             let store = try store.openStore()
-            let (app, key) = try await run(store) { try await $0.createApp(name: name) }
+            let (app, key) = try await run(store) { store in
+                let created = try await store.createApp(name: name)
+                try await StoreOptions.audit(store, "app.create", target: created.app.id.rawValue, chain: .app(created.app.id))
+                return created
+            }
             if json {
                 print(try JSONOutput.line(["appId": app.id.rawValue, "apiKey": key.token]))
             } else {
@@ -37,7 +41,10 @@ struct Apps: AsyncParsableCommand {
 
         func run() async throws {
             let store = try store.openStore()
-            let apps = try await run(store) { try await $0.apps() }
+            let apps = try await run(store) { store in
+                try await StoreOptions.audit(store, "app.list", target: "apps")
+                return try await store.apps()
+            }
             if json {
                 print(try JSONOutput.line(apps.map { ["appId": $0.id.rawValue, "name": $0.name, "createdAt": WireTime.format($0.createdAt)] }))
             } else {
@@ -63,7 +70,9 @@ struct Apps: AsyncParsableCommand {
             let appID = AppID(rawValue: app)!
             let key = try await run(store) { store in
                 do {
-                    return try await store.rotateAPIKey(of: appID)
+                    let key = try await store.rotateAPIKey(of: appID)
+                    try await StoreOptions.audit(store, "apikey.rotate", target: appID.rawValue, chain: .app(appID))
+                    return key
                 } catch HeraldError.notFound {
                     FileHandle.standardError.write(Data("error: no app \(appID)\n".utf8))
                     throw ExitCode.failure

@@ -10,17 +10,31 @@ struct Backup: AsyncParsableCommand {
             The copy is consistent as of one moment and never overwrites a file. It holds content and secrets sealed
             with the master key, which it does not contain: keep DIR/master.key (or HERALD_MASTER_KEY) apart from it.
             To restore: stop the server, put the copy at DIR/herald.sqlite (removing any herald.sqlite-wal and
-            herald.sqlite-shm), keep the same master key, start the server.
+            herald.sqlite-shm), keep the same master key and the current DIR/keys.sqlite, start the server.
+
+            The key store (DIR/keys.sqlite) is not in the copy, on purpose: an erased user's key is destroyed there,
+            so their content in every older database copy stays unreadable. --keys-out copies the key store too, for
+            a disaster copy; keep such copies briefly and apart, since one taken before an erasure still holds that
+            user's key.
             """)
 
     @OptionGroup var store: StoreOptions
     @Option(name: .long, help: "The file to create.") var out: String
+    @Option(name: .customLong("keys-out"), help: "Also copy the key store to this file (see above).") var keysOut: String?
     @Flag(name: .long, help: "Print {\"out\": ..., \"bytes\": N}.") var json = false
 
     func run() async throws {
         let source = DataDirectory(path: store.dataDirectory).databaseURL.path
         do {
             let summary = try SQLiteBackup.copy(from: source, to: out)
+            let opened = try store.openStore()
+            try await run(opened) { opened in
+                if let keysOut {
+                    guard !FileManager.default.fileExists(atPath: keysOut) else { throw SQLiteBackup.Failure.destinationExists(keysOut) }
+                    try opened.keys.backup(to: keysOut)
+                }
+                try await StoreOptions.audit(opened, "backup", target: out + (keysOut.map { " + keys " + $0 } ?? ""))
+            }
             if json {
                 struct Output: Encodable {
                     var out: String

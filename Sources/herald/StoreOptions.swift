@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HeraldCore
 import HeraldStore
 
 /// `--data DIR` / `--database URL`, shared by every command that opens the store.
@@ -22,8 +23,11 @@ struct StoreOptions: ParsableArguments {
 
     /// Opens the embedded store, creating the directory, database and master key if needed.
     func openStore() throws -> SQLiteStore {
-        let directory = DataDirectory(path: dataDirectory)
-        let prepared = try directory.prepare(environmentKey: ProcessInfo.processInfo.environment["HERALD_MASTER_KEY"])
-        return try SQLiteStore(path: directory.databaseURL.path, masterKey: prepared.masterKey)
+        try DataDirectory(path: dataDirectory).openStore(environmentKey: ProcessInfo.processInfo.environment["HERALD_MASTER_KEY"])
+    }
+
+    /// Records an admin command on the audit trail (the operator's chain unless it concerns one app).
+    static func audit(_ store: SQLiteStore, _ action: String, target: String, chain: AuditChain = .operator) async throws {
+        try await store.recordAudit(NewAuditEvent(chain: chain, actor: "operator:cli", action: action, target: target))
     }
 }

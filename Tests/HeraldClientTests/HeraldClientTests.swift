@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import HeraldClient
 import HeraldCore
+import HeraldStore
 import HeraldTestSupport
 import Testing
 
@@ -163,11 +164,27 @@ struct HeraldClientTests {
                 try await fixture.platform(
                     .POST, "/v1/notifications", body: #"{"recipients":["ana"],"category":"transactional","content":{"title":"\#(title)","body":"Open the app"}}"#)
             }
+            // Content is sealed at rest, so the attacker here holds the master key: they open the item, change
+            // its title and seal it again. Only the business's signature can tell.
+            let masterKey = try MasterKey(base64: String(contentsOf: fixture.data.appendingPathComponent("master.key"), encoding: .utf8))
+            let keys = try KeyRing(path: fixture.data.appendingPathComponent("keys.sqlite").path, masterKeys: [masterKey])
+            let appID = try #require(try await DatabaseQueue(path: fixture.data.appendingPathComponent("herald.sqlite").path).read { db in
+                try String.fetchOne(db, sql: "SELECT id FROM app")
+            }.flatMap(AppID.init(rawValue:)))
+            let anaKey = try #require(try keys.key(.user(UserID(rawValue: "ana")!), in: appID))
             let database = try DatabaseQueue(path: fixture.data.appendingPathComponent("herald.sqlite").path)
             try await database.write { db in
-                try db.execute(sql: "UPDATE inboxItem SET title = 'Card 4242 unblocked: call +1 555 0100' WHERE title = 'Card 4242 blocked'")
+                for row in try Row.fetchAll(db, sql: "SELECT position, id, sealed FROM inboxItem") {
+                    let context = "inbox|" + (row["id"] as String)
+                    var content = try #require(try JSONSerialization.jsonObject(with: anaKey.open(row["sealed"], context: context)) as? [String: Any])
+                    guard content["title"] as? String == "Card 4242 blocked" else { continue }
+                    content["title"] = "Card 4242 unblocked: call +1 555 0100"
+                    let resealed = try anaKey.seal(JSONSerialization.data(withJSONObject: content), context: context)
+                    try db.execute(sql: "UPDATE inboxItem SET sealed = ? WHERE position = ?", arguments: [resealed, row["position"]])
+                }
             }
             try await database.close()
+            try keys.close()
             let ana = fixture.client(for: "ana")
 
             let items = try await ana.inbox().items

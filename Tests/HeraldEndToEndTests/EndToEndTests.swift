@@ -14,18 +14,18 @@ import Testing
 
 @Suite("The real herald binary", .serialized)
 struct EndToEndTests {
-    private static func temporaryDirectory() throws -> URL {
+    static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("herald-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
 
-    private struct Created: Decodable {
+    struct Created: Decodable {
         var appId: String
         var apiKey: String
     }
 
-    private static func createApp(data: URL) throws -> Created {
+    static func createApp(data: URL) throws -> Created {
         let (status, output) = try HeraldProcess.command(["apps", "create", "--name", "Acme", "--data", data.path, "--json"])
         #expect(status == 0)
         return try JSONDecoder().decode(Created.self, from: Data(output.utf8))
@@ -33,7 +33,7 @@ struct EndToEndTests {
 
     /// One HTTP call; nil when the server could not be reached (killed, restarting).
     @discardableResult
-    private static func call(
+    static func call(
         _ method: HTTPMethod, _ url: String, key: String, body: String? = nil, headers: [(String, String)] = []
     ) async -> (status: Int, body: Data)? {
         var request = HTTPClientRequest(url: url)
@@ -298,12 +298,14 @@ struct EndToEndTests {
                 await Self.call(.POST, "\(server.baseURL)/v1/channels/\(channel.id)/messages", key: app.apiKey, body: #"{"text":"during \#(index)","sender":"ben"}"#)
             }
         }()
-        let (status, output) = try HeraldProcess.command(["backup", "--data", data.path, "--out", copy, "--json"])
+        let keysCopy = data.appendingPathComponent("backup.keys").path
+        let (status, output) = try HeraldProcess.command(["backup", "--data", data.path, "--out", copy, "--keys-out", keysCopy, "--json"])
         await writes
         let (again, _) = try HeraldProcess.command(["backup", "--data", data.path, "--out", copy])
         #expect(await server.stop(with: SIGTERM) == 0)
         try FileManager.default.copyItem(atPath: copy, toPath: restored.appendingPathComponent("herald.sqlite").path)
         try FileManager.default.copyItem(at: data.appendingPathComponent("master.key"), to: restored.appendingPathComponent("master.key"))
+        try FileManager.default.copyItem(atPath: keysCopy, toPath: restored.appendingPathComponent("keys.sqlite").path)
         let fromBackup = try await HeraldProcess.start(data: restored)
         let history = try #require(await Self.call(.GET, "\(fromBackup.baseURL)/v1/channels/\(channel.id)/messages?after=0&limit=200", key: app.apiKey))
         #expect(await fromBackup.stop(with: SIGTERM) == 0)

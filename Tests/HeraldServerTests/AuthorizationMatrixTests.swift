@@ -43,6 +43,12 @@ struct AuthorizationMatrixTests {
             method: .get, path: "/v1/users/ana/export",
             expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .ok]),
         Row(
+            method: .delete, path: "/v1/users/dan",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .noContent]),
+        Row(
+            method: .get, path: "/v1/audit",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .ok, .nonMember: .forbidden, .member: .forbidden, .platform: .ok]),
+        Row(
             method: .post, path: "/v1/users/ana/tokens",
             expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .created]),
         Row(

@@ -36,3 +36,11 @@ public struct MasterKey: Sendable {
         try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: key, authenticating: Data(context.utf8))
     }
 }
+
+extension MasterKey {
+    /// HMAC-SHA256 of a fixed label under the key: tells which key a key store belongs to, reveals nothing
+    /// of the key.
+    public var fingerprint: Data {
+        Data(HMAC<SHA256>.authenticationCode(for: Data("herald master key check v1".utf8), using: key))
+    }
+}

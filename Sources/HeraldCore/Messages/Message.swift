@@ -16,6 +16,9 @@ public struct Message: Codable, Equatable, Sendable {
     public var createdAt: Date
     public var editedAt: Date?
     public var deleted: Bool
+    /// True when the sender was erased (their data key destroyed): the message keeps its seq and shows
+    /// nothing. Absent otherwise.
+    public var erased: Bool?
     /// The verified-sender signature of a message the business sent as itself (see `signedPayload`).
     public var jws: String?
 

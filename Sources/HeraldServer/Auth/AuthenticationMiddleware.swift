@@ -22,9 +22,11 @@ struct AuthenticationMiddleware: RouterMiddleware {
         if credential.hasPrefix("hk_") {
             guard let key = APIKey(token: credential), let app = try await store.authenticate(key) else {
                 context.logger.info("rejected API key")
+                try await recordRejection(APIKey(token: credential), path: request.uri.path)
                 throw HeraldError.unauthenticated
             }
             context.caller = .platform(app)
+            context.apiKeyID = key.keyID
         } else {
             let (caller, expiry) = try await tokens.verify(credential)
             context.caller = caller
@@ -32,5 +34,16 @@ struct AuthenticationMiddleware: RouterMiddleware {
         }
         context.logger[metadataKey: "app_id"] = "\(context.caller!.appID)"
         return try await next(request, context)
+    }
+
+    /// A rejected API key goes on the audit trail: on its app's chain when its id names one (a wrong or
+    /// old secret for a real key), on the operator's otherwise. Only the key's public id is recorded.
+    private func recordRejection(_ key: APIKey?, path: String) async throws {
+        var app: AppID?
+        if let key { app = try await store.app(withKeyID: key.keyID) }
+        try await store.recordAudit(
+            NewAuditEvent(
+                chain: app.map(AuditChain.app) ?? .operator, actor: key.map { "platform:\($0.keyID)" } ?? "anonymous", action: "credential.rejected",
+                target: path))
     }
 }

@@ -23,11 +23,11 @@ public actor UserTokens {
         var kid: String?
     }
 
-    private let store: any AppStore
+    private let store: any AppStore & ErasureStore
     private let now: @Sendable () -> Date
     private var keys: [String: (app: AppID, collection: JWTKeyCollection)] = [:]
 
-    public init(store: any AppStore, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(store: any AppStore & ErasureStore, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.now = now
     }
@@ -44,7 +44,8 @@ public actor UserTokens {
     }
 
     /// The user a token speaks for and when it expires.
-    /// - Throws: `HeraldError.unauthenticated` for anything but a valid, unexpired token of a known key.
+    /// - Throws: `HeraldError.unauthenticated` for anything but a valid, unexpired token of a known key,
+    ///   for a user who exists.
     public func verify(_ token: String) async throws(HeraldError) -> (caller: Caller, expiresAt: Date) {
         guard token.utf8.count <= 4096, let kid = Self.kid(of: token) else { throw .unauthenticated }
         let collection: JWTKeyCollection
@@ -67,6 +68,8 @@ public actor UserTokens {
         else {
             throw .unauthenticated
         }
+        // An erased user's tokens stop working at once, not when they expire.
+        guard (try? await store.userIsActive(user, in: app)) == true else { throw .unauthenticated }
         return (.user(app, user), payload.exp.value)
     }
 

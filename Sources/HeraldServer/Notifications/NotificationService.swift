@@ -67,7 +67,7 @@ final class NotificationService: Sendable {
     }
 
     private func checkUsersExist(_ ids: [UserID], app: AppID) async throws {
-        let existing = Set(try await store.users(ids, in: app).map(\.id))
+        let existing = Set(try await store.recipients(ids, in: app).map(\.id))
         let unknown = ids.filter { !existing.contains($0) }
         guard !unknown.isEmpty else { return }
         let named = unknown.prefix(10).map(\.rawValue).joined(separator: ", ") + (unknown.count > 10 ? " and \(unknown.count - 10) more" : "")

@@ -72,6 +72,12 @@ public final class Hub: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
+    /// Closes every live connection of the user with 4401 (their token stopped being valid: erasure).
+    func disconnect(_ user: UserID, in app: AppID, reason: String) {
+        let queues = state.withLock { Array(($0.connections[Key(app: app, user: user)] ?? [:]).values) }
+        for queue in queues { queue.close(CloseCode.unauthenticated, reason: reason, discardingPending: true) }
+    }
+
     /// The commit observer: fans committed message changes out to every live connection of every member.
     public func deliver(_ changes: [CommittedMessage]) {
         let encoder = WireJSON.encoder()

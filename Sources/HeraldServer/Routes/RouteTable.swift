@@ -15,6 +15,12 @@ final class RouteTable: Sendable {
         entries.withLock { $0.map { "\($0.method) /\($0.segments.joined(separator: "/"))" } }.sorted()
     }
 
+    /// A router pattern as the API documents it: `/v1/users/:userId` is `/v1/users/{userId}`.
+    static func documented(_ pattern: String) -> String {
+        pattern.split(separator: "/", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
+    }
+
     /// The methods registered for patterns matching `path`, or nil when no pattern matches.
     func methods(matching path: String) -> [String]? {
         let segments = path.split(separator: "/")

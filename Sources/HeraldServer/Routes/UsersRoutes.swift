@@ -7,6 +7,7 @@ import Hummingbird
 struct UsersRoutes {
     let store: any Store
     let tokens: UserTokens
+    let hub: Hub
 
     private struct IssuedToken: Encodable {
         var token: String
@@ -17,7 +18,8 @@ struct UsersRoutes {
         routes.on(.put, "/v1/users/:userId", use: put)
         routes.on(.get, "/v1/users/:userId", use: get)
         routes.on(.post, "/v1/users/:userId/tokens", use: issueToken)
-        routes.on(.get, "/v1/users/:userId/export", use: export)
+        routes.on(.get, "/v1/users/:userId/export", audited: true, use: export)
+        routes.on(.delete, "/v1/users/:userId", use: erase)
     }
 
     @Sendable func put(_ request: Request, context: HeraldRequestContext) async throws -> Response {
@@ -26,6 +28,16 @@ struct UsersRoutes {
         let profile = try UserProfile(body: await request.bodyData())
         let (user, created) = try await store.putUser(userID, profile: profile, in: app)
         return try JSONResponse.make(user, status: created ? .created : .ok)
+    }
+
+    /// Erasure by crypto-shredding: the user's data key is destroyed, so their content stops opening
+    /// everywhere at once; their live connections close and their tokens stop working.
+    @Sendable func erase(_ request: Request, context: HeraldRequestContext) async throws -> Response {
+        let app = try Access.requirePlatform(context.requireCaller())
+        let userID = try context.parameters.id("userId", as: UserID.self, resource: "user")
+        guard try await store.eraseUser(userID, in: app) else { throw HeraldError.notFound(resource: "user") }
+        hub.disconnect(userID, in: app, reason: "user erased")
+        return Response(status: .noContent)
     }
 
     /// Everything stored about the user as one JSON document (GDPR Art. 15 and 20), offered as a download.

@@ -8,10 +8,14 @@ import HeraldCore
 /// leaves nothing behind and the rest of the batch commits; any other error rolls back the whole batch.
 struct MessageBatchWriter {
     let db: Database
+    let keys: KeyRing
     private(set) var committed: [CommittedMessage] = []
     private var membersByChannel: [String: [UserID]] = [:]
 
-    init(db: Database) { self.db = db }
+    init(db: Database, keys: KeyRing) {
+        self.db = db
+        self.keys = keys
+    }
 
     mutating func apply(_ write: MessageWrite) throws -> Result<AppendResult, any Error> {
         do {
@@ -45,7 +49,7 @@ struct MessageBatchWriter {
             id: .generate(), channelId: request.channel, seq: seq, sender: request.sender, text: request.content.text,
             data: request.content.data, createdAt: time)
         message.jws = request.signer?(message)
-        try MessageRecord(message).insert(db)
+        try MessageRecord(message, app: request.app, keys: keys).insert(db)
         if let sender = request.sender {
             // Sending implies having read everything up to one's own message.
             try db.execute(
@@ -81,7 +85,7 @@ struct MessageBatchWriter {
             throw HeraldError.conflict(detail: "This Idempotency-Key was already used with a different request.")
         }
         guard let message = try MessageRecord.fetchOne(db, key: record.resultID) else { return nil }
-        return AppendResult(message: message.message, isReplay: true)
+        return AppendResult(message: message.message(app: app, keys: keys), isReplay: true)
     }
 
     private mutating func change(
@@ -94,22 +98,25 @@ struct MessageBatchWriter {
             throw HeraldError.notFound(resource: "message")
         }
         if record.deletedAt != nil {
-            if deleting { return record.message }
+            if deleting { return record.message(app: app, keys: keys) }
             throw HeraldError.conflict(detail: "A deleted message cannot be edited.")
         }
+        var message = record.message(app: app, keys: keys)
+        if message.erased == true { throw HeraldError.conflict(detail: "The sender of this message has been erased.") }
         if deleting {
-            record.text = ""
-            record.data = nil
+            record.sealed = nil
             record.deletedAt = WireTime.milliseconds(time)
-            record.jws = nil
+            message = record.message(app: app, keys: keys)
         } else if let content {
-            record.text = content.text
-            record.data = content.data.map(JSONColumn.encode)
             record.editedAt = WireTime.milliseconds(time)
-            record.jws = signer?(record.message)
+            message.text = content.text
+            message.data = content.data
+            message.editedAt = WireTime.date(milliseconds: record.editedAt!)
+            message.jws = nil
+            message.jws = signer?(message)
+            try record.seal(message, app: app, keys: keys)
         }
         try record.update(db)
-        let message = record.message
         committed.append(CommittedMessage(app: app, change: deleting ? .deleted : .updated, message: message, members: try members(of: channelRecord.id)))
         return message
     }

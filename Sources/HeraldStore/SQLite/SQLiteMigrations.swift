@@ -254,6 +254,62 @@ enum SQLiteMigrations {
             try db.create(index: "message_on_createdAt", on: "message", columns: ["createdAt"])
             try db.create(index: "inboxItem_on_appID_createdAt", on: "inboxItem", columns: ["appID", "createdAt"])
         }
+        migrator.registerMigration("seal content at rest") { db in
+            // Content written before encryption at rest cannot be sealed here (the keys live in the key
+            // store, not in this database): such a directory is refused rather than half converted.
+            for table in ["message", "user", "inboxItem", "notification"] where try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)")! > 0 {
+                throw DatabaseError(message: "this data directory was written by a build without encryption at rest; export its data and start from a new directory")
+            }
+            try db.alter(table: "message") { t in
+                t.add(column: "sealed", .blob)
+                t.drop(column: "text")
+                t.drop(column: "data")
+                t.drop(column: "jws")
+            }
+            try db.alter(table: "user") { t in
+                t.add(column: "sealed", .blob)
+                t.drop(column: "name")
+                t.drop(column: "metadata")
+            }
+            // Segment sends match metadata without opening it: one keyed hash per top-level key and value.
+            try db.create(table: "userTag") { t in
+                t.column("appID", .text).notNull()
+                t.column("userID", .text).notNull()
+                t.column("tag", .blob).notNull()
+                t.primaryKey(["appID", "tag", "userID"])
+            }
+            try db.create(index: "userTag_on_appID_userID", on: "userTag", columns: ["appID", "userID"])
+            try db.alter(table: "inboxItem") { t in
+                t.add(column: "sealed", .blob)
+                t.add(column: "sealedInput", .blob)
+                t.drop(column: "title")
+                t.drop(column: "body")
+                t.drop(column: "data")
+                t.drop(column: "actions")
+                t.drop(column: "jws")
+                t.drop(column: "actionInput")
+            }
+            try db.alter(table: "notification") { t in
+                t.add(column: "sealed", .blob)
+                t.drop(column: "source")
+                t.drop(column: "data")
+                t.drop(column: "actions")
+            }
+        }
+        migrator.registerMigration("create audit table") { db in
+            try db.create(table: "auditEvent") { t in
+                t.primaryKey("id", .integer)
+                t.column("chain", .text).notNull()
+                t.column("seq", .integer).notNull()
+                t.column("at", .integer).notNull()
+                t.column("actor", .text).notNull()
+                t.column("action", .text).notNull()
+                t.column("target", .text).notNull()
+                t.column("prevHash", .blob).notNull()
+                t.column("hash", .blob).notNull()
+                t.uniqueKey(["chain", "seq"])
+            }
+        }
         return migrator
     }
 }

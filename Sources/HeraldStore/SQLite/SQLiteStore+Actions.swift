@@ -30,33 +30,52 @@ extension SQLiteStore {
     public func recordAction(
         _ performed: InboxItem.PerformedAction, on item: InboxItemID, of user: UserID, in app: AppID, effects: [OutboxEntry]
     ) async throws -> (item: InboxItem, isFirst: Bool) {
-        let input = try performed.input.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        guard let key = try keys.key(.user(user), in: app) else { throw HeraldError.notFound(resource: "inbox item") }
+        let input = try performed.input.map { try key.seal(json: $0, context: InboxItemRecord.inputContext(item.rawValue)) }
         let actedAt = WireTime.milliseconds(performed.performedAt)
         let now = nowMilliseconds()
         return try await pool.write { db in
             guard let record = try Self.itemRecord(item, of: user, in: app, db: db) else { throw HeraldError.notFound(resource: "inbox item") }
-            if record.actedAt != nil { return (try record.item(), false) }
+            if record.actedAt != nil { return (try record.item(keys: keys), false) }
             try db.execute(
                 sql: """
-                    UPDATE inboxItem SET actionID = ?, actionInput = ?, actedAt = ?, readAt = COALESCE(readAt, ?), deliveredAt = COALESCE(deliveredAt, ?)
+                    UPDATE inboxItem SET actionID = ?, sealedInput = ?, actedAt = ?, readAt = COALESCE(readAt, ?), deliveredAt = COALESCE(deliveredAt, ?)
                     WHERE position = ?
                     """, arguments: [performed.actionId, input, actedAt, actedAt, actedAt, record.position])
-            try Self.insert(effects, app: app, now: now, db: db)
-            return (try InboxItemRecord.fetchOne(db, key: record.position)!.item(), true)
+            try Self.insert(effects, app: app, now: now, keys: keys, db: db)
+            return (try InboxItemRecord.fetchOne(db, key: record.position)!.item(keys: keys), true)
         }
     }
 
-    static func insert(_ entries: [OutboxEntry], app: AppID, now: Int64, db: Database) throws {
+    /// Writes outbox rows. Payloads of webhooks and follow-ups (event data, action inputs) are sealed with
+    /// the app's key; push payloads hold only ids and stay clear, since the writer updates them in SQL.
+    static func insert(_ entries: [OutboxEntry], app: AppID, now: Int64, keys: KeyRing, db: Database) throws {
+        guard !entries.isEmpty else { return }
+        let appKey = try keys.key(.app, in: app)
         for entry in entries {
+            var payload = entry.payload.databaseValue
+            if let appKey, OutboxKind.sealed.contains(entry.kind) {
+                payload = try appKey.seal(Data(entry.payload.utf8), context: outboxContext(app: app, entry.kind, entry.subject)).databaseValue
+            }
             try db.execute(
                 sql: "INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [app.rawValue, entry.kind, entry.user?.rawValue, entry.subject, entry.payload, WireTime.milliseconds(entry.availableAt), now])
+                arguments: [app.rawValue, entry.kind, entry.user?.rawValue, entry.subject, payload, WireTime.milliseconds(entry.availableAt), now])
         }
+    }
+
+    static func outboxContext(app: AppID, _ kind: String, _ subject: String?) -> String { "outbox|\(app.rawValue)|\(kind)|\(subject ?? "")" }
+
+    /// The payload of a claimed row, opened when it was sealed.
+    static func outboxPayload(_ row: Row, app: AppID, keys: KeyRing) throws -> String {
+        let value: DatabaseValue = row["payload"]
+        guard case .blob(let sealed) = value.storage else { return String.fromDatabaseValue(value) ?? "" }
+        guard let appKey = try keys.key(.app, in: app) else { return "" }
+        return String(decoding: try appKey.open(sealed, context: outboxContext(app: app, row["kind"], row["subjectID"])), as: UTF8.self)
     }
 
     public func enqueue(_ entries: [OutboxEntry], app: AppID) async throws {
         let now = nowMilliseconds()
-        try await pool.write { db in try Self.insert(entries, app: app, now: now, db: db) }
+        try await pool.write { [keys] db in try Self.insert(entries, app: app, now: now, keys: keys, db: db) }
     }
 
     public func claimOutbox(kinds: [String], now: Date, lease: TimeInterval, limit: Int) async throws -> [OutboxJob] {
@@ -70,11 +89,12 @@ extension SQLiteStore {
             var jobs: [OutboxJob] = []
             for row in rows {
                 let id: Int64 = row["id"]
+                let app = AppID(rawValue: row["appID"])!
                 try db.execute(sql: "UPDATE outbox SET availableAt = ? WHERE id = ?", arguments: [leaseUntil, id])
                 jobs.append(
                     OutboxJob(
-                        id: id, app: AppID(rawValue: row["appID"])!, kind: row["kind"], user: (row["userID"] as String?).flatMap(UserID.init),
-                        subject: row["subjectID"], payload: row["payload"] ?? "", attempts: row["attempts"],
+                        id: id, app: app, kind: row["kind"], user: (row["userID"] as String?).flatMap(UserID.init),
+                        subject: row["subjectID"], payload: try Self.outboxPayload(row, app: app, keys: keys), attempts: row["attempts"],
                         createdAt: WireTime.date(milliseconds: row["createdAt"])))
             }
             return jobs

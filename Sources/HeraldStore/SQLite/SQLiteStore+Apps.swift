@@ -8,6 +8,7 @@ extension SQLiteStore {
         let key = APIKey.generate()
         let record = AppRecord(id: AppID.generate().rawValue, name: name, apiKeyID: key.keyID, apiKeyHash: key.secretHash, createdAt: nowMilliseconds())
         try await pool.write { db in try record.insert(db) }
+        _ = try await keys.existingOrNewKey(.app, in: AppID(rawValue: record.id)!)
         return (record.app, key)
     }
 
@@ -37,8 +38,12 @@ extension SQLiteStore {
         return AppID(rawValue: record.id)
     }
 
+    public func app(withKeyID keyID: String) async throws -> AppID? {
+        try await pool.read { db in try String.fetchOne(db, sql: "SELECT id FROM app WHERE apiKeyID = ?", arguments: [keyID]) }.flatMap(AppID.init(rawValue:))
+    }
+
     public func currentTokenKey(of app: AppID) async throws -> TokenSigningKey {
-        let masterKey = masterKey
+        let appKey = try appKey(app)
         let createdAt = nowMilliseconds()
         let record = try await pool.write { db -> TokenKeyRecord in
             if let existing = try TokenKeyRecord.filter(TokenKeyRecord.Columns.appID == app.rawValue)
@@ -49,7 +54,7 @@ extension SQLiteStore {
             guard try AppRecord.exists(db, key: app.rawValue) else { throw HeraldError.notFound(resource: "app") }
             let kid = RandomToken.base32(byteCount: 10)
             let secret = Data(RandomToken.bytes(32))
-            let sealed = try masterKey.seal(secret, context: TokenKeyRecord.sealContext(kid: kid, app: app.rawValue))
+            let sealed = try appKey.seal(secret, context: TokenKeyRecord.sealContext(kid: kid, app: app.rawValue))
             let record = TokenKeyRecord(kid: kid, appID: app.rawValue, sealedSecret: sealed, createdAt: createdAt)
             try record.insert(db)
             return record
@@ -63,7 +68,7 @@ extension SQLiteStore {
     }
 
     private func unseal(_ record: TokenKeyRecord) throws -> TokenSigningKey {
-        let secret = try masterKey.open(record.sealedSecret, context: TokenKeyRecord.sealContext(kid: record.kid, app: record.appID))
+        let secret = try appKey(AppID(rawValue: record.appID)!).open(record.sealedSecret, context: TokenKeyRecord.sealContext(kid: record.kid, app: record.appID))
         return TokenSigningKey(kid: record.kid, app: AppID(rawValue: record.appID)!, secret: secret)
     }
 }

@@ -77,7 +77,7 @@ extension SQLiteStore {
                         """, arguments: [record.id, lastReadSeq, user.rawValue]) ?? 0
                 let last = try MessageRecord.filter(MessageRecord.Columns.channelID == record.id)
                     .order(MessageRecord.Columns.seq.desc).fetchOne(db)
-                return ChannelSummary(channel: try Self.channel(record, db: db), unreadCount: unread, lastReadSeq: lastReadSeq, lastMessage: last?.message)
+                return ChannelSummary(channel: try Self.channel(record, db: db), unreadCount: unread, lastReadSeq: lastReadSeq, lastMessage: last?.message(app: app, keys: keys))
             }
         }
     }

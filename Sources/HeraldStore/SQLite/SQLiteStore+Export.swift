@@ -22,9 +22,9 @@ extension SQLiteStore {
                     SELECT message.* FROM message JOIN channel ON channel.id = message.channelID
                     WHERE channel.appID = ? AND message.sender = ? ORDER BY message.createdAt, message.seq
                     """, arguments: [app.rawValue, id.rawValue]
-            ).map(\.message)
+            ).map { $0.message(app: app, keys: keys) }
             let inbox = try InboxItemRecord.filter(InboxItemRecord.Columns.appID == app.rawValue && InboxItemRecord.Columns.userID == id.rawValue)
-                .order(InboxItemRecord.Columns.createdAt).fetchAll(db).map { try $0.item() }
+                .order(InboxItemRecord.Columns.createdAt).fetchAll(db).map { try $0.item(keys: keys) }
             let consents = try Row.fetchAll(
                 db, sql: "SELECT consent, granted, at FROM consentChange WHERE appID = ? AND userID = ? ORDER BY at", arguments: [app.rawValue, id.rawValue]
             ).map { UserExport.ConsentChange(consent: $0["consent"], granted: $0["granted"], at: WireTime.date(milliseconds: $0["at"])) }

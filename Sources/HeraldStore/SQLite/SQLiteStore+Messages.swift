@@ -19,7 +19,7 @@ extension SQLiteStore {
         try await pool.read { db in
             guard try Self.channelRecord(channel, in: app, db: db) != nil else { return nil }
             return try MessageRecord.filter(MessageRecord.Columns.id == id.rawValue && MessageRecord.Columns.channelID == channel.rawValue)
-                .fetchOne(db)?.message
+                .fetchOne(db)?.message(app: app, keys: keys)
         }
     }
 
@@ -34,7 +34,7 @@ extension SQLiteStore {
             let hasMore = records.count > query.limit
             records = Array(records.prefix(query.limit))
             if query.isBackward { records.reverse() }
-            return MessagePage(messages: records.map(\.message), hasMore: hasMore)
+            return MessagePage(messages: records.map { $0.message(app: app, keys: keys) }, hasMore: hasMore)
         }
     }
 }

@@ -6,15 +6,15 @@ extension SQLiteStore {
     public func createNotification(
         _ notification: OutgoingNotification, idempotency: IdempotencyKey?
     ) async throws -> (notification: OutgoingNotification, isReplay: Bool) {
-        let record = try NotificationRecord(notification)
-        return try await pool.write { db in
+        let record = try NotificationRecord(notification, key: try await keys.existingOrNewKey(.app, in: notification.app))
+        return try await pool.write { [keys] db in
             if let key = idempotency,
                 let existing = try IdempotencyRecord.fetchOne(db, key: ["appID": notification.app.rawValue, "scope": key.scope, "key": key.key.rawValue])
             {
                 if key.requiresSameRequest, existing.fingerprint != key.fingerprint {
                     throw HeraldError.conflict(detail: "This Idempotency-Key was already used with a different request.")
                 }
-                if let first = try NotificationRecord.fetchOne(db, key: existing.resultID) { return (try first.notification(), true) }
+                if let first = try NotificationRecord.fetchOne(db, key: existing.resultID) { return (try first.notification(keys: keys), true) }
             }
             try record.insert(db)
             if let key = idempotency {
@@ -30,7 +30,7 @@ extension SQLiteStore {
     public func notification(_ id: NotificationID, in app: AppID) async throws -> OutgoingNotification? {
         try await pool.read { db in
             try NotificationRecord.filter(NotificationRecord.Columns.id == id.rawValue && NotificationRecord.Columns.appID == app.rawValue).fetchOne(db)
-        }?.notification()
+        }?.notification(keys: keys)
     }
 
     public func notificationReport(_ id: NotificationID, in app: AppID) async throws -> NotificationReport? {
@@ -71,17 +71,17 @@ extension SQLiteStore {
                 try db.execute(sql: "UPDATE notification SET status = 'sending', leaseUntil = ? WHERE id = ?", arguments: [leaseUntil, record.id])
             }
             return try due.map { record in
-                var notification = try record.notification()
+                var notification = try record.notification(keys: keys)
                 notification.status = .sending
                 return notification
             }
         }
     }
 
-    public func audience(of notification: OutgoingNotification) async throws -> [User] {
+    public func audience(of notification: OutgoingNotification) async throws -> [Recipient] {
         switch notification.audience {
-        case .users(let ids): try await users(ids, in: notification.app)
-        case .segment(let segment): try await users(in: segment, app: notification.app)
+        case .users(let ids): try await recipients(ids, in: notification.app)
+        case .segment(let segment): try await recipients(in: segment, app: notification.app)
         }
     }
 
@@ -93,24 +93,27 @@ extension SQLiteStore {
 
     public func insertInboxItems(_ items: [InboxItem], app: AppID, now: Date) async throws {
         let nowMilliseconds = WireTime.milliseconds(now)
-        let records = try items.map { item in
+        // Each item is sealed with its recipient's key; a recipient erased meanwhile gets nothing.
+        let recipientKeys = try keys.keys(of: items.map(\.recipient), in: app)
+        let records = try items.compactMap { item -> InboxItemRecord? in
+            guard let key = recipientKeys[item.recipient] else { return nil }
             let created = WireTime.milliseconds(item.createdAt)
-            return try InboxItemRecord(item, app: app, releasedAt: created <= nowMilliseconds ? nowMilliseconds : nil)
+            return try InboxItemRecord(item, app: app, releasedAt: created <= nowMilliseconds ? nowMilliseconds : nil, key: key)
         }
         let pushGrace = Int64(OutboxKind.pushGrace * 1000)
         try await pool.write { db in
             let insert = try db.cachedStatement(
                 sql: """
                     INSERT OR IGNORE INTO inboxItem
-                    (id, appID, userID, notificationID, category, title, body, data, actions, jws, createdAt, releasedAt, expiresAt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    (id, appID, userID, notificationID, category, sealed, createdAt, releasedAt, expiresAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             let push = try db.cachedStatement(
                 sql: "INSERT INTO outbox (appID, kind, userID, subjectID, availableAt, createdAt) VALUES (?, 'push', ?, ?, ?, ?)")
             for record in records {
                 try insert.execute(arguments: [
-                    record.id, record.appID, record.userID, record.notificationID, record.category, record.title, record.body, record.data,
-                    record.actions, record.jws, record.createdAt, record.releasedAt, record.expiresAt,
+                    record.id, record.appID, record.userID, record.notificationID, record.category, record.sealed, record.createdAt,
+                    record.releasedAt, record.expiresAt,
                 ])
                 guard db.changesCount == 1 else { continue }
                 try push.execute(arguments: [record.appID, record.userID, record.id, record.createdAt + pushGrace, nowMilliseconds])
@@ -146,7 +149,7 @@ extension SQLiteStore {
             try db.execute(
                 sql: "UPDATE notification SET status = 'sent', audienceSize = ?, completedAt = ?, leaseUntil = NULL WHERE id = ?",
                 arguments: [audienceSize, time, id.rawValue])
-            try Self.insert(effects, app: AppID(rawValue: appID)!, now: time, db: db)
+            try Self.insert(effects, app: AppID(rawValue: appID)!, now: time, keys: keys, db: db)
         }
     }
 
@@ -158,7 +161,7 @@ extension SQLiteStore {
             for record in due {
                 try db.execute(sql: "UPDATE inboxItem SET releasedAt = ? WHERE position = ?", arguments: [nowMilliseconds, record.position])
             }
-            return try due.map { (AppID(rawValue: $0.appID)!, try $0.item()) }
+            return due.compactMap { record in (try? record.item(keys: keys)).map { (AppID(rawValue: record.appID)!, $0) } }
         }
     }
 }

@@ -9,7 +9,7 @@ extension SQLiteStore {
         return try await pool.write { db in
             try db.execute(
                 sql: """
-                    UPDATE message SET text = '', data = NULL, jws = NULL, deletedAt = ?
+                    UPDATE message SET sealed = NULL, deletedAt = ?
                     WHERE id IN (
                         SELECT message.id FROM message JOIN channel ON channel.id = message.channelID
                         WHERE message.createdAt < ? AND message.deletedAt IS NULL AND channel.appID = ?

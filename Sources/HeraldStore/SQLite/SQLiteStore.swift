@@ -10,24 +10,33 @@ public import HeraldCore
 /// transaction; GRDB serializes all of them on the pool's single writer connection.
 public final class SQLiteStore: Store {
     let pool: DatabasePool
-    let masterKey: MasterKey
+    public let keys: KeyRing
     let now: @Sendable () -> Date
     let observer: CommitObserver
     let writer: GroupCommitter<MessageWrite, AppendResult>
+    let auditWriter: GroupCommitter<AuditWrite, Void>
 
     /// Opens (creating if needed) the database at `path` and runs pending migrations.
     /// - Parameters:
+    ///   - keys: the key store that seals content; by default `PATH-keys` next to the database, opened with
+    ///     `masterKey` (`herald serve` passes `DIR/keys.sqlite`).
     ///   - now: the clock; times are truncated to milliseconds so they round-trip exactly.
     ///   - observer: told of every committed message change, in commit order.
     public init(
         path: String,
         masterKey: MasterKey,
+        keys: KeyRing? = nil,
         durability: Durability = .full,
         now: @escaping @Sendable () -> Date = { Date() },
         observer: @escaping CommitObserver = { _ in }
     ) throws {
+        let keys = try keys ?? KeyRing(path: path + "-keys", masterKeys: [masterKey])
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // Sorts and temporary indexes stay in memory: plaintext never reaches a temporary file.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+        }
         let pool = try DatabasePool(path: path, configuration: configuration)
         // Set on the pool's one writer connection after it entered WAL mode: SQLite applies its
         // WAL default (NORMAL, not durable against power loss) when a connection switches to WAL.
@@ -35,19 +44,32 @@ public final class SQLiteStore: Store {
             try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
         }
         try SQLiteMigrations.migrator.migrate(pool)
+        // Apps made before they had a key store (or whose key creation was interrupted) get their key now.
+        for app in try pool.read({ db in try String.fetchAll(db, sql: "SELECT id FROM app") }).compactMap(AppID.init(rawValue:)) {
+            try keys.ensureAppKey(app)
+        }
         self.pool = pool
-        self.masterKey = masterKey
+        self.keys = keys
         self.now = { WireTime.truncated(now()) }
         self.observer = observer
-        self.writer = GroupCommitter { [pool, observer] batch in
-            try await SQLiteStore.commit(batch, pool: pool, observer: observer)
+        self.writer = GroupCommitter { [pool, keys, observer] batch in
+            try await SQLiteStore.commit(batch, pool: pool, keys: keys, observer: observer)
         }
+        self.auditWriter = GroupCommitter { [pool, keys] batch in try await SQLiteStore.commitAudit(batch, pool: pool, keys: keys) }
     }
 
     func nowMilliseconds() -> Int64 { WireTime.milliseconds(now()) }
 
+    /// The app's own data key, which seals what the business owns (credentials, signing keys, its content).
+    /// - Throws: `HeraldError.notFound` for an unknown app.
+    func appKey(_ app: AppID) throws -> DataKey {
+        guard let key = try keys.key(.app, in: app) else { throw HeraldError.notFound(resource: "app") }
+        return key
+    }
+
     public func close() async throws {
         try pool.close()
+        try keys.close()
     }
 
     public func purgeIdempotencyKeys(olderThan cutoff: Date) async throws -> Int {
@@ -60,10 +82,10 @@ public final class SQLiteStore: Store {
     ///
     /// GRDB's callback API is used rather than `async write` on purpose: the batch belongs to many
     /// callers, so the cancellation of the one task that leads it must not abort the others' writes.
-    static func commit(_ batch: [MessageWrite], pool: DatabasePool, observer: CommitObserver) async throws -> [Result<AppendResult, any Error>] {
+    static func commit(_ batch: [MessageWrite], pool: DatabasePool, keys: KeyRing, observer: CommitObserver) async throws -> [Result<AppendResult, any Error>] {
         let (results, committed) = try await withCheckedThrowingContinuation { continuation in
             pool.asyncWrite({ db in
-                var batchWriter = MessageBatchWriter(db: db)
+                var batchWriter = MessageBatchWriter(db: db, keys: keys)
                 let results = try batch.map { try batchWriter.apply($0) }
                 return (results, batchWriter.committed)
             }, completion: { _, result in

@@ -17,6 +17,7 @@ typealias Channel = HeraldCore.Channel
 /// test, with users ana, ben, cat and dan) and `other` (to prove isolation).
 struct TestHarness: Sendable {
     let directory: URL
+    let masterKey: MasterKey
     let store: SQLiteStore
     let hub: Hub
     let tokens: UserTokens
@@ -42,8 +43,9 @@ struct TestHarness: Sendable {
         if let clock { configuration.now = clock.now }
         configure(&configuration)
         let hub = Hub()
+        let masterKey = MasterKey.generate()
         let store = try SQLiteStore(
-            path: directory.appendingPathComponent("herald.sqlite").path, masterKey: .generate(), durability: durability, now: configuration.now,
+            path: directory.appendingPathComponent("herald.sqlite").path, masterKey: masterKey, durability: durability, now: configuration.now,
             observer: hub.deliver)
         let (app, key) = try await store.createApp(name: "Acme")
         let (other, otherKey) = try await store.createApp(name: "Other")
@@ -53,7 +55,7 @@ struct TestHarness: Sendable {
         var logger = Logger(label: "herald.test")
         logger.logLevel = .warning
         let harness = TestHarness(
-            directory: directory, store: store, hub: hub, tokens: UserTokens(store: store, now: configuration.now), configuration: configuration, app: app.id,
+            directory: directory, masterKey: masterKey, store: store, hub: hub, tokens: UserTokens(store: store, now: configuration.now), configuration: configuration, app: app.id,
             apiKey: key.token, otherApp: other.id, otherKey: otherKey.token, parts: ServerParts(configuration: configuration, store: store, hub: hub, logger: logger))
         do {
             let result = try await body(harness)

@@ -10,11 +10,8 @@ struct InboxItemRecord: Codable, FetchableRecord, MutablePersistableRecord {
     var userID: String
     var notificationID: String
     var category: String
-    var title: String
-    var body: String
-    var data: String?
-    var actions: String?
-    var jws: String
+    /// `Content`, sealed with the recipient's data key.
+    var sealed: Data?
     /// When it entered (or enters) the inbox: the order of the inbox, and the time it is signed with.
     var createdAt: Int64
     /// Set when it was published to the user; nil while held (quiet hours).
@@ -24,8 +21,21 @@ struct InboxItemRecord: Codable, FetchableRecord, MutablePersistableRecord {
     var readAt: Int64?
     var archivedAt: Int64?
     var actionID: String?
-    var actionInput: String?
+    /// The input given with the action (JSON), sealed with the recipient's data key.
+    var sealedInput: Data?
     var actedAt: Int64?
+
+    /// What the customer reads, and its signature (whose payload is that content).
+    struct Content: Codable {
+        var title: String
+        var body: String
+        var data: [String: JSONValue]?
+        var actions: [NotificationAction]?
+        var jws: String
+    }
+
+    static func context(_ id: String) -> String { "inbox|\(id)" }
+    static func inputContext(_ id: String) -> String { "inbox.input|\(id)" }
 
     enum Columns {
         static let position = Column(CodingKeys.position)
@@ -45,35 +55,37 @@ struct InboxItemRecord: Codable, FetchableRecord, MutablePersistableRecord {
         position = inserted.rowID
     }
 
-    init(_ item: InboxItem, app: AppID, releasedAt: Int64?) throws {
+    init(_ item: InboxItem, app: AppID, releasedAt: Int64?, key: DataKey) throws {
         id = item.id.rawValue
         appID = app.rawValue
         userID = item.recipient.rawValue
         notificationID = item.notificationId.rawValue
         category = item.category.rawValue
-        title = item.title
-        body = item.body
-        data = item.data.map(JSONColumn.encode)
-        actions = try item.actions.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-        jws = item.jws
+        sealed = try key.seal(
+            json: Content(title: item.title, body: item.body, data: item.data, actions: item.actions, jws: item.jws), context: Self.context(item.id.rawValue))
         createdAt = WireTime.milliseconds(item.createdAt)
         self.releasedAt = releasedAt
         expiresAt = item.expiresAt.map(WireTime.milliseconds)
     }
 
-    func item() throws -> InboxItem {
+    /// The item, opened.
+    /// - Throws: `HeraldError.notFound` when the recipient's key is gone (they are being erased).
+    func item(keys: KeyRing) throws -> InboxItem {
+        guard let sealed, let key = try keys.key(.user(UserID(rawValue: userID)!), in: AppID(rawValue: appID)!) else {
+            throw HeraldError.notFound(resource: "inbox item")
+        }
+        let content = try key.open(json: sealed, as: Content.self, context: Self.context(id))
         var performed: InboxItem.PerformedAction?
         if let actionID, let actedAt {
             performed = .init(
-                actionId: actionID, input: actionInput.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) },
+                actionId: actionID, input: try sealedInput.map { try key.open(json: $0, as: JSONValue.self, context: Self.inputContext(id)) },
                 performedAt: WireTime.date(milliseconds: actedAt))
         }
         return InboxItem(
             id: InboxItemID(rawValue: id)!, notificationId: NotificationID(rawValue: notificationID)!, recipient: UserID(rawValue: userID)!,
-            category: NotificationCategory(rawValue: category) ?? .transactional, title: title, body: body, data: data.flatMap(JSONColumn.decodeObject),
-            actions: try actions.map { try JSONDecoder().decode([NotificationAction].self, from: Data($0.utf8)) },
-            createdAt: WireTime.date(milliseconds: createdAt), expiresAt: expiresAt.map(WireTime.date(milliseconds:)),
-            readAt: readAt.map(WireTime.date(milliseconds:)), archivedAt: archivedAt.map(WireTime.date(milliseconds:)), performed: performed, jws: jws)
+            category: NotificationCategory(rawValue: category) ?? .transactional, title: content.title, body: content.body, data: content.data,
+            actions: content.actions, createdAt: WireTime.date(milliseconds: createdAt), expiresAt: expiresAt.map(WireTime.date(milliseconds:)),
+            readAt: readAt.map(WireTime.date(milliseconds:)), archivedAt: archivedAt.map(WireTime.date(milliseconds:)), performed: performed, jws: content.jws)
     }
 
     var cursor: InboxQuery.Cursor { InboxQuery.Cursor(createdAt: createdAt, position: position ?? 0) }

@@ -8,12 +8,18 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
     var channelID: String
     var seq: Int64
     var sender: String?
-    var text: String
-    var data: String?
+    /// `Content`, sealed with the sender's data key (the app's for a business message); nil once deleted.
+    var sealed: Data?
     var createdAt: Int64
     var editedAt: Int64?
     var deletedAt: Int64?
-    var jws: String?
+
+    /// What is sealed: everything the customer wrote or reads, and the signature (its payload is that content).
+    struct Content: Codable {
+        var text: String
+        var data: [String: JSONValue]?
+        var jws: String?
+    }
 
     enum Columns {
         static let id = Column(CodingKeys.id)
@@ -23,24 +29,41 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
         static let deletedAt = Column(CodingKeys.deletedAt)
     }
 
-    init(_ message: Message) {
+    init(_ message: Message, app: AppID, keys: KeyRing) throws {
         id = message.id.rawValue
         channelID = message.channelId.rawValue
         seq = message.seq
         sender = message.sender?.rawValue
-        text = message.text
-        data = message.data.map(JSONColumn.encode)
         createdAt = WireTime.milliseconds(message.createdAt)
         editedAt = message.editedAt.map(WireTime.milliseconds)
         deletedAt = nil
-        jws = message.jws
+        try seal(message, app: app, keys: keys)
     }
 
-    var message: Message {
-        Message(
+    var owner: KeyOwner { sender.flatMap(UserID.init(rawValue:)).map(KeyOwner.user) ?? .app }
+    var context: String { "message|\(channelID)|\(id)" }
+
+    mutating func seal(_ message: Message, app: AppID, keys: KeyRing) throws {
+        guard let key = try keys.key(owner, in: app) else { throw HeraldError.forbidden(reason: "The sender has been erased.") }
+        sealed = try key.seal(json: Content(text: message.text, data: message.data, jws: message.jws), context: context)
+    }
+
+    /// The message, opened. A message whose sender's key is gone (erased) comes back as `erased`: it keeps
+    /// its seq, like a tombstone, and shows nothing of what it said.
+    func message(app: AppID, keys: KeyRing) -> Message {
+        var message = Message(
             id: MessageID(rawValue: id)!, channelId: ChannelID(rawValue: channelID)!, seq: seq, sender: sender.flatMap(UserID.init(rawValue:)),
-            text: text, data: data.flatMap(JSONColumn.decodeObject), createdAt: WireTime.date(milliseconds: createdAt),
-            editedAt: editedAt.map(WireTime.date(milliseconds:)), deleted: deletedAt != nil, jws: jws)
+            text: "", data: nil, createdAt: WireTime.date(milliseconds: createdAt), editedAt: editedAt.map(WireTime.date(milliseconds:)),
+            deleted: deletedAt != nil)
+        guard deletedAt == nil else { return message }
+        guard let sealed, let key = try? keys.key(owner, in: app), let content = try? key.open(json: sealed, as: Content.self, context: context) else {
+            message.erased = true
+            return message
+        }
+        message.text = content.text
+        message.data = content.data
+        message.jws = content.jws
+        return message
     }
 }
 

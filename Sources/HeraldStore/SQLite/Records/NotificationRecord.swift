@@ -9,12 +9,10 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
     var category: String
     var templateKey: String?
     var templateVersion: Int?
-    /// `{"variables": {...}}` for a template, `{"title", "body"}` for literal content.
-    var source: String
+    /// `Content`, sealed with the app's data key.
+    var sealed: Data?
     /// `{"users": [...]}` or `{"segment": {...}}`.
     var audience: String
-    var data: String?
-    var actions: String?
     var sendAt: Int64?
     var expiresAt: Int64?
     var status: String
@@ -31,25 +29,35 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
         static let leaseUntil = Column(CodingKeys.leaseUntil)
     }
 
-    init(_ notification: OutgoingNotification) throws {
+    /// What the business said: template variables or literal content, data and actions.
+    struct Content: Codable {
+        /// `{"variables": {...}}` for a template, `{"title", "body"}` for literal content.
+        var source: [String: JSONValue]
+        var data: [String: JSONValue]?
+        var actions: [NotificationAction]?
+    }
+
+    static func context(_ id: String) -> String { "notification|\(id)" }
+
+    init(_ notification: OutgoingNotification, key: DataKey) throws {
         id = notification.id.rawValue
         appID = notification.app.rawValue
         category = notification.category.rawValue
         templateVersion = notification.templateVersion
+        let source: [String: JSONValue]
         switch notification.source {
-        case .template(let key, let variables):
-            templateKey = key.rawValue
-            source = JSONColumn.encode(["variables": .object(variables)])
+        case .template(let template, let variables):
+            templateKey = template.rawValue
+            source = ["variables": .object(variables)]
         case .content(let title, let body):
             templateKey = nil
-            source = JSONColumn.encode(["title": .string(title), "body": .string(body)])
+            source = ["title": .string(title), "body": .string(body)]
         }
+        sealed = try key.seal(json: Content(source: source, data: notification.data, actions: notification.actions), context: Self.context(notification.id.rawValue))
         switch notification.audience {
         case .users(let users): audience = JSONColumn.encode(["users": .array(users.map { .string($0.rawValue) })])
         case .segment(let segment): audience = JSONColumn.encode(["segment": .object(segment.metadata)])
         }
-        data = notification.data.map(JSONColumn.encode)
-        actions = try notification.actions.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         sendAt = notification.sendAt.map(WireTime.milliseconds)
         expiresAt = notification.expiresAt.map(WireTime.milliseconds)
         status = notification.status.rawValue
@@ -59,8 +67,10 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
         if notification.status == .sending { leaseUntil = createdAt + Int64(OutgoingNotification.leaseSeconds * 1000) }
     }
 
-    func notification() throws -> OutgoingNotification {
-        let sourceFields = JSONColumn.decodeObject(source) ?? [:]
+    func notification(keys: KeyRing) throws -> OutgoingNotification {
+        guard let sealed, let key = try keys.key(.app, in: AppID(rawValue: appID)!) else { throw StoreCorruption(table: Self.databaseTableName, id: id) }
+        let content = try key.open(json: sealed, as: Content.self, context: Self.context(id))
+        let sourceFields = content.source
         let source: NewNotification.Source
         if let templateKey, let key = TemplateKey(rawValue: templateKey) {
             guard case .object(let variables)? = sourceFields["variables"] else { throw StoreCorruption(table: Self.databaseTableName, id: id) }
@@ -82,8 +92,7 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
         }
         return OutgoingNotification(
             id: NotificationID(rawValue: id)!, app: AppID(rawValue: appID)!, category: NotificationCategory(rawValue: category) ?? .transactional,
-            source: source, templateVersion: templateVersion, audience: audience, data: data.flatMap(JSONColumn.decodeObject),
-            actions: try actions.map { try JSONDecoder().decode([NotificationAction].self, from: Data($0.utf8)) },
+            source: source, templateVersion: templateVersion, audience: audience, data: content.data, actions: content.actions,
             sendAt: sendAt.map(WireTime.date(milliseconds:)), expiresAt: expiresAt.map(WireTime.date(milliseconds:)),
             createdAt: WireTime.date(milliseconds: createdAt), status: OutgoingNotification.Status(rawValue: status) ?? .sending)
     }

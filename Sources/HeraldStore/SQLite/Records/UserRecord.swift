@@ -6,25 +6,73 @@ struct UserRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "user"
     var appID: String
     var id: String
-    var name: String?
+    /// `Profile`, sealed with the user's data key.
+    var sealed: Data?
     var locale: String?
     var timezone: String?
-    var metadata: String
     /// JSON of `UserPreferences`; nil until the user sets any.
     var preferences: String?
     var createdAt: Int64
     var updatedAt: Int64
+
+    /// The sealed part of the profile: what identifies or describes the person.
+    struct Profile: Codable {
+        var name: String?
+        var metadata: [String: JSONValue]
+    }
 
     enum Columns {
         static let appID = Column(CodingKeys.appID)
         static let id = Column(CodingKeys.id)
     }
 
-    var user: User {
-        User(
-            id: UserID(rawValue: id)!, name: name, locale: locale, timezone: timezone,
-            metadata: JSONColumn.decodeObject(metadata) ?? [:],
-            preferences: preferences.flatMap { try? JSONDecoder().decode(UserPreferences.self, from: Data($0.utf8)) } ?? UserPreferences(), createdAt: WireTime.date(milliseconds: createdAt),
-            updatedAt: WireTime.date(milliseconds: updatedAt))
+    static func context(app: String, id: String) -> String { "user|\(app)|\(id)" }
+
+    static func seal(_ profile: UserProfile, app: String, id: String, key: DataKey) throws -> Data {
+        try key.seal(json: Profile(name: profile.name, metadata: profile.metadata), context: context(app: app, id: id))
+    }
+
+    var decodedPreferences: UserPreferences {
+        preferences.flatMap { try? JSONDecoder().decode(UserPreferences.self, from: Data($0.utf8)) } ?? UserPreferences()
+    }
+
+    /// The user with their profile opened.
+    /// - Throws: `HeraldError.notFound` when the user's key is gone (they are being erased).
+    func user(keys: KeyRing) throws -> User {
+        guard let sealed, let key = try keys.key(.user(UserID(rawValue: id)!), in: AppID(rawValue: appID)!) else {
+            throw HeraldError.notFound(resource: "user")
+        }
+        let profile = try key.open(json: sealed, as: Profile.self, context: Self.context(app: appID, id: id))
+        return User(
+            id: UserID(rawValue: id)!, name: profile.name, locale: locale, timezone: timezone, metadata: profile.metadata,
+            preferences: decodedPreferences, createdAt: WireTime.date(milliseconds: createdAt), updatedAt: WireTime.date(milliseconds: updatedAt))
+    }
+
+    var recipient: Recipient {
+        Recipient(id: UserID(rawValue: id)!, locale: locale, timezone: timezone, preferences: decodedPreferences)
+    }
+}
+
+/// The blind index of user metadata: one keyed hash per top-level key and scalar value, under the app's key.
+enum UserTags {
+    static func tag(key: String, value: JSONValue, appKey: DataKey) -> Data? {
+        switch value {
+        case .string, .bool, .number:
+            var input = Data(key.utf8)
+            input.append(0)
+            input.append(value.canonicalData())
+            return appKey.tag(input, purpose: "metadata")
+        default:
+            return nil
+        }
+    }
+
+    static func replace(for user: String, app: String, metadata: [String: JSONValue], appKey: DataKey, db: Database) throws {
+        try db.execute(sql: "DELETE FROM userTag WHERE appID = ? AND userID = ?", arguments: [app, user])
+        let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO userTag (appID, userID, tag) VALUES (?, ?, ?)")
+        for (key, value) in metadata {
+            guard let tag = tag(key: key, value: value, appKey: appKey) else { continue }
+            try insert.execute(arguments: [app, user, tag])
+        }
     }
 }

@@ -1,0 +1,58 @@
+import Crypto
+public import Foundation
+
+/// A 256-bit AES-GCM key that seals content at rest: one per app (for what the business owns) and one
+/// per user (for what is about that user), each stored only wrapped (see `KeyRing` in HeraldStore).
+///
+/// Every sealed value carries its row's identity as associated data, so a ciphertext copied into another
+/// row, or another user's row, does not open.
+public struct DataKey: Sendable {
+    private let key: SymmetricKey
+
+    /// The first byte of every sealed value: lets a later format coexist with this one.
+    static let formatVersion: UInt8 = 1
+
+    public init(bytes: some ContiguousBytes) throws(HeraldError) {
+        let key = SymmetricKey(data: bytes)
+        guard key.bitCount == 256 else { throw .invalid(field: "dataKey", .invalidValue, detail: "32 bytes") }
+        self.key = key
+    }
+
+    public static func generate() -> DataKey {
+        try! DataKey(bytes: SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) })
+    }
+
+    func withSymmetricKey<Result>(_ body: (SymmetricKey) -> Result) -> Result { body(key) }
+
+    /// The raw key, only to be wrapped by the key above it.
+    public var rawBytes: Data { key.withUnsafeBytes { Data($0) } }
+
+    public func seal(_ plaintext: Data, context: String) throws -> Data {
+        var sealed = Data([Self.formatVersion])
+        sealed.append(try AES.GCM.seal(plaintext, using: key, authenticating: Data(context.utf8)).combined!)
+        return sealed
+    }
+
+    /// - Throws: when the value was sealed with another key or another context, or was changed.
+    public func open(_ sealed: Data, context: String) throws -> Data {
+        guard sealed.first == Self.formatVersion else { throw CryptoKitError.authenticationFailure }
+        return try AES.GCM.open(AES.GCM.SealedBox(combined: sealed.dropFirst()), using: key, authenticating: Data(context.utf8))
+    }
+
+    public func seal<Value: Encodable>(json value: Value, context: String) throws -> Data {
+        try seal(JSONEncoder().encode(value), context: context)
+    }
+
+    public func open<Value: Decodable>(json sealed: Data, as type: Value.Type, context: String) throws -> Value {
+        try JSONDecoder().decode(type, from: open(sealed, context: context))
+    }
+}
+
+extension DataKey {
+    /// A keyed hash (HMAC-SHA256 under a subkey derived with HKDF) that lets equal values be found
+    /// without storing them: a blind index. Equal inputs give equal tags; a tag reveals nothing else.
+    public func tag(_ value: Data, purpose: String) -> Data {
+        let subkey = HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("herald tag \(purpose)".utf8), outputByteCount: 32)
+        return Data(HMAC<SHA256>.authenticationCode(for: value, using: subkey))
+    }
+}

@@ -1,0 +1,71 @@
+public import Foundation
+import GRDB
+public import HeraldCore
+
+extension SQLiteStore {
+    public func recordAudit(_ event: NewAuditEvent) async throws {
+        try await auditWriter.submit(AuditWrite(event: event, at: now()))
+    }
+
+    /// Appends a batch of events, each linked to the head of its chain, in one transaction.
+    static func commitAudit(_ batch: [AuditWrite], pool: DatabasePool, keys: KeyRing) async throws -> [Result<Void, any Error>] {
+        let key = try keys.auditKey()
+        try await pool.write { db in
+            var nextID = (try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM auditEvent") ?? 0) + 1
+            var heads: [String: (seq: Int64, hash: Data)] = [:]
+            let insert = try db.cachedStatement(
+                sql: "INSERT INTO auditEvent (id, chain, seq, at, actor, action, target, prevHash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            for write in batch {
+                let chain = write.event.chain.column
+                var head = heads[chain]
+                if head == nil {
+                    let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM auditEvent WHERE chain = ? ORDER BY seq DESC LIMIT 1", arguments: [chain])
+                    head = row.map { ($0["seq"], $0["hash"]) } ?? (0, AuditEvent.genesis)
+                }
+                let seq = head!.seq + 1
+                let canonical = AuditEvent.canonicalBytes(
+                    chain: chain, id: nextID, seq: seq, at: write.at, actor: write.event.actor, action: write.event.action, target: write.event.target)
+                let hash = AuditEvent.hash(previous: head!.hash, canonical: canonical, key: key)
+                try insert.execute(arguments: [
+                    nextID, chain, seq, WireTime.milliseconds(write.at), write.event.actor, write.event.action, write.event.target, head!.hash, hash,
+                ])
+                heads[chain] = (seq, hash)
+                nextID += 1
+            }
+        }
+        return batch.map { _ in .success(()) }
+    }
+
+    public func auditEvents(of app: AppID, after: Int64?, limit: Int) async throws -> [AuditEvent] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM auditEvent WHERE chain = ? AND id > ? ORDER BY id LIMIT ?", arguments: [app.rawValue, after ?? 0, limit]
+            ).map { row in
+                AuditEvent(
+                    id: row["id"], seq: row["seq"], at: WireTime.date(milliseconds: row["at"]), actor: row["actor"], action: row["action"],
+                    target: row["target"], hash: (row["hash"] as Data).hexString, prevHash: (row["prevHash"] as Data).hexString)
+            }
+        }
+    }
+
+    public func verifyAudit() async throws -> (checked: Int, heads: [String: String]) {
+        let key = try keys.auditKey()
+        return try await pool.read { db in
+            var verifier = AuditVerifier(key: key)
+            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM auditEvent ORDER BY id")
+            while let row = try rows.next() {
+                try verifier.check(
+                    AuditVerifier.Row(
+                        id: row["id"], chain: row["chain"], seq: row["seq"], at: WireTime.date(milliseconds: row["at"]), actor: row["actor"],
+                        action: row["action"], target: row["target"], prevHash: row["prevHash"] ?? Data(), hash: row["hash"] ?? Data()))
+            }
+            return (verifier.checked, verifier.chainHeads)
+        }
+    }
+}
+
+/// One event waiting in the audit group commit.
+struct AuditWrite: Sendable {
+    var event: NewAuditEvent
+    var at: Date
+}
