@@ -13,16 +13,23 @@ struct HeraldBench: AsyncParsableCommand {
             Scenarios:
               latency  1:1 conversations over WebSocket (100 pairs, 1,000 msg/s in total): send → ack (after the commit) and
                      send → delivery to the peer, with HDR histograms; every message checked exactly once, in order.
+              throughput  1:1 conversations over WebSocket (50 pairs), each sender keeping 32 messages in flight: the
+                     durable messages/s the server sustains, with send → ack and send → delivery latencies.
+              fanout one message at a time from the business to a 1,000-member group, every member online: deliveries/s
+                     and the time to the last member of each message.
               push   one security notification to N offline users, each with a Web Push subscription at a loopback
                      HTTP/2 TLS push service in this process, which checks VAPID and decrypts every payload; measures
                      the pushes/s the push worker sustains and the time from the commit to each push.
             """)
 
-    @Argument(help: "The scenario: latency or push.")
+    @Argument(help: "The scenario: latency, throughput, fanout or push.")
     var scenario: String
 
-    @Option(help: "Recipients (push; default 5,000).")
+    @Option(help: "Recipients (push; default 5,000) or group members (fanout; default 1,000).")
     var count: Int?
+
+    @Option(help: "Messages per sender (throughput; default 2,000) or in all (fanout; default 50).")
+    var messages: Int?
 
     @Option(help: "How long to send (latency; default 10 s).")
     var duration: Int?
@@ -40,8 +47,12 @@ struct HeraldBench: AsyncParsableCommand {
             result = try await PushScenario(count: count ?? (quick ? 200 : 5_000)).run()
         case "latency":
             result = try await LatencyScenario(pairs: quick ? 10 : 100, rate: quick ? 100 : 1_000, duration: .seconds(duration ?? (quick ? 2 : 10))).run()
+        case "throughput":
+            result = try await ThroughputScenario(pairs: quick ? 5 : 50, window: quick ? 4 : 32, perSender: messages ?? (quick ? 50 : 2_000)).run()
+        case "fanout":
+            result = try await FanoutScenario(members: count ?? (quick ? 50 : 1_000), messages: messages ?? (quick ? 5 : 50)).run()
         default:
-            throw ValidationError("unknown scenario \(scenario); known: latency, push")
+            throw ValidationError("unknown scenario \(scenario); known: latency, throughput, fanout, push")
         }
         print(json ? result.json : result.table)
     }

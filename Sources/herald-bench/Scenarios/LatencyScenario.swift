@@ -44,36 +44,11 @@ struct LatencyScenario {
     }
 
     func run() async throws -> BenchResult {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let fsync = try FsyncProbe.measure(in: directory)
-        let (status, output) = try HeraldProcess.command(["apps", "create", "--name", "Bench", "--data", directory.path, "--json"])
-        guard status == 0, case .object(let created)? = try? JSONValue.parse(Data(output.utf8)), case .string(let apiKey)? = created["apiKey"] else {
-            throw Failure(description: "herald apps create failed: \(output)")
-        }
-        let server = try await HeraldProcess.start(data: directory, extraArguments: ["--log-level", "notice"])
-        do {
-            let result = try await measure(server: server, apiKey: apiKey, fsync: fsync)
-            _ = await server.stop(with: SIGTERM)
-            return result
-        } catch {
-            _ = await server.stop(with: SIGKILL)
-            throw error
-        }
+        try await BenchServer.with { server, api, fsync in try await measure(server: server, api: api, fsync: fsync) }
     }
 
-    private func measure(server: HeraldProcess, apiKey: String, fsync: Double) async throws -> BenchResult {
-        let api = BenchAPI(base: server.baseURL, apiKey: apiKey)
-        var conversations: [(sender: String, receiver: String, channel: String)] = []
-        for index in 0..<pairs {
-            let (sender, receiver) = ("s\(index)", "r\(index)")
-            try await api.call(.PUT, "/v1/users/\(sender)", body: "{}", expect: [200, 201])
-            try await api.call(.PUT, "/v1/users/\(receiver)", body: "{}", expect: [200, 201])
-            let channel = try await api.call(.POST, "/v1/channels", body: #"{"type":"direct","members":["\#(sender)","\#(receiver)"]}"#, expect: [201])
-            guard case .object(let fields) = try JSONValue.parse(channel), case .string(let id)? = fields["id"] else { throw Failure(description: "no channel") }
-            conversations.append((sender, receiver, id))
-        }
+    private func measure(server: HeraldProcess, api: BenchAPI, fsync: Double) async throws -> BenchResult {
+        let conversations = try await api.directPairs(pairs)
         let perSender = max(1, rate * Int(duration.components.seconds) / pairs)
         let interval = Duration.nanoseconds(Int64(1_000_000_000) * Int64(pairs) / Int64(rate))
         let recorder = Recorder()
@@ -137,6 +112,26 @@ struct BenchAPI {
             throw LatencyScenario.Failure(description: "\(method) \(path) answered \(response.status.code): \(String(buffer: bytes))")
         }
         return Data(bytes.readableBytesView)
+    }
+
+    /// `count` direct channels between users `s<i>` and `r<i>`.
+    func directPairs(_ count: Int) async throws -> [(sender: String, receiver: String, channel: String)] {
+        var conversations: [(sender: String, receiver: String, channel: String)] = []
+        for index in 0..<count {
+            let (sender, receiver) = ("s\(index)", "r\(index)")
+            try await call(.PUT, "/v1/users/\(sender)", body: "{}", expect: [200, 201])
+            try await call(.PUT, "/v1/users/\(receiver)", body: "{}", expect: [200, 201])
+            let channel = try await call(.POST, "/v1/channels", body: #"{"type":"direct","members":["\#(sender)","\#(receiver)"]}"#, expect: [201])
+            conversations.append((sender, receiver, try Self.id(in: channel)))
+        }
+        return conversations
+    }
+
+    static func id(in body: Data) throws -> String {
+        guard case .object(let fields) = try JSONValue.parse(body), case .string(let id)? = fields["id"] else {
+            throw LatencyScenario.Failure(description: "no id in \(String(decoding: body, as: UTF8.self))")
+        }
+        return id
     }
 
     func token(_ user: String) async throws -> String {

@@ -1,0 +1,29 @@
+import Foundation
+import HeraldCore
+import HeraldTestSupport
+
+/// A real `herald serve` on a temporary data directory with one app, for the duration of a scenario;
+/// the disk's fsync latency is measured in the same directory first.
+enum BenchServer {
+    static func with<T>(
+        extraArguments: [String] = [], _ body: (HeraldProcess, BenchAPI, _ fsyncMilliseconds: Double) async throws -> T
+    ) async throws -> T {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fsync = try FsyncProbe.measure(in: directory)
+        let (status, output) = try HeraldProcess.command(["apps", "create", "--name", "Bench", "--data", directory.path, "--json"])
+        guard status == 0, case .object(let created)? = try? JSONValue.parse(Data(output.utf8)), case .string(let apiKey)? = created["apiKey"] else {
+            throw LatencyScenario.Failure(description: "herald apps create failed: \(output)")
+        }
+        let server = try await HeraldProcess.start(data: directory, extraArguments: ["--log-level", "notice"] + extraArguments)
+        do {
+            let result = try await body(server, BenchAPI(base: server.baseURL, apiKey: apiKey), fsync)
+            _ = await server.stop(with: SIGTERM)
+            return result
+        } catch {
+            _ = await server.stop(with: SIGKILL)
+            throw error
+        }
+    }
+}

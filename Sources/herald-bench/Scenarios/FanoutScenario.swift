@@ -1,0 +1,105 @@
+import Foundation
+import HeraldCore
+import HeraldTestSupport
+import Histogram
+import Synchronization
+
+/// One message to a group of `members`, all online: the business sends `messages` messages one after
+/// another through the Platform API; every member's socket times each delivery from the send. Reports
+/// deliveries per second and the time to the last member of each message. Every member must get
+/// every message exactly once, in order.
+struct FanoutScenario {
+    let members: Int
+    let messages: Int
+
+    /// The latest arrival of each message (by seq), in microseconds since the send.
+    final class Last: Sendable {
+        private let state = Mutex<[Int64: UInt64]>([:])
+        func record(_ seq: Int64, _ microseconds: UInt64) { state.withLock { $0[seq] = max($0[seq] ?? 0, microseconds) } }
+        var values: [UInt64] { state.withLock { Array($0.values) } }
+    }
+
+    /// Counts sockets that said `ready`, and resumes a waiter once all have.
+    final class ReadyGate: Sendable {
+        private let state = Mutex<(count: Int, waiter: CheckedContinuation<Void, Never>?)>((0, nil))
+        let expected: Int
+        init(expected: Int) { self.expected = expected }
+        func arrive() {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                state.count += 1
+                guard state.count == expected else { return nil }
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
+        }
+        func wait() async {
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { state -> Bool in
+                    if state.count >= expected { return true }
+                    state.waiter = continuation
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        }
+    }
+
+    func run() async throws -> BenchResult {
+        try await BenchServer.with { server, api, fsync in
+            let names = (0..<members).map { "m\($0)" }
+            for name in names { try await api.call(.PUT, "/v1/users/\(name)", body: "{}", expect: [200, 201]) }
+            let memberList = names.map { "\"\($0)\"" }.joined(separator: ",")
+            let channel = try BenchAPI.id(in: try await api.call(.POST, "/v1/channels", body: #"{"type":"group","name":"fanout","members":[\#(memberList)]}"#, expect: [201]))
+            var issued: [String] = []
+            for name in names { issued.append(try await api.token(name)) }
+            let tokens = issued
+            let recorder = LatencyScenario.Recorder()
+            let last = Last()
+            let received = (0..<members).map { _ in LatencyScenario.Received() }
+            let gate = ReadyGate(expected: members)
+            let serverCPUBefore = ProcessUsage.cpuSeconds(pid: server.processIdentifier) ?? 0
+            let ownCPUBefore = ProcessUsage.ownCPUSeconds()
+            var started = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<members {
+                    group.addTask {
+                        try await BenchSocket.receive(port: server.port, token: tokens[index], count: messages) { frame in
+                            switch frame {
+                            case .ready: gate.arrive()
+                            case .messageCreated(let message):
+                                guard let nanos = Int64(message.text.dropFirst(2)) else { return }
+                                let microseconds = LatencyScenario.elapsedMicroseconds(since: nanos)
+                                recorder.delivery(microseconds)
+                                last.record(message.seq, microseconds)
+                                received[index].add(message.seq)
+                            default: break
+                            }
+                        }
+                    }
+                }
+                await gate.wait()
+                started = ContinuousClock.now
+                for _ in 0..<messages {
+                    let nanos = (ContinuousClock.now - LatencyScenario.origin).microseconds * 1000
+                    try await api.call(.POST, "/v1/channels/\(channel)/messages", body: #"{"text":"t=\#(nanos)"}"#, expect: [201])
+                }
+                try await group.waitForAll()
+            }
+            let elapsed = ContinuousClock.now - started
+            let serverCPU = (ProcessUsage.cpuSeconds(pid: server.processIdentifier) ?? 0) - serverCPUBefore
+            let ownCPU = ProcessUsage.ownCPUSeconds() - ownCPUBefore
+            for (index, member) in received.enumerated() where member.all != Array(1...Int64(messages)) {
+                throw LatencyScenario.Failure(description: "member \(index) got \(member.all.count) of \(messages) messages, or out of order")
+            }
+            var lastMember = Histogram<UInt64>(highestTrackableValue: 60_000_000)
+            for value in last.values { _ = lastMember.record(value) }
+            return BenchResult(
+                scenario: "fanout",
+                parameters: [("members", "\(members)"), ("messages", "\(messages)"), ("durability", "full (fsync per commit)"), ("build", PushScenario.build)],
+                figures: [("deliveries_per_second", Double(members * messages) / elapsed.seconds), ("fsync_p50_ms", fsync)]
+                    + BenchResult.latencies("last_member", lastMember) + BenchResult.latencies("delivery", recorder.histograms.delivery)
+                    + [("server_cpu_seconds", serverCPU), ("bench_cpu_seconds", ownCPU)])
+        }
+    }
+}

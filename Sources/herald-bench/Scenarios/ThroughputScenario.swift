@@ -1,0 +1,90 @@
+import Foundation
+import HeraldCore
+import HeraldTestSupport
+import HummingbirdWSClient
+
+/// As many durable 1:1 messages per second as the server sustains: `pairs` senders each keep up to
+/// `window` messages in flight (a new send on each ack) until each has sent `perSender`. Delivery to
+/// the peer is timed from the send; every receiver must get every message exactly once, in order.
+struct ThroughputScenario {
+    let pairs: Int
+    let window: Int
+    let perSender: Int
+
+    func run() async throws -> BenchResult {
+        try await BenchServer.with { server, api, fsync in
+            let conversations = try await api.directPairs(pairs)
+            let recorder = LatencyScenario.Recorder()
+            let received = (0..<pairs).map { _ in LatencyScenario.Received() }
+            let serverCPUBefore = ProcessUsage.cpuSeconds(pid: server.processIdentifier) ?? 0
+            let ownCPUBefore = ProcessUsage.ownCPUSeconds()
+            var issued: [(sender: String, receiver: String)] = []
+            for conversation in conversations { issued.append((try await api.token(conversation.sender), try await api.token(conversation.receiver))) }
+            let tokens = issued
+            let started = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, conversation) in conversations.enumerated() {
+                    group.addTask {
+                        try await BenchSocket.receive(port: server.port, token: tokens[index].receiver, count: perSender) { frame in
+                            guard case .messageCreated(let message) = frame, let nanos = Int64(message.text.dropFirst(2)) else { return }
+                            recorder.delivery(LatencyScenario.elapsedMicroseconds(since: nanos))
+                            received[index].add(message.seq)
+                        }
+                    }
+                    group.addTask {
+                        try await BenchSocket.sendWindowed(
+                            port: server.port, token: tokens[index].sender, channel: conversation.channel, count: perSender, window: window, recorder: recorder)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let elapsed = ContinuousClock.now - started
+            let serverCPU = (ProcessUsage.cpuSeconds(pid: server.processIdentifier) ?? 0) - serverCPUBefore
+            let ownCPU = ProcessUsage.ownCPUSeconds() - ownCPUBefore
+            for (index, receiver) in received.enumerated() where receiver.all != Array(1...Int64(perSender)) {
+                throw LatencyScenario.Failure(description: "receiver \(index) got \(receiver.all.count) of \(perSender) messages, or out of order")
+            }
+            let (ack, delivery) = recorder.histograms
+            let total = perSender * pairs
+            return BenchResult(
+                scenario: "throughput",
+                parameters: [
+                    ("pairs", "\(pairs)"), ("window_per_sender", "\(window)"), ("messages", "\(total)"), ("durability", "full (fsync per commit)"),
+                    ("build", PushScenario.build),
+                ],
+                figures: [("delivered_per_second", Double(total) / elapsed.seconds), ("fsync_p50_ms", fsync)] + BenchResult.latencies("ack", ack)
+                    + BenchResult.latencies("delivery", delivery) + [("server_cpu_seconds", serverCPU), ("bench_cpu_seconds", ownCPU)])
+        }
+    }
+}
+
+extension BenchSocket {
+    /// Sends `count` messages keeping at most `window` without an ack, recording each ack's latency.
+    static func sendWindowed(port: Int, token: String, channel: String, count: Int, window: Int, recorder: LatencyScenario.Recorder) async throws {
+        _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/v1/realtime", configuration: configuration(token: token), logger: logger) {
+            inbound, outbound, _ in
+            let sentAt = SendTimes()
+            var sent = 0
+            func sendNext() async throws {
+                let nanos = (ContinuousClock.now - LatencyScenario.origin).microseconds * 1000
+                let id = "w\(sent)"
+                sentAt.record(id, nanos)
+                sent += 1
+                try await outbound.write(.text(#"{"type":"message.send","channelId":"\#(channel)","clientMessageId":"\#(id)","text":"t=\#(nanos)"}"#))
+            }
+            // In order: the next send waits for the previous write, so seqs follow the send order.
+            for _ in 0..<min(window, count) { try await sendNext() }
+            var acks = 0
+            for try await message in inbound.messages(maxSize: 1 << 22) {
+                guard case .text(let text) = message, case .ack(let id, _)? = try? WireJSON.decoder().decode(ServerFrame.self, from: Data(text.utf8)),
+                    let nanos = sentAt.take(id.rawValue)
+                else { continue }
+                recorder.ack(LatencyScenario.elapsedMicroseconds(since: nanos))
+                acks += 1
+                if acks == count { break }
+                if sent < count { try await sendNext() }
+            }
+            try await outbound.close(.normalClosure, reason: nil)
+        }
+    }
+}
