@@ -126,7 +126,9 @@ let package = Package(
             name: "herald-bench",
             dependencies: [
                 "HeraldCore",
+                "HeraldStore",
                 "HeraldTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

@@ -17,21 +17,23 @@ struct HeraldBench: AsyncParsableCommand {
                      durable messages/s the server sustains, with send → ack and send → delivery latencies.
               fanout one message at a time from the business to a 1,000-member group, every member online: deliveries/s
                      and the time to the last member of each message.
+              history pages of 50 at random positions from a channel of 1,000,000 messages (written through the store
+                     before the server starts), 16 concurrent HTTP clients for the duration: pages/s and page latency.
               push   one security notification to N offline users, each with a Web Push subscription at a loopback
                      HTTP/2 TLS push service in this process, which checks VAPID and decrypts every payload; measures
                      the pushes/s the push worker sustains and the time from the commit to each push.
             """)
 
-    @Argument(help: "The scenario: latency, throughput, fanout or push.")
+    @Argument(help: "The scenario: latency, throughput, fanout, history or push.")
     var scenario: String
 
-    @Option(help: "Recipients (push; default 5,000) or group members (fanout; default 1,000).")
+    @Option(help: "Recipients (push; default 5,000), group members (fanout; default 1,000) or channel size (history; default 1,000,000).")
     var count: Int?
 
     @Option(help: "Messages per sender (throughput; default 2,000) or in all (fanout; default 50).")
     var messages: Int?
 
-    @Option(help: "How long to send (latency; default 10 s).")
+    @Option(help: "How long to send or read (latency, history; default 10 s).")
     var duration: Int?
 
     @Flag(help: "A small run that proves the scenario works (CI); checks delivery, not speed.")
@@ -51,8 +53,10 @@ struct HeraldBench: AsyncParsableCommand {
             result = try await ThroughputScenario(pairs: quick ? 5 : 50, window: quick ? 4 : 32, perSender: messages ?? (quick ? 50 : 2_000)).run()
         case "fanout":
             result = try await FanoutScenario(members: count ?? (quick ? 50 : 1_000), messages: messages ?? (quick ? 5 : 50)).run()
+        case "history":
+            result = try await HistoryScenario(size: count ?? (quick ? 2_000 : 1_000_000), clients: quick ? 4 : 16, duration: .seconds(duration ?? (quick ? 2 : 10))).run()
         default:
-            throw ValidationError("unknown scenario \(scenario); known: latency, throughput, fanout, push")
+            throw ValidationError("unknown scenario \(scenario); known: latency, throughput, fanout, history, push")
         }
         print(json ? result.json : result.table)
     }

@@ -1,0 +1,109 @@
+import AsyncHTTPClient
+import Foundation
+import GRDB
+import HeraldCore
+import HeraldStore
+import HeraldTestSupport
+import Histogram
+import NIOCore
+
+/// Pages of 50 from a channel of `size` messages at random positions, through the Platform API, from
+/// `clients` concurrent HTTP clients for `duration`. The channel is written through the store itself
+/// (sealed and group-committed like any send, but without a million round trips) before the server
+/// starts. Every page is checked: 50 messages with consecutive seqs from the asked position.
+struct HistoryScenario {
+    let size: Int
+    let clients: Int
+    let duration: Duration
+
+    func run() async throws -> BenchResult {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fsync = try FsyncProbe.measure(in: directory)
+        let (status, output) = try HeraldProcess.command(["apps", "create", "--name", "Bench", "--data", directory.path, "--json"])
+        guard status == 0, case .object(let created)? = try? JSONValue.parse(Data(output.utf8)), case .string(let apiKey)? = created["apiKey"],
+            case .string(let appText)? = created["appId"], let app = AppID(rawValue: appText)
+        else {
+            throw LatencyScenario.Failure(description: "herald apps create failed: \(output)")
+        }
+        let seedStarted = ContinuousClock.now
+        let channel = try await seed(directory: directory, app: app)
+        let seedSeconds = (ContinuousClock.now - seedStarted).seconds
+        let server = try await HeraldProcess.start(data: directory, extraArguments: ["--log-level", "notice"])
+        do {
+            let result = try await measure(server: server, apiKey: apiKey, channel: channel, fsync: fsync, seedSeconds: seedSeconds)
+            _ = await server.stop(with: SIGTERM)
+            return result
+        } catch {
+            _ = await server.stop(with: SIGKILL)
+            throw error
+        }
+    }
+
+    /// Writes `size` messages between two users, 512 sends at a time (the writer batches them), then drops
+    /// the push rows the sends queued (nobody has a device), so the server starts idle.
+    private func seed(directory: URL, app: AppID) async throws -> ChannelID {
+        let data = DataDirectory(path: directory.path)
+        let store = try data.openStore(environmentKey: nil)
+        let (ana, ben) = (UserID(rawValue: "ana")!, UserID(rawValue: "ben")!)
+        for user in [ana, ben] { _ = try await store.putUser(user, profile: UserProfile(), in: app) }
+        let channel = try await store.createChannel(NewChannel(type: .direct, members: [ana, ben], name: nil), in: app).channel.id
+        var written = 0
+        while written < size {
+            let batch = min(512, size - written)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<batch {
+                    let text = "Message \(written + index): your statement for account 4242 is ready to view in the app."
+                    group.addTask { _ = try await store.append(AppendRequest(app: app, channel: channel, sender: index % 2 == 0 ? ana : ben, content: MessageContent(text: text))) }
+                }
+                try await group.waitForAll()
+            }
+            written += batch
+        }
+        try await store.close()
+        let database = try DatabaseQueue(path: data.databaseURL.path)
+        try await database.write { db in try db.execute(sql: "DELETE FROM outbox") }
+        try await database.close()
+        return channel
+    }
+
+    private func measure(server: HeraldProcess, apiKey: String, channel: ChannelID, fsync: Double, seedSeconds: Double) async throws -> BenchResult {
+        let recorder = LatencyScenario.Recorder()
+        let serverCPUBefore = ProcessUsage.cpuSeconds(pid: server.processIdentifier) ?? 0
+        let ownCPUBefore = ProcessUsage.ownCPUSeconds()
+        let started = ContinuousClock.now
+        let deadline = started + duration
+        let pages = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<clients {
+                group.addTask {
+                    var pages = 0
+                    while ContinuousClock.now < deadline {
+                        let after = Int.random(in: 0...(size - 50))
+                        var request = HTTPClientRequest(url: "\(server.baseURL)/v1/channels/\(channel.rawValue)/messages?after=\(after)&limit=50")
+                        request.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
+                        let sent = ContinuousClock.now
+                        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+                        let body = try await response.body.collect(upTo: 1 << 22)
+                        recorder.ack(UInt64((ContinuousClock.now - sent).microseconds))
+                        let page = try WireJSON.decoder().decode(MessagePage.self, from: Data(body.readableBytesView))
+                        guard response.status == .ok, page.messages.map(\.seq) == Array(Int64(after + 1)...Int64(after + 50)) else {
+                            throw LatencyScenario.Failure(description: "page after \(after) is wrong: status \(response.status.code), \(page.messages.count) messages")
+                        }
+                        pages += 1
+                    }
+                    return pages
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        let elapsed = ContinuousClock.now - started
+        let serverCPU = (ProcessUsage.cpuSeconds(pid: server.processIdentifier) ?? 0) - serverCPUBefore
+        let ownCPU = ProcessUsage.ownCPUSeconds() - ownCPUBefore
+        return BenchResult(
+            scenario: "history",
+            parameters: [("channel_messages", "\(size)"), ("page", "50"), ("clients", "\(clients)"), ("pages", "\(pages)"), ("build", PushScenario.build)],
+            figures: [("pages_per_second", Double(pages) / elapsed.seconds), ("seed_messages_per_second", Double(size) / seedSeconds), ("fsync_p50_ms", fsync)]
+                + BenchResult.latencies("page", recorder.histograms.ack) + [("server_cpu_seconds", serverCPU), ("bench_cpu_seconds", ownCPU)])
+    }
+}
