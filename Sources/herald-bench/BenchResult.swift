@@ -15,9 +15,9 @@ struct BenchResult {
 
     var table: String {
         var lines = ["scenario: \(scenario)"]
-        for (name, value) in parameters { lines.append("  \(name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(value)") }
+        for (name, value) in parameters { lines.append("  \(name.padding(toLength: 34, withPad: " ", startingAt: 0)) \(value)") }
         for (name, value) in figures {
-            lines.append("  \(name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(value.rounded() == value ? String(Int(value)) : String(format: "%.2f", value))")
+            lines.append("  \(name.padding(toLength: 34, withPad: " ", startingAt: 0)) \(value.rounded() == value ? String(Int(value)) : String(format: "%.2f", value))")
         }
         return lines.joined(separator: "\n")
     }

@@ -19,15 +19,17 @@ struct HeraldBench: AsyncParsableCommand {
                      and the time to the last member of each message.
               history pages of 50 at random positions from a channel of 1,000,000 messages (written through the store
                      before the server starts), 16 concurrent HTTP clients for the duration: pages/s and page latency.
+              inbox-fanout one signed notification to 100,000 users' inboxes (a segment; users written through the store
+                     first) while `latency` runs beside it: the fan-out's time and the latency run's figures meanwhile.
               push   one security notification to N offline users, each with a Web Push subscription at a loopback
                      HTTP/2 TLS push service in this process, which checks VAPID and decrypts every payload; measures
                      the pushes/s the push worker sustains and the time from the commit to each push.
             """)
 
-    @Argument(help: "The scenario: latency, throughput, fanout, history or push.")
+    @Argument(help: "The scenario: latency, throughput, fanout, history, inbox-fanout or push.")
     var scenario: String
 
-    @Option(help: "Recipients (push; default 5,000), group members (fanout; default 1,000) or channel size (history; default 1,000,000).")
+    @Option(help: "Recipients (push; default 5,000), group members (fanout; default 1,000) or channel size (history; default 1,000,000) or inbox recipients (inbox-fanout; default 100,000).")
     var count: Int?
 
     @Option(help: "Messages per sender (throughput; default 2,000) or in all (fanout; default 50).")
@@ -55,8 +57,11 @@ struct HeraldBench: AsyncParsableCommand {
             result = try await FanoutScenario(members: count ?? (quick ? 50 : 1_000), messages: messages ?? (quick ? 5 : 50)).run()
         case "history":
             result = try await HistoryScenario(size: count ?? (quick ? 2_000 : 1_000_000), clients: quick ? 4 : 16, duration: .seconds(duration ?? (quick ? 2 : 10))).run()
+        case "inbox-fanout":
+            let beside = LatencyScenario(pairs: quick ? 10 : 100, rate: quick ? 100 : 1_000, duration: .seconds(duration ?? (quick ? 4 : 10)))
+            result = try await InboxFanoutScenario(recipients: count ?? (quick ? 1_000 : 100_000), latency: beside).run()
         default:
-            throw ValidationError("unknown scenario \(scenario); known: latency, throughput, fanout, history, push")
+            throw ValidationError("unknown scenario \(scenario); known: latency, throughput, fanout, history, inbox-fanout, push")
         }
         print(json ? result.json : result.table)
     }

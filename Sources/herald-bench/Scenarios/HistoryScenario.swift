@@ -17,27 +17,14 @@ struct HistoryScenario {
     let duration: Duration
 
     func run() async throws -> BenchResult {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let fsync = try FsyncProbe.measure(in: directory)
-        let (status, output) = try HeraldProcess.command(["apps", "create", "--name", "Bench", "--data", directory.path, "--json"])
-        guard status == 0, case .object(let created)? = try? JSONValue.parse(Data(output.utf8)), case .string(let apiKey)? = created["apiKey"],
-            case .string(let appText)? = created["appId"], let app = AppID(rawValue: appText)
-        else {
-            throw LatencyScenario.Failure(description: "herald apps create failed: \(output)")
-        }
-        let seedStarted = ContinuousClock.now
-        let channel = try await seed(directory: directory, app: app)
-        let seedSeconds = (ContinuousClock.now - seedStarted).seconds
-        let server = try await HeraldProcess.start(data: directory, extraArguments: ["--log-level", "notice"])
-        do {
-            let result = try await measure(server: server, apiKey: apiKey, channel: channel, fsync: fsync, seedSeconds: seedSeconds)
-            _ = await server.stop(with: SIGTERM)
-            return result
-        } catch {
-            _ = await server.stop(with: SIGKILL)
-            throw error
+        var channel: ChannelID?
+        var seedSeconds = 0.0
+        return try await BenchServer.with(seed: { directory, app in
+            let started = ContinuousClock.now
+            channel = try await seed(directory: directory, app: app)
+            seedSeconds = (ContinuousClock.now - started).seconds
+        }) { server, api, fsync in
+            try await measure(server: server, apiKey: api.apiKey, channel: channel!, fsync: fsync, seedSeconds: seedSeconds)
         }
     }
 

@@ -47,7 +47,7 @@ struct LatencyScenario {
         try await BenchServer.with { server, api, fsync in try await measure(server: server, api: api, fsync: fsync) }
     }
 
-    private func measure(server: HeraldProcess, api: BenchAPI, fsync: Double) async throws -> BenchResult {
+    func measure(server: HeraldProcess, api: BenchAPI, fsync: Double) async throws -> BenchResult {
         let conversations = try await api.directPairs(pairs)
         let perSender = max(1, rate * Int(duration.components.seconds) / pairs)
         let interval = Duration.nanoseconds(Int64(1_000_000_000) * Int64(pairs) / Int64(rate))

@@ -1,0 +1,57 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import HeraldTestSupport
+
+/// One signed notification to `recipients` users' inboxes (a segment send; the POST answers once every
+/// item is committed), while the `latency` scenario runs beside it on the same server. Reports the
+/// fan-out's time and the latency run's figures meanwhile; fails unless the report counts every
+/// recipient and the latency run got every message exactly once, in order.
+struct InboxFanoutScenario {
+    let recipients: Int
+    let latency: LatencyScenario
+
+    func run() async throws -> BenchResult {
+        try await BenchServer.with(seed: { directory, app in try await seed(directory: directory, app: app) }) { server, api, fsync in
+            async let beside = latency.measure(server: server, api: api, fsync: fsync)
+            // Let the latency run reach its steady state before the fan-out starts.
+            try await Task.sleep(for: .seconds(2))
+            let started = ContinuousClock.now
+            let sent = try await api.call(
+                .POST, "/v1/notifications",
+                body: #"{"segment":{"metadata":{"cohort":"bench"}},"category":"transactional","content":{"title":"New rates","body":"Our savings rates change on 1 January."}}"#,
+                expect: [201])
+            let fanOutSeconds = (ContinuousClock.now - started).seconds
+            let report = try await api.call(.GET, "/v1/notifications/\(try BenchAPI.id(in: sent))", expect: [200])
+            guard case .object(let fields) = try JSONValue.parse(report), case .number(let count)? = fields["recipients"], Int(count) == recipients else {
+                throw LatencyScenario.Failure(description: "the report does not count \(recipients) recipients: \(String(decoding: report, as: UTF8.self))")
+            }
+            let latencyResult = try await beside
+            return BenchResult(
+                scenario: "inbox-fanout",
+                parameters: [("recipients", "\(recipients)"), ("durability", "full (fsync per commit)"), ("build", PushScenario.build)]
+                    + latencyResult.parameters.filter { ["pairs", "target_rate_per_second"].contains($0.0) }.map { ("latency_" + $0.0, $0.1) },
+                figures: [("fanout_seconds", fanOutSeconds), ("items_per_second", Double(recipients) / fanOutSeconds)]
+                    + latencyResult.figures.map { ($0.0.hasPrefix("fsync") ? $0.0 : "latency_" + $0.0, $0.1) })
+        }
+    }
+
+    /// `recipients` users in the segment, created through the store before the server starts, 512 at a time.
+    private func seed(directory: URL, app: AppID) async throws {
+        let store = try DataDirectory(path: directory.path).openStore(environmentKey: nil)
+        var created = 0
+        while created < recipients {
+            let batch = min(512, recipients - created)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in created..<(created + batch) {
+                    group.addTask {
+                        _ = try await store.putUser(UserID(rawValue: "u\(index)")!, profile: UserProfile(metadata: ["cohort": .string("bench")]), in: app)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            created += batch
+        }
+        try await store.close()
+    }
+}
