@@ -44,7 +44,7 @@ struct MessageBatchWriter {
             throw HeraldError.forbidden(reason: "Not a member of this channel.")
         }
         let seq = channel.lastSeq + 1
-        try db.execute(sql: "UPDATE channel SET lastSeq = ?, lastActivityAt = ? WHERE id = ?", arguments: [seq, WireTime.milliseconds(time), channel.id])
+        try db.cachedStatement(sql: "UPDATE channel SET lastSeq = ?, lastActivityAt = ? WHERE id = ?").execute(arguments: [seq, WireTime.milliseconds(time), channel.id])
         var message = Message(
             id: .generate(), channelId: request.channel, seq: seq, sender: request.sender, text: request.content.text,
             data: request.content.data, createdAt: time)
@@ -52,9 +52,8 @@ struct MessageBatchWriter {
         try MessageRecord(message, app: request.app, keys: keys).insert(db)
         if let sender = request.sender {
             // Sending implies having read everything up to one's own message.
-            try db.execute(
-                sql: "UPDATE channelMember SET lastReadSeq = ? WHERE channelID = ? AND userID = ? AND lastReadSeq < ?",
-                arguments: [seq, channel.id, sender.rawValue, seq])
+            try db.cachedStatement(sql: "UPDATE channelMember SET lastReadSeq = ? WHERE channelID = ? AND userID = ? AND lastReadSeq < ?")
+                .execute(arguments: [seq, channel.id, sender.rawValue, seq])
         }
         if let key = request.idempotency {
             try IdempotencyRecord(
@@ -78,13 +77,16 @@ struct MessageBatchWriter {
     }
 
     private func replay(_ key: IdempotencyKey, app: AppID) throws -> AppendResult? {
-        guard let record = try IdempotencyRecord.fetchOne(db, key: ["appID": app.rawValue, "scope": key.scope, "key": key.key.rawValue]) else {
+        let lookup = try db.cachedStatement(sql: "SELECT * FROM idempotencyKey WHERE appID = ? AND scope = ? AND key = ?")
+        guard let record = try IdempotencyRecord.fetchOne(lookup, arguments: [app.rawValue, key.scope, key.key.rawValue]) else {
             return nil
         }
         if key.requiresSameRequest, record.fingerprint != key.fingerprint {
             throw HeraldError.conflict(detail: "This Idempotency-Key was already used with a different request.")
         }
-        guard let message = try MessageRecord.fetchOne(db, key: record.resultID) else { return nil }
+        guard let message = try MessageRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM message WHERE id = ?"), arguments: [record.resultID]) else {
+            return nil
+        }
         return AppendResult(message: message.message(app: app, keys: keys), isReplay: true)
     }
 
