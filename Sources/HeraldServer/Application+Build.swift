@@ -37,7 +37,9 @@ func buildApplication(parts: ServerParts) throws -> some ApplicationProtocol {
     var application = Application(
         router: router,
         server: server,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "herald"),
+        // A deep accept queue: a reconnect storm (every client of a restarted node at once) must not
+        // overflow it, or clients wait seconds for SYN retries. The kernel caps it at net.core.somaxconn.
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "herald", backlog: 4096),
         onServerRunning: { channel in
             // The bound address (with the real port when 0 was asked for): scripts and tests wait for this line.
             logger.notice("herald listening", metadata: ["address": "\(channel.localAddress.map { "\($0.ipAddress ?? configuration.host):\($0.port ?? 0)" } ?? "?")"])

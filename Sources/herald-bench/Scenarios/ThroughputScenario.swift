@@ -4,7 +4,8 @@ import HeraldTestSupport
 import HummingbirdWSClient
 
 /// As many durable 1:1 messages per second as the server sustains: `pairs` senders each keep up to
-/// `window` messages in flight (a new send on each ack) until each has sent `perSender`. Delivery to
+/// `window` messages in flight (a new send on each ack) until each has sent `perSender`. Many pairs,
+/// each well under the per-connection frame limit (100/s), as real traffic is. Delivery to
 /// the peer is timed from the send; every receiver must get every message exactly once, in order.
 struct ThroughputScenario {
     let pairs: Int
@@ -76,13 +77,20 @@ extension BenchSocket {
             for _ in 0..<min(window, count) { try await sendNext() }
             var acks = 0
             for try await message in inbound.messages(maxSize: 1 << 22) {
-                guard case .text(let text) = message, case .ack(let id, _)? = try? WireJSON.decoder().decode(ServerFrame.self, from: Data(text.utf8)),
-                    let nanos = sentAt.take(id.rawValue)
-                else { continue }
+                guard case .text(let text) = message, let frame = try? WireJSON.decoder().decode(ServerFrame.self, from: Data(text.utf8)) else { continue }
+                if case .error(let code, let detail, _) = frame {
+                    FileHandle.standardError.write(Data("herald-bench: a send was refused: \(code): \(detail)\n".utf8))
+                    throw LatencyScenario.Failure(description: "a send was refused: \(code): \(detail)")
+                }
+                guard case .ack(let id, _) = frame, let nanos = sentAt.take(id.rawValue) else { continue }
                 recorder.ack(LatencyScenario.elapsedMicroseconds(since: nanos))
                 acks += 1
                 if acks == count { break }
                 if sent < count { try await sendNext() }
+            }
+            guard acks == count else {
+                FileHandle.standardError.write(Data("herald-bench: a sender's socket closed after \(acks) of \(count) acks\n".utf8))
+                throw LatencyScenario.Failure(description: "a sender's socket closed after \(acks) of \(count) acks (a limit of the server?)")
             }
             try await outbound.close(.normalClosure, reason: nil)
         }
