@@ -4,8 +4,9 @@ import HeraldTestSupport
 import HummingbirdWSClient
 
 /// As many durable 1:1 messages per second as the server sustains: `pairs` senders each keep up to
-/// `window` messages in flight (a new send on each ack) until each has sent `perSender`. Many pairs,
-/// each well under the per-connection frame limit (100/s), as real traffic is. Delivery to
+/// `window` messages in flight (a new send on each ack, at most 90 a second: the server closes a
+/// connection beyond 100 frames/s with 4429) until each has sent `perSender`. Many pairs, as real
+/// traffic is. Delivery to
 /// the peer is timed from the send; every receiver must get every message exactly once, in order.
 struct ThroughputScenario {
     let pairs: Int
@@ -66,7 +67,12 @@ extension BenchSocket {
             inbound, outbound, _ in
             let sentAt = SendTimes()
             var sent = 0
+            // Paced under the server's per-connection limit (100 frames/s sustained; 4429 beyond it).
+            let spacing = Duration.milliseconds(11)
+            var nextAllowed = ContinuousClock.now
             func sendNext() async throws {
+                try await Task.sleep(until: nextAllowed)
+                nextAllowed = max(ContinuousClock.now, nextAllowed) + spacing
                 let nanos = (ContinuousClock.now - LatencyScenario.origin).microseconds * 1000
                 let id = "w\(sent)"
                 sentAt.record(id, nanos)
