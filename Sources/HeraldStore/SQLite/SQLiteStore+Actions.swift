@@ -54,7 +54,9 @@ extension SQLiteStore {
         let appKey = try keys.key(.app, in: app)
         for entry in entries {
             var payload = entry.payload.databaseValue
-            if let appKey, OutboxKind.sealed.contains(entry.kind) {
+            if OutboxKind.sealed.contains(entry.kind) {
+                // Never written in clear: an app without its key is an error, not a reason to skip sealing.
+                guard let appKey else { throw HeraldError.notFound(resource: "app") }
                 payload = try appKey.seal(Data(entry.payload.utf8), context: outboxContext(app: app, entry.kind, entry.subject)).databaseValue
             }
             try db.execute(
