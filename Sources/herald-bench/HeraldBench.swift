@@ -50,7 +50,17 @@ struct HeraldBench: AsyncParsableCommand {
     @Flag(help: "Print one JSON object per scenario instead of a table.")
     var json = false
 
+    @Option(help: "Give up after this many seconds with exit code 1 (default 120 with --quick, 900 otherwise).")
+    var timeout: Int?
+
     func run() async throws {
+        // A scenario whose sockets stop short must fail, not hang a CI run: a watchdog on a dispatch
+        // thread, outside the cooperative pool, ends the process.
+        let limit = timeout ?? (quick ? 120 : 900)
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(limit)) {
+            FileHandle.standardError.write(Data("herald-bench: \(scenario) did not finish within \(limit) s\n".utf8))
+            Foundation.exit(1)
+        }
         let result: BenchResult
         switch scenario {
         case "push":
