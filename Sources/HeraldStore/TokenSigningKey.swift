@@ -1,7 +1,7 @@
 public import Foundation
 public import HeraldCore
 
-/// A per-app secret that signs user tokens (HS256). Stored sealed with the master key.
+/// A per-app secret that signs user tokens (HS256). Stored sealed with the app's data key.
 public struct TokenSigningKey: Sendable, Equatable {
     public var kid: String
     public var app: AppID

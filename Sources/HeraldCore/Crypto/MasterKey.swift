@@ -1,8 +1,8 @@
 import Crypto
 public import Foundation
 
-/// The key that wraps every other secret Herald stores (token signing keys now; per-app and per-user
-/// data keys with encryption at rest). 32 random bytes, kept outside the database: `DIR/master.key`
+/// The key at the top of encryption at rest: it wraps each app's key-encryption key and the audit key
+/// in the key store (see `KeyRing`). 32 random bytes, kept outside both databases: `DIR/master.key`
 /// (mode 0600, base64 text) or `HERALD_MASTER_KEY`.
 public struct MasterKey: Sendable {
     private let key: SymmetricKey

@@ -2,7 +2,7 @@ public import Crypto
 public import Foundation
 
 /// One of an app's Ed25519 keys for the verified-sender signature. The private half never leaves the
-/// server (it is stored sealed with the master key); the public half is published as a JWK.
+/// server (it is stored sealed with the app's data key); the public half is published as a JWK.
 public struct SigningKey: Sendable {
     public let kid: String
     public let createdAt: Date

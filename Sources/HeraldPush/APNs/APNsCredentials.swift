@@ -2,7 +2,7 @@ public import Foundation
 public import HeraldCore
 
 /// An app's APNs token-based credentials (`PUT /v1/push/apns`): the .p8 signing key Apple issued to
-/// its team. Stored sealed with the master key; `privateKey` never leaves Herald.
+/// its team. Stored sealed with the app's data key; `privateKey` never leaves Herald.
 public struct APNsCredentials: Codable, Equatable, Sendable {
     public enum Environment: String, Codable, Sendable {
         case production, sandbox

@@ -3,7 +3,7 @@ public import HeraldCore
 import JWTKit
 
 /// The Google service account an app gives Herald for FCM (`PUT /v1/push/fcm`), as Google's JSON
-/// file has it. Stored sealed with the master key; the private key never leaves Herald.
+/// file has it. Stored sealed with the app's data key; the private key never leaves Herald.
 public struct FCMServiceAccount: Codable, Equatable, Sendable {
     public var projectId: String
     public var clientEmail: String

@@ -5,8 +5,9 @@ import GRDB
 /// of the database as of one moment, taken while the server keeps writing (WAL lets the copy read
 /// a snapshot without blocking the writer).
 ///
-/// The copy holds what the database holds: content and secrets sealed with the master key, which is
-/// not in it. Keep the key (`DIR/master.key` or `HERALD_MASTER_KEY`) apart from the backups.
+/// The copy holds what the database holds: content and secrets sealed with data keys, which are not
+/// in it (they are in the key store, `DIR/keys.sqlite`, wrapped by the master key). Restore a copy
+/// against the current key store, so that users erased since stay erased.
 public enum SQLiteBackup {
     public struct Summary: Sendable {
         public var bytes: Int
