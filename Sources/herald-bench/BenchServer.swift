@@ -32,4 +32,18 @@ enum BenchServer {
             throw error
         }
     }
+
+    /// Runs `body(index)` for 0..<count, `width` at a time: seeding through the store's group commit,
+    /// which batches the concurrent writes.
+    static func concurrently(_ count: Int, width: Int = 512, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+        var done = 0
+        while done < count {
+            let end = min(count, done + width)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in done..<end { group.addTask { try await body(index) } }
+                try await group.waitForAll()
+            }
+            done = end
+        }
+    }
 }

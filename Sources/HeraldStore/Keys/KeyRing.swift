@@ -1,6 +1,7 @@
 import Crypto
 public import Foundation
 import GRDB
+import Synchronization
 public import HeraldCore
 
 /// Whose data key seals a value: the app's own (what the business owns: its messages, notifications,
@@ -50,7 +51,7 @@ public final class KeyRing: Sendable {
     private let masterKey: MasterKey
     private let appKeys = BoundedCache<AppID, DataKey>(limit: 10_000)
     private let dataKeys: BoundedCache<CacheKey, DataKey>
-    private let auditKeyCache = BoundedCache<Int, DataKey>(limit: 1)
+    private let auditKeyCache = Mutex<DataKey?>(nil)
     private let creator: GroupCommitter<CacheKey, DataKey>
     /// Which of the candidate master keys opened the store (see `init`).
     public let masterKeyIndex: Int
@@ -113,7 +114,7 @@ public final class KeyRing: Sendable {
     /// The key of the audit chains' HMAC (created on first use). Wrapped by the master key like an app key,
     /// so whoever can write the database but lacks the master key cannot recompute a chain.
     public func auditKey() throws -> DataKey {
-        if let cached = auditKeyCache[0] { return cached }
+        if let cached = auditKeyCache.withLock({ $0 }) { return cached }
         let masterKey = masterKey
         let key = try queue.write { db -> DataKey in
             if let wrapped = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'auditKey'") {
@@ -123,7 +124,7 @@ public final class KeyRing: Sendable {
             try db.execute(sql: "INSERT INTO meta (name, value) VALUES ('auditKey', ?)", arguments: [try masterKey.seal(key.rawBytes, context: "auditKey")])
             return key
         }
-        auditKeyCache.insert(key, for: 0)
+        auditKeyCache.withLock { $0 = key }
         return key
     }
 
@@ -209,7 +210,7 @@ public final class KeyRing: Sendable {
         }
         appKeys.removeAll()
         dataKeys.removeAll()
-        auditKeyCache.removeAll()
+        auditKeyCache.withLock { $0 = nil }
         return (apps: counts.0, dataKeys: counts.1)
     }
 

@@ -36,17 +36,9 @@ struct HistoryScenario {
         let (ana, ben) = (UserID(rawValue: "ana")!, UserID(rawValue: "ben")!)
         for user in [ana, ben] { _ = try await store.putUser(user, profile: UserProfile(), in: app) }
         let channel = try await store.createChannel(NewChannel(type: .direct, members: [ana, ben], name: nil), in: app).channel.id
-        var written = 0
-        while written < size {
-            let batch = min(512, size - written)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<batch {
-                    let text = "Message \(written + index): your statement for account 4242 is ready to view in the app."
-                    group.addTask { _ = try await store.append(AppendRequest(app: app, channel: channel, sender: index % 2 == 0 ? ana : ben, content: MessageContent(text: text))) }
-                }
-                try await group.waitForAll()
-            }
-            written += batch
+        try await BenchServer.concurrently(size) { index in
+            let text = "Message \(index): your statement for account 4242 is ready to view in the app."
+            _ = try await store.append(AppendRequest(app: app, channel: channel, sender: index % 2 == 0 ? ana : ben, content: MessageContent(text: text)))
         }
         try await store.close()
         let database = try DatabaseQueue(path: data.databaseURL.path)

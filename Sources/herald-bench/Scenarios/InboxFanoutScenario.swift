@@ -39,18 +39,8 @@ struct InboxFanoutScenario {
     /// `recipients` users in the segment, created through the store before the server starts, 512 at a time.
     private func seed(directory: URL, app: AppID) async throws {
         let store = try DataDirectory(path: directory.path).openStore(environmentKey: nil)
-        var created = 0
-        while created < recipients {
-            let batch = min(512, recipients - created)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in created..<(created + batch) {
-                    group.addTask {
-                        _ = try await store.putUser(UserID(rawValue: "u\(index)")!, profile: UserProfile(metadata: ["cohort": .string("bench")]), in: app)
-                    }
-                }
-                try await group.waitForAll()
-            }
-            created += batch
+        try await BenchServer.concurrently(recipients) { index in
+            _ = try await store.putUser(UserID(rawValue: "u\(index)")!, profile: UserProfile(metadata: ["cohort": .string("bench")]), in: app)
         }
         try await store.close()
     }
