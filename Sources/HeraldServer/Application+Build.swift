@@ -78,7 +78,7 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
     signingKeys.addPublic(to: routes)
     let push = PushRoutes(store: store)
     push.addPublic(to: routes)
-    MetricsRoutes(registry: parts.metrics).add(to: routes)
+    MetricsRoutes(registry: parts.metrics, hub: parts.hub).add(to: routes)
     router.add(middleware: AuthenticationMiddleware(store: store, tokens: tokens))
     router.add(
         middleware: RateLimitMiddleware(

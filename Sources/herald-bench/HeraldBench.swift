@@ -21,15 +21,18 @@ struct HeraldBench: AsyncParsableCommand {
                      before the server starts), 16 concurrent HTTP clients for the duration: pages/s and page latency.
               inbox-fanout one signed notification to 100,000 users' inboxes (a segment; users written through the store
                      first) while `latency` runs beside it: the fan-out's time and the latency run's figures meanwhile.
+              connections  idle authenticated WebSockets, one per user, spread over --addresses loopback destinations (the
+                     server listens on 0.0.0.0), held for --duration: connects/s, time to `ready`, server memory per connection.
+                     The default count is 100,000, or what the open-file limit (ulimit -n) allows, less 400.
               push   one security notification to N offline users, each with a Web Push subscription at a loopback
                      HTTP/2 TLS push service in this process, which checks VAPID and decrypts every payload; measures
                      the pushes/s the push worker sustains and the time from the commit to each push.
             """)
 
-    @Argument(help: "The scenario: latency, throughput, fanout, history, inbox-fanout or push.")
+    @Argument(help: "The scenario: latency, throughput, fanout, connections, history, inbox-fanout or push.")
     var scenario: String
 
-    @Option(help: "Recipients (push; default 5,000), group members (fanout; default 1,000) or channel size (history; default 1,000,000) or inbox recipients (inbox-fanout; default 100,000).")
+    @Option(help: "Recipients (push; default 5,000), group members (fanout; default 1,000) or channel size (history; default 1,000,000), inbox recipients (inbox-fanout; default 100,000) or sockets (connections; default 100,000 or the open-file limit).")
     var count: Int?
 
     @Option(help: "Messages per sender (throughput; default 200) or in all (fanout; default 50).")
@@ -41,7 +44,10 @@ struct HeraldBench: AsyncParsableCommand {
     @Option(help: "Messages in flight per sender (throughput; default 4).")
     var window: Int?
 
-    @Option(help: "How long to send or read (latency, history; default 10 s).")
+    @Option(help: "Loopback destination addresses the client side spreads over (connections; default 4).")
+    var addresses: Int?
+
+    @Option(help: "How long to send, read or hold (latency, history, connections; default 10 s).")
     var duration: Int?
 
     @Flag(help: "A small run that proves the scenario works (CI); checks delivery, not speed.")
@@ -71,13 +77,15 @@ struct HeraldBench: AsyncParsableCommand {
             result = try await ThroughputScenario(pairs: pairs ?? (quick ? 5 : 100), window: window ?? 4, perSender: messages ?? (quick ? 50 : 200)).run()
         case "fanout":
             result = try await FanoutScenario(members: count ?? (quick ? 50 : 1_000), messages: messages ?? (quick ? 5 : 50)).run()
+        case "connections":
+            result = try await ConnectionsScenario(count: count ?? (quick ? 500 : nil), addresses: addresses ?? 4, hold: .seconds(duration ?? (quick ? 1 : 10))).run()
         case "history":
             result = try await HistoryScenario(size: count ?? (quick ? 2_000 : 1_000_000), clients: quick ? 4 : 16, duration: .seconds(duration ?? (quick ? 2 : 10))).run()
         case "inbox-fanout":
             let beside = LatencyScenario(pairs: quick ? 10 : 100, rate: quick ? 100 : 1_000, duration: .seconds(duration ?? (quick ? 4 : 10)))
             result = try await InboxFanoutScenario(recipients: count ?? (quick ? 1_000 : 100_000), latency: beside).run()
         default:
-            throw ValidationError("unknown scenario \(scenario); known: latency, throughput, fanout, history, inbox-fanout, push")
+            throw ValidationError("unknown scenario \(scenario); known: latency, throughput, fanout, connections, history, inbox-fanout, push")
         }
         print(json ? result.json : result.table)
     }

@@ -9,16 +9,20 @@ import Testing
 
 @Suite("Realtime gateway over real WebSockets")
 struct RealtimeGatewayTests {
-    @Test("A token in the Authorization header authenticates the socket")
+    @Test("A token in the Authorization header authenticates the socket, counted in /metrics")
     func headerAuth() async throws {
         try await TestHarness.with { harness in
             let token = try await harness.token(for: "ana")
             try await harness.run(.live) { client in
+                let before = try await client.request(.get, "/metrics").text
                 let socket = TestSocket(port: client.port, auth: .header(token))
 
                 let ready = await socket.next("ready")
+                let during = try await client.request(.get, "/metrics").text
 
                 #expect(ready == .ready(userID: UserID(rawValue: "ana")!))
+                #expect(before.contains("herald_realtime_connections 0"), "\(before)")
+                #expect(during.contains("herald_realtime_connections 1"), "\(during)")
                 await socket.close()
             }
         }

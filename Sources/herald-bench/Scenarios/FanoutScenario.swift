@@ -19,32 +19,6 @@ struct FanoutScenario {
         var values: [UInt64] { state.withLock { Array($0.values) } }
     }
 
-    /// Counts sockets that said `ready`, and resumes a waiter once all have.
-    final class ReadyGate: Sendable {
-        private let state = Mutex<(count: Int, waiter: CheckedContinuation<Void, Never>?)>((0, nil))
-        let expected: Int
-        init(expected: Int) { self.expected = expected }
-        func arrive() {
-            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                state.count += 1
-                guard state.count == expected else { return nil }
-                defer { state.waiter = nil }
-                return state.waiter
-            }
-            waiter?.resume()
-        }
-        func wait() async {
-            await withCheckedContinuation { continuation in
-                let ready = state.withLock { state -> Bool in
-                    if state.count >= expected { return true }
-                    state.waiter = continuation
-                    return false
-                }
-                if ready { continuation.resume() }
-            }
-        }
-    }
-
     func run() async throws -> BenchResult {
         try await BenchServer.with { server, api, fsync in
             let names = (0..<members).map { "m\($0)" }
@@ -57,7 +31,7 @@ struct FanoutScenario {
             let recorder = LatencyScenario.Recorder()
             let last = Last()
             let received = (0..<members).map { _ in LatencyScenario.Received() }
-            let gate = ReadyGate(expected: members)
+            let ready = Tally()
             let serverCPUBefore = ProcessUsage.cpuSeconds(pid: server.processIdentifier) ?? 0
             let ownCPUBefore = ProcessUsage.ownCPUSeconds()
             var started = ContinuousClock.now
@@ -66,7 +40,7 @@ struct FanoutScenario {
                     group.addTask {
                         try await BenchSocket.receive(port: server.port, token: tokens[index], count: messages) { frame in
                             switch frame {
-                            case .ready: gate.arrive()
+                            case .ready: ready.add()
                             case .messageCreated(let message):
                                 guard let nanos = Int64(message.text.dropFirst(2)) else { return }
                                 let microseconds = LatencyScenario.elapsedMicroseconds(since: nanos)
@@ -78,7 +52,7 @@ struct FanoutScenario {
                         }
                     }
                 }
-                await gate.wait()
+                await ready.wait(atLeast: members)
                 started = ContinuousClock.now
                 for _ in 0..<messages {
                     let nanos = (ContinuousClock.now - LatencyScenario.origin).microseconds * 1000

@@ -43,7 +43,7 @@ struct HistoryScenario {
         try await store.close()
         let database = try DatabaseQueue(path: data.databaseURL.path)
         try await database.write { db in try db.execute(sql: "DELETE FROM outbox") }
-        try await database.close()
+        try database.close()
         return channel
     }
 

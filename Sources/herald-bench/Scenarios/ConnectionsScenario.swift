@@ -1,0 +1,174 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import HeraldTestSupport
+import Histogram
+import HummingbirdWSClient
+import Synchronization
+
+/// `count` idle authenticated WebSockets, one per user, held for `hold`: the server listens on
+/// 0.0.0.0 and the clients spread over `addresses` loopback destinations (127.0.0.1, .2, …), since one
+/// (source, destination) address pair has only about 28,000 ephemeral ports. Reports the connect rate,
+/// the time from connect to `ready`, and the server's resident memory per connection (its growth from
+/// before the first connection to after the last, over the count). Fails unless every socket said
+/// `ready`, none was closed while held, and the server's `herald_realtime_connections` gauge counts
+/// them all.
+///
+/// Both ends hold one descriptor per socket, so the count is bounded by the process's open-file limit
+/// (`ulimit -n`), which the scenario reports: the server and this process inherit the same limit.
+struct ConnectionsScenario {
+    let count: Int?
+    let addresses: Int
+    let hold: Duration
+    /// Handshakes in flight at once.
+    let inFlight = 256
+
+    /// Room left for the server's and the benchmark's own descriptors (databases, listeners, pipes).
+    static let reservedDescriptors = 400
+
+    static var descriptorLimit: Int {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        return Int(min(limit.rlim_cur, rlim_t(Int32.max)))
+    }
+
+    /// What the sockets report back: connected (said `ready`), settled (ready, failed or closed before
+    /// ready: bounds the handshakes in flight), dropped while held, and the first error seen.
+    final class Outcomes: Sendable {
+        let ready = Tally()
+        let settled = Tally()
+        let dropped = Tally()
+        let release = Tally()
+        private let firstError = Mutex<String?>(nil)
+        private let latencies = Mutex(Histogram<UInt64>(highestTrackableValue: 60_000_000))
+
+        func failed(_ description: String) {
+            firstError.withLock { $0 = $0 ?? description }
+            settled.add()
+        }
+        func connected(after microseconds: UInt64) {
+            _ = latencies.withLock { $0.record(microseconds) }
+            ready.add()
+            settled.add()
+        }
+        var error: String? { firstError.withLock { $0 } }
+        var readyLatencies: Histogram<UInt64> { latencies.withLock { $0 } }
+    }
+
+    func run() async throws -> BenchResult {
+        let limit = Self.descriptorLimit
+        let count = self.count ?? min(100_000, limit - Self.reservedDescriptors)
+        guard count > 0, count <= limit - Self.reservedDescriptors else {
+            throw LatencyScenario.Failure(
+                description: "\(count) connections need more than the open-file limit of \(limit) (ulimit -n) allows, less \(Self.reservedDescriptors) kept for the server's own files")
+        }
+        return try await BenchServer.with(
+            extraArguments: ["--host", "0.0.0.0", "--platform-rate", "100000"],
+            seed: { directory, app in
+                let store = try DataDirectory(path: directory.path).openStore(environmentKey: nil)
+                try await BenchServer.concurrently(count) { index in
+                    _ = try await store.putUser(UserID(rawValue: "c\(index)")!, profile: UserProfile(), in: app)
+                }
+                try await store.close()
+            }
+        ) { server, api, _ in
+            try await measure(count: count, limit: limit, server: server, api: api)
+        }
+    }
+
+    private func measure(count: Int, limit: Int, server: HeraldProcess, api: BenchAPI) async throws -> BenchResult {
+        let tokens = Mutex([String](repeating: "", count: count))
+        try await BenchServer.concurrently(count, width: 64) { index in
+            let token = try await api.token("c\(index)")
+            tokens.withLock { $0[index] = token }
+        }
+        let issued = tokens.withLock { $0 }
+        let outcomes = Outcomes()
+        let pid = server.processIdentifier
+        let rssBefore = ProcessUsage.residentBytes(pid: pid) ?? 0
+        let serverCPUBefore = ProcessUsage.cpuSeconds(pid: pid) ?? 0
+        let ownCPUBefore = ProcessUsage.ownCPUSeconds()
+        let started = ContinuousClock.now
+        var connectSeconds = 0.0
+        var rssHeld = 0.0
+        var gauge: Int?
+        let port = server.port
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<count {
+                if index >= inFlight { await outcomes.settled.wait(atLeast: index - inFlight + 1) }
+                let url = "ws://127.0.0.\(1 + index % addresses):\(port)/v1/realtime"
+                group.addTask { await Self.hold(url: url, token: issued[index], outcomes: outcomes) }
+            }
+            await outcomes.settled.wait(atLeast: count)
+            connectSeconds = (ContinuousClock.now - started).seconds
+            if outcomes.error == nil {
+                try? await Task.sleep(for: hold)
+                rssHeld = ProcessUsage.residentBytes(pid: pid) ?? 0
+                gauge = try? await Self.gauge(api: api)
+            }
+            outcomes.release.add()
+        }
+        let serverCPU = (ProcessUsage.cpuSeconds(pid: pid) ?? 0) - serverCPUBefore
+        let ownCPU = ProcessUsage.ownCPUSeconds() - ownCPUBefore
+        if let error = outcomes.error {
+            throw LatencyScenario.Failure(description: "\(outcomes.ready.count) of \(count) sockets said ready; first failure: \(error)")
+        }
+        guard outcomes.dropped.count == 0 else {
+            throw LatencyScenario.Failure(description: "\(outcomes.dropped.count) of \(count) sockets were closed by the server while held")
+        }
+        guard gauge == count else {
+            throw LatencyScenario.Failure(description: "herald_realtime_connections is \(gauge.map(String.init) ?? "missing"), expected \(count)")
+        }
+        let perConnection = (rssHeld - rssBefore) / Double(count)
+        return BenchResult(
+            scenario: "connections",
+            parameters: [
+                ("connections", "\(count)"), ("loopback_addresses", "\(addresses)"), ("open_file_limit", "\(limit)"),
+                ("held_seconds", "\(Int(hold.components.seconds))"), ("build", PushScenario.build),
+            ],
+            figures: [
+                ("connects_per_second", Double(count) / connectSeconds),
+                ("server_rss_before_mib", rssBefore / 1_048_576), ("server_rss_held_mib", rssHeld / 1_048_576),
+                ("server_bytes_per_connection", perConnection.rounded()), ("server_kib_per_connection", perConnection / 1024),
+                ("bench_rss_mib", (ProcessUsage.residentBytes(pid: getpid()) ?? 0) / 1_048_576),
+            ] + BenchResult.latencies("ready", outcomes.readyLatencies) + [("server_cpu_seconds", serverCPU), ("bench_cpu_seconds", ownCPU)])
+    }
+
+    /// One socket: connect, wait for `ready`, then read (answering the server's pings) until released.
+    /// A socket the server closes before the release counts as dropped.
+    private static func hold(url: String, token: String, outcomes: Outcomes) async {
+        let start = ContinuousClock.now
+        let isReady = Tally()
+        do {
+            _ = try await WebSocketClient.connect(url: url, configuration: BenchSocket.configuration(token: token), logger: BenchSocket.logger) {
+                inbound, outbound, _ in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        await outcomes.release.wait(atLeast: 1)
+                        try await outbound.close(.normalClosure, reason: nil)
+                    }
+                    for try await message in inbound.messages(maxSize: 1 << 16) where isReady.count == 0 {
+                        guard case .text(let text) = message, case .ready? = try? WireJSON.decoder().decode(ServerFrame.self, from: Data(text.utf8)) else {
+                            continue
+                        }
+                        isReady.add()
+                        outcomes.connected(after: UInt64((ContinuousClock.now - start).microseconds))
+                    }
+                    if outcomes.release.count == 0 {
+                        if isReady.count > 0 { outcomes.dropped.add() } else { outcomes.failed("closed before ready") }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+        } catch {
+            if isReady.count == 0 { outcomes.failed("\(error)") } else if outcomes.release.count == 0 { outcomes.dropped.add() }
+        }
+    }
+
+    /// `herald_realtime_connections` from `/metrics`.
+    private static func gauge(api: BenchAPI) async throws -> Int? {
+        let text = String(decoding: try await api.call(.GET, "/metrics", expect: [200]), as: UTF8.self)
+        let line = text.split(separator: "\n").first { $0.hasPrefix("herald_realtime_connections ") }
+        return line.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }.map { Int($0) }
+    }
+}
