@@ -22,6 +22,18 @@ struct IdentifierTests {
         #expect(MessageID(rawValue: ids[0].rawValue) == nil)
     }
 
+    @Test("The base32 check accepts exactly the alphabet's bytes, and an id with any other byte is refused")
+    func base32Check() {
+        let alphabet = Set(RandomToken.base32Alphabet.utf8)
+        let disagreements = (0...255).map(UInt8.init).filter { RandomToken.isBase32($0) != alphabet.contains($0) }
+        let id = MessageID.generate().rawValue
+
+        #expect(disagreements.isEmpty)
+        #expect(MessageID(rawValue: id) != nil)
+        #expect(MessageID(rawValue: String(id.dropLast()) + "u") == nil)
+        #expect(MessageID(rawValue: String(id.dropLast()) + "A") == nil)
+    }
+
     @Test("Wire times are RFC 3339 UTC with milliseconds and round-trip exactly")
     func wireTimes() throws {
         let date = WireTime.truncated(Date(timeIntervalSince1970: 1_795_597_589.1839))

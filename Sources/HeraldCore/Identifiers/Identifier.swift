@@ -50,6 +50,6 @@ extension GeneratedIdentifier {
     public static func isWellFormed(_ raw: String) -> Bool {
         guard raw.hasPrefix(prefix) else { return false }
         let body = raw.utf8.dropFirst(prefix.utf8.count)
-        return body.count == 26 && body.allSatisfy { RandomToken.base32Alphabet.utf8.contains($0) }
+        return body.count == 26 && body.allSatisfy(RandomToken.isBase32)
     }
 }

@@ -6,6 +6,18 @@ public enum RandomToken {
     public static let base32Alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
     private static let alphabetBytes = Array(base32Alphabet.utf8)
 
+    /// Whether `byte` is a character of `base32Alphabet`: a range check, since ids read from the
+    /// database are validated on every row (a scan of the alphabet per byte showed in history profiles).
+    @inlinable
+    public static func isBase32(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        case UInt8(ascii: "i"), UInt8(ascii: "l"), UInt8(ascii: "o"), UInt8(ascii: "u"): false
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): true
+        default: false
+        }
+    }
+
     public static func bytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
         return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }

@@ -31,8 +31,9 @@ extension SQLiteStore {
     }
 
     public func authenticate(_ key: APIKey) async throws -> AppID? {
+        // Every Platform API request asks this: a statement prepared once per connection.
         let record = try await pool.read { db in
-            try AppRecord.filter(AppRecord.Columns.apiKeyID == key.keyID).fetchOne(db)
+            try AppRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM app WHERE apiKeyID = ?"), arguments: [key.keyID])
         }
         guard let record, key.matches(hash: record.apiKeyHash) else { return nil }
         return AppID(rawValue: record.id)
@@ -45,6 +46,11 @@ extension SQLiteStore {
     public func currentTokenKey(of app: AppID) async throws -> TokenSigningKey {
         let appKey = try appKey(app)
         let createdAt = nowMilliseconds()
+        // Read first: every token issued asks for the key, and only the first one writes.
+        let current = try await pool.read { db in
+            try TokenKeyRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM tokenKey WHERE appID = ? ORDER BY createdAt DESC LIMIT 1"), arguments: [app.rawValue])
+        }
+        if let current { return try unseal(current) }
         let record = try await pool.write { db -> TokenKeyRecord in
             if let existing = try TokenKeyRecord.filter(TokenKeyRecord.Columns.appID == app.rawValue)
                 .order(TokenKeyRecord.Columns.createdAt.desc).fetchOne(db)

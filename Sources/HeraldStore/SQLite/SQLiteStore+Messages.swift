@@ -26,11 +26,20 @@ extension SQLiteStore {
     public func history(of channel: ChannelID, in app: AppID, query: HistoryQuery) async throws -> MessagePage {
         try await pool.read { db in
             guard try Self.channelRecord(channel, in: app, db: db) != nil else { throw HeraldError.notFound(resource: "channel") }
-            var request = MessageRecord.filter(MessageRecord.Columns.channelID == channel.rawValue)
-            if let after = query.after { request = request.filter(MessageRecord.Columns.seq > after) }
-            if let before = query.before { request = request.filter(MessageRecord.Columns.seq < before) }
-            let ordered = query.isBackward ? request.order(MessageRecord.Columns.seq.desc) : request.order(MessageRecord.Columns.seq)
-            var records = try ordered.limit(query.limit + 1).fetchAll(db)
+            // One of four fixed statements, prepared once per connection: pages are the hottest read.
+            var sql = "SELECT * FROM message WHERE channelID = ?"
+            var arguments: StatementArguments = [channel.rawValue]
+            if let after = query.after {
+                sql += " AND seq > ?"
+                arguments += [after]
+            }
+            if let before = query.before {
+                sql += " AND seq < ?"
+                arguments += [before]
+            }
+            sql += query.isBackward ? " ORDER BY seq DESC LIMIT ?" : " ORDER BY seq LIMIT ?"
+            arguments += [query.limit + 1]
+            var records = try MessageRecord.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
             let hasMore = records.count > query.limit
             records = Array(records.prefix(query.limit))
             if query.isBackward { records.reverse() }

@@ -29,6 +29,19 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
         static let deletedAt = Column(CodingKeys.deletedAt)
     }
 
+    /// Decoded by hand rather than through `Decodable`: history reads fifty of these per page, and the
+    /// generic row decoder showed as a tenth of a page's CPU.
+    init(row: Row) {
+        id = row["id"]
+        channelID = row["channelID"]
+        seq = row["seq"]
+        sender = row["sender"]
+        sealed = row["sealed"]
+        createdAt = row["createdAt"]
+        editedAt = row["editedAt"]
+        deletedAt = row["deletedAt"]
+    }
+
     init(_ message: Message, app: AppID, keys: KeyRing) throws {
         id = message.id.rawValue
         channelID = message.channelId.rawValue
