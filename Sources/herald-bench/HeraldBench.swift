@@ -67,7 +67,8 @@ struct HeraldBench: AsyncParsableCommand {
             FileHandle.standardError.write(Data("herald-bench: \(scenario) did not finish within \(limit) s\n".utf8))
             Foundation.exit(1)
         }
-        let result: BenchResult
+        let loopback = LoopbackProbe.measure()
+        var result: BenchResult
         switch scenario {
         case "push":
             result = try await PushScenario(count: count ?? (quick ? 200 : 5_000)).run()
@@ -87,6 +88,7 @@ struct HeraldBench: AsyncParsableCommand {
         default:
             throw ValidationError("unknown scenario \(scenario); known: latency, throughput, fanout, connections, history, inbox-fanout, push")
         }
+        if let loopback { result.figures.append(("loopback_rtt_p50_us", (loopback * 1000).rounded())) }
         print(json ? result.json : result.table)
     }
 }
