@@ -53,23 +53,29 @@ struct LatencyScenario {
         let interval = Duration.nanoseconds(Int64(1_000_000_000) * Int64(pairs) / Int64(rate))
         let recorder = Recorder()
         let received = (0..<pairs).map { _ in Received() }
+        let issued = try await api.tokens(for: conversations)
         let serverCPUBefore = ProcessUsage.cpuSeconds(pid: server.processIdentifier) ?? 0
         let ownCPUBefore = ProcessUsage.ownCPUSeconds()
-        let started = ContinuousClock.now
+        let receiversReady = Tally()
+        var started = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for (index, conversation) in conversations.enumerated() {
-                let senderToken = try await api.token(conversation.sender)
-                let receiverToken = try await api.token(conversation.receiver)
+            for index in conversations.indices {
                 group.addTask {
-                    try await BenchSocket.receive(port: server.port, token: receiverToken, count: perSender) { frame in
+                    try await BenchSocket.receive(port: server.port, token: issued[index].receiver, count: perSender) { frame in
+                        if case .ready = frame { receiversReady.add() }
                         guard case .messageCreated(let message) = frame, let nanos = Int64(message.text.dropFirst(2)) else { return }
                         recorder.delivery(Self.elapsedMicroseconds(since: nanos))
                         received[index].add(message.seq)
                     }
                 }
+            }
+            // Senders start once every receiver is connected: live delivery reaches connected sockets only.
+            await receiversReady.wait(atLeast: pairs)
+            started = ContinuousClock.now
+            for (index, conversation) in conversations.enumerated() {
                 group.addTask {
                     try await BenchSocket.send(
-                        port: server.port, token: senderToken, channel: conversation.channel, count: perSender, interval: interval,
+                        port: server.port, token: issued[index].sender, channel: conversation.channel, count: perSender, interval: interval,
                         offset: interval * index / pairs, recorder: recorder)
                 }
             }
@@ -132,6 +138,13 @@ struct BenchAPI {
             throw LatencyScenario.Failure(description: "no id in \(String(decoding: body, as: UTF8.self))")
         }
         return id
+    }
+
+    /// A token for each sender and receiver.
+    func tokens(for conversations: [(sender: String, receiver: String, channel: String)]) async throws -> [(sender: String, receiver: String)] {
+        var tokens: [(sender: String, receiver: String)] = []
+        for conversation in conversations { tokens.append((try await token(conversation.sender), try await token(conversation.receiver))) }
+        return tokens
     }
 
     func token(_ user: String) async throws -> String {

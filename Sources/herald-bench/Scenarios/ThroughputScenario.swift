@@ -18,21 +18,27 @@ struct ThroughputScenario {
             let conversations = try await api.directPairs(pairs)
             let recorder = LatencyScenario.Recorder()
             let received = (0..<pairs).map { _ in LatencyScenario.Received() }
+            let tokens = try await api.tokens(for: conversations)
             let serverCPUBefore = ProcessUsage.cpuSeconds(pid: server.processIdentifier) ?? 0
             let ownCPUBefore = ProcessUsage.ownCPUSeconds()
-            var issued: [(sender: String, receiver: String)] = []
-            for conversation in conversations { issued.append((try await api.token(conversation.sender), try await api.token(conversation.receiver))) }
-            let tokens = issued
-            let started = ContinuousClock.now
+            let receiversReady = Tally()
+            var started = ContinuousClock.now
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for (index, conversation) in conversations.enumerated() {
+                for index in conversations.indices {
                     group.addTask {
                         try await BenchSocket.receive(port: server.port, token: tokens[index].receiver, count: perSender) { frame in
+                            if case .ready = frame { receiversReady.add() }
                             guard case .messageCreated(let message) = frame, let nanos = Int64(message.text.dropFirst(2)) else { return }
                             recorder.delivery(LatencyScenario.elapsedMicroseconds(since: nanos))
                             received[index].add(message.seq)
                         }
                     }
+                }
+                // Live delivery reaches connected receivers only: a sender that starts before its peer
+                // said `ready` would leave it waiting for messages it can never get.
+                await receiversReady.wait(atLeast: pairs)
+                started = ContinuousClock.now
+                for (index, conversation) in conversations.enumerated() {
                     group.addTask {
                         try await BenchSocket.sendWindowed(
                             port: server.port, token: tokens[index].sender, channel: conversation.channel, count: perSender, window: window, recorder: recorder)
