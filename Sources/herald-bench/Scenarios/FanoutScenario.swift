@@ -31,28 +31,17 @@ struct FanoutScenario {
             let recorder = LatencyScenario.Recorder()
             let last = Last()
             let received = (0..<members).map { _ in LatencyScenario.Received() }
-            let ready = Tally()
             let serverCPUBefore = ProcessUsage.cpuSeconds(pid: server.processIdentifier) ?? 0
             let ownCPUBefore = ProcessUsage.ownCPUSeconds()
             var started = ContinuousClock.now
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<members {
-                    group.addTask {
-                        try await BenchSocket.receive(port: server.port, token: tokens[index], count: messages) { frame in
-                            switch frame {
-                            case .ready: ready.add()
-                            case .messageCreated(let message):
-                                guard let nanos = Int64(message.text.dropFirst(2)) else { return }
-                                let microseconds = LatencyScenario.elapsedMicroseconds(since: nanos)
-                                recorder.delivery(microseconds)
-                                last.record(message.seq, microseconds)
-                                received[index].add(message.seq)
-                            default: break
-                            }
-                        }
-                    }
+                try await ReceiverGroup.connect(members, into: &group, port: server.port, messages: messages, token: { tokens[$0] }) { index, frame in
+                    guard case .messageCreated(let message) = frame, let nanos = Int64(message.text.dropFirst(2)) else { return }
+                    let microseconds = LatencyScenario.elapsedMicroseconds(since: nanos)
+                    recorder.delivery(microseconds)
+                    last.record(message.seq, microseconds)
+                    received[index].add(message.seq)
                 }
-                await ready.wait(atLeast: members)
                 started = ContinuousClock.now
                 for _ in 0..<messages {
                     let nanos = (ContinuousClock.now - LatencyScenario.origin).microseconds * 1000

@@ -56,21 +56,13 @@ struct LatencyScenario {
         let issued = try await api.tokens(for: conversations)
         let serverCPUBefore = ProcessUsage.cpuSeconds(pid: server.processIdentifier) ?? 0
         let ownCPUBefore = ProcessUsage.ownCPUSeconds()
-        let receiversReady = Tally()
         var started = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for index in conversations.indices {
-                group.addTask {
-                    try await BenchSocket.receive(port: server.port, token: issued[index].receiver, count: perSender) { frame in
-                        if case .ready = frame { receiversReady.add() }
-                        guard case .messageCreated(let message) = frame, let nanos = Int64(message.text.dropFirst(2)) else { return }
-                        recorder.delivery(Self.elapsedMicroseconds(since: nanos))
-                        received[index].add(message.seq)
-                    }
-                }
+            try await ReceiverGroup.connect(pairs, into: &group, port: server.port, messages: perSender, token: { issued[$0].receiver }) { index, frame in
+                guard case .messageCreated(let message) = frame, let nanos = Int64(message.text.dropFirst(2)) else { return }
+                recorder.delivery(Self.elapsedMicroseconds(since: nanos))
+                received[index].add(message.seq)
             }
-            // Senders start once every receiver is connected: live delivery reaches connected sockets only.
-            await receiversReady.wait(atLeast: pairs)
             started = ContinuousClock.now
             for (index, conversation) in conversations.enumerated() {
                 group.addTask {

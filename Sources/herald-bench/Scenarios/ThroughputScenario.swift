@@ -21,22 +21,13 @@ struct ThroughputScenario {
             let tokens = try await api.tokens(for: conversations)
             let serverCPUBefore = ProcessUsage.cpuSeconds(pid: server.processIdentifier) ?? 0
             let ownCPUBefore = ProcessUsage.ownCPUSeconds()
-            let receiversReady = Tally()
             var started = ContinuousClock.now
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in conversations.indices {
-                    group.addTask {
-                        try await BenchSocket.receive(port: server.port, token: tokens[index].receiver, count: perSender) { frame in
-                            if case .ready = frame { receiversReady.add() }
-                            guard case .messageCreated(let message) = frame, let nanos = Int64(message.text.dropFirst(2)) else { return }
-                            recorder.delivery(LatencyScenario.elapsedMicroseconds(since: nanos))
-                            received[index].add(message.seq)
-                        }
-                    }
+                try await ReceiverGroup.connect(pairs, into: &group, port: server.port, messages: perSender, token: { tokens[$0].receiver }) { index, frame in
+                    guard case .messageCreated(let message) = frame, let nanos = Int64(message.text.dropFirst(2)) else { return }
+                    recorder.delivery(LatencyScenario.elapsedMicroseconds(since: nanos))
+                    received[index].add(message.seq)
                 }
-                // Live delivery reaches connected receivers only: a sender that starts before its peer
-                // said `ready` would leave it waiting for messages it can never get.
-                await receiversReady.wait(atLeast: pairs)
                 started = ContinuousClock.now
                 for (index, conversation) in conversations.enumerated() {
                     group.addTask {
