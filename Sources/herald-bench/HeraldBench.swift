@@ -8,7 +8,7 @@ import Foundation
 struct HeraldBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "herald-bench",
-        abstract: "Measure Herald on this machine (build with `swift build -c release`).",
+        abstract: "Measure Herald on this machine (build with `swift build -c release`): its own server, or --url/--api-key.",
         discussion: """
             Scenarios:
               latency  1:1 conversations over WebSocket (100 pairs, 1,000 msg/s in total): send → ack (after the commit) and
@@ -59,6 +59,18 @@ struct HeraldBench: AsyncParsableCommand {
     @Option(help: "Give up after this many seconds with exit code 1 (default 120 with --quick, 900 otherwise).")
     var timeout: Int?
 
+    @Option(help: "Drive this running server (http://HOST:PORT) instead of starting one; needs --api-key. Fixtures then go through the Platform API, and the server's CPU and memory are not reported.")
+    var url: String?
+
+    @Option(name: .customLong("api-key"), help: "The Platform API key of an app on the --url server.")
+    var apiKey: String?
+
+    func validate() throws {
+        guard (url == nil) == (apiKey == nil) else { throw ValidationError("--url and --api-key go together") }
+        if let url, URL(string: url)?.scheme != "http" { throw ValidationError("--url must be http://HOST[:PORT]") }
+        if url != nil, scenario == "push" { throw ValidationError("push starts its own server (it needs a loopback push service the server may reach)") }
+    }
+
     func run() async throws {
         // A scenario whose sockets stop short must fail, not hang a CI run: a watchdog on a dispatch
         // thread, outside the cooperative pool, ends the process.
@@ -67,28 +79,30 @@ struct HeraldBench: AsyncParsableCommand {
             FileHandle.standardError.write(Data("herald-bench: \(scenario) did not finish within \(limit) s\n".utf8))
             Foundation.exit(1)
         }
+        let server = BenchServer(given: url.flatMap(URL.init(string:)).map { ($0, apiKey ?? "") })
         let loopback = LoopbackProbe.measure()
         var result: BenchResult
         switch scenario {
         case "push":
             result = try await PushScenario(count: count ?? (quick ? 200 : 5_000)).run()
         case "latency":
-            result = try await LatencyScenario(pairs: quick ? 10 : 100, rate: quick ? 100 : 1_000, duration: .seconds(duration ?? (quick ? 2 : 10))).run()
+            result = try await LatencyScenario(pairs: quick ? 10 : 100, rate: quick ? 100 : 1_000, duration: .seconds(duration ?? (quick ? 2 : 10))).run(on: server)
         case "throughput":
-            result = try await ThroughputScenario(pairs: pairs ?? (quick ? 5 : 100), window: window ?? 4, perSender: messages ?? (quick ? 50 : 200)).run()
+            result = try await ThroughputScenario(pairs: pairs ?? (quick ? 5 : 100), window: window ?? 4, perSender: messages ?? (quick ? 50 : 200)).run(on: server)
         case "fanout":
-            result = try await FanoutScenario(members: count ?? (quick ? 50 : 1_000), messages: messages ?? (quick ? 5 : 50)).run()
+            result = try await FanoutScenario(members: count ?? (quick ? 50 : 1_000), messages: messages ?? (quick ? 5 : 50)).run(on: server)
         case "connections":
-            result = try await ConnectionsScenario(count: count ?? (quick ? 500 : nil), addresses: addresses ?? 4, hold: .seconds(duration ?? (quick ? 1 : 10))).run()
+            result = try await ConnectionsScenario(count: count ?? (quick ? 500 : nil), addresses: addresses ?? 4, hold: .seconds(duration ?? (quick ? 1 : 10))).run(on: server)
         case "history":
-            result = try await HistoryScenario(size: count ?? (quick ? 2_000 : 1_000_000), clients: quick ? 4 : 16, duration: .seconds(duration ?? (quick ? 2 : 10))).run()
+            result = try await HistoryScenario(size: count ?? (quick ? 2_000 : 1_000_000), clients: quick ? 4 : 16, duration: .seconds(duration ?? (quick ? 2 : 10))).run(on: server)
         case "inbox-fanout":
             let beside = LatencyScenario(pairs: quick ? 10 : 100, rate: quick ? 100 : 1_000, duration: .seconds(duration ?? (quick ? 4 : 10)))
-            result = try await InboxFanoutScenario(recipients: count ?? (quick ? 1_000 : 100_000), latency: beside).run()
+            result = try await InboxFanoutScenario(recipients: count ?? (quick ? 1_000 : 100_000), latency: beside).run(on: server)
         default:
             throw ValidationError("unknown scenario \(scenario); known: latency, throughput, fanout, connections, history, inbox-fanout, push")
         }
         if let loopback { result.figures.append(("loopback_rtt_p50_us", (loopback * 1000).rounded())) }
+        if let url { result.parameters += [("server", url), ("fsync_measured_in", server.fsyncMeasuredIn)] }
         print(json ? result.json : result.table)
     }
 }

@@ -55,60 +55,66 @@ struct ConnectionsScenario {
         var readyLatencies: Histogram<UInt64> { latencies.withLock { $0 } }
     }
 
-    func run() async throws -> BenchResult {
+    func run(on server: BenchServer) async throws -> BenchResult {
         let limit = Self.descriptorLimit
         let count = self.count ?? min(100_000, limit - Self.reservedDescriptors)
         guard count > 0, count <= limit - Self.reservedDescriptors else {
             throw LatencyScenario.Failure(
                 description: "\(count) connections need more than the open-file limit of \(limit) (ulimit -n) allows, less \(Self.reservedDescriptors) kept for the server's own files")
         }
-        return try await BenchServer.with(
+        let run = server.run
+        return try await server.session(
             extraArguments: ["--host", "0.0.0.0", "--platform-rate", "100000"],
-            seed: { directory, app in
+            seedStore: { directory, app in
                 let store = try DataDirectory(path: directory.path).openStore(environmentKey: nil)
                 try await BenchServer.concurrently(count) { index in
-                    _ = try await store.putUser(UserID(rawValue: "c\(index)")!, profile: UserProfile(), in: app)
+                    _ = try await store.putUser(UserID(rawValue: "\(run)c\(index)")!, profile: UserProfile(), in: app)
                 }
                 try await store.close()
+            },
+            seedAPI: { api in
+                try await BenchServer.concurrently(count, width: 64) { index in
+                    try await api.call(.PUT, "/v1/users/\(api.user("c\(index)"))", body: "{}", expect: [200, 201])
+                }
             }
-        ) { server, api, _ in
-            try await measure(count: count, limit: limit, server: server, api: api)
+        ) { target, api, _ in
+            try await measure(count: count, limit: limit, target: target, api: api)
         }
     }
 
-    private func measure(count: Int, limit: Int, server: HeraldProcess, api: BenchAPI) async throws -> BenchResult {
+    private func measure(count: Int, limit: Int, target: BenchTarget, api: BenchAPI) async throws -> BenchResult {
         let tokens = Mutex([String](repeating: "", count: count))
         try await BenchServer.concurrently(count, width: 64) { index in
-            let token = try await api.token("c\(index)")
+            let token = try await api.token(api.user("c\(index)"))
             tokens.withLock { $0[index] = token }
         }
         let issued = tokens.withLock { $0 }
         let outcomes = Outcomes()
-        let pid = server.processIdentifier
-        let rssBefore = ProcessUsage.residentBytes(pid: pid) ?? 0
-        let serverCPUBefore = ProcessUsage.cpuSeconds(pid: pid) ?? 0
+        let rssBefore = target.residentBytes()
+        let serverCPUBefore = target.cpuSeconds()
         let ownCPUBefore = ProcessUsage.ownCPUSeconds()
         let started = ContinuousClock.now
         var connectSeconds = 0.0
-        var rssHeld = 0.0
+        var rssHeld: Double?
         var gauge: Int?
-        let port = server.port
+        // The benchmark's own server listens on 0.0.0.0, so the sockets spread over 127.0.0.1–.N; a
+        // given server is reached at its own address.
+        let spread = target.processIdentifier != nil
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<count {
                 if index >= inFlight { await outcomes.settled.wait(atLeast: index - inFlight + 1) }
-                let url = "ws://127.0.0.\(1 + index % addresses):\(port)/v1/realtime"
+                let url = target.realtimeURL(host: spread ? "127.0.0.\(1 + index % addresses)" : nil)
                 group.addTask { await Self.hold(url: url, token: issued[index], outcomes: outcomes) }
             }
             await outcomes.settled.wait(atLeast: count)
             connectSeconds = (ContinuousClock.now - started).seconds
             if outcomes.error == nil {
                 try? await Task.sleep(for: hold)
-                rssHeld = ProcessUsage.residentBytes(pid: pid) ?? 0
+                rssHeld = target.residentBytes()
                 gauge = try? await Self.gauge(api: api)
             }
             outcomes.release.add()
         }
-        let serverCPU = (ProcessUsage.cpuSeconds(pid: pid) ?? 0) - serverCPUBefore
         let ownCPU = ProcessUsage.ownCPUSeconds() - ownCPUBefore
         if let error = outcomes.error {
             throw LatencyScenario.Failure(description: "\(outcomes.ready.count) of \(count) sockets said ready; first failure: \(error)")
@@ -116,22 +122,24 @@ struct ConnectionsScenario {
         guard outcomes.dropped.count == 0 else {
             throw LatencyScenario.Failure(description: "\(outcomes.dropped.count) of \(count) sockets were closed by the server while held")
         }
-        guard gauge == count else {
+        // A given server may hold other clients' sockets too.
+        guard let gauge, spread ? gauge == count : gauge >= count else {
             throw LatencyScenario.Failure(description: "herald_realtime_connections is \(gauge.map(String.init) ?? "missing"), expected \(count)")
         }
-        let perConnection = (rssHeld - rssBefore) / Double(count)
+        var memory: [(String, Double)] = []
+        if let rssBefore, let rssHeld {
+            let perConnection = ((rssHeld - rssBefore) / Double(count)).rounded()
+            memory = [("server_rss_before_bytes", rssBefore), ("server_rss_held_bytes", rssHeld), ("server_bytes_per_connection", perConnection)]
+        }
         return BenchResult(
             scenario: "connections",
             parameters: [
-                ("connections", "\(count)"), ("loopback_addresses", "\(addresses)"), ("open_file_limit", "\(limit)"),
+                ("connections", "\(count)"), ("loopback_addresses", spread ? "\(addresses)" : "1 (the given server's)"), ("open_file_limit", "\(limit)"),
                 ("held_seconds", "\(Int(hold.components.seconds))"), ("build", PushScenario.build),
             ],
-            figures: [
-                ("connects_per_second", Double(count) / connectSeconds),
-                ("server_rss_before_mib", rssBefore / 1_048_576), ("server_rss_held_mib", rssHeld / 1_048_576),
-                ("server_bytes_per_connection", perConnection.rounded()), ("server_kib_per_connection", perConnection / 1024),
-                ("bench_rss_mib", (ProcessUsage.residentBytes(pid: getpid()) ?? 0) / 1_048_576),
-            ] + BenchResult.latencies("ready", outcomes.readyLatencies) + [("server_cpu_seconds", serverCPU), ("bench_cpu_seconds", ownCPU)])
+            figures: [("connects_per_second", Double(count) / connectSeconds)] + memory
+                + [("bench_rss_bytes", ProcessUsage.residentBytes(pid: getpid()) ?? 0)]
+                + BenchResult.latencies("ready", outcomes.readyLatencies) + target.cpuFigures(since: serverCPUBefore) + [("bench_cpu_seconds", ownCPU)])
     }
 
     /// One socket: connect, wait for `ready`, then read (answering the server's pings) until released.

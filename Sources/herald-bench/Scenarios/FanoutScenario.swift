@@ -19,9 +19,9 @@ struct FanoutScenario {
         var values: [UInt64] { state.withLock { Array($0.values) } }
     }
 
-    func run() async throws -> BenchResult {
-        try await BenchServer.with { server, api, fsync in
-            let names = (0..<members).map { "m\($0)" }
+    func run(on server: BenchServer) async throws -> BenchResult {
+        try await server.session { target, api, fsync in
+            let names = (0..<members).map { api.user("m\($0)") }
             for name in names { try await api.call(.PUT, "/v1/users/\(name)", body: "{}", expect: [200, 201]) }
             let memberList = names.map { "\"\($0)\"" }.joined(separator: ",")
             let channel = try BenchAPI.id(in: try await api.call(.POST, "/v1/channels", body: #"{"type":"group","name":"fanout","members":[\#(memberList)]}"#, expect: [201]))
@@ -31,11 +31,11 @@ struct FanoutScenario {
             let recorder = LatencyScenario.Recorder()
             let last = Last()
             let received = (0..<members).map { _ in LatencyScenario.Received() }
-            let serverCPUBefore = ProcessUsage.cpuSeconds(pid: server.processIdentifier) ?? 0
+            let serverCPUBefore = target.cpuSeconds()
             let ownCPUBefore = ProcessUsage.ownCPUSeconds()
             var started = ContinuousClock.now
             try await withThrowingTaskGroup(of: Void.self) { group in
-                try await ReceiverGroup.connect(members, into: &group, port: server.port, messages: messages, token: { tokens[$0] }) { index, frame in
+                try await ReceiverGroup.connect(members, into: &group, url: target.realtimeURL(), messages: messages, token: { tokens[$0] }) { index, frame in
                     guard case .messageCreated(let message) = frame, let nanos = Int64(message.text.dropFirst(2)) else { return }
                     let microseconds = LatencyScenario.elapsedMicroseconds(since: nanos)
                     recorder.delivery(microseconds)
@@ -50,7 +50,6 @@ struct FanoutScenario {
                 try await group.waitForAll()
             }
             let elapsed = ContinuousClock.now - started
-            let serverCPU = (ProcessUsage.cpuSeconds(pid: server.processIdentifier) ?? 0) - serverCPUBefore
             let ownCPU = ProcessUsage.ownCPUSeconds() - ownCPUBefore
             for (index, member) in received.enumerated() where member.all != Array(1...Int64(messages)) {
                 throw LatencyScenario.Failure(description: "member \(index) got \(member.all.count) of \(messages) messages, or out of order")
@@ -59,10 +58,10 @@ struct FanoutScenario {
             for value in last.values { _ = lastMember.record(value) }
             return BenchResult(
                 scenario: "fanout",
-                parameters: [("members", "\(members)"), ("messages", "\(messages)"), ("durability", "full (fsync per commit)"), ("build", PushScenario.build)],
+                parameters: [("members", "\(members)"), ("messages", "\(messages)"), ("durability", target.durability), ("build", PushScenario.build)],
                 figures: [("deliveries_per_second", Double(members * messages) / elapsed.seconds), ("fsync_p50_ms", fsync)]
                     + BenchResult.latencies("last_member", lastMember) + BenchResult.latencies("delivery", recorder.histograms.delivery)
-                    + [("server_cpu_seconds", serverCPU), ("bench_cpu_seconds", ownCPU)])
+                    + target.cpuFigures(since: serverCPUBefore) + [("bench_cpu_seconds", ownCPU)])
         }
     }
 }

@@ -16,16 +16,37 @@ struct HistoryScenario {
     let clients: Int
     let duration: Duration
 
-    func run() async throws -> BenchResult {
+    func run(on server: BenchServer) async throws -> BenchResult {
         var channel: ChannelID?
         var seedSeconds = 0.0
-        return try await BenchServer.with(seed: { directory, app in
-            let started = ContinuousClock.now
-            channel = try await seed(directory: directory, app: app)
-            seedSeconds = (ContinuousClock.now - started).seconds
-        }) { server, api, fsync in
-            try await measure(server: server, apiKey: api.apiKey, channel: channel!, fsync: fsync, seedSeconds: seedSeconds)
+        return try await server.session(
+            seedStore: { directory, app in
+                let started = ContinuousClock.now
+                channel = try await seed(directory: directory, app: app)
+                seedSeconds = (ContinuousClock.now - started).seconds
+            },
+            seedAPI: { api in
+                let started = ContinuousClock.now
+                channel = try await seed(api: api)
+                seedSeconds = (ContinuousClock.now - started).seconds
+            }
+        ) { target, api, fsync in
+            try await measure(target: target, apiKey: api.apiKey, channel: channel!, fsync: fsync, seedSeconds: seedSeconds)
         }
+    }
+
+    /// The same channel through the Platform API (a given server), 64 sends in flight: slower, so
+    /// give a smaller `--count`.
+    private func seed(api: BenchAPI) async throws -> ChannelID {
+        let (ana, ben) = (api.user("ana"), api.user("ben"))
+        for user in [ana, ben] { try await api.call(.PUT, "/v1/users/\(user)", body: "{}", expect: [200, 201]) }
+        let created = try await api.call(.POST, "/v1/channels", body: #"{"type":"direct","members":["\#(ana)","\#(ben)"]}"#, expect: [200, 201])
+        let channel = try BenchAPI.id(in: created)
+        try await BenchServer.concurrently(size, width: 64) { index in
+            let body = #"{"sender":"\#(index % 2 == 0 ? ana : ben)","text":"Message \#(index): your statement for account 4242 is ready to view in the app."}"#
+            try await api.call(.POST, "/v1/channels/\(channel)/messages", body: body, expect: [201])
+        }
+        return ChannelID(rawValue: channel)!
     }
 
     /// Writes `size` messages between two users, 512 sends at a time (the writer batches them), then drops
@@ -47,9 +68,9 @@ struct HistoryScenario {
         return channel
     }
 
-    private func measure(server: HeraldProcess, apiKey: String, channel: ChannelID, fsync: Double, seedSeconds: Double) async throws -> BenchResult {
+    private func measure(target: BenchTarget, apiKey: String, channel: ChannelID, fsync: Double, seedSeconds: Double) async throws -> BenchResult {
         let recorder = LatencyScenario.Recorder()
-        let serverCPUBefore = ProcessUsage.cpuSeconds(pid: server.processIdentifier) ?? 0
+        let serverCPUBefore = target.cpuSeconds()
         let ownCPUBefore = ProcessUsage.ownCPUSeconds()
         let started = ContinuousClock.now
         let deadline = started + duration
@@ -59,7 +80,7 @@ struct HistoryScenario {
                     var pages = 0
                     while ContinuousClock.now < deadline {
                         let after = Int.random(in: 0...(size - 50))
-                        var request = HTTPClientRequest(url: "\(server.baseURL)/v1/channels/\(channel.rawValue)/messages?after=\(after)&limit=50")
+                        var request = HTTPClientRequest(url: "\(target.baseURL)/v1/channels/\(channel.rawValue)/messages?after=\(after)&limit=50")
                         request.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
                         let sent = ContinuousClock.now
                         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
@@ -77,12 +98,11 @@ struct HistoryScenario {
             return try await group.reduce(0, +)
         }
         let elapsed = ContinuousClock.now - started
-        let serverCPU = (ProcessUsage.cpuSeconds(pid: server.processIdentifier) ?? 0) - serverCPUBefore
         let ownCPU = ProcessUsage.ownCPUSeconds() - ownCPUBefore
         return BenchResult(
             scenario: "history",
             parameters: [("channel_messages", "\(size)"), ("page", "50"), ("clients", "\(clients)"), ("pages", "\(pages)"), ("build", PushScenario.build)],
             figures: [("pages_per_second", Double(pages) / elapsed.seconds), ("seed_messages_per_second", Double(size) / seedSeconds), ("fsync_p50_ms", fsync)]
-                + BenchResult.latencies("page", recorder.histograms.ack) + [("server_cpu_seconds", serverCPU), ("bench_cpu_seconds", ownCPU)])
+                + BenchResult.latencies("page", recorder.histograms.ack) + target.cpuFigures(since: serverCPUBefore) + [("bench_cpu_seconds", ownCPU)])
     }
 }

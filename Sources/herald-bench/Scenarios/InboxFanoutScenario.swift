@@ -11,15 +11,24 @@ struct InboxFanoutScenario {
     let recipients: Int
     let latency: LatencyScenario
 
-    func run() async throws -> BenchResult {
-        try await BenchServer.with(seed: { directory, app in try await seed(directory: directory, app: app) }) { server, api, fsync in
-            async let beside = latency.measure(server: server, api: api, fsync: fsync)
+    func run(on server: BenchServer) async throws -> BenchResult {
+        // The segment: users whose metadata says they belong to this run.
+        let cohort = server.run
+        return try await server.session(
+            seedStore: { directory, app in try await seed(directory: directory, app: app, cohort: cohort) },
+            seedAPI: { api in
+                try await BenchServer.concurrently(recipients, width: 64) { index in
+                    try await api.call(.PUT, "/v1/users/\(api.user("u\(index)"))", body: #"{"metadata":{"cohort":"\#(cohort)"}}"#, expect: [200, 201])
+                }
+            }
+        ) { target, api, fsync in
+            async let beside = latency.measure(target: target, api: api, fsync: fsync)
             // Let the latency run reach its steady state before the fan-out starts.
             try await Task.sleep(for: .seconds(2))
             let started = ContinuousClock.now
             let sent = try await api.call(
                 .POST, "/v1/notifications",
-                body: #"{"segment":{"metadata":{"cohort":"bench"}},"category":"transactional","content":{"title":"New rates","body":"Our savings rates change on 1 January."}}"#,
+                body: #"{"segment":{"metadata":{"cohort":"\#(cohort)"}},"category":"transactional","content":{"title":"New rates","body":"Our savings rates change on 1 January."}}"#,
                 expect: [201])
             let fanOutSeconds = (ContinuousClock.now - started).seconds
             let report = try await api.call(.GET, "/v1/notifications/\(try BenchAPI.id(in: sent))", expect: [200])
@@ -29,7 +38,7 @@ struct InboxFanoutScenario {
             let latencyResult = try await beside
             return BenchResult(
                 scenario: "inbox-fanout",
-                parameters: [("recipients", "\(recipients)"), ("durability", "full (fsync per commit)"), ("build", PushScenario.build)]
+                parameters: [("recipients", "\(recipients)"), ("durability", target.durability), ("build", PushScenario.build)]
                     + latencyResult.parameters.filter { ["pairs", "target_rate_per_second"].contains($0.0) }.map { ("latency_" + $0.0, $0.1) },
                 figures: [("fanout_seconds", fanOutSeconds), ("items_per_second", Double(recipients) / fanOutSeconds)]
                     + latencyResult.figures.map { ($0.0.hasPrefix("fsync") ? $0.0 : "latency_" + $0.0, $0.1) })
@@ -37,10 +46,10 @@ struct InboxFanoutScenario {
     }
 
     /// `recipients` users in the segment, created through the store before the server starts, 512 at a time.
-    private func seed(directory: URL, app: AppID) async throws {
+    private func seed(directory: URL, app: AppID, cohort: String) async throws {
         let store = try DataDirectory(path: directory.path).openStore(environmentKey: nil)
         try await BenchServer.concurrently(recipients) { index in
-            _ = try await store.putUser(UserID(rawValue: "u\(index)")!, profile: UserProfile(metadata: ["cohort": .string("bench")]), in: app)
+            _ = try await store.putUser(UserID(rawValue: "\(cohort)u\(index)")!, profile: UserProfile(metadata: ["cohort": .string(cohort)]), in: app)
         }
         try await store.close()
     }

@@ -43,22 +43,22 @@ struct LatencyScenario {
         UInt64(max(0, (ContinuousClock.now - origin).microseconds - nanos / 1000))
     }
 
-    func run() async throws -> BenchResult {
-        try await BenchServer.with { server, api, fsync in try await measure(server: server, api: api, fsync: fsync) }
+    func run(on server: BenchServer) async throws -> BenchResult {
+        try await server.session { target, api, fsync in try await measure(target: target, api: api, fsync: fsync) }
     }
 
-    func measure(server: HeraldProcess, api: BenchAPI, fsync: Double) async throws -> BenchResult {
+    func measure(target: BenchTarget, api: BenchAPI, fsync: Double) async throws -> BenchResult {
         let conversations = try await api.directPairs(pairs)
         let perSender = max(1, rate * Int(duration.components.seconds) / pairs)
         let interval = Duration.nanoseconds(Int64(1_000_000_000) * Int64(pairs) / Int64(rate))
         let recorder = Recorder()
         let received = (0..<pairs).map { _ in Received() }
         let issued = try await api.tokens(for: conversations)
-        let serverCPUBefore = ProcessUsage.cpuSeconds(pid: server.processIdentifier) ?? 0
+        let serverCPUBefore = target.cpuSeconds()
         let ownCPUBefore = ProcessUsage.ownCPUSeconds()
         var started = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
-            try await ReceiverGroup.connect(pairs, into: &group, port: server.port, messages: perSender, token: { issued[$0].receiver }) { index, frame in
+            try await ReceiverGroup.connect(pairs, into: &group, url: target.realtimeURL(), messages: perSender, token: { issued[$0].receiver }) { index, frame in
                 guard case .messageCreated(let message) = frame, let nanos = Int64(message.text.dropFirst(2)) else { return }
                 recorder.delivery(Self.elapsedMicroseconds(since: nanos))
                 received[index].add(message.seq)
@@ -67,14 +67,13 @@ struct LatencyScenario {
             for (index, conversation) in conversations.enumerated() {
                 group.addTask {
                     try await BenchSocket.send(
-                        port: server.port, token: issued[index].sender, channel: conversation.channel, count: perSender, interval: interval,
+                        url: target.realtimeURL(), token: issued[index].sender, channel: conversation.channel, count: perSender, interval: interval,
                         offset: interval * index / pairs, recorder: recorder)
                 }
             }
             try await group.waitForAll()
         }
         let elapsed = ContinuousClock.now - started
-        let serverCPU = (ProcessUsage.cpuSeconds(pid: server.processIdentifier) ?? 0) - serverCPUBefore
         let ownCPU = ProcessUsage.ownCPUSeconds() - ownCPUBefore
         for (index, receiver) in received.enumerated() where receiver.all != Array(1...Int64(perSender)) {
             throw Failure(description: "receiver \(index) got \(receiver.all.count) of \(perSender) messages, or out of order")
@@ -84,18 +83,23 @@ struct LatencyScenario {
         return BenchResult(
             scenario: "latency",
             parameters: [
-                ("pairs", "\(pairs)"), ("target_rate_per_second", "\(rate)"), ("messages", "\(total)"), ("durability", "full (fsync per commit)"),
+                ("pairs", "\(pairs)"), ("target_rate_per_second", "\(rate)"), ("messages", "\(total)"), ("durability", target.durability),
                 ("build", PushScenario.build),
             ],
             figures: [("messages_per_second", Double(total) / elapsed.seconds), ("fsync_p50_ms", fsync)] + BenchResult.latencies("ack", ack)
-                + BenchResult.latencies("delivery", delivery) + [("server_cpu_seconds", serverCPU), ("bench_cpu_seconds", ownCPU)])
+                + BenchResult.latencies("delivery", delivery) + target.cpuFigures(since: serverCPUBefore) + [("bench_cpu_seconds", ownCPU)])
     }
 }
 
 /// The Platform API calls the scenarios set up with.
-struct BenchAPI {
+struct BenchAPI: Sendable {
     let base: String
     let apiKey: String
+    /// The run's prefix for user ids (`BenchServer.run`).
+    let run: String
+
+    /// The id of the run's user `name`.
+    func user(_ name: String) -> String { run + name }
 
     @discardableResult
     func call(_ method: HTTPMethod, _ path: String, body: String? = nil, expect: Set<Int>) async throws -> Data {
@@ -112,11 +116,11 @@ struct BenchAPI {
         return Data(bytes.readableBytesView)
     }
 
-    /// `count` direct channels between users `s<i>` and `r<i>`.
+    /// `count` direct channels between the run's users `s<i>` and `r<i>`.
     func directPairs(_ count: Int) async throws -> [(sender: String, receiver: String, channel: String)] {
         var conversations: [(sender: String, receiver: String, channel: String)] = []
         for index in 0..<count {
-            let (sender, receiver) = ("s\(index)", "r\(index)")
+            let (sender, receiver) = (user("s\(index)"), user("r\(index)"))
             try await call(.PUT, "/v1/users/\(sender)", body: "{}", expect: [200, 201])
             try await call(.PUT, "/v1/users/\(receiver)", body: "{}", expect: [200, 201])
             let channel = try await call(.POST, "/v1/channels", body: #"{"type":"direct","members":["\#(sender)","\#(receiver)"]}"#, expect: [201])
@@ -163,8 +167,8 @@ enum BenchSocket {
         return logger
     }
 
-    static func receive(port: Int, token: String, count: Int, onFrame: @escaping @Sendable (ServerFrame) -> Void) async throws {
-        _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/v1/realtime", configuration: configuration(token: token), logger: logger) {
+    static func receive(url: String, token: String, count: Int, onFrame: @escaping @Sendable (ServerFrame) -> Void) async throws {
+        _ = try await WebSocketClient.connect(url: url, configuration: configuration(token: token), logger: logger) {
             inbound, outbound, _ in
             var messages = 0
             for try await message in inbound.messages(maxSize: 1 << 22) {
@@ -178,9 +182,9 @@ enum BenchSocket {
     }
 
     static func send(
-        port: Int, token: String, channel: String, count: Int, interval: Duration, offset: Duration, recorder: LatencyScenario.Recorder
+        url: String, token: String, channel: String, count: Int, interval: Duration, offset: Duration, recorder: LatencyScenario.Recorder
     ) async throws {
-        _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/v1/realtime", configuration: configuration(token: token), logger: logger) {
+        _ = try await WebSocketClient.connect(url: url, configuration: configuration(token: token), logger: logger) {
             inbound, outbound, _ in
             let sentAt = SendTimes()
             try await withThrowingTaskGroup(of: Void.self) { group in

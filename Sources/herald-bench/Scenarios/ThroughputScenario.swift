@@ -13,17 +13,17 @@ struct ThroughputScenario {
     let window: Int
     let perSender: Int
 
-    func run() async throws -> BenchResult {
-        try await BenchServer.with { server, api, fsync in
+    func run(on server: BenchServer) async throws -> BenchResult {
+        try await server.session { target, api, fsync in
             let conversations = try await api.directPairs(pairs)
             let recorder = LatencyScenario.Recorder()
             let received = (0..<pairs).map { _ in LatencyScenario.Received() }
             let tokens = try await api.tokens(for: conversations)
-            let serverCPUBefore = ProcessUsage.cpuSeconds(pid: server.processIdentifier) ?? 0
+            let serverCPUBefore = target.cpuSeconds()
             let ownCPUBefore = ProcessUsage.ownCPUSeconds()
             var started = ContinuousClock.now
             try await withThrowingTaskGroup(of: Void.self) { group in
-                try await ReceiverGroup.connect(pairs, into: &group, port: server.port, messages: perSender, token: { tokens[$0].receiver }) { index, frame in
+                try await ReceiverGroup.connect(pairs, into: &group, url: target.realtimeURL(), messages: perSender, token: { tokens[$0].receiver }) { index, frame in
                     guard case .messageCreated(let message) = frame, let nanos = Int64(message.text.dropFirst(2)) else { return }
                     recorder.delivery(LatencyScenario.elapsedMicroseconds(since: nanos))
                     received[index].add(message.seq)
@@ -32,13 +32,12 @@ struct ThroughputScenario {
                 for (index, conversation) in conversations.enumerated() {
                     group.addTask {
                         try await BenchSocket.sendWindowed(
-                            port: server.port, token: tokens[index].sender, channel: conversation.channel, count: perSender, window: window, recorder: recorder)
+                            url: target.realtimeURL(), token: tokens[index].sender, channel: conversation.channel, count: perSender, window: window, recorder: recorder)
                     }
                 }
                 try await group.waitForAll()
             }
             let elapsed = ContinuousClock.now - started
-            let serverCPU = (ProcessUsage.cpuSeconds(pid: server.processIdentifier) ?? 0) - serverCPUBefore
             let ownCPU = ProcessUsage.ownCPUSeconds() - ownCPUBefore
             for (index, receiver) in received.enumerated() where receiver.all != Array(1...Int64(perSender)) {
                 throw LatencyScenario.Failure(description: "receiver \(index) got \(receiver.all.count) of \(perSender) messages, or out of order")
@@ -48,19 +47,19 @@ struct ThroughputScenario {
             return BenchResult(
                 scenario: "throughput",
                 parameters: [
-                    ("pairs", "\(pairs)"), ("window_per_sender", "\(window)"), ("messages", "\(total)"), ("durability", "full (fsync per commit)"),
+                    ("pairs", "\(pairs)"), ("window_per_sender", "\(window)"), ("messages", "\(total)"), ("durability", target.durability),
                     ("build", PushScenario.build),
                 ],
                 figures: [("delivered_per_second", Double(total) / elapsed.seconds), ("fsync_p50_ms", fsync)] + BenchResult.latencies("ack", ack)
-                    + BenchResult.latencies("delivery", delivery) + [("server_cpu_seconds", serverCPU), ("bench_cpu_seconds", ownCPU)])
+                    + BenchResult.latencies("delivery", delivery) + target.cpuFigures(since: serverCPUBefore) + [("bench_cpu_seconds", ownCPU)])
         }
     }
 }
 
 extension BenchSocket {
     /// Sends `count` messages keeping at most `window` without an ack, recording each ack's latency.
-    static func sendWindowed(port: Int, token: String, channel: String, count: Int, window: Int, recorder: LatencyScenario.Recorder) async throws {
-        _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/v1/realtime", configuration: configuration(token: token), logger: logger) {
+    static func sendWindowed(url: String, token: String, channel: String, count: Int, window: Int, recorder: LatencyScenario.Recorder) async throws {
+        _ = try await WebSocketClient.connect(url: url, configuration: configuration(token: token), logger: logger) {
             inbound, outbound, _ in
             let sentAt = SendTimes()
             var sent = 0
