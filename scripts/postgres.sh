@@ -24,7 +24,11 @@ case "$command" in
   start)
     port="${3:-55432}"
     mkdir -p "$dir"
-    [ "$(id -u)" = 0 ] && chown postgres: "$dir"
+    if [ "$(id -u)" = 0 ]; then
+      chown postgres: "$dir"
+      runuser -u postgres -- test -w "$dir" \
+        || { echo "postgres.sh: $dir must be reachable by the postgres user (not under a mode-700 directory)" >&2; exit 1; }
+    fi
     as_owner "$bin/initdb" -D "$dir/data" -U herald -A trust -E UTF8 --no-instructions >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
