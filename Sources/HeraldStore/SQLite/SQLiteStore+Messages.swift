@@ -26,7 +26,8 @@ extension SQLiteStore {
     public func history(of channel: ChannelID, in app: AppID, query: HistoryQuery) async throws -> MessagePage {
         try await pool.read { db in
             guard try Self.channelRecord(channel, in: app, db: db) != nil else { throw HeraldError.notFound(resource: "channel") }
-            // One of four fixed statements, prepared once per connection: pages are the hottest read.
+            // A handful of fixed statements (with or without each bound, either order), prepared once per
+            // connection: pages are the hottest read.
             var sql = "SELECT * FROM message WHERE channelID = ?"
             var arguments: StatementArguments = [channel.rawValue]
             if let after = query.after {

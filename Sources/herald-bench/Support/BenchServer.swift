@@ -90,10 +90,10 @@ struct BenchTarget: Sendable {
 
     /// A given server: `http://HOST:PORT` (TLS is not supported by the benchmark's clients).
     init(url: URL) throws {
-        guard url.scheme == "http", let host = url.host, let port = url.port ?? 80 as Int? else {
+        guard url.scheme == "http", let host = url.host else {
             throw LatencyScenario.Failure(description: "--url must be http://HOST[:PORT], not \(url.absoluteString)")
         }
-        self.init(host: host, port: port, processIdentifier: nil)
+        self.init(host: host, port: url.port ?? 80, processIdentifier: nil)
     }
 
     var baseURL: String { "http://\(host):\(port)" }
