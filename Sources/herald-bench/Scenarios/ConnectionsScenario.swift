@@ -39,11 +39,11 @@ struct ConnectionsScenario {
         let settled = Tally()
         let dropped = Tally()
         let release = Tally()
-        private let firstError = Mutex<String?>(nil)
+        private let firstError = FirstError()
         private let latencies = Mutex(Histogram<UInt64>(highestTrackableValue: 60_000_000))
 
         func failed(_ description: String) {
-            firstError.withLock { $0 = $0 ?? description }
+            firstError.record(description)
             settled.add()
         }
         func connected(after microseconds: UInt64) {
@@ -51,7 +51,7 @@ struct ConnectionsScenario {
             ready.add()
             settled.add()
         }
-        var error: String? { firstError.withLock { $0 } }
+        var error: String? { firstError.value }
         var readyLatencies: Histogram<UInt64> { latencies.withLock { $0 } }
     }
 
@@ -143,10 +143,17 @@ struct ConnectionsScenario {
     }
 
     /// One socket: connect, wait for `ready`, then read (answering the server's pings) until released.
-    /// A socket the server closes before the release counts as dropped.
+    /// A socket the server closes before the release counts as dropped; each socket reports its end
+    /// once, whether the handler saw it or the connection threw.
     private static func hold(url: String, token: String, outcomes: Outcomes) async {
         let start = ContinuousClock.now
         let isReady = Tally()
+        let ended = Tally()
+        @Sendable func reportEnd(_ failure: String) {
+            guard ended.count == 0, outcomes.release.count == 0 else { return }
+            ended.add()
+            if isReady.count > 0 { outcomes.dropped.add() } else { outcomes.failed(failure) }
+        }
         do {
             _ = try await WebSocketClient.connect(url: url, configuration: BenchSocket.configuration(token: token), logger: BenchSocket.logger) {
                 inbound, outbound, _ in
@@ -162,14 +169,18 @@ struct ConnectionsScenario {
                         isReady.add()
                         outcomes.connected(after: UInt64((ContinuousClock.now - start).microseconds))
                     }
-                    if outcomes.release.count == 0 {
-                        if isReady.count > 0 { outcomes.dropped.add() } else { outcomes.failed("closed before ready") }
-                    }
+                    reportEnd("closed before ready")
                     try await group.waitForAll()
                 }
             }
         } catch {
-            if isReady.count == 0 { outcomes.failed("\(error)") } else if outcomes.release.count == 0 { outcomes.dropped.add() }
+            // A connect that fails settles the socket even after the release (it never said ready).
+            if isReady.count == 0, ended.count == 0 {
+                ended.add()
+                outcomes.failed("\(error)")
+            } else {
+                reportEnd("\(error)")
+            }
         }
     }
 

@@ -1,17 +1,10 @@
 import HeraldCore
-import Synchronization
 
 /// Connects receivers into a scenario's task group, at most `inFlight` handshakes at a time, and
 /// returns once every one said `ready`: senders must not start earlier, since live delivery reaches
 /// connected sockets only. A receiver that cannot connect fails the run instead of leaving it waiting.
 enum ReceiverGroup {
     static let inFlight = 128
-
-    final class FirstError: Sendable {
-        private let description = Mutex<String?>(nil)
-        func record(_ error: any Error) { description.withLock { $0 = $0 ?? "\(error)" } }
-        var value: String? { description.withLock { $0 } }
-    }
 
     /// - Parameters:
     ///   - token: the token of receiver `index`.

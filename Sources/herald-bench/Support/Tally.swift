@@ -17,9 +17,8 @@ final class Tally: Sendable {
         let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.count += 1
             let count = state.count
-            guard state.waiters.contains(where: { $0.threshold <= count }) else { return [] }
             let ready = state.waiters.filter { $0.threshold <= count }.map(\.continuation)
-            state.waiters.removeAll { $0.threshold <= count }
+            if !ready.isEmpty { state.waiters.removeAll { $0.threshold <= count } }
             return ready
         }
         for continuation in ready { continuation.resume() }
