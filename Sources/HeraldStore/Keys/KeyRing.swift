@@ -73,10 +73,10 @@ public final class KeyRing: Sendable {
         try Self.migrator.migrate(queue)
         let index = try queue.write { db -> Int? in
             guard let stored = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'masterCheck'") else {
-                try db.execute(sql: "INSERT INTO meta (name, value) VALUES ('masterCheck', ?)", arguments: [Self.check(masterKeys[0])])
+                try db.execute(sql: "INSERT INTO meta (name, value) VALUES ('masterCheck', ?)", arguments: [KeyEnvelope.check(masterKeys[0])])
                 return 0
             }
-            return masterKeys.firstIndex { Self.check($0) == stored }
+            return masterKeys.firstIndex { KeyEnvelope.check($0) == stored }
         }
         guard let index else { throw Failure.wrongMasterKey(path) }
         self.queue = queue
@@ -97,7 +97,7 @@ public final class KeyRing: Sendable {
             guard let wrapped = try Data.fetchOne(
                 db, sql: "SELECT wrapped FROM dataKey WHERE appID = ? AND owner = ?", arguments: [app.rawValue, owner.column])
             else { return nil }
-            return try Self.unwrap(wrapped, owner: owner, app: app, wrappingKey: try Self.appKey(app, masterKey: masterKey, cache: appKeys, db: db))
+            return try KeyEnvelope.unwrap(wrapped, owner: owner, app: app, wrappingKey: try Self.appKey(app, masterKey: masterKey, cache: appKeys, db: db))
         }
         if let found { dataKeys.insert(found, for: cacheKey) }
         return found
@@ -118,10 +118,10 @@ public final class KeyRing: Sendable {
         let masterKey = masterKey
         let key = try queue.write { db -> DataKey in
             if let wrapped = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'auditKey'") {
-                do { return try DataKey(bytes: masterKey.open(wrapped, context: "auditKey")) } catch { throw Failure.unreadableKey("audit key") }
+                return try KeyEnvelope.unwrapAuditKey(wrapped, masterKey: masterKey)
             }
             let key = DataKey.generate()
-            try db.execute(sql: "INSERT INTO meta (name, value) VALUES ('auditKey', ?)", arguments: [try masterKey.seal(key.rawBytes, context: "auditKey")])
+            try db.execute(sql: "INSERT INTO meta (name, value) VALUES ('auditKey', ?)", arguments: [try KeyEnvelope.wrapAuditKey(key, masterKey: masterKey)])
             return key
         }
         auditKeyCache.withLock { $0 = key }
@@ -156,7 +156,7 @@ public final class KeyRing: Sendable {
                     arguments: StatementArguments([app.rawValue] + Array(byColumn.keys)))
                 for row in rows {
                     guard let user = byColumn[row["owner"] as String] else { continue }
-                    let key = try Self.unwrap(row["wrapped"], owner: .user(user), app: app, wrappingKey: wrappingKey)
+                    let key = try KeyEnvelope.unwrap(row["wrapped"], owner: .user(user), app: app, wrappingKey: wrappingKey)
                     found[user] = key
                     dataKeys.insert(key, for: CacheKey(app: app, owner: .user(user)))
                 }
@@ -186,26 +186,26 @@ public final class KeyRing: Sendable {
             var data = 0
             for row in try Row.fetchAll(db, sql: "SELECT appID, wrapped FROM appKey") {
                 let app = AppID(rawValue: row["appID"])!
-                let oldKey = try Self.unwrapAppKey(row["wrapped"], app: app, masterKey: masterKey)
+                let oldKey = try KeyEnvelope.unwrapAppKey(row["wrapped"], app: app, masterKey: masterKey)
                 let newKey = DataKey.generate()
                 for dataRow in try Row.fetchAll(db, sql: "SELECT owner, wrapped FROM dataKey WHERE appID = ?", arguments: [app.rawValue]) {
                     let owner: String = dataRow["owner"]
-                    let raw = try oldKey.open(dataRow["wrapped"], context: Self.dataKeyContext(app: app, ownerColumn: owner))
+                    let raw = try oldKey.open(dataRow["wrapped"], context: KeyEnvelope.dataKeyContext(app: app, ownerColumn: owner))
                     try db.execute(
                         sql: "UPDATE dataKey SET wrapped = ? WHERE appID = ? AND owner = ?",
-                        arguments: [try newKey.seal(raw, context: Self.dataKeyContext(app: app, ownerColumn: owner)), app.rawValue, owner])
+                        arguments: [try newKey.seal(raw, context: KeyEnvelope.dataKeyContext(app: app, ownerColumn: owner)), app.rawValue, owner])
                     data += 1
                 }
                 try db.execute(
                     sql: "UPDATE appKey SET wrapped = ? WHERE appID = ?",
-                    arguments: [try newMaster.seal(newKey.rawBytes, context: Self.appKeyContext(app)), app.rawValue])
+                    arguments: [try KeyEnvelope.wrapAppKey(newKey, app: app, masterKey: newMaster), app.rawValue])
                 apps += 1
             }
             if let wrapped = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'auditKey'") {
                 let raw = try masterKey.open(wrapped, context: "auditKey")
                 try db.execute(sql: "UPDATE meta SET value = ? WHERE name = 'auditKey'", arguments: [try newMaster.seal(raw, context: "auditKey")])
             }
-            try db.execute(sql: "UPDATE meta SET value = ? WHERE name = 'masterCheck'", arguments: [Self.check(newMaster)])
+            try db.execute(sql: "UPDATE meta SET value = ? WHERE name = 'masterCheck'", arguments: [KeyEnvelope.check(newMaster)])
             return (apps, data)
         }
         appKeys.removeAll()
@@ -233,13 +233,13 @@ public final class KeyRing: Sendable {
         if let wrapped = try Data.fetchOne(
             db, sql: "SELECT wrapped FROM dataKey WHERE appID = ? AND owner = ?", arguments: [request.app.rawValue, column])
         {
-            return try unwrap(wrapped, owner: request.owner, app: request.app, wrappingKey: wrappingKey)
+            return try KeyEnvelope.unwrap(wrapped, owner: request.owner, app: request.app, wrappingKey: wrappingKey)
         }
         let key = DataKey.generate()
         try db.execute(
             sql: "INSERT INTO dataKey (appID, owner, wrapped, createdAt) VALUES (?, ?, ?, ?)",
             arguments: [
-                request.app.rawValue, column, try wrappingKey.seal(key.rawBytes, context: dataKeyContext(app: request.app, ownerColumn: column)),
+                request.app.rawValue, column, try KeyEnvelope.wrap(key, owner: request.owner, app: request.app, wrappingKey: wrappingKey),
                 Int64(Date().timeIntervalSince1970 * 1000),
             ])
         return key
@@ -248,7 +248,7 @@ public final class KeyRing: Sendable {
     private static func appKey(_ app: AppID, masterKey: MasterKey, cache: BoundedCache<AppID, DataKey>?, db: Database, create: Bool = false) throws -> DataKey {
         if let cached = cache?[app] { return cached }
         if let wrapped = try Data.fetchOne(db, sql: "SELECT wrapped FROM appKey WHERE appID = ?", arguments: [app.rawValue]) {
-            let key = try unwrapAppKey(wrapped, app: app, masterKey: masterKey)
+            let key = try KeyEnvelope.unwrapAppKey(wrapped, app: app, masterKey: masterKey)
             cache?.insert(key, for: app)
             return key
         }
@@ -256,32 +256,8 @@ public final class KeyRing: Sendable {
         let key = DataKey.generate()
         try db.execute(
             sql: "INSERT INTO appKey (appID, wrapped, createdAt) VALUES (?, ?, ?)",
-            arguments: [app.rawValue, try masterKey.seal(key.rawBytes, context: appKeyContext(app)), Int64(Date().timeIntervalSince1970 * 1000)])
+            arguments: [app.rawValue, try KeyEnvelope.wrapAppKey(key, app: app, masterKey: masterKey), Int64(Date().timeIntervalSince1970 * 1000)])
         return key
-    }
-
-    private static func unwrapAppKey(_ wrapped: Data, app: AppID, masterKey: MasterKey) throws -> DataKey {
-        do {
-            return try DataKey(bytes: masterKey.open(wrapped, context: appKeyContext(app)))
-        } catch {
-            throw Failure.unreadableKey("app \(app)")
-        }
-    }
-
-    private static func unwrap(_ wrapped: Data, owner: KeyOwner, app: AppID, wrappingKey: DataKey) throws -> DataKey {
-        do {
-            return try DataKey(bytes: wrappingKey.open(wrapped, context: dataKeyContext(app: app, ownerColumn: owner.column)))
-        } catch {
-            throw Failure.unreadableKey("\(owner.column) of app \(app)")
-        }
-    }
-
-    private static func appKeyContext(_ app: AppID) -> String { "appKey|\(app.rawValue)" }
-    private static func dataKeyContext(app: AppID, ownerColumn: String) -> String { "dataKey|\(app.rawValue)|\(ownerColumn)" }
-
-    /// A value that tells which master key a store belongs to without revealing the key.
-    private static func check(_ key: MasterKey) -> Data {
-        key.fingerprint
     }
 
     private static var migrator: DatabaseMigrator {

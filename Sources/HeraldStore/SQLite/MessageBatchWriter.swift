@@ -49,7 +49,7 @@ struct MessageBatchWriter {
             id: .generate(), channelId: request.channel, seq: seq, sender: request.sender, text: request.content.text,
             data: request.content.data, createdAt: time)
         message.jws = request.signer?(message)
-        try MessageRecord(message, app: request.app, keys: keys).insert(db)
+        try MessageRecord(message, key: keys.key(request.sender.map(KeyOwner.user) ?? .app, in: request.app)).insert(db)
         if let sender = request.sender {
             // Sending implies having read everything up to one's own message.
             try db.cachedStatement(sql: "UPDATE channelMember SET lastReadSeq = ? WHERE channelID = ? AND userID = ? AND lastReadSeq < ?")
@@ -116,7 +116,7 @@ struct MessageBatchWriter {
             message.editedAt = WireTime.date(milliseconds: record.editedAt!)
             message.jws = nil
             message.jws = signer?(message)
-            try record.seal(message, app: app, keys: keys)
+            try record.seal(message, key: keys.key(record.owner, in: app))
         }
         try record.update(db)
         committed.append(CommittedMessage(app: app, change: deleting ? .deleted : .updated, message: message, members: try members(of: channelRecord.id)))

@@ -29,6 +29,17 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
         static let deletedAt = Column(CodingKeys.deletedAt)
     }
 
+    init(id: String, channelID: String, seq: Int64, sender: String?, sealed: Data?, createdAt: Int64, editedAt: Int64?, deletedAt: Int64?) {
+        self.id = id
+        self.channelID = channelID
+        self.seq = seq
+        self.sender = sender
+        self.sealed = sealed
+        self.createdAt = createdAt
+        self.editedAt = editedAt
+        self.deletedAt = deletedAt
+    }
+
     /// Decoded by hand rather than through `Decodable`: history reads fifty of these per page, and the
     /// generic row decoder showed as a tenth of a page's CPU.
     init(row: Row) {
@@ -42,7 +53,8 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
         deletedAt = row["deletedAt"]
     }
 
-    init(_ message: Message, app: AppID, keys: KeyRing) throws {
+    /// - Parameter key: the data key of the message's `owner`; nil when it is gone (the sender was erased).
+    init(_ message: Message, key: DataKey?) throws {
         id = message.id.rawValue
         channelID = message.channelId.rawValue
         seq = message.seq
@@ -50,26 +62,31 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
         createdAt = WireTime.milliseconds(message.createdAt)
         editedAt = message.editedAt.map(WireTime.milliseconds)
         deletedAt = nil
-        try seal(message, app: app, keys: keys)
+        try seal(message, key: key)
     }
 
     var owner: KeyOwner { sender.flatMap(UserID.init(rawValue:)).map(KeyOwner.user) ?? .app }
     var context: String { "message|\(channelID)|\(id)" }
 
-    mutating func seal(_ message: Message, app: AppID, keys: KeyRing) throws {
-        guard let key = try keys.key(owner, in: app) else { throw HeraldError.forbidden(reason: "The sender has been erased.") }
+    mutating func seal(_ message: Message, key: DataKey?) throws {
+        guard let key else { throw HeraldError.forbidden(reason: "The sender has been erased.") }
         sealed = try key.seal(json: Content(text: message.text, data: message.data, jws: message.jws), context: context)
     }
 
-    /// The message, opened. A message whose sender's key is gone (erased) comes back as `erased`: it keeps
-    /// its seq, like a tombstone, and shows nothing of what it said.
+    /// The message, opened with `keys`' data key of its owner.
     func message(app: AppID, keys: KeyRing) -> Message {
+        message(key: deletedAt == nil ? try? keys.key(owner, in: app) : nil)
+    }
+
+    /// The message, opened with `key`, the data key of its `owner`. A message whose sender's key is gone
+    /// (erased) comes back as `erased`: it keeps its seq, like a tombstone, and shows nothing of what it said.
+    func message(key: DataKey?) -> Message {
         var message = Message(
             id: MessageID(rawValue: id)!, channelId: ChannelID(rawValue: channelID)!, seq: seq, sender: sender.flatMap(UserID.init(rawValue:)),
             text: "", data: nil, createdAt: WireTime.date(milliseconds: createdAt), editedAt: editedAt.map(WireTime.date(milliseconds:)),
             deleted: deletedAt != nil)
         guard deletedAt == nil else { return message }
-        guard let sealed, let key = try? keys.key(owner, in: app), let content = try? key.open(json: sealed, as: Content.self, context: context) else {
+        guard let sealed, let key, let content = try? key.open(json: sealed, as: Content.self, context: context) else {
             message.erased = true
             return message
         }

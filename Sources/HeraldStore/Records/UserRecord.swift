@@ -36,10 +36,15 @@ struct UserRecord: Codable, FetchableRecord, PersistableRecord {
         preferences.flatMap { try? JSONDecoder().decode(UserPreferences.self, from: Data($0.utf8)) } ?? UserPreferences()
     }
 
-    /// The user with their profile opened.
-    /// - Throws: `HeraldError.notFound` when the user's key is gone (they are being erased).
+    /// The user with their profile opened with `keys`' data key of the user.
     func user(keys: KeyRing) throws -> User {
-        guard let sealed, let key = try keys.key(.user(UserID(rawValue: id)!), in: AppID(rawValue: appID)!) else {
+        try user(key: keys.key(.user(UserID(rawValue: id)!), in: AppID(rawValue: appID)!))
+    }
+
+    /// The user with their profile opened with `key`, their data key.
+    /// - Throws: `HeraldError.notFound` when the user's key is gone (they are being erased).
+    func user(key: DataKey?) throws -> User {
+        guard let sealed, let key else {
             throw HeraldError.notFound(resource: "user")
         }
         let profile = try key.open(json: sealed, as: Profile.self, context: Self.context(app: appID, id: id))

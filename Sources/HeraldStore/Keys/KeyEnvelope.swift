@@ -1,0 +1,50 @@
+import Foundation
+import HeraldCore
+
+/// How keys are wrapped, shared by every key store (the embedded `KeyRing` and PostgreSQL's
+/// `PostgresKeyRing`), so a key copied from one to the other byte for byte opens the same way.
+///
+/// The master key wraps each app's key-encryption key; that key wraps the app's data keys. Each wrap
+/// carries associated data naming what it is, so a wrapped key moved to another row does not open.
+enum KeyEnvelope {
+    static func appKeyContext(_ app: AppID) -> String { "appKey|\(app.rawValue)" }
+    static func dataKeyContext(app: AppID, ownerColumn: String) -> String { "dataKey|\(app.rawValue)|\(ownerColumn)" }
+    static let auditKeyContext = "auditKey"
+
+    static func wrapAppKey(_ key: DataKey, app: AppID, masterKey: MasterKey) throws -> Data {
+        try masterKey.seal(key.rawBytes, context: appKeyContext(app))
+    }
+
+    static func unwrapAppKey(_ wrapped: Data, app: AppID, masterKey: MasterKey) throws -> DataKey {
+        do {
+            return try DataKey(bytes: masterKey.open(wrapped, context: appKeyContext(app)))
+        } catch {
+            throw KeyRing.Failure.unreadableKey("app \(app)")
+        }
+    }
+
+    static func wrap(_ key: DataKey, owner: KeyOwner, app: AppID, wrappingKey: DataKey) throws -> Data {
+        try wrappingKey.seal(key.rawBytes, context: dataKeyContext(app: app, ownerColumn: owner.column))
+    }
+
+    static func unwrap(_ wrapped: Data, owner: KeyOwner, app: AppID, wrappingKey: DataKey) throws -> DataKey {
+        do {
+            return try DataKey(bytes: wrappingKey.open(wrapped, context: dataKeyContext(app: app, ownerColumn: owner.column)))
+        } catch {
+            throw KeyRing.Failure.unreadableKey("\(owner.column) of app \(app)")
+        }
+    }
+
+    static func wrapAuditKey(_ key: DataKey, masterKey: MasterKey) throws -> Data {
+        try masterKey.seal(key.rawBytes, context: auditKeyContext)
+    }
+
+    static func unwrapAuditKey(_ wrapped: Data, masterKey: MasterKey) throws -> DataKey {
+        do { return try DataKey(bytes: masterKey.open(wrapped, context: auditKeyContext)) } catch { throw KeyRing.Failure.unreadableKey("audit key") }
+    }
+
+    /// A value that tells which master key a store belongs to without revealing the key.
+    static func check(_ key: MasterKey) -> Data {
+        key.fingerprint
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import HeraldCore
+import PostgresNIO
+
+/// Applies the writes of one batch inside one PostgreSQL transaction and collects what was committed:
+/// the counterpart of the embedded `MessageBatchWriter`, with the same rules.
+///
+/// Every check of a write happens before its first change, so a write refused with a `HeraldError`
+/// leaves nothing behind and the rest of the batch commits; any other error rolls back the whole batch.
+/// Several nodes may write to one channel at once: the batch first locks the rows of its channels, in
+/// id order (so two batches cannot deadlock on them), and each seq is taken from the locked row.
+struct PostgresMessageBatchWriter {
+    /// The data keys of a batch's senders, looked up before its transaction; an erased sender has none.
+    struct SenderKeys: Sendable {
+        var keys: [AppID: [KeyOwner: DataKey]] = [:]
+
+        func key(_ owner: KeyOwner, in app: AppID) -> DataKey? { keys[app]?[owner] }
+    }
+
+    let connection: PostgresConnection
+    let keys: SenderKeys
+    private(set) var committed: [CommittedMessage] = []
+    private var membersByChannel: [String: [UserID]] = [:]
+
+    init(connection: PostgresConnection, keys: SenderKeys) {
+        self.connection = connection
+        self.keys = keys
+    }
+
+    /// The keys the batch needs: each sender's (the app's for a business message), and for edits and
+    /// deletes the key of the message's sender, read before the transaction (a sender never changes).
+    static func keys(for batch: [MessageWrite], keys: PostgresKeyRing, database: PostgresDatabase) async throws -> SenderKeys {
+        var wanted: [AppID: Set<KeyOwner>] = [:]
+        for write in batch {
+            switch write {
+            case .append(let request, _):
+                wanted[request.app, default: []].insert(request.sender.map(KeyOwner.user) ?? .app)
+            case .edit(let id, let channel, let app, _, _, _), .delete(let id, let channel, let app, _):
+                let sender = try await database.rows("SELECT sender FROM message WHERE id = \(id.rawValue) AND channelID = \(channel.rawValue)")
+                    .first?.decode(String?.self) ?? nil
+                wanted[app, default: []].insert(sender.flatMap(UserID.init(rawValue:)).map(KeyOwner.user) ?? .app)
+            }
+        }
+        var found = SenderKeys()
+        for (app, owners) in wanted {
+            for owner in owners {
+                if let key = try await keys.key(owner, in: app) { found.keys[app, default: [:]][owner] = key }
+            }
+        }
+        return found
+    }
+
+    /// Locks the rows of every channel the batch writes to, in id order.
+    func lockChannels(of batch: [MessageWrite]) async throws {
+        let ids = Set(batch.map { write in
+            switch write {
+            case .append(let request, _): request.channel.rawValue
+            case .edit(_, let channel, _, _, _, _), .delete(_, let channel, _, _): channel.rawValue
+            }
+        })
+        try await connection.execute("SELECT id FROM channel WHERE id = ANY(\(ids.sorted())) ORDER BY id FOR UPDATE")
+    }
+
+    mutating func apply(_ write: MessageWrite) async throws -> Result<AppendResult, any Error> {
+        do {
+            switch write {
+            case .append(let request, let time): return .success(try await append(request, at: time))
+            case .edit(let id, let channel, let app, let content, let signer, let time):
+                let message = try await change(id, channel: channel, app: app, to: content, signer: signer, deleting: false, at: time)
+                return .success(AppendResult(message: message, isReplay: false))
+            case .delete(let id, let channel, let app, let time):
+                let message = try await change(id, channel: channel, app: app, to: nil, signer: nil, deleting: true, at: time)
+                return .success(AppendResult(message: message, isReplay: false))
+            }
+        } catch let error as HeraldError {
+            return .failure(error)
+        }
+    }
+
+    private mutating func append(_ request: AppendRequest, at time: Date) async throws -> AppendResult {
+        if let key = request.idempotency, let replay = try await replay(key, app: request.app) {
+            return replay
+        }
+        guard let channel = try await PostgresStore.channelRecord(request.channel, in: request.app, on: connection) else {
+            throw HeraldError.notFound(resource: "channel")
+        }
+        let members = try await members(of: channel.id)
+        if let sender = request.sender, !members.contains(sender) {
+            throw HeraldError.forbidden(reason: "Not a member of this channel.")
+        }
+        let milliseconds = WireTime.milliseconds(time)
+        let id = MessageID.generate()
+        if let key = request.idempotency {
+            // Claimed before anything is written: when another node holds the same key, this waits for
+            // its commit, inserts nothing, and the first message is returned instead.
+            let claimed = try await connection.rows(
+                """
+                INSERT INTO idempotencyKey (appID, scope, key, fingerprint, resultID, createdAt)
+                VALUES (\(request.app.rawValue), \(key.scope), \(key.key.rawValue), \(key.fingerprint), \(id.rawValue), \(milliseconds))
+                ON CONFLICT DO NOTHING RETURNING 1
+                """)
+            if claimed.isEmpty {
+                guard let replay = try await replay(key, app: request.app) else { throw HeraldError.conflict(detail: "This Idempotency-Key is in use.") }
+                return replay
+            }
+        }
+        let seq = try await connection.value(
+            "UPDATE channel SET lastSeq = lastSeq + 1, lastActivityAt = \(milliseconds) WHERE id = \(channel.id) RETURNING lastSeq", as: Int64.self)!
+        var message = Message(
+            id: id, channelId: request.channel, seq: seq, sender: request.sender, text: request.content.text, data: request.content.data, createdAt: time)
+        message.jws = request.signer?(message)
+        let record = try MessageRecord(message, key: keys.key(request.sender.map(KeyOwner.user) ?? .app, in: request.app))
+        try await connection.execute(
+            """
+            INSERT INTO message (id, channelID, seq, sender, sealed, createdAt)
+            VALUES (\(record.id), \(record.channelID), \(record.seq), \(record.sender), \(record.sealed), \(record.createdAt))
+            """)
+        if let sender = request.sender {
+            // Sending implies having read everything up to one's own message.
+            try await connection.execute(
+                "UPDATE channelMember SET lastReadSeq = \(seq) WHERE channelID = \(channel.id) AND userID = \(sender.rawValue) AND lastReadSeq < \(seq)")
+        }
+        if members.contains(where: { $0 != request.sender }) {
+            // Pushes for members who are offline, settled once live delivery has happened (see `settleMessagePushes`).
+            var payload: [String: JSONValue] = ["channelId": .string(request.channel.rawValue)]
+            if let sender = request.sender { payload["sender"] = .string(sender.rawValue) }
+            let json = String(decoding: JSONValue.object(payload).canonicalData(), as: UTF8.self)
+            try await connection.execute(
+                """
+                INSERT INTO outbox (appID, kind, subjectID, payload, availableAt, createdAt)
+                VALUES (\(request.app.rawValue), 'push.message', \(id.rawValue), \(json), \(milliseconds + Int64(OutboxKind.pushGrace * 1000)), \(milliseconds))
+                """)
+        }
+        committed.append(CommittedMessage(app: request.app, change: .created, message: message, members: members))
+        return AppendResult(message: message, isReplay: false)
+    }
+
+    private func replay(_ key: IdempotencyKey, app: AppID) async throws -> AppendResult? {
+        guard let row = try await connection.rows(
+            "SELECT fingerprint, resultID FROM idempotencyKey WHERE appID = \(app.rawValue) AND scope = \(key.scope) AND key = \(key.key.rawValue)"
+        ).first else { return nil }
+        let (fingerprint, resultID) = try row.decode((Data, String).self)
+        if key.requiresSameRequest, fingerprint != key.fingerprint {
+            throw HeraldError.conflict(detail: "This Idempotency-Key was already used with a different request.")
+        }
+        guard let messageRow = try await connection.rows("SELECT \(unescaped: MessageRecord.postgresColumns) FROM message WHERE id = \(resultID)").first else {
+            return nil
+        }
+        let record = try MessageRecord(postgres: messageRow)
+        // The first message's sender is this request's sender, whose key the batch looked up.
+        return AppendResult(message: record.message(key: record.deletedAt == nil ? keys.key(record.owner, in: app) : nil), isReplay: true)
+    }
+
+    private mutating func change(
+        _ id: MessageID, channel: ChannelID, app: AppID, to content: MessageContent?, signer: MessageSigner?, deleting: Bool, at time: Date
+    ) async throws -> Message {
+        guard let channelRecord = try await PostgresStore.channelRecord(channel, in: app, on: connection),
+            let row = try await connection.rows(
+                "SELECT \(unescaped: MessageRecord.postgresColumns) FROM message WHERE id = \(id.rawValue) AND channelID = \(channelRecord.id)"
+            ).first
+        else {
+            throw HeraldError.notFound(resource: "message")
+        }
+        var record = try MessageRecord(postgres: row)
+        let key = keys.key(record.owner, in: app)
+        if record.deletedAt != nil {
+            if deleting { return record.message(key: nil) }
+            throw HeraldError.conflict(detail: "A deleted message cannot be edited.")
+        }
+        var message = record.message(key: key)
+        if message.erased == true { throw HeraldError.conflict(detail: "The sender of this message has been erased.") }
+        if deleting {
+            record.sealed = nil
+            record.deletedAt = WireTime.milliseconds(time)
+            message = record.message(key: nil)
+        } else if let content {
+            record.editedAt = WireTime.milliseconds(time)
+            message.text = content.text
+            message.data = content.data
+            message.editedAt = WireTime.date(milliseconds: record.editedAt!)
+            message.jws = nil
+            message.jws = signer?(message)
+            try record.seal(message, key: key)
+        }
+        try await connection.execute(
+            "UPDATE message SET sealed = \(record.sealed), editedAt = \(record.editedAt), deletedAt = \(record.deletedAt) WHERE id = \(record.id)")
+        committed.append(
+            CommittedMessage(app: app, change: deleting ? .deleted : .updated, message: message, members: try await members(of: channelRecord.id)))
+        return message
+    }
+
+    private mutating func members(of channel: String) async throws -> [UserID] {
+        if let cached = membersByChannel[channel] { return cached }
+        let members = try await PostgresStore.memberIDs(of: channel, on: connection)
+        membersByChannel[channel] = members
+        return members
+    }
+}

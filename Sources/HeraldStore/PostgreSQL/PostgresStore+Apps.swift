@@ -1,0 +1,87 @@
+import Foundation
+public import HeraldCore
+import PostgresNIO
+
+extension PostgresStore {
+    public func createApp(name: String) async throws -> (app: App, apiKey: APIKey) {
+        try App.validateName(name)
+        let key = APIKey.generate()
+        let record = AppRecord(id: AppID.generate().rawValue, name: name, apiKeyID: key.keyID, apiKeyHash: key.secretHash, createdAt: nowMilliseconds())
+        try await database.execute(
+            """
+            INSERT INTO app (id, name, apiKeyID, apiKeyHash, createdAt)
+            VALUES (\(record.id), \(record.name), \(record.apiKeyID), \(record.apiKeyHash), \(record.createdAt))
+            """)
+        _ = try await keys.existingOrNewKey(.app, in: AppID(rawValue: record.id)!)
+        return (record.app, key)
+    }
+
+    public func apps() async throws -> [App] {
+        try await database.rows("SELECT \(unescaped: AppRecord.postgresColumns) FROM app ORDER BY createdAt, position").map { try AppRecord(postgres: $0).app }
+    }
+
+    public func app(_ id: AppID) async throws -> App? {
+        try await database.rows("SELECT \(unescaped: AppRecord.postgresColumns) FROM app WHERE id = \(id.rawValue)").first.map { try AppRecord(postgres: $0).app }
+    }
+
+    public func rotateAPIKey(of app: AppID) async throws -> APIKey {
+        let key = APIKey.generate()
+        let updated = try await database.values(
+            "UPDATE app SET apiKeyID = \(key.keyID), apiKeyHash = \(key.secretHash) WHERE id = \(app.rawValue) RETURNING 1", as: Int.self)
+        guard updated.count == 1 else { throw HeraldError.notFound(resource: "app") }
+        return key
+    }
+
+    public func authenticate(_ key: APIKey) async throws -> AppID? {
+        guard let row = try await database.rows("SELECT id, apiKeyHash FROM app WHERE apiKeyID = \(key.keyID)").first else { return nil }
+        let (id, hash) = try row.decode((String, Data).self)
+        guard key.matches(hash: hash) else { return nil }
+        return AppID(rawValue: id)
+    }
+
+    public func app(withKeyID keyID: String) async throws -> AppID? {
+        try await database.value("SELECT id FROM app WHERE apiKeyID = \(keyID)", as: String.self).flatMap(AppID.init(rawValue:))
+    }
+
+    public func currentTokenKey(of app: AppID) async throws -> TokenSigningKey {
+        if let current = try await latestTokenKey(of: app) { return try await unseal(current) }
+        let appKey = try await appKey(app)
+        // One key per app even when nodes race: the first insert holds the app's row lock until it commits.
+        return try await database.transaction { connection in
+            guard try await connection.value("SELECT id FROM app WHERE id = \(app.rawValue) FOR UPDATE", as: String.self) != nil else {
+                throw HeraldError.notFound(resource: "app")
+            }
+            if let existing = try await Self.latestTokenKey(of: app, on: connection) { return try Self.unseal(existing, appKey: appKey) }
+            let kid = RandomToken.base32(byteCount: 10)
+            let secret = Data(RandomToken.bytes(32))
+            let sealed = try appKey.seal(secret, context: TokenKeyRecord.sealContext(kid: kid, app: app.rawValue))
+            try await connection.execute(
+                "INSERT INTO tokenKey (kid, appID, sealedSecret, createdAt) VALUES (\(kid), \(app.rawValue), \(sealed), \(self.nowMilliseconds()))")
+            return TokenSigningKey(kid: kid, app: app, secret: secret)
+        }
+    }
+
+    public func tokenKey(kid: String) async throws -> TokenSigningKey? {
+        guard let row = try await database.rows("SELECT \(unescaped: TokenKeyRecord.postgresColumns) FROM tokenKey WHERE kid = \(kid)").first else { return nil }
+        return try await unseal(TokenKeyRecord(postgres: row))
+    }
+
+    private func latestTokenKey(of app: AppID) async throws -> TokenKeyRecord? {
+        try await Self.latestTokenKey(of: app, on: database)
+    }
+
+    private static func latestTokenKey(of app: AppID, on runner: some PostgresQueryRunner) async throws -> TokenKeyRecord? {
+        try await runner.rows(
+            "SELECT \(unescaped: TokenKeyRecord.postgresColumns) FROM tokenKey WHERE appID = \(app.rawValue) ORDER BY createdAt DESC, kid LIMIT 1"
+        ).first.map(TokenKeyRecord.init(postgres:))
+    }
+
+    private func unseal(_ record: TokenKeyRecord) async throws -> TokenSigningKey {
+        try Self.unseal(record, appKey: try await appKey(AppID(rawValue: record.appID)!))
+    }
+
+    private static func unseal(_ record: TokenKeyRecord, appKey: DataKey) throws -> TokenSigningKey {
+        let secret = try appKey.open(record.sealedSecret, context: TokenKeyRecord.sealContext(kid: record.kid, app: record.appID))
+        return TokenSigningKey(kid: record.kid, app: AppID(rawValue: record.appID)!, secret: secret)
+    }
+}

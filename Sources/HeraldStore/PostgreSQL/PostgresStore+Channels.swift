@@ -1,0 +1,151 @@
+import Foundation
+public import HeraldCore
+import PostgresNIO
+
+extension PostgresStore {
+    public func createChannel(_ new: NewChannel, in app: AppID) async throws -> (channel: HeraldCore.Channel, created: Bool) {
+        let time = nowMilliseconds()
+        let id = ChannelID.generate().rawValue
+        return try await database.transaction { connection in
+            try await Self.checkUsersExist(new.members, in: app, on: connection)
+            // The (appID, directKey) constraint makes a direct channel unique across nodes: a second
+            // creation waits for the first to commit, inserts nothing, and reads the first one's channel.
+            let inserted = try await connection.rows(
+                """
+                INSERT INTO channel (id, appID, type, name, directKey, lastSeq, lastActivityAt, createdAt)
+                VALUES (\(id), \(app.rawValue), \(new.type.rawValue), \(new.name), \(new.directKey), 0, \(time), \(time))
+                ON CONFLICT (appID, directKey) DO NOTHING RETURNING id
+                """)
+            guard !inserted.isEmpty else {
+                guard let directKey = new.directKey,
+                    let existing = try await connection.rows(
+                        "SELECT \(unescaped: ChannelRecord.postgresColumns) FROM channel WHERE appID = \(app.rawValue) AND directKey = \(directKey)"
+                    ).first
+                else { throw HeraldError.conflict(detail: "The channel could not be created.") }
+                return (try await Self.channel(ChannelRecord(postgres: existing), on: connection), false)
+            }
+            try await connection.execute(
+                """
+                INSERT INTO channelMember (channelID, appID, userID, lastReadSeq, joinedAt)
+                SELECT \(id), \(app.rawValue), member, 0, \(time) FROM unnest(\(new.members.map(\.rawValue))::text[]) AS member
+                """)
+            let record = ChannelRecord(
+                id: id, appID: app.rawValue, type: new.type.rawValue, name: new.name, directKey: new.directKey, lastSeq: 0, lastActivityAt: time,
+                createdAt: time)
+            return (record.channel(members: new.members), true)
+        }
+    }
+
+    public func channel(_ id: ChannelID, in app: AppID) async throws -> HeraldCore.Channel? {
+        guard let record = try await Self.channelRecord(id, in: app, on: database) else { return nil }
+        return try await Self.channel(record, on: database)
+    }
+
+    public func addMembers(_ users: [UserID], to channel: ChannelID, in app: AppID) async throws -> HeraldCore.Channel {
+        let time = nowMilliseconds()
+        return try await database.transaction { connection in
+            guard let record = try await Self.channelRecord(channel, in: app, on: connection, lock: true) else {
+                throw HeraldError.notFound(resource: "channel")
+            }
+            try Access.checkCanChangeMembers(of: record.channel(members: []))
+            try await Self.checkUsersExist(users, in: app, on: connection)
+            // A new member starts with everything before joining read, so history is not "unread".
+            try await connection.execute(
+                """
+                INSERT INTO channelMember (channelID, appID, userID, lastReadSeq, joinedAt)
+                SELECT \(record.id), \(app.rawValue), member, \(record.lastSeq), \(time) FROM unnest(\(users.map(\.rawValue))::text[]) AS member
+                ON CONFLICT DO NOTHING
+                """)
+            return try await Self.channel(record, on: connection)
+        }
+    }
+
+    public func removeMember(_ user: UserID, from channel: ChannelID, in app: AppID) async throws -> HeraldCore.Channel {
+        try await database.transaction { connection in
+            guard let record = try await Self.channelRecord(channel, in: app, on: connection, lock: true) else {
+                throw HeraldError.notFound(resource: "channel")
+            }
+            try Access.checkCanChangeMembers(of: record.channel(members: []))
+            let deleted = try await connection.rows("DELETE FROM channelMember WHERE channelID = \(record.id) AND userID = \(user.rawValue) RETURNING 1")
+            guard !deleted.isEmpty else { throw HeraldError.notFound(resource: "member") }
+            return try await Self.channel(record, on: connection)
+        }
+    }
+
+    public func channelSummaries(of user: UserID, in app: AppID) async throws -> [ChannelSummary] {
+        // One statement: each channel with the user's read position, unread count and last message.
+        let rows = try await database.rows(
+            """
+            SELECT \(unescaped: ChannelRecord.postgresColumns.split(separator: ",").map { "c." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")),
+                m.lastReadSeq,
+                (SELECT count(*) FROM message WHERE message.channelID = c.id AND seq > m.lastReadSeq AND deletedAt IS NULL
+                    AND (sender IS NULL OR sender <> \(user.rawValue))),
+                last.id, last.channelID, last.seq, last.sender, last.sealed, last.createdAt, last.editedAt, last.deletedAt,
+                (SELECT array_agg(userID ORDER BY joinedAt, userID) FROM channelMember WHERE channelID = c.id)
+            FROM channelMember m JOIN channel c ON c.id = m.channelID
+            LEFT JOIN LATERAL (SELECT \(unescaped: MessageRecord.postgresColumns) FROM message WHERE message.channelID = c.id ORDER BY seq DESC LIMIT 1)
+                last ON true
+            WHERE m.appID = \(app.rawValue) AND m.userID = \(user.rawValue)
+            ORDER BY c.lastActivityAt DESC, c.id
+            """)
+        var summaries: [ChannelSummary] = []
+        for row in rows {
+            let columns = try row.decode(
+                (
+                    String, String, String, String?, String?, Int64, Int64, Int64, Int64, Int64,
+                    String?, String?, Int64?, String?, Data?, Int64?, Int64?, Int64?, [String]
+                ).self)
+            let record = ChannelRecord(
+                id: columns.0, appID: columns.1, type: columns.2, name: columns.3, directKey: columns.4, lastSeq: columns.5, lastActivityAt: columns.6,
+                createdAt: columns.7)
+            var last: Message?
+            if let id = columns.10, let channelID = columns.11, let seq = columns.12, let createdAt = columns.15 {
+                let message = MessageRecord(
+                    id: id, channelID: channelID, seq: seq, sender: columns.13, sealed: columns.14, createdAt: createdAt, editedAt: columns.16,
+                    deletedAt: columns.17)
+                last = message.message(key: message.deletedAt == nil ? try await keys.key(message.owner, in: app) : nil)
+            }
+            summaries.append(
+                ChannelSummary(
+                    channel: record.channel(members: columns.18.compactMap(UserID.init(rawValue:))), unreadCount: Int(columns.9), lastReadSeq: columns.8,
+                    lastMessage: last))
+        }
+        return summaries
+    }
+
+    public func markRead(_ channel: ChannelID, upTo seq: Int64, by user: UserID, in app: AppID) async throws -> ReadPosition {
+        guard let record = try await Self.channelRecord(channel, in: app, on: database) else { throw HeraldError.notFound(resource: "channel") }
+        // One statement, so concurrent marks (from several devices, on several nodes) only move forward.
+        let position = try await database.value(
+            """
+            UPDATE channelMember SET lastReadSeq = GREATEST(lastReadSeq, LEAST(\(seq), (SELECT lastSeq FROM channel WHERE id = \(record.id))))
+            WHERE channelID = \(record.id) AND userID = \(user.rawValue) RETURNING lastReadSeq
+            """, as: Int64.self)
+        guard let position else { throw HeraldError.forbidden(reason: "Not a member of this channel.") }
+        return ReadPosition(channelId: channel, userId: user, seq: position)
+    }
+
+    static func channelRecord(_ id: ChannelID, in app: AppID, on runner: some PostgresQueryRunner, lock: Bool = false) async throws -> ChannelRecord? {
+        try await runner.rows(
+            "SELECT \(unescaped: ChannelRecord.postgresColumns) FROM channel WHERE id = \(id.rawValue) AND appID = \(app.rawValue)\(unescaped: lock ? " FOR UPDATE" : "")"
+        ).first.map(ChannelRecord.init(postgres:))
+    }
+
+    static func memberIDs(of channel: String, on runner: some PostgresQueryRunner) async throws -> [UserID] {
+        try await runner.values("SELECT userID FROM channelMember WHERE channelID = \(channel) ORDER BY joinedAt, userID", as: String.self)
+            .compactMap(UserID.init(rawValue:))
+    }
+
+    static func channel(_ record: ChannelRecord, on runner: some PostgresQueryRunner) async throws -> HeraldCore.Channel {
+        record.channel(members: try await memberIDs(of: record.id, on: runner))
+    }
+
+    /// Refuses unknown users, naming each by its position in the list.
+    static func checkUsersExist(_ users: [UserID], in app: AppID, on runner: some PostgresQueryRunner) async throws {
+        let known = Set(try await runner.values("SELECT id FROM \"user\" WHERE appID = \(app.rawValue) AND id = ANY(\(users.map(\.rawValue)))", as: String.self))
+        let problems = users.enumerated().filter { !known.contains($0.element.rawValue) }.map {
+            FieldProblem(field: "members[\($0.offset)]", reason: .unknownUser, detail: "no user \($0.element) in this app")
+        }
+        if !problems.isEmpty { throw HeraldError.invalid(problems) }
+    }
+}

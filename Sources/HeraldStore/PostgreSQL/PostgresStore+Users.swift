@@ -1,0 +1,94 @@
+import Foundation
+public import HeraldCore
+import NIOCore
+import PostgresNIO
+
+extension PostgresStore {
+    public func putUser(_ id: UserID, profile: UserProfile, in app: AppID) async throws -> (user: User, created: Bool) {
+        let time = nowMilliseconds()
+        let key = try await keys.existingOrNewKey(.user(id), in: app)
+        let appKey = try await keys.existingOrNewKey(.app, in: app)
+        let sealed = try UserRecord.seal(profile, app: app.rawValue, id: id.rawValue, key: key)
+        let tags = profile.metadata.compactMap { UserTags.tag(key: $0.key, value: $0.value, appKey: appKey).map { ByteBuffer(bytes: $0) } }
+        return try await database.transaction { connection in
+            // `xmax = 0` tells an inserted row from an updated one.
+            let row = try await connection.rows(
+                """
+                INSERT INTO "user" (appID, id, sealed, locale, timezone, createdAt, updatedAt)
+                VALUES (\(app.rawValue), \(id.rawValue), \(sealed), \(profile.locale), \(profile.timezone), \(time), \(time))
+                ON CONFLICT (appID, id) DO UPDATE SET sealed = excluded.sealed, locale = excluded.locale, timezone = excluded.timezone,
+                    updatedAt = excluded.updatedAt
+                RETURNING \(unescaped: UserRecord.postgresColumns), xmax = 0
+                """
+            ).first!
+            let record = try UserRecord(postgres: row)
+            let created = try row.decode((String, String, Data?, String?, String?, String?, Int64, Int64, Bool).self).8
+            try await connection.execute("DELETE FROM userTag WHERE appID = \(app.rawValue) AND userID = \(id.rawValue)")
+            if !tags.isEmpty {
+                try await connection.execute(
+                    """
+                    INSERT INTO userTag (appID, userID, tag) SELECT \(app.rawValue), \(id.rawValue), tag FROM unnest(\(tags)::bytea[]) AS tag
+                    ON CONFLICT DO NOTHING
+                    """)
+            }
+            return (try record.user(key: key), created)
+        }
+    }
+
+    public func user(_ id: UserID, in app: AppID) async throws -> User? {
+        guard let row = try await database.rows(
+            "SELECT \(unescaped: UserRecord.postgresColumns) FROM \"user\" WHERE appID = \(app.rawValue) AND id = \(id.rawValue)"
+        ).first else { return nil }
+        do {
+            return try UserRecord(postgres: row).user(key: try await keys.key(.user(id), in: app))
+        } catch HeraldError.notFound {
+            return nil
+        }
+    }
+
+    public func recipients(_ ids: [UserID], in app: AppID) async throws -> [Recipient] {
+        try await database.rows(
+            "SELECT \(unescaped: UserRecord.postgresColumns) FROM \"user\" WHERE appID = \(app.rawValue) AND id = ANY(\(ids.map(\.rawValue)))"
+        ).map { try UserRecord(postgres: $0).recipient }
+    }
+
+    public func recipients(in segment: Segment, app: AppID) async throws -> [Recipient] {
+        guard let appKey = try await keys.key(.app, in: app) else { return [] }
+        var tags: [ByteBuffer] = []
+        for (key, value) in segment.metadata {
+            guard let tag = UserTags.tag(key: key, value: value, appKey: appKey) else { return [] }
+            tags.append(ByteBuffer(bytes: tag))
+        }
+        // Users carrying every tag of the segment (all users of the app for an empty one).
+        return try await database.rows(
+            """
+            SELECT \(unescaped: UserRecord.postgresColumns) FROM "user" WHERE appID = \(app.rawValue)
+            AND (SELECT count(DISTINCT tag) FROM userTag WHERE userTag.appID = "user".appID AND userTag.userID = "user".id
+                 AND tag = ANY(\(tags)::bytea[])) = \(Set(tags).count)
+            """
+        ).map { try UserRecord(postgres: $0).recipient }
+    }
+
+    public func updatePreferences(
+        of user: UserID, in app: AppID, _ update: @Sendable (UserPreferences) throws -> UserPreferences
+    ) async throws -> UserPreferences {
+        let time = nowMilliseconds()
+        return try await database.transaction { connection in
+            guard let row = try await connection.rows(
+                "SELECT \(unescaped: UserRecord.postgresColumns) FROM \"user\" WHERE appID = \(app.rawValue) AND id = \(user.rawValue) FOR UPDATE"
+            ).first else { throw HeraldError.notFound(resource: "user") }
+            let current = try UserRecord(postgres: row).decodedPreferences
+            let updated = try update(current)
+            let json = String(decoding: try JSONEncoder().encode(updated), as: UTF8.self)
+            try await connection.execute("UPDATE \"user\" SET preferences = \(json) WHERE appID = \(app.rawValue) AND id = \(user.rawValue)")
+            if updated.consents.marketing != current.consents.marketing {
+                try await connection.execute(
+                    """
+                    INSERT INTO consentChange (appID, userID, consent, granted, at)
+                    VALUES (\(app.rawValue), \(user.rawValue), 'marketing', \(updated.consents.marketing), \(time))
+                    """)
+            }
+            return updated
+        }
+    }
+}

@@ -1,0 +1,91 @@
+public import Foundation
+public import HeraldCore
+import PostgresNIO
+
+/// The PostgreSQL store: the same `Store` as the embedded SQLite one, for several stateless nodes on one
+/// database (`herald serve --database URL`).
+///
+/// Message writes go through a `GroupCommitter` here too: a node's concurrent sends share one transaction.
+/// Correctness across nodes rests on the database, never on this process's memory: a channel's `seq` is
+/// taken under the channel row's lock (gap-free and strictly increasing whichever node writes), and
+/// idempotency keys and direct channels are unique constraints.
+///
+/// The data keys live in a second database (`PostgresKeyRing`).
+public final class PostgresStore: Sendable {
+    let database: PostgresDatabase
+    public let keys: PostgresKeyRing
+    let now: @Sendable () -> Date
+    let observer: CommitObserver
+    let writer: GroupCommitter<MessageWrite, AppendResult>
+
+    /// Connects to the content database at `url` and the key database at `keysURL` (by default the
+    /// content database's name with `_keys`, on the same server), running pending migrations on both.
+    /// - Parameters:
+    ///   - maximumConnections: the size of this node's connection pool to the content database.
+    ///   - now: the clock; times are truncated to milliseconds so they round-trip exactly.
+    ///   - observer: told of every message change this node commits, in commit order.
+    public static func open(
+        url: PostgresURL,
+        keysURL: PostgresURL? = nil,
+        masterKeys: [MasterKey],
+        maximumConnections: Int = 20,
+        now: @escaping @Sendable () -> Date = { Date() },
+        observer: @escaping CommitObserver = { _ in }
+    ) async throws -> PostgresStore {
+        let keys = try await PostgresKeyRing.open(keysURL ?? url.with(database: url.database + "_keys"), masterKeys: masterKeys)
+        let database = PostgresDatabase(url, maximumConnections: maximumConnections)
+        do {
+            try await PostgresMigrations.migrate(database)
+            return PostgresStore(database: database, keys: keys, now: now, observer: observer)
+        } catch {
+            await database.close()
+            await keys.close()
+            throw error
+        }
+    }
+
+    private init(database: PostgresDatabase, keys: PostgresKeyRing, now: @escaping @Sendable () -> Date, observer: @escaping CommitObserver) {
+        self.database = database
+        self.keys = keys
+        self.now = { WireTime.truncated(now()) }
+        self.observer = observer
+        self.writer = GroupCommitter { [database, keys, observer] batch in
+            try await PostgresStore.commit(batch, database: database, keys: keys, observer: observer)
+        }
+    }
+
+    func nowMilliseconds() -> Int64 { WireTime.milliseconds(now()) }
+
+    /// The app's own data key.
+    /// - Throws: `HeraldError.notFound` for an unknown app.
+    func appKey(_ app: AppID) async throws -> DataKey {
+        guard let key = try await keys.key(.app, in: app) else { throw HeraldError.notFound(resource: "app") }
+        return key
+    }
+
+    public func close() async throws {
+        await database.close()
+        await keys.close()
+    }
+
+    public func purgeIdempotencyKeys(olderThan cutoff: Date) async throws -> Int {
+        try await database.values("DELETE FROM idempotencyKey WHERE createdAt < \(WireTime.milliseconds(cutoff)) RETURNING 1", as: Int.self).count
+    }
+
+    /// Writes one batch in one transaction, tells the observer, and returns a result per request.
+    static func commit(_ batch: [MessageWrite], database: PostgresDatabase, keys: PostgresKeyRing, observer: CommitObserver) async throws
+        -> [Result<AppendResult, any Error>]
+    {
+        // Keys are looked up before the transaction: a lookup may itself query the key database.
+        let senderKeys = try await PostgresMessageBatchWriter.keys(for: batch, keys: keys, database: database)
+        let (results, committed) = try await database.uncancellableTransaction { connection in
+            var writer = PostgresMessageBatchWriter(connection: connection, keys: senderKeys)
+            try await writer.lockChannels(of: batch)
+            var results: [Result<AppendResult, any Error>] = []
+            for write in batch { results.append(try await writer.apply(write)) }
+            return (results, writer.committed)
+        }
+        if !committed.isEmpty { observer(committed) }
+        return results
+    }
+}
