@@ -4,21 +4,6 @@ import HeraldStore
 import Synchronization
 import Testing
 
-/// What the conformance suite exercises on every backend. PostgreSQL implements these parts of `Store`
-/// so far; the suite's fixtures become `any Store` again once it implements all of them.
-protocol ConformingStore: AppStore, ChannelStore, MessageStore {
-    func putUser(_ id: UserID, profile: UserProfile, in app: AppID) async throws -> (user: User, created: Bool)
-    func user(_ id: UserID, in app: AppID) async throws -> User?
-    func recipients(_ ids: [UserID], in app: AppID) async throws -> [Recipient]
-    func recipients(in segment: Segment, app: AppID) async throws -> [Recipient]
-    func updatePreferences(of user: UserID, in app: AppID, _ update: @Sendable (UserPreferences) throws -> UserPreferences) async throws -> UserPreferences
-    func purgeIdempotencyKeys(olderThan cutoff: Date) async throws -> Int
-    func close() async throws
-}
-
-extension SQLiteStore: ConformingStore {}
-extension PostgresStore: ConformingStore {}
-
 /// The backends the conformance suite runs against. A new backend adds a case here and must pass
 /// every test of `StoreConformanceTests` unchanged.
 ///
@@ -39,7 +24,7 @@ enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
             let key = MasterKey.generate()
             let observed = CommitRecorder()
             let clock = TestClock()
-            let open: @Sendable () async throws -> any ConformingStore = {
+            let open: @Sendable () async throws -> any Store = {
                 try SQLiteStore(path: path, masterKey: key, now: { clock.now }, observer: { observed.record($0) })
             }
             return StoreFixture(
@@ -49,7 +34,7 @@ enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
             let key = MasterKey.generate()
             let observed = CommitRecorder()
             let clock = TestClock()
-            let open: @Sendable () async throws -> any ConformingStore = {
+            let open: @Sendable () async throws -> any Store = {
                 try await PostgresStore.open(url: url, masterKeys: [key], now: { clock.now }, observer: { observed.record($0) })
             }
             return StoreFixture(
@@ -60,11 +45,11 @@ enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
 }
 
 struct StoreFixture: Sendable {
-    var store: any ConformingStore
+    var store: any Store
     let observed: CommitRecorder
     let clock: TestClock
     /// Opens the same database again, as after a restart.
-    let open: @Sendable () async throws -> any ConformingStore
+    let open: @Sendable () async throws -> any Store
     let cleanup: @Sendable () async -> Void
 
     /// Closes the store and opens it again.

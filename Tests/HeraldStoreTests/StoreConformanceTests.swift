@@ -24,18 +24,18 @@ struct StoreConformanceTests {
     private func user(_ raw: String) -> UserID { UserID(rawValue: raw)! }
 
     /// An app with users `names`, each with an empty profile.
-    private func makeApp(_ store: any ConformingStore, users names: [String] = ["ana", "ben", "cat"]) async throws -> AppID {
+    private func makeApp(_ store: any Store, users names: [String] = ["ana", "ben", "cat"]) async throws -> AppID {
         let (app, _) = try await store.createApp(name: "Acme")
         for name in names { _ = try await store.putUser(user(name), profile: UserProfile(name: name.capitalized), in: app.id) }
         return app.id
     }
 
-    private func group(_ store: any ConformingStore, _ app: AppID, _ members: [String]) async throws -> Channel {
+    private func group(_ store: any Store, _ app: AppID, _ members: [String]) async throws -> Channel {
         try await store.createChannel(NewChannel(type: .group, members: members.map(user), name: "team"), in: app).channel
     }
 
     @discardableResult
-    private func send(_ store: any ConformingStore, _ text: String, to channel: Channel, in app: AppID, from sender: String?, key: String? = nil) async throws -> AppendResult {
+    private func send(_ store: any Store, _ text: String, to channel: Channel, in app: AppID, from sender: String?, key: String? = nil) async throws -> AppendResult {
         let content = MessageContent(text: text)
         let idempotency = key.map {
             IdempotencyKey(scope: "test", key: ClientMessageID(rawValue: $0)!, fingerprint: content.fingerprint(sender: nil), requiresSameRequest: true)

@@ -149,6 +149,13 @@ enum PostgresMigrations {
                     action text NOT NULL, target text NOT NULL, prevHash bytea NOT NULL, hash bytea NOT NULL, UNIQUE (chain, seq))
                 """,
             ]),
+        Migration(
+            name: "seal outbox payloads in a column of their own",
+            statements: [
+                // SQLite keeps a sealed payload as a blob in `payload`; PostgreSQL's columns have one type.
+                "ALTER TABLE outbox ADD COLUMN sealedPayload bytea",
+                "CREATE INDEX notification_due ON notification (createdAt) WHERE status IN ('scheduled', 'sending')",
+            ]),
     ]
 
     /// The key database (`PostgresKeyRing`), apart from the content it protects.

@@ -46,3 +46,53 @@ extension MessageRecord {
             (String, String, Int64, String?, Data?, Int64, Int64?, Int64?).self)
     }
 }
+
+extension TemplateRecord {
+    static let postgresColumns = "appID, key, version, definition, createdAt"
+
+    init(postgres row: PostgresRow) throws {
+        let (appID, key, version, definition, createdAt) = try row.decode((String, String, Int64, String, Int64).self)
+        self.init(appID: appID, key: key, version: Int(version), definition: definition, createdAt: createdAt)
+    }
+}
+
+extension DeviceRecord {
+    static let postgresColumns = "id, appID, userID, platform, token, subscription, stepUpKey, createdAt, updatedAt"
+
+    init(postgres row: PostgresRow) throws {
+        let (id, appID, userID, platform, token, subscription, stepUpKey, createdAt, updatedAt) = try row.decode(
+            (String, String, String, String, String, String?, String?, Int64, Int64).self)
+        self.init(
+            id: id, appID: appID, userID: userID, platform: platform, token: token, subscription: subscription, stepUpKey: stepUpKey, createdAt: createdAt,
+            updatedAt: updatedAt)
+    }
+}
+
+extension NotificationRecord {
+    static let postgresColumns =
+        "id, appID, category, templateKey, templateVersion, sealed, audience, sendAt, expiresAt, status, audienceSize, leaseUntil, createdAt, completedAt"
+
+    init(postgres row: PostgresRow) throws {
+        let columns = try row.decode(
+            (String, String, String, String?, Int64?, Data?, String, Int64?, Int64?, String, Int64?, Int64?, Int64, Int64?).self)
+        (id, appID, category, templateKey, sealed, audience) = (columns.0, columns.1, columns.2, columns.3, columns.5, columns.6)
+        templateVersion = columns.4.map(Int.init)
+        (sendAt, expiresAt, status, leaseUntil, createdAt, completedAt) = (columns.7, columns.8, columns.9, columns.11, columns.12, columns.13)
+        audienceSize = columns.10.map(Int.init)
+    }
+}
+
+extension InboxItemRecord {
+    static let postgresColumns = """
+        position, id, appID, userID, notificationID, category, sealed, createdAt, releasedAt, expiresAt, deliveredAt, readAt, archivedAt, \
+        actionID, sealedInput, actedAt
+        """
+
+    init(postgres row: PostgresRow) throws {
+        let columns = try row.decode(
+            (Int64, String, String, String, String, String, Data?, Int64, Int64?, Int64?, Int64?, Int64?, Int64?, String?, Data?, Int64?).self)
+        (position, id, appID, userID, notificationID, category, sealed) = (columns.0, columns.1, columns.2, columns.3, columns.4, columns.5, columns.6)
+        (createdAt, releasedAt, expiresAt, deliveredAt, readAt, archivedAt) = (columns.7, columns.8, columns.9, columns.10, columns.11, columns.12)
+        (actionID, sealedInput, actedAt) = (columns.13, columns.14, columns.15)
+    }
+}

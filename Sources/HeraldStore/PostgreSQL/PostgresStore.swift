@@ -11,12 +11,13 @@ import PostgresNIO
 /// idempotency keys and direct channels are unique constraints.
 ///
 /// The data keys live in a second database (`PostgresKeyRing`).
-public final class PostgresStore: Sendable {
+public final class PostgresStore: Store {
     let database: PostgresDatabase
     public let keys: PostgresKeyRing
     let now: @Sendable () -> Date
     let observer: CommitObserver
     let writer: GroupCommitter<MessageWrite, AppendResult>
+    let auditWriter: GroupCommitter<AuditWrite, Void>
 
     /// Connects to the content database at `url` and the key database at `keysURL` (by default the
     /// content database's name with `_keys`, on the same server), running pending migrations on both.
@@ -52,6 +53,7 @@ public final class PostgresStore: Sendable {
         self.writer = GroupCommitter { [database, keys, observer] batch in
             try await PostgresStore.commit(batch, database: database, keys: keys, observer: observer)
         }
+        self.auditWriter = GroupCommitter { [database, keys] batch in try await PostgresStore.commitAudit(batch, database: database, keys: keys) }
     }
 
     func nowMilliseconds() -> Int64 { WireTime.milliseconds(now()) }

@@ -68,10 +68,15 @@ struct InboxItemRecord: Codable, FetchableRecord, MutablePersistableRecord {
         expiresAt = item.expiresAt.map(WireTime.milliseconds)
     }
 
-    /// The item, opened.
-    /// - Throws: `HeraldError.notFound` when the recipient's key is gone (they are being erased).
+    /// The item, opened with `keys`' data key of its recipient.
     func item(keys: KeyRing) throws -> InboxItem {
-        guard let sealed, let key = try keys.key(.user(UserID(rawValue: userID)!), in: AppID(rawValue: appID)!) else {
+        try item(key: keys.key(.user(UserID(rawValue: userID)!), in: AppID(rawValue: appID)!))
+    }
+
+    /// The item, opened with `key`, its recipient's data key.
+    /// - Throws: `HeraldError.notFound` when the recipient's key is gone (they are being erased).
+    func item(key: DataKey?) throws -> InboxItem {
+        guard let sealed, let key else {
             throw HeraldError.notFound(resource: "inbox item")
         }
         let content = try key.open(json: sealed, as: Content.self, context: Self.context(id))

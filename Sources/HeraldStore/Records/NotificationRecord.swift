@@ -68,7 +68,12 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
     }
 
     func notification(keys: KeyRing) throws -> OutgoingNotification {
-        guard let sealed, let key = try keys.key(.app, in: AppID(rawValue: appID)!) else { throw StoreCorruption(table: Self.databaseTableName, id: id) }
+        try notification(key: keys.key(.app, in: AppID(rawValue: appID)!))
+    }
+
+    /// The notification, opened with `key`, the app's data key.
+    func notification(key: DataKey?) throws -> OutgoingNotification {
+        guard let sealed, let key else { throw StoreCorruption(table: Self.databaseTableName, id: id) }
         let content = try key.open(json: sealed, as: Content.self, context: Self.context(id))
         let sourceFields = content.source
         let source: NewNotification.Source

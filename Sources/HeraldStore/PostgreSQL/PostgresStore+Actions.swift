@@ -1,0 +1,146 @@
+public import Foundation
+public import HeraldCore
+import PostgresNIO
+
+extension PostgresStore {
+    public func createChallenge(_ challenge: String, item: InboxItemID, action: String, user: UserID, app: AppID, expiresAt: Date) async throws {
+        let now = nowMilliseconds()
+        try await database.transaction { connection in
+            // Spent and expired challenges are only kept until they can no longer matter.
+            try await connection.execute("DELETE FROM actionChallenge WHERE expiresAt < \(now - 86_400_000)")
+            try await connection.execute(
+                """
+                INSERT INTO actionChallenge (challenge, appID, userID, itemID, actionID, expiresAt)
+                VALUES (\(challenge), \(app.rawValue), \(user.rawValue), \(item.rawValue), \(action), \(WireTime.milliseconds(expiresAt)))
+                """)
+        }
+    }
+
+    /// One statement marks the challenge used and returns what it was before, so two nodes presenting the
+    /// same challenge at once cannot both see it unused.
+    public func consumeChallenge(_ challenge: String, item: InboxItemID, action: String, user: UserID, app: AppID) async throws -> ChallengeOutcome {
+        let now = nowMilliseconds()
+        guard let row = try await database.rows(
+            """
+            UPDATE actionChallenge c SET usedAt = COALESCE(c.usedAt, \(now)) FROM actionChallenge before
+            WHERE c.challenge = \(challenge) AND before.challenge = c.challenge
+            RETURNING before.appID, before.userID, before.itemID, before.actionID, before.usedAt, before.expiresAt
+            """
+        ).first else { return .unknown }
+        let (rowApp, rowUser, rowItem, rowAction, usedAt, expiresAt) = try row.decode((String, String, String, String, Int64?, Int64).self)
+        guard rowApp == app.rawValue, rowUser == user.rawValue, rowItem == item.rawValue, rowAction == action else { return .unknown }
+        if usedAt != nil { return .used }
+        if expiresAt <= now { return .expired }
+        return .valid
+    }
+
+    public func recordAction(
+        _ performed: InboxItem.PerformedAction, on item: InboxItemID, of user: UserID, in app: AppID, effects: [OutboxEntry]
+    ) async throws -> (item: InboxItem, isFirst: Bool) {
+        guard let key = try await keys.key(.user(user), in: app) else { throw HeraldError.notFound(resource: "inbox item") }
+        let input = try performed.input.map { try key.seal(json: $0, context: InboxItemRecord.inputContext(item.rawValue)) }
+        let actedAt = WireTime.milliseconds(performed.performedAt)
+        let now = nowMilliseconds()
+        let rows = try await sealedOutboxRows(effects, app: app)
+        return try await database.transaction { connection in
+            guard let record = try await Self.itemRecord(item, of: user, in: app, on: connection, lock: true) else {
+                throw HeraldError.notFound(resource: "inbox item")
+            }
+            if record.actedAt != nil { return (try record.item(key: key), false) }
+            let updated = try await connection.rows(
+                """
+                UPDATE inboxItem SET actionID = \(performed.actionId), sealedInput = \(input), actedAt = \(actedAt),
+                    readAt = COALESCE(readAt, \(actedAt)), deliveredAt = COALESCE(deliveredAt, \(actedAt))
+                WHERE position = \(record.position!) RETURNING \(unescaped: InboxItemRecord.postgresColumns)
+                """
+            ).first!
+            try await Self.insertOutbox(rows, app: app, now: now, on: connection)
+            return (try InboxItemRecord(postgres: updated).item(key: key), true)
+        }
+    }
+
+    /// An outbox row ready to insert: webhook and follow-up payloads (event data, action inputs) sealed
+    /// with the app's key; push payloads hold only ids and stay clear, since settling updates them in SQL.
+    struct OutboxRow: Sendable {
+        var entry: OutboxEntry
+        var sealed: Data?
+    }
+
+    func sealedOutboxRows(_ entries: [OutboxEntry], app: AppID) async throws -> [OutboxRow] {
+        guard !entries.isEmpty else { return [] }
+        let appKey = try await keys.key(.app, in: app)
+        return try entries.map { entry in
+            guard OutboxKind.sealed.contains(entry.kind) else { return OutboxRow(entry: entry, sealed: nil) }
+            // Never written in clear: an app without its key is an error, not a reason to skip sealing.
+            guard let appKey else { throw HeraldError.notFound(resource: "app") }
+            return OutboxRow(
+                entry: entry, sealed: try appKey.seal(Data(entry.payload.utf8), context: SQLiteStore.outboxContext(app: app, entry.kind, entry.subject)))
+        }
+    }
+
+    static func insertOutbox(_ rows: [OutboxRow], app: AppID, now: Int64, on connection: PostgresConnection) async throws {
+        for row in rows {
+            let entry = row.entry
+            try await connection.execute(
+                """
+                INSERT INTO outbox (appID, kind, userID, subjectID, payload, sealedPayload, availableAt, createdAt)
+                VALUES (\(app.rawValue), \(entry.kind), \(entry.user?.rawValue), \(entry.subject), \(row.sealed == nil ? entry.payload : nil),
+                    \(row.sealed), \(WireTime.milliseconds(entry.availableAt)), \(now))
+                """)
+        }
+    }
+
+    public func enqueue(_ entries: [OutboxEntry], app: AppID) async throws {
+        let now = nowMilliseconds()
+        let rows = try await sealedOutboxRows(entries, app: app)
+        try await database.transaction { connection in try await Self.insertOutbox(rows, app: app, now: now, on: connection) }
+    }
+
+    /// `SKIP LOCKED`: nodes claiming at once each take other rows. A claim moves the row's `availableAt`
+    /// a lease ahead, so a node that dies mid-job leaves it to be claimed again when the lease runs out.
+    public func claimOutbox(kinds: [String], now: Date, lease: TimeInterval, limit: Int) async throws -> [OutboxJob] {
+        let nowMilliseconds = WireTime.milliseconds(now)
+        let leaseUntil = WireTime.milliseconds(now.addingTimeInterval(lease))
+        let rows = try await database.rows(
+            """
+            UPDATE outbox SET availableAt = \(leaseUntil)
+            WHERE id IN (
+                SELECT id FROM outbox WHERE kind = ANY(\(kinds)) AND availableAt <= \(nowMilliseconds)
+                ORDER BY availableAt, id LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
+            RETURNING id, appID, kind, userID, subjectID, payload, sealedPayload, attempts, createdAt
+            """)
+        var jobs: [OutboxJob] = []
+        for row in rows {
+            let (id, appID, kind, userID, subject, payload, sealed, attempts, createdAt) = try row.decode(
+                (Int64, String, String, String?, String?, String?, Data?, Int64, Int64).self)
+            let app = AppID(rawValue: appID)!
+            var text = payload ?? ""
+            if let sealed {
+                guard let appKey = try await keys.key(.app, in: app) else { continue }
+                text = String(decoding: try appKey.open(sealed, context: SQLiteStore.outboxContext(app: app, kind, subject)), as: UTF8.self)
+            }
+            jobs.append(
+                OutboxJob(
+                    id: id, app: app, kind: kind, user: userID.flatMap(UserID.init), subject: subject, payload: text, attempts: Int(attempts),
+                    createdAt: WireTime.date(milliseconds: createdAt)))
+        }
+        return jobs.sorted { $0.id < $1.id }
+    }
+
+    public func completeOutbox(_ id: Int64) async throws {
+        try await database.execute("DELETE FROM outbox WHERE id = \(id)")
+    }
+
+    public func completeOutbox(_ ids: [Int64]) async throws {
+        guard !ids.isEmpty else { return }
+        try await database.execute("DELETE FROM outbox WHERE id = ANY(\(ids))")
+    }
+
+    public func retryOutbox(_ id: Int64, at: Date, error: String, payload: String?) async throws {
+        try await database.execute(
+            """
+            UPDATE outbox SET attempts = attempts + 1, availableAt = \(WireTime.milliseconds(at)), lastError = \(String(error.prefix(500))),
+                payload = COALESCE(\(payload), payload) WHERE id = \(id)
+            """)
+    }
+}

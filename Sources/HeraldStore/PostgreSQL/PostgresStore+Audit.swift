@@ -1,0 +1,77 @@
+public import Foundation
+public import HeraldCore
+import PostgresNIO
+
+extension PostgresStore {
+    public func recordAudit(_ event: NewAuditEvent) async throws {
+        try await auditWriter.submit(AuditWrite(event: event, at: now()))
+    }
+
+    /// Appends a batch of events, each linked to the head of its chain, in one transaction.
+    ///
+    /// Each chain the batch touches is locked first (advisory locks, in chain order), so nodes appending
+    /// to one chain at once take turns and every entry links to the one committed before it. An entry's
+    /// id comes from the table's sequence under that lock, so ids grow along each chain; they may have
+    /// gaps (a rolled-back batch), which the verifier allows.
+    static func commitAudit(_ batch: [AuditWrite], database: PostgresDatabase, keys: PostgresKeyRing) async throws -> [Result<Void, any Error>] {
+        let key = try await keys.auditKey()
+        let chains = Set(batch.map(\.event.chain.column)).sorted()
+        try await database.uncancellableTransaction { connection in
+            for chain in chains {
+                try await connection.execute("SELECT pg_advisory_xact_lock(hashtextextended(\("audit|" + chain), 0))")
+            }
+            var heads: [String: (seq: Int64, hash: Data)] = [:]
+            for write in batch {
+                let chain = write.event.chain.column
+                var head = heads[chain]
+                if head == nil {
+                    head = try await connection.rows("SELECT seq, hash FROM auditEvent WHERE chain = \(chain) ORDER BY seq DESC LIMIT 1").first
+                        .map { try $0.decode((Int64, Data).self) }.map { (seq: $0.0, hash: $0.1) } ?? (0, AuditEvent.genesis)
+                }
+                let id = try await connection.value("SELECT nextval('auditevent_id_seq')", as: Int64.self)!
+                let seq = head!.seq + 1
+                let canonical = AuditEvent.canonicalBytes(
+                    chain: chain, id: id, seq: seq, at: write.at, actor: write.event.actor, action: write.event.action, target: write.event.target)
+                let hash = AuditEvent.hash(previous: head!.hash, canonical: canonical, key: key)
+                try await connection.execute(
+                    """
+                    INSERT INTO auditEvent (id, chain, seq, at, actor, action, target, prevHash, hash)
+                    VALUES (\(id), \(chain), \(seq), \(WireTime.milliseconds(write.at)), \(write.event.actor), \(write.event.action), \(write.event.target),
+                        \(head!.hash), \(hash))
+                    """)
+                heads[chain] = (seq, hash)
+            }
+        }
+        return batch.map { _ in .success(()) }
+    }
+
+    public func auditEvents(of app: AppID, after: Int64?, limit: Int) async throws -> [AuditEvent] {
+        try await database.rows(
+            """
+            SELECT id, seq, at, actor, action, target, hash, prevHash FROM auditEvent WHERE chain = \(app.rawValue) AND id > \(after ?? 0)
+            ORDER BY id LIMIT \(Int64(limit))
+            """
+        ).map { row in
+            let (id, seq, at, actor, action, target, hash, prevHash) = try row.decode((Int64, Int64, Int64, String, String, String, Data, Data).self)
+            return AuditEvent(
+                id: id, seq: seq, at: WireTime.date(milliseconds: at), actor: actor, action: action, target: target, hash: hash.hexString,
+                prevHash: prevHash.hexString)
+        }
+    }
+
+    /// Streams every entry in id order (rows are decoded as they arrive, not collected first).
+    public func verifyAudit() async throws -> (checked: Int, heads: [String: String]) {
+        let key = try await keys.auditKey()
+        var verifier = AuditVerifier(key: key)
+        let rows = try await database.client.query("SELECT id, chain, seq, at, actor, action, target, prevHash, hash FROM auditEvent ORDER BY id")
+        for try await (id, chain, seq, at, actor, action, target, prevHash, hash) in rows.decode(
+            (Int64, String, Int64, Int64, String, String, String, Data, Data).self)
+        {
+            try verifier.check(
+                AuditVerifier.Row(
+                    id: id, chain: chain, seq: seq, at: WireTime.date(milliseconds: at), actor: actor, action: action, target: target, prevHash: prevHash,
+                    hash: hash))
+        }
+        return (verifier.checked, verifier.chainHeads)
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+public import HeraldCore
+import PostgresNIO
+
+extension PostgresStore {
+    public func export(_ id: UserID, in app: AppID) async throws -> UserExport? {
+        guard let user = try await user(id, in: app) else { return nil }
+        let key = try await keys.key(.user(id), in: app)
+        var channels: [UserExport.Membership] = []
+        for row in try await database.rows(
+            """
+            SELECT \(unescaped: ChannelRecord.postgresColumns.split(separator: ",").map { "c." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")),
+                m.lastReadSeq
+            FROM channelMember m JOIN channel c ON c.id = m.channelID
+            WHERE c.appID = \(app.rawValue) AND m.userID = \(id.rawValue) ORDER BY c.createdAt, c.id
+            """)
+        {
+            let columns = try row.decode((String, String, String, String?, String?, Int64, Int64, Int64, Int64).self)
+            let record = ChannelRecord(
+                id: columns.0, appID: columns.1, type: columns.2, name: columns.3, directKey: columns.4, lastSeq: columns.5, lastActivityAt: columns.6,
+                createdAt: columns.7)
+            channels.append(UserExport.Membership(channel: try await Self.channel(record, on: database), lastReadSeq: columns.8))
+        }
+        let messages = try await database.rows(
+            """
+            SELECT \(unescaped: MessageRecord.postgresColumns.split(separator: ",").map { "m." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
+            FROM message m JOIN channel c ON c.id = m.channelID
+            WHERE c.appID = \(app.rawValue) AND m.sender = \(id.rawValue) ORDER BY m.createdAt, m.seq
+            """
+        ).map { row in
+            let record = try MessageRecord(postgres: row)
+            return record.message(key: record.deletedAt == nil ? key : nil)
+        }
+        let inbox = try await database.rows(
+            "SELECT \(unescaped: InboxItemRecord.postgresColumns) FROM inboxItem WHERE appID = \(app.rawValue) AND userID = \(id.rawValue) ORDER BY createdAt, position"
+        ).map { try InboxItemRecord(postgres: $0).item(key: key) }
+        let consents = try await database.rows(
+            "SELECT consent, granted, at FROM consentChange WHERE appID = \(app.rawValue) AND userID = \(id.rawValue) ORDER BY at"
+        ).map { row in
+            let (consent, granted, at) = try row.decode((String, Bool, Int64).self)
+            return UserExport.ConsentChange(consent: consent, granted: granted, at: WireTime.date(milliseconds: at))
+        }
+        return UserExport(
+            exportedAt: now(), appId: app, user: user, channels: channels, messages: messages, inbox: inbox, devices: try await devices(of: id, in: app),
+            consentChanges: consents, pushDeliveries: try await pushDeliveries(of: id, in: app, limit: 100_000, before: nil).map(\.delivery))
+    }
+}

@@ -1,0 +1,32 @@
+public import Foundation
+public import HeraldCore
+import PostgresNIO
+
+extension PostgresStore {
+    /// `SKIP LOCKED` in both batches, so retention on several nodes at once never waits on (or fights
+    /// over) the same rows, and never holds up a sender of the same channel for long.
+    public func expireContent(of app: AppID, createdBefore cutoff: Date, limit: Int) async throws -> (messages: Int, inboxItems: Int) {
+        let before = WireTime.milliseconds(cutoff)
+        let time = nowMilliseconds()
+        return try await database.transaction { connection in
+            let messages = try await connection.rows(
+                """
+                UPDATE message SET sealed = NULL, deletedAt = \(time)
+                WHERE id IN (
+                    SELECT message.id FROM message JOIN channel ON channel.id = message.channelID
+                    WHERE message.createdAt < \(before) AND message.deletedAt IS NULL AND channel.appID = \(app.rawValue)
+                    LIMIT \(Int64(limit)) FOR UPDATE OF message SKIP LOCKED)
+                RETURNING 1
+                """
+            ).count
+            let items = try await connection.rows(
+                """
+                DELETE FROM inboxItem WHERE position IN (
+                    SELECT position FROM inboxItem WHERE appID = \(app.rawValue) AND createdAt < \(before) LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
+                RETURNING 1
+                """
+            ).count
+            return (messages, items)
+        }
+    }
+}
