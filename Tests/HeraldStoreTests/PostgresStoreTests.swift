@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import HeraldStore
+import HeraldTestSupport
 import Testing
 
 /// What only a shared database has to get right: several nodes (here, several `PostgresStore`s on one

@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import HeraldStore
+import HeraldTestSupport
 import Synchronization
 import Testing
 
@@ -41,6 +42,22 @@ enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
                 store: try await open(), observed: observed, clock: clock, open: open,
                 cleanup: drop)
         }
+    }
+}
+
+extension StoreBackend {
+    /// Runs `body` on a fresh fixture, then closes the store and drops what it wrote, whatever happens.
+    func withFixture(_ body: (inout StoreFixture) async throws -> Void) async throws {
+        var fixture = try await make()
+        do {
+            try await body(&fixture)
+            try await fixture.store.close()
+        } catch {
+            try? await fixture.store.close()
+            await fixture.cleanup()
+            throw error
+        }
+        await fixture.cleanup()
     }
 }
 

@@ -9,16 +9,7 @@ struct StoreConformanceTests {
     // MARK: fixtures
 
     private func withStore(_ backend: StoreBackend, _ body: (inout StoreFixture) async throws -> Void) async throws {
-        var fixture = try await backend.make()
-        do {
-            try await body(&fixture)
-            try await fixture.store.close()
-        } catch {
-            try? await fixture.store.close()
-            await fixture.cleanup()
-            throw error
-        }
-        await fixture.cleanup()
+        try await backend.withFixture(body)
     }
 
     private func user(_ raw: String) -> UserID { UserID(rawValue: raw)! }

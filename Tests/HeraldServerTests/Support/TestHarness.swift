@@ -13,12 +13,25 @@ import Synchronization
 /// NIO has a `Channel` too; in these tests it is always the conversation.
 typealias Channel = HeraldCore.Channel
 
-/// A real server on a real SQLite file in a temporary directory, with two apps: `acme` (the one under
-/// test, with users ana, ben, cat and dan) and `other` (to prove isolation).
+/// A real server on a real store, with two apps: `acme` (the one under test, with users ana, ben, cat
+/// and dan) and `other` (to prove isolation).
+///
+/// The store is a SQLite file in a temporary directory, or with `HERALD_TEST_STORE=postgres` a fresh
+/// database on the PostgreSQL server of `HERALD_TEST_POSTGRES_URL` (`scripts/test.sh` runs this suite
+/// both ways). Tests of what only the embedded store has (its file, its backups) run on SQLite only.
 struct TestHarness: Sendable {
+    enum Backend: String, Sendable {
+        case sqlite
+        case postgres
+    }
+
+    static let backend = Backend(rawValue: ProcessInfo.processInfo.environment["HERALD_TEST_STORE"] ?? "sqlite") ?? .sqlite
+    /// For `.enabled(if:)` on tests of the embedded store's files.
+    static let isSQLite = backend == .sqlite
+
     let directory: URL
     let masterKey: MasterKey
-    let store: SQLiteStore
+    let store: any Store
     let hub: Hub
     let tokens: UserTokens
     let configuration: ServerConfiguration
@@ -44,9 +57,18 @@ struct TestHarness: Sendable {
         configure(&configuration)
         let hub = Hub()
         let masterKey = MasterKey.generate()
-        let store = try SQLiteStore(
-            path: directory.appendingPathComponent("herald.sqlite").path, masterKey: masterKey, durability: durability, now: configuration.now,
-            observer: hub.deliver)
+        let store: any Store
+        var dropDatabase: (@Sendable () async -> Void)?
+        switch backend {
+        case .sqlite:
+            store = try SQLiteStore(
+                path: directory.appendingPathComponent("herald.sqlite").path, masterKey: masterKey, durability: durability, now: configuration.now,
+                observer: hub.deliver)
+        case .postgres:
+            let (url, drop) = try await PostgresTestServer.freshDatabase()
+            dropDatabase = drop
+            store = try await PostgresStore.open(url: url, masterKeys: [masterKey], maximumConnections: 8, now: configuration.now, observer: hub.deliver)
+        }
         let (app, key) = try await store.createApp(name: "Acme")
         let (other, otherKey) = try await store.createApp(name: "Other")
         for name in ["ana", "ben", "cat", "dan"] {
@@ -60,9 +82,11 @@ struct TestHarness: Sendable {
         do {
             let result = try await body(harness)
             try await store.close()
+            await dropDatabase?()
             return result
         } catch {
             try? await store.close()
+            await dropDatabase?()
             throw error
         }
     }

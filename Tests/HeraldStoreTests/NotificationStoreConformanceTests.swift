@@ -1,0 +1,237 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import Testing
+
+/// The notification side of every `Store` backend: notifications and their claims, inboxes, actions and
+/// the outbox. Each test runs once per `StoreBackend`.
+@Suite("Store conformance: notifications, inbox and outbox")
+struct NotificationStoreConformanceTests {
+    private let ana = UserID(rawValue: "ana")!
+    private let ben = UserID(rawValue: "ben")!
+
+    private func makeApp(_ store: any Store) async throws -> AppID {
+        let app = try await store.createApp(name: "Acme").app.id
+        for user in [ana, ben] { _ = try await store.putUser(user, profile: UserProfile(name: user.rawValue), in: app) }
+        return app
+    }
+
+    private func notification(_ app: AppID, at time: Date, sendAt: Date? = nil, status: OutgoingNotification.Status = .sending) -> OutgoingNotification {
+        OutgoingNotification(
+            id: .generate(), app: app, category: .transactional, source: .content(title: "Payment", body: "Due"), templateVersion: nil,
+            audience: .users([ana, ben]), data: ["amount": .number(12)], actions: nil, sendAt: sendAt, expiresAt: nil, createdAt: time, status: status)
+    }
+
+    private func item(for user: UserID, of notification: OutgoingNotification, createdAt: Date, title: String = "Payment") -> InboxItem {
+        InboxItem(
+            id: .generate(), notificationId: notification.id, recipient: user, category: notification.category, title: title, body: "Due",
+            data: nil, actions: [NotificationAction(id: "pay", label: "Pay")], createdAt: createdAt, expiresAt: nil, jws: "signed")
+    }
+
+    @Test("A notification round-trips; its idempotency key replays it and refuses another body", arguments: StoreBackend.allCases)
+    func notifications(backend: StoreBackend) async throws {
+        try await backend.withFixture { fixture in
+            let store = fixture.store
+            let app = try await makeApp(store)
+            let first = notification(app, at: fixture.clock.now)
+            let key = IdempotencyKey(scope: "notifications", key: ClientMessageID(rawValue: "n1")!, fingerprint: Data([1]), requiresSameRequest: true)
+
+            let created = try await store.createNotification(first, idempotency: key)
+            let replay = try await store.createNotification(notification(app, at: fixture.clock.now), idempotency: key)
+            let other = IdempotencyKey(scope: "notifications", key: ClientMessageID(rawValue: "n1")!, fingerprint: Data([2]), requiresSameRequest: true)
+
+            #expect(!created.isReplay)
+            #expect(replay.isReplay && replay.notification.id == first.id)
+            await #expect(throws: HeraldError.self) { _ = try await store.createNotification(notification(app, at: fixture.clock.now), idempotency: other) }
+            #expect(try await store.notification(first.id, in: app) == first)
+            #expect(try await store.notification(first.id, in: try await store.createApp(name: "Other").app.id) == nil)
+        }
+    }
+
+    @Test("Due notifications are claimed once per lease; a lapsed lease is claimed again", arguments: StoreBackend.allCases)
+    func claims(backend: StoreBackend) async throws {
+        try await backend.withFixture { fixture in
+            let store = fixture.store
+            let app = try await makeApp(store)
+            let now = fixture.clock.now
+            let scheduled = notification(app, at: now, sendAt: now.addingTimeInterval(60), status: .scheduled)
+            _ = try await store.createNotification(scheduled, idempotency: nil)
+
+            #expect(try await store.claimDueNotifications(now: now, lease: 30, limit: 10).isEmpty, "not due yet")
+            let later = now.addingTimeInterval(61)
+            let claimed = try await store.claimDueNotifications(now: later, lease: 30, limit: 10)
+            #expect(claimed.map(\.id) == [scheduled.id])
+            #expect(claimed.first?.status == .sending)
+            #expect(try await store.claimDueNotifications(now: later.addingTimeInterval(10), lease: 30, limit: 10).isEmpty, "leased")
+            #expect(try await store.claimDueNotifications(now: later.addingTimeInterval(31), lease: 30, limit: 10).map(\.id) == [scheduled.id], "lapsed")
+
+            try await store.completeNotification(scheduled.id, audienceSize: 2, effects: [])
+            #expect(try await store.claimDueNotifications(now: later.addingTimeInterval(120), lease: 30, limit: 10).isEmpty, "sent")
+            #expect(try await store.notificationReport(scheduled.id, in: app)?.status == .sent)
+        }
+    }
+
+    @Test("Inbox items: held until released, paged newest first, read, archived, counted, each once per recipient", arguments: StoreBackend.allCases)
+    func inbox(backend: StoreBackend) async throws {
+        try await backend.withFixture { fixture in
+            let store = fixture.store
+            let app = try await makeApp(store)
+            let now = fixture.clock.now
+            let sent = notification(app, at: now)
+            _ = try await store.createNotification(sent, idempotency: nil)
+            let held = item(for: ben, of: sent, createdAt: now.addingTimeInterval(3600))
+            // Ana's three come from three notifications (a recipient has one item per notification).
+            var distinct: [InboxItem] = []
+            for index in 0..<3 {
+                var source = sent
+                if index > 0 {
+                    source = notification(app, at: now)
+                    _ = try await store.createNotification(source, idempotency: nil)
+                }
+                distinct.append(item(for: ana, of: source, createdAt: now.addingTimeInterval(Double(-index)), title: "n\(index)"))
+            }
+            try await store.insertInboxItems(distinct + [held], app: app, now: now)
+            try await store.insertInboxItems([item(for: ana, of: sent, createdAt: now)], app: app, now: now)
+
+            let page = try await store.inbox(of: ana, in: app, query: InboxQuery(limit: 2))
+            #expect(page.items.map(\.title) == ["n0", "n1"])
+            #expect(page.unreadCount == 3)
+            let cursor = try #require(page.nextCursor.flatMap(InboxQuery.Cursor.init(token:)))
+            let rest = try await store.inbox(of: ana, in: app, query: InboxQuery(cursor: cursor, limit: 2))
+            #expect(rest.items.map(\.title) == ["n2"])
+            #expect(rest.nextCursor == nil)
+            #expect(try await store.inbox(of: ben, in: app, query: InboxQuery()).items.isEmpty, "held")
+
+            let read = try await store.markInboxItemRead(distinct[0].id, of: ana, in: app)
+            #expect(read.readAt == now)
+            #expect(try await store.unreadInboxCount(of: ana, in: app) == 2)
+            _ = try await store.archiveInboxItem(distinct[1].id, of: ana, in: app)
+            #expect(try await store.inbox(of: ana, in: app, query: InboxQuery(state: .archived)).items.map(\.id) == [distinct[1].id])
+            #expect(try await store.markAllInboxItemsRead(of: ana, in: app, category: nil) == 2)
+            #expect(try await store.unreadInboxCount(of: ana, in: app) == 0)
+            await #expect(throws: HeraldError.self) { _ = try await store.markInboxItemRead(held.id, of: ana, in: app) }
+
+            let released = try await store.releaseDueInboxItems(now: now.addingTimeInterval(3601), limit: 10)
+            #expect(released.map(\.item.id) == [held.id])
+            #expect(try await store.releaseDueInboxItems(now: now.addingTimeInterval(3602), limit: 10).isEmpty)
+            #expect(try await store.recipientsWithItems(of: sent.id) == [ana, ben])
+            let report = try #require(try await store.notificationReport(sent.id, in: app))
+            #expect(report.recipients == 2 && report.read == 1)
+        }
+    }
+
+    @Test("Each new item has a push row, dropped once the item is delivered", arguments: StoreBackend.allCases)
+    func inboxPushes(backend: StoreBackend) async throws {
+        try await backend.withFixture { fixture in
+            let store = fixture.store
+            let app = try await makeApp(store)
+            let now = fixture.clock.now
+            let sent = notification(app, at: now)
+            _ = try await store.createNotification(sent, idempotency: nil)
+            let forAna = item(for: ana, of: sent, createdAt: now)
+            let forBen = item(for: ben, of: sent, createdAt: now)
+            try await store.insertInboxItems([forAna, forBen], app: app, now: now)
+            try await store.markDelivered([forAna.id], app: app)
+
+            let due = now.addingTimeInterval(OutboxKind.pushGrace + 1)
+            let jobs = try await store.claimOutbox(kinds: [OutboxKind.push], now: due, lease: 30, limit: 10)
+            #expect(jobs.map(\.subject) == [forBen.id.rawValue])
+            #expect(jobs.first?.user == ben)
+        }
+    }
+
+    @Test("Outbox rows: sealed payloads come back clear, a claim leases, a retry counts, completion removes", arguments: StoreBackend.allCases)
+    func outbox(backend: StoreBackend) async throws {
+        try await backend.withFixture { fixture in
+            let store = fixture.store
+            let app = try await makeApp(store)
+            let now = fixture.clock.now
+            try await store.enqueue(
+                [
+                    OutboxEntry(kind: OutboxKind.webhook, user: ana, subject: "evt_1", payload: #"{"secret":"4242"}"#, availableAt: now),
+                    OutboxEntry(kind: OutboxKind.webhook, user: nil, subject: "evt_2", payload: "{}", availableAt: now.addingTimeInterval(60)),
+                ], app: app)
+
+            let claimed = try await store.claimOutbox(kinds: [OutboxKind.webhook], now: now, lease: 30, limit: 10)
+            #expect(claimed.map(\.payload) == [#"{"secret":"4242"}"#])
+            #expect(claimed.first?.attempts == 0 && claimed.first?.user == ana && claimed.first?.app == app)
+            #expect(try await store.claimOutbox(kinds: [OutboxKind.webhook], now: now.addingTimeInterval(10), lease: 30, limit: 10).isEmpty)
+
+            let job = try #require(claimed.first)
+            try await store.retryOutbox(job.id, at: now.addingTimeInterval(20), error: "503")
+            let again = try await store.claimOutbox(kinds: [OutboxKind.webhook], now: now.addingTimeInterval(20), lease: 30, limit: 10)
+            #expect(again.map(\.id) == [job.id])
+            #expect(again.first?.attempts == 1)
+            try await store.completeOutbox(job.id)
+            let last = try await store.claimOutbox(kinds: [OutboxKind.webhook], now: now.addingTimeInterval(600), lease: 30, limit: 10)
+            #expect(last.map(\.subject) == ["evt_2"])
+            try await store.completeOutbox(last.map(\.id))
+            #expect(try await store.claimOutbox(kinds: [OutboxKind.webhook], now: now.addingTimeInterval(6000), lease: 30, limit: 10).isEmpty)
+        }
+    }
+
+    @Test("Concurrent claims never hand one row to two claimers", arguments: StoreBackend.allCases)
+    func concurrentClaims(backend: StoreBackend) async throws {
+        try await backend.withFixture { fixture in
+            let store = fixture.store
+            let app = try await makeApp(store)
+            let now = fixture.clock.now
+            try await store.enqueue((0..<60).map { OutboxEntry(kind: "test", user: nil, subject: "s\($0)", payload: "{}", availableAt: now) }, app: app)
+            let claimed = try await withThrowingTaskGroup(of: [Int64].self) { group in
+                for _ in 0..<6 { group.addTask { try await store.claimOutbox(kinds: ["test"], now: now, lease: 30, limit: 15).map(\.id) } }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(claimed.count == 60)
+            #expect(Set(claimed).count == 60)
+        }
+    }
+
+    @Test("An action is recorded once with its effects; a challenge works once", arguments: StoreBackend.allCases)
+    func actions(backend: StoreBackend) async throws {
+        try await backend.withFixture { fixture in
+            let store = fixture.store
+            let app = try await makeApp(store)
+            let now = fixture.clock.now
+            let sent = notification(app, at: now)
+            _ = try await store.createNotification(sent, idempotency: nil)
+            let target = item(for: ana, of: sent, createdAt: now)
+            try await store.insertInboxItems([target], app: app, now: now)
+
+            try await store.createChallenge("ch1", item: target.id, action: "pay", user: ana, app: app, expiresAt: now.addingTimeInterval(60))
+            #expect(try await store.consumeChallenge("ch1", item: target.id, action: "other", user: ana, app: app) == .unknown)
+            #expect(try await store.consumeChallenge("ch1", item: target.id, action: "pay", user: ana, app: app) == .used, "the wrong try spent it")
+            try await store.createChallenge("ch2", item: target.id, action: "pay", user: ana, app: app, expiresAt: now.addingTimeInterval(60))
+            #expect(try await store.consumeChallenge("ch2", item: target.id, action: "pay", user: ana, app: app) == .valid)
+            try await store.createChallenge("ch3", item: target.id, action: "pay", user: ana, app: app, expiresAt: now)
+            #expect(try await store.consumeChallenge("ch3", item: target.id, action: "pay", user: ana, app: app) == .expired)
+            #expect(try await store.consumeChallenge("nope", item: target.id, action: "pay", user: ana, app: app) == .unknown)
+
+            let performed = InboxItem.PerformedAction(actionId: "pay", input: .object(["iban": .string("DE00")]), performedAt: now)
+            let effect = OutboxEntry(kind: OutboxKind.followUp, user: ana, subject: target.id.rawValue, payload: #"{"x":1}"#, availableAt: now)
+            let first = try await store.recordAction(performed, on: target.id, of: ana, in: app, effects: [effect])
+            let second = try await store.recordAction(
+                InboxItem.PerformedAction(actionId: "decline", input: nil, performedAt: now), on: target.id, of: ana, in: app, effects: [effect])
+            #expect(first.isFirst && !second.isFirst)
+            #expect(second.item.performed == performed)
+            #expect(second.item.readAt == now)
+            #expect(try await store.claimOutbox(kinds: [OutboxKind.followUp], now: now, lease: 30, limit: 10).map(\.payload) == [#"{"x":1}"#])
+        }
+    }
+
+    @Test("A message's push row is settled: removed when nobody is offline, due at once with the offline recipients", arguments: StoreBackend.allCases)
+    func messagePushes(backend: StoreBackend) async throws {
+        try await backend.withFixture { fixture in
+            let store = fixture.store
+            let app = try await makeApp(store)
+            let channel = try await store.createChannel(NewChannel(type: .group, members: [ana, ben], name: "team"), in: app).channel
+            let online = try await store.append(AppendRequest(app: app, channel: channel.id, sender: ana, content: MessageContent(text: "one"))).message
+            let offline = try await store.append(AppendRequest(app: app, channel: channel.id, sender: ana, content: MessageContent(text: "two"))).message
+            try await store.settleMessagePushes([(online.id, []), (offline.id, [ben])])
+
+            let jobs = try await store.claimOutbox(kinds: [OutboxKind.messagePush], now: fixture.clock.now, lease: 30, limit: 10)
+            #expect(jobs.map(\.subject) == [offline.id.rawValue])
+            let payload = try JSONDecoder().decode(JSONValue.self, from: Data(try #require(jobs.first).payload.utf8))
+            #expect(payload == .object(["channelId": .string(channel.id.rawValue), "sender": .string("ana"), "recipients": .array([.string("ben")])]))
+        }
+    }
+}
