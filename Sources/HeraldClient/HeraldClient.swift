@@ -43,6 +43,8 @@ public actor HeraldClient {
         public var maximumReconnectDelay: Duration = .seconds(30)
         /// Keepalive pings on the realtime connection.
         public var pingInterval: Duration = .seconds(20)
+        /// How long a WebSocket handshake may take before the attempt is given up and retried.
+        public var handshakeTimeout: Duration = .seconds(15)
 
         public init(
             serverURL: URL, appID: AppID, tokenProvider: @escaping @Sendable () async throws -> String, cursors: any CursorStore = InMemoryCursorStore(),
@@ -74,6 +76,8 @@ public actor HeraldClient {
     private var writer: AsyncStream<String>.Continuation?
     /// The same stream from the moment the connection is opened.
     private var connectionSink: AsyncStream<String>.Continuation?
+    /// The attempt in progress, so that `stop()` can give up its handshake.
+    private var attempt: ConnectionAttempt?
     private var lastSeq: [ChannelID: Int64] = [:]
     private var heldBack: [ChannelID: [Int64: Message]] = [:]
     private var syncing: Set<ChannelID> = []
@@ -131,53 +135,94 @@ public actor HeraldClient {
 
     /// Ends ``run()`` as cancelling its task would: the connection is closed, pending sends fail
     /// with ``HeraldClientError/stopped``, and ``events`` finishes once the app has read what was
-    /// delivered before. A WebSocket handshake in progress is let finish first.
+    /// delivered before. A WebSocket handshake in progress is given up.
     public func stop() {
         isStopping = true
         connectionSink?.finish()
+        attempt?.abandonHandshake()
     }
 
     enum Outcome { case wasConnected, failed, tokenRefused }
 
     /// One connection, from the handshake to its close. `stop()` ends it by finishing its outgoing
-    /// stream, which closes the socket; a handshake in progress is awaited first (the WebSocket
-    /// client cannot cancel one).
+    /// stream, which closes the socket, and gives up a handshake in progress.
+    ///
+    /// The connection runs in a task of its own rather than as a child of this one, because a stuck
+    /// handshake cannot be cancelled (see `ConnectionAttempt`): structured, it would hold `run()` for
+    /// ever. Cancelling `run()`'s task cancels it and gives up its handshake.
     private func connectOnce(refreshToken: Bool) async -> Outcome {
+        let token: String
         do {
             try await ensureVerifier()
-            let token = try await tokens.current(refresh: refreshToken)
-            var webSocket = WebSocketClientConfiguration(maxFrameSize: 1 << 22, autoPing: .enabled(timePeriod: configuration.pingInterval))
-            webSocket.additionalHeaders[.authorization] = "Bearer \(token)"
-            let (outgoing, sink) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .unbounded)
-            // Known before `ready`, so that `stop()` during the handshake still ends this connection.
-            connectionSink = sink
-            defer { connectionSink = nil }
-            if isStopping { sink.finish() }
-            let wasReady = ReadyFlag()
-            let close = try await WebSocketClient.connect(url: realtimeURL, configuration: webSocket, logger: logger) { inbound, outbound, _ in
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for await text in outgoing { try await outbound.write(.text(text)) }
-                        // The stream ends on `stop()`: close the connection rather than wait for the server.
-                        try await outbound.close(.normalClosure, reason: nil)
-                    }
-                    group.addTask {
-                        for try await message in inbound.messages(maxSize: 1 << 22) {
-                            guard case .text(let text) = message else { continue }
-                            if await self.receive(text, writer: sink) { wasReady.set() }
-                        }
-                    }
-                    try await group.next()
-                    group.cancelAll()
-                }
-            }
-            sink.finish()
-            if let code = close.map({ UInt16(webSocketErrorCode: $0.closeCode) }), code == 4401 { return .tokenRefused }
-            return wasReady.isSet ? .wasConnected : .failed
+            token = try await tokens.current(refresh: refreshToken)
         } catch {
             logger.debug("connection failed", metadata: ["error": "\(error)"])
             return .failed
         }
+        var webSocket = WebSocketClientConfiguration(maxFrameSize: 1 << 22, autoPing: .enabled(timePeriod: configuration.pingInterval))
+        webSocket.additionalHeaders[.authorization] = "Bearer \(token)"
+        let (outgoing, sink) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .unbounded)
+        let attempt = ConnectionAttempt()
+        // Known before `ready`, so that `stop()` during the handshake still ends this connection.
+        connectionSink = sink
+        self.attempt = attempt
+        defer {
+            connectionSink = nil
+            self.attempt = nil
+        }
+        if isStopping {
+            sink.finish()
+            attempt.abandonHandshake()
+        }
+        let wasReady = ReadyFlag()
+        let closeCode = CloseCodeBox()
+        let url = realtimeURL
+        let logger = logger
+        let connection = Task {
+            defer { attempt.end() }
+            do {
+                let close = try await WebSocketClient.connect(url: url, configuration: webSocket, logger: logger) { inbound, outbound, _ in
+                    guard attempt.open() else { return }
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            for await text in outgoing { try await outbound.write(.text(text)) }
+                            // The stream ends on `stop()`: close the connection rather than wait for the server.
+                            try await outbound.close(.normalClosure, reason: nil)
+                        }
+                        group.addTask {
+                            for try await message in inbound.messages(maxSize: 1 << 22) {
+                                guard case .text(let text) = message else { continue }
+                                if await self.receive(text, writer: sink) { wasReady.set() }
+                            }
+                        }
+                        try await group.next()
+                        group.cancelAll()
+                    }
+                }
+                closeCode.set(close.map { UInt16(webSocketErrorCode: $0.closeCode) })
+            } catch {
+                logger.debug("connection failed", metadata: ["error": "\(error)"])
+            }
+        }
+        let timeout = configuration.handshakeTimeout
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            attempt.abandonHandshake()
+        }
+        let outcome = await withTaskCancellationHandler {
+            await attempt.outcome()
+        } onCancel: {
+            attempt.abandonHandshake()
+            connection.cancel()
+        }
+        timer.cancel()
+        sink.finish()
+        if outcome == .abandoned {
+            logger.debug("handshake given up")
+            return .failed
+        }
+        if closeCode.value == 4401 { return .tokenRefused }
+        return wasReady.isSet ? .wasConnected : .failed
     }
 
     private var realtimeURL: String {
@@ -392,4 +437,11 @@ final class ReadyFlag: Sendable {
     private let flag = Synchronization.Mutex(false)
     func set() { flag.withLock { $0 = true } }
     var isSet: Bool { flag.withLock { $0 } }
+}
+
+/// The close code a connection ended with, set by its task and read once the attempt is over.
+final class CloseCodeBox: Sendable {
+    private let code = Synchronization.Mutex<UInt16?>(nil)
+    func set(_ value: UInt16?) { code.withLock { $0 = value } }
+    var value: UInt16? { code.withLock { $0 } }
 }

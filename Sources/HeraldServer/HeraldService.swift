@@ -3,11 +3,19 @@ import HeraldStore
 public import Logging
 import ServiceLifecycle
 
-/// `herald serve`: opens the data directory and the store, runs the HTTP and realtime server until
-/// SIGTERM or SIGINT, then shuts down in order: WebSockets closed with 1001, in-flight requests
-/// finished, the store's writer drained and closed.
+/// `herald serve`: opens the store (the embedded SQLite of a data directory, or PostgreSQL with
+/// `--database`), runs the HTTP and realtime server until SIGTERM or SIGINT, then shuts down in order:
+/// WebSockets closed with 1001, in-flight requests finished, the store's writer drained and closed.
 public enum HeraldService {
     public static func run(configuration: ServerConfiguration, logger: Logger) async throws {
+        if let database = configuration.database {
+            try await runClusterNode(configuration: configuration, database: database, logger: logger)
+        } else {
+            try await runEmbedded(configuration: configuration, logger: logger)
+        }
+    }
+
+    private static func runEmbedded(configuration: ServerConfiguration, logger: Logger) async throws {
         let directory = DataDirectory(path: configuration.dataDirectory)
         let prepared = try directory.prepare(environmentKey: configuration.masterKeyBase64)
         let lock = try directory.lock()
@@ -18,21 +26,57 @@ public enum HeraldService {
             logger.notice("created master key (keep it safe: without it the data cannot be read)", metadata: ["path": "\(directory.masterKeyURL.path)"])
         }
         if prepared.createdDatabase { logger.notice("created database", metadata: ["path": "\(directory.databaseURL.path)"]) }
-
-        let app = try buildApplication(configuration: configuration, store: store, hub: hub, logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: app),
-                    .init(service: RealtimeDrainService(hub: hub, timeout: configuration.shutdownGrace)),
-                    .init(service: IdempotencySweeper(store: store, now: configuration.now, logger: logger)),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
         logger.notice("herald starting", metadata: ["data": "\(directory.url.path)", "durability": "\(configuration.durability)"])
-        try await group.run()
+        try await serve(configuration: configuration, store: store, hub: hub, relay: nil, logger: logger)
         try await store.close()
         withExtendedLifetime(lock) {}
         logger.notice("herald stopped")
+    }
+
+    /// One node of a cluster: PostgreSQL for the store, its LISTEN/NOTIFY feed for the realtime events
+    /// of the other nodes. The node takes connections only once it hears the others.
+    private static func runClusterNode(configuration: ServerConfiguration, database: PostgresURL, logger: Logger) async throws {
+        let masterKey = try SharedMasterKey.load(environmentKey: configuration.masterKeyBase64, file: configuration.masterKeyFile)
+        let hub = Hub(logger: logger)
+        // No commit observer: every commit, this node's own too, is delivered from the feed (`ClusterRelay`).
+        let store = try await PostgresStore.open(
+            url: database, keysURL: configuration.keysDatabase, masterKeys: [masterKey], maximumConnections: configuration.databaseConnections,
+            now: configuration.now)
+        let relay = ClusterRelay(store: store, hub: hub, logger: logger)
+        logger.notice("herald starting", metadata: ["database": "\(database)", "node": "\(store.nodeID)"])
+        do {
+            try await serve(configuration: configuration, store: store, hub: hub, relay: relay, logger: logger)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
+        logger.notice("herald stopped")
+    }
+
+    private static func serve(configuration: ServerConfiguration, store: any Store, hub: Hub, relay: ClusterRelay?, logger: Logger) async throws {
+        let app = try buildApplication(configuration: configuration, store: store, hub: hub, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: AfterListening(service: app, relay: relay)),
+            .init(service: RealtimeDrainService(hub: hub, timeout: configuration.shutdownGrace)),
+            .init(service: IdempotencySweeper(store: store, now: configuration.now, logger: logger)),
+        ]
+        if let relay { services.append(.init(service: relay)) }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// Runs the HTTP server once the cluster relay (if any) hears the other nodes.
+private struct AfterListening<Wrapped: Service>: Service {
+    let service: Wrapped
+    let relay: ClusterRelay?
+
+    func run() async throws {
+        if let relay {
+            await cancelWhenGracefulShutdown { await relay.waitUntilListening() }
+            guard !Task.isCancelled, !Task.isShuttingDownGracefully else { return }
+        }
+        try await service.run()
     }
 }

@@ -10,6 +10,15 @@ public struct ServerConfiguration: Sendable {
     public var dataDirectory = "./herald-data"
     /// `HERALD_MASTER_KEY`, when set, instead of `DIR/master.key`.
     public var masterKeyBase64: String?
+    /// `--database`: PostgreSQL instead of the embedded store; several nodes on one database form a cluster.
+    public var database: PostgresURL?
+    /// `--keys-database`: the key store's database (default: the content database's name with `_keys`).
+    public var keysDatabase: PostgresURL?
+    /// `--master-key-file`: with `--database`, where the cluster's shared master key is (unless
+    /// `HERALD_MASTER_KEY` holds it).
+    public var masterKeyFile: String?
+    /// `--database-connections`: this node's pool to the content database.
+    public var databaseConnections = 20
     public var durability: Durability = .full
     public var realtime = RealtimeLimits()
     public var logLevel: Logger.Level = .info

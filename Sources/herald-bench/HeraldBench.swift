@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HeraldStore
 
 /// `herald-bench SCENARIO`: drives a real `herald serve` (the binary built beside this one) over real
 /// sockets, checks that everything arrived exactly once, and prints the figures. A run that loses or
@@ -65,10 +66,20 @@ struct HeraldBench: AsyncParsableCommand {
     @Option(name: .customLong("api-key"), help: "The Platform API key of an app on the --url server.")
     var apiKey: String?
 
+    @Option(help: "Run the benchmark's own servers on PostgreSQL: a fresh database on this server (postgres://user@host:port/db, a user who may create databases), dropped afterwards. Fixtures go through the Platform API.")
+    var database: String?
+
+    @Option(help: "With --database: how many servers, one cluster (default 1). Receivers and senders of a conversation are on different nodes.")
+    var nodes: Int?
+
     func validate() throws {
         guard (url == nil) == (apiKey == nil) else { throw ValidationError("--url and --api-key go together") }
         if let url, URL(string: url)?.scheme != "http" { throw ValidationError("--url must be http://HOST[:PORT]") }
         if url != nil, scenario == "push" { throw ValidationError("push starts its own server (it needs a loopback push service the server may reach)") }
+        if database != nil, url != nil { throw ValidationError("--database is for the benchmark's own servers; --url drives one that runs") }
+        if database != nil, scenario == "push" { throw ValidationError("push runs on the embedded store only") }
+        if let database { do { _ = try PostgresURL(database) } catch { throw ValidationError("--database: \(error)") } }
+        if let nodes, nodes < 1 || (nodes > 1 && database == nil) { throw ValidationError("--nodes needs --database, and at least 1") }
     }
 
     func run() async throws {
@@ -79,7 +90,9 @@ struct HeraldBench: AsyncParsableCommand {
             FileHandle.standardError.write(Data("herald-bench: \(scenario) did not finish within \(limit) s\n".utf8))
             Foundation.exit(1)
         }
-        let server = BenchServer(given: url.flatMap(URL.init(string:)).map { ($0, apiKey ?? "") })
+        var server = BenchServer(given: url.flatMap(URL.init(string:)).map { ($0, apiKey ?? "") })
+        server.database = try database.map { try PostgresURL($0) }
+        server.nodes = nodes ?? 1
         let loopback = LoopbackProbe.measure()
         var result: BenchResult
         switch scenario {

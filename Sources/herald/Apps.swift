@@ -17,7 +17,7 @@ struct Apps: AsyncParsableCommand {
         @Flag(name: .long, help: "Print {\"appId\": ..., \"apiKey\": ...}.") var json = false
 
         func run() async throws {
-            let store = try store.openStore()
+            let store = try await store.openStore()
             let (app, key) = try await run(store) { store in
                 let created = try await store.createApp(name: name)
                 try await StoreOptions.audit(store, "app.create", target: created.app.id.rawValue, chain: .app(created.app.id))
@@ -40,7 +40,7 @@ struct Apps: AsyncParsableCommand {
         @Flag(name: .long, help: "Print a JSON array.") var json = false
 
         func run() async throws {
-            let store = try store.openStore()
+            let store = try await store.openStore()
             let apps = try await run(store) { store in
                 try await StoreOptions.audit(store, "app.list", target: "apps")
                 return try await store.apps()
@@ -66,7 +66,7 @@ struct Apps: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try store.openStore()
+            let store = try await store.openStore()
             let appID = AppID(rawValue: app)!
             let key = try await run(store) { store in
                 do {
@@ -90,7 +90,7 @@ struct Apps: AsyncParsableCommand {
 
 extension AsyncParsableCommand {
     /// Runs `body` on the store and closes it, also when `body` throws.
-    func run<T>(_ store: SQLiteStore, _ body: (SQLiteStore) async throws -> T) async throws -> T {
+    func run<T>(_ store: any Store, _ body: (any Store) async throws -> T) async throws -> T {
         do {
             let result = try await body(store)
             try await store.close()

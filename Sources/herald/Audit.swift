@@ -19,7 +19,7 @@ struct Audit: AsyncParsableCommand {
         @Flag(name: .long, help: "Print {\"ok\": ..., \"checked\": N, ...}.") var json = false
 
         func run() async throws {
-            let opened = try store.openStore()
+            let opened = try await store.openStore()
             let outcome: Result<(checked: Int, heads: [String: String]), AuditVerifier.Problem> = try await run(opened) { store in
                 do {
                     return .success(try await store.verifyAudit())

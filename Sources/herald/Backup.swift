@@ -24,16 +24,18 @@ struct Backup: AsyncParsableCommand {
     @Flag(name: .long, help: "Print {\"out\": ..., \"bytes\": N}.") var json = false
 
     func run() async throws {
-        let source = DataDirectory(path: store.dataDirectory).databaseURL.path
+        try store.requireEmbedded("herald backup", instead: "back up both databases with pg_dump (docs/operations.md)")
+        let directory = DataDirectory(path: store.dataDirectory)
+        let source = directory.databaseURL.path
         do {
             let summary = try SQLiteBackup.copy(from: source, to: out)
-            let opened = try store.openStore()
-            try await run(opened) { opened in
+            let opened = try directory.openStore(environmentKey: ProcessInfo.processInfo.environment["HERALD_MASTER_KEY"])
+            try await run(opened) { store in
                 if let keysOut {
                     guard !FileManager.default.fileExists(atPath: keysOut) else { throw SQLiteBackup.Failure.destinationExists(keysOut) }
                     try opened.keys.backup(to: keysOut)
                 }
-                try await StoreOptions.audit(opened, "backup", target: out + (keysOut.map { " + keys " + $0 } ?? ""))
+                try await StoreOptions.audit(store, "backup", target: out + (keysOut.map { " + keys " + $0 } ?? ""))
             }
             if json {
                 struct Output: Encodable {

@@ -7,7 +7,7 @@ struct Herald: AsyncParsableCommand {
         commandName: "herald",
         abstract: "Herald: secure business messaging server.",
         discussion: "Run `herald serve` to start the server; `herald apps create --name NAME` to create an app and its API key.",
-        subcommands: [Serve.self, Apps.self, Backup.self, Keys.self, Audit.self]
+        subcommands: [Serve.self, Apps.self, Backup.self, Keys.self, Audit.self, StoreCommand.self]
     )
 
     /// Runs the command, with the exit codes of the public contract: 0 success, 1 runtime failure,

@@ -22,6 +22,7 @@ struct Keys: AsyncParsableCommand {
         @Flag(name: .long, help: "Print {\"apps\": N, \"dataKeys\": N}.") var json = false
 
         func run() async throws {
+            try store.requireEmbedded("herald keys rotate", instead: "rotation is not available yet: the key database keeps its master key")
             let directory = DataDirectory(path: store.dataDirectory)
             let environment = ProcessInfo.processInfo.environment
             let lock = try directory.lock()

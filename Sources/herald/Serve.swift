@@ -8,17 +8,23 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the Herald server.",
         discussion: """
-            Every option also reads an environment variable: HERALD_DATA, HERALD_DATABASE_URL, HERALD_HOST, HERALD_PORT,
+            Every option also reads an environment variable: HERALD_DATA, HERALD_DATABASE_URL, HERALD_KEYS_DATABASE_URL,
+            HERALD_MASTER_KEY_FILE, HERALD_DATABASE_CONNECTIONS, HERALD_HOST, HERALD_PORT,
             HERALD_DURABILITY, HERALD_LOG_LEVEL, HERALD_ALLOW_PRIVATE_TARGETS, HERALD_APNS_URL, HERALD_FCM_URL,
             HERALD_FCM_TOKEN_URL, HERALD_EXTRA_CA_FILE, HERALD_TLS_CERT, HERALD_TLS_KEY,
             HERALD_PLATFORM_RATE, HERALD_USER_RATE, HERALD_APP_CONCURRENCY. The master key is read from HERALD_MASTER_KEY (32 bytes, base64) when set,
             otherwise from DIR/master.key, which the first start creates (mode 0600).
+            With --database (PostgreSQL) several servers on one database form a cluster (docs/operations.md); every node
+            needs the same master key, from HERALD_MASTER_KEY or --master-key-file, and a missing key is an error.
             SIGTERM or SIGINT stop the server gracefully: WebSockets are closed with 1001, in-flight requests finish,
             pending writes are committed.
             """
     )
 
     @OptionGroup var store: StoreOptions
+
+    @Option(name: .customLong("database-connections"), help: "With --database: this node's connections to PostgreSQL (env HERALD_DATABASE_CONNECTIONS; default 20).")
+    var databaseConnections: Int?
 
     @Option(name: .long, help: "Address to listen on (env HERALD_HOST; default 127.0.0.1).")
     var host: String?
@@ -90,6 +96,13 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.allowsPrivateTargets = allowPrivateTargets || ["1", "true", "yes"].contains(environment["HERALD_ALLOW_PRIVATE_TARGETS"]?.lowercased() ?? "")
         configuration.masterKeyBase64 = environment["HERALD_MASTER_KEY"]
+        configuration.database = try store.databaseURL()
+        configuration.keysDatabase = try store.keysDatabaseURL()
+        configuration.masterKeyFile = store.masterKeyFilePath
+        if let connections = databaseConnections ?? environment["HERALD_DATABASE_CONNECTIONS"].flatMap(Int.init) {
+            guard (2...1_000).contains(connections) else { throw ValidationError("--database-connections must be between 2 and 1000.") }
+            configuration.databaseConnections = connections
+        }
         configuration.apnsURL = try Self.httpsURL(apnsURL ?? environment["HERALD_APNS_URL"], flag: "--apns-url")
         configuration.fcmURL = try Self.httpsURL(fcmURL ?? environment["HERALD_FCM_URL"], flag: "--fcm-url")
         configuration.fcmTokenURL = try Self.httpsURL(fcmTokenURL ?? environment["HERALD_FCM_TOKEN_URL"], flag: "--fcm-token-url")
@@ -127,6 +140,12 @@ struct Serve: AsyncParsableCommand {
         do {
             try await HeraldService.run(configuration: configuration, logger: logger)
         } catch let error as DataDirectory.Failure {
+            logger.critical("\(error.description)")
+            throw ExitCode.failure
+        } catch let error as SharedMasterKey.Missing {
+            logger.critical("\(error.description)")
+            throw ExitCode.failure
+        } catch let error as KeyRing.Failure {
             logger.critical("\(error.description)")
             throw ExitCode.failure
         }

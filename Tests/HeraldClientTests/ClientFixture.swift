@@ -96,6 +96,8 @@ final class ClientFixture: Sendable {
             }, cursors: cursors)
         configuration.reconnectDelay = .milliseconds(50)
         configuration.maximumReconnectDelay = .milliseconds(500)
+        // A relay's cut can leave a handshake stuck (see `ConnectionAttempt`); tests need not wait 15 s.
+        configuration.handshakeTimeout = .seconds(2)
         return HeraldClient(configuration: configuration)
     }
 }

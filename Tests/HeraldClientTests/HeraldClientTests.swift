@@ -295,3 +295,27 @@ struct HeraldClientLifecycleTests {
         }
     }
 }
+
+/// Handshakes that never complete: the client gives them up after `handshakeTimeout` and tries again.
+@Suite("HeraldClient handshakes")
+struct HeraldClientHandshakeTests {
+    @Test("A server that accepts the connection but never answers the upgrade is given up on, again and again, and stop() still ends run()")
+    func silentServerIsGivenUp() async throws {
+        let listener = try SilentListener()
+        defer { listener.close() }
+        var configuration = HeraldClient.Configuration(
+            serverURL: URL(string: "http://127.0.0.1:\(listener.port)")!, appID: AppID.generate(), tokenProvider: { "token" },
+            pinnedKeys: JWKSet(keys: []))
+        configuration.handshakeTimeout = .milliseconds(300)
+        configuration.reconnectDelay = .milliseconds(20)
+        configuration.maximumReconnectDelay = .milliseconds(50)
+        let client = HeraldClient(configuration: configuration)
+        try await client.running { log in
+            let retried = await log.wait { events in events.contains(.connectionStateChanged(.waitingToReconnect(attempt: 3))) }
+            #expect(retried, "three handshakes were given up")
+            #expect(!log.events.contains(.connectionStateChanged(.connected)))
+            await client.stop()
+        }
+        #expect(await client.state == .disconnected)
+    }
+}

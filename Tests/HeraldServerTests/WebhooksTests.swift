@@ -3,6 +3,7 @@ import Foundation
 import HeraldCore
 @testable import HeraldServer
 import HeraldStore
+import HeraldTestSupport
 import Testing
 
 @Suite("Webhooks")

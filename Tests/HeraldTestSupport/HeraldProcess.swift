@@ -18,10 +18,12 @@ public final class HeraldProcess: Sendable {
     }
 
     /// Runs a `herald` command to completion; returns its exit code and standard output.
-    public static func command(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// - Parameter environment: added to this process's environment.
+    public static func command(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -33,9 +35,21 @@ public final class HeraldProcess: Sendable {
 
     /// Starts `herald serve` on `port` (0: a free one) and waits until it listens.
     public static func start(data: URL, port: Int = 0, extraArguments: [String] = []) async throws -> HeraldProcess {
+        try await start(arguments: ["--data", data.path, "--port", String(port)] + extraArguments)
+    }
+
+    /// Starts `herald serve` as one node of a cluster on `database` (PostgreSQL), with the cluster's
+    /// master key in `HERALD_MASTER_KEY`.
+    public static func start(database: String, masterKey: String, port: Int = 0, extraArguments: [String] = []) async throws -> HeraldProcess {
+        try await start(arguments: ["--database", database, "--port", String(port)] + extraArguments, environment: ["HERALD_MASTER_KEY": masterKey])
+    }
+
+    /// Starts `herald serve ARGUMENTS` and waits until it listens.
+    public static func start(arguments: [String], environment: [String: String] = [:]) async throws -> HeraldProcess {
         let process = Process()
         process.executableURL = binary
-        process.arguments = ["serve", "--data", data.path, "--port", String(port)] + extraArguments
+        process.arguments = ["serve"] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice

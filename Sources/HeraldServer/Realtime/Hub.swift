@@ -36,6 +36,8 @@ public final class Hub: Sendable {
 
     private let state = Mutex(State())
     private let logger: Logger
+    /// In a cluster, hands what this node publishes to the other nodes (see `ClusterRelay`).
+    private let forwarder = Mutex<(@Sendable (ClusterSignal, AppID, [UserID]) -> Void)?>(nil)
 
     public init(logger: Logger = Logger(label: "herald.hub")) {
         self.logger = logger
@@ -72,14 +74,42 @@ public final class Hub: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Closes every live connection of the user with 4401 (their token stopped being valid: erasure).
+    /// Sends what this hub publishes on to the other nodes of a cluster too (set once, at start-up).
+    func forward(to forwarder: @escaping @Sendable (ClusterSignal, AppID, [UserID]) -> Void) {
+        self.forwarder.withLock { $0 = forwarder }
+    }
+
+    private func forward(_ signal: ClusterSignal, app: AppID, to users: [UserID]) {
+        forwarder.withLock { $0 }?(signal, app, users)
+    }
+
+    /// Closes every live connection of the user with 4401 (their token stopped being valid: erasure),
+    /// on every node.
     func disconnect(_ user: UserID, in app: AppID, reason: String) {
+        forward(.disconnect(reason: reason), app: app, to: [user])
+        disconnectLocally(user, in: app, reason: reason)
+    }
+
+    func disconnectLocally(_ user: UserID, in app: AppID, reason: String) {
         let queues = state.withLock { Array(($0.connections[Key(app: app, user: user)] ?? [:]).values) }
         for queue in queues { queue.close(CloseCode.unauthenticated, reason: reason, discardingPending: true) }
     }
 
+    /// Closes every live connection with 1012 (service restart): a node that lost the cluster's event
+    /// feed may have missed messages, and its clients get them back by reconnecting and syncing.
+    func closeAll(reason: String) {
+        let queues = state.withLock { state in state.connections.values.flatMap { $0.values } }
+        for queue in queues { queue.close(CloseCode.serviceRestart, reason: reason) }
+    }
+
     /// The commit observer: fans committed message changes out to every live connection of every member.
     public func deliver(_ changes: [CommittedMessage]) {
+        deliver(changes, settlesPushes: true)
+    }
+
+    /// - Parameter settlesPushes: whether the push rows of created messages are this node's to settle:
+    ///   true for its own commits, false for other nodes' (the committing node settles those).
+    func deliver(_ changes: [CommittedMessage], settlesPushes: Bool) {
         let encoder = WireJSON.encoder()
         var settlements: [(message: MessageID, offline: [UserID])] = []
         for change in changes {
@@ -91,7 +121,7 @@ public final class Hub: Sendable {
                 }
             guard let text = try? String(decoding: encoder.encode(frame), as: UTF8.self) else { continue }
             let reached = offer(text, app: change.app, to: change.members)
-            if change.change == .created {
+            if settlesPushes, change.change == .created {
                 let offline = change.members.filter { $0 != change.message.sender && !reached.contains($0) }
                 settlements.append((change.message.id, offline))
             }
@@ -114,8 +144,17 @@ public final class Hub: Sendable {
 
     /// Sends a frame (typing, read positions, inbox items) to the live connections of `users`; true when
     /// at least one connection took it.
+    /// In a cluster the frame goes to the other nodes too, as a `ClusterSignal` (ids, no content).
     @discardableResult
     func publish(_ frame: ServerFrame, app: AppID, to users: some Sequence<UserID>) -> Bool {
+        let users = Array(users)
+        if let signal = ClusterSignal(frame) { forward(signal, app: app, to: users) }
+        return publishLocally(frame, app: app, to: users)
+    }
+
+    /// Sends a frame to this node's connections only (what another node announced).
+    @discardableResult
+    func publishLocally(_ frame: ServerFrame, app: AppID, to users: some Sequence<UserID>) -> Bool {
         guard let data = try? WireJSON.encoder().encode(frame) else { return false }
         return !offer(String(decoding: data, as: UTF8.self), app: app, to: users).isEmpty
     }

@@ -232,6 +232,8 @@ enum CloseCode {
     static let authTimeout = WebSocketErrorCode(codeNumber: 4408)
     static let frameTooLarge = WebSocketErrorCode(codeNumber: 4413)
     static let rateLimited = WebSocketErrorCode(codeNumber: 4429)
+    /// RFC 6455's "service restart": reconnect (and sync) now.
+    static let serviceRestart = WebSocketErrorCode(codeNumber: 1012)
 }
 
 extension ClientFrame {

@@ -18,13 +18,17 @@ public final class PostgresStore: Store {
     let observer: CommitObserver
     let writer: GroupCommitter<MessageWrite, AppendResult>
     let auditWriter: GroupCommitter<AuditWrite, Void>
+    /// This process among the nodes of the cluster (random per start): its own announcements are not
+    /// handed back to it.
+    public let nodeID: String
 
     /// Connects to the content database at `url` and the key database at `keysURL` (by default the
     /// content database's name with `_keys`, on the same server), running pending migrations on both.
     /// - Parameters:
     ///   - maximumConnections: the size of this node's connection pool to the content database.
     ///   - now: the clock; times are truncated to milliseconds so they round-trip exactly.
-    ///   - observer: told of every message change this node commits, in commit order.
+    ///   - observer: told of every message change this node commits, in commit order. What other nodes
+    ///     commit comes through `listen`.
     public static func open(
         url: PostgresURL,
         keysURL: PostgresURL? = nil,
@@ -33,11 +37,23 @@ public final class PostgresStore: Store {
         now: @escaping @Sendable () -> Date = { Date() },
         observer: @escaping CommitObserver = { _ in }
     ) async throws -> PostgresStore {
-        let keys = try await PostgresKeyRing.open(keysURL ?? url.with(database: url.database + "_keys"), masterKeys: masterKeys)
+        let keysURL = keysURL ?? url.with(database: url.database + "_keys")
+        if keysURL == url.with(database: url.database + "_keys") {
+            // The default key database is made on first start when the user may create databases;
+            // otherwise the open below says what is missing.
+            try? await PostgresAdmin.createDatabases(for: url, via: url)
+        }
+        let keys: PostgresKeyRing
+        do {
+            keys = try await PostgresKeyRing.open(keysURL, masterKeys: masterKeys)
+        } catch let error as PSQLError where error.sqlState == "3D000" {
+            throw PostgresURL.Invalid(
+                description: "the key database \(keysURL.database) does not exist: create it (CREATE DATABASE \(keysURL.database)) or name another with --keys-database")
+        }
         let database = PostgresDatabase(url, maximumConnections: maximumConnections)
         do {
             try await PostgresMigrations.migrate(database)
-            return PostgresStore(database: database, keys: keys, now: now, observer: observer)
+            return PostgresStore(database: database, keys: keys, nodeID: RandomToken.base32(byteCount: 10), now: now, observer: observer)
         } catch {
             await database.close()
             await keys.close()
@@ -45,13 +61,14 @@ public final class PostgresStore: Store {
         }
     }
 
-    private init(database: PostgresDatabase, keys: PostgresKeyRing, now: @escaping @Sendable () -> Date, observer: @escaping CommitObserver) {
+    private init(database: PostgresDatabase, keys: PostgresKeyRing, nodeID: String, now: @escaping @Sendable () -> Date, observer: @escaping CommitObserver) {
         self.database = database
         self.keys = keys
+        self.nodeID = nodeID
         self.now = { WireTime.truncated(now()) }
         self.observer = observer
         self.writer = GroupCommitter { [database, keys, observer] batch in
-            try await PostgresStore.commit(batch, database: database, keys: keys, observer: observer)
+            try await PostgresStore.commit(batch, database: database, keys: keys, node: nodeID, observer: observer)
         }
         self.auditWriter = GroupCommitter { [database, keys] batch in try await PostgresStore.commitAudit(batch, database: database, keys: keys) }
     }
@@ -75,7 +92,7 @@ public final class PostgresStore: Store {
     }
 
     /// Writes one batch in one transaction, tells the observer, and returns a result per request.
-    static func commit(_ batch: [MessageWrite], database: PostgresDatabase, keys: PostgresKeyRing, observer: CommitObserver) async throws
+    static func commit(_ batch: [MessageWrite], database: PostgresDatabase, keys: PostgresKeyRing, node: String, observer: CommitObserver) async throws
         -> [Result<AppendResult, any Error>]
     {
         // Keys are looked up before the transaction: a lookup may itself query the key database.
@@ -85,6 +102,7 @@ public final class PostgresStore: Store {
             try await writer.lockChannels(of: batch)
             var results: [Result<AppendResult, any Error>] = []
             for write in batch { results.append(try await writer.apply(write)) }
+            try await announce(writer.committed, node: node, on: connection)
             return (results, writer.committed)
         }
         if !committed.isEmpty { observer(committed) }

@@ -99,7 +99,7 @@ struct ConnectionsScenario {
         var gauge: Int?
         // The benchmark's own server listens on 0.0.0.0, so the sockets spread over 127.0.0.1–.N; a
         // given server is reached at its own address.
-        let spread = target.processIdentifier != nil
+        let spread = !target.processIdentifiers.isEmpty
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<count {
                 if index >= inFlight { await outcomes.settled.wait(atLeast: index - inFlight + 1) }

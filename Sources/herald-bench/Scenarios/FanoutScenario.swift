@@ -35,7 +35,7 @@ struct FanoutScenario {
             let ownCPUBefore = ProcessUsage.ownCPUSeconds()
             var started = ContinuousClock.now
             try await withThrowingTaskGroup(of: Void.self) { group in
-                try await ReceiverGroup.connect(members, into: &group, url: target.realtimeURL(), messages: messages, token: { tokens[$0] }) { index, frame in
+                try await ReceiverGroup.connect(members, into: &group, url: { target.realtimeURL(node: $0) }, messages: messages, token: { tokens[$0] }) { index, frame in
                     guard case .messageCreated(let message) = frame, let nanos = Int64(message.text.dropFirst(2)) else { return }
                     let microseconds = LatencyScenario.elapsedMicroseconds(since: nanos)
                     recorder.delivery(microseconds)

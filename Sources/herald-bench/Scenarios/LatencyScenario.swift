@@ -58,7 +58,7 @@ struct LatencyScenario {
         let ownCPUBefore = ProcessUsage.ownCPUSeconds()
         var started = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
-            try await ReceiverGroup.connect(pairs, into: &group, url: target.realtimeURL(), messages: perSender, token: { issued[$0].receiver }) { index, frame in
+            try await ReceiverGroup.connect(pairs, into: &group, url: { target.realtimeURL(node: $0) }, messages: perSender, token: { issued[$0].receiver }) { index, frame in
                 guard case .messageCreated(let message) = frame, let nanos = Int64(message.text.dropFirst(2)) else { return }
                 recorder.delivery(Self.elapsedMicroseconds(since: nanos))
                 received[index].add(message.seq)
@@ -67,7 +67,7 @@ struct LatencyScenario {
             for (index, conversation) in conversations.enumerated() {
                 group.addTask {
                     try await BenchSocket.send(
-                        url: target.realtimeURL(), token: issued[index].sender, channel: conversation.channel, count: perSender, interval: interval,
+                        url: target.realtimeURL(node: index + 1), token: issued[index].sender, channel: conversation.channel, count: perSender, interval: interval,
                         offset: interval * index / pairs, recorder: recorder)
                 }
             }

@@ -23,7 +23,7 @@ struct ThroughputScenario {
             let ownCPUBefore = ProcessUsage.ownCPUSeconds()
             var started = ContinuousClock.now
             try await withThrowingTaskGroup(of: Void.self) { group in
-                try await ReceiverGroup.connect(pairs, into: &group, url: target.realtimeURL(), messages: perSender, token: { tokens[$0].receiver }) { index, frame in
+                try await ReceiverGroup.connect(pairs, into: &group, url: { target.realtimeURL(node: $0) }, messages: perSender, token: { tokens[$0].receiver }) { index, frame in
                     guard case .messageCreated(let message) = frame, let nanos = Int64(message.text.dropFirst(2)) else { return }
                     recorder.delivery(LatencyScenario.elapsedMicroseconds(since: nanos))
                     received[index].add(message.seq)
@@ -32,7 +32,7 @@ struct ThroughputScenario {
                 for (index, conversation) in conversations.enumerated() {
                     group.addTask {
                         try await BenchSocket.sendWindowed(
-                            url: target.realtimeURL(), token: tokens[index].sender, channel: conversation.channel, count: perSender, window: window, recorder: recorder)
+                            url: target.realtimeURL(node: index + 1), token: tokens[index].sender, channel: conversation.channel, count: perSender, window: window, recorder: recorder)
                     }
                 }
                 try await group.waitForAll()

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import HeraldStore
 import HeraldTestSupport
 
 /// The server a scenario drives: by default a real `herald serve` on a temporary data directory with
@@ -9,6 +10,10 @@ import HeraldTestSupport
 struct BenchServer: Sendable {
     /// `--url` and `--api-key`, when given.
     let given: (url: URL, apiKey: String)?
+    /// `--database`: own servers run on fresh databases of this PostgreSQL server (dropped afterwards).
+    var database: PostgresURL?
+    /// `--nodes`: how many own servers, one cluster on `database`.
+    var nodes = 1
 
     var isGiven: Bool { given != nil }
 
@@ -38,16 +43,13 @@ struct BenchServer: Sendable {
             try await seedAPI(api)
             return try await body(target, api, fsync)
         }
+        if let database { return try await clusterSession(on: database, extraArguments: extraArguments, seedAPI: seedAPI, fsync: fsync, body) }
         let (status, output) = try HeraldProcess.command(["apps", "create", "--name", "Bench", "--data", directory.path, "--json"])
-        guard status == 0, case .object(let created)? = try? JSONValue.parse(Data(output.utf8)), case .string(let apiKey)? = created["apiKey"],
-            case .string(let appText)? = created["appId"], let app = AppID(rawValue: appText)
-        else {
-            throw LatencyScenario.Failure(description: "herald apps create failed: \(output)")
-        }
+        let (app, apiKey) = try Self.created(status, output)
         try await seedStore(directory, app)
         let server = try await HeraldProcess.start(data: directory, extraArguments: ["--log-level", "notice"] + extraArguments)
         do {
-            let target = BenchTarget(host: "127.0.0.1", port: server.port, processIdentifier: server.processIdentifier)
+            let target = BenchTarget(host: "127.0.0.1", ports: [server.port], processIdentifiers: [server.processIdentifier], durability: "full (fsync per commit)")
             let result = try await body(target, BenchAPI(base: target.baseURL, apiKey: apiKey, run: run), fsync)
             _ = await server.stop(with: SIGTERM)
             return result
@@ -55,6 +57,48 @@ struct BenchServer: Sendable {
             _ = await server.stop(with: SIGKILL)
             throw error
         }
+    }
+
+    /// `nodes` servers on fresh databases of `server`, one cluster; fixtures through the Platform API.
+    private func clusterSession<T>(
+        on server: PostgresURL, extraArguments: [String], seedAPI: (BenchAPI) async throws -> Void, fsync: Double,
+        _ body: (BenchTarget, BenchAPI, _ fsyncMilliseconds: Double) async throws -> T
+    ) async throws -> T {
+        let url = server.with(database: "bench_" + run.filter { $0.isLetter || $0.isNumber }.lowercased())
+        try await PostgresAdmin.createDatabases(for: url, via: server)
+        let masterKey = MasterKey.generate().base64
+        let text = "postgres://\(url.username)\(url.password.map { ":" + $0 } ?? "")@\(url.host):\(url.port)/\(url.database)"
+        var processes: [HeraldProcess] = []
+        do {
+            let (status, output) = try HeraldProcess.command(
+                ["apps", "create", "--name", "Bench", "--database", text, "--json"], environment: ["HERALD_MASTER_KEY": masterKey])
+            let (_, apiKey) = try Self.created(status, output)
+            for _ in 0..<nodes {
+                processes.append(try await HeraldProcess.start(database: text, masterKey: masterKey, extraArguments: ["--log-level", "notice"] + extraArguments))
+            }
+            let target = BenchTarget(
+                host: "127.0.0.1", ports: processes.map(\.port), processIdentifiers: processes.map(\.processIdentifier),
+                durability: "PostgreSQL, synchronous_commit as the server has it (on by default)")
+            let api = BenchAPI(base: target.baseURL, apiKey: apiKey, run: run)
+            try await seedAPI(api)
+            let result = try await body(target, api, fsync)
+            for process in processes { _ = await process.stop(with: SIGTERM) }
+            try? await PostgresAdmin.dropDatabases(for: url, via: server)
+            return result
+        } catch {
+            for process in processes { _ = await process.stop(with: SIGKILL) }
+            try? await PostgresAdmin.dropDatabases(for: url, via: server)
+            throw error
+        }
+    }
+
+    private static func created(_ status: Int32, _ output: String) throws -> (AppID, String) {
+        guard status == 0, case .object(let created)? = try? JSONValue.parse(Data(output.utf8)), case .string(let apiKey)? = created["apiKey"],
+            case .string(let appText)? = created["appId"], let app = AppID(rawValue: appText)
+        else {
+            throw LatencyScenario.Failure(description: "herald apps create failed: \(output)")
+        }
+        return (app, apiKey)
     }
 
     /// Runs `body(index)` for 0..<count, `width` at a time: seeding through the store's group commit,
@@ -72,37 +116,51 @@ struct BenchServer: Sendable {
     }
 }
 
-/// Where a scenario's sockets go, and the server's process when the benchmark started it (its CPU and
-/// memory are then reported; a given server's are not visible).
+/// Where a scenario's sockets go, and the servers' processes when the benchmark started them (their
+/// CPU and memory are then reported; a given server's are not visible). Several ports are the nodes of
+/// a cluster (`--nodes`).
 struct BenchTarget: Sendable {
     let host: String
-    let port: Int
-    let processIdentifier: Int32?
+    let ports: [Int]
+    let processIdentifiers: [Int32]
+    /// The durability mode, for the result.
+    let durability: String
 
-    init(host: String, port: Int, processIdentifier: Int32?) {
+    var port: Int { ports[0] }
+
+    init(host: String, ports: [Int], processIdentifiers: [Int32], durability: String) {
         self.host = host
-        self.port = port
-        self.processIdentifier = processIdentifier
+        self.ports = ports
+        self.processIdentifiers = processIdentifiers
+        self.durability = durability
     }
-
-    /// The durability mode, for the result: the benchmark's own server runs with the default.
-    var durability: String { processIdentifier == nil ? "as configured on the given server" : "full (fsync per commit)" }
 
     /// A given server: `http://HOST:PORT` (TLS is not supported by the benchmark's clients).
     init(url: URL) throws {
         guard url.scheme == "http", let host = url.host else {
             throw LatencyScenario.Failure(description: "--url must be http://HOST[:PORT], not \(url.absoluteString)")
         }
-        self.init(host: host, port: url.port ?? 80, processIdentifier: nil)
+        self.init(host: host, ports: [url.port ?? 80], processIdentifiers: [], durability: "as configured on the given server")
     }
 
     var baseURL: String { "http://\(host):\(port)" }
 
     func realtimeURL(host: String? = nil) -> String { "ws://\(host ?? self.host):\(port)/v1/realtime" }
 
-    func cpuSeconds() -> Double? { processIdentifier.flatMap(ProcessUsage.cpuSeconds(pid:)) }
+    /// The realtime URL of node `index` modulo the number of nodes, to spread sockets over a cluster.
+    func realtimeURL(node index: Int) -> String { "ws://\(host):\(ports[index % ports.count])/v1/realtime" }
 
-    func residentBytes() -> Double? { processIdentifier.flatMap(ProcessUsage.residentBytes(pid:)) }
+    /// The servers' CPU seconds, summed over the nodes; nil for a given server.
+    func cpuSeconds() -> Double? {
+        let figures = processIdentifiers.compactMap(ProcessUsage.cpuSeconds(pid:))
+        return figures.isEmpty ? nil : figures.reduce(0, +)
+    }
+
+    /// The servers' resident memory, summed over the nodes; nil for a given server.
+    func residentBytes() -> Double? {
+        let figures = processIdentifiers.compactMap(ProcessUsage.residentBytes(pid:))
+        return figures.isEmpty ? nil : figures.reduce(0, +)
+    }
 
     /// `server_cpu_seconds` since `before`, or nothing for a given server.
     func cpuFigures(since before: Double?) -> [(String, Double)] {

@@ -11,7 +11,7 @@ enum ReceiverGroup {
     ///   - messages: `message.created` frames after which receiver `index` closes.
     ///   - onFrame: every frame receiver `index` reads.
     static func connect(
-        _ count: Int, into group: inout ThrowingTaskGroup<Void, any Error>, url: String, messages: Int, token: @escaping @Sendable (Int) -> String,
+        _ count: Int, into group: inout ThrowingTaskGroup<Void, any Error>, url: @escaping @Sendable (Int) -> String, messages: Int, token: @escaping @Sendable (Int) -> String,
         onFrame: @escaping @Sendable (_ index: Int, ServerFrame) -> Void
     ) async throws {
         let settled = Tally()
@@ -20,7 +20,7 @@ enum ReceiverGroup {
             if index >= inFlight { await settled.wait(atLeast: index - inFlight + 1) }
             group.addTask {
                 do {
-                    try await BenchSocket.receive(url: url, token: token(index), count: messages) { frame in
+                    try await BenchSocket.receive(url: url(index), token: token(index), count: messages) { frame in
                         if case .ready = frame { settled.add() }
                         onFrame(index, frame)
                     }

@@ -1,36 +1,36 @@
-import Foundation
-import HTTPTypes
+public import Foundation
+public import HTTPTypes
 import Hummingbird
 import NIOCore
 import Synchronization
 
 /// A real HTTP server on loopback that plays a business's webhook endpoint: it records what it
 /// receives and answers with the statuses it is given, in order (then 200).
-final class WebhookReceiver: Sendable {
-    struct Received: Sendable {
-        var headers: HTTPFields
-        var body: Data
+public final class WebhookReceiver: Sendable {
+    public struct Received: Sendable {
+        public var headers: HTTPFields
+        public var body: Data
 
-        func header(_ name: String) -> String? { headers[HTTPField.Name(name)!] }
+        public func header(_ name: String) -> String? { headers[HTTPField.Name(name)!] }
     }
 
     private let statuses: Mutex<[Int]>
     private let received = AsyncStream<Received>.makeStream()
     private let boundPort = Mutex(0)
 
-    var port: Int { boundPort.withLock { $0 } }
+    public var port: Int { boundPort.withLock { $0 } }
 
     private init(statuses: [Int]) { self.statuses = Mutex(statuses) }
 
     /// The next request it receives.
-    func next() async -> Received? {
+    public func next() async -> Received? {
         var iterator = received.stream.makeAsyncIterator()
         return await iterator.next()
     }
 
-    var url: String { "http://127.0.0.1:\(port)/hooks/herald" }
+    public var url: String { "http://127.0.0.1:\(port)/hooks/herald" }
 
-    static func with<T: Sendable>(statuses: [Int] = [], _ body: @Sendable (WebhookReceiver) async throws -> T) async throws -> T {
+    public static func with<T: Sendable>(statuses: [Int] = [], _ body: @Sendable (WebhookReceiver) async throws -> T) async throws -> T {
         let receiver = WebhookReceiver(statuses: statuses)
         let router = Router()
         router.post("/hooks/herald") { request, _ -> Response in

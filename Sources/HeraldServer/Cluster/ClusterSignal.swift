@@ -1,0 +1,24 @@
+import Foundation
+import HeraldCore
+
+/// What a node publishes to live connections, as it travels to the other nodes of a cluster: ids and
+/// positions only. Content (an inbox item's title and body) is never in it: the receiving node loads
+/// the item from the store, where it is sealed.
+enum ClusterSignal: Codable, Equatable, Sendable {
+    case read(ReadPosition)
+    case typing(channelID: ChannelID, userID: UserID)
+    /// A new inbox item for the users it is sent to (one recipient).
+    case inboxCreated(InboxItemID)
+    /// Close the users' connections with 4401 (erasure).
+    case disconnect(reason: String)
+
+    /// The signal for a frame, or nil for frames that are not published this way.
+    init?(_ frame: ServerFrame) {
+        switch frame {
+        case .read(let position): self = .read(position)
+        case .typing(let channel, let user): self = .typing(channelID: channel, userID: user)
+        case .inboxCreated(let item): self = .inboxCreated(item.id)
+        default: return nil
+        }
+    }
+}
