@@ -154,9 +154,12 @@ struct ClusterTests {
         }
     }
 
-    @Test("A node killed with SIGKILL mid-load loses no acknowledged message; its client resumes on another node with sync, missing nothing")
+    @Test(
+        "A node killed with SIGKILL mid-load loses no acknowledged message; its client resumes on another node with sync, missing nothing; the survivors do the outbox work once"
+    )
     func nodeKilledMidLoad() async throws {
-        try await Self.withCluster { cluster in
+        try await WebhookReceiver.with { receiver in
+        try await Self.withCluster(extraArguments: ["--allow-private-targets"]) { cluster in
             let channel = try await Self.channel(cluster, members: ["ana", "ben"])
             // Ben follows the channel on node 2, the one that dies.
             let ben = TestSocket(port: cluster.nodes[2].port, auth: .header(try await Self.token(cluster, for: "ben", node: 0)))
@@ -211,6 +214,22 @@ struct ClusterTests {
             }
             #expect(seen + synced == history.map(\.seq), "ben missed nothing and got nothing twice")
             await resumed.close()
+
+            // The two survivors share the outbox: each notification's webhook arrives once.
+            let hook = await EndToEndTests.call(
+                .PUT, cluster.url(0, "/v1/webhooks"), key: cluster.apiKey, body: #"{"url":"\#(receiver.url)","events":["notification.sent"]}"#)
+            #expect(hook?.status == 200 || hook?.status == 201)
+            let notifications = 20
+            for index in 0..<notifications {
+                let response = await EndToEndTests.call(
+                    .POST, cluster.url(index % 2, "/v1/notifications"), key: cluster.apiKey,
+                    body: #"{"recipients":["ana"],"category":"transactional","content":{"title":"n\#(index)","body":"b"}}"#)
+                #expect(response?.status == 201 || response?.status == 202)
+            }
+            var ids: [String] = []
+            while ids.count < notifications, let received = await Self.nextDelivery(receiver) { ids.append(received.header("webhook-id") ?? "") }
+            #expect(Set(ids).count == notifications && ids.count == notifications, "each webhook once")
+        }
         }
     }
 

@@ -12,8 +12,13 @@ public final class TCPRelay: Sendable {
     final class Connections: Sendable {
         let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
         func add(_ channel: any Channel) { channels.withLock { $0[ObjectIdentifier(channel)] = channel } }
-        func all() -> [any Channel] { channels.withLock { Array($0.values) } }
-        func clear() { channels.withLock { $0.removeAll() } }
+        /// Takes the connections relayed so far; ones accepted later are left for the next cut.
+        func takeAll() -> [any Channel] {
+            channels.withLock { channels in
+                defer { channels.removeAll() }
+                return Array(channels.values)
+            }
+        }
     }
 
     private init(server: any Channel, connections: Connections) {
@@ -45,8 +50,7 @@ public final class TCPRelay: Sendable {
 
     /// Closes every relayed connection, both halves; new connections are still accepted.
     public func cutAll() async {
-        for channel in connections.all() { try? await channel.close() }
-        connections.clear()
+        for channel in connections.takeAll() { try? await channel.close() }
     }
 
     public func stop() async {
