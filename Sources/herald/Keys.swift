@@ -16,13 +16,15 @@ struct Keys: AsyncParsableCommand {
                 master.key; a rotation interrupted at any point is completed or undone at the next start. Each app also
                 gets a fresh key-encryption key. With HERALD_MASTER_KEY, set HERALD_NEW_MASTER_KEY to the new key
                 (32 random bytes, base64, e.g. `openssl rand -base64 32`) and switch to it once this succeeds.
+                With --database (PostgreSQL), stop every node first; the current key comes from HERALD_MASTER_KEY or
+                --master-key-file, the new one from HERALD_NEW_MASTER_KEY; restart every node with the new key.
                 """)
 
         @OptionGroup var store: StoreOptions
         @Flag(name: .long, help: "Print {\"apps\": N, \"dataKeys\": N}.") var json = false
 
         func run() async throws {
-            try store.requireEmbedded("herald keys rotate", instead: "rotation is not available yet: the key database keeps its master key")
+            if let url = try store.databaseURL() { return try await rotateOnPostgres(url) }
             let directory = DataDirectory(path: store.dataDirectory)
             let environment = ProcessInfo.processInfo.environment
             let lock = try directory.lock()
@@ -54,6 +56,32 @@ struct Keys: AsyncParsableCommand {
             } else {
                 print("rotated the master key: re-wrapped \(counts.apps) app keys and \(counts.dataKeys) data keys")
                 if prepared.fromEnvironment { print("Now set HERALD_MASTER_KEY to the new key; the old one no longer opens this directory.") }
+            }
+        }
+
+        /// The key database re-wrapped in one transaction; the nodes are the operator's to stop and restart.
+        private func rotateOnPostgres(_ url: PostgresURL) async throws {
+            let environment = ProcessInfo.processInfo.environment
+            let current = try SharedMasterKey.load(environmentKey: environment["HERALD_MASTER_KEY"], file: store.masterKeyFilePath)
+            guard let text = environment["HERALD_NEW_MASTER_KEY"], let newKey = try? MasterKey(base64: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                throw ValidationError("with --database, put the new master key (32 bytes, base64) in HERALD_NEW_MASTER_KEY")
+            }
+            let opened = try await PostgresStore.open(url: url, keysURL: try store.keysDatabaseURL(), masterKeys: [current], maximumConnections: 2)
+            let counts: (apps: Int, dataKeys: Int)
+            do {
+                counts = try await opened.keys.rewrap(to: newKey)
+                try await opened.close()
+            } catch {
+                try? await opened.close()
+                throw error
+            }
+            let rotated = try await PostgresStore.open(url: url, keysURL: try store.keysDatabaseURL(), masterKeys: [newKey], maximumConnections: 2)
+            try await run(rotated) { try await StoreOptions.audit($0, "keys.rotate", target: "\(counts.apps) app keys, \(counts.dataKeys) data keys") }
+            if json {
+                print(try JSONOutput.line(["apps": counts.apps, "dataKeys": counts.dataKeys]))
+            } else {
+                print("rotated the master key: re-wrapped \(counts.apps) app keys and \(counts.dataKeys) data keys")
+                print("Now restart every node with the new key (HERALD_MASTER_KEY or --master-key-file); the old one no longer opens the key database.")
             }
         }
     }

@@ -73,6 +73,22 @@ struct ClusterTests {
         }
     }
 
+    @Test("A node without the cluster's master key refuses to start and says why; it never makes one")
+    func missingMasterKeyIsAnError() async throws {
+        let (url, drop) = try await PostgresTestServer.freshDatabase()
+        defer { Task { await drop() } }
+        let database = "postgres://\(url.username)@\(url.host):\(url.port)/\(url.database)"
+        do {
+            let node = try await HeraldProcess.start(arguments: ["--database", database, "--port", "0"], environment: ["HERALD_MASTER_KEY_FILE": "/nonexistent/master.key"])
+            _ = await node.stop(with: SIGKILL)
+            Issue.record("a node started without a readable master key")
+        } catch let failure as HeraldProcess.StartFailure {
+            #expect(failure.log.contains("master key"), "\(failure.log)")
+        }
+        let listed = try HeraldProcess.command(["apps", "list", "--database", database])
+        #expect(listed.status == 1, "commands refuse too")
+    }
+
     @Test("What is sent through one node reaches a socket on another at once: messages, inbox items, read positions")
     func crossNodeDelivery() async throws {
         try await Self.withCluster { cluster in

@@ -122,6 +122,33 @@ struct PostgresStoreTests {
         await drop()
     }
 
+    @Test("A master key rotation re-wraps every key: the new key opens the same content and the audit chain, the old one is refused")
+    func masterKeyRotation() async throws {
+        let (url, drop) = try await PostgresTestServer.freshDatabase()
+        let old = MasterKey.generate()
+        let new = MasterKey.generate()
+        do {
+            let store = try await PostgresStore.open(url: url, masterKeys: [old])
+            let app = try await appWithUsers(on: store)
+            let channel = try await store.createChannel(NewChannel(type: .direct, members: [ana, ben]), in: app).channel
+            let sent = try await store.append(AppendRequest(app: app, channel: channel.id, sender: ana, content: MessageContent(text: "before the rotation")))
+            try await store.recordAudit(NewAuditEvent(chain: .app(app), actor: "test", action: "a", target: "t"))
+            let counts = try await store.keys.rewrap(to: new)
+            try await store.close()
+            #expect(counts.apps == 1 && counts.dataKeys == 3, "the app's key and ana's and ben's")
+
+            await #expect(throws: KeyRing.Failure.self) { _ = try await PostgresStore.open(url: url, masterKeys: [old]) }
+            let rotated = try await PostgresStore.open(url: url, masterKeys: [new])
+            #expect(try await rotated.message(sent.message.id, in: channel.id, app: app)?.text == "before the rotation")
+            #expect(try await rotated.user(ana, in: app)?.name == "ana")
+            #expect(try await rotated.verifyAudit().checked == 1)
+            try await rotated.close()
+        } catch {
+            Issue.record(error)
+        }
+        await drop()
+    }
+
     @Test("Database URLs: credentials, defaults, TLS modes, and errors that never repeat the password")
     func urls() throws {
         let url = try PostgresURL("postgres://herald:s%40cret@db.example:6432/herald?sslmode=require")

@@ -43,6 +43,13 @@ enum KeyEnvelope {
         do { return try DataKey(bytes: masterKey.open(wrapped, context: auditKeyContext)) } catch { throw KeyRing.Failure.unreadableKey("audit key") }
     }
 
+    /// A wrapped data key, wrapped again under `newWrappingKey` (a master key rotation gives each app a
+    /// fresh key-encryption key); the data key itself does not change, so no content is re-encrypted.
+    static func rewrap(_ wrapped: Data, app: AppID, ownerColumn: String, from oldWrappingKey: DataKey, to newWrappingKey: DataKey) throws -> Data {
+        let context = dataKeyContext(app: app, ownerColumn: ownerColumn)
+        return try newWrappingKey.seal(try oldWrappingKey.open(wrapped, context: context), context: context)
+    }
+
     /// A value that tells which master key a store belongs to without revealing the key.
     static func check(_ key: MasterKey) -> Data {
         key.fingerprint

@@ -190,10 +190,9 @@ public final class KeyRing: Sendable {
                 let newKey = DataKey.generate()
                 for dataRow in try Row.fetchAll(db, sql: "SELECT owner, wrapped FROM dataKey WHERE appID = ?", arguments: [app.rawValue]) {
                     let owner: String = dataRow["owner"]
-                    let raw = try oldKey.open(dataRow["wrapped"], context: KeyEnvelope.dataKeyContext(app: app, ownerColumn: owner))
                     try db.execute(
                         sql: "UPDATE dataKey SET wrapped = ? WHERE appID = ? AND owner = ?",
-                        arguments: [try newKey.seal(raw, context: KeyEnvelope.dataKeyContext(app: app, ownerColumn: owner)), app.rawValue, owner])
+                        arguments: [try KeyEnvelope.rewrap(dataRow["wrapped"], app: app, ownerColumn: owner, from: oldKey, to: newKey), app.rawValue, owner])
                     data += 1
                 }
                 try db.execute(
@@ -202,8 +201,8 @@ public final class KeyRing: Sendable {
                 apps += 1
             }
             if let wrapped = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'auditKey'") {
-                let raw = try masterKey.open(wrapped, context: "auditKey")
-                try db.execute(sql: "UPDATE meta SET value = ? WHERE name = 'auditKey'", arguments: [try newMaster.seal(raw, context: "auditKey")])
+                let key = try KeyEnvelope.unwrapAuditKey(wrapped, masterKey: masterKey)
+                try db.execute(sql: "UPDATE meta SET value = ? WHERE name = 'auditKey'", arguments: [try KeyEnvelope.wrapAuditKey(key, masterKey: newMaster)])
             }
             try db.execute(sql: "UPDATE meta SET value = ? WHERE name = 'masterCheck'", arguments: [KeyEnvelope.check(newMaster)])
             return (apps, data)

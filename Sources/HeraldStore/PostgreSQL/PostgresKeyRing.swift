@@ -127,6 +127,42 @@ public final class PostgresKeyRing: Sendable {
         dataKeys.remove(CacheKey(app: app, owner: .user(user)))
     }
 
+    /// Re-wraps every key under `newMaster`, with a fresh key-encryption key per app, in one transaction
+    /// (as `KeyRing.rewrap`). Afterwards only `newMaster` opens the key database: every node must be
+    /// restarted with it (a running node keeps the old key and cannot open keys it has not cached).
+    /// - Returns: how many app keys and data keys were re-wrapped.
+    public func rewrap(to newMaster: MasterKey) async throws -> (apps: Int, dataKeys: Int) {
+        let masterKey = masterKey
+        let counts = try await database.transaction { connection -> (Int, Int) in
+            var apps = 0
+            var data = 0
+            for row in try await connection.rows("SELECT appID, wrapped FROM appKey ORDER BY appID FOR UPDATE") {
+                let (appText, wrapped) = try row.decode((String, Data).self)
+                guard let app = AppID(rawValue: appText) else { continue }
+                let oldKey = try KeyEnvelope.unwrapAppKey(wrapped, app: app, masterKey: masterKey)
+                let newKey = DataKey.generate()
+                for dataRow in try await connection.rows("SELECT owner, wrapped FROM dataKey WHERE appID = \(appText) ORDER BY owner FOR UPDATE") {
+                    let (owner, wrappedData) = try dataRow.decode((String, Data).self)
+                    let rewrapped = try KeyEnvelope.rewrap(wrappedData, app: app, ownerColumn: owner, from: oldKey, to: newKey)
+                    try await connection.execute("UPDATE dataKey SET wrapped = \(rewrapped) WHERE appID = \(appText) AND owner = \(owner)")
+                    data += 1
+                }
+                try await connection.execute("UPDATE appKey SET wrapped = \(try KeyEnvelope.wrapAppKey(newKey, app: app, masterKey: newMaster)) WHERE appID = \(appText)")
+                apps += 1
+            }
+            if let wrapped = try await connection.value("SELECT value FROM meta WHERE name = 'auditKey'", as: Data.self) {
+                let key = try KeyEnvelope.unwrapAuditKey(wrapped, masterKey: masterKey)
+                try await connection.execute("UPDATE meta SET value = \(try KeyEnvelope.wrapAuditKey(key, masterKey: newMaster)) WHERE name = 'auditKey'")
+            }
+            try await connection.execute("UPDATE meta SET value = \(KeyEnvelope.check(newMaster)) WHERE name = 'masterCheck'")
+            return (apps, data)
+        }
+        appKeys.removeAll()
+        dataKeys.removeAll()
+        auditKeyCache.withLock { $0 = nil }
+        return (apps: counts.0, dataKeys: counts.1)
+    }
+
     public func close() async {
         await database.close()
     }

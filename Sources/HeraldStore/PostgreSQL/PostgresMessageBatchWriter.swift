@@ -19,7 +19,8 @@ struct PostgresMessageBatchWriter {
 
     let connection: PostgresConnection
     let keys: SenderKeys
-    private(set) var committed: [CommittedMessage] = []
+    /// What the batch committed, in order (its appends are written by `appendAll`).
+    var committed: [CommittedMessage] = []
     private var membersByChannel: [String: [UserID]] = [:]
 
     init(connection: PostgresConnection, keys: SenderKeys) {
@@ -50,6 +51,27 @@ struct PostgresMessageBatchWriter {
         return found
     }
 
+    /// Applies the batch in order: each run of consecutive appends in bulk (`appendAll`), edits and
+    /// deletes one at a time (they see the appends before them, which are written by then).
+    mutating func applyAll(_ batch: [MessageWrite]) async throws -> [Result<AppendResult, any Error>] {
+        var results: [Result<AppendResult, any Error>] = []
+        var index = 0
+        while index < batch.count {
+            var appends: [(request: AppendRequest, time: Date)] = []
+            while index < batch.count, case .append(let request, let time) = batch[index] {
+                appends.append((request, time))
+                index += 1
+            }
+            if !appends.isEmpty {
+                results += try await appendAll(appends)
+                continue
+            }
+            results.append(try await apply(batch[index]))
+            index += 1
+        }
+        return results
+    }
+
     /// Locks the rows of every channel the batch writes to, in id order.
     func lockChannels(of batch: [MessageWrite]) async throws {
         let ids = Set(batch.map { write in
@@ -61,10 +83,11 @@ struct PostgresMessageBatchWriter {
         try await connection.execute("SELECT id FROM channel WHERE id = ANY(\(ids.sorted())) ORDER BY id FOR UPDATE")
     }
 
-    mutating func apply(_ write: MessageWrite) async throws -> Result<AppendResult, any Error> {
+    /// One write; appends go through `appendAll`.
+    private mutating func apply(_ write: MessageWrite) async throws -> Result<AppendResult, any Error> {
         do {
             switch write {
-            case .append(let request, let time): return .success(try await append(request, at: time))
+            case .append(let request, let time): return try await appendAll([(request, time)])[0]
             case .edit(let id, let channel, let app, let content, let signer, let time):
                 let message = try await change(id, channel: channel, app: app, to: content, signer: signer, deleting: false, at: time)
                 return .success(AppendResult(message: message, isReplay: false))
@@ -75,80 +98,6 @@ struct PostgresMessageBatchWriter {
         } catch let error as HeraldError {
             return .failure(error)
         }
-    }
-
-    private mutating func append(_ request: AppendRequest, at time: Date) async throws -> AppendResult {
-        if let key = request.idempotency, let replay = try await replay(key, app: request.app) {
-            return replay
-        }
-        guard let channel = try await PostgresStore.channelRecord(request.channel, in: request.app, on: connection) else {
-            throw HeraldError.notFound(resource: "channel")
-        }
-        let members = try await members(of: channel.id)
-        if let sender = request.sender, !members.contains(sender) {
-            throw HeraldError.forbidden(reason: "Not a member of this channel.")
-        }
-        let milliseconds = WireTime.milliseconds(time)
-        let id = MessageID.generate()
-        if let key = request.idempotency {
-            // Claimed before anything is written: when another node holds the same key, this waits for
-            // its commit, inserts nothing, and the first message is returned instead.
-            let claimed = try await connection.rows(
-                """
-                INSERT INTO idempotencyKey (appID, scope, key, fingerprint, resultID, createdAt)
-                VALUES (\(request.app.rawValue), \(key.scope), \(key.key.rawValue), \(key.fingerprint), \(id.rawValue), \(milliseconds))
-                ON CONFLICT DO NOTHING RETURNING 1
-                """)
-            if claimed.isEmpty {
-                guard let replay = try await replay(key, app: request.app) else { throw HeraldError.conflict(detail: "This Idempotency-Key is in use.") }
-                return replay
-            }
-        }
-        let seq = try await connection.value(
-            "UPDATE channel SET lastSeq = lastSeq + 1, lastActivityAt = \(milliseconds) WHERE id = \(channel.id) RETURNING lastSeq", as: Int64.self)!
-        var message = Message(
-            id: id, channelId: request.channel, seq: seq, sender: request.sender, text: request.content.text, data: request.content.data, createdAt: time)
-        message.jws = request.signer?(message)
-        let record = try MessageRecord(message, key: keys.key(request.sender.map(KeyOwner.user) ?? .app, in: request.app))
-        try await connection.execute(
-            """
-            INSERT INTO message (id, channelID, seq, sender, sealed, createdAt)
-            VALUES (\(record.id), \(record.channelID), \(record.seq), \(record.sender), \(record.sealed), \(record.createdAt))
-            """)
-        if let sender = request.sender {
-            // Sending implies having read everything up to one's own message.
-            try await connection.execute(
-                "UPDATE channelMember SET lastReadSeq = \(seq) WHERE channelID = \(channel.id) AND userID = \(sender.rawValue) AND lastReadSeq < \(seq)")
-        }
-        if members.contains(where: { $0 != request.sender }) {
-            // Pushes for members who are offline, settled once live delivery has happened (see `settleMessagePushes`).
-            var payload: [String: JSONValue] = ["channelId": .string(request.channel.rawValue)]
-            if let sender = request.sender { payload["sender"] = .string(sender.rawValue) }
-            let json = String(decoding: JSONValue.object(payload).canonicalData(), as: UTF8.self)
-            try await connection.execute(
-                """
-                INSERT INTO outbox (appID, kind, subjectID, payload, availableAt, createdAt)
-                VALUES (\(request.app.rawValue), 'push.message', \(id.rawValue), \(json), \(milliseconds + Int64(OutboxKind.pushGrace * 1000)), \(milliseconds))
-                """)
-        }
-        committed.append(CommittedMessage(app: request.app, change: .created, message: message, members: members))
-        return AppendResult(message: message, isReplay: false)
-    }
-
-    private func replay(_ key: IdempotencyKey, app: AppID) async throws -> AppendResult? {
-        guard let row = try await connection.rows(
-            "SELECT fingerprint, resultID FROM idempotencyKey WHERE appID = \(app.rawValue) AND scope = \(key.scope) AND key = \(key.key.rawValue)"
-        ).first else { return nil }
-        let (fingerprint, resultID) = try row.decode((Data, String).self)
-        if key.requiresSameRequest, fingerprint != key.fingerprint {
-            throw HeraldError.conflict(detail: "This Idempotency-Key was already used with a different request.")
-        }
-        guard let messageRow = try await connection.rows("SELECT \(unescaped: MessageRecord.postgresColumns) FROM message WHERE id = \(resultID)").first else {
-            return nil
-        }
-        let record = try MessageRecord(postgres: messageRow)
-        // The first message's sender is this request's sender, whose key the batch looked up.
-        return AppendResult(message: record.message(key: record.deletedAt == nil ? keys.key(record.owner, in: app) : nil), isReplay: true)
     }
 
     private mutating func change(

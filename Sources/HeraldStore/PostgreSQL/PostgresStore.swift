@@ -100,8 +100,7 @@ public final class PostgresStore: Store {
         let (results, committed) = try await database.uncancellableTransaction { connection in
             var writer = PostgresMessageBatchWriter(connection: connection, keys: senderKeys)
             try await writer.lockChannels(of: batch)
-            var results: [Result<AppendResult, any Error>] = []
-            for write in batch { results.append(try await writer.apply(write)) }
+            let results = try await writer.applyAll(batch)
             try await announce(writer.committed, node: node, on: connection)
             return (results, writer.committed)
         }
