@@ -58,11 +58,10 @@ struct ClusterTests {
         return try #require(try JSONSerialization.jsonObject(with: issued.body) as? [String: Any])["token"] as! String
     }
 
-    /// The next frame of `type` on `socket`, or nil after `limit` (an upper bound, raced against the frame).
-    static func next(_ type: String, on socket: TestSocket, within limit: Duration = .seconds(30)) async -> ServerFrame? {
-        let box = UncheckedSocket(socket)
-        return await withTaskGroup(of: ServerFrame?.self) { group in
-            group.addTask { await box.socket.next(type) }
+    /// What `operation` returns, or nil after `limit` (an upper bound, raced against the event).
+    static func within<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async -> T?) async -> T? {
+        await withTaskGroup(of: T?.self) { group in
+            group.addTask { await operation() }
             group.addTask {
                 try? await Task.sleep(for: limit)
                 return nil
@@ -71,6 +70,12 @@ struct ClusterTests {
             group.cancelAll()
             return first
         }
+    }
+
+    /// The next frame of `type` on `socket`, or nil after `limit`.
+    static func next(_ type: String, on socket: TestSocket, within limit: Duration = .seconds(30)) async -> ServerFrame? {
+        let box = UncheckedSocket(socket)
+        return await within(limit) { await box.socket.next(type) }
     }
 
     @Test("A node without the cluster's master key refuses to start and says why; it never makes one")
@@ -252,16 +257,7 @@ struct ClusterTests {
     /// The next event, or nil once the socket ended or after `limit`.
     static func nextEvent(on socket: TestSocket, within limit: Duration = .seconds(30)) async -> TestSocket.Event? {
         let box = UncheckedSocket(socket)
-        return await withTaskGroup(of: TestSocket.Event?.self) { group in
-            group.addTask { await box.socket.nextEvent() }
-            group.addTask {
-                try? await Task.sleep(for: limit)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
+        return await within(limit) { await box.socket.nextEvent() }
     }
 
     static func nextFrame(on socket: TestSocket) async -> ServerFrame? {
@@ -299,16 +295,7 @@ struct ClusterTests {
     }
 
     static func nextDelivery(_ receiver: WebhookReceiver, within limit: Duration = .seconds(60)) async -> WebhookReceiver.Received? {
-        await withTaskGroup(of: WebhookReceiver.Received?.self) { group in
-            group.addTask { await receiver.next() }
-            group.addTask {
-                try? await Task.sleep(for: limit)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
+        await within(limit) { await receiver.next() }
     }
 }
 

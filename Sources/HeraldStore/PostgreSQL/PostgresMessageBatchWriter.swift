@@ -111,26 +111,9 @@ struct PostgresMessageBatchWriter {
             throw HeraldError.notFound(resource: "message")
         }
         var record = try MessageRecord(postgres: row)
-        let key = keys.key(record.owner, in: app)
-        if record.deletedAt != nil {
-            if deleting { return record.message(key: nil) }
-            throw HeraldError.conflict(detail: "A deleted message cannot be edited.")
-        }
-        var message = record.message(key: key)
-        if message.erased == true { throw HeraldError.conflict(detail: "The sender of this message has been erased.") }
-        if deleting {
-            record.sealed = nil
-            record.deletedAt = WireTime.milliseconds(time)
-            message = record.message(key: nil)
-        } else if let content {
-            record.editedAt = WireTime.milliseconds(time)
-            message.text = content.text
-            message.data = content.data
-            message.editedAt = WireTime.date(milliseconds: record.editedAt!)
-            message.jws = nil
-            message.jws = signer?(message)
-            try record.seal(message, key: key)
-        }
+        let (message, changed) = try record.change(to: content, signer: signer, deleting: deleting, at: time, key: keys.key(record.owner, in: app))
+        // Deleting a tombstone again is not an error, and not a change either.
+        guard changed else { return message }
         try await connection.execute(
             "UPDATE message SET sealed = \(record.sealed), editedAt = \(record.editedAt), deletedAt = \(record.deletedAt) WHERE id = \(record.id)")
         committed.append(

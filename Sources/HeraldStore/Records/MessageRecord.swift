@@ -73,6 +73,34 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
         sealed = try key.seal(json: Content(text: message.text, data: message.data, jws: message.jws), context: context)
     }
 
+    /// Edits (with `content`) or deletes the message this record holds, as both backends' writers do:
+    /// a deleted message cannot be edited (deleting it again changes nothing), nor can one whose sender
+    /// was erased; an edit keeps the seq and is signed again by `signer` (or loses its signature).
+    /// - Parameter key: the data key of the record's owner.
+    /// - Returns: the message as it is now, and whether the record changed (and must be written).
+    mutating func change(to content: MessageContent?, signer: MessageSigner?, deleting: Bool, at time: Date, key: DataKey?) throws -> (Message, changed: Bool) {
+        if deletedAt != nil {
+            if deleting { return (message(key: nil), false) }
+            throw HeraldError.conflict(detail: "A deleted message cannot be edited.")
+        }
+        var message = message(key: key)
+        if message.erased == true { throw HeraldError.conflict(detail: "The sender of this message has been erased.") }
+        if deleting {
+            sealed = nil
+            deletedAt = WireTime.milliseconds(time)
+            return (self.message(key: nil), true)
+        }
+        guard let content else { return (message, false) }
+        editedAt = WireTime.milliseconds(time)
+        message.text = content.text
+        message.data = content.data
+        message.editedAt = WireTime.date(milliseconds: editedAt!)
+        message.jws = nil
+        message.jws = signer?(message)
+        try seal(message, key: key)
+        return (message, true)
+    }
+
     /// The message, opened with `keys`' data key of its owner.
     func message(app: AppID, keys: KeyRing) -> Message {
         message(key: deletedAt == nil ? try? keys.key(owner, in: app) : nil)

@@ -99,25 +99,10 @@ struct MessageBatchWriter {
         else {
             throw HeraldError.notFound(resource: "message")
         }
-        if record.deletedAt != nil {
-            if deleting { return record.message(app: app, keys: keys) }
-            throw HeraldError.conflict(detail: "A deleted message cannot be edited.")
-        }
-        var message = record.message(app: app, keys: keys)
-        if message.erased == true { throw HeraldError.conflict(detail: "The sender of this message has been erased.") }
-        if deleting {
-            record.sealed = nil
-            record.deletedAt = WireTime.milliseconds(time)
-            message = record.message(app: app, keys: keys)
-        } else if let content {
-            record.editedAt = WireTime.milliseconds(time)
-            message.text = content.text
-            message.data = content.data
-            message.editedAt = WireTime.date(milliseconds: record.editedAt!)
-            message.jws = nil
-            message.jws = signer?(message)
-            try record.seal(message, key: keys.key(record.owner, in: app))
-        }
+        let (message, changed) = try record.change(
+            to: content, signer: signer, deleting: deleting, at: time, key: record.deletedAt == nil ? keys.key(record.owner, in: app) : nil)
+        // Deleting a tombstone again is not an error, and not a change either.
+        guard changed else { return message }
         try record.update(db)
         committed.append(CommittedMessage(app: app, change: deleting ? .deleted : .updated, message: message, members: try members(of: channelRecord.id)))
         return message
