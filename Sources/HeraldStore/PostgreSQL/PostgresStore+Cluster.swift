@@ -33,6 +33,9 @@ extension PostgresStore {
         var n: String
         var k: String
         var m: [Change]?
+        /// A batch of message changes: its id and this announcement's offset in it.
+        var b: String?
+        var o: Int?
         var a: String?
         var u: [String]?
         var p: String?
@@ -40,7 +43,7 @@ extension PostgresStore {
 
     /// The announcements of a committed batch, sent inside its transaction (PostgreSQL delivers them at
     /// commit, and never for a batch that rolls back).
-    static func announce(_ committed: [CommittedMessage], node: String, on connection: PostgresConnection) async throws {
+    static func announce(_ committed: [CommittedMessage], node: String, batch: String, on connection: PostgresConnection) async throws {
         guard !committed.isEmpty else { return }
         let changes = committed.map { change in
             let kind: String =
@@ -53,7 +56,8 @@ extension PostgresStore {
         }
         // Each change is at most ~150 bytes of ids; 40 of them stay well under the limit.
         for start in stride(from: 0, to: changes.count, by: 40) {
-            let payload = try JSONEncoder().encode(Announcement(n: node, k: "m", m: Array(changes[start..<min(start + 40, changes.count)])))
+            let payload = try JSONEncoder().encode(
+                Announcement(n: node, k: "m", m: Array(changes[start..<min(start + 40, changes.count)]), b: batch, o: start))
             try await connection.execute("SELECT pg_notify(\(clusterChannel), \(String(decoding: payload, as: UTF8.self)))")
         }
     }
@@ -88,8 +92,10 @@ extension PostgresStore {
     ///   - listening: called once LISTEN is in effect: from then on no announcement is missed.
     ///   - handle: called for each event, one at a time, in the order the nodes committed them.
     public func listen(listening: @Sendable () async -> Void, _ handle: @Sendable (ClusterEvent) async -> Void) async throws {
+        defer { localCommits.listening(false) }
         try await database.client.withConnection { connection in
             try await connection.listen(on: Self.clusterChannel) { notifications in
+                localCommits.listening(true)
                 await listening()
                 for try await notification in notifications {
                     guard let announcement = try? JSONDecoder().decode(Announcement.self, from: Data(notification.payload.utf8)),
@@ -104,8 +110,14 @@ extension PostgresStore {
     private func event(for announcement: Announcement) async throws -> ClusterEvent? {
         switch announcement.k {
         case "m":
-            // One query for the announcement's messages, opened with their senders' keys.
             let changes = announcement.m ?? []
+            // This node's own batch is in memory (`LocalCommits`); anything else is read by id.
+            if announcement.n == nodeID, let batch = announcement.b,
+                let local = localCommits.take(batch: batch, offset: announcement.o ?? 0, count: changes.count)
+            {
+                return .messages(local, fromThisNode: true)
+            }
+            // One query for the announcement's messages and one for their channels' members.
             let rows = try await database.rows(
                 "SELECT \(unescaped: MessageRecord.postgresColumns) FROM message WHERE id = ANY(\(changes.map(\.i)))")
             var records: [String: MessageRecord] = [:]
@@ -113,11 +125,19 @@ extension PostgresStore {
                 let record = try MessageRecord(postgres: row)
                 records[record.id] = record
             }
-            var committed: [CommittedMessage] = []
             var members: [String: [UserID]] = [:]
+            for row in try await database.rows(
+                """
+                SELECT channelID, array_agg(userID ORDER BY joinedAt, userID) FROM channelMember
+                WHERE channelID = ANY(\(Array(Set(changes.map(\.c))))) GROUP BY channelID
+                """)
+            {
+                let (channel, users) = try row.decode((String, [String]).self)
+                members[channel] = users.compactMap(UserID.init(rawValue:))
+            }
+            var committed: [CommittedMessage] = []
             for change in changes {
                 guard let app = AppID(rawValue: change.a), let record = records[change.i], record.channelID == change.c else { continue }
-                if members[change.c] == nil { members[change.c] = try await Self.memberIDs(of: change.c, on: database) }
                 let kind: CommittedMessage.Change = change.x == "c" ? .created : change.x == "u" ? .updated : .deleted
                 committed.append(CommittedMessage(app: app, change: kind, message: try await opened(record, app: app), members: members[change.c] ?? []))
             }

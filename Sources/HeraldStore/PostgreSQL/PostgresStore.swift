@@ -21,6 +21,7 @@ public final class PostgresStore: Store {
     /// This process among the nodes of the cluster (random per start): its own announcements are not
     /// handed back to it.
     public let nodeID: String
+    let localCommits = LocalCommits()
 
     /// Connects to the content database at `url` and the key database at `keysURL` (by default the
     /// content database's name with `_keys`, on the same server), running pending migrations on both.
@@ -67,8 +68,8 @@ public final class PostgresStore: Store {
         self.nodeID = nodeID
         self.now = { WireTime.truncated(now()) }
         self.observer = observer
-        self.writer = GroupCommitter { [database, keys, observer] batch in
-            try await PostgresStore.commit(batch, database: database, keys: keys, node: nodeID, observer: observer)
+        self.writer = GroupCommitter { [database, keys, observer, localCommits] batch in
+            try await PostgresStore.commit(batch, database: database, keys: keys, node: nodeID, local: localCommits, observer: observer)
         }
         self.auditWriter = GroupCommitter { [database, keys] batch in try await PostgresStore.commitAudit(batch, database: database, keys: keys) }
     }
@@ -92,7 +93,9 @@ public final class PostgresStore: Store {
     }
 
     /// Writes one batch in one transaction, tells the observer, and returns a result per request.
-    static func commit(_ batch: [MessageWrite], database: PostgresDatabase, keys: PostgresKeyRing, node: String, observer: CommitObserver) async throws
+    static func commit(
+        _ batch: [MessageWrite], database: PostgresDatabase, keys: PostgresKeyRing, node: String, local: LocalCommits, observer: CommitObserver
+    ) async throws
         -> [Result<AppendResult, any Error>]
     {
         // Keys are looked up before the transaction: a lookup may itself query the key database.
@@ -101,7 +104,12 @@ public final class PostgresStore: Store {
             var writer = PostgresMessageBatchWriter(connection: connection, keys: senderKeys)
             try await writer.lockChannels(of: batch)
             let results = try await writer.applyAll(batch)
-            try await announce(writer.committed, node: node, on: connection)
+            if !writer.committed.isEmpty {
+                let batchID = RandomToken.base32(byteCount: 10)
+                try await announce(writer.committed, node: node, batch: batchID, on: connection)
+                // Registered before COMMIT, so it is here when this node hears the announcement.
+                local.register(writer.committed, batch: batchID)
+            }
             return (results, writer.committed)
         }
         if !committed.isEmpty { observer(committed) }
