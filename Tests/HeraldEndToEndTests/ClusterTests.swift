@@ -136,6 +136,33 @@ struct ClusterTests {
         }
     }
 
+    @Test("A node that loses the cluster's feed closes its sockets with 1012 and listens again; a new socket gets what other nodes send")
+    func lostFeedIsRecovered() async throws {
+        try await Self.withCluster(2) { cluster in
+            let channel = try await Self.channel(cluster, members: ["ana", "ben"])
+            let ana = TestSocket(port: cluster.nodes[0].port, auth: .header(try await Self.token(cluster, for: "ana", node: 0)))
+            #expect(await ana.ready())
+            // The database ends every LISTEN session, as a restart of the database would.
+            let url = try PostgresURL(cluster.database)
+            try await PostgresAdmin.terminateListeners(on: url)
+            let box = UncheckedSocket(ana)
+            let closed = await Self.within(.seconds(30)) { await box.socket.closeCode() }
+            #expect(closed == 1012)
+
+            // Node 0 listens again (give it the time its backoff takes, as a bound), and delivers.
+            var delivered = false
+            for attempt in 0..<20 where !delivered {
+                let again = TestSocket(port: cluster.nodes[0].port, auth: .header(try await Self.token(cluster, for: "ana", node: 1)))
+                guard await again.ready() else { continue }
+                await EndToEndTests.call(
+                    .POST, cluster.url(1, "/v1/channels/\(channel.id)/messages"), key: cluster.apiKey, body: #"{"text":"after the loss \#(attempt)"}"#)
+                if case .messageCreated? = await Self.next("message.created", on: again, within: .seconds(2)) { delivered = true }
+                await again.close()
+            }
+            #expect(delivered, "a message sent through node 1 reached a socket on node 0 again")
+        }
+    }
+
     @Test("Concurrent sends to one channel through all three nodes get gap-free seqs, each message once")
     func concurrentSendsStayGapFree() async throws {
         try await Self.withCluster { cluster in

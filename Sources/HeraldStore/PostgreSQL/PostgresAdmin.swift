@@ -23,6 +23,18 @@ public enum PostgresAdmin {
         }
     }
 
+    /// Ends every session of `url`'s database that is listening for notifications, as a restart of the
+    /// server would (for tests of how nodes recover their feed).
+    public static func terminateListeners(on url: PostgresURL) async throws {
+        try await withDatabase(url) { database in
+            try await database.execute(
+                """
+                SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                WHERE datname = \(url.database) AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'
+                """)
+        }
+    }
+
     private static func withDatabase(_ url: PostgresURL, _ body: (PostgresDatabase) async throws -> Void) async throws {
         let database = PostgresDatabase(url, maximumConnections: 1)
         do {
