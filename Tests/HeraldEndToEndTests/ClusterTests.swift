@@ -312,9 +312,15 @@ struct ClusterTests {
                 }
                 #expect(ids.count == total)
                 #expect(Set(ids).count == total, "no webhook was delivered twice")
-                // Every node logged its own deliveries in the shared log: each event once, and delivered.
-                let log = try #require(await EndToEndTests.call(.GET, cluster.url(1, "/v1/webhooks/deliveries?limit=100"), key: cluster.apiKey))
-                let entries = try #require(try JSONSerialization.jsonObject(with: log.body) as? [String: Any])["deliveries"] as? [[String: Any]] ?? []
+                // Every node logs its own deliveries in the shared log, once the receiver has answered (so the
+                // last entries may follow the last request by a moment): each event once.
+                var entries: [[String: Any]] = []
+                let deadline = ContinuousClock.now + .seconds(30)
+                while entries.count < total, ContinuousClock.now < deadline {
+                    let log = try #require(await EndToEndTests.call(.GET, cluster.url(1, "/v1/webhooks/deliveries?limit=100"), key: cluster.apiKey))
+                    entries = try #require(try JSONSerialization.jsonObject(with: log.body) as? [String: Any])["deliveries"] as? [[String: Any]] ?? []
+                    if entries.count < total { try await Task.sleep(for: .milliseconds(50)) }
+                }
                 #expect(entries.count == total)
                 #expect(Set(entries.compactMap { $0["messageId"] as? String }).count == total)
             }
