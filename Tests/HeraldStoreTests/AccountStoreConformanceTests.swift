@@ -8,20 +8,14 @@ import Testing
 /// export). Each test runs once per `StoreBackend`.
 @Suite("Store conformance: app settings, devices and compliance")
 struct AccountStoreConformanceTests {
-    private let ana = UserID(rawValue: "ana")!
-    private let ben = UserID(rawValue: "ben")!
-
-    private func makeApp(_ store: any Store) async throws -> AppID {
-        let app = try await store.createApp(name: "Acme").app.id
-        for user in [ana, ben] { _ = try await store.putUser(user, profile: UserProfile(name: user.rawValue), in: app) }
-        return app
-    }
+    private let ana = StoreFixture.ana
+    private let ben = StoreFixture.ben
 
     @Test("Signing keys: one created on first use even when asked at once, rotation puts the new key first", arguments: StoreBackend.allCases)
     func signingKeys(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in
             let store = fixture.store
-            let app = try await makeApp(store)
+            let app = try await fixture.appWithAnaAndBen()
             let first = try await withThrowingTaskGroup(of: [String].self) { group in
                 for _ in 0..<4 { group.addTask { try await store.signingKeys(of: app).map(\.kid) } }
                 return try await group.reduce(into: Set<[String]>()) { $0.insert($1) }
@@ -39,7 +33,7 @@ struct AccountStoreConformanceTests {
     func settingsAndTemplates(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in
             let store = fixture.store
-            let app = try await makeApp(store)
+            let app = try await fixture.appWithAnaAndBen()
             #expect(try await store.settings(of: app) == AppSettings())
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<8 {
@@ -77,8 +71,8 @@ struct AccountStoreConformanceTests {
     func appCredentials(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in
             let store = fixture.store
-            let app = try await makeApp(store)
-            let other = try await makeApp(store)
+            let app = try await fixture.appWithAnaAndBen()
+            let other = try await fixture.appWithAnaAndBen()
             _ = try await store.putWebhook(url: "https://a.example/hook", events: [.actionPerformed], secret: "s1", in: app)
             _ = try await store.putWebhook(url: "https://b.example/hook", events: WebhookEvent.allCases, secret: "s2", in: app)
             let hook = try #require(try await store.webhook(of: app))
@@ -114,7 +108,7 @@ struct AccountStoreConformanceTests {
     func devices(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in
             let store = fixture.store
-            let app = try await makeApp(store)
+            let app = try await fixture.appWithAnaAndBen()
             let first = try await store.registerDevice(NewDevice(platform: .apns, token: "t1"), for: ana, in: app)
             let again = try await store.registerDevice(NewDevice(platform: .apns, token: "t1"), for: ana, in: app)
             #expect(first.created && !again.created && again.device.id == first.device.id)
@@ -143,7 +137,7 @@ struct AccountStoreConformanceTests {
     func audit(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in
             let store = fixture.store
-            let app = try await makeApp(store)
+            let app = try await fixture.appWithAnaAndBen()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<20 {
                     group.addTask {
@@ -167,7 +161,7 @@ struct AccountStoreConformanceTests {
     func erasureAndExport(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in
             let store = fixture.store
-            let app = try await makeApp(store)
+            let app = try await fixture.appWithAnaAndBen()
             let channel = try await store.createChannel(NewChannel(type: .direct, members: [ana, ben]), in: app).channel
             let said = try await store.append(AppendRequest(app: app, channel: channel.id, sender: ana, content: MessageContent(text: "mine"))).message
             _ = try await store.append(AppendRequest(app: app, channel: channel.id, sender: ben, content: MessageContent(text: "his")))
@@ -203,7 +197,7 @@ struct AccountStoreConformanceTests {
     func retention(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in
             let store = fixture.store
-            let app = try await makeApp(store)
+            let app = try await fixture.appWithAnaAndBen()
             let channel = try await store.createChannel(NewChannel(type: .group, members: [ana, ben], name: "team"), in: app).channel
             for index in 0..<3 { _ = try await store.append(AppendRequest(app: app, channel: channel.id, sender: ana, content: MessageContent(text: "old\(index)"))) }
             fixture.clock.advance(by: 3600)
@@ -223,7 +217,7 @@ struct AccountStoreConformanceTests {
     func engagement(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in
             let store = fixture.store
-            let app = try await makeApp(store)
+            let app = try await fixture.appWithAnaAndBen()
             let start = fixture.clock.now
             let sent = OutgoingNotification(
                 id: .generate(), app: app, category: .marketing, source: .content(title: "Offer", body: "Now"), templateVersion: nil,

@@ -7,19 +7,21 @@ import Testing
 /// the outbox. Each test runs once per `StoreBackend`.
 @Suite("Store conformance: notifications, inbox and outbox")
 struct NotificationStoreConformanceTests {
-    private let ana = UserID(rawValue: "ana")!
-    private let ben = UserID(rawValue: "ben")!
-
-    private func makeApp(_ store: any Store) async throws -> AppID {
-        let app = try await store.createApp(name: "Acme").app.id
-        for user in [ana, ben] { _ = try await store.putUser(user, profile: UserProfile(name: user.rawValue), in: app) }
-        return app
-    }
+    private let ana = StoreFixture.ana
+    private let ben = StoreFixture.ben
 
     private func notification(_ app: AppID, at time: Date, sendAt: Date? = nil, status: OutgoingNotification.Status = .sending) -> OutgoingNotification {
         OutgoingNotification(
             id: .generate(), app: app, category: .transactional, source: .content(title: "Payment", body: "Due"), templateVersion: nil,
             audience: .users([ana, ben]), data: ["amount": .number(12)], actions: nil, sendAt: sendAt, expiresAt: nil, createdAt: time, status: status)
+    }
+
+    /// A new app and a notification stored in it, at the fixture's time.
+    private func sentNotification(_ fixture: StoreFixture) async throws -> (app: AppID, notification: OutgoingNotification, now: Date) {
+        let app = try await fixture.appWithAnaAndBen()
+        let sent = notification(app, at: fixture.clock.now)
+        _ = try await fixture.store.createNotification(sent, idempotency: nil)
+        return (app, sent, fixture.clock.now)
     }
 
     private func item(for user: UserID, of notification: OutgoingNotification, createdAt: Date, title: String = "Payment") -> InboxItem {
@@ -32,7 +34,7 @@ struct NotificationStoreConformanceTests {
     func notifications(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in
             let store = fixture.store
-            let app = try await makeApp(store)
+            let app = try await fixture.appWithAnaAndBen()
             let first = notification(app, at: fixture.clock.now)
             let key = IdempotencyKey(scope: "notifications", key: ClientMessageID(rawValue: "n1")!, fingerprint: Data([1]), requiresSameRequest: true)
 
@@ -52,7 +54,7 @@ struct NotificationStoreConformanceTests {
     func claims(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in
             let store = fixture.store
-            let app = try await makeApp(store)
+            let app = try await fixture.appWithAnaAndBen()
             let now = fixture.clock.now
             let scheduled = notification(app, at: now, sendAt: now.addingTimeInterval(60), status: .scheduled)
             _ = try await store.createNotification(scheduled, idempotency: nil)
@@ -75,10 +77,7 @@ struct NotificationStoreConformanceTests {
     func inbox(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in
             let store = fixture.store
-            let app = try await makeApp(store)
-            let now = fixture.clock.now
-            let sent = notification(app, at: now)
-            _ = try await store.createNotification(sent, idempotency: nil)
+            let (app, sent, now) = try await sentNotification(fixture)
             let held = item(for: ben, of: sent, createdAt: now.addingTimeInterval(3600))
             // Ana's three come from three notifications (a recipient has one item per notification).
             var distinct: [InboxItem] = []
@@ -124,10 +123,7 @@ struct NotificationStoreConformanceTests {
     func inboxPushes(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in
             let store = fixture.store
-            let app = try await makeApp(store)
-            let now = fixture.clock.now
-            let sent = notification(app, at: now)
-            _ = try await store.createNotification(sent, idempotency: nil)
+            let (app, sent, now) = try await sentNotification(fixture)
             let forAna = item(for: ana, of: sent, createdAt: now)
             let forBen = item(for: ben, of: sent, createdAt: now)
             try await store.insertInboxItems([forAna, forBen], app: app, now: now)
@@ -144,7 +140,7 @@ struct NotificationStoreConformanceTests {
     func outbox(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in
             let store = fixture.store
-            let app = try await makeApp(store)
+            let app = try await fixture.appWithAnaAndBen()
             let now = fixture.clock.now
             try await store.enqueue(
                 [
@@ -174,7 +170,7 @@ struct NotificationStoreConformanceTests {
     func concurrentClaims(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in
             let store = fixture.store
-            let app = try await makeApp(store)
+            let app = try await fixture.appWithAnaAndBen()
             let now = fixture.clock.now
             try await store.enqueue((0..<60).map { OutboxEntry(kind: "test", user: nil, subject: "s\($0)", payload: "{}", availableAt: now) }, app: app)
             let claimed = try await withThrowingTaskGroup(of: [Int64].self) { group in
@@ -190,10 +186,7 @@ struct NotificationStoreConformanceTests {
     func actions(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in
             let store = fixture.store
-            let app = try await makeApp(store)
-            let now = fixture.clock.now
-            let sent = notification(app, at: now)
-            _ = try await store.createNotification(sent, idempotency: nil)
+            let (app, sent, now) = try await sentNotification(fixture)
             let target = item(for: ana, of: sent, createdAt: now)
             try await store.insertInboxItems([target], app: app, now: now)
 
@@ -222,7 +215,7 @@ struct NotificationStoreConformanceTests {
     func messagePushes(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in
             let store = fixture.store
-            let app = try await makeApp(store)
+            let app = try await fixture.appWithAnaAndBen()
             let channel = try await store.createChannel(NewChannel(type: .group, members: [ana, ben], name: "team"), in: app).channel
             let online = try await store.append(AppendRequest(app: app, channel: channel.id, sender: ana, content: MessageContent(text: "one"))).message
             let offline = try await store.append(AppendRequest(app: app, channel: channel.id, sender: ana, content: MessageContent(text: "two"))).message

@@ -61,6 +61,18 @@ extension StoreBackend {
     }
 }
 
+extension StoreFixture {
+    static let ana = UserID(rawValue: "ana")!
+    static let ben = UserID(rawValue: "ben")!
+
+    /// A new app with users ana and ben, each with their name as profile.
+    func appWithAnaAndBen() async throws -> AppID {
+        let app = try await store.createApp(name: "Acme").app.id
+        for user in [Self.ana, Self.ben] { _ = try await store.putUser(user, profile: UserProfile(name: user.rawValue), in: app) }
+        return app
+    }
+}
+
 struct StoreFixture: Sendable {
     var store: any Store
     let observed: CommitRecorder
