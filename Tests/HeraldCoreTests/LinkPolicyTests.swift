@@ -75,6 +75,25 @@ struct LinkPolicyTests {
         Case(text: "[acme.example](https://evil.example)", refused: ["https://evil.example"]),
         Case(text: "<a href=\"https://evil.example\">acme.example</a>", refused: ["https://evil.example"]),
         Case(text: "acme.example and evil.example and bad.example", refused: ["evil.example", "bad.example"]),
+        // A domain inside a token, after a word a linkifier ends at (security review H4: each passed before).
+        Case(text: "Visit:evil.example", refused: ["evil.example"]),
+        Case(text: "Login:acme-bank-support.com/verify", refused: ["acme-bank-support.com"]),
+        Case(text: "https:evil.example", refused: ["evil.example"]),
+        Case(text: "http:/evil.example/x", refused: ["evil.example"]),
+        Case(text: "“evil.example”", refused: ["evil.example"]),
+        Case(text: "‘evil.example’", refused: ["evil.example"]),
+        Case(text: "«evil.example»", refused: ["evil.example"]),
+        Case(text: "「evil.example」", refused: ["evil.example"]),
+        Case(text: "See evil.example’s page", refused: ["evil.example"]),
+        Case(text: "Merchant “acme-bank-help.com” charged you", refused: ["acme-bank-help.com"]),
+        Case(text: "Refund:acme-help.com", refused: ["acme-help.com"]),
+        Case(text: "acme.example!evil.example", refused: ["evil.example"]),
+        Case(text: "evil·example", refused: ["evil.example"]),  // a middle dot reads as a dot
+        Case(text: "https://acme.example:evil.example/x", refused: ["evil.example"]),
+        Case(text: "acme.example—evil.example", refused: ["evil.example"]),  // em dash
+        // What follows an allowed host is its path, as on a phone.
+        Case(text: "acme.example/statement.pdf", refused: []),
+        Case(text: "Card acme.example/cards—call us", refused: []),
     ]
 
     @Test("Refuses exactly the links outside the allowed domains", arguments: cases)

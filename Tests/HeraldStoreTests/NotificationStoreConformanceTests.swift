@@ -36,11 +36,11 @@ struct NotificationStoreConformanceTests {
             let store = fixture.store
             let app = try await fixture.appWithAnaAndBen()
             let first = notification(app, at: fixture.clock.now)
-            let key = IdempotencyKey(scope: "notifications", key: ClientMessageID(rawValue: "n1")!, fingerprint: Data([1]), requiresSameRequest: true)
+            let key = IdempotencyKey(scope: "notifications", key: ClientMessageID(rawValue: "n1")!, request: Data([1]), user: nil, requiresSameRequest: true)
 
             let created = try await store.createNotification(first, idempotency: key)
             let replay = try await store.createNotification(notification(app, at: fixture.clock.now), idempotency: key)
-            let other = IdempotencyKey(scope: "notifications", key: ClientMessageID(rawValue: "n1")!, fingerprint: Data([2]), requiresSameRequest: true)
+            let other = IdempotencyKey(scope: "notifications", key: ClientMessageID(rawValue: "n1")!, request: Data([2]), user: nil, requiresSameRequest: true)
 
             #expect(!created.isReplay)
             #expect(replay.isReplay && replay.notification.id == first.id)

@@ -66,7 +66,7 @@ struct PostgresStoreTests {
                 for index in 0..<30 {
                     group.addTask {
                         let key = IdempotencyKey(
-                            scope: "test", key: ClientMessageID(rawValue: "k\(index % 5)")!, fingerprint: content.fingerprint(sender: self.ana), requiresSameRequest: true)
+                            scope: "test", key: ClientMessageID(rawValue: "k\(index % 5)")!, request: content.canonicalBytes(sender: self.ana), user: self.ana, requiresSameRequest: true)
                         return try await nodes[index % 3].append(AppendRequest(app: app, channel: channel.id, sender: self.ana, content: content, idempotency: key))
                     }
                 }
@@ -149,6 +149,17 @@ struct PostgresStoreTests {
         await drop()
     }
 
+    @Test("Someone on the network cannot strip TLS: without sslmode a remote database requires it, loopback only prefers it")
+    func remoteDatabaseRequiresTLSByDefault() throws {
+        for remote in ["postgres://u@db.example/d", "postgres://u@10.0.0.5/d", "postgres://u@[2001:db8::1]/d", "postgres://u@localhost.evil.example/d"] {
+            #expect(try PostgresURL(remote).tls == .require, "\(remote)")
+        }
+        for local in ["postgres://u@localhost/d", "postgres://u@127.0.0.1:5432/d", "postgres://u@[::1]/d"] {
+            #expect(try PostgresURL(local).tls == .prefer, "\(local)")
+        }
+        #expect(try PostgresURL("postgres://u@db.example/d?sslmode=disable").tls == .disable, "the URL may still say otherwise")
+    }
+
     @Test("Database URLs: credentials, defaults, TLS modes, and errors that never repeat the password")
     func urls() throws {
         let url = try PostgresURL("postgres://herald:s%40cret@db.example:6432/herald?sslmode=require")
@@ -160,7 +171,7 @@ struct PostgresStoreTests {
         #expect(url.tls == .require)
         #expect(!url.description.contains("cret"))
         #expect(try PostgresURL("postgresql://u@h/d").port == 5432)
-        #expect(try PostgresURL("postgresql://u@h/d").tls == .prefer)
+        #expect(try PostgresURL("postgresql://u@h/d?sslmode=prefer").tls == .prefer)
         for bad in ["mysql://u@h/d", "postgres://h/d", "postgres://u@h", "postgres://u@h/d?sslmode=maybe", "not a url"] {
             #expect(throws: PostgresURL.Invalid.self, "\(bad)") { try PostgresURL(bad) }
         }

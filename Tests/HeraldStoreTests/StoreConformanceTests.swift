@@ -29,7 +29,7 @@ struct StoreConformanceTests {
     private func send(_ store: any Store, _ text: String, to channel: Channel, in app: AppID, from sender: String?, key: String? = nil) async throws -> AppendResult {
         let content = MessageContent(text: text)
         let idempotency = key.map {
-            IdempotencyKey(scope: "test", key: ClientMessageID(rawValue: $0)!, fingerprint: content.fingerprint(sender: nil), requiresSameRequest: true)
+            IdempotencyKey(scope: "test", key: ClientMessageID(rawValue: $0)!, request: content.canonicalBytes(sender: nil), user: nil, requiresSameRequest: true)
         }
         return try await store.append(AppendRequest(app: app, channel: channel.id, sender: sender.map(user), content: content, idempotency: idempotency))
     }
@@ -209,7 +209,7 @@ struct StoreConformanceTests {
             let channel = try await group(fixture.store, app, ["ana", "ben"])
             func request(_ text: String) -> AppendRequest {
                 let content = MessageContent(text: text)
-                let key = IdempotencyKey(scope: "ws:ana", key: ClientMessageID(rawValue: "c1")!, fingerprint: content.fingerprint(sender: nil), requiresSameRequest: false)
+                let key = IdempotencyKey(scope: "ws:ana", key: ClientMessageID(rawValue: "c1")!, request: content.canonicalBytes(sender: nil), user: nil, requiresSameRequest: false)
                 return AppendRequest(app: app, channel: channel.id, sender: user("ana"), content: content, idempotency: key)
             }
 

@@ -8,12 +8,21 @@ import Foundation
 /// alphabetic counts as a domain (new gTLDs appear every year), and every URI scheme a device acts
 /// on counts as a link.
 ///
-/// Handled: URLs with any `scheme://`, opaque schemes (`mailto:`, `tel:`, `javascript:`, `data:` ...),
-/// bare domains with or without a path or port, e-mail addresses, IPv4 literals, user info
-/// (`https://acme.example@evil.example` goes to evil.example), percent-encoding in the host,
-/// backslashes, full-width and ideographic dots (after NFKC), IDN (compared as Punycode, so look-alike
-/// letters from another script never match), trailing dots, upper case, and invisible characters
-/// (zero-width, bidi controls, soft hyphen) inside a link.
+/// Two passes over each token (text between white space, controls and punctuation that is not URL
+/// syntax: every Unicode quote and bracket, dashes other than `-`, `、` and the like):
+/// 1. the token as a URL: any `scheme://`, opaque schemes (`mailto:`, `tel:`, `javascript:`, `data:` ...),
+///    bare domains with or without a path or port, e-mail addresses, IPv4 literals, user info
+///    (`https://acme.example@evil.example` goes to evil.example), percent-encoding in the host, backslashes;
+/// 2. every run of letters, digits, dots and hyphens inside the token (up to the path of a link the
+///    first pass found) that has the shape of a domain, as a linkifier that starts a link after any
+///    word boundary would: `Visit:evil.example`, `https:evil.example`, `http:/evil.example/x`,
+///    `“evil.example”`, `evil.example’s`.
+///
+/// Both passes see the text after NFKC (full-width forms) with dot look-alikes made dots (ideographic
+/// full stops, which IDNA treats as dots, and middle dots, which a reader takes for one), IDN compared as
+/// Punycode (look-alike letters from another script never match), trailing dots removed, upper case
+/// folded, and invisible characters (zero-width, bidi controls, soft hyphen) removed but remembered: a
+/// link that had one inside is never allowed.
 enum LinkDetector {
     /// Schemes a device acts on without `//` (a `tel:` link in a "fraud alert" is a vishing lure).
     static let opaqueSchemes: Set<String> = [
@@ -23,22 +32,24 @@ enum LinkDetector {
     ]
 
     static func links(in text: String) -> [DetectedLink] {
-        tokens(of: normalize(text)).compactMap(link(in:))
+        tokens(of: normalize(text)).flatMap(links(in:))
     }
 
-    /// NFKC turns full-width and other compatibility forms into plain ones (`ｅｖｉｌ．ｅｘａｍｐｌｅ`);
-    /// the ideographic full stops that IDNA treats as dots become dots.
+    /// Dot, at and slash look-alikes become the ASCII character (ideographic full stops, which IDNA treats
+    /// as dots; middle dots, which a reader takes for one), other non-ASCII punctuation becomes a space
+    /// before NFKC could turn it into ASCII punctuation (`…` into `...`), and NFKC turns full-width and
+    /// other compatibility forms into plain ones (`ｅｖｉｌ．ｅｘａｍｐｌｅ`).
     static func normalize(_ text: String) -> String {
-        var result = String.UnicodeScalarView()
-        for scalar in text.precomposedStringWithCompatibilityMapping.unicodeScalars {
+        var mapped = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
             switch scalar.value {
-            case 0x3002, 0xFF0E, 0xFF61, 0xFE52, 0x2024: result.append(".")
-            case 0xFF20, 0xFE6B: result.append("@")
-            case 0xFF0F, 0x2215, 0x2044: result.append("/")
-            default: result.append(scalar)
+            case 0x3002, 0xFF0E, 0xFF61, 0xFE52, 0x2024, 0x00B7, 0x2027, 0x30FB, 0xFF65, 0x2219, 0x22C5, 0x2E31, 0x0701, 0x0702: mapped.append(".")
+            case 0xFF20, 0xFE6B: mapped.append("@")
+            case 0xFF0F, 0x2215, 0x2044: mapped.append("/")
+            default: mapped.append(isSeparator(scalar) ? " " : scalar)
             }
         }
-        return String(result)
+        return String(mapped).precomposedStringWithCompatibilityMapping
     }
 
     /// Characters that render as nothing but can split or reorder a link.
@@ -54,14 +65,28 @@ enum LinkDetector {
 
     private static let separators: Set<Unicode.Scalar> = ["<", ">", "\"", "'", "`", "(", ")", "{", "}", "|", "^", ",", ";", "*"]
 
+    /// Splits where a linkifier would end a link: white space, controls, the ASCII separators above, and
+    /// every non-ASCII punctuation mark (`“ ” ‘ ’ « » 「 」 、 — …`). ASCII `[ ]` stay: IPv6 hosts use them.
+    static func isSeparator(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.properties.isWhitespace || separators.contains(scalar) { return true }
+        switch scalar.properties.generalCategory {
+        case .control, .lineSeparator, .paragraphSeparator: return true
+        case .initialPunctuation, .finalPunctuation, .openPunctuation, .closePunctuation, .dashPunctuation, .otherPunctuation, .connectorPunctuation:
+            return !scalar.isASCII
+        default: return false
+        }
+    }
+
     private static func tokens(of text: String) -> [Substring.UnicodeScalarView] {
-        text.unicodeScalars.split { $0.properties.isWhitespace || separators.contains($0) || ($0.properties.generalCategory == .control) }
+        text.unicodeScalars.split(whereSeparator: isSeparator)
     }
 
     private static let leadingTrim: Set<Unicode.Scalar> = [".", ":", "!", "?", "_", "~", "-", "/", "\\", "¿", "¡", "["]
     private static let trailingTrim: Set<Unicode.Scalar> = [".", ":", "!", "?", "_", "~", "-", "…"]
 
-    private static func link(in raw: Substring.UnicodeScalarView) -> DetectedLink? {
+    /// The links of one token: the token read as a URL, then every domain-shaped run inside it that the
+    /// URL does not already account for.
+    private static func links(in raw: Substring.UnicodeScalarView) -> [DetectedLink] {
         var scalars = raw
         while let first = scalars.first, leadingTrim.contains(first) || isInvisible(first) { scalars.removeFirst() }
         while let last = scalars.last, trailingTrim.contains(last) || isInvisible(last) || (last == "]" && !scalars.contains("[")) {
@@ -69,31 +94,71 @@ enum LinkDetector {
         }
         let visible = String(String.UnicodeScalarView(scalars.filter { !isInvisible($0) }))
         let hidden = scalars.contains(where: isInvisible)
-        guard !visible.isEmpty, let host = host(of: visible) else { return nil }
-        return DetectedLink(text: visible, host: host, hasHiddenCharacters: hidden)
+        guard !visible.isEmpty else { return [] }
+        var found: [DetectedLink] = []
+        var scanned = Substring(visible)
+        if let url = url(in: visible) {
+            found.append(DetectedLink(text: visible, host: url.host, hasHiddenCharacters: hidden))
+            // What follows a well-formed host (its path, query, fragment) belongs to that link, as on a phone;
+            // after a malformed one (`https://]x`), a linkifier starts again, and so does the scan.
+            if let host = url.host, isWellFormed(host) { scanned = url.scanned }
+        }
+        let decoded = String(scanned).removingPercentEncoding ?? String(scanned)
+        for run in domainRuns(in: decoded) {
+            guard let host = domain(fromAuthority: Substring(run.lowercased()), requireDomainShape: true), !found.contains(where: { $0.host == host }) else {
+                continue
+            }
+            found.append(DetectedLink(text: String(run), host: host, hasHiddenCharacters: hidden))
+        }
+        return found
     }
 
-    /// The host of `token` if it is a link (`.some(nil)` for a link without a host), or nil if it is not one.
-    private static func host(of token: String) -> String??  {
+    /// A host a browser would go to on the public network: a bracketed IPv6 literal, or the shape of a
+    /// domain name or IPv4 address in ASCII (not `http`, not `]x`).
+    private static func isWellFormed(_ host: String) -> Bool {
+        if host.hasPrefix("[") { return true }
+        let asciiLabels = host.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            !label.isEmpty && label.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-") }
+        }
+        return asciiLabels && domain(fromAuthority: Substring(host), requireDomainShape: true) != nil
+    }
+
+    /// Maximal runs of letters, digits, dots and hyphens, cut where two dots make an empty label
+    /// (`Card...evil.example`), without leading dots or hyphens and trailing hyphens; only those with a dot.
+    private static func domainRuns(in text: String) -> [Substring] {
+        text.split { !($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }.flatMap { run in
+            run.split(separator: "..").compactMap { piece -> Substring? in
+                let trimmed = piece.drop { $0 == "." || $0 == "-" }
+                guard let end = trimmed.lastIndex(where: { $0 != "-" }) else { return nil }
+                let candidate = trimmed[...end]
+                return candidate.contains(".") ? candidate : nil
+            }
+        }
+    }
+
+    /// The token as a URL: its host (nil for a link without one, `tel:`) and the part of the token up to
+    /// the end of its authority, where a domain-shaped run is still a host of its own; nil if it is not a URL.
+    private static func url(in token: String) -> (host: String?, scanned: Substring)? {
         let lower = token.lowercased()
         if let colon = lower.firstIndex(of: ":"), isScheme(lower[..<colon]) {
             let scheme = String(lower[..<colon])
             let rest = lower[lower.index(after: colon)...].replacingOccurrences(of: "\\", with: "/")
             if rest.hasPrefix("//") {
                 let authority = rest.dropFirst(2).prefix { !"/?#".contains($0) }
-                return .some(domain(fromAuthority: authority))
+                let length = scheme.count + 3 + authority.count
+                return (domain(fromAuthority: authority), token.prefix(length))
             }
             if opaqueSchemes.contains(scheme), !rest.isEmpty {
                 if scheme == "mailto", let at = rest.lastIndex(of: "@") {
-                    return .some(domain(fromAuthority: rest[rest.index(after: at)...].prefix { !"?#/".contains($0) }))
+                    return (domain(fromAuthority: rest[rest.index(after: at)...].prefix { !"?#/".contains($0) }), Substring(token))
                 }
-                return .some(nil)
+                return (nil, Substring(token))
             }
         }
         let candidate = lower.replacingOccurrences(of: "\\", with: "/").prefix { !"/?#".contains($0) }
         guard (candidate.removingPercentEncoding ?? String(candidate)).contains(".") else { return nil }
         guard let host = domain(fromAuthority: candidate, requireDomainShape: true) else { return nil }
-        return .some(host)
+        return (host, token.prefix(candidate.count))
     }
 
     private static func isScheme(_ text: Substring) -> Bool {

@@ -56,6 +56,35 @@ public struct LinkPolicy: Equatable, Sendable {
         if !problems.isEmpty { throw .invalid(problems) }
     }
 
+    /// The texts a customer sees on actions (labels and choice options), named as request fields, to be
+    /// checked like a title or body: a button reading `Call evil.example` is as much a lure.
+    public static func fields(of actions: [NotificationAction]?, path: String = "actions") -> [(field: String, text: String)] {
+        var fields: [(field: String, text: String)] = []
+        for (index, action) in (actions ?? []).enumerated() {
+            fields.append(("\(path)[\(index)].label", action.label))
+            if case .choice(let options) = action.input {
+                for (option, text) in options.enumerated() { fields.append(("\(path)[\(index)].input.options[\(option)]", text)) }
+            }
+        }
+        return fields
+    }
+
+    /// The string leaves of `data`, named by their path: the app may show any of them, so each is
+    /// checked like a title or body.
+    public static func fields(of data: [String: JSONValue]?, path: String = "data") -> [(field: String, text: String)] {
+        var fields: [(field: String, text: String)] = []
+        func visit(_ value: JSONValue, _ path: String) {
+            switch value {
+            case .string(let text): fields.append((path, text))
+            case .array(let items): for (index, item) in items.enumerated() { visit(item, "\(path)[\(index)]") }
+            case .object(let members): for key in members.keys.sorted() { visit(members[key]!, "\(path).\(key)") }
+            case .null, .bool, .number: break
+            }
+        }
+        if let data { visit(.object(data), path) }
+        return fields
+    }
+
     /// An allow-list entry in normalized form, or nil when it is not a plain domain name.
     public static func normalizedDomain(_ entry: String) -> String? {
         let trimmed = entry.hasSuffix(".") ? String(entry.dropLast()) : entry

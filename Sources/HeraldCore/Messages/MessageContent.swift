@@ -22,8 +22,9 @@ public struct MessageContent: Equatable, Sendable {
         self.init(text: text ?? "", data: data)
     }
 
-    /// The canonical bytes of the content, hashed to recognise a repeated idempotent send.
-    public func fingerprint(sender: UserID?) -> Data {
+    /// The canonical bytes of the content and its sender, whose hash recognises a repeated idempotent
+    /// send. Never stored: the store keeps a keyed hash of their digest (`IdempotencyKey`).
+    public func canonicalBytes(sender: UserID?) -> Data {
         var object: [String: JSONValue] = ["text": .string(text)]
         if let data { object["data"] = .object(data) }
         if let sender { object["sender"] = .string(sender.rawValue) }

@@ -107,4 +107,10 @@ public struct NewNotification: Equatable, Sendable {
         }
         return date
     }
+
+    /// The one customer a notification is addressed to, if it has exactly one: what is kept about the
+    /// request (its idempotency key) is erased with that customer.
+    public var soleRecipient: UserID? {
+        if case .users(let users) = audience, users.count == 1 { users[0] } else { nil }
+    }
 }

@@ -92,16 +92,18 @@ public struct CompiledTemplate: Sendable {
         for locale in variants.keys.sorted() { _ = try render(locale: locale, variables: variables) }
     }
 
-    /// Checks what every localization renders to against `policy`. A refused link is reported on
-    /// `template` when the template's own text holds it, else on `variables` (a value brought it in).
+    /// Checks what every localization renders to (title, body, action labels and choice options) against
+    /// `policy`. A refused link is reported on `template` when the template's own text holds it, else on
+    /// `variables` (a value brought it in).
     public func checkLinks(_ policy: LinkPolicy, variables: [String: JSONValue]) throws(HeraldError) {
         for locale in [nil] + variants.keys.sorted() {
             let rendered = try render(locale: locale, variables: variables)
-            let refused = policy.problems(in: [("title", rendered.title), ("body", rendered.body)])
+            let refused = policy.problems(in: [("title", rendered.title), ("body", rendered.body)] + LinkPolicy.fields(of: rendered.actions))
             guard let first = refused.first else { continue }
-            var sources = [("title", definition.title), ("body", definition.body)]
+            var sources = [("title", definition.title), ("body", definition.body)] + LinkPolicy.fields(of: definition.actions)
             for localization in definition.localizations.values {
                 sources += [("title", localization.title ?? ""), ("body", localization.body ?? "")]
+                sources += (localization.actions ?? [:]).map { ("label", $0.value) }
             }
             let field = policy.problems(in: sources).isEmpty ? "variables" : "template"
             throw .invalid(field: field, .linkNotAllowed, detail: "the rendered \(first.field) \(first.detail ?? "holds a link that is not allowed")")

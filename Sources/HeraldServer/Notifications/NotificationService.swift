@@ -55,6 +55,7 @@ final class NotificationService: Sendable {
         case .content(let title, let body):
             if category?.requiresLinkPolicy == true { try policy.check([("content.title", title), ("content.body", body)]) }
         }
+        if category?.requiresLinkPolicy == true { try policy.check(LinkPolicy.fields(of: new.actions) + LinkPolicy.fields(of: new.data)) }
         if case .users(let ids) = new.audience { try await checkUsersExist(ids, app: app) }
         let notification = OutgoingNotification(
             id: .generate(), app: app, category: category!, source: new.source, templateVersion: templateVersion, audience: new.audience, data: new.data,

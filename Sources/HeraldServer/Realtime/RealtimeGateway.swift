@@ -174,7 +174,7 @@ struct RealtimeGateway: Sendable {
             let channel = try await store.requireChannel(channelID, in: identity.app)
             let sender = try Access.sender(for: caller, requested: nil, in: channel)
             let key = IdempotencyKey(
-                scope: "ws:\(identity.user):\(channelID)", key: clientMessageID, fingerprint: content.fingerprint(sender: sender),
+                scope: "ws:\(identity.user):\(channelID)", key: clientMessageID, request: content.canonicalBytes(sender: sender), user: identity.user,
                 requiresSameRequest: false)
             let result = try await store.append(AppendRequest(app: identity.app, channel: channelID, sender: sender, content: content, idempotency: key))
             await send(.ack(clientMessageID: clientMessageID, message: result.message), on: session.queue)

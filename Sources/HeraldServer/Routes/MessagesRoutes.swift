@@ -26,7 +26,7 @@ struct MessagesRoutes {
         let input = try NewMessage(body: await request.bodyData(), allowsSender: caller.userID == nil)
         let sender = try Access.sender(for: caller, requested: input.sender, in: channel)
         let idempotency = try request.idempotencyKey(
-            scope: "http:\(caller):messages:\(channel.id)", fingerprint: input.content.fingerprint(sender: sender))
+            scope: "http:\(caller):messages:\(channel.id)", request: input.content.canonicalBytes(sender: sender), user: sender)
         let messageSigner = sender == nil ? try await businessMessageSigner(for: input.content, app: caller.appID) : nil
         let result = try await store.append(
             AppendRequest(app: caller.appID, channel: channel.id, sender: sender, content: input.content, idempotency: idempotency, signer: messageSigner))
@@ -64,7 +64,7 @@ struct MessagesRoutes {
 
     /// Checks a business message against the link policy and returns the signer for it.
     private func businessMessageSigner(for content: MessageContent, app: AppID) async throws -> MessageSigner {
-        try await store.settings(of: app).links.check([("text", content.text)])
+        try await store.settings(of: app).links.check([("text", content.text)] + LinkPolicy.fields(of: content.data))
         return try await signer.messageSigner(for: app)
     }
 

@@ -28,8 +28,8 @@ struct NotificationsRoutes {
         let app = try Access.requirePlatform(context.requireCaller())
         let body = try await request.bodyData(limit: Limits.notificationBodyBytes)
         let new = try NewNotification(body: body, now: now())
-        let fingerprint = (try? JSONValue.parse(body).canonicalData()) ?? body
-        let idempotency = try request.idempotencyKey(scope: "http:platform(\(app)):notifications", fingerprint: fingerprint)
+        let canonical = (try? JSONValue.parse(body).canonicalData()) ?? body
+        let idempotency = try request.idempotencyKey(scope: "http:platform(\(app)):notifications", request: canonical, user: new.soleRecipient)
         let (report, isReplay) = try await notifications.send(new, app: app, idempotency: idempotency)
         let sent = Sent(id: report.id, recipients: report.recipients, skipped: report.skipped, status: report.status, sendAt: report.sendAt)
         return try JSONResponse.make(sent, status: isReplay ? .ok : .created)

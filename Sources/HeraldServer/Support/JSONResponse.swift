@@ -27,13 +27,14 @@ extension Request {
         }
     }
 
-    /// The `Idempotency-Key` header, if any, scoped to `scope`.
-    func idempotencyKey(scope: String, fingerprint: Data) throws(HeraldError) -> IdempotencyKey? {
+    /// The `Idempotency-Key` header, if any, scoped to `scope`, for `request` (its canonical bytes, only
+    /// hashed) sent for `user` (nil when it speaks for the business or for many customers).
+    func idempotencyKey(scope: String, request: Data, user: UserID?) throws(HeraldError) -> IdempotencyKey? {
         guard let raw = headers[.idempotencyKey] else { return nil }
         guard let key = ClientMessageID(rawValue: raw) else {
             throw .invalid(field: "Idempotency-Key", .invalidIdentifier, detail: "1 to 128 printable ASCII characters")
         }
-        return IdempotencyKey(scope: scope, key: key, fingerprint: fingerprint, requiresSameRequest: true)
+        return IdempotencyKey(scope: scope, key: key, request: request, user: user, requiresSameRequest: true)
     }
 }
 

@@ -87,7 +87,7 @@ struct OutboxWorker: Service {
         let new = NewNotification(audience: .users([user]), category: nil, source: .template(template, variables: variables))
         do {
             _ = try await notifications.send(
-                new, app: job.app, idempotency: IdempotencyKey(scope: "followup", key: key, fingerprint: Data(), requiresSameRequest: false))
+                new, app: job.app, idempotency: IdempotencyKey(scope: "followup", key: key, request: Data(), user: job.user, requiresSameRequest: false))
             try await store.completeOutbox(job.id)
         } catch let error as HeraldError {
             // The template is missing or no longer fits: retrying will not help.

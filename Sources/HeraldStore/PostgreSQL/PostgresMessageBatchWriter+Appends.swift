@@ -37,16 +37,16 @@ extension PostgresMessageBatchWriter {
             if let key = request.idempotency {
                 let claim = Self.claimKey(request.app, key)
                 if let first = stored[claim] {
-                    if key.requiresSameRequest, first.fingerprint != key.fingerprint {
-                        results[index] = .failure(HeraldError.conflict(detail: "This Idempotency-Key was already used with a different request."))
+                    if key.requiresSameRequest, !(keys.key(.app, in: request.app).map { key.matches(first.fingerprint, appKey: $0) } ?? false) {
+                        results[index] = .failure(IdempotencyKey.conflict)
                     } else {
                         replays.append((index, claim))
                     }
                     continue
                 }
                 if let earlier = claimedHere[claim] {
-                    if key.requiresSameRequest, requests[earlier].request.idempotency?.fingerprint != key.fingerprint {
-                        results[index] = .failure(HeraldError.conflict(detail: "This Idempotency-Key was already used with a different request."))
+                    if key.requiresSameRequest, requests[earlier].request.idempotency?.requestDigest != key.requestDigest {
+                        results[index] = .failure(IdempotencyKey.conflict)
                     } else {
                         replays.append((index, claim))
                     }
@@ -63,6 +63,10 @@ extension PostgresMessageBatchWriter {
             }
             guard keys.key(request.sender.map(KeyOwner.user) ?? .app, in: request.app) != nil else {
                 results[index] = .failure(HeraldError.forbidden(reason: "The sender has been erased."))
+                continue
+            }
+            if request.idempotency != nil, keys.key(.app, in: request.app) == nil {
+                results[index] = .failure(HeraldError.notFound(resource: "app"))
                 continue
             }
             let claim = request.idempotency.map { Self.claimKey(request.app, $0) }
@@ -152,12 +156,16 @@ extension PostgresMessageBatchWriter {
     private func claim(_ accepted: [Accepted]) async throws -> Set<String> {
         let claims = accepted.filter { $0.claim != nil }
         guard !claims.isEmpty else { return [] }
+        // Every app of a keyed send has its key here (checked when the send was accepted).
+        let fingerprints = claims.map { ByteBuffer(bytes: $0.request.idempotency!.fingerprint(appKey: keys.key(.app, in: $0.request.app)!)) }
         let inserted = try await connection.rows(
             """
-            INSERT INTO idempotencyKey (appID, scope, key, fingerprint, resultID, createdAt)
-            SELECT * FROM unnest(\(claims.map(\.request.app.rawValue))::text[], \(claims.map { $0.request.idempotency!.scope })::text[],
-                \(claims.map { $0.request.idempotency!.key.rawValue })::text[], \(claims.map { ByteBuffer(bytes: $0.request.idempotency!.fingerprint) })::bytea[],
-                \(claims.map(\.id.rawValue))::text[], \(claims.map { WireTime.milliseconds($0.time) })::bigint[])
+            INSERT INTO idempotencyKey (appID, scope, key, fingerprint, resultID, createdAt, userID)
+            SELECT appID, scope, key, fingerprint, resultID, createdAt, NULLIF(userID, '')
+            FROM unnest(\(claims.map(\.request.app.rawValue))::text[], \(claims.map { $0.request.idempotency!.scope })::text[],
+                \(claims.map { $0.request.idempotency!.key.rawValue })::text[], \(fingerprints)::bytea[],
+                \(claims.map(\.id.rawValue))::text[], \(claims.map { WireTime.milliseconds($0.time) })::bigint[],
+                \(claims.map { $0.request.idempotency!.user?.rawValue ?? "" })::text[]) AS k(appID, scope, key, fingerprint, resultID, createdAt, userID)
             ON CONFLICT DO NOTHING RETURNING appID, scope, key
             """)
         var won: Set<String> = []

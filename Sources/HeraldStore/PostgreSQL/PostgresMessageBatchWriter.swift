@@ -28,7 +28,7 @@ struct PostgresMessageBatchWriter {
         self.keys = keys
     }
 
-    /// The keys the batch needs: each sender's (the app's for a business message), and for edits and
+    /// The keys the batch needs: each sender's (the app's for a business message, and for any keyed send), and for edits and
     /// deletes the key of the message's sender, read before the transaction (a sender never changes).
     static func keys(for batch: [MessageWrite], keys: PostgresKeyRing, database: PostgresDatabase) async throws -> SenderKeys {
         var wanted: [AppID: Set<KeyOwner>] = [:]
@@ -36,6 +36,8 @@ struct PostgresMessageBatchWriter {
             switch write {
             case .append(let request, _):
                 wanted[request.app, default: []].insert(request.sender.map(KeyOwner.user) ?? .app)
+                // The app's key turns an idempotency key's digest into what is stored.
+                if request.idempotency != nil { wanted[request.app, default: []].insert(.app) }
             case .edit(let id, let channel, let app, _, _, _), .delete(let id, let channel, let app, _):
                 let sender = try await database.rows("SELECT sender FROM message WHERE id = \(id.rawValue) AND channelID = \(channel.rawValue)")
                     .first?.decode(String?.self) ?? nil

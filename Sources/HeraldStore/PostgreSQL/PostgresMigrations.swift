@@ -156,6 +156,16 @@ enum PostgresMigrations {
                 "ALTER TABLE outbox ADD COLUMN sealedPayload bytea",
                 "CREATE INDEX notification_due ON notification (createdAt) WHERE status IN ('scheduled', 'sending')",
             ]),
+        Migration(
+            name: "key idempotency fingerprints and record their customer",
+            statements: [
+                // Rows written before held the request itself: they wait in a table of their own until a
+                // node, which has the keys, replaces each by its keyed hash (`PostgresStore.upgradeIdempotencyKeys`).
+                "CREATE TABLE idempotencyKeyLegacy AS SELECT * FROM idempotencyKey",
+                "DELETE FROM idempotencyKey",
+                "ALTER TABLE idempotencyKey ADD COLUMN userID text",
+                "CREATE INDEX idempotencyKey_on_appID_userID ON idempotencyKey (appID, userID)",
+            ]),
     ]
 
     /// The key database (`PostgresKeyRing`), apart from the content it protects.

@@ -12,25 +12,32 @@ extension PostgresStore {
         return try await database.transaction { connection in
             if let key = idempotency {
                 // Claimed first: the same key through another node waits for that node's commit, then replays.
-                let claimed = try await connection.rows(
-                    """
-                    INSERT INTO idempotencyKey (appID, scope, key, fingerprint, resultID, createdAt)
-                    VALUES (\(record.appID), \(key.scope), \(key.key.rawValue), \(key.fingerprint), \(record.id), \(record.createdAt))
-                    ON CONFLICT DO NOTHING RETURNING 1
-                    """)
-                if claimed.isEmpty {
-                    let (fingerprint, resultID) = try await connection.rows(
-                        "SELECT fingerprint, resultID FROM idempotencyKey WHERE appID = \(record.appID) AND scope = \(key.scope) AND key = \(key.key.rawValue)"
-                    ).first!.decode((Data, String).self)
-                    if key.requiresSameRequest, fingerprint != key.fingerprint {
-                        throw HeraldError.conflict(detail: "This Idempotency-Key was already used with a different request.")
+                let fingerprint = key.fingerprint(appKey: appKey)
+                // The sweeper may delete the row that made the INSERT do nothing before the SELECT sees it:
+                // then the INSERT is tried again (it then succeeds, or meets a newer claim).
+                while true {
+                    let claimed = try await connection.rows(
+                        """
+                        INSERT INTO idempotencyKey (appID, scope, key, fingerprint, resultID, createdAt, userID)
+                        VALUES (\(record.appID), \(key.scope), \(key.key.rawValue), \(fingerprint), \(record.id), \(record.createdAt), \(key.user?.rawValue))
+                        ON CONFLICT DO NOTHING RETURNING 1
+                        """)
+                    if !claimed.isEmpty { break }
+                    guard
+                        let (stored, resultID) = try await connection.rows(
+                            "SELECT fingerprint, resultID FROM idempotencyKey WHERE appID = \(record.appID) AND scope = \(key.scope) AND key = \(key.key.rawValue)"
+                        ).first?.decode((Data, String).self)
+                    else { continue }
+                    if key.requiresSameRequest, !key.matches(stored, appKey: appKey) {
+                        throw IdempotencyKey.conflict
                     }
                     if let first = try await Self.notificationRecord(resultID, app: notification.app, on: connection) {
                         return (try first.notification(key: appKey), true)
                     }
                     // The first notification is gone (its app data was expired): the key is taken over.
                     try await connection.execute(
-                        "UPDATE idempotencyKey SET resultID = \(record.id), fingerprint = \(key.fingerprint) WHERE appID = \(record.appID) AND scope = \(key.scope) AND key = \(key.key.rawValue)")
+                        "UPDATE idempotencyKey SET resultID = \(record.id), fingerprint = \(fingerprint) WHERE appID = \(record.appID) AND scope = \(key.scope) AND key = \(key.key.rawValue)")
+                    break
                 }
             }
             try await Self.insert(record, on: connection)

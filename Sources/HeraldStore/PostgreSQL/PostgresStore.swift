@@ -54,6 +54,7 @@ public final class PostgresStore: Store {
         let database = PostgresDatabase(url, maximumConnections: maximumConnections)
         do {
             try await PostgresMigrations.migrate(database)
+            try await upgradeIdempotencyKeys(database: database, keys: keys)
             return PostgresStore(database: database, keys: keys, nodeID: RandomToken.base32(byteCount: 10), now: now, observer: observer)
         } catch {
             await database.close()
@@ -75,6 +76,30 @@ public final class PostgresStore: Store {
     }
 
     func nowMilliseconds() -> Int64 { WireTime.milliseconds(now()) }
+
+    /// Replaces the requests that idempotency rows of an earlier version held by their keyed hashes, then
+    /// rewrites the table (`VACUUM FULL`) so no dead tuple keeps the old bytes. One node does it, under the
+    /// migrations' lock; a crash before the end leaves the legacy table, and the next start finishes.
+    static func upgradeIdempotencyKeys(database: PostgresDatabase, keys: PostgresKeyRing) async throws {
+        guard try await database.value("SELECT to_regclass('idempotencykeylegacy') IS NOT NULL", as: Bool.self) == true else { return }
+        let upgraded = try await database.transaction { connection -> Bool in
+            try await connection.execute("SELECT pg_advisory_xact_lock(\(PostgresMigrations.lockID))")
+            guard try await connection.value("SELECT to_regclass('idempotencykeylegacy') IS NOT NULL", as: Bool.self) == true else { return false }
+            for row in try await connection.rows("SELECT appID, scope, key, fingerprint, resultID, createdAt FROM idempotencyKeyLegacy") {
+                let (appID, scope, key, legacy, resultID, createdAt) = try row.decode((String, String, String, Data, String, Int64).self)
+                guard let app = AppID(rawValue: appID), let appKey = try await keys.key(.app, in: app) else { continue }
+                let fingerprint = IdempotencyKey.upgradedFingerprint(legacy: legacy, appKey: appKey)
+                try await connection.execute(
+                    """
+                    INSERT INTO idempotencyKey (appID, scope, key, fingerprint, resultID, createdAt)
+                    VALUES (\(appID), \(scope), \(key), \(fingerprint), \(resultID), \(createdAt)) ON CONFLICT DO NOTHING
+                    """)
+            }
+            try await connection.execute("DROP TABLE idempotencyKeyLegacy")
+            return true
+        }
+        if upgraded { try await database.execute("VACUUM FULL idempotencyKey") }
+    }
 
     /// The app's own data key.
     /// - Throws: `HeraldError.notFound` for an unknown app.

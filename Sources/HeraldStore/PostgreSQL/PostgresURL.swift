@@ -2,9 +2,10 @@ public import Foundation
 
 /// A `postgres://user:password@host:port/database?sslmode=MODE` address, as `--database` takes it.
 ///
-/// `sslmode` is `disable`, `prefer` (the default, as libpq's: TLS when the server offers it) or
-/// `require` (TLS or no connection; the server's certificate is verified against the system's roots,
-/// which is libpq's `verify-full`, also accepted by that name).
+/// `sslmode` is `disable`, `prefer` (TLS when the server offers it) or `require` (TLS or no connection;
+/// the server's certificate is verified against the system's roots, which is libpq's `verify-full`, also
+/// accepted by that name). Without `sslmode`, a loopback host gets `prefer` and any other `require`, so a
+/// network attacker cannot downgrade a node's connection to plain text.
 public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
     public enum TLSMode: String, Sendable {
         case disable
@@ -38,11 +39,20 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
         self.password = components.percentEncodedPassword?.removingPercentEncoding
         self.database = database.removingPercentEncoding ?? database
         switch components.queryItems?.first(where: { $0.name == "sslmode" })?.value {
-        case nil, "prefer", "allow": tls = .prefer
+        // Without a word in the URL, a node talks to a database across the network only over TLS: a
+        // server that does not offer it (or an attacker in the path who strips it) gets no connection.
+        case nil: tls = Self.isLoopback(host) ? .prefer : .require
+        case "prefer", "allow": tls = .prefer
         case "disable": tls = .disable
         case "require", "verify-ca", "verify-full": tls = .require
         case let other?: throw Invalid(description: "sslmode \(other) is not one of disable, prefer, require")
         }
+    }
+
+    /// Whether `host` is this machine (`localhost`, `127.0.0.0/8`, `::1`), where TLS protects nothing.
+    static func isLoopback(_ host: String) -> Bool {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        return bare.lowercased() == "localhost" || bare == "::1" || bare.hasPrefix("127.")
     }
 
     /// The same server and credentials, another database.

@@ -130,10 +130,29 @@ struct IdempotencyRecord: Codable, FetchableRecord, PersistableRecord {
     var appID: String
     var scope: String
     var key: String
+    /// `IdempotencyKey.fingerprint(appKey:)`: a keyed hash, never the request.
     var fingerprint: Data
     /// The id of what the first request created (a message, a notification).
     var resultID: String
     var createdAt: Int64
+    /// The customer the request spoke for; erasure deletes their rows.
+    var userID: String?
+
+    init(appID: String, scope: String, key: String, fingerprint: Data, resultID: String, createdAt: Int64, userID: String?) {
+        self.appID = appID
+        self.scope = scope
+        self.key = key
+        self.fingerprint = fingerprint
+        self.resultID = resultID
+        self.createdAt = createdAt
+        self.userID = userID
+    }
+
+    init(_ key: IdempotencyKey, app: AppID, appKey: DataKey, resultID: String, createdAt: Int64) {
+        self.init(
+            appID: app.rawValue, scope: key.scope, key: key.key.rawValue, fingerprint: key.fingerprint(appKey: appKey), resultID: resultID,
+            createdAt: createdAt, userID: key.user?.rawValue)
+    }
 
     enum Columns {
         static let createdAt = Column(CodingKeys.createdAt)

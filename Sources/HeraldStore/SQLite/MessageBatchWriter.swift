@@ -56,10 +56,7 @@ struct MessageBatchWriter {
                 .execute(arguments: [seq, channel.id, sender.rawValue, seq])
         }
         if let key = request.idempotency {
-            try IdempotencyRecord(
-                appID: request.app.rawValue, scope: key.scope, key: key.key.rawValue, fingerprint: key.fingerprint,
-                resultID: message.id.rawValue, createdAt: WireTime.milliseconds(time)
-            ).insert(db)
+            try IdempotencyRecord(key, app: request.app, appKey: try appKey(request.app), resultID: message.id.rawValue, createdAt: WireTime.milliseconds(time)).insert(db)
         }
         if members.contains(where: { $0 != request.sender }) {
             // Pushes for members who are offline, settled once live delivery has happened (see `settleMessagePushes`).
@@ -81,8 +78,8 @@ struct MessageBatchWriter {
         guard let record = try IdempotencyRecord.fetchOne(lookup, arguments: [app.rawValue, key.scope, key.key.rawValue]) else {
             return nil
         }
-        if key.requiresSameRequest, record.fingerprint != key.fingerprint {
-            throw HeraldError.conflict(detail: "This Idempotency-Key was already used with a different request.")
+        if key.requiresSameRequest, !key.matches(record.fingerprint, appKey: try appKey(app)) {
+            throw IdempotencyKey.conflict
         }
         guard let message = try MessageRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM message WHERE id = ?"), arguments: [record.resultID]) else {
             return nil
@@ -106,6 +103,11 @@ struct MessageBatchWriter {
         try record.update(db)
         committed.append(CommittedMessage(app: app, change: deleting ? .deleted : .updated, message: message, members: try members(of: channelRecord.id)))
         return message
+    }
+
+    private func appKey(_ app: AppID) throws -> DataKey {
+        guard let key = try keys.key(.app, in: app) else { throw HeraldError.notFound(resource: "app") }
+        return key
     }
 
     private mutating func members(of channel: String) throws -> [UserID] {

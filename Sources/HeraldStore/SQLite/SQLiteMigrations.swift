@@ -310,6 +310,16 @@ enum SQLiteMigrations {
                 t.uniqueKey(["chain", "seq"])
             }
         }
+        migrator.registerMigration("key idempotency fingerprints and record their customer") { db in
+            // Rows written before held the request itself: they wait in a table of their own until the
+            // store, which has the keys, replaces each by its keyed hash (`SQLiteStore.upgradeIdempotencyKeys`).
+            try db.execute(sql: "CREATE TABLE idempotencyKeyLegacy AS SELECT * FROM idempotencyKey")
+            try db.execute(sql: "DELETE FROM idempotencyKey")
+            try db.alter(table: "idempotencyKey") { t in
+                t.add(column: "userID", .text)
+            }
+            try db.create(index: "idempotencyKey_on_appID_userID", on: "idempotencyKey", columns: ["appID", "userID"])
+        }
         return migrator
     }
 }

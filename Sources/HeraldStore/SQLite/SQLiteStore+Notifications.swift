@@ -6,22 +6,20 @@ extension SQLiteStore {
     public func createNotification(
         _ notification: OutgoingNotification, idempotency: IdempotencyKey?
     ) async throws -> (notification: OutgoingNotification, isReplay: Bool) {
-        let record = try NotificationRecord(notification, key: try await keys.existingOrNewKey(.app, in: notification.app))
+        let appKey = try await keys.existingOrNewKey(.app, in: notification.app)
+        let record = try NotificationRecord(notification, key: appKey)
         return try await pool.write { [keys] db in
             if let key = idempotency,
                 let existing = try IdempotencyRecord.fetchOne(db, key: ["appID": notification.app.rawValue, "scope": key.scope, "key": key.key.rawValue])
             {
-                if key.requiresSameRequest, existing.fingerprint != key.fingerprint {
-                    throw HeraldError.conflict(detail: "This Idempotency-Key was already used with a different request.")
+                if key.requiresSameRequest, !key.matches(existing.fingerprint, appKey: appKey) {
+                    throw IdempotencyKey.conflict
                 }
                 if let first = try NotificationRecord.fetchOne(db, key: existing.resultID) { return (try first.notification(keys: keys), true) }
             }
             try record.insert(db)
             if let key = idempotency {
-                try IdempotencyRecord(
-                    appID: notification.app.rawValue, scope: key.scope, key: key.key.rawValue, fingerprint: key.fingerprint, resultID: record.id,
-                    createdAt: record.createdAt
-                ).save(db)
+                try IdempotencyRecord(key, app: notification.app, appKey: appKey, resultID: record.id, createdAt: record.createdAt).save(db)
             }
             return (notification, false)
         }

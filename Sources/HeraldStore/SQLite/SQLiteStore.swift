@@ -36,6 +36,9 @@ public final class SQLiteStore: Store {
         configuration.prepareDatabase { db in
             // Sorts and temporary indexes stay in memory: plaintext never reaches a temporary file.
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            // What is deleted (an erased customer's rows, purged keys, settled outbox rows) is overwritten
+            // with zeros, not left in free pages for whoever copies the file.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         // Set on the pool's one writer connection after it entered WAL mode: SQLite applies its
@@ -48,6 +51,7 @@ public final class SQLiteStore: Store {
         for app in try pool.read({ db in try String.fetchAll(db, sql: "SELECT id FROM app") }).compactMap(AppID.init(rawValue:)) {
             try keys.ensureAppKey(app)
         }
+        try Self.upgradeIdempotencyKeys(pool: pool, keys: keys)
         self.pool = pool
         self.keys = keys
         self.now = { WireTime.truncated(now()) }
@@ -56,6 +60,27 @@ public final class SQLiteStore: Store {
             try await SQLiteStore.commit(batch, pool: pool, keys: keys, observer: observer)
         }
         self.auditWriter = GroupCommitter { [pool, keys] batch in try await SQLiteStore.commitAudit(batch, pool: pool, keys: keys) }
+    }
+
+    /// Replaces the requests that idempotency rows of an earlier version held by their keyed hashes, then
+    /// vacuums, so the file keeps no page with the old bytes. Runs once; a crash before the end leaves
+    /// the legacy table, and the next start finishes.
+    static func upgradeIdempotencyKeys(pool: DatabasePool, keys: KeyRing) throws {
+        let converted = try pool.write { db -> Int in
+            guard try db.tableExists("idempotencyKeyLegacy") else { return 0 }
+            let rows = try Row.fetchAll(db, sql: "SELECT appID, scope, key, fingerprint, resultID, createdAt FROM idempotencyKeyLegacy")
+            for row in rows {
+                let appID: String = row["appID"]
+                guard let app = AppID(rawValue: appID), let appKey = try keys.key(.app, in: app) else { continue }
+                try IdempotencyRecord(
+                    appID: appID, scope: row["scope"], key: row["key"], fingerprint: IdempotencyKey.upgradedFingerprint(legacy: row["fingerprint"], appKey: appKey),
+                    resultID: row["resultID"], createdAt: row["createdAt"], userID: nil
+                ).save(db)
+            }
+            try db.execute(sql: "DROP TABLE idempotencyKeyLegacy")
+            return rows.count
+        }
+        if converted > 0 { try pool.writeWithoutTransaction { db in try db.execute(sql: "VACUUM") } }
     }
 
     func nowMilliseconds() -> Int64 { WireTime.milliseconds(now()) }

@@ -39,6 +39,8 @@ struct TestHarness: Sendable {
     let apiKey: String
     let otherApp: AppID
     let otherKey: String
+    /// The content database, on PostgreSQL.
+    let databaseURL: PostgresURL?
 
     static func with<T>(
         clock: TestClock? = nil,
@@ -59,6 +61,7 @@ struct TestHarness: Sendable {
         let masterKey = MasterKey.generate()
         let store: any Store
         var dropDatabase: (@Sendable () async -> Void)?
+        var databaseURL: PostgresURL?
         switch backend {
         case .sqlite:
             store = try SQLiteStore(
@@ -67,6 +70,7 @@ struct TestHarness: Sendable {
         case .postgres:
             let (url, drop) = try await PostgresTestServer.freshDatabase()
             dropDatabase = drop
+            databaseURL = url
             store = try await PostgresStore.open(url: url, masterKeys: [masterKey], maximumConnections: 8, now: configuration.now, observer: hub.deliver)
         }
         let (app, key) = try await store.createApp(name: "Acme")
@@ -78,7 +82,7 @@ struct TestHarness: Sendable {
         logger.logLevel = .warning
         let harness = TestHarness(
             directory: directory, masterKey: masterKey, store: store, hub: hub, tokens: UserTokens(store: store, now: configuration.now), configuration: configuration, app: app.id,
-            apiKey: key.token, otherApp: other.id, otherKey: otherKey.token, parts: ServerParts(configuration: configuration, store: store, hub: hub, logger: logger))
+            apiKey: key.token, otherApp: other.id, otherKey: otherKey.token, databaseURL: databaseURL, parts: ServerParts(configuration: configuration, store: store, hub: hub, logger: logger))
         do {
             let result = try await body(harness)
             try await store.close()
