@@ -1,6 +1,6 @@
 import Foundation
 import HeraldCore
-import HeraldStore
+@testable import HeraldStore
 import HeraldTestSupport
 import Testing
 
@@ -32,6 +32,34 @@ struct PostgresStoreTests {
         let app = try await node.createApp(name: "Acme").app.id
         for user in [ana, ben] { _ = try await node.putUser(user, profile: UserProfile(name: user.rawValue), in: app) }
         return app
+    }
+
+    @Test("Idempotency rows of an earlier version, which held the request, are replaced by keyed hashes when a node starts and still recognise a repeat")
+    func legacyIdempotencyRowsAreKeyed() async throws {
+        let (url, drop) = try await PostgresTestServer.freshDatabase()
+        let masterKey = MasterKey.generate()
+        let content = MessageContent(text: "legacy request")
+        let key = IdempotencyKey(scope: "http:test", key: ClientMessageID(rawValue: "k1")!, request: content.canonicalBytes(sender: nil), user: nil, requiresSameRequest: true)
+        var node = try await PostgresStore.open(url: url, masterKeys: [masterKey], maximumConnections: 4)
+        let app = try await node.createApp(name: "Acme").app.id
+        let channel = try await node.createChannel(NewChannel(type: .group, members: [], name: "team"), in: app).channel
+        let first = try await node.append(AppendRequest(app: app, channel: channel.id, sender: nil, content: content, idempotency: key))
+        // As an earlier version left it: the canonical request itself, in the table the migration moved it to.
+        try await node.database.execute("CREATE TABLE idempotencyKeyLegacy AS SELECT appID, scope, key, fingerprint, resultID, createdAt FROM idempotencyKey")
+        try await node.database.execute("UPDATE idempotencyKeyLegacy SET fingerprint = \(content.canonicalBytes(sender: nil))")
+        try await node.database.execute("DELETE FROM idempotencyKey")
+        try await node.close()
+
+        node = try await PostgresStore.open(url: url, masterKeys: [masterKey], maximumConnections: 4)
+        let replay = try await node.append(AppendRequest(app: app, channel: channel.id, sender: nil, content: content, idempotency: key))
+        let stored = try await node.database.value("SELECT fingerprint FROM idempotencyKey", as: Data.self)
+        let hasLegacy = try await node.database.value("SELECT to_regclass('idempotencykeylegacy') IS NOT NULL", as: Bool.self)
+        try await node.close()
+        await drop()
+
+        #expect(replay.isReplay && replay.message.id == first.message.id)
+        #expect(stored != nil && stored != content.canonicalBytes(sender: nil))
+        #expect(hasLegacy == false)
     }
 
     @Test("Nodes sending to one channel at once share one gap-free, strictly increasing seq")

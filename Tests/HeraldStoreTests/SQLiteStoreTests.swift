@@ -40,3 +40,43 @@ struct SQLiteStoreTests {
         #expect(throws: DataDirectory.Failure.self) { try directory.prepare() }
     }
 }
+
+@Suite("SQLite upgrades")
+struct SQLiteUpgradeTests {
+    @Test("Idempotency rows of an earlier version, which held the request, are replaced by keyed hashes at start and still recognise a repeat")
+    func legacyIdempotencyRowsAreKeyed() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-sqlite-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("h.sqlite").path
+        let masterKey = MasterKey.generate()
+        let marker = "MARKER-\(UUID().uuidString)"
+        let content = MessageContent(text: marker)
+        let key = IdempotencyKey(scope: "http:test", key: ClientMessageID(rawValue: "k1")!, request: content.canonicalBytes(sender: nil), user: nil, requiresSameRequest: true)
+        var store = try SQLiteStore(path: path, masterKey: masterKey)
+        let app = try await store.createApp(name: "Acme").app.id
+        let channel = try await store.createChannel(NewChannel(type: .group, members: [], name: "team"), in: app).channel
+        let first = try await store.append(AppendRequest(app: app, channel: channel.id, sender: nil, content: content, idempotency: key))
+        // As an earlier version left it: the canonical request itself, in the table the migration moved it to.
+        try await store.pool.write { db in
+            try db.execute(sql: "CREATE TABLE idempotencyKeyLegacy AS SELECT appID, scope, key, fingerprint, resultID, createdAt FROM idempotencyKey")
+            try db.execute(sql: "UPDATE idempotencyKeyLegacy SET fingerprint = ?", arguments: [content.canonicalBytes(sender: nil)])
+            try db.execute(sql: "DELETE FROM idempotencyKey")
+        }
+        try await store.close()
+
+        store = try SQLiteStore(path: path, masterKey: masterKey)
+        let replay = try await store.append(AppendRequest(app: app, channel: channel.id, sender: nil, content: content, idempotency: key))
+        let other = IdempotencyKey(scope: key.scope, key: key.key, request: Data("another body".utf8), user: nil, requiresSameRequest: true)
+        let hasLegacy = try await store.pool.read { db in try db.tableExists("idempotencyKeyLegacy") }
+        try await store.close()
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).map { try Data(contentsOf: directory.appendingPathComponent($0)) }
+
+        #expect(replay.isReplay && replay.message.id == first.message.id)
+        #expect(!hasLegacy)
+        #expect(!files.contains { $0.range(of: Data(marker.utf8)) != nil }, "the vacuum and the truncated WAL left no page with the request")
+        store = try SQLiteStore(path: path, masterKey: masterKey)
+        await #expect(throws: HeraldError.self) { try await store.append(AppendRequest(app: app, channel: channel.id, sender: nil, content: MessageContent(text: "x"), idempotency: other)) }
+        try await store.close()
+    }
+}

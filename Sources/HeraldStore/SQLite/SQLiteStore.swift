@@ -63,7 +63,7 @@ public final class SQLiteStore: Store {
     }
 
     /// Replaces the requests that idempotency rows of an earlier version held by their keyed hashes, then
-    /// vacuums, so the file keeps no page with the old bytes. Runs once; a crash before the end leaves
+    /// vacuums and truncates the WAL, so no file keeps a page with the old bytes. Runs once; a crash before the end leaves
     /// the legacy table, and the next start finishes.
     static func upgradeIdempotencyKeys(pool: DatabasePool, keys: KeyRing) throws {
         let converted = try pool.write { db -> Int in
@@ -80,7 +80,13 @@ public final class SQLiteStore: Store {
             try db.execute(sql: "DROP TABLE idempotencyKeyLegacy")
             return rows.count
         }
-        if converted > 0 { try pool.writeWithoutTransaction { db in try db.execute(sql: "VACUUM") } }
+        if converted > 0 {
+            // The WAL still holds the frames that had the requests: checkpoint it into the vacuumed file and truncate it.
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "VACUUM")
+                try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            }
+        }
     }
 
     func nowMilliseconds() -> Int64 { WireTime.milliseconds(now()) }
