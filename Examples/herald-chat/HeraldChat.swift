@@ -80,9 +80,15 @@ struct HeraldChat: AsyncParsableCommand {
                             continue
                         }
                         if approver == nil {
+                            // A new key is pending until the bank activates it: say how, and approve on the next /approve.
                             let signer = SoftwareStepUpSigner()
                             let device = try await client.registerDevice(platform: .fcm, token: "herald-chat-\(UUID().uuidString)", stepUpSigner: signer)
-                            approver = StepUpDevice(deviceID: device, signer: signer)
+                            approver = StepUpDevice(deviceID: device.deviceId, signer: signer)
+                            if device.stepUp?.state == .pending {
+                                Self.write("[device] \(device.deviceId) pending, key \(device.stepUp?.thumbprint ?? ""): the bank activates it with")
+                                Self.write("[device] POST /v1/users/USER_ID/devices/\(device.deviceId)/step-up/activate; then /approve again")
+                                continue
+                            }
                         }
                         let item = try await client.item(id).item
                         let result = try await client.perform(words[2], on: item, stepUp: approver)

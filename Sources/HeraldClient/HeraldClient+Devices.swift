@@ -1,19 +1,34 @@
 public import Foundation
 public import HeraldCore
 
-extension HeraldClient {
-    private struct Registered: Decodable { var deviceId: DeviceID }
+/// What registering a device gave: its id and, with a step-up key, the key's state and thumbprint.
+///
+/// A key registered by the app is `pending`: it approves nothing until the business activates it
+/// (`POST /v1/users/{userId}/devices/{deviceId}/step-up/activate`) after authenticating its customer
+/// its own strong way. Show the thumbprint so the customer (or the bank's staff) can match it.
+public struct RegisteredDevice: Decodable, Sendable, Equatable {
+    public var deviceId: DeviceID
+    public var stepUp: DeviceView.StepUp?
+}
 
+extension HeraldClient {
     /// Registers this installation for APNs or FCM pushes, with the step-up signer's public key
-    /// when the device approves actions. The same token registered again updates the device.
-    public func registerDevice(platform: Device.Platform, token: String, stepUpSigner: (any StepUpSigner)? = nil) async throws -> DeviceID {
+    /// when the device approves actions. The same token registered again updates the device; a device's
+    /// key never changes (another key for it is refused: unregister the device first).
+    public func registerDevice(platform: Device.Platform, token: String, stepUpSigner: (any StepUpSigner)? = nil) async throws -> RegisteredDevice {
         var body: [String: JSONValue] = ["platform": .string(platform.rawValue), "token": .string(token)]
         if let stepUpSigner { body["stepUpKey"] = try Self.jwk(stepUpSigner.publicKey) }
-        return try await transport.post("/v1/me/devices", body: .object(body), as: Registered.self).deviceId
+        return try await transport.post("/v1/me/devices", body: .object(body), as: RegisteredDevice.self)
+    }
+
+    /// The user's devices, as the server shows them (never their push tokens).
+    public func devices() async throws -> [DeviceView] {
+        struct List: Decodable { var devices: [DeviceView] }
+        return try await transport.get("/v1/me/devices", as: List.self).devices
     }
 
     /// Registers a browser's Web Push subscription (made with the app's VAPID key, see ``vapidPublicKey()``).
-    public func registerWebPush(_ subscription: Device.WebPushSubscription, stepUpSigner: (any StepUpSigner)? = nil) async throws -> DeviceID {
+    public func registerWebPush(_ subscription: Device.WebPushSubscription, stepUpSigner: (any StepUpSigner)? = nil) async throws -> RegisteredDevice {
         var body: [String: JSONValue] = [
             "platform": .string("webpush"),
             "subscription": .object([
@@ -22,7 +37,7 @@ extension HeraldClient {
             ]),
         ]
         if let stepUpSigner { body["stepUpKey"] = try Self.jwk(stepUpSigner.publicKey) }
-        return try await transport.post("/v1/me/devices", body: .object(body), as: Registered.self).deviceId
+        return try await transport.post("/v1/me/devices", body: .object(body), as: RegisteredDevice.self)
     }
 
     /// Removes one of the user's devices: no more pushes, and its step-up key no longer approves.

@@ -74,8 +74,10 @@ extension HeraldClient {
 
     /// Performs one of the item's actions. A step-up action is approved on `device`: the client
     /// checks the item's signature first (it refuses to approve content it cannot verify), asks for
-    /// a one-time challenge, and has the device sign item, action, challenge and the hash of the
-    /// signed payload, so what the customer approved cannot be swapped.
+    /// a one-time challenge, and has the device sign item, action, challenge, the hash of the signed
+    /// payload and the hash of the input (`herald-action-v2`), so neither what the customer approved
+    /// nor their answer can be swapped. The device's key must have been activated by the business
+    /// (else 403 with reason `step_up_key_not_active`).
     /// - Parameter input: `{"value": ...}` content for actions that ask for input (a choice, a rating, text).
     /// - Throws: ``HeraldClientError/unverified(_:)`` for an item that does not verify;
     ///   ``HeraldClientError/server(status:type:detail:fields:)`` with 403 for a refused proof, 410 for an expired item.
@@ -91,8 +93,9 @@ extension HeraldClient {
             }
             struct Challenge: Decodable { var challenge: String }
             let challenge = try await transport.post("/v1/me/inbox/\(item.id.rawValue)/actions/\(actionID)/challenge", as: Challenge.self).challenge
-            let message = "herald-action-v1\n\(item.id.rawValue)\n\(actionID)\n\(challenge)\n\(SignedPayload.hash(of: payload))"
-            let signature = try await device.signer.sign(Data(message.utf8))
+            let message = StepUpProof.message(
+                item: item.id, action: actionID, challenge: challenge, payloadHash: SignedPayload.hash(of: payload), inputHash: StepUpProof.inputHash(of: body["input"]))
+            let signature = try await device.signer.sign(message)
             body["deviceId"] = .string(device.deviceID.rawValue)
             body["challenge"] = .string(challenge)
             body["signature"] = .string(signature.base64URLEncodedString())

@@ -86,7 +86,7 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
                 platform: .init(rate: configuration.platformRate, burst: configuration.platformRate * 2),
                 user: .init(rate: configuration.userRate, burst: configuration.userRate * 3), now: { configuration.now().timeIntervalSince1970 }),
             concurrency: AppConcurrency(limit: configuration.appConcurrency), metrics: PrometheusMetricsFactory(registry: parts.metrics)))
-    UsersRoutes(store: store, tokens: tokens, hub: hub).add(to: routes)
+    UsersRoutes(store: store, tokens: tokens, hub: hub, webhooks: parts.webhooks, now: configuration.now).add(to: routes)
     AuditRoutes(store: store).add(to: routes)
     ChannelsRoutes(store: store, hub: hub).add(to: routes)
     MessagesRoutes(store: store, signer: signer).add(to: routes)
@@ -95,7 +95,7 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
     NotificationsRoutes(store: store, notifications: parts.notifications, now: configuration.now).add(to: routes)
     InboxRoutes(store: store, now: configuration.now).add(to: routes)
     ActionsRoutes(actions: parts.actions).add(to: routes)
-    DevicesRoutes(store: store, allowsPrivateTargets: configuration.allowsPrivateTargets).add(to: routes)
+    DevicesRoutes(store: store, webhooks: parts.webhooks, allowsPrivateTargets: configuration.allowsPrivateTargets, now: configuration.now).add(to: routes)
     push.add(to: routes)
     WebhooksRoutes(store: store, allowsPrivateTargets: configuration.allowsPrivateTargets).add(to: routes)
     StatsRoutes(store: store, now: configuration.now).add(to: routes)

@@ -78,8 +78,10 @@ public struct DataDirectory: Sendable {
             throw Failure.unreadableMasterKey("\(masterKeyURL.path) is missing but the database exists; restore the key file or set HERALD_MASTER_KEY")
         }
         let key = MasterKey.generate()
-        guard files.createFile(atPath: masterKeyURL.path, contents: Data((key.base64 + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw Failure.cannotCreate("cannot write \(masterKeyURL.path)")
+        do {
+            try PrivateFile.write(Array((key.base64 + "\n").utf8), to: masterKeyURL.path)
+        } catch {
+            throw Failure.cannotCreate("\(error)")
         }
         return Preparation(createdDirectory: createdDirectory, createdDatabase: createdDatabase, createdMasterKey: true, masterKey: key)
     }
@@ -106,12 +108,10 @@ public struct DataDirectory: Sendable {
     /// Writes a rotation's new key to `master.key.next` (0600) and syncs it to disk before anything is
     /// re-wrapped under it.
     public func writeNextMasterKey(_ key: MasterKey) throws {
-        let descriptor = open(nextMasterKeyURL.path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw Failure.cannotCreate("cannot write \(nextMasterKeyURL.path)") }
-        defer { close(descriptor) }
-        let bytes = Array((key.base64 + "\n").utf8)
-        guard write(descriptor, bytes, bytes.count) == bytes.count, fsync(descriptor) == 0 else {
-            throw Failure.cannotCreate("cannot write \(nextMasterKeyURL.path)")
+        do {
+            try PrivateFile.write(Array((key.base64 + "\n").utf8), to: nextMasterKeyURL.path, replacing: true)
+        } catch {
+            throw Failure.cannotCreate("\(error)")
         }
     }
 
@@ -120,11 +120,7 @@ public struct DataDirectory: Sendable {
         guard rename(nextMasterKeyURL.path, masterKeyURL.path) == 0 else {
             throw Failure.cannotCreate("cannot rename \(nextMasterKeyURL.path) to master.key: \(String(cString: strerror(errno)))")
         }
-        let folder = open(url.path, O_RDONLY | O_DIRECTORY)
-        if folder >= 0 {
-            fsync(folder)
-            close(folder)
-        }
+        PrivateFile.syncFolder(of: masterKeyURL.path)
     }
 
     /// Prepares the directory and opens the store on it: database, key store, master key.

@@ -17,6 +17,9 @@ public protocol AppStore: Sendable {
     func currentTokenKey(of app: AppID) async throws -> TokenSigningKey
     /// A token key by its `kid`, to verify a presented token.
     func tokenKey(kid: String) async throws -> TokenSigningKey?
+    /// A new key signs the app's tokens from now on. Earlier keys still verify the tokens they signed
+    /// until those expire; keys that stopped signing more than `Limits.maxTokenTTLSeconds` ago are deleted.
+    func rotateTokenKey(of app: AppID) async throws -> TokenSigningKey
 }
 
 /// The customers of each app.
@@ -34,6 +37,13 @@ public protocol UserStore: Sendable {
     func updatePreferences(of user: UserID, in app: AppID, _ update: @Sendable (UserPreferences) throws -> UserPreferences) async throws -> UserPreferences
     /// Everything stored about the user, or nil when there is no such user.
     func export(_ user: UserID, in app: AppID) async throws -> UserExport?
+    /// The user's token epoch, which every token carries: a token whose epoch is not the current one no
+    /// longer works. A new user gets a fresh random epoch (so an erased user created again does not
+    /// revive old tokens); users from before epochs have "". Nil when the user does not exist. Read from
+    /// the database on every call, never cached: a revocation holds on every node at once.
+    func tokenEpoch(of user: UserID, in app: AppID) async throws -> String?
+    /// Gives the user a new epoch: every token issued until now stops working. False when no such user.
+    func revokeTokens(of user: UserID, in app: AppID) async throws -> Bool
 }
 
 /// Channels, their members and read positions.
@@ -62,8 +72,11 @@ public protocol MessageStore: Sendable {
     ///   member), `.conflict` (the key was used with another body, where the key demands the same body).
     func append(_ request: AppendRequest) async throws -> AppendResult
     /// Replaces the content of a message; it keeps its seq. A signed message is signed again with
-    /// `signer`, or loses its signature when there is none.
-    func editMessage(_ id: MessageID, in channel: ChannelID, app: AppID, content: MessageContent, signer: MessageSigner?) async throws -> Message
+    /// `signer`, or loses its signature when there is none. `byBusiness`: the business edits a customer's
+    /// message (moderation), and the message shows `editedBy: business` rather than passing the words off
+    /// as the customer's.
+    func editMessage(_ id: MessageID, in channel: ChannelID, app: AppID, content: MessageContent, signer: MessageSigner?, byBusiness: Bool) async throws
+        -> Message
     /// Turns a message into a tombstone that keeps its seq; deleting twice is not an error.
     func deleteMessage(_ id: MessageID, in channel: ChannelID, app: AppID) async throws -> Message
     func message(_ id: MessageID, in channel: ChannelID, app: AppID) async throws -> Message?
@@ -150,16 +163,27 @@ public protocol ErasureStore: Sendable {
     func userIsActive(_ user: UserID, in app: AppID) async throws -> Bool
 }
 
-/// Customers' devices: push targets and step-up keys.
+/// Customers' devices: push targets and step-up keys (the rules are `DeviceRules`).
 public protocol DeviceStore: Sendable {
-    /// Registers a device. The same token registered again by the same user updates that device; by
-    /// another user, it moves to them as a new device (the old one is removed).
-    /// - Throws: `HeraldError.conflict` beyond `Limits.devicesPerUser`.
-    func registerDevice(_ device: NewDevice, for user: UserID, in app: AppID) async throws -> (device: Device, created: Bool)
+    /// Registers a device. The same token registered again by the same user updates that device (and
+    /// enrols a key, `pending`, if it had none); by another user, it moves to them as a new device when
+    /// the old one has no step-up key. `effects(device)` are written in the same transaction when a key
+    /// is enrolled.
+    /// - Throws: `HeraldError.conflict` beyond `Limits.devicesPerUser`; `conflictBecause` with
+    ///   `step_up_key_exists` (another key for a device that has one) or `push_token_in_use` (the token is
+    ///   another customer's device with a step-up key).
+    func registerDevice(_ device: NewDevice, for user: UserID, in app: AppID, effects: @escaping @Sendable (Device) -> [OutboxEntry]) async throws
+        -> DeviceRegistration
+    /// Makes the device's step-up key active (idempotent); `effects(device)` are written in the same
+    /// transaction when it changed.
+    /// - Throws: `notFound` (no such device of the user), `conflictBecause` (the device has no key).
+    func activateStepUpKey(of device: DeviceID, of user: UserID, in app: AppID, effects: @escaping @Sendable (Device) -> [OutboxEntry]) async throws
+        -> (device: Device, changed: Bool)
+    /// Oldest first.
     func devices(of user: UserID, in app: AppID) async throws -> [Device]
     func device(_ id: DeviceID, of user: UserID, in app: AppID) async throws -> Device?
-    /// False when the user has no such device.
-    func deleteDevice(_ id: DeviceID, of user: UserID, in app: AppID) async throws -> Bool
+    /// False when the user has no such device; `effects` are written in the same transaction otherwise.
+    func deleteDevice(_ id: DeviceID, of user: UserID, in app: AppID, effects: [OutboxEntry]) async throws -> Bool
 }
 
 /// What a step-up challenge turned out to be when it was presented.
@@ -169,6 +193,27 @@ public enum ChallengeOutcome: Sendable, Equatable {
     case unknown
     case used
     case expired
+}
+
+extension ChallengeOutcome {
+    /// The one rule for a presented challenge, whichever backend read its row: issued to another app,
+    /// user, item or action is `unknown`; then spent, then expired.
+    init(
+        issuedTo: (app: String, user: String, item: String, action: String), usedAt: Int64?, expiresAt: Int64,
+        presentedBy: (app: AppID, user: UserID, item: InboxItemID, action: String), now: Int64
+    ) {
+        if issuedTo.app != presentedBy.app.rawValue || issuedTo.user != presentedBy.user.rawValue || issuedTo.item != presentedBy.item.rawValue
+            || issuedTo.action != presentedBy.action
+        {
+            self = .unknown
+        } else if usedAt != nil {
+            self = .used
+        } else if expiresAt <= now {
+            self = .expired
+        } else {
+            self = .valid
+        }
+    }
 }
 
 /// A side effect to perform later, written in the same transaction as what caused it.
@@ -299,9 +344,24 @@ public enum OutboxKind {
     public static let pushGrace: TimeInterval = 2
 }
 
+extension DeviceStore {
+    /// Registration with no side effect to write (tests, tools).
+    public func registerDevice(_ device: NewDevice, for user: UserID, in app: AppID) async throws -> DeviceRegistration {
+        try await registerDevice(device, for: user, in: app, effects: { _ in [] })
+    }
+
+    public func deleteDevice(_ id: DeviceID, of user: UserID, in app: AppID) async throws -> Bool {
+        try await deleteDevice(id, of: user, in: app, effects: [])
+    }
+
+    public func activateStepUpKey(of device: DeviceID, of user: UserID, in app: AppID) async throws -> (device: Device, changed: Bool) {
+        try await activateStepUpKey(of: device, of: user, in: app, effects: { _ in [] })
+    }
+}
+
 extension MessageStore {
     public func editMessage(_ id: MessageID, in channel: ChannelID, app: AppID, content: MessageContent) async throws -> Message {
-        try await editMessage(id, in: channel, app: app, content: content, signer: nil)
+        try await editMessage(id, in: channel, app: app, content: content, signer: nil, byBusiness: false)
     }
 }
 

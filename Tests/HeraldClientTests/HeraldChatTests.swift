@@ -98,7 +98,7 @@ struct HeraldChatTests {
         return (process.terminationStatus, printed.text)
     }
 
-    @Test("Without --channel it lists the channels; /inbox lists items as verified, /approve approves a step-up action")
+    @Test("Without --channel it lists the channels; /inbox lists items as verified; /approve enrols a pending key, and approves once the bank activated it")
     func channelsInboxAndApprove() async throws {
         try await ClientFixture.with { fixture in
             let channel = try await fixture.directChannel("ana", "ben")
@@ -111,11 +111,20 @@ struct HeraldChatTests {
             let (listStatus, listed) = try await Self.runToEnd(base, input: "")
             let (firstStatus, first) = try await Self.runToEnd(base + ["--channel", channel.rawValue], input: "/inbox\n")
             let itemID = try #require(first.split(separator: "\n").first { $0.hasPrefix("[inbox] inb_") }?.split(separator: " ")[1])
-            let (approveStatus, approved) = try await Self.runToEnd(base + ["--channel", channel.rawValue], input: "/approve \(itemID) approve\n")
+            let (process, stdin, printed) = try Self.launch(base + ["--channel", channel.rawValue])
+            stdin.fileHandleForWriting.write(Data("/approve \(itemID) approve\n".utf8))
+            let pending = try #require(await Self.line("pending", in: printed), "\(printed.text)")
+            let deviceID = try #require(pending.split(separator: " ").dropFirst().first.map(String.init))
+            try await fixture.platform(.POST, "/v1/users/ben/devices/\(deviceID)/step-up/activate")
+            stdin.fileHandleForWriting.write(Data("/approve \(itemID) approve\n".utf8))
+            let accepted = await Self.line("[action] approve accepted", in: printed)
+            try stdin.fileHandleForWriting.close()
+            await Self.waitForExit(process, output: printed)
 
             #expect(listStatus == 0 && listed.contains(channel.rawValue) && listed.contains("[unread 0]"))
             #expect(firstStatus == 0 && first.contains("Pay 90 EUR to Gym? (verified)"))
-            #expect(approveStatus == 0 && approved.contains("[action] approve accepted"), "\(approved)")
+            #expect(pending.hasPrefix("[device] dev_") && printed.text.contains("/v1/users/USER_ID/devices/\(deviceID)/step-up/activate"))
+            #expect(process.terminationStatus == 0 && accepted != nil, "\(printed.text)")
         }
     }
 }

@@ -205,9 +205,16 @@ struct HeraldClientTests {
                 body: #"{"recipients":["ana"],"category":"security","content":{"title":"Pay €1,250.00 to Electro World?","body":"Card ending 4242"},"actions":[{"id":"approve","label":"Approve","stepUp":true},{"id":"decline","label":"Decline"}]}"#)
             let ana = fixture.client(for: "ana")
             let signer = SoftwareStepUpSigner()
-            let device = try await ana.registerDevice(platform: .fcm, token: "fcm-token-ana", stepUpSigner: signer)
+            let registered = try await ana.registerDevice(platform: .fcm, token: "fcm-token-ana", stepUpSigner: signer)
+            let device = registered.deviceId
             let item = try #require(try await ana.inbox().items.first)
             #expect(item.verification == .verified)
+            #expect(registered.stepUp?.state == .pending && registered.stepUp?.thumbprint == signer.publicKey.thumbprint)
+            await #expect(throws: HeraldClientError.self, "a pending key approves nothing") {
+                _ = try await ana.perform("approve", on: item.item, stepUp: StepUpDevice(deviceID: device, signer: signer))
+            }
+            // The bank activates the key after its own strong authentication of Ana.
+            try await fixture.platform(.POST, "/v1/users/ana/devices/\(device)/step-up/activate")
 
             let approved = try await ana.perform("approve", on: item.item, stepUp: StepUpDevice(deviceID: device, signer: signer))
             let again = try await ana.perform("decline", on: item.item)

@@ -17,10 +17,15 @@ struct TestDevice {
         return #"{"kty":"EC","crv":"P-256","x":"\#(raw.prefix(32).base64URLEncodedString())","y":"\#(raw.suffix(32).base64URLEncodedString())"}"#
     }
 
-    /// Signs what API.md specifies, computed here independently of the server's code.
-    func sign(item: String, action: String, challenge: String, payload: Data) throws -> String {
+    /// Signs what API.md specifies (`herald-action-v2`), computed here independently of the server's code:
+    /// `canonicalInput` is the RFC 8785 form of the input object, written out by the test itself.
+    func sign(item: String, action: String, challenge: String, payload: Data, canonicalInput: String? = nil, version: String = "v2") throws -> String {
         let payloadHash = Data(SHA256.hash(data: payload)).base64URLEncodedString()
-        let text = "herald-action-v1\n\(item)\n\(action)\n\(challenge)\n\(payloadHash)"
+        let inputHash = canonicalInput.map { Data(SHA256.hash(data: Data($0.utf8))).base64URLEncodedString() } ?? ""
+        let text =
+            version == "v1"
+            ? "herald-action-v1\n\(item)\n\(action)\n\(challenge)\n\(payloadHash)"
+            : "herald-action-v2\n\(item)\n\(action)\n\(challenge)\n\(payloadHash)\n\(inputHash)"
         return try key.signature(for: Data(text.utf8)).rawRepresentation.base64URLEncodedString()
     }
 }
@@ -49,6 +54,9 @@ struct ActionsTests {
         let registered = try await client.request(.post, "/v1/me/devices", auth: token, body: #"{"platform":"fcm","token":"fcm-ana-1","stepUpKey":\#(device.jwk)}"#)
         struct Registered: Decodable { var deviceId: String }
         device.id = try registered.decode(Registered.self).deviceId
+        // The bank activates the key, as it would after its own strong authentication of Ana.
+        let activated = try await client.request(.post, "/v1/users/ana/devices/\(device.id)/step-up/activate", auth: harness.apiKey)
+        #expect(activated.status == .ok)
         return (item, token, device)
     }
 

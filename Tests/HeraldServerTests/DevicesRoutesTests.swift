@@ -6,7 +6,7 @@ import Testing
 @Suite("Devices")
 struct DevicesRoutesTests {
     struct Registered: Decodable { var deviceId: DeviceID }
-    struct DeviceList: Decodable { var devices: [Device] }
+    struct DeviceList: Decodable { var devices: [DeviceView] }
 
     static let apnsToken = String(repeating: "ab", count: 32)
 
@@ -25,7 +25,9 @@ struct DevicesRoutesTests {
                 #expect(first.status == .created && again.status == .ok && moved.status == .created)
                 #expect(try first.decode(Registered.self).deviceId == again.decode(Registered.self).deviceId)
                 #expect(try moved.decode(Registered.self).deviceId != first.decode(Registered.self).deviceId)
-                #expect(anas.devices.isEmpty && bens.devices.map(\.token) == [Self.apnsToken])
+                #expect(anas.devices.isEmpty && bens.devices.map(\.tokenHint) == [String(Self.apnsToken.suffix(4))])
+                let listed = try await client.request(.get, "/v1/me/devices", auth: ben).text
+                #expect(!bens.devices.isEmpty && !listed.contains(Self.apnsToken), "never the token")
             }
         }
     }
@@ -47,7 +49,8 @@ struct DevicesRoutesTests {
                 let byAna = try await client.request(.delete, "/v1/me/devices/\(registered.deviceId)", auth: ana)
                 let again = try await client.request(.delete, "/v1/me/devices/\(registered.deviceId)", auth: ana)
 
-                #expect(list.devices.first?.subscription?.endpoint == "https://push.example/abc" && list.devices.first?.stepUpKey != nil)
+                #expect(list.devices.first?.tokenHint == "/abc" && list.devices.first?.stepUp?.state == .pending)
+                #expect(list.devices.first?.stepUp?.thumbprint == StepUpKey(jwk: try JSONValue.parse(Data(device.jwk.utf8)))?.thumbprint)
                 #expect(byBen.status == .notFound && byAna.status == .noContent && again.status == .notFound)
             }
         }

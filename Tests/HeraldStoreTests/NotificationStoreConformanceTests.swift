@@ -211,6 +211,26 @@ struct NotificationStoreConformanceTests {
         }
     }
 
+    @Test("A challenge presented many times at once is valid for exactly one of them", arguments: StoreBackend.allCases)
+    func concurrentChallenge(backend: StoreBackend) async throws {
+        try await backend.withFixture { fixture in
+            let store = fixture.store
+            let (app, sent, now) = try await sentNotification(fixture)
+            let target = item(for: ana, of: sent, createdAt: now)
+            try await store.insertInboxItems([target], app: app, now: now)
+            for round in 0..<5 {
+                try await store.createChallenge("race\(round)", item: target.id, action: "pay", user: ana, app: app, expiresAt: now.addingTimeInterval(60))
+
+                let outcomes = try await withThrowingTaskGroup(of: ChallengeOutcome.self) { group in
+                    for _ in 0..<16 { group.addTask { try await store.consumeChallenge("race\(round)", item: target.id, action: "pay", user: self.ana, app: app) } }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+
+                #expect(outcomes.filter { $0 == .valid }.count == 1 && outcomes.filter { $0 == .used }.count == 15, "\(outcomes)")
+            }
+        }
+    }
+
     @Test("A message's push row is settled: removed when nobody is offline, due at once with the offline recipients", arguments: StoreBackend.allCases)
     func messagePushes(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in

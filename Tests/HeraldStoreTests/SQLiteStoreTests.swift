@@ -80,3 +80,21 @@ struct SQLiteUpgradeTests {
         try await store.close()
     }
 }
+
+@Suite("Store copy coverage")
+struct StoreCopyCoverageTests {
+    @Test("herald store copy names every table of the embedded store (a new table is not silently left behind)")
+    func everyTableIsCopied() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-sqlite-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteStore(path: directory.appendingPathComponent("h.sqlite").path, masterKey: .generate())
+
+        let tables = try await store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%'")
+        }
+        try await store.close()
+
+        #expect(Set(tables) == Set(StoreCopy.contentTables))
+    }
+}

@@ -1,11 +1,13 @@
+import Crypto
 public import Foundation
 
 /// What a step-up action carries besides its input: the device, the one-time challenge, and the
 /// device's signature over exactly what is approved (API.md, "Actions").
 ///
-/// The signed text binds the item, the action, the challenge and the hash of the item's signed
-/// payload, so an approval cannot be replayed, moved to another item, or obtained for content other
-/// than what the customer saw (PSD2 dynamic linking).
+/// The signed text binds the item, the action, the challenge, the hash of the item's signed payload and
+/// the hash of the input sent with the action, so an approval cannot be replayed, moved to another item,
+/// obtained for content other than what the customer saw (PSD2 dynamic linking), or reused with another
+/// answer (a dispute reason, a choice) than the one the customer confirmed.
 public struct StepUpProof: Equatable, Sendable {
     public var deviceID: DeviceID
     public var challenge: String
@@ -18,9 +20,16 @@ public struct StepUpProof: Equatable, Sendable {
         self.signature = signature
     }
 
-    /// The exact bytes the device signs.
-    public static func message(item: InboxItemID, action: String, challenge: String, payloadHash: String) -> Data {
-        Data("herald-action-v1\n\(item.rawValue)\n\(action)\n\(challenge)\n\(payloadHash)".utf8)
+    /// The exact bytes the device signs (`herald-action-v2`; v1, which did not bind the input, is refused).
+    public static func message(item: InboxItemID, action: String, challenge: String, payloadHash: String, inputHash: String) -> Data {
+        Data("herald-action-v2\n\(item.rawValue)\n\(action)\n\(challenge)\n\(payloadHash)\n\(inputHash)".utf8)
+    }
+
+    /// base64url(SHA-256) of the RFC 8785 canonical JSON of the action's `input` object (`{"value": ...}`),
+    /// or the empty string when the action is sent without input.
+    public static func inputHash(of input: JSONValue?) -> String {
+        guard let input else { return "" }
+        return Data(SHA256.hash(data: CanonicalJSON.data(input))).base64URLEncodedString()
     }
 }
 

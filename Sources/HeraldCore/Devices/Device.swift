@@ -2,9 +2,22 @@ public import Foundation
 
 /// An app installation of a customer: where pushes go, and the device-bound key that signs step-up
 /// approvals. A user has several; a push token belongs to one user at a time.
+///
+/// A step-up key registered with a user token is `pending`: whoever holds a stolen token could have
+/// registered it, so it approves nothing until the business, after its own strong authentication of the
+/// customer, activates it through the Platform API. A device's key never changes once set.
+///
+/// This is the stored device; what the API shows is `DeviceView` (never the push token or endpoint).
 public struct Device: Codable, Equatable, Sendable {
     public enum Platform: String, Codable, Sendable {
         case apns, fcm, webpush
+    }
+
+    public enum StepUpState: String, Codable, Sendable {
+        /// Registered by the customer's app; approves nothing yet.
+        case pending
+        /// Activated by the business; approves step-up actions.
+        case active
     }
 
     /// A browser's push subscription (RFC 8030 endpoint, RFC 8291 keys).
@@ -35,19 +48,56 @@ public struct Device: Codable, Equatable, Sendable {
     public var subscription: WebPushSubscription?
     /// The P-256 public key of the device's step-up signer, as a JWK.
     public var stepUpKey: StepUpKey?
+    /// Set exactly when `stepUpKey` is.
+    public var stepUpState: StepUpState?
+    public var stepUpActivatedAt: Date?
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
-        id: DeviceID, platform: Platform, token: String, subscription: WebPushSubscription?, stepUpKey: StepUpKey?, createdAt: Date, updatedAt: Date
+        id: DeviceID, platform: Platform, token: String, subscription: WebPushSubscription?, stepUpKey: StepUpKey?, stepUpState: StepUpState? = nil,
+        stepUpActivatedAt: Date? = nil, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.platform = platform
         self.token = token
         self.subscription = subscription
         self.stepUpKey = stepUpKey
+        self.stepUpState = stepUpKey == nil ? nil : (stepUpState ?? .pending)
+        self.stepUpActivatedAt = stepUpActivatedAt
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+    }
+
+    /// The key that may approve step-up actions now: only an active one.
+    public var activeStepUpKey: StepUpKey? { stepUpState == .active ? stepUpKey : nil }
+}
+
+/// A device as the API shows it (`GET /v1/me/devices`, `GET /v1/users/{userId}/devices`): never the push
+/// token or the Web Push endpoint, which would let a token holder re-register (and so take over) the
+/// device; at most their last four characters, to tell devices apart.
+public struct DeviceView: Codable, Equatable, Sendable {
+    public struct StepUp: Codable, Equatable, Sendable {
+        public var state: Device.StepUpState
+        /// RFC 7638 thumbprint of the key (base64url).
+        public var thumbprint: String
+        public var activatedAt: Date?
+    }
+
+    public var deviceId: DeviceID
+    public var platform: Device.Platform
+    public var tokenHint: String
+    public var stepUp: StepUp?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(_ device: Device) {
+        deviceId = device.id
+        platform = device.platform
+        tokenHint = String(device.token.suffix(4))
+        stepUp = device.stepUpKey.map { StepUp(state: device.stepUpState ?? .pending, thumbprint: $0.thumbprint, activatedAt: device.stepUpActivatedAt) }
+        createdAt = device.createdAt
+        updatedAt = device.updatedAt
     }
 }
 

@@ -13,8 +13,9 @@ public struct StepUpKey: Codable, Equatable, Sendable {
             let xBytes = Data(base64URLEncoded: x), let yBytes = Data(base64URLEncoded: y), xBytes.count == 32, yBytes.count == 32,
             (try? P256.Signing.PublicKey(rawRepresentation: xBytes + yBytes)) != nil
         else { return nil }
-        self.x = x
-        self.y = y
+        // Stored in one encoding whatever the JWK used (padding), so the thumbprint is the key's, not the text's.
+        self.x = xBytes.base64URLEncodedString()
+        self.y = yBytes.base64URLEncodedString()
     }
 
     public init(publicKey: P256.Signing.PublicKey) {
@@ -38,6 +39,12 @@ public struct StepUpKey: Codable, Equatable, Sendable {
         try container.encode("P-256", forKey: .crv)
         try container.encode(x, forKey: .x)
         try container.encode(y, forKey: .y)
+    }
+
+    /// The RFC 7638 thumbprint: base64url(SHA-256) of the JWK's required members in lexicographic order,
+    /// without white space. What a bank shows its customer (or its support staff) to name the key.
+    public var thumbprint: String {
+        Data(SHA256.hash(data: Data(#"{"crv":"P-256","kty":"EC","x":"\#(x)","y":"\#(y)"}"#.utf8))).base64URLEncodedString()
     }
 
     /// Whether `signature` (raw r‖s, 64 bytes) is this key's ECDSA P-256/SHA-256 signature of `message`.

@@ -22,6 +22,9 @@ public struct FieldProblem: Codable, Equatable, Sendable {
         public static let linkNotAllowed: Reason = "link_not_allowed"
         public static let missingVariable: Reason = "missing_variable"
         public static let targetNotAllowed: Reason = "target_not_allowed"
+        public static let stepUpKeyNotActive: Reason = "step_up_key_not_active"
+        public static let stepUpKeyExists: Reason = "step_up_key_exists"
+        public static let pushTokenInUse: Reason = "push_token_in_use"
     }
 
     public var field: String

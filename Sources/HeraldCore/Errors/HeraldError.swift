@@ -11,8 +11,13 @@ public enum HeraldError: Error, Equatable, Sendable {
     case invalid([FieldProblem])
     /// The request could not be parsed at all (broken JSON, bad UTF-8, not an object).
     case malformed(detail: String)
+    /// Authenticated, but refused for a reason clients may switch on (`step_up_key_not_active`); 403
+    /// with the problem in `errors`.
+    case forbiddenBecause(FieldProblem)
     /// The request conflicts with the current state (an idempotency key reused with another body).
     case conflict(detail: String)
+    /// A conflict with a reason clients may switch on (`step_up_key_exists`); 409 with the problem in `errors`.
+    case conflictBecause(FieldProblem)
     /// The resource existed but is no longer usable (an expired inbox item).
     case gone(detail: String)
     /// A body or frame exceeds a documented limit.

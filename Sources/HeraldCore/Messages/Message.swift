@@ -21,6 +21,13 @@ public struct Message: Codable, Equatable, Sendable {
     public var erased: Bool?
     /// The verified-sender signature of a message the business sent as itself (see `signedPayload`).
     public var jws: String?
+    /// `business` when the last edit of a customer's message was the business's (moderation through the
+    /// Platform API), so an app never shows words the business put there as the customer's. Absent otherwise.
+    public var editedBy: Editor?
+
+    public enum Editor: String, Codable, Sendable {
+        case business
+    }
 
     public init(
         id: MessageID, channelId: ChannelID, seq: Int64, sender: UserID?, text: String, data: [String: JSONValue]?,

@@ -42,7 +42,7 @@ final class ActionService: Sendable {
     func perform(item id: InboxItemID, action actionID: String, body: Data, user: UserID, app: AppID) async throws -> Result {
         let (item, action) = try await requireAction(actionID, on: id, user: user, app: app)
         let request = try ActionRequest(body: body, action: action)
-        if action.stepUp { try await verify(request.proof, item: item, action: action, user: user, app: app) }
+        if action.stepUp { try await verify(request.proof, input: request.input, item: item, action: action, user: user, app: app) }
         let performed = InboxItem.PerformedAction(actionId: action.id, input: request.input, performedAt: WireTime.truncated(now()))
         var effects: [OutboxEntry] = []
         if let followUp = try await followUp(for: item, action: action, app: app) {
@@ -52,7 +52,7 @@ final class ActionService: Sendable {
             effects.append(OutboxEntry(kind: OutboxKind.followUp, user: user, subject: item.id.rawValue, payload: payload.compactString, availableAt: performed.performedAt))
         }
         effects += try await webhooks.entries(
-            for: .actionPerformed, app: app,
+            for: .actionPerformed, app: app, user: user,
             data: [
                 "itemId": .string(item.id.rawValue), "notificationId": .string(item.notificationId.rawValue), "userId": .string(user.rawValue),
                 "actionId": .string(action.id), "input": request.input ?? .null, "stepUp": .bool(action.stepUp),
@@ -70,16 +70,23 @@ final class ActionService: Sendable {
     }
 
     /// The device's signature must cover this item, this action, a fresh challenge issued for them,
-    /// and the hash of the payload the customer was shown. Every failure is the same 403.
-    private func verify(_ proof: StepUpProof?, item: InboxItem, action: NotificationAction, user: UserID, app: AppID) async throws {
+    /// the hash of the payload the customer was shown and the hash of the input sent, with a key the
+    /// business activated. Every failure is a 403; a pending key says so (`step_up_key_not_active`), so
+    /// the app can tell its customer to finish enrolment with the bank.
+    private func verify(_ proof: StepUpProof?, input: JSONValue?, item: InboxItem, action: NotificationAction, user: UserID, app: AppID) async throws {
         guard let proof else { throw HeraldError.forbidden(reason: "This action needs a step-up signature.") }
         let outcome = try await store.consumeChallenge(proof.challenge, item: item.id, action: action.id, user: user, app: app)
         guard outcome == .valid else { throw HeraldError.forbidden(reason: "The challenge is unknown, already used or expired.") }
-        guard let key = try await store.device(proof.deviceID, of: user, in: app)?.stepUpKey else {
+        guard let device = try await store.device(proof.deviceID, of: user, in: app), device.stepUpKey != nil else {
             throw HeraldError.forbidden(reason: "The device has no step-up key.")
         }
+        guard let key = device.activeStepUpKey else {
+            throw HeraldError.forbiddenBecause(
+                FieldProblem(field: "deviceId", reason: .stepUpKeyNotActive, detail: "The device's step-up key is pending: the business has not activated it."))
+        }
         guard let payload = SignedPayload.payload(of: item.jws) else { throw HeraldError.forbidden(reason: "The item carries no signed payload.") }
-        let message = StepUpProof.message(item: item.id, action: action.id, challenge: proof.challenge, payloadHash: SignedPayload.hash(of: payload))
+        let message = StepUpProof.message(
+            item: item.id, action: action.id, challenge: proof.challenge, payloadHash: SignedPayload.hash(of: payload), inputHash: StepUpProof.inputHash(of: input))
         guard key.isValidSignature(proof.signature, for: message) else { throw HeraldError.forbidden(reason: "The step-up signature does not verify.") }
     }
 

@@ -4,7 +4,12 @@ public import HeraldStore
 import JWTKit
 
 /// Issues and verifies user tokens: HS256 JWTs signed with a per-app secret, with `kid` in the
-/// header and `sub` (user), `app`, `iat` and `exp` in the payload.
+/// header and `sub` (user), `app`, `iat`, `exp` and `ep` (the user's token epoch) in the payload.
+///
+/// A token works only while its epoch is the user's current one, read from the store on every check
+/// (never cached, so a revocation or an erasure holds on every node of a cluster at once): revoking
+/// a user's tokens, erasing the user, or creating the same id again after an erasure ends every token
+/// issued before.
 ///
 /// An actor because it caches one `JWTKeyCollection` per `kid` (keys are unsealed from the store once,
 /// not on every request) and that cache is shared by all requests.
@@ -14,6 +19,8 @@ public actor UserTokens {
         var app: String
         var iat: IssuedAtClaim
         var exp: ExpirationClaim
+        /// The user's token epoch when it was issued; absent in tokens from before epochs (they match "").
+        var ep: String?
 
         /// Expiry is checked by `UserTokens.verify` against the injected clock, not here.
         func verify(using algorithm: some JWTAlgorithm) async throws {}
@@ -23,22 +30,24 @@ public actor UserTokens {
         var kid: String?
     }
 
-    private let store: any AppStore & ErasureStore
+    private let store: any AppStore & ErasureStore & UserStore
     private let now: @Sendable () -> Date
     private var keys: [String: (app: AppID, collection: JWTKeyCollection)] = [:]
 
-    public init(store: any AppStore & ErasureStore, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(store: any AppStore & ErasureStore & UserStore, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.now = now
     }
 
     /// A new token for `user`, valid for `ttlSeconds`.
     public func issue(for user: UserID, in app: AppID, ttlSeconds: Int64) async throws -> (token: String, expiresAt: Date) {
+        guard let epoch = try await store.tokenEpoch(of: user, in: app) else { throw HeraldError.notFound(resource: "user") }
         let key = try await store.currentTokenKey(of: app)
         let collection = try await collection(for: key)
         let issuedAt = WireTime.truncated(now())
         let expiresAt = issuedAt.addingTimeInterval(TimeInterval(ttlSeconds))
-        let payload = Payload(sub: .init(value: user.rawValue), app: app.rawValue, iat: .init(value: issuedAt), exp: .init(value: expiresAt))
+        let payload = Payload(
+            sub: .init(value: user.rawValue), app: app.rawValue, iat: .init(value: issuedAt), exp: .init(value: expiresAt), ep: epoch.isEmpty ? nil : epoch)
         let token = try await collection.sign(payload, kid: JWKIdentifier(string: key.kid))
         return (token, expiresAt)
     }
@@ -68,8 +77,10 @@ public actor UserTokens {
         else {
             throw .unauthenticated
         }
-        // An erased user's tokens stop working at once, not when they expire.
-        guard (try? await store.userIsActive(user, in: app)) == true else { throw .unauthenticated }
+        // An erased user's tokens stop working at once, not when they expire; so do revoked ones.
+        guard (try? await store.userIsActive(user, in: app)) == true, let epoch = try? await store.tokenEpoch(of: user, in: app),
+            ConstantTime.isEqual(Array(epoch.utf8), Array((payload.ep ?? "").utf8))
+        else { throw .unauthenticated }
         return (.user(app, user), payload.exp.value)
     }
 

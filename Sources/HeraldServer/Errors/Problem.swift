@@ -17,7 +17,9 @@ struct Problem: HTTPResponseError {
         case .forbidden(let reason): self.init(.forbidden, "forbidden", "Not allowed", detail: reason)
         case .invalid(let fields): self.init(.unprocessableContent, "invalid", "Invalid request", errors: fields)
         case .malformed(let detail): self.init(.badRequest, "malformed", "Malformed request", detail: detail)
+        case .forbiddenBecause(let problem): self.init(.forbidden, "forbidden", "Not allowed", detail: problem.detail, errors: [problem])
         case .conflict(let detail): self.init(.conflict, "conflict", "Conflict", detail: detail)
+        case .conflictBecause(let problem): self.init(.conflict, "conflict", "Conflict", detail: problem.detail, errors: [problem])
         case .gone(let detail): self.init(.gone, "gone", "Gone", detail: detail)
         case .tooLarge(let detail): self.init(.contentTooLarge, "too-large", "Too large", detail: detail)
         case .rateLimited(let seconds):

@@ -125,7 +125,7 @@ final class NotificationService: Sendable {
         }
         try await write(batch, app: notification.app)
         let effects = try await webhooks.entries(
-            for: .notificationSent, app: notification.app,
+            for: .notificationSent, app: notification.app, user: nil,
             data: ["notificationId": .string(notification.id.rawValue), "category": .string(notification.category.rawValue), "audience": .number(Double(audience.count))],
             at: WireTime.truncated(now()))
         try await store.completeNotification(notification.id, audienceSize: audience.count, effects: effects)

@@ -214,6 +214,8 @@ struct RealtimeGateway: Sendable {
             case .notFound(let what): ("not_found", "The \(what) does not exist.")
             case .unauthenticated: ("unauthenticated", "Not authenticated.")
             case .forbidden(let reason): ("forbidden", reason)
+            case .forbiddenBecause(let problem): ("forbidden", problem.detail ?? problem.reason.rawValue)
+            case .conflictBecause(let problem): ("conflict", problem.detail ?? problem.reason.rawValue)
             case .invalid(let problems): ("invalid", problems.map { "\($0.field): \($0.reason.rawValue)" }.joined(separator: "; "))
             case .malformed(let detail): ("malformed", detail)
             case .conflict(let detail): ("conflict", detail)

@@ -54,7 +54,9 @@ struct MessagesRoutes {
         let (caller, channel, message) = try await modifiableMessage(context)
         let input = try MessageEdit(body: await request.bodyData())
         let messageSigner = message.sender == nil ? try await businessMessageSigner(for: input.content, app: caller.appID) : nil
-        return try JSONResponse.make(try await store.editMessage(message.id, in: channel.id, app: caller.appID, content: input.content, signer: messageSigner))
+        return try JSONResponse.make(
+            try await store.editMessage(
+                message.id, in: channel.id, app: caller.appID, content: input.content, signer: messageSigner, byBusiness: caller.userID == nil))
     }
 
     @Sendable func delete(_ request: Request, context: HeraldRequestContext) async throws -> Response {

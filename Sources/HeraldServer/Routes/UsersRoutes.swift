@@ -8,6 +8,8 @@ struct UsersRoutes {
     let store: any Store
     let tokens: UserTokens
     let hub: Hub
+    let webhooks: WebhookEvents
+    let now: @Sendable () -> Date
 
     private struct IssuedToken: Encodable {
         var token: String
@@ -18,6 +20,8 @@ struct UsersRoutes {
         routes.on(.put, "/v1/users/:userId", use: put)
         routes.on(.get, "/v1/users/:userId", use: get)
         routes.on(.post, "/v1/users/:userId/tokens", use: issueToken)
+        routes.on(.post, "/v1/users/:userId/tokens/revoke", use: revokeTokens)
+        routes.on(.post, "/v1/token-keys/rotate", use: rotateTokenKey)
         routes.on(.get, "/v1/users/:userId/export", audited: true, use: export)
         routes.on(.delete, "/v1/users/:userId", use: erase)
     }
@@ -55,6 +59,28 @@ struct UsersRoutes {
         let userID = try context.parameters.id("userId", as: UserID.self, resource: "user")
         guard let user = try await store.user(userID, in: app) else { throw HeraldError.notFound(resource: "user") }
         return try JSONResponse.make(user)
+    }
+
+    /// Logout everywhere, a stolen phone, a leaked token: every token issued to the user until now stops
+    /// working at once, on every node, and their live connections close.
+    @Sendable func revokeTokens(_ request: Request, context: HeraldRequestContext) async throws -> Response {
+        let app = try Access.requirePlatform(context.requireCaller())
+        let userID = try context.parameters.id("userId", as: UserID.self, resource: "user")
+        let time = WireTime.truncated(now())
+        guard try await store.revokeTokens(of: userID, in: app) else { throw HeraldError.notFound(resource: "user") }
+        hub.disconnect(userID, in: app, reason: "tokens revoked")
+        try await store.enqueue(
+            try await webhooks.entries(
+                for: .userTokensRevoked, app: app, user: userID, data: ["userId": .string(userID.rawValue), "revokedAt": .string(WireTime.format(time))], at: time),
+            app: app)
+        return Response(status: .noContent)
+    }
+
+    /// A new key signs the app's tokens from now on; tokens signed by earlier keys work until they expire.
+    @Sendable func rotateTokenKey(_ request: Request, context: HeraldRequestContext) async throws -> Response {
+        let app = try Access.requirePlatform(context.requireCaller())
+        struct Rotated: Encodable { var kid: String }
+        return try JSONResponse.make(Rotated(kid: try await store.rotateTokenKey(of: app).kid), status: .created)
     }
 
     @Sendable func issueToken(_ request: Request, context: HeraldRequestContext) async throws -> Response {

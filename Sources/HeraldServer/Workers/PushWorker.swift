@@ -120,7 +120,12 @@ struct PushWorker: Service {
                 } else {
                     done.insert(device.id.rawValue)
                 }
-                if outcome == .unregistered { _ = try await store.deleteDevice(device.id, of: target.user, in: job.app) }
+                if outcome == .unregistered {
+                    // The provider dropped the token (the app was uninstalled): the device goes, its key with it.
+                    let removed = try await WebhookEvents(store: store).entries(
+                        for: .deviceRemoved, app: job.app, user: target.user, data: WebhookEvents.deviceData(device, user: target.user), at: WireTime.truncated(now()))
+                    _ = try await store.deleteDevice(device.id, of: target.user, in: job.app, effects: removed)
+                }
                 deliveries.append(
                     PushDelivery(
                         userId: target.user, deviceId: device.id, platform: device.platform, subject: target.subject, subjectId: target.push.id,

@@ -215,6 +215,7 @@ public final class KeyRing: Sendable {
 
     /// A consistent copy of the key store (SQLite backup API), for `herald backup --keys-out`.
     public func backup(to path: String) throws {
+        try PrivateFile.createEmpty(at: path)
         let copy = try DatabaseQueue(path: path)
         try queue.backup(to: copy)
         try copy.close()

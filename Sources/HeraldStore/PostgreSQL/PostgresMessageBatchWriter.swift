@@ -38,7 +38,7 @@ struct PostgresMessageBatchWriter {
                 wanted[request.app, default: []].insert(request.sender.map(KeyOwner.user) ?? .app)
                 // The app's key turns an idempotency key's digest into what is stored.
                 if request.idempotency != nil { wanted[request.app, default: []].insert(.app) }
-            case .edit(let id, let channel, let app, _, _, _), .delete(let id, let channel, let app, _):
+            case .edit(let id, let channel, let app, _, _, _, _), .delete(let id, let channel, let app, _):
                 let sender = try await database.rows("SELECT sender FROM message WHERE id = \(id.rawValue) AND channelID = \(channel.rawValue)")
                     .first?.decode(String?.self) ?? nil
                 wanted[app, default: []].insert(sender.flatMap(UserID.init(rawValue:)).map(KeyOwner.user) ?? .app)
@@ -79,7 +79,7 @@ struct PostgresMessageBatchWriter {
         let ids = Set(batch.map { write in
             switch write {
             case .append(let request, _): request.channel.rawValue
-            case .edit(_, let channel, _, _, _, _), .delete(_, let channel, _, _): channel.rawValue
+            case .edit(_, let channel, _, _, _, _, _), .delete(_, let channel, _, _): channel.rawValue
             }
         })
         try await connection.execute("SELECT id FROM channel WHERE id = ANY(\(ids.sorted())) ORDER BY id FOR UPDATE")
@@ -90,11 +90,11 @@ struct PostgresMessageBatchWriter {
         do {
             switch write {
             case .append(let request, let time): return try await appendAll([(request, time)])[0]
-            case .edit(let id, let channel, let app, let content, let signer, let time):
-                let message = try await change(id, channel: channel, app: app, to: content, signer: signer, deleting: false, at: time)
+            case .edit(let id, let channel, let app, let content, let signer, let byBusiness, let time):
+                let message = try await change(id, channel: channel, app: app, to: content, signer: signer, byBusiness: byBusiness, deleting: false, at: time)
                 return .success(AppendResult(message: message, isReplay: false))
             case .delete(let id, let channel, let app, let time):
-                let message = try await change(id, channel: channel, app: app, to: nil, signer: nil, deleting: true, at: time)
+                let message = try await change(id, channel: channel, app: app, to: nil, signer: nil, byBusiness: false, deleting: true, at: time)
                 return .success(AppendResult(message: message, isReplay: false))
             }
         } catch let error as HeraldError {
@@ -103,7 +103,7 @@ struct PostgresMessageBatchWriter {
     }
 
     private mutating func change(
-        _ id: MessageID, channel: ChannelID, app: AppID, to content: MessageContent?, signer: MessageSigner?, deleting: Bool, at time: Date
+        _ id: MessageID, channel: ChannelID, app: AppID, to content: MessageContent?, signer: MessageSigner?, byBusiness: Bool, deleting: Bool, at time: Date
     ) async throws -> Message {
         guard let channelRecord = try await PostgresStore.channelRecord(channel, in: app, on: connection),
             let row = try await connection.rows(
@@ -113,7 +113,7 @@ struct PostgresMessageBatchWriter {
             throw HeraldError.notFound(resource: "message")
         }
         var record = try MessageRecord(postgres: row)
-        let (message, changed) = try record.change(to: content, signer: signer, deleting: deleting, at: time, key: keys.key(record.owner, in: app))
+        let (message, changed) = try record.change(to: content, signer: signer, byBusiness: byBusiness, deleting: deleting, at: time, key: keys.key(record.owner, in: app))
         // Deleting a tombstone again is not an error, and not a change either.
         guard changed else { return message }
         try await connection.execute(

@@ -166,6 +166,16 @@ enum PostgresMigrations {
                 "ALTER TABLE idempotencyKey ADD COLUMN userID text",
                 "CREATE INDEX idempotencyKey_on_appID_userID ON idempotencyKey (appID, userID)",
             ]),
+        Migration(
+            name: "give step-up keys a state, pending until the business activates them",
+            statements: [
+                "ALTER TABLE device ADD COLUMN stepUpState text, ADD COLUMN stepUpActivatedAt bigint",
+                // Keys registered before could have come from any holder of a user token: none is trusted.
+                "UPDATE device SET stepUpState = 'pending' WHERE stepUpKey IS NOT NULL",
+            ]),
+        Migration(
+            name: "create user token epochs",
+            statements: ["CREATE TABLE userTokenEpoch (appID text NOT NULL, userID text NOT NULL, epoch text NOT NULL, PRIMARY KEY (appID, userID))"]),
     ]
 
     /// The key database (`PostgresKeyRing`), apart from the content it protects.

@@ -57,14 +57,14 @@ extension TemplateRecord {
 }
 
 extension DeviceRecord {
-    static let postgresColumns = "id, appID, userID, platform, token, subscription, stepUpKey, createdAt, updatedAt"
+    static let postgresColumns = "id, appID, userID, platform, token, subscription, stepUpKey, stepUpState, stepUpActivatedAt, createdAt, updatedAt"
 
     init(postgres row: PostgresRow) throws {
-        let (id, appID, userID, platform, token, subscription, stepUpKey, createdAt, updatedAt) = try row.decode(
-            (String, String, String, String, String, String?, String?, Int64, Int64).self)
+        let (id, appID, userID, platform, token, subscription, stepUpKey, stepUpState, stepUpActivatedAt, createdAt, updatedAt) = try row.decode(
+            (String, String, String, String, String, String?, String?, String?, Int64?, Int64, Int64).self)
         self.init(
-            id: id, appID: appID, userID: userID, platform: platform, token: token, subscription: subscription, stepUpKey: stepUpKey, createdAt: createdAt,
-            updatedAt: updatedAt)
+            id: id, appID: appID, userID: userID, platform: platform, token: token, subscription: subscription, stepUpKey: stepUpKey,
+            stepUpState: stepUpState, stepUpActivatedAt: stepUpActivatedAt, createdAt: createdAt, updatedAt: updatedAt)
     }
 }
 

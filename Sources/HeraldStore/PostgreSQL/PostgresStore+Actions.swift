@@ -16,22 +16,21 @@ extension PostgresStore {
         }
     }
 
-    /// One statement marks the challenge used and returns what it was before, so two nodes presenting the
-    /// same challenge at once cannot both see it unused.
+    /// The row is read under its lock (`FOR UPDATE`) and marked used in the same transaction, so of two
+    /// nodes presenting the same challenge at once the second waits for the first's commit and sees it
+    /// used. (A self-join `UPDATE … FROM … RETURNING` read the old row without that guarantee under READ
+    /// COMMITTED: both could see it unused.)
     public func consumeChallenge(_ challenge: String, item: InboxItemID, action: String, user: UserID, app: AppID) async throws -> ChallengeOutcome {
         let now = nowMilliseconds()
-        guard let row = try await database.rows(
-            """
-            UPDATE actionChallenge c SET usedAt = COALESCE(c.usedAt, \(now)) FROM actionChallenge before
-            WHERE c.challenge = \(challenge) AND before.challenge = c.challenge
-            RETURNING before.appID, before.userID, before.itemID, before.actionID, before.usedAt, before.expiresAt
-            """
-        ).first else { return .unknown }
-        let (rowApp, rowUser, rowItem, rowAction, usedAt, expiresAt) = try row.decode((String, String, String, String, Int64?, Int64).self)
-        guard rowApp == app.rawValue, rowUser == user.rawValue, rowItem == item.rawValue, rowAction == action else { return .unknown }
-        if usedAt != nil { return .used }
-        if expiresAt <= now { return .expired }
-        return .valid
+        return try await database.transaction { connection in
+            guard let row = try await connection.rows(
+                "SELECT appID, userID, itemID, actionID, usedAt, expiresAt FROM actionChallenge WHERE challenge = \(challenge) FOR UPDATE"
+            ).first else { return .unknown }
+            try await connection.execute("UPDATE actionChallenge SET usedAt = COALESCE(usedAt, \(now)) WHERE challenge = \(challenge)")
+            let (rowApp, rowUser, rowItem, rowAction, usedAt, expiresAt) = try row.decode((String, String, String, String, Int64?, Int64).self)
+            return ChallengeOutcome(
+                issuedTo: (rowApp, rowUser, rowItem, rowAction), usedAt: usedAt, expiresAt: expiresAt, presentedBy: (app, user, item, action), now: now)
+        }
     }
 
     public func recordAction(
@@ -68,8 +67,12 @@ extension PostgresStore {
 
     func sealedOutboxRows(_ entries: [OutboxEntry], app: AppID) async throws -> [OutboxRow] {
         guard !entries.isEmpty else { return [] }
-        let appKey = try await keys.key(.app, in: app)
-        return try entries.map { entry in
+        return try Self.sealedOutboxRows(entries, app: app, appKey: try await keys.key(.app, in: app))
+    }
+
+    /// The same with the app's key at hand, for rows made inside a transaction.
+    static func sealedOutboxRows(_ entries: [OutboxEntry], app: AppID, appKey: DataKey?) throws -> [OutboxRow] {
+        try entries.map { entry in
             guard OutboxKind.sealed.contains(entry.kind) else { return OutboxRow(entry: entry, sealed: nil) }
             // Never written in clear: an app without its key is an error, not a reason to skip sealing.
             guard let appKey else { throw HeraldError.notFound(resource: "app") }

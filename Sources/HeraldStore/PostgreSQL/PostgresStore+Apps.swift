@@ -61,6 +61,31 @@ extension PostgresStore {
         }
     }
 
+    public func rotateTokenKey(of app: AppID) async throws -> TokenSigningKey {
+        let appKey = try await appKey(app)
+        let createdAt = nowMilliseconds()
+        let cutoff = createdAt - Limits.maxTokenTTLSeconds * 1000
+        return try await database.transaction { connection in
+            guard try await connection.value("SELECT id FROM app WHERE id = \(app.rawValue) FOR UPDATE", as: String.self) != nil else {
+                throw HeraldError.notFound(resource: "app")
+            }
+            // The newest key created before the cutoff may have signed tokens that are still valid; older ones cannot have.
+            try await connection.execute(
+                """
+                DELETE FROM tokenKey WHERE appID = \(app.rawValue)
+                    AND createdAt < (SELECT max(createdAt) FROM tokenKey WHERE appID = \(app.rawValue) AND createdAt <= \(cutoff))
+                """)
+            let latest = try await connection.value("SELECT max(createdAt) FROM tokenKey WHERE appID = \(app.rawValue)", as: Int64?.self) ?? nil
+            let kid = RandomToken.base32(byteCount: 10)
+            let secret = Data(RandomToken.bytes(32))
+            let sealed = try appKey.seal(secret, context: TokenKeyRecord.sealContext(kid: kid, app: app.rawValue))
+            // Strictly newer than the key it replaces, even within one millisecond: "current" is the newest.
+            try await connection.execute(
+                "INSERT INTO tokenKey (kid, appID, sealedSecret, createdAt) VALUES (\(kid), \(app.rawValue), \(sealed), \(max(createdAt, (latest ?? 0) + 1)))")
+            return TokenSigningKey(kid: kid, app: app, secret: secret)
+        }
+    }
+
     public func tokenKey(kid: String) async throws -> TokenSigningKey? {
         guard let row = try await database.rows("SELECT \(unescaped: TokenKeyRecord.postgresColumns) FROM tokenKey WHERE kid = \(kid)").first else { return nil }
         return try await unseal(TokenKeyRecord(postgres: row))

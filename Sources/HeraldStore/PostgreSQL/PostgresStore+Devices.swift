@@ -3,12 +3,14 @@ public import HeraldCore
 import PostgresNIO
 
 extension PostgresStore {
-    public func registerDevice(_ device: NewDevice, for user: UserID, in app: AppID) async throws -> (device: Device, created: Bool) {
+    public func registerDevice(
+        _ device: NewDevice, for user: UserID, in app: AppID, effects: @escaping @Sendable (Device) -> [OutboxEntry]
+    ) async throws -> DeviceRegistration {
         let time = nowMilliseconds()
-        let encoder = JSONEncoder()
-        let subscription = try device.subscription.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
-        let stepUpKey = try device.stepUpKey.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        let subscription = try device.subscription.map { String(decoding: try DeviceRules.encoder.encode($0), as: UTF8.self) }
+        let stepUpKey = try DeviceRules.encoded(device.stepUpKey)
         let id = DeviceID.generate().rawValue
+        let appKey = try await appKey(app)
         return try await database.transaction { connection in
             // Two advisory locks, always in this order: the token's (one registration of a token at a
             // time, whichever user and node) and the user's (so the per-user limit holds across nodes).
@@ -17,26 +19,36 @@ extension PostgresStore {
                 SELECT pg_advisory_xact_lock(hashtextextended(\("device|" + app.rawValue + "|" + device.platform.rawValue + "|" + device.token), 0)),
                     pg_advisory_xact_lock(hashtextextended(\("user|" + app.rawValue + "|" + user.rawValue), 0))
                 """)
-            if let row = try await connection.rows(
+            let existing = try await connection.rows(
                 """
                 SELECT \(unescaped: DeviceRecord.postgresColumns) FROM device
                 WHERE appID = \(app.rawValue) AND platform = \(device.platform.rawValue) AND token = \(device.token)
                 """
-            ).first {
-                var existing = try DeviceRecord(postgres: row)
-                if existing.userID == user.rawValue {
-                    existing.subscription = subscription
-                    existing.stepUpKey = stepUpKey ?? existing.stepUpKey
-                    existing.updatedAt = time
-                    try await connection.execute(
-                        """
-                        UPDATE device SET subscription = \(existing.subscription), stepUpKey = \(existing.stepUpKey), updatedAt = \(time)
-                        WHERE id = \(existing.id)
-                        """)
-                    return (try existing.device(), false)
+            ).first.map(DeviceRecord.init(postgres:))
+            var tookFrom: UserID?
+            switch try DeviceRules.decide(existing: existing, user: user, stepUpKey: stepUpKey) {
+            case .update(let enrolsKey):
+                var record = existing!
+                record.subscription = subscription
+                if enrolsKey {
+                    record.stepUpKey = stepUpKey
+                    record.stepUpState = Device.StepUpState.pending.rawValue
                 }
-                // The token now belongs to whoever registered it last; the previous owner loses it.
-                try await connection.execute("DELETE FROM device WHERE id = \(existing.id)")
+                record.updatedAt = time
+                try await connection.execute(
+                    """
+                    UPDATE device SET subscription = \(record.subscription), stepUpKey = \(record.stepUpKey), stepUpState = \(record.stepUpState),
+                        updatedAt = \(time)
+                    WHERE id = \(record.id)
+                    """)
+                let updated = try record.device()
+                if enrolsKey { try await Self.insertOutbox(try Self.sealedOutboxRows(effects(updated), app: app, appKey: appKey), app: app, now: time, on: connection) }
+                return DeviceRegistration(device: updated, created: false, enrolledStepUpKey: enrolsKey, tookPushTokenFrom: nil)
+            case .takeOver:
+                tookFrom = UserID(rawValue: existing!.userID)
+                try await connection.execute("DELETE FROM device WHERE id = \(existing!.id)")
+            case .insert:
+                break
             }
             let count = try await connection.value("SELECT count(*) FROM device WHERE appID = \(app.rawValue) AND userID = \(user.rawValue)", as: Int.self) ?? 0
             guard count < Limits.devicesPerUser else {
@@ -44,14 +56,39 @@ extension PostgresStore {
             }
             let record = DeviceRecord(
                 id: id, appID: app.rawValue, userID: user.rawValue, platform: device.platform.rawValue, token: device.token,
-                subscription: subscription, stepUpKey: stepUpKey, createdAt: time, updatedAt: time)
+                subscription: subscription, stepUpKey: stepUpKey, stepUpState: stepUpKey == nil ? nil : Device.StepUpState.pending.rawValue,
+                stepUpActivatedAt: nil, createdAt: time, updatedAt: time)
             try await connection.execute(
                 """
-                INSERT INTO device (id, appID, userID, platform, token, subscription, stepUpKey, createdAt, updatedAt)
+                INSERT INTO device (id, appID, userID, platform, token, subscription, stepUpKey, stepUpState, createdAt, updatedAt)
                 VALUES (\(record.id), \(record.appID), \(record.userID), \(record.platform), \(record.token), \(record.subscription),
-                    \(record.stepUpKey), \(time), \(time))
+                    \(record.stepUpKey), \(record.stepUpState), \(time), \(time))
                 """)
-            return (try record.device(), true)
+            let created = try record.device()
+            if stepUpKey != nil { try await Self.insertOutbox(try Self.sealedOutboxRows(effects(created), app: app, appKey: appKey), app: app, now: time, on: connection) }
+            return DeviceRegistration(device: created, created: true, enrolledStepUpKey: stepUpKey != nil, tookPushTokenFrom: tookFrom)
+        }
+    }
+
+    public func activateStepUpKey(
+        of id: DeviceID, of user: UserID, in app: AppID, effects: @escaping @Sendable (Device) -> [OutboxEntry]
+    ) async throws -> (device: Device, changed: Bool) {
+        let time = nowMilliseconds()
+        let appKey = try await appKey(app)
+        return try await database.transaction { connection in
+            guard let record = try await Self.deviceRecord(id, of: user, in: app, on: connection, lock: true) else {
+                throw HeraldError.notFound(resource: "device")
+            }
+            let activated = try DeviceRules.activated(record, at: time)
+            guard activated != record else { return (try record.device(), false) }
+            try await connection.execute(
+                """
+                UPDATE device SET stepUpState = \(activated.stepUpState), stepUpActivatedAt = \(activated.stepUpActivatedAt), updatedAt = \(activated.updatedAt)
+                WHERE id = \(activated.id)
+                """)
+            let device = try activated.device()
+            try await Self.insertOutbox(try Self.sealedOutboxRows(effects(device), app: app, appKey: appKey), app: app, now: time, on: connection)
+            return (device, true)
         }
     }
 
@@ -62,16 +99,27 @@ extension PostgresStore {
     }
 
     public func device(_ id: DeviceID, of user: UserID, in app: AppID) async throws -> Device? {
-        try await database.rows(
-            """
-            SELECT \(unescaped: DeviceRecord.postgresColumns) FROM device WHERE id = \(id.rawValue) AND appID = \(app.rawValue) AND userID = \(user.rawValue)
-            """
-        ).first.map { try DeviceRecord(postgres: $0).device() }
+        try await Self.deviceRecord(id, of: user, in: app, on: database, lock: false)?.device()
     }
 
-    public func deleteDevice(_ id: DeviceID, of user: UserID, in app: AppID) async throws -> Bool {
-        !(try await database.rows(
-            "DELETE FROM device WHERE id = \(id.rawValue) AND appID = \(app.rawValue) AND userID = \(user.rawValue) RETURNING 1"
-        ).isEmpty)
+    public func deleteDevice(_ id: DeviceID, of user: UserID, in app: AppID, effects: [OutboxEntry]) async throws -> Bool {
+        let rows = try await sealedOutboxRows(effects, app: app)
+        let time = nowMilliseconds()
+        return try await database.transaction { connection in
+            let deleted = try await connection.rows(
+                "DELETE FROM device WHERE id = \(id.rawValue) AND appID = \(app.rawValue) AND userID = \(user.rawValue) RETURNING 1")
+            guard !deleted.isEmpty else { return false }
+            try await Self.insertOutbox(rows, app: app, now: time, on: connection)
+            return true
+        }
+    }
+
+    private static func deviceRecord(_ id: DeviceID, of user: UserID, in app: AppID, on runner: some PostgresQueryRunner, lock: Bool) async throws -> DeviceRecord? {
+        try await runner.rows(
+            """
+            SELECT \(unescaped: DeviceRecord.postgresColumns) FROM device WHERE id = \(id.rawValue) AND appID = \(app.rawValue) AND userID = \(user.rawValue)
+            \(unescaped: lock ? "FOR UPDATE" : "")
+            """
+        ).first.map(DeviceRecord.init(postgres:))
     }
 }

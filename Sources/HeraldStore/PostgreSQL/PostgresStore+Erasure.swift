@@ -18,7 +18,7 @@ extension PostgresStore {
                 """
                 DELETE FROM outbox WHERE kind = 'push' AND subjectID IN (SELECT id FROM inboxItem WHERE appID = \(app.rawValue) AND userID = \(user.rawValue))
                 """)
-            for table in ["inboxItem", "outbox", "idempotencyKey", "device", "actionChallenge", "channelMember", "consentChange", "pushDelivery", "userTag"] {
+            for table in ["inboxItem", "outbox", "idempotencyKey", "userTokenEpoch", "device", "actionChallenge", "channelMember", "consentChange", "pushDelivery", "userTag"] {
                 try await connection.execute(PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE appID = $1 AND userID = $2", binds: Self.bindings(app.rawValue, user.rawValue)))
             }
             try await connection.execute("DELETE FROM \"user\" WHERE appID = \(app.rawValue) AND id = \(user.rawValue)")

@@ -7,8 +7,10 @@ extension PostgresStore {
         try await writer.submit(.append(request, at: now()))
     }
 
-    public func editMessage(_ id: MessageID, in channel: ChannelID, app: AppID, content: MessageContent, signer: MessageSigner?) async throws -> Message {
-        try await writer.submit(.edit(id, channel: channel, app: app, content: content, signer: signer, at: now())).message
+    public func editMessage(
+        _ id: MessageID, in channel: ChannelID, app: AppID, content: MessageContent, signer: MessageSigner?, byBusiness: Bool
+    ) async throws -> Message {
+        try await writer.submit(.edit(id, channel: channel, app: app, content: content, signer: signer, byBusiness: byBusiness, at: now())).message
     }
 
     public func deleteMessage(_ id: MessageID, in channel: ChannelID, app: AppID) async throws -> Message {

@@ -23,6 +23,7 @@ extension PostgresStore {
             ).first!
             let record = try UserRecord(postgres: row)
             let created = try row.decode((String, String, Data?, String?, String?, String?, Int64, Int64, Bool).self).8
+            if created { try await Self.setTokenEpoch(of: id, in: app, on: connection) }
             try await connection.execute("DELETE FROM userTag WHERE appID = \(app.rawValue) AND userID = \(id.rawValue)")
             if !tags.isEmpty {
                 try await connection.execute(
@@ -33,6 +34,32 @@ extension PostgresStore {
             }
             return (try record.user(key: key), created)
         }
+    }
+
+    public func tokenEpoch(of user: UserID, in app: AppID) async throws -> String? {
+        try await database.value(
+            """
+            SELECT COALESCE(t.epoch, '') FROM "user" u LEFT JOIN userTokenEpoch t ON t.appID = u.appID AND t.userID = u.id
+            WHERE u.appID = \(app.rawValue) AND u.id = \(user.rawValue)
+            """, as: String.self)
+    }
+
+    public func revokeTokens(of user: UserID, in app: AppID) async throws -> Bool {
+        try await database.transaction { connection in
+            guard try await connection.value("SELECT 1 FROM \"user\" WHERE appID = \(app.rawValue) AND id = \(user.rawValue) FOR UPDATE", as: Int.self) != nil else {
+                return false
+            }
+            try await Self.setTokenEpoch(of: user, in: app, on: connection)
+            return true
+        }
+    }
+
+    private static func setTokenEpoch(of user: UserID, in app: AppID, on connection: PostgresConnection) async throws {
+        try await connection.execute(
+            """
+            INSERT INTO userTokenEpoch (appID, userID, epoch) VALUES (\(app.rawValue), \(user.rawValue), \(RandomToken.base32(byteCount: 10)))
+            ON CONFLICT (appID, userID) DO UPDATE SET epoch = excluded.epoch
+            """)
     }
 
     public func user(_ id: UserID, in app: AppID) async throws -> User? {

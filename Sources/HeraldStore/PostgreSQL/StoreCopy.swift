@@ -18,7 +18,7 @@ import PostgresNIO
 public enum StoreCopy {
     /// Parents before children, so the foreign keys hold at every insert.
     static let contentTables = [
-        "app", "tokenKey", "user", "userTag", "channel", "channelMember", "message", "idempotencyKey", "signingKey", "appSettings", "template",
+        "app", "tokenKey", "user", "userTag", "userTokenEpoch", "channel", "channelMember", "message", "idempotencyKey", "signingKey", "appSettings", "template",
         "consentChange", "notification", "inboxItem", "outbox", "device", "actionChallenge", "webhook", "webhookDelivery", "pushCredential",
         "pushDelivery", "auditEvent",
     ]

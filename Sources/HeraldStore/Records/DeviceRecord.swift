@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import HeraldCore
 
-struct DeviceRecord: Codable, FetchableRecord, PersistableRecord {
+struct DeviceRecord: Codable, Equatable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "device"
     var id: String
     var appID: String
@@ -11,6 +11,9 @@ struct DeviceRecord: Codable, FetchableRecord, PersistableRecord {
     var token: String
     var subscription: String?
     var stepUpKey: String?
+    /// `pending` or `active` when there is a key (a stored other value fails the read, loudly).
+    var stepUpState: String?
+    var stepUpActivatedAt: Int64?
     var createdAt: Int64
     var updatedAt: Int64
 
@@ -25,10 +28,19 @@ struct DeviceRecord: Codable, FetchableRecord, PersistableRecord {
 
     func device() throws -> Device {
         let decoder = JSONDecoder()
+        guard let deviceID = DeviceID(rawValue: id), let platform = Device.Platform(rawValue: platform) else {
+            throw StoreCorruption(table: Self.databaseTableName, id: id)
+        }
+        let state = try stepUpState.map { text in
+            guard let state = Device.StepUpState(rawValue: text) else { throw StoreCorruption(table: Self.databaseTableName, id: id) }
+            return state
+        }
+        if (stepUpKey == nil) != (state == nil) { throw StoreCorruption(table: Self.databaseTableName, id: id) }
         return Device(
-            id: DeviceID(rawValue: id)!, platform: Device.Platform(rawValue: platform) ?? .apns, token: token,
+            id: deviceID, platform: platform, token: token,
             subscription: try subscription.map { try decoder.decode(Device.WebPushSubscription.self, from: Data($0.utf8)) },
-            stepUpKey: try stepUpKey.map { try decoder.decode(StepUpKey.self, from: Data($0.utf8)) }, createdAt: WireTime.date(milliseconds: createdAt),
+            stepUpKey: try stepUpKey.map { try decoder.decode(StepUpKey.self, from: Data($0.utf8)) }, stepUpState: state,
+            stepUpActivatedAt: stepUpActivatedAt.map(WireTime.date(milliseconds:)), createdAt: WireTime.date(milliseconds: createdAt),
             updatedAt: WireTime.date(milliseconds: updatedAt))
     }
 }

@@ -19,6 +19,8 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
         var text: String
         var data: [String: JSONValue]?
         var jws: String?
+        /// Who made the last edit, when it was not the sender (the business moderating a customer's message).
+        var editedBy: Message.Editor?
     }
 
     enum Columns {
@@ -70,7 +72,7 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
 
     mutating func seal(_ message: Message, key: DataKey?) throws {
         guard let key else { throw HeraldError.forbidden(reason: "The sender has been erased.") }
-        sealed = try key.seal(json: Content(text: message.text, data: message.data, jws: message.jws), context: context)
+        sealed = try key.seal(json: Content(text: message.text, data: message.data, jws: message.jws, editedBy: message.editedBy), context: context)
     }
 
     /// Edits (with `content`) or deletes the message this record holds, as both backends' writers do:
@@ -78,7 +80,9 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
     /// was erased; an edit keeps the seq and is signed again by `signer` (or loses its signature).
     /// - Parameter key: the data key of the record's owner.
     /// - Returns: the message as it is now, and whether the record changed (and must be written).
-    mutating func change(to content: MessageContent?, signer: MessageSigner?, deleting: Bool, at time: Date, key: DataKey?) throws -> (Message, changed: Bool) {
+    mutating func change(
+        to content: MessageContent?, signer: MessageSigner?, byBusiness: Bool = false, deleting: Bool, at time: Date, key: DataKey?
+    ) throws -> (Message, changed: Bool) {
         if deletedAt != nil {
             if deleting { return (message(key: nil), false) }
             throw HeraldError.conflict(detail: "A deleted message cannot be edited.")
@@ -95,6 +99,8 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
         message.text = content.text
         message.data = content.data
         message.editedAt = WireTime.date(milliseconds: editedAt!)
+        // A customer's words changed by the business say so; the sender's own edit clears that.
+        message.editedBy = byBusiness && sender != nil ? .business : nil
         message.jws = nil
         message.jws = signer?(message)
         try seal(message, key: key)
@@ -121,6 +127,7 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
         message.text = content.text
         message.data = content.data
         message.jws = content.jws
+        message.editedBy = content.editedBy
         return message
     }
 }

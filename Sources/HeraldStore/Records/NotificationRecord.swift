@@ -11,7 +11,9 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
     var templateVersion: Int?
     /// `Content`, sealed with the app's data key.
     var sealed: Data?
-    /// `{"users": [...]}` or `{"segment": {...}}`.
+    /// `{"sealed": true}`: the audience is in `Content` (a segment's metadata values are what the blind
+    /// index of user metadata hides; a list of recipients says who was told what). Rows from before that
+    /// hold `{"users": [...]}` or `{"segment": {...}}` here, in clear, and are read as they are.
     var audience: String
     var sendAt: Int64?
     var expiresAt: Int64?
@@ -35,7 +37,11 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
         var source: [String: JSONValue]
         var data: [String: JSONValue]?
         var actions: [NotificationAction]?
+        /// `{"users": [...]}` or `{"segment": {...}}`; nil in rows from before it was sealed.
+        var audience: [String: JSONValue]?
     }
+
+    static let sealedAudience = JSONColumn.encode(["sealed": .bool(true)])
 
     static func context(_ id: String) -> String { "notification|\(id)" }
 
@@ -53,11 +59,15 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
             templateKey = nil
             source = ["title": .string(title), "body": .string(body)]
         }
-        sealed = try key.seal(json: Content(source: source, data: notification.data, actions: notification.actions), context: Self.context(notification.id.rawValue))
-        switch notification.audience {
-        case .users(let users): audience = JSONColumn.encode(["users": .array(users.map { .string($0.rawValue) })])
-        case .segment(let segment): audience = JSONColumn.encode(["segment": .object(segment.metadata)])
-        }
+        let audienceFields: [String: JSONValue] =
+            switch notification.audience {
+            case .users(let users): ["users": .array(users.map { .string($0.rawValue) })]
+            case .segment(let segment): ["segment": .object(segment.metadata)]
+            }
+        sealed = try key.seal(
+            json: Content(source: source, data: notification.data, actions: notification.actions, audience: audienceFields),
+            context: Self.context(notification.id.rawValue))
+        audience = Self.sealedAudience
         sendAt = notification.sendAt.map(WireTime.milliseconds)
         expiresAt = notification.expiresAt.map(WireTime.milliseconds)
         status = notification.status.rawValue
@@ -86,7 +96,7 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
             }
             source = .content(title: title, body: body)
         }
-        let audienceFields = JSONColumn.decodeObject(audience) ?? [:]
+        let audienceFields = content.audience ?? JSONColumn.decodeObject(audience) ?? [:]
         let audience: NewNotification.Audience
         if case .array(let users)? = audienceFields["users"] {
             audience = .users(users.compactMap { if case .string(let raw) = $0 { UserID(rawValue: raw) } else { nil } })

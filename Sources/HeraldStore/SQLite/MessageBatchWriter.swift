@@ -21,11 +21,14 @@ struct MessageBatchWriter {
         do {
             switch write {
             case .append(let request, let time): return .success(try append(request, at: time))
-            case .edit(let id, let channel, let app, let content, let signer, let time):
+            case .edit(let id, let channel, let app, let content, let signer, let byBusiness, let time):
                 return .success(
-                    AppendResult(message: try change(id, channel: channel, app: app, to: content, signer: signer, deleting: false, at: time), isReplay: false))
+                    AppendResult(
+                        message: try change(id, channel: channel, app: app, to: content, signer: signer, byBusiness: byBusiness, deleting: false, at: time),
+                        isReplay: false))
             case .delete(let id, let channel, let app, let time):
-                return .success(AppendResult(message: try change(id, channel: channel, app: app, to: nil, signer: nil, deleting: true, at: time), isReplay: false))
+                return .success(
+                    AppendResult(message: try change(id, channel: channel, app: app, to: nil, signer: nil, byBusiness: false, deleting: true, at: time), isReplay: false))
             }
         } catch let error as HeraldError {
             return .failure(error)
@@ -88,7 +91,7 @@ struct MessageBatchWriter {
     }
 
     private mutating func change(
-        _ id: MessageID, channel: ChannelID, app: AppID, to content: MessageContent?, signer: MessageSigner?, deleting: Bool, at time: Date
+        _ id: MessageID, channel: ChannelID, app: AppID, to content: MessageContent?, signer: MessageSigner?, byBusiness: Bool, deleting: Bool, at time: Date
     ) throws -> Message {
         guard let channelRecord = try SQLiteStore.channelRecord(channel, in: app, db: db),
             var record = try MessageRecord.filter(MessageRecord.Columns.id == id.rawValue && MessageRecord.Columns.channelID == channelRecord.id)
@@ -97,7 +100,7 @@ struct MessageBatchWriter {
             throw HeraldError.notFound(resource: "message")
         }
         let (message, changed) = try record.change(
-            to: content, signer: signer, deleting: deleting, at: time, key: record.deletedAt == nil ? keys.key(record.owner, in: app) : nil)
+            to: content, signer: signer, byBusiness: byBusiness, deleting: deleting, at: time, key: record.deletedAt == nil ? keys.key(record.owner, in: app) : nil)
         // Deleting a tombstone again is not an error, and not a change either.
         guard changed else { return message }
         try record.update(db)

@@ -34,6 +34,8 @@ public enum SQLiteBackup {
         configuration.readonly = true
         configuration.busyMode = .timeout(10)
         let live = try DatabasePool(path: source, configuration: configuration)
+        // 0600 before the first byte: a backup holds every sealed row and is nobody else's to read.
+        try PrivateFile.createEmpty(at: destination)
         let copy = try DatabaseQueue(path: destination)
         try live.backup(to: copy)
         let pages = try copy.read { db in try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0 }
@@ -41,6 +43,7 @@ public enum SQLiteBackup {
         try copy.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
         try copy.close()
         try live.close()
+        PrivateFile.syncFolder(of: destination)
         let bytes = (try FileManager.default.attributesOfItem(atPath: destination)[.size] as? Int) ?? 0
         return Summary(bytes: bytes, pages: pages)
     }

@@ -320,6 +320,22 @@ enum SQLiteMigrations {
             }
             try db.create(index: "idempotencyKey_on_appID_userID", on: "idempotencyKey", columns: ["appID", "userID"])
         }
+        migrator.registerMigration("give step-up keys a state, pending until the business activates them") { db in
+            try db.alter(table: "device") { t in
+                t.add(column: "stepUpState", .text)
+                t.add(column: "stepUpActivatedAt", .integer)
+            }
+            // Keys registered before could have come from any holder of a user token: none is trusted.
+            try db.execute(sql: "UPDATE device SET stepUpState = 'pending' WHERE stepUpKey IS NOT NULL")
+        }
+        migrator.registerMigration("create user token epochs") { db in
+            try db.create(table: "userTokenEpoch") { t in
+                t.column("appID", .text).notNull()
+                t.column("userID", .text).notNull()
+                t.column("epoch", .text).notNull()
+                t.primaryKey(["appID", "userID"])
+            }
+        }
         return migrator
     }
 }

@@ -19,11 +19,9 @@ extension SQLiteStore {
         return try await pool.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM actionChallenge WHERE challenge = ?", arguments: [challenge]) else { return .unknown }
             try db.execute(sql: "UPDATE actionChallenge SET usedAt = COALESCE(usedAt, ?) WHERE challenge = ?", arguments: [now, challenge])
-            let (rowApp, rowUser, rowItem, rowAction): (String, String, String, String) = (row["appID"], row["userID"], row["itemID"], row["actionID"])
-            guard rowApp == app.rawValue, rowUser == user.rawValue, rowItem == item.rawValue, rowAction == action else { return .unknown }
-            if (row["usedAt"] as Int64?) != nil { return .used }
-            if (row["expiresAt"] as Int64) <= now { return .expired }
-            return .valid
+            return ChallengeOutcome(
+                issuedTo: (row["appID"], row["userID"], row["itemID"], row["actionID"]), usedAt: row["usedAt"], expiresAt: row["expiresAt"],
+                presentedBy: (app, user, item, action), now: now)
         }
     }
 

@@ -68,6 +68,28 @@ extension SQLiteStore {
         return try unseal(record)
     }
 
+    public func rotateTokenKey(of app: AppID) async throws -> TokenSigningKey {
+        let appKey = try appKey(app)
+        let createdAt = nowMilliseconds()
+        let cutoff = createdAt - Limits.maxTokenTTLSeconds * 1000
+        let record = try await pool.write { db -> TokenKeyRecord in
+            guard try AppRecord.exists(db, key: app.rawValue) else { throw HeraldError.notFound(resource: "app") }
+            // The newest key created before the cutoff may have signed tokens that are still valid; older ones cannot have.
+            try db.execute(
+                sql: """
+                    DELETE FROM tokenKey WHERE appID = ? AND createdAt < (SELECT max(createdAt) FROM tokenKey WHERE appID = ? AND createdAt <= ?)
+                    """, arguments: [app.rawValue, app.rawValue, cutoff])
+            let latest = try Int64.fetchOne(db, sql: "SELECT max(createdAt) FROM tokenKey WHERE appID = ?", arguments: [app.rawValue]) ?? 0
+            let kid = RandomToken.base32(byteCount: 10)
+            let sealed = try appKey.seal(Data(RandomToken.bytes(32)), context: TokenKeyRecord.sealContext(kid: kid, app: app.rawValue))
+            // Strictly newer than the key it replaces, even within one millisecond: "current" is the newest.
+            let record = TokenKeyRecord(kid: kid, appID: app.rawValue, sealedSecret: sealed, createdAt: max(createdAt, latest + 1))
+            try record.insert(db)
+            return record
+        }
+        return try unseal(record)
+    }
+
     public func tokenKey(kid: String) async throws -> TokenSigningKey? {
         guard let record = try await pool.read({ db in try TokenKeyRecord.fetchOne(db, key: kid) }) else { return nil }
         return try unseal(record)

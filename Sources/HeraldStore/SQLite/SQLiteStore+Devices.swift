@@ -3,25 +3,36 @@ import GRDB
 public import HeraldCore
 
 extension SQLiteStore {
-    public func registerDevice(_ device: NewDevice, for user: UserID, in app: AppID) async throws -> (device: Device, created: Bool) {
+    public func registerDevice(
+        _ device: NewDevice, for user: UserID, in app: AppID, effects: @escaping @Sendable (Device) -> [OutboxEntry]
+    ) async throws -> DeviceRegistration {
         let time = nowMilliseconds()
-        let encoder = JSONEncoder()
-        let subscription = try device.subscription.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
-        let stepUpKey = try device.stepUpKey.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
-        return try await pool.write { db in
-            let sameToken = DeviceRecord.filter(
+        let subscription = try device.subscription.map { String(decoding: try DeviceRules.encoder.encode($0), as: UTF8.self) }
+        let stepUpKey = try DeviceRules.encoded(device.stepUpKey)
+        return try await pool.write { [keys] db in
+            let existing = try DeviceRecord.filter(
                 DeviceRecord.Columns.appID == app.rawValue && DeviceRecord.Columns.platform == device.platform.rawValue
-                    && DeviceRecord.Columns.token == device.token)
-            if var existing = try sameToken.fetchOne(db) {
-                if existing.userID == user.rawValue {
-                    existing.subscription = subscription
-                    existing.stepUpKey = stepUpKey ?? existing.stepUpKey
-                    existing.updatedAt = time
-                    try existing.update(db)
-                    return (try existing.device(), false)
+                    && DeviceRecord.Columns.token == device.token
+            ).fetchOne(db)
+            var tookFrom: UserID?
+            switch try DeviceRules.decide(existing: existing, user: user, stepUpKey: stepUpKey) {
+            case .update(let enrolsKey):
+                var record = existing!
+                record.subscription = subscription
+                if enrolsKey {
+                    record.stepUpKey = stepUpKey
+                    record.stepUpState = Device.StepUpState.pending.rawValue
                 }
-                // The token now belongs to whoever registered it last; the previous owner loses it.
-                try existing.delete(db)
+                record.updatedAt = time
+                try record.update(db)
+                let device = try record.device()
+                if enrolsKey { try Self.insert(effects(device), app: app, now: time, keys: keys, db: db) }
+                return DeviceRegistration(device: device, created: false, enrolledStepUpKey: enrolsKey, tookPushTokenFrom: nil)
+            case .takeOver:
+                tookFrom = UserID(rawValue: existing!.userID)
+                try existing!.delete(db)
+            case .insert:
+                break
             }
             let count = try DeviceRecord.filter(DeviceRecord.Columns.appID == app.rawValue && DeviceRecord.Columns.userID == user.rawValue).fetchCount(db)
             guard count < Limits.devicesPerUser else {
@@ -29,32 +40,53 @@ extension SQLiteStore {
             }
             let record = DeviceRecord(
                 id: DeviceID.generate().rawValue, appID: app.rawValue, userID: user.rawValue, platform: device.platform.rawValue, token: device.token,
-                subscription: subscription, stepUpKey: stepUpKey, createdAt: time, updatedAt: time)
+                subscription: subscription, stepUpKey: stepUpKey, stepUpState: stepUpKey == nil ? nil : Device.StepUpState.pending.rawValue,
+                stepUpActivatedAt: nil, createdAt: time, updatedAt: time)
             try record.insert(db)
-            return (try record.device(), true)
+            let created = try record.device()
+            if stepUpKey != nil { try Self.insert(effects(created), app: app, now: time, keys: keys, db: db) }
+            return DeviceRegistration(device: created, created: true, enrolledStepUpKey: stepUpKey != nil, tookPushTokenFrom: tookFrom)
+        }
+    }
+
+    public func activateStepUpKey(
+        of id: DeviceID, of user: UserID, in app: AppID, effects: @escaping @Sendable (Device) -> [OutboxEntry]
+    ) async throws -> (device: Device, changed: Bool) {
+        let time = nowMilliseconds()
+        return try await pool.write { [keys] db in
+            guard let record = try Self.deviceRecord(id, of: user, in: app, db: db) else { throw HeraldError.notFound(resource: "device") }
+            let activated = try DeviceRules.activated(record, at: time)
+            guard activated != record else { return (try record.device(), false) }
+            try activated.update(db)
+            let device = try activated.device()
+            try Self.insert(effects(device), app: app, now: time, keys: keys, db: db)
+            return (device, true)
         }
     }
 
     public func devices(of user: UserID, in app: AppID) async throws -> [Device] {
         try await pool.read { db in
             try DeviceRecord.filter(DeviceRecord.Columns.appID == app.rawValue && DeviceRecord.Columns.userID == user.rawValue)
-                .order(DeviceRecord.Columns.createdAt).fetchAll(db)
+                .order(DeviceRecord.Columns.createdAt, DeviceRecord.Columns.id).fetchAll(db)
         }.map { try $0.device() }
     }
 
     public func device(_ id: DeviceID, of user: UserID, in app: AppID) async throws -> Device? {
-        try await pool.read { db in
-            try DeviceRecord.filter(
-                DeviceRecord.Columns.id == id.rawValue && DeviceRecord.Columns.appID == app.rawValue && DeviceRecord.Columns.userID == user.rawValue
-            ).fetchOne(db)
-        }?.device()
+        try await pool.read { db in try Self.deviceRecord(id, of: user, in: app, db: db) }?.device()
     }
 
-    public func deleteDevice(_ id: DeviceID, of user: UserID, in app: AppID) async throws -> Bool {
-        try await pool.write { db in
-            try DeviceRecord.filter(
-                DeviceRecord.Columns.id == id.rawValue && DeviceRecord.Columns.appID == app.rawValue && DeviceRecord.Columns.userID == user.rawValue
-            ).deleteAll(db) > 0
+    public func deleteDevice(_ id: DeviceID, of user: UserID, in app: AppID, effects: [OutboxEntry]) async throws -> Bool {
+        let time = nowMilliseconds()
+        return try await pool.write { [keys] db in
+            guard try Self.deviceRecord(id, of: user, in: app, db: db)?.delete(db) == true else { return false }
+            try Self.insert(effects, app: app, now: time, keys: keys, db: db)
+            return true
         }
+    }
+
+    private static func deviceRecord(_ id: DeviceID, of user: UserID, in app: AppID, db: Database) throws -> DeviceRecord? {
+        try DeviceRecord.filter(
+            DeviceRecord.Columns.id == id.rawValue && DeviceRecord.Columns.appID == app.rawValue && DeviceRecord.Columns.userID == user.rawValue
+        ).fetchOne(db)
     }
 }

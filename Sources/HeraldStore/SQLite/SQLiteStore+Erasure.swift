@@ -23,6 +23,7 @@ extension SQLiteStore {
                 "DELETE FROM inboxItem WHERE appID = ? AND userID = ?",
                 "DELETE FROM outbox WHERE appID = ? AND userID = ?",
                 "DELETE FROM idempotencyKey WHERE appID = ? AND userID = ?",
+                "DELETE FROM userTokenEpoch WHERE appID = ? AND userID = ?",
                 "DELETE FROM device WHERE appID = ? AND userID = ?",
                 "DELETE FROM actionChallenge WHERE appID = ? AND userID = ?",
                 "DELETE FROM channelMember WHERE appID = ? AND userID = ?",

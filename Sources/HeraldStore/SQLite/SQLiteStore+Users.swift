@@ -16,8 +16,32 @@ extension SQLiteStore {
                 preferences: existing?.preferences, createdAt: existing?.createdAt ?? time, updatedAt: time)
             try record.save(db)
             try UserTags.replace(for: id.rawValue, app: app.rawValue, metadata: profile.metadata, appKey: appKey, db: db)
+            if existing == nil { try Self.setTokenEpoch(of: id, in: app, db: db) }
             return (try record.user(keys: keys), existing == nil)
         }
+    }
+
+    public func tokenEpoch(of user: UserID, in app: AppID) async throws -> String? {
+        try await pool.read { db in
+            try String?.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT COALESCE(t.epoch, '') FROM user u LEFT JOIN userTokenEpoch t ON t.appID = u.appID AND t.userID = u.id WHERE u.appID = ? AND u.id = ?"),
+                arguments: [app.rawValue, user.rawValue]) ?? nil
+        }
+    }
+
+    public func revokeTokens(of user: UserID, in app: AppID) async throws -> Bool {
+        try await pool.write { db in
+            guard try UserRecord.exists(db, key: ["appID": app.rawValue, "id": user.rawValue]) else { return false }
+            try Self.setTokenEpoch(of: user, in: app, db: db)
+            return true
+        }
+    }
+
+    private static func setTokenEpoch(of user: UserID, in app: AppID, db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO userTokenEpoch (appID, userID, epoch) VALUES (?, ?, ?) ON CONFLICT (appID, userID) DO UPDATE SET epoch = excluded.epoch",
+            arguments: [app.rawValue, user.rawValue, RandomToken.base32(byteCount: 10)])
     }
 
     public func user(_ id: UserID, in app: AppID) async throws -> User? {
