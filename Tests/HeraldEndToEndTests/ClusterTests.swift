@@ -136,6 +136,34 @@ struct ClusterTests {
         }
     }
 
+    @Test("An erasure through one node holds on every node at once, and the same id created again writes content every node reads")
+    func erasureAcrossNodes() async throws {
+        try await Self.withCluster(2) { cluster in
+            let channel = try await Self.channel(cluster, members: ["ana", "ben"])
+            let token = try await Self.token(cluster, for: "ana", node: 0)
+            let socket = TestSocket(port: cluster.nodes[1].port, auth: .header(token))
+            #expect(await socket.ready())
+            // Node 1 has Ana's data key in its cache once it sealed a message of hers.
+            let before = await EndToEndTests.call(.POST, cluster.url(1, "/v1/channels/\(channel.id)/messages"), key: cluster.apiKey, body: #"{"text":"before","sender":"ana"}"#)
+            #expect(before?.status == 201)
+
+            let erased = await EndToEndTests.call(.DELETE, cluster.url(0, "/v1/users/ana"), key: cluster.apiKey)
+            let box = UncheckedSocket(socket)
+            let closed = await Self.within(.seconds(30)) { await box.socket.closeCode() }
+            let oldToken = await EndToEndTests.call(.GET, cluster.url(1, "/v1/me/inbox"), key: token)
+            await EndToEndTests.call(.PUT, cluster.url(0, "/v1/users/ana"), key: cluster.apiKey, body: #"{"name":"Ana again"}"#)
+            await EndToEndTests.call(.POST, cluster.url(0, "/v1/channels/\(channel.id)/members"), key: cluster.apiKey, body: #"{"members":["ana"]}"#)
+            let after = await EndToEndTests.call(.POST, cluster.url(1, "/v1/channels/\(channel.id)/messages"), key: cluster.apiKey, body: #"{"text":"after","sender":"ana"}"#)
+            let history = try await Self.history(of: channel.id, cluster: cluster, node: 0)
+
+            #expect(erased?.status == 204)
+            #expect(closed == 4401, "the socket on the other node closed")
+            #expect(oldToken?.status == 401, "the erased user's token fails on the other node")
+            #expect(after?.status == 201)
+            #expect(history.last?.text == "after" && history.last?.erased == nil, "sealed with the new key, not the destroyed one node 1 had cached")
+        }
+    }
+
     @Test("A node that loses the cluster's feed closes its sockets with 1012 and listens again; a new socket gets what other nodes send")
     func lostFeedIsRecovered() async throws {
         try await Self.withCluster(2) { cluster in

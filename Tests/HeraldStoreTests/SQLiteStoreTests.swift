@@ -98,3 +98,27 @@ struct StoreCopyCoverageTests {
         #expect(Set(tables) == Set(StoreCopy.contentTables))
     }
 }
+
+@Suite("Private files")
+struct PrivateFileTests {
+    @Test("The master key, a database backup and a key-store backup are created 0600, never readable by others")
+    func ownerOnly() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("herald-dir-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let directory = DataDirectory(path: path)
+        let prepared = try directory.prepare()
+        let store = try directory.openStore(prepared: prepared)
+        _ = try await store.createApp(name: "Acme")
+        let backup = path + "/backup.sqlite", keys = path + "/backup-keys.sqlite"
+
+        _ = try SQLiteBackup.copy(from: directory.databaseURL.path, to: backup)
+        try store.keys.backup(to: keys)
+        try await store.close()
+
+        for file in [directory.masterKeyURL.path, backup, keys] {
+            let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(file)")
+        }
+        #expect(throws: (any Error).self, "a backup never overwrites") { try store.keys.backup(to: keys) }
+    }
+}

@@ -77,6 +77,11 @@ final class ClusterRelay: Service, Sendable {
             case .read(let position): hub.publishLocally(.read(position), app: app, to: users)
             case .typing(let channel, let user): hub.publishLocally(.typing(channelID: channel, userID: user), app: app, to: users)
             case .disconnect(let reason): for user in users { hub.disconnectLocally(user, in: app, reason: reason) }
+            case .erased:
+                for user in users {
+                    store.keys.forget(user, in: app)
+                    hub.disconnectLocally(user, in: app, reason: "user erased")
+                }
             case .inboxCreated(let id):
                 for user in users {
                     // The recipient may have no connection here at all: then there is nothing to load.

@@ -9,8 +9,12 @@ enum ClusterSignal: Codable, Equatable, Sendable {
     case typing(channelID: ChannelID, userID: UserID)
     /// A new inbox item for the users it is sent to (one recipient).
     case inboxCreated(InboxItemID)
-    /// Close the users' connections with 4401 (erasure).
+    /// Close the users' connections with 4401 (their tokens were revoked).
     case disconnect(reason: String)
+    /// The users were erased: forget their data keys (a key cached by another node would otherwise seal
+    /// the content of a user created again with the same id with the destroyed key) and close their
+    /// connections with 4401.
+    case erased
 
     /// The signal for a frame, or nil for frames that are not published this way.
     init?(_ frame: ServerFrame) {

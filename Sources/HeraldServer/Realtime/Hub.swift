@@ -90,6 +90,12 @@ public final class Hub: Sendable {
         disconnectLocally(user, in: app, reason: reason)
     }
 
+    /// The user was erased: every node forgets their data key and closes their connections with 4401.
+    func erased(_ user: UserID, in app: AppID) {
+        forward(.erased, app: app, to: [user])
+        disconnectLocally(user, in: app, reason: "user erased")
+    }
+
     func disconnectLocally(_ user: UserID, in app: AppID, reason: String) {
         let queues = state.withLock { Array(($0.connections[Key(app: app, user: user)] ?? [:]).values) }
         for queue in queues { queue.close(CloseCode.unauthenticated, reason: reason, discardingPending: true) }

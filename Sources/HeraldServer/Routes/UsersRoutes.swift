@@ -40,7 +40,7 @@ struct UsersRoutes {
         let app = try Access.requirePlatform(context.requireCaller())
         let userID = try context.parameters.id("userId", as: UserID.self, resource: "user")
         guard try await store.eraseUser(userID, in: app) else { throw HeraldError.notFound(resource: "user") }
-        hub.disconnect(userID, in: app, reason: "user erased")
+        hub.erased(userID, in: app)
         return Response(status: .noContent)
     }
 

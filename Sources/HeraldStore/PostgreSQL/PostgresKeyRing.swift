@@ -120,10 +120,16 @@ public final class PostgresKeyRing: Sendable {
         return key
     }
 
-    /// Destroys the user's data key. Other nodes may still hold it in their caches until they restart
-    /// or evict it; they refuse the erased user anyway, because the content store no longer has them.
+    /// Destroys the user's data key. Other nodes forget their cached copy when the erasure reaches them
+    /// on the cluster's feed (`forget`); meanwhile they refuse the erased user's tokens anyway (a token
+    /// check reads the user from the content database).
     public func destroyKey(of user: UserID, in app: AppID) async throws {
         try await database.execute("DELETE FROM dataKey WHERE appID = \(app.rawValue) AND owner = \(KeyOwner.user(user).column)")
+        forget(user, in: app)
+    }
+
+    /// Drops the user's key from this node's cache: it was destroyed through another node.
+    public func forget(_ user: UserID, in app: AppID) {
         dataKeys.remove(CacheKey(app: app, owner: .user(user)))
     }
 
