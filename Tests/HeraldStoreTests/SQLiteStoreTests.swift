@@ -81,6 +81,35 @@ struct SQLiteUpgradeTests {
     }
 }
 
+extension SQLiteUpgradeTests {
+    @Test("Channel names an earlier version kept in clear are sealed at start, read back the same, and leave no page in clear")
+    func legacyChannelNamesAreSealed() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-sqlite-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("h.sqlite").path
+        let masterKey = MasterKey.generate()
+        let marker = "Dispute \(UUID().uuidString)"
+        var store = try SQLiteStore(path: path, masterKey: masterKey)
+        let app = try await store.createApp(name: "Acme").app.id
+        let channel = try await store.createChannel(NewChannel(type: .group, members: [], name: "placeholder"), in: app).channel
+        try await store.pool.write { db in
+            try db.execute(sql: "UPDATE channel SET name = ?, sealedName = NULL WHERE id = ?", arguments: [marker, channel.id.rawValue])
+        }
+        try await store.close()
+
+        store = try SQLiteStore(path: path, masterKey: masterKey)
+        let reopened = try await store.channel(channel.id, in: app)
+        let clear = try await store.pool.read { db in try String?.fetchOne(db, sql: "SELECT name FROM channel") ?? nil }
+        try await store.close()
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).map { try Data(contentsOf: directory.appendingPathComponent($0)) }
+
+        #expect(reopened?.name == marker)
+        #expect(clear == nil)
+        #expect(!files.contains { $0.range(of: Data(marker.utf8)) != nil })
+    }
+}
+
 @Suite("Store copy coverage")
 struct StoreCopyCoverageTests {
     @Test("herald store copy names every table of the embedded store (a new table is not silently left behind)")

@@ -176,6 +176,7 @@ enum PostgresMigrations {
         Migration(
             name: "create user token epochs",
             statements: ["CREATE TABLE userTokenEpoch (appID text NOT NULL, userID text NOT NULL, epoch text NOT NULL, PRIMARY KEY (appID, userID))"]),
+        Migration(name: "seal channel names", statements: ["ALTER TABLE channel ADD COLUMN sealedName bytea"]),
     ]
 
     /// The key database (`PostgresKeyRing`), apart from the content it protects.

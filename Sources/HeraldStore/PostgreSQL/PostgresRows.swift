@@ -30,11 +30,11 @@ extension UserRecord {
 }
 
 extension ChannelRecord {
-    static let postgresColumns = "id, appID, type, name, directKey, lastSeq, lastActivityAt, createdAt"
+    static let postgresColumns = "id, appID, type, name, directKey, lastSeq, lastActivityAt, createdAt, sealedName"
 
     init(postgres row: PostgresRow) throws {
-        (id, appID, type, name, directKey, lastSeq, lastActivityAt, createdAt) = try row.decode(
-            (String, String, String, String?, String?, Int64, Int64, Int64).self)
+        (id, appID, type, name, directKey, lastSeq, lastActivityAt, createdAt, sealedName) = try row.decode(
+            (String, String, String, String?, String?, Int64, Int64, Int64, Data?).self)
     }
 }
 

@@ -6,14 +6,16 @@ extension PostgresStore {
     public func createChannel(_ new: NewChannel, in app: AppID) async throws -> (channel: HeraldCore.Channel, created: Bool) {
         let time = nowMilliseconds()
         let id = ChannelID.generate().rawValue
+        let appKey = try await appKey(app)
+        let record = try ChannelRecord(new, id: id, app: app, appKey: appKey, time: time)
         return try await database.transaction { connection in
             try await Self.checkUsersExist(new.members, in: app, on: connection)
             // The (appID, directKey) constraint makes a direct channel unique across nodes: a second
             // creation waits for the first to commit, inserts nothing, and reads the first one's channel.
             let inserted = try await connection.rows(
                 """
-                INSERT INTO channel (id, appID, type, name, directKey, lastSeq, lastActivityAt, createdAt)
-                VALUES (\(id), \(app.rawValue), \(new.type.rawValue), \(new.name), \(new.directKey), 0, \(time), \(time))
+                INSERT INTO channel (id, appID, type, directKey, lastSeq, lastActivityAt, createdAt, sealedName)
+                VALUES (\(id), \(app.rawValue), \(new.type.rawValue), \(new.directKey), 0, \(time), \(time), \(record.sealedName))
                 ON CONFLICT (appID, directKey) DO NOTHING RETURNING id
                 """)
             guard !inserted.isEmpty else {
@@ -22,32 +24,30 @@ extension PostgresStore {
                         "SELECT \(unescaped: ChannelRecord.postgresColumns) FROM channel WHERE appID = \(app.rawValue) AND directKey = \(directKey)"
                     ).first
                 else { throw HeraldError.conflict(detail: "The channel could not be created.") }
-                return (try await Self.channel(ChannelRecord(postgres: existing), on: connection), false)
+                return (try await Self.channel(ChannelRecord(postgres: existing), appKey: appKey, on: connection), false)
             }
             try await connection.execute(
                 """
                 INSERT INTO channelMember (channelID, appID, userID, lastReadSeq, joinedAt)
                 SELECT \(id), \(app.rawValue), member, 0, \(time) FROM unnest(\(new.members.map(\.rawValue))::text[]) AS member
                 """)
-            let record = ChannelRecord(
-                id: id, appID: app.rawValue, type: new.type.rawValue, name: new.name, directKey: new.directKey, lastSeq: 0, lastActivityAt: time,
-                createdAt: time)
-            return (record.channel(members: new.members), true)
+            return (try record.channel(members: new.members, appKey: appKey), true)
         }
     }
 
     public func channel(_ id: ChannelID, in app: AppID) async throws -> HeraldCore.Channel? {
         guard let record = try await Self.channelRecord(id, in: app, on: database) else { return nil }
-        return try await Self.channel(record, on: database)
+        return try await Self.channel(record, appKey: try await appKey(app), on: database)
     }
 
     public func addMembers(_ users: [UserID], to channel: ChannelID, in app: AppID) async throws -> HeraldCore.Channel {
         let time = nowMilliseconds()
+        let appKey = try await appKey(app)
         return try await database.transaction { connection in
             guard let record = try await Self.channelRecord(channel, in: app, on: connection, lock: true) else {
                 throw HeraldError.notFound(resource: "channel")
             }
-            try Access.checkCanChangeMembers(of: record.channel(members: []))
+            try Access.checkCanChangeMembers(of: record.channel(members: [], appKey: nil))
             try await Self.checkUsersExist(users, in: app, on: connection)
             // A new member starts with everything before joining read, so history is not "unread".
             try await connection.execute(
@@ -56,23 +56,25 @@ extension PostgresStore {
                 SELECT \(record.id), \(app.rawValue), member, \(record.lastSeq), \(time) FROM unnest(\(users.map(\.rawValue))::text[]) AS member
                 ON CONFLICT DO NOTHING
                 """)
-            return try await Self.channel(record, on: connection)
+            return try await Self.channel(record, appKey: appKey, on: connection)
         }
     }
 
     public func removeMember(_ user: UserID, from channel: ChannelID, in app: AppID) async throws -> HeraldCore.Channel {
-        try await database.transaction { connection in
+        let appKey = try await appKey(app)
+        return try await database.transaction { connection in
             guard let record = try await Self.channelRecord(channel, in: app, on: connection, lock: true) else {
                 throw HeraldError.notFound(resource: "channel")
             }
-            try Access.checkCanChangeMembers(of: record.channel(members: []))
+            try Access.checkCanChangeMembers(of: record.channel(members: [], appKey: nil))
             let deleted = try await connection.rows("DELETE FROM channelMember WHERE channelID = \(record.id) AND userID = \(user.rawValue) RETURNING 1")
             guard !deleted.isEmpty else { throw HeraldError.notFound(resource: "member") }
-            return try await Self.channel(record, on: connection)
+            return try await Self.channel(record, appKey: appKey, on: connection)
         }
     }
 
     public func channelSummaries(of user: UserID, in app: AppID) async throws -> [ChannelSummary] {
+        let appKey = try await appKey(app)
         // One statement: each channel with the user's read position, unread count and last message.
         let rows = try await database.rows(
             """
@@ -92,22 +94,23 @@ extension PostgresStore {
         for row in rows {
             let columns = try row.decode(
                 (
-                    String, String, String, String?, String?, Int64, Int64, Int64, Int64, Int64,
+                    String, String, String, String?, String?, Int64, Int64, Int64, Data?, Int64, Int64,
                     String?, String?, Int64?, String?, Data?, Int64?, Int64?, Int64?, [String]
                 ).self)
             let record = ChannelRecord(
                 id: columns.0, appID: columns.1, type: columns.2, name: columns.3, directKey: columns.4, lastSeq: columns.5, lastActivityAt: columns.6,
-                createdAt: columns.7)
+                createdAt: columns.7, sealedName: columns.8)
             var last: Message?
-            if let id = columns.10, let channelID = columns.11, let seq = columns.12, let createdAt = columns.15 {
+            if let id = columns.11, let channelID = columns.12, let seq = columns.13, let createdAt = columns.16 {
                 let message = MessageRecord(
-                    id: id, channelID: channelID, seq: seq, sender: columns.13, sealed: columns.14, createdAt: createdAt, editedAt: columns.16,
-                    deletedAt: columns.17)
+                    id: id, channelID: channelID, seq: seq, sender: columns.14, sealed: columns.15, createdAt: createdAt, editedAt: columns.17,
+                    deletedAt: columns.18)
                 last = message.message(key: message.deletedAt == nil ? try await keys.key(message.owner, in: app) : nil)
             }
             summaries.append(
                 ChannelSummary(
-                    channel: record.channel(members: columns.18.compactMap(UserID.init(rawValue:))), unreadCount: Int(columns.9), lastReadSeq: columns.8,
+                    channel: try record.channel(members: columns.19.compactMap(UserID.init(rawValue:)), appKey: appKey), unreadCount: Int(columns.10),
+                    lastReadSeq: columns.9,
                     lastMessage: last))
         }
         return summaries
@@ -136,8 +139,8 @@ extension PostgresStore {
             .compactMap(UserID.init(rawValue:))
     }
 
-    static func channel(_ record: ChannelRecord, on runner: some PostgresQueryRunner) async throws -> HeraldCore.Channel {
-        record.channel(members: try await memberIDs(of: record.id, on: runner))
+    static func channel(_ record: ChannelRecord, appKey: DataKey, on runner: some PostgresQueryRunner) async throws -> HeraldCore.Channel {
+        try record.channel(members: try await memberIDs(of: record.id, on: runner), appKey: appKey)
     }
 
     /// Refuses unknown users, naming each by its position in the list.

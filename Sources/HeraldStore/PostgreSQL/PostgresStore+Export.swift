@@ -15,11 +15,11 @@ extension PostgresStore {
             WHERE c.appID = \(app.rawValue) AND m.userID = \(id.rawValue) ORDER BY c.createdAt, c.id
             """)
         {
-            let columns = try row.decode((String, String, String, String?, String?, Int64, Int64, Int64, Int64).self)
+            let columns = try row.decode((String, String, String, String?, String?, Int64, Int64, Int64, Data?, Int64).self)
             let record = ChannelRecord(
                 id: columns.0, appID: columns.1, type: columns.2, name: columns.3, directKey: columns.4, lastSeq: columns.5, lastActivityAt: columns.6,
-                createdAt: columns.7)
-            channels.append(UserExport.Membership(channel: try await Self.channel(record, on: database), lastReadSeq: columns.8))
+                createdAt: columns.7, sealedName: columns.8)
+            channels.append(UserExport.Membership(channel: try await Self.channel(record, appKey: try await appKey(app), on: database), lastReadSeq: columns.9))
         }
         let messages = try await database.rows(
             """

@@ -54,7 +54,7 @@ public final class PostgresStore: Store {
         let database = PostgresDatabase(url, maximumConnections: maximumConnections)
         do {
             try await PostgresMigrations.migrate(database)
-            try await upgradeIdempotencyKeys(database: database, keys: keys)
+            try await upgradeClearContent(database: database, keys: keys)
             return PostgresStore(database: database, keys: keys, nodeID: RandomToken.base32(byteCount: 10), now: now, observer: observer)
         } catch {
             await database.close()
@@ -77,14 +77,22 @@ public final class PostgresStore: Store {
 
     func nowMilliseconds() -> Int64 { WireTime.milliseconds(now()) }
 
-    /// Replaces the requests that idempotency rows of an earlier version held by their keyed hashes, then
-    /// rewrites the table (`VACUUM FULL`) so no dead tuple keeps the old bytes. One node does it, under the
-    /// migrations' lock; a crash before the end leaves the legacy table, and the next start finishes.
-    static func upgradeIdempotencyKeys(database: PostgresDatabase, keys: PostgresKeyRing) async throws {
-        guard try await database.value("SELECT to_regclass('idempotencykeylegacy') IS NOT NULL", as: Bool.self) == true else { return }
+    /// Seals what an earlier version kept in clear: replaces the requests that idempotency rows held by
+    /// their keyed hashes, and seals channel names; then rewrites the tables (`VACUUM FULL`) so no dead
+    /// tuple keeps the old bytes. One node does it, under the migrations' lock, in one transaction.
+    static func upgradeClearContent(database: PostgresDatabase, keys: PostgresKeyRing) async throws {
+        let hasLegacyKeys = try await database.value("SELECT to_regclass('idempotencykeylegacy') IS NOT NULL", as: Bool.self) == true
+        let hasClearNames = try await database.value("SELECT EXISTS (SELECT 1 FROM channel WHERE name IS NOT NULL)", as: Bool.self) == true
+        guard hasLegacyKeys || hasClearNames else { return }
         let upgraded = try await database.transaction { connection -> Bool in
             try await connection.execute("SELECT pg_advisory_xact_lock(\(PostgresMigrations.lockID))")
-            guard try await connection.value("SELECT to_regclass('idempotencykeylegacy') IS NOT NULL", as: Bool.self) == true else { return false }
+            for row in try await connection.rows("SELECT id, appID, name FROM channel WHERE name IS NOT NULL FOR UPDATE") {
+                let (id, appID, name) = try row.decode((String, String, String).self)
+                guard let app = AppID(rawValue: appID), let appKey = try await keys.key(.app, in: app) else { continue }
+                let sealed = try appKey.seal(Data(name.utf8), context: ChannelRecord.nameContext(id))
+                try await connection.execute("UPDATE channel SET name = NULL, sealedName = \(sealed) WHERE id = \(id)")
+            }
+            guard try await connection.value("SELECT to_regclass('idempotencykeylegacy') IS NOT NULL", as: Bool.self) == true else { return true }
             for row in try await connection.rows("SELECT appID, scope, key, fingerprint, resultID, createdAt FROM idempotencyKeyLegacy") {
                 let (appID, scope, key, legacy, resultID, createdAt) = try row.decode((String, String, String, Data, String, Int64).self)
                 guard let app = AppID(rawValue: appID), let appKey = try await keys.key(.app, in: app) else { continue }
@@ -98,7 +106,10 @@ public final class PostgresStore: Store {
             try await connection.execute("DROP TABLE idempotencyKeyLegacy")
             return true
         }
-        if upgraded { try await database.execute("VACUUM FULL idempotencyKey") }
+        if upgraded {
+            try await database.execute("VACUUM FULL idempotencyKey")
+            try await database.execute("VACUUM FULL channel")
+        }
     }
 
     /// The app's own data key.

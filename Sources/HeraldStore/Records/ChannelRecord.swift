@@ -7,11 +7,39 @@ struct ChannelRecord: Codable, FetchableRecord, PersistableRecord {
     var id: String
     var appID: String
     var type: String
+    /// Only in rows from before names were sealed (upgraded at the next start); nil otherwise.
     var name: String?
     var directKey: String?
     var lastSeq: Int64
     var lastActivityAt: Int64
     var createdAt: Int64
+    /// The name, sealed with the app's data key: a business names a group after its subject ("Dispute of
+    /// card 4242"), which is content.
+    var sealedName: Data?
+
+    init(
+        id: String, appID: String, type: String, name: String?, directKey: String?, lastSeq: Int64, lastActivityAt: Int64, createdAt: Int64,
+        sealedName: Data?
+    ) {
+        self.id = id
+        self.appID = appID
+        self.type = type
+        self.name = name
+        self.directKey = directKey
+        self.lastSeq = lastSeq
+        self.lastActivityAt = lastActivityAt
+        self.createdAt = createdAt
+        self.sealedName = sealedName
+    }
+
+    /// A new channel's row, its name sealed with `appKey`.
+    init(_ new: NewChannel, id: String, app: AppID, appKey: DataKey, time: Int64) throws {
+        self.init(
+            id: id, appID: app.rawValue, type: new.type.rawValue, name: nil, directKey: new.directKey, lastSeq: 0, lastActivityAt: time, createdAt: time,
+            sealedName: try new.name.map { try appKey.seal(Data($0.utf8), context: Self.nameContext(id)) })
+    }
+
+    static func nameContext(_ id: String) -> String { "channel.name|\(id)" }
 
     enum Columns {
         static let id = Column(CodingKeys.id)
@@ -21,10 +49,16 @@ struct ChannelRecord: Codable, FetchableRecord, PersistableRecord {
         static let lastActivityAt = Column(CodingKeys.lastActivityAt)
     }
 
-    func channel(members: [UserID]) -> Channel {
-        Channel(
-            id: ChannelID(rawValue: id)!, type: Channel.Kind(rawValue: type) ?? .group, name: name, members: members,
-            lastSeq: lastSeq, createdAt: WireTime.date(milliseconds: createdAt))
+    /// The channel, its name opened with `appKey` (nil where the name is not needed: a membership check).
+    /// - Throws: `StoreCorruption` for a type this version does not know or a name that does not open.
+    func channel(members: [UserID], appKey: DataKey?) throws -> Channel {
+        guard let channelID = ChannelID(rawValue: id), let kind = Channel.Kind(rawValue: type) else { throw StoreCorruption(table: Self.databaseTableName, id: id) }
+        var clearName = name
+        if let sealedName, let appKey {
+            guard let opened = try? appKey.open(sealedName, context: Self.nameContext(id)) else { throw StoreCorruption(table: Self.databaseTableName, id: id) }
+            clearName = String(decoding: opened, as: UTF8.self)
+        }
+        return Channel(id: channelID, type: kind, name: clearName, members: members, lastSeq: lastSeq, createdAt: WireTime.date(milliseconds: createdAt))
     }
 }
 

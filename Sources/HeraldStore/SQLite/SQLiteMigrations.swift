@@ -336,6 +336,12 @@ enum SQLiteMigrations {
                 t.primaryKey(["appID", "userID"])
             }
         }
+        migrator.registerMigration("seal channel names") { db in
+            // Names written before stay in `name` until the store, which has the keys, seals them (`upgradeClearContent`).
+            try db.alter(table: "channel") { t in
+                t.add(column: "sealedName", .blob)
+            }
+        }
         return migrator
     }
 }

@@ -5,59 +5,62 @@ public import HeraldCore
 extension SQLiteStore {
     public func createChannel(_ new: NewChannel, in app: AppID) async throws -> (channel: Channel, created: Bool) {
         let time = nowMilliseconds()
+        let appKey = try appKey(app)
         return try await pool.write { db in
             try Self.checkUsersExist(new.members, in: app, db: db)
             if let directKey = new.directKey,
                 let existing = try ChannelRecord.filter(ChannelRecord.Columns.appID == app.rawValue && ChannelRecord.Columns.directKey == directKey)
                     .fetchOne(db)
             {
-                return (try Self.channel(existing, db: db), false)
+                return (try Self.channel(existing, appKey: appKey, db: db), false)
             }
-            let record = ChannelRecord(
-                id: ChannelID.generate().rawValue, appID: app.rawValue, type: new.type.rawValue, name: new.name,
-                directKey: new.directKey, lastSeq: 0, lastActivityAt: time, createdAt: time)
+            let record = try ChannelRecord(new, id: ChannelID.generate().rawValue, app: app, appKey: appKey, time: time)
             try record.insert(db)
             for member in new.members {
                 try MemberRecord(channelID: record.id, appID: app.rawValue, userID: member.rawValue, lastReadSeq: 0, joinedAt: time).insert(db)
             }
-            return (record.channel(members: new.members), true)
+            return (try record.channel(members: new.members, appKey: appKey), true)
         }
     }
 
     public func channel(_ id: ChannelID, in app: AppID) async throws -> Channel? {
-        try await pool.read { db in
+        let appKey = try appKey(app)
+        return try await pool.read { db in
             guard let record = try Self.channelRecord(id, in: app, db: db) else { return nil }
-            return try Self.channel(record, db: db)
+            return try Self.channel(record, appKey: appKey, db: db)
         }
     }
 
     public func addMembers(_ users: [UserID], to channel: ChannelID, in app: AppID) async throws -> Channel {
         let time = nowMilliseconds()
+        let appKey = try appKey(app)
         return try await pool.write { db in
             guard let record = try Self.channelRecord(channel, in: app, db: db) else { throw HeraldError.notFound(resource: "channel") }
-            try Access.checkCanChangeMembers(of: record.channel(members: []))
+            try Access.checkCanChangeMembers(of: record.channel(members: [], appKey: nil))
             try Self.checkUsersExist(users, in: app, db: db)
             for user in users {
                 // A new member starts with everything before joining read, so history is not "unread".
                 try MemberRecord(channelID: record.id, appID: app.rawValue, userID: user.rawValue, lastReadSeq: record.lastSeq, joinedAt: time)
                     .insert(db, onConflict: .ignore)
             }
-            return try Self.channel(record, db: db)
+            return try Self.channel(record, appKey: appKey, db: db)
         }
     }
 
     public func removeMember(_ user: UserID, from channel: ChannelID, in app: AppID) async throws -> Channel {
-        try await pool.write { db in
+        let appKey = try appKey(app)
+        return try await pool.write { db in
             guard let record = try Self.channelRecord(channel, in: app, db: db) else { throw HeraldError.notFound(resource: "channel") }
-            try Access.checkCanChangeMembers(of: record.channel(members: []))
+            try Access.checkCanChangeMembers(of: record.channel(members: [], appKey: nil))
             let deleted = try MemberRecord.deleteOne(db, key: ["channelID": record.id, "userID": user.rawValue])
             guard deleted else { throw HeraldError.notFound(resource: "member") }
-            return try Self.channel(record, db: db)
+            return try Self.channel(record, appKey: appKey, db: db)
         }
     }
 
     public func channelSummaries(of user: UserID, in app: AppID) async throws -> [ChannelSummary] {
-        try await pool.read { db in
+        let appKey = try appKey(app)
+        return try await pool.read { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
@@ -77,7 +80,7 @@ extension SQLiteStore {
                         """, arguments: [record.id, lastReadSeq, user.rawValue]) ?? 0
                 let last = try MessageRecord.filter(MessageRecord.Columns.channelID == record.id)
                     .order(MessageRecord.Columns.seq.desc).fetchOne(db)
-                return ChannelSummary(channel: try Self.channel(record, db: db), unreadCount: unread, lastReadSeq: lastReadSeq, lastMessage: last?.message(app: app, keys: keys))
+                return ChannelSummary(channel: try Self.channel(record, appKey: appKey, db: db), unreadCount: unread, lastReadSeq: lastReadSeq, lastMessage: last?.message(app: app, keys: keys))
             }
         }
     }
@@ -109,8 +112,8 @@ extension SQLiteStore {
         ).compactMap(UserID.init(rawValue:))
     }
 
-    static func channel(_ record: ChannelRecord, db: Database) throws -> Channel {
-        record.channel(members: try memberIDs(of: record.id, db: db))
+    static func channel(_ record: ChannelRecord, appKey: DataKey, db: Database) throws -> Channel {
+        try record.channel(members: try memberIDs(of: record.id, db: db), appKey: appKey)
     }
 
     /// Refuses unknown users, naming each by its position in the list.

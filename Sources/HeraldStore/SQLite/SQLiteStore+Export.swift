@@ -5,6 +5,7 @@ public import HeraldCore
 extension SQLiteStore {
     public func export(_ id: UserID, in app: AppID) async throws -> UserExport? {
         guard let user = try await user(id, in: app) else { return nil }
+        let appKey = try appKey(app)
         let (channels, messages, inbox, consents) = try await pool.read { db in
             let memberships = try Row.fetchAll(
                 db,
@@ -14,7 +15,7 @@ extension SQLiteStore {
                     WHERE channel.appID = ? AND channelMember.userID = ? ORDER BY channel.createdAt
                     """, arguments: [app.rawValue, id.rawValue]
             ).map { row in
-                UserExport.Membership(channel: try Self.channel(ChannelRecord(row: row), db: db), lastReadSeq: row["memberLastReadSeq"])
+                UserExport.Membership(channel: try Self.channel(ChannelRecord(row: row), appKey: appKey, db: db), lastReadSeq: row["memberLastReadSeq"])
             }
             let messages = try MessageRecord.fetchAll(
                 db,

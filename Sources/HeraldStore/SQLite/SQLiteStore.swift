@@ -51,7 +51,7 @@ public final class SQLiteStore: Store {
         for app in try pool.read({ db in try String.fetchAll(db, sql: "SELECT id FROM app") }).compactMap(AppID.init(rawValue:)) {
             try keys.ensureAppKey(app)
         }
-        try Self.upgradeIdempotencyKeys(pool: pool, keys: keys)
+        try Self.upgradeClearContent(pool: pool, keys: keys)
         self.pool = pool
         self.keys = keys
         self.now = { WireTime.truncated(now()) }
@@ -62,12 +62,22 @@ public final class SQLiteStore: Store {
         self.auditWriter = GroupCommitter { [pool, keys] batch in try await SQLiteStore.commitAudit(batch, pool: pool, keys: keys) }
     }
 
-    /// Replaces the requests that idempotency rows of an earlier version held by their keyed hashes, then
-    /// vacuums and truncates the WAL, so no file keeps a page with the old bytes. Runs once; a crash before the end leaves
-    /// the legacy table, and the next start finishes.
-    static func upgradeIdempotencyKeys(pool: DatabasePool, keys: KeyRing) throws {
+    /// Seals what an earlier version kept in clear: replaces the requests that idempotency rows held by
+    /// their keyed hashes, and seals channel names; then vacuums and truncates the WAL, so no file keeps a
+    /// page with the old bytes. Runs in one transaction: a crash before the end changes nothing, and the
+    /// next start does it again.
+    static func upgradeClearContent(pool: DatabasePool, keys: KeyRing) throws {
         let converted = try pool.write { db -> Int in
-            guard try db.tableExists("idempotencyKeyLegacy") else { return 0 }
+            var converted = 0
+            for row in try Row.fetchAll(db, sql: "SELECT id, appID, name FROM channel WHERE name IS NOT NULL") {
+                let (id, appID, name): (String, String, String) = (row["id"], row["appID"], row["name"])
+                guard let app = AppID(rawValue: appID), let appKey = try keys.key(.app, in: app) else { continue }
+                try db.execute(
+                    sql: "UPDATE channel SET name = NULL, sealedName = ? WHERE id = ?",
+                    arguments: [try appKey.seal(Data(name.utf8), context: ChannelRecord.nameContext(id)), id])
+                converted += 1
+            }
+            guard try db.tableExists("idempotencyKeyLegacy") else { return converted }
             let rows = try Row.fetchAll(db, sql: "SELECT appID, scope, key, fingerprint, resultID, createdAt FROM idempotencyKeyLegacy")
             for row in rows {
                 let appID: String = row["appID"]
@@ -78,7 +88,7 @@ public final class SQLiteStore: Store {
                 ).save(db)
             }
             try db.execute(sql: "DROP TABLE idempotencyKeyLegacy")
-            return rows.count
+            return converted + rows.count
         }
         if converted > 0 {
             // The WAL still holds the frames that had the requests: checkpoint it into the vacuumed file and truncate it.

@@ -34,6 +34,11 @@ struct DiskThiefTests {
                         .post, "/v1/channels/\(channel.id)/messages", auth: auth, body: #"{"text":"\#(text)","data":{"ref":"\#(text)"}}"#, headers: headers)
                     #expect(sent.status == .created, "\(sent.text)")
                 }
+                // A group named after its subject, as a bank names a dispute.
+                let named = try await client.request(
+                    .post, "/v1/channels", auth: harness.apiKey, body: #"{"type":"group","members":["ana","ben"],"name":"Dispute \#(ana)"}"#)
+                #expect(named.status == .created)
+                #expect(try await client.request(.get, "/v1/me/channels", auth: anaToken).text.contains("Dispute \(ana)"), "the name reads back")
                 let hook = try await client.request(.put, "/v1/webhooks", auth: harness.apiKey, body: #"{"url":"https://hooks.acme.example/x","events":["action.performed"]}"#)
                 #expect(hook.status == .ok || hook.status == .created)
                 let template = try await client.request(
