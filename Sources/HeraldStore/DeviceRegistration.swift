@@ -55,18 +55,38 @@ enum DeviceRules {
         }
     }
 
-    /// The device after activation of its key.
+    /// The device after activation of its key, tagged.
     /// - Throws: `conflictBecause(invalid_value)` for a device without a step-up key.
-    static func activated(_ record: DeviceRecord, at time: Int64) throws(HeraldError) -> DeviceRecord {
+    static func activated(_ record: DeviceRecord, at time: Int64, appKey: DataKey) throws(HeraldError) -> DeviceRecord {
         guard record.stepUpKey != nil else {
             throw .conflictBecause(FieldProblem(field: "deviceId", reason: .invalidValue, detail: "This device has no step-up key to activate."))
         }
+        // Active with a valid tag: nothing to do. Marked active without one (written outside Herald), the
+        // business's activation is what makes it trusted now.
+        if record.stepUpState == Device.StepUpState.active.rawValue, hasValidTag(record, appKey: appKey) { return record }
         var record = record
-        if record.stepUpState != Device.StepUpState.active.rawValue {
-            record.stepUpState = Device.StepUpState.active.rawValue
-            record.stepUpActivatedAt = time
-            record.updatedAt = time
-        }
+        record.stepUpState = Device.StepUpState.active.rawValue
+        record.stepUpActivatedAt = time
+        record.updatedAt = time
+        return tagged(record, appKey: appKey)
+    }
+
+    /// The HMAC, under the app's data key, of the app, user, device, key, state and activation time.
+    static func stepUpTag(_ record: DeviceRecord, appKey: DataKey) -> Data? {
+        guard let key = record.stepUpKey, let state = record.stepUpState else { return nil }
+        let fields = [record.appID, record.userID, record.id, key, state, record.stepUpActivatedAt.map(String.init) ?? ""]
+        return appKey.tag(Data(fields.joined(separator: "\u{1F}").utf8), purpose: "device.stepUp")
+    }
+
+    static func hasValidTag(_ record: DeviceRecord, appKey: DataKey) -> Bool {
+        guard let stored = record.stepUpTag, let expected = stepUpTag(record, appKey: appKey) else { return false }
+        return ConstantTime.isEqual(stored, expected)
+    }
+
+    /// The record with its tag computed for what it holds now.
+    static func tagged(_ record: DeviceRecord, appKey: DataKey) -> DeviceRecord {
+        var record = record
+        record.stepUpTag = stepUpTag(record, appKey: appKey)
         return record
     }
 

@@ -169,7 +169,7 @@ enum PostgresMigrations {
         Migration(
             name: "give step-up keys a state, pending until the business activates them",
             statements: [
-                "ALTER TABLE device ADD COLUMN stepUpState text, ADD COLUMN stepUpActivatedAt bigint",
+                "ALTER TABLE device ADD COLUMN stepUpState text, ADD COLUMN stepUpActivatedAt bigint, ADD COLUMN stepUpTag bytea",
                 // Keys registered before could have come from any holder of a user token: none is trusted.
                 "UPDATE device SET stepUpState = 'pending' WHERE stepUpKey IS NOT NULL",
             ]),

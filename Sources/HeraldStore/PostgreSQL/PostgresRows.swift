@@ -57,14 +57,15 @@ extension TemplateRecord {
 }
 
 extension DeviceRecord {
-    static let postgresColumns = "id, appID, userID, platform, token, subscription, stepUpKey, stepUpState, stepUpActivatedAt, createdAt, updatedAt"
+    static let postgresColumns =
+        "id, appID, userID, platform, token, subscription, stepUpKey, stepUpState, stepUpActivatedAt, createdAt, updatedAt, stepUpTag"
 
     init(postgres row: PostgresRow) throws {
-        let (id, appID, userID, platform, token, subscription, stepUpKey, stepUpState, stepUpActivatedAt, createdAt, updatedAt) = try row.decode(
-            (String, String, String, String, String, String?, String?, String?, Int64?, Int64, Int64).self)
+        let (id, appID, userID, platform, token, subscription, stepUpKey, stepUpState, stepUpActivatedAt, createdAt, updatedAt, stepUpTag) = try row.decode(
+            (String, String, String, String, String, String?, String?, String?, Int64?, Int64, Int64, Data?).self)
         self.init(
             id: id, appID: appID, userID: userID, platform: platform, token: token, subscription: subscription, stepUpKey: stepUpKey,
-            stepUpState: stepUpState, stepUpActivatedAt: stepUpActivatedAt, createdAt: createdAt, updatedAt: updatedAt)
+            stepUpState: stepUpState, stepUpActivatedAt: stepUpActivatedAt, createdAt: createdAt, updatedAt: updatedAt, stepUpTag: stepUpTag)
     }
 }
 

@@ -35,13 +35,14 @@ extension PostgresStore {
                     record.stepUpState = Device.StepUpState.pending.rawValue
                 }
                 record.updatedAt = time
+                record = DeviceRules.tagged(record, appKey: appKey)
                 try await connection.execute(
                     """
                     UPDATE device SET subscription = \(record.subscription), stepUpKey = \(record.stepUpKey), stepUpState = \(record.stepUpState),
-                        updatedAt = \(time)
+                        stepUpTag = \(record.stepUpTag), updatedAt = \(time)
                     WHERE id = \(record.id)
                     """)
-                let updated = try record.device()
+                let updated = try record.device(appKey: appKey)
                 if enrolsKey { try await Self.insertOutbox(try Self.sealedOutboxRows(effects(updated), app: app, appKey: appKey), app: app, now: time, on: connection) }
                 return DeviceRegistration(device: updated, created: false, enrolledStepUpKey: enrolsKey, tookPushTokenFrom: nil)
             case .takeOver:
@@ -54,17 +55,19 @@ extension PostgresStore {
             guard count < Limits.devicesPerUser else {
                 throw HeraldError.conflict(detail: "A user may register at most \(Limits.devicesPerUser) devices; remove one first.")
             }
-            let record = DeviceRecord(
-                id: id, appID: app.rawValue, userID: user.rawValue, platform: device.platform.rawValue, token: device.token,
-                subscription: subscription, stepUpKey: stepUpKey, stepUpState: stepUpKey == nil ? nil : Device.StepUpState.pending.rawValue,
-                stepUpActivatedAt: nil, createdAt: time, updatedAt: time)
+            let record = DeviceRules.tagged(
+                DeviceRecord(
+                    id: id, appID: app.rawValue, userID: user.rawValue, platform: device.platform.rawValue, token: device.token,
+                    subscription: subscription, stepUpKey: stepUpKey, stepUpState: stepUpKey == nil ? nil : Device.StepUpState.pending.rawValue,
+                    stepUpActivatedAt: nil, createdAt: time, updatedAt: time),
+                appKey: appKey)
             try await connection.execute(
                 """
-                INSERT INTO device (id, appID, userID, platform, token, subscription, stepUpKey, stepUpState, createdAt, updatedAt)
+                INSERT INTO device (id, appID, userID, platform, token, subscription, stepUpKey, stepUpState, stepUpTag, createdAt, updatedAt)
                 VALUES (\(record.id), \(record.appID), \(record.userID), \(record.platform), \(record.token), \(record.subscription),
-                    \(record.stepUpKey), \(record.stepUpState), \(time), \(time))
+                    \(record.stepUpKey), \(record.stepUpState), \(record.stepUpTag), \(time), \(time))
                 """)
-            let created = try record.device()
+            let created = try record.device(appKey: appKey)
             if stepUpKey != nil { try await Self.insertOutbox(try Self.sealedOutboxRows(effects(created), app: app, appKey: appKey), app: app, now: time, on: connection) }
             return DeviceRegistration(device: created, created: true, enrolledStepUpKey: stepUpKey != nil, tookPushTokenFrom: tookFrom)
         }
@@ -79,27 +82,30 @@ extension PostgresStore {
             guard let record = try await Self.deviceRecord(id, of: user, in: app, on: connection, lock: true) else {
                 throw HeraldError.notFound(resource: "device")
             }
-            let activated = try DeviceRules.activated(record, at: time)
-            guard activated != record else { return (try record.device(), false) }
+            let activated = try DeviceRules.activated(record, at: time, appKey: appKey)
+            guard activated != record else { return (try record.device(appKey: appKey), false) }
             try await connection.execute(
                 """
-                UPDATE device SET stepUpState = \(activated.stepUpState), stepUpActivatedAt = \(activated.stepUpActivatedAt), updatedAt = \(activated.updatedAt)
+                UPDATE device SET stepUpState = \(activated.stepUpState), stepUpActivatedAt = \(activated.stepUpActivatedAt), stepUpTag = \(activated.stepUpTag),
+                    updatedAt = \(activated.updatedAt)
                 WHERE id = \(activated.id)
                 """)
-            let device = try activated.device()
+            let device = try activated.device(appKey: appKey)
             try await Self.insertOutbox(try Self.sealedOutboxRows(effects(device), app: app, appKey: appKey), app: app, now: time, on: connection)
             return (device, true)
         }
     }
 
     public func devices(of user: UserID, in app: AppID) async throws -> [Device] {
-        try await database.rows(
+        let appKey = try await appKey(app)
+        return try await database.rows(
             "SELECT \(unescaped: DeviceRecord.postgresColumns) FROM device WHERE appID = \(app.rawValue) AND userID = \(user.rawValue) ORDER BY createdAt, id"
-        ).map { try DeviceRecord(postgres: $0).device() }
+        ).map { try DeviceRecord(postgres: $0).device(appKey: appKey) }
     }
 
     public func device(_ id: DeviceID, of user: UserID, in app: AppID) async throws -> Device? {
-        try await Self.deviceRecord(id, of: user, in: app, on: database, lock: false)?.device()
+        let appKey = try await appKey(app)
+        return try await Self.deviceRecord(id, of: user, in: app, on: database, lock: false)?.device(appKey: appKey)
     }
 
     public func deleteDevice(_ id: DeviceID, of user: UserID, in app: AppID, effects: [OutboxEntry]) async throws -> Bool {

@@ -327,6 +327,10 @@ enum SQLiteMigrations {
             }
             // Keys registered before could have come from any holder of a user token: none is trusted.
             try db.execute(sql: "UPDATE device SET stepUpState = 'pending' WHERE stepUpKey IS NOT NULL")
+            // The HMAC that lets only Herald (with the app's key) mark a key active.
+            try db.alter(table: "device") { t in
+                t.add(column: "stepUpTag", .blob)
+            }
         }
         migrator.registerMigration("create user token epochs") { db in
             try db.create(table: "userTokenEpoch") { t in

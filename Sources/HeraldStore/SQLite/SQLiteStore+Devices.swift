@@ -9,6 +9,7 @@ extension SQLiteStore {
         let time = nowMilliseconds()
         let subscription = try device.subscription.map { String(decoding: try DeviceRules.encoder.encode($0), as: UTF8.self) }
         let stepUpKey = try DeviceRules.encoded(device.stepUpKey)
+        let appKey = try appKey(app)
         return try await pool.write { [keys] db in
             let existing = try DeviceRecord.filter(
                 DeviceRecord.Columns.appID == app.rawValue && DeviceRecord.Columns.platform == device.platform.rawValue
@@ -24,8 +25,9 @@ extension SQLiteStore {
                     record.stepUpState = Device.StepUpState.pending.rawValue
                 }
                 record.updatedAt = time
+                record = DeviceRules.tagged(record, appKey: appKey)
                 try record.update(db)
-                let device = try record.device()
+                let device = try record.device(appKey: appKey)
                 if enrolsKey { try Self.insert(effects(device), app: app, now: time, keys: keys, db: db) }
                 return DeviceRegistration(device: device, created: false, enrolledStepUpKey: enrolsKey, tookPushTokenFrom: nil)
             case .takeOver:
@@ -38,12 +40,14 @@ extension SQLiteStore {
             guard count < Limits.devicesPerUser else {
                 throw HeraldError.conflict(detail: "A user may register at most \(Limits.devicesPerUser) devices; remove one first.")
             }
-            let record = DeviceRecord(
-                id: DeviceID.generate().rawValue, appID: app.rawValue, userID: user.rawValue, platform: device.platform.rawValue, token: device.token,
-                subscription: subscription, stepUpKey: stepUpKey, stepUpState: stepUpKey == nil ? nil : Device.StepUpState.pending.rawValue,
-                stepUpActivatedAt: nil, createdAt: time, updatedAt: time)
+            let record = DeviceRules.tagged(
+                DeviceRecord(
+                    id: DeviceID.generate().rawValue, appID: app.rawValue, userID: user.rawValue, platform: device.platform.rawValue, token: device.token,
+                    subscription: subscription, stepUpKey: stepUpKey, stepUpState: stepUpKey == nil ? nil : Device.StepUpState.pending.rawValue,
+                    stepUpActivatedAt: nil, createdAt: time, updatedAt: time),
+                appKey: appKey)
             try record.insert(db)
-            let created = try record.device()
+            let created = try record.device(appKey: appKey)
             if stepUpKey != nil { try Self.insert(effects(created), app: app, now: time, keys: keys, db: db) }
             return DeviceRegistration(device: created, created: true, enrolledStepUpKey: stepUpKey != nil, tookPushTokenFrom: tookFrom)
         }
@@ -53,26 +57,29 @@ extension SQLiteStore {
         of id: DeviceID, of user: UserID, in app: AppID, effects: @escaping @Sendable (Device) -> [OutboxEntry]
     ) async throws -> (device: Device, changed: Bool) {
         let time = nowMilliseconds()
+        let appKey = try appKey(app)
         return try await pool.write { [keys] db in
             guard let record = try Self.deviceRecord(id, of: user, in: app, db: db) else { throw HeraldError.notFound(resource: "device") }
-            let activated = try DeviceRules.activated(record, at: time)
-            guard activated != record else { return (try record.device(), false) }
+            let activated = try DeviceRules.activated(record, at: time, appKey: appKey)
+            guard activated != record else { return (try record.device(appKey: appKey), false) }
             try activated.update(db)
-            let device = try activated.device()
+            let device = try activated.device(appKey: appKey)
             try Self.insert(effects(device), app: app, now: time, keys: keys, db: db)
             return (device, true)
         }
     }
 
     public func devices(of user: UserID, in app: AppID) async throws -> [Device] {
-        try await pool.read { db in
+        let appKey = try appKey(app)
+        return try await pool.read { db in
             try DeviceRecord.filter(DeviceRecord.Columns.appID == app.rawValue && DeviceRecord.Columns.userID == user.rawValue)
                 .order(DeviceRecord.Columns.createdAt, DeviceRecord.Columns.id).fetchAll(db)
-        }.map { try $0.device() }
+        }.map { try $0.device(appKey: appKey) }
     }
 
     public func device(_ id: DeviceID, of user: UserID, in app: AppID) async throws -> Device? {
-        try await pool.read { db in try Self.deviceRecord(id, of: user, in: app, db: db) }?.device()
+        let appKey = try appKey(app)
+        return try await pool.read { db in try Self.deviceRecord(id, of: user, in: app, db: db) }?.device(appKey: appKey)
     }
 
     public func deleteDevice(_ id: DeviceID, of user: UserID, in app: AppID, effects: [OutboxEntry]) async throws -> Bool {

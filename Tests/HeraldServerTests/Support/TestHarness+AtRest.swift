@@ -51,3 +51,24 @@ extension TestHarness {
         return try filesAtRest(since: since).filter { $0.bytes.range(of: needle) != nil }.map(\.name)
     }
 }
+
+extension TestHarness {
+    /// Runs `sql` on the content database behind the server's back, as someone who can write the database
+    /// (but holds no master key) would: with the sqlite3 tool on SQLite, psql on PostgreSQL.
+    func writeDatabase(_ sql: String) throws {
+        guard let databaseURL else {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["sqlite3", "-cmd", ".timeout 10000", directory.appendingPathComponent("herald.sqlite").path, sql]
+            try process.run()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { throw WriteFailed(sql: sql) }
+            return
+        }
+        _ = try Self.psql(databaseURL, sql)
+    }
+
+    struct WriteFailed: Error {
+        var sql: String
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import HeraldTestSupport
+import HummingbirdTesting
+import Testing
+
+/// Someone who can write the content database but does not hold the master key (a database
+/// administrator, a stolen replica's credentials): they can delete and corrupt, but not forge what
+/// Herald vouches for. (Audit tampering is `ComplianceTests`; moved ciphertext, the conformance suite.)
+@Suite("Attacker: someone who can write the database without the master key", .serialized)
+struct DatabaseWriterTests {
+    @Test("Marking a step-up key active in the database, or moving an active key to another customer, approves nothing")
+    func forgedActivationApprovesNothing() async throws {
+        try await TestHarness.with { harness in
+            try await harness.run { client in
+                _ = try await client.request(.post, "/v1/notifications", auth: harness.apiKey, body: StolenTokenTests.approval.replacingOccurrences(of: #"["ana"]"#, with: #"["ana","ben"]"#))
+                let (ana, ben) = (try await harness.token(for: "ana"), try await harness.token(for: "ben"))
+                let attacker = TestDevice(), bens = TestDevice()
+                struct Registered: Decodable { var deviceId: String }
+                let planted = try await client.request(.post, "/v1/me/devices", auth: ana, body: #"{"platform":"fcm","token":"fcm-planted","stepUpKey":\#(attacker.jwk)}"#)
+                    .decode(Registered.self).deviceId
+                let bensDevice = try await client.request(.post, "/v1/me/devices", auth: ben, body: #"{"platform":"fcm","token":"fcm-ben","stepUpKey":\#(bens.jwk)}"#)
+                    .decode(Registered.self).deviceId
+                _ = try await client.request(.post, "/v1/users/ben/devices/\(bensDevice)/step-up/activate", auth: harness.apiKey)
+
+                try harness.writeDatabase("UPDATE device SET stepUpState = 'active', stepUpActivatedAt = 1 WHERE id = '\(planted)'")
+                let forged = try await Self.approve(client, token: ana, device: attacker, deviceID: planted)
+                // Ben's device, with its valid tag, handed to Ana.
+                try harness.writeDatabase("UPDATE device SET userID = 'ana' WHERE id = '\(bensDevice)'")
+                let moved = try await Self.approve(client, token: ana, device: bens, deviceID: bensDevice)
+                let shown = try await client.request(.get, "/v1/users/ana/devices", auth: harness.apiKey).text
+
+                #expect(forged.status == .forbidden && forged.problem?.errors?.first?.reason == .stepUpKeyNotActive)
+                #expect(moved.status == .forbidden)
+                #expect(!shown.contains(#""state":"active""#), "what the bank sees is what Herald vouches for: \(shown)")
+            }
+        }
+    }
+
+    static func approve(_ client: TestClient, token: String, device: TestDevice, deviceID: String) async throws -> TestResponse {
+        let item = try #require(try await client.inbox(token).items.first)
+        struct Challenge: Decodable { var challenge: String }
+        let challenge = try await client.request(.post, "/v1/me/inbox/\(item.id)/actions/approve/challenge", auth: token).decode(Challenge.self).challenge
+        let signature = try device.sign(item: item.id.rawValue, action: "approve", challenge: challenge, payload: try #require(SignedPayload.payload(of: item.jws)))
+        return try await client.request(
+            .post, "/v1/me/inbox/\(item.id)/actions/approve", auth: token, body: #"{"deviceId":"\#(deviceID)","challenge":"\#(challenge)","signature":"\#(signature)"}"#)
+    }
+}
