@@ -14,7 +14,7 @@ struct ComplianceTests {
         }
     }
 
-    @Test("A marker sent in messages, notifications and user metadata is in no file of the data dir, while the server runs and after it stops")
+    @Test("A marker sent over the socket, in idempotent sends, messages, notifications with variables, channel names and user metadata is in no file of the data dir, while the server runs and after it stops")
     func markerNeverReachesDisk() async throws {
         let data = try EndToEndTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
@@ -26,11 +26,28 @@ struct ComplianceTests {
         await EndToEndTests.call(.PUT, "\(base)/v1/users/ben", key: app.apiKey, body: "{}")
         let created = try #require(await EndToEndTests.call(.POST, "\(base)/v1/channels", key: app.apiKey, body: #"{"type":"direct","members":["ana","ben"]}"#))
         let channel = try WireJSON.decoder().decode(Channel.self, from: created.body)
-        for sender in [#","sender":"ana""#, ""] {
+        let group = await EndToEndTests.call(.POST, "\(base)/v1/channels", key: app.apiKey, body: #"{"type":"group","members":["ana","ben"],"name":"Case \#(marker)"}"#)
+        #expect(group?.status == 201)
+        for (index, sender) in [#","sender":"ana""#, ""].enumerated() {
             let sent = await EndToEndTests.call(
-                .POST, "\(base)/v1/channels/\(channel.id)/messages", key: app.apiKey, body: #"{"text":"pay \#(marker)","data":{"ref":"\#(marker)"}\#(sender)}"#)
+                .POST, "\(base)/v1/channels/\(channel.id)/messages", key: app.apiKey, body: #"{"text":"pay \#(marker)","data":{"ref":"\#(marker)"}\#(sender)}"#,
+                headers: [("Idempotency-Key", "marker-\(index)")])
             #expect(sent?.status == 201)
         }
+        // Over the socket, where every send carries a clientMessageId (an idempotency key).
+        let issued = try #require(await EndToEndTests.call(.POST, "\(base)/v1/users/ana/tokens", key: app.apiKey))
+        let token = try #require(try JSONSerialization.jsonObject(with: issued.body) as? [String: Any])["token"] as? String
+        let socket = TestSocket(port: server.port, auth: .header(try #require(token)))
+        #expect(await socket.ready())
+        socket.send(message: "ws \(marker)", to: channel.id, clientMessageID: "ws-marker")
+        #expect(await socket.next("ack") != nil)
+        await socket.close()
+        await EndToEndTests.call(
+            .PUT, "\(base)/v1/templates/alert", key: app.apiKey, body: #"{"category":"transactional","title":"Paid at {{merchant}}","body":"Check it"}"#)
+        let templated = await EndToEndTests.call(
+            .POST, "\(base)/v1/notifications", key: app.apiKey, body: #"{"recipients":["ana"],"template":"alert","variables":{"merchant":"\#(marker)"}}"#,
+            headers: [("Idempotency-Key", "marker-notification")])
+        #expect(templated?.status == 201)
         let notified = await EndToEndTests.call(
             .POST, "\(base)/v1/notifications", key: app.apiKey,
             body: #"{"recipients":["ana"],"category":"transactional","content":{"title":"Hi \#(marker)","body":"Body \#(marker)"},"data":{"ref":"\#(marker)"}}"#)
