@@ -22,37 +22,64 @@ public struct DeviceRegistration: Sendable, Equatable {
 /// The rules of device registration and step-up activation, written once for both backends (each
 /// runs them inside its own transaction, under its own locking).
 enum DeviceRules {
-    /// What to do with a registration, given the device that already holds the same push token.
+    /// What to write for a registration, given the device that already holds the same push token.
     enum Decision: Equatable {
-        /// No device has the token: insert one (its key, if any, pending).
-        case insert
-        /// The same user's device: refresh its subscription; `enrolsKey` when it had no key and gets one now.
-        case update(enrolsKey: Bool)
-        /// Another user's device without a step-up key: it is removed and the token moves here.
-        case takeOver
+        /// The same user's device, its subscription refreshed and, when it had no key and gets one now
+        /// (`enrolsKey`), its key set pending; tagged.
+        case update(DeviceRecord, enrolsKey: Bool)
+        /// A new device, its key (if any) pending; tagged. `replacing` is another customer's device without
+        /// a step-up key that held the token: it is removed and the token moves here.
+        case insert(DeviceRecord, replacing: DeviceRecord?)
     }
 
+    /// - Parameter id: the id a new device gets.
     /// - Throws: `conflictBecause(step_up_key_exists)` when the user's device already has another key (a
     ///   key never changes: delete the device first); `conflictBecause(push_token_in_use)` when the token
     ///   belongs to another customer's device that holds a step-up key, which a registration never deletes.
-    static func decide(existing: DeviceRecord?, user: UserID, stepUpKey: String?) throws(HeraldError) -> Decision {
-        guard let existing else { return .insert }
+    static func decide(
+        _ new: NewDevice, id: DeviceID, for user: UserID, in app: AppID, existing: DeviceRecord?, appKey: DataKey, at time: Int64
+    ) throws -> Decision {
+        let subscription = try new.subscription.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        let stepUpKey = try new.stepUpKey.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        let inserted = tagged(
+            DeviceRecord(
+                id: id.rawValue, appID: app.rawValue, userID: user.rawValue, platform: new.platform.rawValue, token: new.token, subscription: subscription,
+                stepUpKey: stepUpKey, stepUpState: stepUpKey == nil ? nil : Device.StepUpState.pending.rawValue, stepUpActivatedAt: nil, createdAt: time,
+                updatedAt: time),
+            appKey: appKey)
+        guard var existing else { return .insert(inserted, replacing: nil) }
         guard existing.userID == user.rawValue else {
             if existing.stepUpKey != nil {
-                throw .conflictBecause(
+                throw HeraldError.conflictBecause(
                     FieldProblem(
                         field: "token", reason: .pushTokenInUse,
                         detail: "This push token belongs to another customer's device, which holds a step-up key; that device must be removed first."))
             }
-            return .takeOver
+            return .insert(inserted, replacing: existing)
         }
-        switch (existing.stepUpKey, stepUpKey) {
-        case (nil, .some): return .update(enrolsKey: true)
-        case (.some(let current), .some(let new)) where current != new:
-            throw .conflictBecause(
+        // Re-signed below: first back to what Herald vouched for, so that a state written outside Herald
+        // (an "active" without a valid tag) is never made genuine by a re-registration.
+        if existing.stepUpKey != nil, !hasValidTag(existing, appKey: appKey) {
+            existing.stepUpState = Device.StepUpState.pending.rawValue
+            existing.stepUpActivatedAt = nil
+        }
+        var enrolsKey = false
+        // Keys are compared as keys, not as the JSON text they were stored in (member order may differ).
+        let currentKey = try existing.stepUpKey.map { try JSONDecoder().decode(StepUpKey.self, from: Data($0.utf8)) }
+        switch (currentKey, new.stepUpKey) {
+        case (nil, .some):
+            enrolsKey = true
+            existing.stepUpKey = stepUpKey
+            existing.stepUpState = Device.StepUpState.pending.rawValue
+        case (.some(let current), .some(let requested)) where current != requested:
+            throw HeraldError.conflictBecause(
                 FieldProblem(field: "stepUpKey", reason: .stepUpKeyExists, detail: "This device already has a step-up key, which never changes; delete the device first."))
-        default: return .update(enrolsKey: false)
+        default:
+            break
         }
+        existing.subscription = subscription
+        existing.updatedAt = time
+        return .update(tagged(existing, appKey: appKey), enrolsKey: enrolsKey)
     }
 
     /// The device after activation of its key, tagged.
@@ -90,9 +117,10 @@ enum DeviceRules {
         return record
     }
 
-    static let encoder = JSONEncoder()
-
-    static func encoded(_ key: StepUpKey?) throws -> String? {
-        try key.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
-    }
+    /// Sorted keys: the same key is always stored as the same text.
+    private static let encoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
 }

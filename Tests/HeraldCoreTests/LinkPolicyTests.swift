@@ -91,9 +91,20 @@ struct LinkPolicyTests {
         Case(text: "evil·example", refused: ["evil.example"]),  // a middle dot reads as a dot
         Case(text: "https://acme.example:evil.example/x", refused: ["evil.example"]),
         Case(text: "acme.example—evil.example", refused: ["evil.example"]),  // em dash
-        // What follows an allowed host is its path, as on a phone.
+        // What follows an allowed host is its path, as on a phone, up to where a linkifier ends the link.
         Case(text: "acme.example/statement.pdf", refused: []),
         Case(text: "Card acme.example/cards—call us", refused: []),
+        Case(text: "https://acme.example/help?a=1&b=%41#top", refused: []),
+        Case(text: "https://acme.example/help\\evil-bank.example", refused: ["evil-bank.example"]),
+        Case(text: "acme.example/%evil-bank.example", refused: ["evil-bank.example"]),
+        Case(text: "acme.example/a[evil-bank.example]", refused: ["evil-bank.example"]),
+        // Symbols registries accept in labels; currency signs end a domain.
+        Case(text: "Visit i❤.ws now", refused: ["i❤.ws"]),
+        Case(text: "💩.la", refused: ["💩.la"]),
+        Case(text: "You paid 12,50€.Thanks", refused: []),
+        // Schemes a device acts on without a host or a dot.
+        Case(text: "sip:fraud-desk", refused: ["sip:fraud-desk"]),
+        Case(text: "bitcoin:1BoatSLRHtKNngkdXEeobR76b53LETtpyT", refused: ["bitcoin:1BoatSLRHtKNngkdXEeobR76b53LETtpyT"]),
     ]
 
     @Test("Refuses exactly the links outside the allowed domains", arguments: cases)

@@ -28,7 +28,8 @@ enum LinkDetector {
     static let opaqueSchemes: Set<String> = [
         "mailto", "tel", "sms", "smsto", "mms", "facetime", "facetime-audio", "callto", "skype", "javascript", "vbscript", "data",
         "file", "intent", "market", "itms", "itms-apps", "itms-services", "geo", "maps", "whatsapp", "tg", "viber", "fb", "blob",
-        "about", "chrome", "ms-settings", "shortcuts", "x-apple-data-detectors",
+        "about", "chrome", "ms-settings", "shortcuts", "x-apple-data-detectors", "sip", "sips", "bitcoin", "ethereum", "magnet", "xmpp", "irc",
+        "ircs", "news", "nntp", "webcal", "zoommtg", "msteams", "slack", "signal", "ms-excel", "ms-word", "ms-powerpoint", "vnd.youtube",
     ]
 
     static func links(in text: String) -> [DetectedLink] {
@@ -99,9 +100,13 @@ enum LinkDetector {
         var scanned = Substring(visible)
         if let url = url(in: visible) {
             found.append(DetectedLink(text: visible, host: url.host, hasHiddenCharacters: hidden))
-            // What follows a well-formed host (its path, query, fragment) belongs to that link, as on a phone;
-            // after a malformed one (`https://]x`), a linkifier starts again, and so does the scan.
-            if let host = url.host, isWellFormed(host) { scanned = url.scanned }
+            // What follows a well-formed host (its path, query, fragment) belongs to that link, as on a phone,
+            // up to the first character a linkifier ends a link at (`\\`, `[`, a bad `%`...), where it starts
+            // looking again, and so does the scan. After a malformed host (`https://]x`), the whole token is scanned.
+            if let host = url.host, isWellFormed(host) {
+                let rest = visible[pathEnd(in: visible, from: url.scanned.endIndex)...]
+                scanned = rest.isEmpty ? url.scanned : Substring(url.scanned + " " + rest)
+            }
         }
         let decoded = String(scanned).removingPercentEncoding ?? String(scanned)
         for run in domainRuns(in: decoded) {
@@ -123,10 +128,48 @@ enum LinkDetector {
         return asciiLabels && domain(fromAuthority: Substring(host), requireDomainShape: true) != nil
     }
 
+    /// Where the path, query and fragment of a link end, from `start` (just after its authority): RFC 3986's
+    /// characters, valid percent-escapes and (IRI) non-ASCII letters and digits go on; anything else
+    /// (`\\`, `[`, `]`, `{`, `|`, `^`, a `%` without two hex digits, a symbol) ends it, as Android's
+    /// linkifier ends a link there.
+    private static func pathEnd(in token: String, from start: String.Index) -> String.Index {
+        var index = start
+        while index < token.endIndex {
+            let character = token[index]
+            if character == "%" {
+                let escape = token[token.index(after: index)...].prefix(2)
+                guard escape.count == 2, escape.allSatisfy(\.isHexDigit) else { return index }
+                index = escape.endIndex
+                continue
+            }
+            let goesOn =
+                character.isASCII
+                ? (character.isLetter || character.isNumber || "-._~!$&'()*+,;=:@/?#".contains(character))
+                : (character.isLetter || character.isNumber)
+            guard goesOn else { return index }
+            index = token.index(after: index)
+        }
+        return index
+    }
+
+    /// A character a label may hold besides ASCII letters, digits and `-`: any letter or digit, and the
+    /// symbols and marks registries accept in IDN labels (`❤`, `💩`: `i❤.ws` is a real, tappable domain).
+    /// Not currency signs or other punctuation, which end a domain (`12,50€.Thanks` is no link).
+    static func isLabelCharacter(_ character: Character) -> Bool {
+        if character.isLetter || character.isNumber || character == "-" { return true }
+        guard !character.isASCII else { return false }
+        return character.unicodeScalars.allSatisfy { scalar in
+            switch scalar.properties.generalCategory {
+            case .otherSymbol, .nonspacingMark, .spacingMark, .enclosingMark, .format: true
+            default: false
+            }
+        }
+    }
+
     /// Maximal runs of letters, digits, dots and hyphens, cut where two dots make an empty label
     /// (`Card...evil.example`), without leading dots or hyphens and trailing hyphens; only those with a dot.
     private static func domainRuns(in text: String) -> [Substring] {
-        text.split { !($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }.flatMap { run in
+        text.split { !(isLabelCharacter($0) || $0 == ".") }.flatMap { run in
             run.split(separator: "..").compactMap { piece -> Substring? in
                 let trimmed = piece.drop { $0 == "." || $0 == "-" }
                 guard let end = trimmed.lastIndex(where: { $0 != "-" }) else { return nil }
@@ -184,7 +227,7 @@ enum LinkDetector {
         while host.hasSuffix(".") { host = host.dropLast() }
         let labels = host.split(separator: ".", omittingEmptySubsequences: false)
         if requireDomainShape {
-            guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" } }) else { return nil }
+            guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty && $0.allSatisfy(isLabelCharacter) }) else { return nil }
             let top = labels.last!
             let isIPv4 = labels.count == 4 && labels.allSatisfy { $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) && $0.count <= 3 }
             let isTopLevel = top.hasPrefix("xn--") || (top.count >= 2 && top.allSatisfy(\.isLetter))

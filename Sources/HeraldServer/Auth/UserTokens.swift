@@ -73,7 +73,9 @@ public actor UserTokens {
         guard let payload = try? await collection.verify(token, as: Payload.self),
             payload.app == app.rawValue,
             let user = UserID(rawValue: payload.sub.value),
-            payload.exp.value > now()
+            payload.exp.value > now(),
+            // No token lives longer than tokens are issued for, even one minted with a leaked key.
+            payload.exp.value.timeIntervalSince(payload.iat.value) <= TimeInterval(Limits.maxTokenTTLSeconds)
         else {
             throw .unauthenticated
         }

@@ -60,6 +60,8 @@ final class ClusterRelay: Service, Sendable {
                     "lost the cluster's event feed; closing live connections so clients resync, and listening again",
                     metadata: ["error": "\(error)"])
                 hub.closeAll(reason: "cluster feed lost")
+                // An erasure announced meanwhile was not heard: cached data keys may be destroyed ones.
+                store.keys.forgetAll()
             }
             // 0.4 s after the first loss, doubling up to 5 s while the database stays away.
             try? await Task.sleep(for: .milliseconds(min(5_000, 200 * (1 << min(failures, 5)))))

@@ -133,6 +133,11 @@ public final class PostgresKeyRing: Sendable {
         dataKeys.remove(CacheKey(app: app, owner: .user(user)))
     }
 
+    /// Drops every cached data key: the node lost the cluster's feed and may have missed erasures.
+    public func forgetAll() {
+        dataKeys.removeAll()
+    }
+
     /// Re-wraps every key under `newMaster`, with a fresh key-encryption key per app, in one transaction
     /// (as `KeyRing.rewrap`). Afterwards only `newMaster` opens the key database: every node must be
     /// restarted with it (a running node keeps the old key and cannot open keys it has not cached).

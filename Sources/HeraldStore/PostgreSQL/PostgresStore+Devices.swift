@@ -7,13 +7,11 @@ extension PostgresStore {
         _ device: NewDevice, for user: UserID, in app: AppID, effects: @escaping @Sendable (Device) -> [OutboxEntry]
     ) async throws -> DeviceRegistration {
         let time = nowMilliseconds()
-        let subscription = try device.subscription.map { String(decoding: try DeviceRules.encoder.encode($0), as: UTF8.self) }
-        let stepUpKey = try DeviceRules.encoded(device.stepUpKey)
-        let id = DeviceID.generate().rawValue
         let appKey = try await appKey(app)
         return try await database.transaction { connection in
             // Two advisory locks, always in this order: the token's (one registration of a token at a
-            // time, whichever user and node) and the user's (so the per-user limit holds across nodes).
+            // time, whichever user and node) and the user's (so the per-user limit holds across nodes);
+            // then the row itself, so an activation committing meanwhile is not written back to pending.
             try await connection.execute(
                 """
                 SELECT pg_advisory_xact_lock(hashtextextended(\("device|" + app.rawValue + "|" + device.platform.rawValue + "|" + device.token), 0)),
@@ -22,54 +20,39 @@ extension PostgresStore {
             let existing = try await connection.rows(
                 """
                 SELECT \(unescaped: DeviceRecord.postgresColumns) FROM device
-                WHERE appID = \(app.rawValue) AND platform = \(device.platform.rawValue) AND token = \(device.token)
+                WHERE appID = \(app.rawValue) AND platform = \(device.platform.rawValue) AND token = \(device.token) FOR UPDATE
                 """
             ).first.map(DeviceRecord.init(postgres:))
-            var tookFrom: UserID?
-            switch try DeviceRules.decide(existing: existing, user: user, stepUpKey: stepUpKey) {
-            case .update(let enrolsKey):
-                var record = existing!
-                record.subscription = subscription
-                if enrolsKey {
-                    record.stepUpKey = stepUpKey
-                    record.stepUpState = Device.StepUpState.pending.rawValue
-                }
-                record.updatedAt = time
-                record = DeviceRules.tagged(record, appKey: appKey)
+            switch try DeviceRules.decide(device, id: .generate(), for: user, in: app, existing: existing, appKey: appKey, at: time) {
+            case .update(let record, let enrolsKey):
                 try await connection.execute(
                     """
                     UPDATE device SET subscription = \(record.subscription), stepUpKey = \(record.stepUpKey), stepUpState = \(record.stepUpState),
-                        stepUpTag = \(record.stepUpTag), updatedAt = \(time)
+                        stepUpTag = \(record.stepUpTag), updatedAt = \(record.updatedAt)
                     WHERE id = \(record.id)
                     """)
                 let updated = try record.device(appKey: appKey)
                 if enrolsKey { try await Self.insertOutbox(try Self.sealedOutboxRows(effects(updated), app: app, appKey: appKey), app: app, now: time, on: connection) }
                 return DeviceRegistration(device: updated, created: false, enrolledStepUpKey: enrolsKey, tookPushTokenFrom: nil)
-            case .takeOver:
-                tookFrom = UserID(rawValue: existing!.userID)
-                try await connection.execute("DELETE FROM device WHERE id = \(existing!.id)")
-            case .insert:
-                break
+            case .insert(let record, let replacing):
+                if let replacing { try await connection.execute("DELETE FROM device WHERE id = \(replacing.id)") }
+                let count = try await connection.value("SELECT count(*) FROM device WHERE appID = \(app.rawValue) AND userID = \(user.rawValue)", as: Int.self) ?? 0
+                guard count < Limits.devicesPerUser else {
+                    throw HeraldError.conflict(detail: "A user may register at most \(Limits.devicesPerUser) devices; remove one first.")
+                }
+                try await connection.execute(
+                    """
+                    INSERT INTO device (id, appID, userID, platform, token, subscription, stepUpKey, stepUpState, stepUpTag, createdAt, updatedAt)
+                    VALUES (\(record.id), \(record.appID), \(record.userID), \(record.platform), \(record.token), \(record.subscription),
+                        \(record.stepUpKey), \(record.stepUpState), \(record.stepUpTag), \(record.createdAt), \(record.updatedAt))
+                    """)
+                let created = try record.device(appKey: appKey)
+                if record.stepUpKey != nil {
+                    try await Self.insertOutbox(try Self.sealedOutboxRows(effects(created), app: app, appKey: appKey), app: app, now: time, on: connection)
+                }
+                return DeviceRegistration(
+                    device: created, created: true, enrolledStepUpKey: record.stepUpKey != nil, tookPushTokenFrom: replacing.flatMap { UserID(rawValue: $0.userID) })
             }
-            let count = try await connection.value("SELECT count(*) FROM device WHERE appID = \(app.rawValue) AND userID = \(user.rawValue)", as: Int.self) ?? 0
-            guard count < Limits.devicesPerUser else {
-                throw HeraldError.conflict(detail: "A user may register at most \(Limits.devicesPerUser) devices; remove one first.")
-            }
-            let record = DeviceRules.tagged(
-                DeviceRecord(
-                    id: id, appID: app.rawValue, userID: user.rawValue, platform: device.platform.rawValue, token: device.token,
-                    subscription: subscription, stepUpKey: stepUpKey, stepUpState: stepUpKey == nil ? nil : Device.StepUpState.pending.rawValue,
-                    stepUpActivatedAt: nil, createdAt: time, updatedAt: time),
-                appKey: appKey)
-            try await connection.execute(
-                """
-                INSERT INTO device (id, appID, userID, platform, token, subscription, stepUpKey, stepUpState, stepUpTag, createdAt, updatedAt)
-                VALUES (\(record.id), \(record.appID), \(record.userID), \(record.platform), \(record.token), \(record.subscription),
-                    \(record.stepUpKey), \(record.stepUpState), \(record.stepUpTag), \(time), \(time))
-                """)
-            let created = try record.device(appKey: appKey)
-            if stepUpKey != nil { try await Self.insertOutbox(try Self.sealedOutboxRows(effects(created), app: app, appKey: appKey), app: app, now: time, on: connection) }
-            return DeviceRegistration(device: created, created: true, enrolledStepUpKey: stepUpKey != nil, tookPushTokenFrom: tookFrom)
         }
     }
 

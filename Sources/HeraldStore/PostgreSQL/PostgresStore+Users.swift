@@ -6,6 +6,9 @@ import PostgresNIO
 extension PostgresStore {
     public func putUser(_ id: UserID, profile: UserProfile, in app: AppID) async throws -> (user: User, created: Bool) {
         let time = nowMilliseconds()
+        // Read anew, never from the cache: another node may have erased this id (and destroyed its key)
+        // without this node hearing of it yet, and a profile must never be sealed with a destroyed key.
+        keys.forget(id, in: app)
         let key = try await keys.existingOrNewKey(.user(id), in: app)
         let appKey = try await keys.existingOrNewKey(.app, in: app)
         let sealed = try UserRecord.seal(profile, app: app.rawValue, id: id.rawValue, key: key)

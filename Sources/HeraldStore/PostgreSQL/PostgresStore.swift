@@ -78,12 +78,14 @@ public final class PostgresStore: Store {
     func nowMilliseconds() -> Int64 { WireTime.milliseconds(now()) }
 
     /// Seals what an earlier version kept in clear: replaces the requests that idempotency rows held by
-    /// their keyed hashes, and seals channel names; then rewrites the tables (`VACUUM FULL`) so no dead
+    /// their keyed hashes, seals channel names and notification audiences; then rewrites the tables (`VACUUM FULL`) so no dead
     /// tuple keeps the old bytes. One node does it, under the migrations' lock, in one transaction.
     static func upgradeClearContent(database: PostgresDatabase, keys: PostgresKeyRing) async throws {
         let hasLegacyKeys = try await database.value("SELECT to_regclass('idempotencykeylegacy') IS NOT NULL", as: Bool.self) == true
         let hasClearNames = try await database.value("SELECT EXISTS (SELECT 1 FROM channel WHERE name IS NOT NULL)", as: Bool.self) == true
-        guard hasLegacyKeys || hasClearNames else { return }
+        let hasClearAudiences = try await database.value(
+            "SELECT EXISTS (SELECT 1 FROM notification WHERE audience <> \(NotificationRecord.sealedAudience))", as: Bool.self) == true
+        guard hasLegacyKeys || hasClearNames || hasClearAudiences else { return }
         let upgraded = try await database.transaction { connection -> Bool in
             try await connection.execute("SELECT pg_advisory_xact_lock(\(PostgresMigrations.lockID))")
             for row in try await connection.rows("SELECT id, appID, name FROM channel WHERE name IS NOT NULL FOR UPDATE") {
@@ -91,6 +93,14 @@ public final class PostgresStore: Store {
                 guard let app = AppID(rawValue: appID), let appKey = try await keys.key(.app, in: app) else { continue }
                 let sealed = try appKey.seal(Data(name.utf8), context: ChannelRecord.nameContext(id))
                 try await connection.execute("UPDATE channel SET name = NULL, sealedName = \(sealed) WHERE id = \(id)")
+            }
+            for row in try await connection.rows(
+                "SELECT \(unescaped: NotificationRecord.postgresColumns) FROM notification WHERE audience <> \(NotificationRecord.sealedAudience) FOR UPDATE")
+            {
+                let record = try NotificationRecord(postgres: row)
+                guard let app = AppID(rawValue: record.appID), let appKey = try await keys.key(.app, in: app) else { continue }
+                let resealed = try NotificationRecord(try record.notification(key: appKey), key: appKey)
+                try await connection.execute("UPDATE notification SET sealed = \(resealed.sealed), audience = \(resealed.audience) WHERE id = \(record.id)")
             }
             guard try await connection.value("SELECT to_regclass('idempotencykeylegacy') IS NOT NULL", as: Bool.self) == true else { return true }
             for row in try await connection.rows("SELECT appID, scope, key, fingerprint, resultID, createdAt FROM idempotencyKeyLegacy") {
@@ -107,8 +117,7 @@ public final class PostgresStore: Store {
             return true
         }
         if upgraded {
-            try await database.execute("VACUUM FULL idempotencyKey")
-            try await database.execute("VACUUM FULL channel")
+            for table in ["idempotencyKey", "channel", "notification"] { try await database.execute(PostgresQuery(unsafeSQL: "VACUUM FULL \(table)")) }
         }
     }
 

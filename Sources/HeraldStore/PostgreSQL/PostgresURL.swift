@@ -52,7 +52,9 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
     /// Whether `host` is this machine (`localhost`, `127.0.0.0/8`, `::1`), where TLS protects nothing.
     static func isLoopback(_ host: String) -> Bool {
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        return bare.lowercased() == "localhost" || bare == "::1" || bare.hasPrefix("127.")
+        let octets = bare.split(separator: ".", omittingEmptySubsequences: false)
+        let isIPv4Loopback = octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+        return bare.lowercased() == "localhost" || bare == "::1" || isIPv4Loopback
     }
 
     /// The same server and credentials, another database.

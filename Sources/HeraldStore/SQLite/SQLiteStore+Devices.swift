@@ -7,49 +7,30 @@ extension SQLiteStore {
         _ device: NewDevice, for user: UserID, in app: AppID, effects: @escaping @Sendable (Device) -> [OutboxEntry]
     ) async throws -> DeviceRegistration {
         let time = nowMilliseconds()
-        let subscription = try device.subscription.map { String(decoding: try DeviceRules.encoder.encode($0), as: UTF8.self) }
-        let stepUpKey = try DeviceRules.encoded(device.stepUpKey)
         let appKey = try appKey(app)
         return try await pool.write { [keys] db in
             let existing = try DeviceRecord.filter(
                 DeviceRecord.Columns.appID == app.rawValue && DeviceRecord.Columns.platform == device.platform.rawValue
                     && DeviceRecord.Columns.token == device.token
             ).fetchOne(db)
-            var tookFrom: UserID?
-            switch try DeviceRules.decide(existing: existing, user: user, stepUpKey: stepUpKey) {
-            case .update(let enrolsKey):
-                var record = existing!
-                record.subscription = subscription
-                if enrolsKey {
-                    record.stepUpKey = stepUpKey
-                    record.stepUpState = Device.StepUpState.pending.rawValue
-                }
-                record.updatedAt = time
-                record = DeviceRules.tagged(record, appKey: appKey)
+            switch try DeviceRules.decide(device, id: .generate(), for: user, in: app, existing: existing, appKey: appKey, at: time) {
+            case .update(let record, let enrolsKey):
                 try record.update(db)
-                let device = try record.device(appKey: appKey)
-                if enrolsKey { try Self.insert(effects(device), app: app, now: time, keys: keys, db: db) }
-                return DeviceRegistration(device: device, created: false, enrolledStepUpKey: enrolsKey, tookPushTokenFrom: nil)
-            case .takeOver:
-                tookFrom = UserID(rawValue: existing!.userID)
-                try existing!.delete(db)
-            case .insert:
-                break
+                let updated = try record.device(appKey: appKey)
+                if enrolsKey { try Self.insert(effects(updated), app: app, now: time, keys: keys, db: db) }
+                return DeviceRegistration(device: updated, created: false, enrolledStepUpKey: enrolsKey, tookPushTokenFrom: nil)
+            case .insert(let record, let replacing):
+                try replacing?.delete(db)
+                let count = try DeviceRecord.filter(DeviceRecord.Columns.appID == app.rawValue && DeviceRecord.Columns.userID == user.rawValue).fetchCount(db)
+                guard count < Limits.devicesPerUser else {
+                    throw HeraldError.conflict(detail: "A user may register at most \(Limits.devicesPerUser) devices; remove one first.")
+                }
+                try record.insert(db)
+                let created = try record.device(appKey: appKey)
+                if record.stepUpKey != nil { try Self.insert(effects(created), app: app, now: time, keys: keys, db: db) }
+                return DeviceRegistration(
+                    device: created, created: true, enrolledStepUpKey: record.stepUpKey != nil, tookPushTokenFrom: replacing.flatMap { UserID(rawValue: $0.userID) })
             }
-            let count = try DeviceRecord.filter(DeviceRecord.Columns.appID == app.rawValue && DeviceRecord.Columns.userID == user.rawValue).fetchCount(db)
-            guard count < Limits.devicesPerUser else {
-                throw HeraldError.conflict(detail: "A user may register at most \(Limits.devicesPerUser) devices; remove one first.")
-            }
-            let record = DeviceRules.tagged(
-                DeviceRecord(
-                    id: DeviceID.generate().rawValue, appID: app.rawValue, userID: user.rawValue, platform: device.platform.rawValue, token: device.token,
-                    subscription: subscription, stepUpKey: stepUpKey, stepUpState: stepUpKey == nil ? nil : Device.StepUpState.pending.rawValue,
-                    stepUpActivatedAt: nil, createdAt: time, updatedAt: time),
-                appKey: appKey)
-            try record.insert(db)
-            let created = try record.device(appKey: appKey)
-            if stepUpKey != nil { try Self.insert(effects(created), app: app, now: time, keys: keys, db: db) }
-            return DeviceRegistration(device: created, created: true, enrolledStepUpKey: stepUpKey != nil, tookPushTokenFrom: tookFrom)
         }
     }
 

@@ -63,21 +63,28 @@ public final class SQLiteStore: Store {
     }
 
     /// Seals what an earlier version kept in clear: replaces the requests that idempotency rows held by
-    /// their keyed hashes, and seals channel names; then vacuums and truncates the WAL, so no file keeps a
+    /// their keyed hashes, seals channel names and notification audiences; then vacuums and truncates the WAL, so no file keeps a
     /// page with the old bytes. Runs in one transaction: a crash before the end changes nothing, and the
     /// next start does it again.
     static func upgradeClearContent(pool: DatabasePool, keys: KeyRing) throws {
-        let converted = try pool.write { db -> Int in
-            var converted = 0
+        // Whether anything that was in clear was changed or dropped: the file then needs a vacuum.
+        let changed = try pool.write { db -> Bool in
+            var changed = false
             for row in try Row.fetchAll(db, sql: "SELECT id, appID, name FROM channel WHERE name IS NOT NULL") {
                 let (id, appID, name): (String, String, String) = (row["id"], row["appID"], row["name"])
                 guard let app = AppID(rawValue: appID), let appKey = try keys.key(.app, in: app) else { continue }
                 try db.execute(
                     sql: "UPDATE channel SET name = NULL, sealedName = ? WHERE id = ?",
                     arguments: [try appKey.seal(Data(name.utf8), context: ChannelRecord.nameContext(id)), id])
-                converted += 1
+                changed = true
             }
-            guard try db.tableExists("idempotencyKeyLegacy") else { return converted }
+            for record in try NotificationRecord.filter(sql: "audience != ?", arguments: [NotificationRecord.sealedAudience]).fetchAll(db) {
+                guard let app = AppID(rawValue: record.appID), let appKey = try keys.key(.app, in: app) else { continue }
+                let resealed = try NotificationRecord(try record.notification(key: appKey), key: appKey)
+                try db.execute(sql: "UPDATE notification SET sealed = ?, audience = ? WHERE id = ?", arguments: [resealed.sealed, resealed.audience, record.id])
+                changed = true
+            }
+            guard try db.tableExists("idempotencyKeyLegacy") else { return changed }
             let rows = try Row.fetchAll(db, sql: "SELECT appID, scope, key, fingerprint, resultID, createdAt FROM idempotencyKeyLegacy")
             for row in rows {
                 let appID: String = row["appID"]
@@ -88,9 +95,10 @@ public final class SQLiteStore: Store {
                 ).save(db)
             }
             try db.execute(sql: "DROP TABLE idempotencyKeyLegacy")
-            return converted + rows.count
+            // Even with no row left to convert: the rows the sweeper deleted before may sit in free pages.
+            return true
         }
-        if converted > 0 {
+        if changed {
             // The WAL still holds the frames that had the requests: checkpoint it into the vacuumed file and truncate it.
             try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "VACUUM")

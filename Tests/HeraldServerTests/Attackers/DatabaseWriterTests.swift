@@ -31,7 +31,12 @@ struct DatabaseWriterTests {
                 let moved = try await Self.approve(client, token: ana, device: bens, deviceID: bensDevice)
                 let shown = try await client.request(.get, "/v1/users/ana/devices", auth: harness.apiKey).text
 
+                // The app registers again at its next launch: that must not make the forged state genuine.
+                let again = try await client.request(.post, "/v1/me/devices", auth: ana, body: #"{"platform":"fcm","token":"fcm-planted","stepUpKey":\#(attacker.jwk)}"#)
+                let afterReRegistration = try await Self.approve(client, token: ana, device: attacker, deviceID: planted)
+
                 #expect(forged.status == .forbidden && forged.problem?.errors?.first?.reason == .stepUpKeyNotActive)
+                #expect(again.status == .ok && afterReRegistration.status == .forbidden, "\(again.status) \(again.text) \(afterReRegistration.text)")
                 #expect(moved.status == .forbidden)
                 #expect(!shown.contains(#""state":"active""#), "what the bank sees is what Herald vouches for: \(shown)")
             }

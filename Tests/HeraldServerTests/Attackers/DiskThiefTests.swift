@@ -64,6 +64,10 @@ struct DiskThiefTests {
             #expect(try harness.filesHolding(templateKey, since: started) != [], "the reader sees what is stored in clear")
             #expect(try harness.filesHolding(ana, since: started) == [], "the customer's content is in clear")
             #expect(try harness.filesHolding(business, since: started) == [], "the business's content is in clear")
+
+            // Erased, what was theirs is gone from the rows too; nothing of it surfaces in clear in free pages.
+            #expect(try await harness.store.eraseUser(harness.user("ana"), in: harness.app))
+            #expect(try harness.filesHolding(ana, since: started) == [], "after erasure, the customer's content is in clear")
         }
     }
 

@@ -5,6 +5,7 @@ import HeraldCore
 import HeraldStore
 import HeraldTestSupport
 import HummingbirdTesting
+import JWTKit
 import Testing
 
 /// The holder of a stolen user token (leaked from a web client, a proxy log, a backend; valid up to 30
@@ -145,6 +146,35 @@ struct StolenTokenTests {
 
                 #expect(try await client.request(.get, "/v1/me/inbox", auth: old).status == .unauthorized)
                 #expect(try await client.request(.get, "/v1/me/inbox", auth: try await harness.token(for: "ana")).status == .ok)
+            }
+        }
+    }
+
+    @Test("A token minted with a leaked token key to live for years is refused: none lives longer than tokens are issued for")
+    func overlongTokenIsRefused() async throws {
+        try await TestHarness.with { harness in
+            try await harness.run { client in
+                let key = try await harness.store.currentTokenKey(of: harness.app)
+                let keys = JWTKeyCollection()
+                await keys.add(hmac: HMACKey(key: .init(data: key.secret)), digestAlgorithm: .sha256, kid: JWKIdentifier(string: key.kid))
+                struct Claims: JWTPayload {
+                    var sub: SubjectClaim
+                    var app: String
+                    var iat: IssuedAtClaim
+                    var exp: ExpirationClaim
+                    func verify(using algorithm: some JWTAlgorithm) async throws {}
+                }
+                let now = Date()
+                let forever = try await keys.sign(
+                    Claims(sub: .init(value: "ben"), app: harness.app.rawValue, iat: .init(value: now), exp: .init(value: now.addingTimeInterval(3 * 365 * 86_400))),
+                    kid: JWKIdentifier(string: key.kid))
+                let month = try await keys.sign(
+                    Claims(sub: .init(value: "ben"), app: harness.app.rawValue, iat: .init(value: now), exp: .init(value: now.addingTimeInterval(86_400))),
+                    kid: JWKIdentifier(string: key.kid))
+
+                // Ben has an epoch (created with this version), so even the short one needs it: only tokens the server issued work.
+                #expect(try await client.request(.get, "/v1/me/inbox", auth: forever).status == .unauthorized)
+                #expect(try await client.request(.get, "/v1/me/inbox", auth: month).status == .unauthorized, "no epoch claim")
             }
         }
     }
