@@ -177,17 +177,6 @@ struct PostgresStoreTests {
         await drop()
     }
 
-    @Test("Someone on the network cannot strip TLS: without sslmode a remote database requires it, loopback only prefers it")
-    func remoteDatabaseRequiresTLSByDefault() throws {
-        for remote in ["postgres://u@db.example/d", "postgres://u@10.0.0.5/d", "postgres://u@[2001:db8::1]/d", "postgres://u@localhost.evil.example/d", "postgres://u@127.db.corp.example/d"] {
-            #expect(try PostgresURL(remote).tls == .require, "\(remote)")
-        }
-        for local in ["postgres://u@localhost/d", "postgres://u@127.0.0.1:5432/d", "postgres://u@[::1]/d"] {
-            #expect(try PostgresURL(local).tls == .prefer, "\(local)")
-        }
-        #expect(try PostgresURL("postgres://u@db.example/d?sslmode=disable").tls == .disable, "the URL may still say otherwise")
-    }
-
     @Test("Database URLs: credentials, defaults, TLS modes, and errors that never repeat the password")
     func urls() throws {
         let url = try PostgresURL("postgres://herald:s%40cret@db.example:6432/herald?sslmode=require")
