@@ -282,7 +282,10 @@ public actor HeraldClient {
             if let last = lastSeq[message.channelId], message.seq <= last { eventSink.yield(.messageDeleted(message)) }
         case .syncDone(let channel, _):
             syncing.remove(channel)
-            if heldBack[channel]?.isEmpty == false { requestSync(channel) }
+            // The server sent everything it has after our last seq: a gap still open now will never fill
+            // (a seq spent by a send the server refused, on a server before that was fixed). Asking again
+            // would loop for ever, holding back every later message; skip it instead.
+            if heldBack[channel]?.isEmpty == false { await releaseAcrossPermanentGaps(channel) }
         case .read(let position):
             eventSink.yield(.read(position))
         case .typing(let channel, let user):
@@ -323,6 +326,20 @@ public actor HeraldClient {
             next = following
         }
         if heldBack[channel]?.isEmpty == true { heldBack[channel] = nil }
+        await configuration.cursors.setLastSeq(delivered, of: channel)
+    }
+
+    /// Delivers every held-back message of `channel` in seq order, across the gaps a completed sync
+    /// proved permanent.
+    private func releaseAcrossPermanentGaps(_ channel: ChannelID) async {
+        guard let held = heldBack.removeValue(forKey: channel), !held.isEmpty else { return }
+        logger.warning("seqs that never arrive were skipped", metadata: ["channel": "\(channel)", "before": "\(held.keys.min()!)"])
+        var delivered = lastSeq[channel] ?? 0
+        for seq in held.keys.sorted() where seq > delivered {
+            delivered = seq
+            lastSeq[channel] = seq
+            eventSink.yield(.messageCreated(held[seq]!, verify(held[seq]!)))
+        }
         await configuration.cursors.setLastSeq(delivered, of: channel)
     }
 

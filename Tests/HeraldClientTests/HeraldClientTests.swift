@@ -157,6 +157,28 @@ struct HeraldClientTests {
         }
     }
 
+    @Test("A seq that never arrives (a gap an older server left) is skipped after a sync, not waited for for ever")
+    func permanentGapIsSkipped() async throws {
+        try await ClientFixture.with { fixture in
+            let channel = try await fixture.directChannel("ana", "ben")
+            _ = try await fixture.platform(.POST, "/v1/channels/\(channel.rawValue)/messages", body: #"{"text":"one","sender":"ana"}"#)
+            // A seq spent without a message, as the SQLite writer did for a send by a sender erased meanwhile.
+            let database = try DatabaseQueue(path: fixture.data.appendingPathComponent("herald.sqlite").path)
+            try await database.write { db in try db.execute(sql: "UPDATE channel SET lastSeq = lastSeq + 1 WHERE id = ?", arguments: [channel.rawValue]) }
+            try await database.close()
+            _ = try await fixture.platform(.POST, "/v1/channels/\(channel.rawValue)/messages", body: #"{"text":"three","sender":"ana"}"#)
+            let ben = fixture.client(for: "ben")
+            try await ben.follow(channel, after: 0)
+
+            try await ben.running { log in
+                #expect(await log.waitForMessages(2, in: channel))
+                _ = try await ben.send(text: "four", to: channel)
+                #expect(await log.waitForMessages(3, in: channel))
+                #expect(log.messages(in: channel).map(\.seq) == [1, 3, 4])
+            }
+        }
+    }
+
     @Test("An inbox item changed in the database after it was signed is reported unverified; the others verify")
     func tamperedItemIsUnverified() async throws {
         try await ClientFixture.with { fixture in

@@ -182,6 +182,24 @@ struct StoreConformanceTests {
         }
     }
 
+    @Test("A send by a sender erased meanwhile is refused and leaves no gap in the channel's seqs", arguments: StoreBackend.allCases)
+    func erasedSenderLeavesNoGap(backend: StoreBackend) async throws {
+        try await withStore(backend) { fixture in
+            let store = fixture.store
+            let app = try await makeApp(store)
+            let channel = try await group(store, app, ["ana", "ben"])
+            try await send(store, "one", to: channel, in: app, from: "ben")
+            // The first step of an erasure (the key is destroyed), racing a send of the user's.
+            if let sqlite = store as? SQLiteStore { try await sqlite.keys.destroyKey(of: user("ana"), in: app) }
+            if let postgres = store as? PostgresStore { try await postgres.keys.destroyKey(of: user("ana"), in: app) }
+
+            await #expect(throws: HeraldError.self) { try await send(store, "from the erased", to: channel, in: app, from: "ana") }
+            let next = try await send(store, "two", to: channel, in: app, from: "ben")
+
+            #expect(next.message.seq == 2, "no seq was spent on the refused send")
+        }
+    }
+
     @Test("A repeated idempotency key returns the first message, across restarts", arguments: StoreBackend.allCases)
     func idempotentAppends(backend: StoreBackend) async throws {
         try await withStore(backend) { fixture in

@@ -51,7 +51,8 @@ public struct AuditVerifier {
     public mutating func check(_ row: Row) throws(Problem) {
         let head = heads[row.chain] ?? (0, AuditEvent.genesis)
         func problem(_ reason: String) -> Problem { Problem(id: row.id, chain: row.chain, seq: row.seq, reason: reason) }
-        if row.seq > head.seq + 1 { throw problem("entries \(head.seq + 1)…\(row.seq - 1) of this chain are missing (removed or moved)") }
+        // Wrapping arithmetic: the seqs are read from a database someone may have written to (Int64.max).
+        if row.seq > head.seq &+ 1 || head.seq == .max { throw problem("entries \(head.seq &+ 1)…\(row.seq &- 1) of this chain are missing (removed or moved)") }
         if row.seq <= head.seq { throw problem("out of order: seq \(row.seq) after seq \(head.seq)") }
         if row.prevHash != head.hash { throw problem("its prevHash is not the hash of the entry before it (an entry was removed, moved or rewritten)") }
         let canonical = AuditEvent.canonicalBytes(

@@ -25,10 +25,11 @@ public struct HistoryQuery: Equatable, Sendable {
             }
             return value
         }
-        self.after = parse(after, "after", 0...Int64.max)
-        self.before = parse(before, "before", 1...Int64.max)
+        self.after = parse(after, "after", 0...Limits.maxSeq)
+        self.before = parse(before, "before", 1...Limits.maxSeq)
         self.limit = Int(parse(limit, "limit", 1...Int64(Limits.pageSize)) ?? Int64(Limits.defaultPageSize))
-        if let after = self.after, let before = self.before, before <= after + 1 {
+        // Both are within 0…2^53 here, so the difference cannot overflow (`after + 1` could, before the range).
+        if let after = self.after, let before = self.before, before - after <= 1 {
             problems.append(FieldProblem(field: "before", reason: .outOfRange, detail: "before must be greater than after + 1"))
         }
         if !problems.isEmpty { throw .invalid(problems) }

@@ -57,12 +57,12 @@ public enum ClientFrame: Equatable, Sendable {
             return .send(channelID: channel!, clientMessageID: clientMessageID!, content: content!)
         case "sync":
             let channel = channelID(&reader)
-            let after = reader.integer("afterSeq", required: true, range: 0...Int64.max)
+            let after = reader.integer("afterSeq", required: true, range: 0...Limits.maxSeq)
             try reader.finish()
             return .sync(channelID: channel!, afterSeq: after!)
         case "read":
             let channel = channelID(&reader)
-            let seq = reader.integer("seq", required: true, range: 0...Int64.max)
+            let seq = reader.integer("seq", required: true, range: 0...Limits.maxSeq)
             try reader.finish()
             return .read(channelID: channel!, seq: seq!)
         case "typing":

@@ -13,6 +13,9 @@ public enum Limits {
     public static let nameCharacters = 200
     /// Members in one `POST /v1/channels` or one add-members call.
     public static let membersPerRequest = 1_000
+    /// Largest seq a channel reaches, and the range of every seq a request names (`after`, `before`,
+    /// `afterSeq`, `seq`): 2^53, which every JSON number and JavaScript client represents exactly.
+    public static let maxSeq: Int64 = 9_007_199_254_740_992
     /// Most messages in one history page.
     public static let pageSize = 200
     /// Default history page size.

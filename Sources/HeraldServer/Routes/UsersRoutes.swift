@@ -39,6 +39,10 @@ struct UsersRoutes {
     @Sendable func erase(_ request: Request, context: HeraldRequestContext) async throws -> Response {
         let app = try Access.requirePlatform(context.requireCaller())
         let userID = try context.parameters.id("userId", as: UserID.self, resource: "user")
+        guard try await store.user(userID, in: app) != nil else { throw HeraldError.notFound(resource: "user") }
+        // Their sockets close before their key goes, so no send of theirs is in flight when it does; and
+        // again after, for a socket that opened meanwhile.
+        hub.erased(userID, in: app)
         guard try await store.eraseUser(userID, in: app) else { throw HeraldError.notFound(resource: "user") }
         hub.erased(userID, in: app)
         return Response(status: .noContent)

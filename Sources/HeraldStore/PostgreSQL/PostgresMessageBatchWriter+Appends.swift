@@ -88,6 +88,10 @@ extension PostgresMessageBatchWriter {
         var created: [(entry: Accepted, message: Message, record: MessageRecord)] = []
         for entry in accepted {
             let channelID = entry.request.channel.rawValue
+            guard lastSeq[channelID]! < Limits.maxSeq else {
+                results[entry.index] = .failure(SeqLimit.reached)
+                continue
+            }
             let seq = lastSeq[channelID]! + 1
             lastSeq[channelID] = seq
             var message = Message(

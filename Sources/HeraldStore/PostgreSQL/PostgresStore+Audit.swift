@@ -29,6 +29,8 @@ extension PostgresStore {
                         .map { try $0.decode((Int64, Data).self) }.map { (seq: $0.0, hash: $0.1) } ?? (0, AuditEvent.genesis)
                 }
                 let id = try await connection.value("SELECT nextval('auditevent_id_seq')", as: Int64.self)!
+                // A stored seq at its end (written outside Herald) fails the write rather than the process.
+                guard head!.seq < Int64.max else { throw SeqLimit.reached }
                 let seq = head!.seq + 1
                 let canonical = AuditEvent.canonicalBytes(
                     chain: chain, id: id, seq: seq, at: write.at, actor: write.event.actor, action: write.event.action, target: write.event.target)

@@ -46,13 +46,19 @@ struct MessageBatchWriter {
         if let sender = request.sender, !members.contains(sender) {
             throw HeraldError.forbidden(reason: "Not a member of this channel.")
         }
+        // Every check before the first change: a sender erased meanwhile (their key already destroyed) is
+        // refused here, not after the seq moved on, which left a gap for ever (the SDK then waits for it).
+        guard let key = try keys.key(request.sender.map(KeyOwner.user) ?? .app, in: request.app) else {
+            throw HeraldError.forbidden(reason: "The sender has been erased.")
+        }
+        guard channel.lastSeq < Limits.maxSeq else { throw SeqLimit.reached }
         let seq = channel.lastSeq + 1
         try db.cachedStatement(sql: "UPDATE channel SET lastSeq = ?, lastActivityAt = ? WHERE id = ?").execute(arguments: [seq, WireTime.milliseconds(time), channel.id])
         var message = Message(
             id: .generate(), channelId: request.channel, seq: seq, sender: request.sender, text: request.content.text,
             data: request.content.data, createdAt: time)
         message.jws = request.signer?(message)
-        try MessageRecord(message, key: keys.key(request.sender.map(KeyOwner.user) ?? .app, in: request.app)).insert(db)
+        try MessageRecord(message, key: key).insert(db)
         if let sender = request.sender {
             // Sending implies having read everything up to one's own message.
             try db.cachedStatement(sql: "UPDATE channelMember SET lastReadSeq = ? WHERE channelID = ? AND userID = ? AND lastReadSeq < ?")

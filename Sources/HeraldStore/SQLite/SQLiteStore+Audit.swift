@@ -11,7 +11,9 @@ extension SQLiteStore {
     static func commitAudit(_ batch: [AuditWrite], pool: DatabasePool, keys: KeyRing) async throws -> [Result<Void, any Error>] {
         let key = try keys.auditKey()
         try await pool.write { db in
-            var nextID = (try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM auditEvent") ?? 0) + 1
+            let maxID = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM auditEvent") ?? 0
+            guard maxID < Int64.max - Int64(batch.count) else { throw SeqLimit.reached }
+            var nextID = maxID + 1
             var heads: [String: (seq: Int64, hash: Data)] = [:]
             let insert = try db.cachedStatement(
                 sql: "INSERT INTO auditEvent (id, chain, seq, at, actor, action, target, prevHash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -22,6 +24,8 @@ extension SQLiteStore {
                     let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM auditEvent WHERE chain = ? ORDER BY seq DESC LIMIT 1", arguments: [chain])
                     head = row.map { ($0["seq"], $0["hash"]) } ?? (0, AuditEvent.genesis)
                 }
+                // A stored seq at its end (written outside Herald) fails the write rather than the process.
+                guard head!.seq < Int64.max else { throw SeqLimit.reached }
                 let seq = head!.seq + 1
                 let canonical = AuditEvent.canonicalBytes(
                     chain: chain, id: nextID, seq: seq, at: write.at, actor: write.event.actor, action: write.event.action, target: write.event.target)

@@ -42,5 +42,23 @@ struct MaliciousCustomerTests {
         }
     }
 
+    @Test("A member's history request with seqs at the end of Int64 is a 422 naming them, and the server answers the next request")
+    func historyAtIntegerBoundaries() async throws {
+        try await TestHarness.with { harness in
+            let channel = try await harness.group(["ana", "ben"])
+            try await harness.run { client in
+                let token = try await harness.token(for: "ana")
+                for query in [
+                    "after=9223372036854775807&before=1", "after=9223372036854775806", "before=9223372036854775807", "after=9007199254740993",
+                    "after=-1", "limit=9223372036854775807",
+                ] {
+                    let response = try await client.request(.get, "/v1/channels/\(channel.id)/messages?\(query)", auth: token)
+                    #expect(response.status == .unprocessableContent && response.problem?.errors?.first?.reason == .outOfRange, "\(query)")
+                }
+                #expect(try await client.request(.get, "/v1/channels/\(channel.id)/messages?after=9007199254740991", auth: token).status == .ok)
+            }
+        }
+    }
+
     struct DeviceList: Decodable { var devices: [DeviceView] }
 }
