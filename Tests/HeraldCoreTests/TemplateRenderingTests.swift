@@ -119,3 +119,41 @@ struct TemplateRenderingTests {
         ])
     }
 }
+
+@Suite("Template render budget")
+struct TemplateRenderBudgetTests {
+    @Test("A section bomb (nested sections over a long array) is refused as too_large, without rendering it")
+    func sectionBombIsRefused() throws {
+        let template = try CompiledTemplate(
+            TemplateDefinition(category: .transactional, title: "{{#a}}{{#a}}{{#a}}x{{/a}}{{/a}}{{/a}}", body: "Details"))
+        let variables: [String: JSONValue] = ["a": .array(Array(repeating: .number(0), count: Limits.variableArrayElements))]
+
+        #expect(throws: HeraldError.invalid(field: "variables", .tooLarge, detail: "the template would render more than 1000000 characters with these variables")) {
+            _ = try template.render(locale: nil, variables: variables)
+        }
+    }
+
+    @Test("Arrays in variables hold at most 100 elements, wherever they are")
+    func longArraysAreRefused() throws {
+        let template = try CompiledTemplate(TemplateDefinition(category: .transactional, title: "{{#items}}{{name}} {{/items}}", body: "Body"))
+        let long = JSONValue.array(Array(repeating: .object(["name": .string("x")]), count: Limits.variableArrayElements + 1))
+
+        #expect(throws: HeraldError.invalid(field: "variables.items", .tooMany, detail: "at most 100 elements")) {
+            _ = try template.render(locale: nil, variables: ["items": long])
+        }
+        #expect(throws: HeraldError.self) { _ = try template.render(locale: nil, variables: ["items": .array([]), "other": .object(["deep": long])]) }
+    }
+
+    @Test("A list within the budget renders every element; sections nest at most three deep")
+    func ordinaryListsRender() throws {
+        let template = try CompiledTemplate(TemplateDefinition(category: .transactional, title: "Charges", body: "{{#items}}{{name}};{{/items}}"))
+        let items = JSONValue.array((0..<Limits.variableArrayElements).map { .object(["name": .string("n\($0)")]) })
+
+        let rendered = try template.render(locale: nil, variables: ["items": items])
+
+        #expect(rendered.body.split(separator: ";").count == Limits.variableArrayElements)
+        #expect(throws: HeraldError.self) {
+            _ = try CompiledTemplate(TemplateDefinition(category: .transactional, title: "{{#a}}{{#b}}{{#c}}{{#d}}x{{/d}}{{/c}}{{/b}}{{/a}}", body: "Body"))
+        }
+    }
+}

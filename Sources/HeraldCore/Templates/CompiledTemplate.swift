@@ -29,6 +29,9 @@ public struct CompiledTemplate: Sendable {
         var title: MustacheTemplate
         var body: MustacheTemplate
         var labels: [String: String]
+        /// Characters of its title and body sources: what one section iteration can produce at most,
+        /// besides the values it inserts.
+        var sourceCharacters: Int
     }
 
     public let definition: TemplateDefinition
@@ -37,13 +40,16 @@ public struct CompiledTemplate: Sendable {
 
     public init(_ definition: TemplateDefinition) throws(HeraldError) {
         self.definition = definition
-        base = Variant(title: try Self.compile(definition.title, field: "title"), body: try Self.compile(definition.body, field: "body"), labels: [:])
+        base = Variant(
+            title: try Self.compile(definition.title, field: "title"), body: try Self.compile(definition.body, field: "body"), labels: [:],
+            sourceCharacters: definition.title.count + definition.body.count)
         var variants: [String: Variant] = [:]
         for (locale, localization) in definition.localizations {
             variants[locale.lowercased()] = Variant(
                 title: try localization.title.map { text throws(HeraldError) in try Self.compile(text, field: "localizations.\(locale).title") } ?? base.title,
                 body: try localization.body.map { text throws(HeraldError) in try Self.compile(text, field: "localizations.\(locale).body") } ?? base.body,
-                labels: localization.actions ?? [:])
+                labels: localization.actions ?? [:],
+                sourceCharacters: (localization.title ?? definition.title).count + (localization.body ?? definition.body).count)
         }
         self.variants = variants
     }
@@ -61,15 +67,23 @@ public struct CompiledTemplate: Sendable {
         return variants[language] != nil ? language : nil
     }
 
-    /// Renders for `locale`.
+    /// Renders for `locale`, under a budget: sections over long arrays, nested, could otherwise take
+    /// minutes of a shared thread and all memory (5×10^11 renders from a 48-character title). Each section
+    /// iteration costs the template's size plus the longest value it may insert; when the budget
+    /// (`Limits.renderBudgetCharacters`) is spent, every section stops at once and the render is refused.
     /// - Throws: `invalid` naming each variable the text uses that `variables` lacks (`missing_variable`),
-    ///   or a rendered title or body beyond the limits.
+    ///   a render over budget (`too_large` on `variables`), or a rendered title or body beyond the limits.
     public func render(locale: String?, variables: [String: JSONValue]) throws(HeraldError) -> RenderedContent {
+        try Self.checkShape(of: variables)
         let resolved = resolvedLocale(for: locale)
         let variant = resolved.flatMap { variants[$0] } ?? base
-        let scope = VariableScope(variables)
+        let budget = RenderBudget(iterations: Limits.renderBudgetCharacters / max(1, variant.sourceCharacters + Self.longestString(in: variables)))
+        let scope = VariableScope(variables, budget: budget)
         let title = variant.title.render(scope).split(whereSeparator: \.isNewline).joined(separator: " ").trimmingCharacters(in: .whitespaces)
-        let body = variant.body.render(scope).trimmingCharacters(in: .whitespacesAndNewlines)
+        let body = budget.isExceeded ? "" : variant.body.render(scope).trimmingCharacters(in: .whitespacesAndNewlines)
+        if budget.isExceeded {
+            throw .invalid(field: "variables", .tooLarge, detail: "the template would render more than \(Limits.renderBudgetCharacters) characters with these variables")
+        }
         var problems = scope.missing.sorted().map { FieldProblem(field: "variables.\($0)", reason: .missingVariable, detail: "the template uses {{\($0)}}") }
         if problems.isEmpty {
             if title.count > Limits.titleCharacters { problems.append(FieldProblem(field: "variables", reason: .tooLong, detail: "the rendered title exceeds \(Limits.titleCharacters) characters")) }
@@ -110,9 +124,59 @@ public struct CompiledTemplate: Sendable {
         }
     }
 
+    /// Refuses arrays longer than `Limits.variableArrayElements`, anywhere in `variables` (422 `too_many`).
+    static func checkShape(of variables: [String: JSONValue]) throws(HeraldError) {
+        var problems: [FieldProblem] = []
+        func visit(_ value: JSONValue, _ path: String) {
+            switch value {
+            case .array(let items):
+                if items.count > Limits.variableArrayElements {
+                    problems.append(FieldProblem(field: path, reason: .tooMany, detail: "at most \(Limits.variableArrayElements) elements"))
+                }
+                for (index, item) in items.enumerated() { visit(item, "\(path)[\(index)]") }
+            case .object(let members): for key in members.keys.sorted() { visit(members[key]!, "\(path).\(key)") }
+            case .null, .bool, .number, .string: break
+            }
+        }
+        for key in variables.keys.sorted() { visit(variables[key]!, "variables.\(key)") }
+        if !problems.isEmpty { throw .invalid(problems) }
+    }
+
+    private static func longestString(in variables: [String: JSONValue]) -> Int {
+        func longest(_ value: JSONValue) -> Int {
+            switch value {
+            case .string(let text): text.utf8.count
+            case .array(let items): items.map(longest).max() ?? 0
+            case .object(let members): members.values.map(longest).max() ?? 0
+            case .null, .bool, .number: 24
+            }
+        }
+        return variables.values.map(longest).max() ?? 0
+    }
+
+    /// How deep sections nest in `text` (`{{#a}}{{^b}}…{{/b}}{{/a}}` is 2), by its tags.
+    static func sectionDepth(of text: String) -> Int {
+        var depth = 0, deepest = 0
+        var rest = Substring(text)
+        while let open = rest.range(of: "{{") {
+            let tag = rest[open.upperBound...].drop { $0 == " " }
+            if tag.hasPrefix("#") || tag.hasPrefix("^") {
+                depth += 1
+                deepest = max(deepest, depth)
+            } else if tag.hasPrefix("/") {
+                depth = max(0, depth - 1)
+            }
+            rest = rest[open.upperBound...]
+        }
+        return deepest
+    }
+
     private static func compile(_ text: String, field: String) throws(HeraldError) -> MustacheTemplate {
         for unsupported in ["{{>", "{{<", "{{$", "{{=", "{{%"] where text.contains(unsupported) {
             throw .invalid(field: field, .invalidValue, detail: "partials, inheritance, pragmas and delimiter changes (\(unsupported)) are not supported")
+        }
+        if sectionDepth(of: text) > Limits.sectionNesting {
+            throw .invalid(field: field, .invalidValue, detail: "sections nest at most \(Limits.sectionNesting) deep")
         }
         do {
             return try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + text)
@@ -122,14 +186,43 @@ public struct CompiledTemplate: Sendable {
     }
 }
 
+/// The iterations a render may still spend; once spent, every section of it renders nothing more.
+/// One per render, used on the rendering thread only.
+private final class RenderBudget {
+    private var remaining: Int
+    private(set) var isExceeded = false
+
+    init(iterations: Int) { remaining = iterations }
+
+    func spend() -> Bool {
+        guard remaining > 0 else {
+            isExceeded = true
+            return false
+        }
+        remaining -= 1
+        return true
+    }
+}
+
+/// An array of `variables` as Mustache iterates it: each element spends one iteration of the budget.
+private struct BudgetedSequence: MustacheSequence {
+    let items: [Any]
+    let budget: RenderBudget
+
+    func makeIterator() -> AnyIterator<Any> {
+        var iterator = items.makeIterator()
+        return AnyIterator { budget.spend() ? iterator.next() : nil }
+    }
+}
+
 /// The root of a rendering: the send's variables, recording every top-level name the template asked
 /// for and did not find (Mustache itself renders a missing variable as nothing, silently).
 private final class VariableScope: MustacheParent {
     private let values: [String: Any]
     private(set) var missing: Set<String> = []
 
-    init(_ variables: [String: JSONValue]) {
-        values = variables.mapValues(Self.mustacheValue)
+    init(_ variables: [String: JSONValue], budget: RenderBudget) {
+        values = variables.mapValues { Self.mustacheValue($0, budget: budget) }
     }
 
     func child(named name: String) -> Any? {
@@ -138,14 +231,14 @@ private final class VariableScope: MustacheParent {
         return nil
     }
 
-    static func mustacheValue(_ value: JSONValue) -> Any {
+    static func mustacheValue(_ value: JSONValue, budget: RenderBudget) -> Any {
         switch value {
         case .null: ""
         case .bool(let flag): flag
         case .number(let number): number.rounded() == number && abs(number) < 9.0e15 ? Int64(number) as Any : number as Any
         case .string(let text): sanitized(text)
-        case .array(let items): items.map(mustacheValue)
-        case .object(let fields): fields.mapValues(mustacheValue)
+        case .array(let items): BudgetedSequence(items: items.map { mustacheValue($0, budget: budget) }, budget: budget)
+        case .object(let fields): fields.mapValues { mustacheValue($0, budget: budget) }
         }
     }
 

@@ -42,6 +42,13 @@ public enum Limits {
     public static let templateBytes = 32 * 1024
     /// Largest `variables` object of a send, as compact JSON.
     public static let variablesBytes = 16 * 1024
+    /// Most elements of an array in `variables` (a section renders once per element).
+    public static let variableArrayElements = 100
+    /// Deepest nesting of sections (`{{#a}}{{#b}}…`) in a template text.
+    public static let sectionNesting = 3
+    /// Most characters one render may produce, counted as section iterations times the template's size:
+    /// a render that would exceed it stops at once and is refused (422 `too_large`).
+    public static let renderBudgetCharacters = 1_000_000
     /// Explicit recipients of one notification.
     public static let recipientsPerNotification = 10_000
     /// Largest body of `POST /v1/notifications` (10,000 recipients need more than the usual 64 KiB).

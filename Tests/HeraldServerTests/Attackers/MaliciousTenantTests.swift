@@ -30,6 +30,30 @@ struct MaliciousTenantTests {
         }
     }
 
+    @Test("A template bomb through a send or a preview is refused with 422, and the server answers the next request")
+    func templateBombIsRefused() async throws {
+        try await TestHarness.with { harness in
+            try await harness.run { client in
+                let put = try await client.request(
+                    .put, "/v1/templates/bomb", auth: harness.apiKey,
+                    body: #"{"category":"transactional","title":"{{#a}}{{#a}}{{#a}}x{{/a}}{{/a}}{{/a}}","body":"Body"}"#)
+                let array = "[" + Array(repeating: "0", count: 100).joined(separator: ",") + "]"
+                let longArray = "[" + Array(repeating: "0", count: 8_000).joined(separator: ",") + "]"
+
+                let sent = try await client.request(
+                    .post, "/v1/notifications", auth: harness.apiKey, body: #"{"recipients":["ana"],"template":"bomb","variables":{"a":\#(array)}}"#)
+                let previewed = try await client.request(.post, "/v1/templates/bomb/preview", auth: harness.apiKey, body: #"{"variables":{"a":\#(array)}}"#)
+                let tooMany = try await client.request(.post, "/v1/templates/bomb/preview", auth: harness.apiKey, body: #"{"variables":{"a":\#(longArray)}}"#)
+
+                #expect(put.status == .ok || put.status == .created, "\(put.text)")
+                #expect(sent.status == .unprocessableContent && sent.problem?.errors?.first?.reason == .tooLarge, "\(sent.text)")
+                #expect(previewed.status == .unprocessableContent && previewed.problem?.errors?.first?.reason == .tooLarge)
+                #expect(tooMany.status == .unprocessableContent && tooMany.problem?.errors?.first?.reason == .tooMany)
+                #expect(try await client.request(.get, "/v1/templates/bomb", auth: harness.apiKey).status == .ok)
+            }
+        }
+    }
+
     @Test("Nothing of another app answers to a tenant's key: its users, channels, devices and tokens are 404")
     func otherAppIsInvisible() async throws {
         try await TestHarness.with { harness in
