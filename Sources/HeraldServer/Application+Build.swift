@@ -18,9 +18,10 @@ public func buildApplication(
     configuration: ServerConfiguration,
     store: any Store,
     hub: Hub,
+    readiness: Readiness = Readiness(),
     logger: Logger
 ) throws -> some ApplicationProtocol {
-    try buildApplication(parts: ServerParts(configuration: configuration, store: store, hub: hub, logger: logger))
+    try buildApplication(parts: ServerParts(configuration: configuration, store: store, hub: hub, readiness: readiness, logger: logger))
 }
 
 /// The application on given parts (tests keep the parts, to drive workers that share its metrics).
@@ -73,7 +74,7 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
     router.add(middleware: ProblemMiddleware(routes: table))
     let routes = RouteRegistrar(router: router, table: table, audit: store)
     // Health and the published keys are added before authentication: they ignore credentials, even bad ones.
-    HealthRoutes().add(to: routes)
+    HealthRoutes(store: store, readiness: parts.readiness).add(to: routes)
     let signingKeys = SigningKeysRoutes(store: store, signer: signer)
     signingKeys.addPublic(to: routes)
     let push = PushRoutes(store: store)

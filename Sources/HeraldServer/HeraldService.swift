@@ -27,7 +27,7 @@ public enum HeraldService {
         }
         if prepared.createdDatabase { logger.notice("created database", metadata: ["path": "\(directory.databaseURL.path)"]) }
         logger.notice("herald starting", metadata: ["data": "\(directory.url.path)", "durability": "\(configuration.durability)"])
-        try await serve(configuration: configuration, store: store, hub: hub, relay: nil, logger: logger)
+        try await serve(configuration: configuration, store: store, hub: hub, readiness: Readiness(), relay: nil, logger: logger)
         try await store.close()
         withExtendedLifetime(lock) {}
         logger.notice("herald stopped")
@@ -42,10 +42,11 @@ public enum HeraldService {
         let store = try await PostgresStore.open(
             url: database, keysURL: configuration.keysDatabase, masterKeys: [masterKey], maximumConnections: configuration.databaseConnections,
             now: configuration.now)
-        let relay = ClusterRelay(store: store, hub: hub, logger: logger)
+        let readiness = Readiness()
+        let relay = ClusterRelay(store: store, hub: hub, readiness: readiness, logger: logger)
         logger.notice("herald starting", metadata: ["database": "\(database)", "node": "\(store.nodeID)"])
         do {
-            try await serve(configuration: configuration, store: store, hub: hub, relay: relay, logger: logger)
+            try await serve(configuration: configuration, store: store, hub: hub, readiness: readiness, relay: relay, logger: logger)
         } catch {
             try? await store.close()
             throw error
@@ -54,11 +55,13 @@ public enum HeraldService {
         logger.notice("herald stopped")
     }
 
-    private static func serve(configuration: ServerConfiguration, store: any Store, hub: Hub, relay: ClusterRelay?, logger: Logger) async throws {
-        let app = try buildApplication(configuration: configuration, store: store, hub: hub, logger: logger)
+    private static func serve(
+        configuration: ServerConfiguration, store: any Store, hub: Hub, readiness: Readiness, relay: ClusterRelay?, logger: Logger
+    ) async throws {
+        let app = try buildApplication(configuration: configuration, store: store, hub: hub, readiness: readiness, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: AfterListening(service: app, relay: relay)),
-            .init(service: RealtimeDrainService(hub: hub, timeout: configuration.shutdownGrace)),
+            .init(service: RealtimeDrainService(hub: hub, readiness: readiness, timeout: configuration.shutdownGrace)),
             .init(service: IdempotencySweeper(store: store, now: configuration.now, logger: logger)),
         ]
         if let relay { services.append(.init(service: relay)) }

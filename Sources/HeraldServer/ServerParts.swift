@@ -13,15 +13,17 @@ struct ServerParts: Sendable {
     let notifications: NotificationService
     let actions: ActionService
     let webhooks: WebhookEvents
+    let readiness: Readiness
     /// This server's metrics, exported on `/metrics`. A registry per server rather than the global
     /// `MetricsSystem`, so tests (several servers in one process) do not share counters.
     let metrics: PrometheusCollectorRegistry
     let logger: Logger
 
-    init(configuration: ServerConfiguration, store: any Store, hub: Hub, logger: Logger) {
+    init(configuration: ServerConfiguration, store: any Store, hub: Hub, readiness: Readiness = Readiness(), logger: Logger) {
         self.configuration = configuration
         self.store = store
         self.hub = hub
+        self.readiness = readiness
         self.logger = logger
         tokens = UserTokens(store: store, now: configuration.now)
         signer = BusinessSigner(store: store, now: configuration.now)

@@ -370,6 +370,8 @@ extension MessageStore {
 public protocol Store: AppStore, UserStore, ChannelStore, MessageStore, SigningKeyStore, SettingsStore, TemplateStore, NotificationStore, InboxStore, DeviceStore, ActionStore, WebhookStore, PushStore, RetentionStore, StatsStore, AuditStore, ErasureStore {
     /// Removes idempotency records older than `cutoff`; returns how many.
     func purgeIdempotencyKeys(olderThan cutoff: Date) async throws -> Int
+    /// Throws unless the store answers a trivial query now (readiness).
+    func checkAvailable() async throws
     /// Waits for pending writes and closes the store.
     func close() async throws
 }

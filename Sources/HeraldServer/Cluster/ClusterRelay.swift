@@ -20,10 +20,12 @@ final class ClusterRelay: Service, Sendable {
     private let outgoing: AsyncStream<(ClusterSignal, AppID, [UserID])>
     private let outgoingSink: AsyncStream<(ClusterSignal, AppID, [UserID])>.Continuation
     private let listening = ListeningGate()
+    private let readiness: Readiness
 
-    init(store: PostgresStore, hub: Hub, logger: Logger) {
+    init(store: PostgresStore, hub: Hub, readiness: Readiness, logger: Logger) {
         self.store = store
         self.hub = hub
+        self.readiness = readiness
         self.logger = logger
         (outgoing, outgoingSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(100_000))
         hub.forward { [outgoingSink] signal, app, users in outgoingSink.yield((signal, app, users)) }
@@ -50,7 +52,10 @@ final class ClusterRelay: Service, Sendable {
         var failures = 0
         while !Task.isCancelled {
             do {
-                try await store.listen(listening: { self.listening.open() }) { event in
+                try await store.listen(listening: {
+                    self.listening.open()
+                    self.readiness.feed(isListening: true)
+                }) { event in
                     await self.handle(event)
                 }
             } catch {
@@ -59,6 +64,7 @@ final class ClusterRelay: Service, Sendable {
                 logger.error(
                     "lost the cluster's event feed; closing live connections so clients resync, and listening again",
                     metadata: ["error": "\(error)"])
+                readiness.feed(isListening: false)
                 hub.closeAll(reason: "cluster feed lost")
                 // An erasure announced meanwhile was not heard: cached data keys may be destroyed ones.
                 store.keys.forgetAll()

@@ -133,6 +133,10 @@ public final class PostgresStore: Store {
         await keys.close()
     }
 
+    public func checkAvailable() async throws {
+        try await database.execute("SELECT 1")
+    }
+
     public func purgeIdempotencyKeys(olderThan cutoff: Date) async throws -> Int {
         try await database.values("DELETE FROM idempotencyKey WHERE createdAt < \(WireTime.milliseconds(cutoff)) RETURNING 1", as: Int.self).count
     }

@@ -121,6 +121,10 @@ public final class SQLiteStore: Store {
         try keys.close()
     }
 
+    public func checkAvailable() async throws {
+        try await pool.read { db in try db.execute(sql: "SELECT 1") }
+    }
+
     public func purgeIdempotencyKeys(olderThan cutoff: Date) async throws -> Int {
         try await pool.write { db in
             try IdempotencyRecord.filter(IdempotencyRecord.Columns.createdAt < WireTime.milliseconds(cutoff)).deleteAll(db)
