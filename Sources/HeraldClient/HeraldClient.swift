@@ -421,8 +421,8 @@ public actor HeraldClient {
     /// A page of history in seq order: forwards after `after`, or backwards from `before` (the
     /// newest `limit` when both are nil).
     public func history(of channel: ChannelID, after: Int64? = nil, before: Int64? = nil, limit: Int = 50) async throws -> [VerifiedMessage] {
-        var query: [(String, String?)] = [("limit", String(limit)), ("after", after.map(String.init)), ("before", before.map(String.init))]
-        if after == nil, before == nil { query.append(("before", String(Int64.max))) }
+        // Without either bound the server answers the newest page; seqs beyond 2^53 are refused (422).
+        let query: [(String, String?)] = [("limit", String(limit)), ("after", after.map(String.init)), ("before", before.map(String.init))]
         let page = try await transport.get("/v1/channels/\(channel.rawValue)/messages", query: query, as: MessagePage.self)
         return page.messages.map { VerifiedMessage(message: $0, verification: verify($0)) }
     }

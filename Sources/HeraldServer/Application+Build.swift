@@ -72,6 +72,7 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
     router.add(middleware: SecurityHeadersMiddleware(usesTLS: configuration.tlsCertificateFile != nil))
     router.add(middleware: RequestLoggingMiddleware())
     router.add(middleware: ProblemMiddleware(routes: table))
+    router.add(middleware: RequestBodyDeadlineMiddleware(deadline: configuration.requestBodyTimeout))
     let routes = RouteRegistrar(router: router, table: table, audit: store)
     // Health and the published keys are added before authentication: they ignore credentials, even bad ones.
     HealthRoutes(store: store, readiness: parts.readiness).add(to: routes)
@@ -86,7 +87,7 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
             limiter: RateLimiter(
                 platform: .init(rate: configuration.platformRate, burst: configuration.platformRate * 2),
                 user: .init(rate: configuration.userRate, burst: configuration.userRate * 3), now: { configuration.now().timeIntervalSince1970 }),
-            concurrency: AppConcurrency(limit: configuration.appConcurrency), metrics: PrometheusMetricsFactory(registry: parts.metrics)))
+            concurrency: Concurrency(perApp: configuration.appConcurrency, perUser: configuration.userConcurrency), metrics: PrometheusMetricsFactory(registry: parts.metrics)))
     UsersRoutes(store: store, tokens: tokens, hub: hub, webhooks: parts.webhooks, now: configuration.now).add(to: routes)
     AuditRoutes(store: store).add(to: routes)
     ChannelsRoutes(store: store, hub: hub).add(to: routes)

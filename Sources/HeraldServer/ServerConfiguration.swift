@@ -41,8 +41,14 @@ public struct ServerConfiguration: Sendable {
     public var platformRate: Double = 5_000
     /// Requests per second per user token (burst three times that): `--user-rate`.
     public var userRate: Double = 20
-    /// Requests of one app in flight at once: `--app-concurrency`.
+    /// Requests in flight at once, for one app's platform callers and, separately, for its customers:
+    /// `--app-concurrency`.
     public var appConcurrency = 256
+    /// Requests of one customer in flight at once: `--user-concurrency`.
+    public var userConcurrency = 8
+    /// Time a request body has to arrive once its headers did (408 after): a body trickled in byte by
+    /// byte holds a concurrency slot only that long.
+    public var requestBodyTimeout: Duration = .seconds(10)
     /// How often old content is looked for (`retention.messageDays`).
     public var retentionInterval: Duration = .seconds(600)
     /// How often the push worker looks for due pushes.

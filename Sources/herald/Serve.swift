@@ -53,8 +53,13 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("user-rate"), help: "HTTP requests per second per user token, bursts of three times that (env HERALD_USER_RATE; default 20).")
     var userRate: Double?
 
-    @Option(name: .customLong("app-concurrency"), help: "Requests of one app in flight at once; more are refused with 429 (env HERALD_APP_CONCURRENCY; default 256).")
+    @Option(
+        name: .customLong("app-concurrency"),
+        help: "Requests in flight at once for one app's platform callers, and separately for its customers; more are refused with 429 (env HERALD_APP_CONCURRENCY; default 256).")
     var appConcurrency: Int?
+
+    @Option(name: .customLong("user-concurrency"), help: "Requests of one customer in flight at once; more are refused with 429 (env HERALD_USER_CONCURRENCY; default 8).")
+    var userConcurrency: Int?
 
     @Option(name: .customLong("apns-url"), help: "APNs base URL instead of Apple's production and sandbox hosts, for regional or test servers (env HERALD_APNS_URL).")
     var apnsURL: String?
@@ -117,6 +122,10 @@ struct Serve: AsyncParsableCommand {
         if let limit = appConcurrency ?? environment["HERALD_APP_CONCURRENCY"].flatMap(Int.init) {
             guard limit > 0 else { throw ValidationError("--app-concurrency must be positive.") }
             configuration.appConcurrency = limit
+        }
+        if let limit = userConcurrency ?? environment["HERALD_USER_CONCURRENCY"].flatMap(Int.init) {
+            guard limit > 0 else { throw ValidationError("--user-concurrency must be positive.") }
+            configuration.userConcurrency = limit
         }
         let certificate = tlsCertificate ?? environment["HERALD_TLS_CERT"]
         let key = tlsKey ?? environment["HERALD_TLS_KEY"]

@@ -50,17 +50,25 @@ struct RateLimitTests {
         }
     }
 
-    @Test("Requests of one app beyond its concurrency are refused while the others run")
+    @Test("Requests of one app beyond its concurrency are refused while the others run; customers never use up the platform's budget")
     func concurrencyPerApp() {
-        let concurrency = AppConcurrency(limit: 2)
+        let concurrency = Concurrency(perApp: 2, perUser: 1)
         let app = AppID.generate()
         let other = AppID.generate()
+        let platform = concurrency.slots(for: .platform(app))
+        let ana = concurrency.slots(for: .user(app, UserID(rawValue: "ana")!)), ben = concurrency.slots(for: .user(app, UserID(rawValue: "ben")!))
+        let cat = concurrency.slots(for: .user(app, UserID(rawValue: "cat")!))
 
-        #expect(concurrency.enter(app) && concurrency.enter(app))
-        #expect(!concurrency.enter(app))
-        #expect(concurrency.enter(other))
-        concurrency.leave(app)
-        #expect(concurrency.enter(app))
+        #expect(concurrency.enter(platform) && concurrency.enter(platform))
+        #expect(!concurrency.enter(platform))
+        #expect(concurrency.enter(concurrency.slots(for: .platform(other))))
+        concurrency.leave(platform)
+        #expect(concurrency.enter(platform))
+        // Customers: one request each at a time, two for the app's customers together; the platform's slots are apart.
+        #expect(concurrency.enter(ana) && !concurrency.enter(ana), "one per customer")
+        #expect(concurrency.enter(ben) && !concurrency.enter(cat), "the customers' budget is full")
+        concurrency.leave(ana)
+        #expect(concurrency.enter(cat))
     }
 }
 

@@ -24,6 +24,8 @@ public enum HeraldError: Error, Equatable, Sendable {
     case tooLarge(detail: String)
     /// A rate limit was hit; retry after the given number of seconds.
     case rateLimited(retryAfterSeconds: Int)
+    /// The request did not arrive in time (its body trickled in): 408.
+    case timedOut(detail: String)
 
     public static func invalid(field: String, _ reason: FieldProblem.Reason, detail: String? = nil) -> HeraldError {
         .invalid([FieldProblem(field: field, reason: reason, detail: detail)])

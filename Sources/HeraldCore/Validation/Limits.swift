@@ -3,6 +3,8 @@
 public enum Limits {
     /// Largest HTTP request body.
     public static let requestBodyBytes = 64 * 1024
+    /// Time a request body has to arrive, once its headers did (408 after).
+    public static let requestBodySeconds: Double = 10
     /// Longest message text, in characters (grapheme clusters).
     public static let messageTextCharacters = 10_000
     /// Largest `data` object of a message, as compact JSON.

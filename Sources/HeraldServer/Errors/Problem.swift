@@ -22,6 +22,7 @@ struct Problem: HTTPResponseError {
         case .conflictBecause(let problem): self.init(.conflict, "conflict", "Conflict", detail: problem.detail, errors: [problem])
         case .gone(let detail): self.init(.gone, "gone", "Gone", detail: detail)
         case .tooLarge(let detail): self.init(.contentTooLarge, "too-large", "Too large", detail: detail)
+        case .timedOut(let detail): self.init(.requestTimeout, "timed-out", "Request timeout", detail: detail)
         case .rateLimited(let seconds):
             self.init(.tooManyRequests, "rate-limited", "Too many requests", detail: "Retry after \(seconds) seconds.")
             headers[.retryAfter] = String(seconds)

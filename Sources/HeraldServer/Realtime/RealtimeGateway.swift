@@ -222,6 +222,7 @@ struct RealtimeGateway: Sendable {
             case .gone(let detail): ("gone", detail)
             case .tooLarge(let detail): ("too_large", detail)
             case .rateLimited(let seconds): ("rate_limited", "Retry after \(seconds) seconds.")
+            case .timedOut(let detail): ("timed_out", detail)
             }
         return .error(code: code, detail: detail, clientMessageID: clientMessageID)
     }

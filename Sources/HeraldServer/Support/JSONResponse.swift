@@ -15,13 +15,26 @@ enum JSONResponse {
 
 extension Request {
     /// The body, at most `limit` bytes (`Limits.requestBodyBytes` unless a route documents more);
-    /// larger bodies are `tooLarge` (413).
-    func bodyData(limit: Int = Limits.requestBodyBytes) async throws -> Data {
+    /// larger bodies are `tooLarge` (413). A body that has not arrived within `Limits.requestBodySeconds`
+    /// is `timedOut` (408): a client trickling bytes holds a concurrency slot of its app only that long.
+    func bodyData(limit: Int = Limits.requestBodyBytes, deadline: Duration = RequestBodyDeadline.current) async throws -> Data {
         if let length = headers[.contentLength].flatMap(Int.init), length > limit {
             throw HeraldError.tooLarge(detail: "The body may hold at most \(limit) bytes.")
         }
+        let body = self.body
         do {
-            return Data(buffer: try await body.collect(upTo: limit))
+            return try await withThrowingTaskGroup(of: Data?.self) { group in
+                group.addTask { Data(buffer: try await body.collect(upTo: limit)) }
+                group.addTask {
+                    try await Task.sleep(for: deadline)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let data = try await group.next() ?? nil else {
+                    throw HeraldError.timedOut(detail: "The body did not arrive in time (\(deadline)).")
+                }
+                return data
+            }
         } catch is NIOTooManyBytesError {
             throw HeraldError.tooLarge(detail: "The body may hold at most \(limit) bytes.")
         }
