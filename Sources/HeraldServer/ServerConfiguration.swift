@@ -45,7 +45,7 @@ public struct ServerConfiguration: Sendable {
     /// `--app-concurrency`.
     public var appConcurrency = 256
     /// Requests of one customer in flight at once: `--user-concurrency`.
-    public var userConcurrency = 8
+    public var userConcurrency = 16
     /// Time a request body has to arrive once its headers did (408 after): a body trickled in byte by
     /// byte holds a concurrency slot only that long.
     public var requestBodyTimeout: Duration = .seconds(10)

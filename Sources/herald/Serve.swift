@@ -58,7 +58,7 @@ struct Serve: AsyncParsableCommand {
         help: "Requests in flight at once for one app's platform callers, and separately for its customers; more are refused with 429 (env HERALD_APP_CONCURRENCY; default 256).")
     var appConcurrency: Int?
 
-    @Option(name: .customLong("user-concurrency"), help: "Requests of one customer in flight at once; more are refused with 429 (env HERALD_USER_CONCURRENCY; default 8).")
+    @Option(name: .customLong("user-concurrency"), help: "Requests of one customer in flight at once; more are refused with 429 (env HERALD_USER_CONCURRENCY; default 16).")
     var userConcurrency: Int?
 
     @Option(name: .customLong("apns-url"), help: "APNs base URL instead of Apple's production and sandbox hosts, for regional or test servers (env HERALD_APNS_URL).")
