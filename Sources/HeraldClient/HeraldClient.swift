@@ -280,12 +280,16 @@ public actor HeraldClient {
             if let last = lastSeq[message.channelId], message.seq <= last { eventSink.yield(.messageUpdated(message, verify(message))) }
         case .messageDeleted(let message):
             if let last = lastSeq[message.channelId], message.seq <= last { eventSink.yield(.messageDeleted(message)) }
-        case .syncDone(let channel, _):
+        case .syncDone(let channel, let serverLast):
             syncing.remove(channel)
-            // The server sent everything it has after our last seq: a gap still open now will never fill
-            // (a seq spent by a send the server refused, on a server before that was fixed). Asking again
-            // would loop for ever, holding back every later message; skip it instead.
-            if heldBack[channel]?.isEmpty == false { await releaseAcrossPermanentGaps(channel) }
+            // The server sent everything it had up to `serverLast`: a gap at or below it will never fill
+            // (a seq spent by a send the server refused, on a server before that was fixed), and asking
+            // again would loop for ever; it is skipped. Held messages above it may still have a predecessor
+            // on its way from another node: those wait for the next sync.
+            if heldBack[channel]?.isEmpty == false {
+                await releaseAcrossPermanentGaps(channel, upTo: serverLast)
+                if heldBack[channel]?.isEmpty == false { requestSync(channel) }
+            }
         case .read(let position):
             eventSink.yield(.read(position))
         case .typing(let channel, let user):
@@ -329,17 +333,20 @@ public actor HeraldClient {
         await configuration.cursors.setLastSeq(delivered, of: channel)
     }
 
-    /// Delivers every held-back message of `channel` in seq order, across the gaps a completed sync
-    /// proved permanent.
-    private func releaseAcrossPermanentGaps(_ channel: ChannelID) async {
-        guard let held = heldBack.removeValue(forKey: channel), !held.isEmpty else { return }
-        logger.warning("seqs that never arrive were skipped", metadata: ["channel": "\(channel)", "before": "\(held.keys.min()!)"])
+    /// Delivers the held-back messages of `channel` up to `limit` in seq order, across the gaps a completed
+    /// sync proved permanent, then those that follow on without a gap.
+    private func releaseAcrossPermanentGaps(_ channel: ChannelID, upTo limit: Int64) async {
+        guard var held = heldBack[channel], let smallest = held.keys.min(), smallest <= limit else { return }
+        logger.warning("seqs that never arrive were skipped", metadata: ["channel": "\(channel)", "before": "\(smallest)"])
         var delivered = lastSeq[channel] ?? 0
-        for seq in held.keys.sorted() where seq > delivered {
+        for seq in held.keys.sorted() where seq > delivered && (seq <= limit || seq == delivered + 1) {
             delivered = seq
             lastSeq[channel] = seq
             eventSink.yield(.messageCreated(held[seq]!, verify(held[seq]!)))
+            held.removeValue(forKey: seq)
         }
+        held = held.filter { $0.key > delivered }
+        heldBack[channel] = held.isEmpty ? nil : held
         await configuration.cursors.setLastSeq(delivered, of: channel)
     }
 

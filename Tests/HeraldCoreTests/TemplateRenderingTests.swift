@@ -144,6 +144,25 @@ struct TemplateRenderBudgetTests {
         #expect(throws: HeraldError.self) { _ = try template.render(locale: nil, variables: ["items": .array([]), "other": .object(["deep": long])]) }
     }
 
+    @Test("Each insertion of a value counts: a long value repeated past the budget is refused, not rendered")
+    func repeatedInsertionsAreCounted() throws {
+        let template = try CompiledTemplate(
+            TemplateDefinition(category: .transactional, title: "Statement", body: String(repeating: "{{s}}", count: 200)))
+
+        #expect(throws: HeraldError.self) { _ = try template.render(locale: nil, variables: ["s": .string(String(repeating: "x", count: 15_000))]) }
+        #expect(try template.render(locale: nil, variables: ["s": .string("ok")]).body.count == 400)
+    }
+
+    @Test("Transforms, which turn an object into a list the budget does not see, are refused; a comment cannot hide a section's depth")
+    func transformsAndHiddenDepthAreRefused() {
+        for title in [
+            "{{#enumerated(o)}}{{#enumerated(o)}}x{{/enumerated(o)}}{{/enumerated(o)}}", "{{#sorted(o)}}x{{/sorted(o)}}", "{{count(items)}}",
+            "{{#a}}{{! {{/a}} }}{{#b}}{{#c}}{{#d}}x{{/d}}{{/c}}{{/b}}{{/a}}",
+        ] {
+            #expect(throws: HeraldError.self, "\(title)") { _ = try CompiledTemplate(TemplateDefinition(category: .transactional, title: title, body: "Body")) }
+        }
+    }
+
     @Test("A list within the budget renders every element; sections nest at most three deep")
     func ordinaryListsRender() throws {
         let template = try CompiledTemplate(TemplateDefinition(category: .transactional, title: "Charges", body: "{{#items}}{{name}};{{/items}}"))

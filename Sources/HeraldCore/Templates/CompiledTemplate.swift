@@ -69,15 +69,16 @@ public struct CompiledTemplate: Sendable {
 
     /// Renders for `locale`, under a budget: sections over long arrays, nested, could otherwise take
     /// minutes of a shared thread and all memory (5×10^11 renders from a 48-character title). Each section
-    /// iteration costs the template's size plus the longest value it may insert; when the budget
-    /// (`Limits.renderBudgetCharacters`) is spent, every section stops at once and the render is refused.
+    /// iteration costs the template's size, and each value inserted its length; when the budget
+    /// (`Limits.renderBudgetCharacters`) is spent, every section and value renders nothing more and the
+    /// render is refused.
     /// - Throws: `invalid` naming each variable the text uses that `variables` lacks (`missing_variable`),
     ///   a render over budget (`too_large` on `variables`), or a rendered title or body beyond the limits.
     public func render(locale: String?, variables: [String: JSONValue]) throws(HeraldError) -> RenderedContent {
         try Self.checkShape(of: variables)
         let resolved = resolvedLocale(for: locale)
         let variant = resolved.flatMap { variants[$0] } ?? base
-        let budget = RenderBudget(iterations: Limits.renderBudgetCharacters / max(1, variant.sourceCharacters + Self.longestString(in: variables)))
+        let budget = RenderBudget(characters: Limits.renderBudgetCharacters, perIteration: max(1, variant.sourceCharacters))
         let scope = VariableScope(variables, budget: budget)
         let title = variant.title.render(scope).split(whereSeparator: \.isNewline).joined(separator: " ").trimmingCharacters(in: .whitespaces)
         let body = budget.isExceeded ? "" : variant.body.render(scope).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -142,24 +143,18 @@ public struct CompiledTemplate: Sendable {
         if !problems.isEmpty { throw .invalid(problems) }
     }
 
-    private static func longestString(in variables: [String: JSONValue]) -> Int {
-        func longest(_ value: JSONValue) -> Int {
-            switch value {
-            case .string(let text): text.utf8.count
-            case .array(let items): items.map(longest).max() ?? 0
-            case .object(let members): members.values.map(longest).max() ?? 0
-            case .null, .bool, .number: 24
-            }
-        }
-        return variables.values.map(longest).max() ?? 0
-    }
-
     /// How deep sections nest in `text` (`{{#a}}{{^b}}…{{/b}}{{/a}}` is 2), by its tags.
     static func sectionDepth(of text: String) -> Int {
         var depth = 0, deepest = 0
         var rest = Substring(text)
         while let open = rest.range(of: "{{") {
             let tag = rest[open.upperBound...].drop { $0 == " " }
+            if tag.hasPrefix("!") {
+                // A comment's text is not tags, whatever it holds (`{{! {{/a}} }}`).
+                guard let end = tag.range(of: "}}") else { break }
+                rest = tag[end.upperBound...]
+                continue
+            }
             if tag.hasPrefix("#") || tag.hasPrefix("^") {
                 depth += 1
                 deepest = max(deepest, depth)
@@ -175,6 +170,17 @@ public struct CompiledTemplate: Sendable {
         for unsupported in ["{{>", "{{<", "{{$", "{{=", "{{%"] where text.contains(unsupported) {
             throw .invalid(field: field, .invalidValue, detail: "partials, inheritance, pragmas and delimiter changes (\(unsupported)) are not supported")
         }
+        // swift-mustache's transforms (`{{#enumerated(o)}}`, `{{#sorted(o)}}`) turn an object into a list the
+        // render budget does not see, and add nothing a notification needs.
+        var tags = Substring(text)
+        while let open = tags.range(of: "{{") {
+            guard let close = tags[open.upperBound...].range(of: "}}") else { break }
+            let tag = tags[open.upperBound..<close.lowerBound]
+            if !tag.drop(while: { $0 == " " }).hasPrefix("!"), tag.contains("(") {
+                throw .invalid(field: field, .invalidValue, detail: "transforms ({{name(…)}}) are not supported")
+            }
+            tags = tags[close.upperBound...]
+        }
         if sectionDepth(of: text) > Limits.sectionNesting {
             throw .invalid(field: field, .invalidValue, detail: "sections nest at most \(Limits.sectionNesting) deep")
         }
@@ -186,33 +192,54 @@ public struct CompiledTemplate: Sendable {
     }
 }
 
-/// The iterations a render may still spend; once spent, every section of it renders nothing more.
-/// One per render, used on the rendering thread only.
+/// The characters a render may still produce; once spent, every section and value of it renders nothing
+/// more. One per render, used on the rendering thread only.
 private final class RenderBudget {
     private var remaining: Int
+    /// What one section iteration costs: the template's size, the most literal text it can repeat.
+    let perIteration: Int
     private(set) var isExceeded = false
 
-    init(iterations: Int) { remaining = iterations }
+    init(characters: Int, perIteration: Int) {
+        remaining = characters
+        self.perIteration = perIteration
+    }
 
-    func spend() -> Bool {
-        guard remaining > 0 else {
+    func spend(_ characters: Int) -> Bool {
+        guard remaining >= characters else {
+            remaining = 0
             isExceeded = true
             return false
         }
-        remaining -= 1
+        remaining -= characters
         return true
     }
 }
 
-/// An array of `variables` as Mustache iterates it: each element spends one iteration of the budget.
+/// An array of `variables` as Mustache iterates it: each element spends an iteration of the budget.
 private struct BudgetedSequence: MustacheSequence {
     let items: [Any]
     let budget: RenderBudget
 
     func makeIterator() -> AnyIterator<Any> {
         var iterator = items.makeIterator()
-        return AnyIterator { budget.spend() ? iterator.next() : nil }
+        return AnyIterator { budget.spend(budget.perIteration) ? iterator.next() : nil }
     }
+}
+
+/// A string of `variables` as Mustache inserts it: each insertion spends its length of the budget.
+private final class BudgetedText: MustacheCustomRenderable {
+    let text: String
+    let budget: RenderBudget
+
+    init(_ text: String, budget: RenderBudget) {
+        self.text = text
+        self.budget = budget
+    }
+
+    var renderText: String { budget.spend(text.utf8.count) ? text : "" }
+    /// An empty string is false in a section, as Mustache has it.
+    var isNull: Bool { text.isEmpty }
 }
 
 /// The root of a rendering: the send's variables, recording every top-level name the template asked
@@ -236,7 +263,7 @@ private final class VariableScope: MustacheParent {
         case .null: ""
         case .bool(let flag): flag
         case .number(let number): number.rounded() == number && abs(number) < 9.0e15 ? Int64(number) as Any : number as Any
-        case .string(let text): sanitized(text)
+        case .string(let text): BudgetedText(sanitized(text), budget: budget)
         case .array(let items): BudgetedSequence(items: items.map { mustacheValue($0, budget: budget) }, budget: budget)
         case .object(let fields): fields.mapValues { mustacheValue($0, budget: budget) }
         }

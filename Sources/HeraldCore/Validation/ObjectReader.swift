@@ -76,7 +76,8 @@ public struct ObjectReader {
             if required { report(key, .required) }
             return nil
         }
-        guard case .number(let number) = value, number.rounded() == number, abs(number) < 9.0e15 else {
+        // Up to 2^53, every integer a JSON number carries exactly; the range then says what the field takes.
+        guard case .number(let number) = value, number.rounded() == number, abs(number) <= 9_007_199_254_740_992 else {
             report(key, .wrongType, detail: "expected an integer")
             return nil
         }

@@ -51,6 +51,8 @@ struct MessageBatchWriter {
         guard let key = try keys.key(request.sender.map(KeyOwner.user) ?? .app, in: request.app) else {
             throw HeraldError.forbidden(reason: "The sender has been erased.")
         }
+        // The app's key too, when the send is keyed: nothing may fail after the first write.
+        let idempotencyAppKey = try request.idempotency.map { _ in try appKey(request.app) }
         guard channel.lastSeq < Limits.maxSeq else { throw SeqLimit.reached }
         let seq = channel.lastSeq + 1
         try db.cachedStatement(sql: "UPDATE channel SET lastSeq = ?, lastActivityAt = ? WHERE id = ?").execute(arguments: [seq, WireTime.milliseconds(time), channel.id])
@@ -65,7 +67,7 @@ struct MessageBatchWriter {
                 .execute(arguments: [seq, channel.id, sender.rawValue, seq])
         }
         if let key = request.idempotency {
-            try IdempotencyRecord(key, app: request.app, appKey: try appKey(request.app), resultID: message.id.rawValue, createdAt: WireTime.milliseconds(time)).insert(db)
+            try IdempotencyRecord(key, app: request.app, appKey: idempotencyAppKey!, resultID: message.id.rawValue, createdAt: WireTime.milliseconds(time)).insert(db)
         }
         if members.contains(where: { $0 != request.sender }) {
             // Pushes for members who are offline, settled once live delivery has happened (see `settleMessagePushes`).
