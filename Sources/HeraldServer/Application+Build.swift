@@ -4,6 +4,7 @@ public import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import HummingbirdWebSocket
+import NIOCore
 import NIOSSL
 import Prometheus
 public import Logging
@@ -31,7 +32,16 @@ func buildApplication(parts: ServerParts) throws -> some ApplicationProtocol {
     var webSocket = WebSocketServerConfiguration(
         maxFrameSize: configuration.realtime.transportMaxFrame, autoPing: .enabled(timePeriod: configuration.realtime.pingInterval))
     webSocket.closeTimeout = .seconds(5)
-    var server: HTTPServerBuilder = .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: webSocket))
+    // The idle timeout ends a keep-alive connection that sends nothing (an upgraded WebSocket is not
+    // affected: the pings above watch it).
+    // A first request head must arrive within the body deadline's time (see `RequestHeadDeadlineChannel`).
+    let webSocketResponder = router.buildResponder()
+    let http = HTTP1WebSocketUpgradeChannel.Configuration(http1: .init(idleTimeout: .nanoseconds(Int64(configuration.httpIdleTimeout.seconds * 1e9))), ws: webSocket)
+    let headTimeout = TimeAmount.nanoseconds(Int64(configuration.requestBodyTimeout.seconds * 1e9))
+    var server = HTTPServerBuilder { responder in
+        RequestHeadDeadlineChannel(
+            base: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: http), timeout: headTimeout)
+    }
     if let certificate = configuration.tlsCertificateFile, let key = configuration.tlsKeyFile {
         server = try .tls(server, tlsConfiguration: try serverTLS(certificate: certificate, key: key))
     }
@@ -47,6 +57,7 @@ func buildApplication(parts: ServerParts) throws -> some ApplicationProtocol {
         },
         logger: logger
     )
+    application.addServices(parts.readPositions)
     if configuration.runsWorkers {
         application.addServices(
             NotificationScheduler(notifications: parts.notifications, interval: configuration.schedulerInterval, logger: logger), parts.outboxWorker(),
@@ -104,7 +115,8 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
     signingKeys.add(to: routes)
     MeRoutes(store: store).add(to: routes)
 
-    let gateway = RealtimeGateway(store: store, hub: hub, tokens: tokens, limits: configuration.realtime, now: configuration.now)
+    let gateway = RealtimeGateway(
+        store: store, hub: hub, tokens: tokens, limits: configuration.realtime, readPositions: parts.readPositions, now: configuration.now)
     table.add("GET", "/v1/realtime")
     router.ws("/v1/realtime") { _, context in
         if let caller = context.caller, caller.userID == nil {

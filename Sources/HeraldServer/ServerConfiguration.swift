@@ -49,6 +49,9 @@ public struct ServerConfiguration: Sendable {
     /// Time a request body has to arrive once its headers did (408 after): a body trickled in byte by
     /// byte holds a concurrency slot only that long.
     public var requestBodyTimeout: Duration = .seconds(10)
+    /// Time an HTTP connection may stay open without a request in progress before it is closed: idle
+    /// keep-alive connections otherwise hold a file descriptor each for ever.
+    public var httpIdleTimeout: Duration = .seconds(60)
     /// How often old content is looked for (`retention.messageDays`).
     public var retentionInterval: Duration = .seconds(600)
     /// How often the push worker looks for due pushes.

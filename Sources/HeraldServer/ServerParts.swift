@@ -14,6 +14,8 @@ struct ServerParts: Sendable {
     let actions: ActionService
     let webhooks: WebhookEvents
     let readiness: Readiness
+    /// Coalesces the realtime gateway's `read` frames into shared writes (runs as a service of the application).
+    let readPositions: ReadPositionWriter
     /// This server's metrics, exported on `/metrics`. A registry per server rather than the global
     /// `MetricsSystem`, so tests (several servers in one process) do not share counters.
     let metrics: PrometheusCollectorRegistry
@@ -31,6 +33,7 @@ struct ServerParts: Sendable {
         notifications = NotificationService(store: store, hub: hub, signer: signer, webhooks: webhooks, now: configuration.now, logger: logger)
         actions = ActionService(store: store, webhooks: webhooks, now: configuration.now)
         metrics = PrometheusCollectorRegistry()
+        readPositions = ReadPositionWriter(store: store, hub: hub, logger: logger)
     }
 
     func retentionSweeper() -> RetentionSweeper {

@@ -60,6 +60,10 @@ public protocol ChannelStore: Sendable {
     func channelSummaries(of user: UserID, in app: AppID) async throws -> [ChannelSummary]
     /// Moves the user's read position forward to `seq` (clamped to the channel's last seq; never back).
     func markRead(_ channel: ChannelID, upTo seq: Int64, by user: UserID, in app: AppID) async throws -> ReadPosition
+    /// Moves many read positions in one transaction (the realtime gateway's coalesced `read` frames).
+    /// Same rule as `markRead`; marks for a channel that is gone or a user who is no longer a member
+    /// are skipped. Returns the positions that moved, each with its channel's app.
+    func markRead(_ marks: [ReadMark]) async throws -> [(app: AppID, position: ReadPosition)]
 }
 
 /// Messages. Every write goes through one batching writer (group commit): many concurrent sends

@@ -61,6 +61,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("user-concurrency"), help: "Requests of one customer in flight at once; more are refused with 429 (env HERALD_USER_CONCURRENCY; default 16).")
     var userConcurrency: Int?
 
+    @Option(name: .customLong("user-connections"), help: "Realtime sockets one customer may hold open on this node; the next is closed with 4429 (env HERALD_USER_CONNECTIONS; default 10).")
+    var userConnections: Int?
+
     @Option(name: .customLong("apns-url"), help: "APNs base URL instead of Apple's production and sandbox hosts, for regional or test servers (env HERALD_APNS_URL).")
     var apnsURL: String?
 
@@ -126,6 +129,10 @@ struct Serve: AsyncParsableCommand {
         if let limit = userConcurrency ?? environment["HERALD_USER_CONCURRENCY"].flatMap(Int.init) {
             guard limit > 0 else { throw ValidationError("--user-concurrency must be positive.") }
             configuration.userConcurrency = limit
+        }
+        if let limit = userConnections ?? environment["HERALD_USER_CONNECTIONS"].flatMap(Int.init) {
+            guard limit > 0 else { throw ValidationError("--user-connections must be positive.") }
+            configuration.realtime.connectionsPerUser = limit
         }
         let certificate = tlsCertificate ?? environment["HERALD_TLS_CERT"]
         let key = tlsKey ?? environment["HERALD_TLS_KEY"]

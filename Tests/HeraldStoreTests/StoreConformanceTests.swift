@@ -328,6 +328,31 @@ struct StoreConformanceTests {
         }
     }
 
+    @Test("A batch of read marks moves positions forward only, skips non-members and other apps' channels", arguments: StoreBackend.allCases)
+    func batchReadMarks(backend: StoreBackend) async throws {
+        try await withStore(backend) { fixture in
+            let store = fixture.store
+            let app = try await makeApp(store, users: ["ana", "ben", "cat", "dan"])
+            let other = try await makeApp(store)
+            let channel = try await group(store, app, ["ana", "ben", "dan"])
+            for text in ["one", "two", "three"] { try await send(store, text, to: channel, in: app, from: "ana") }
+            _ = try await store.markRead(channel.id, upTo: 2, by: user("dan"), in: app)
+
+            let moved = try await store.markRead([
+                ReadMark(app: app, channel: channel.id, user: user("ben"), seq: 999),
+                ReadMark(app: app, channel: channel.id, user: user("dan"), seq: 1),
+                ReadMark(app: app, channel: channel.id, user: user("cat"), seq: 3),
+                ReadMark(app: other, channel: channel.id, user: user("ana"), seq: 3),
+                ReadMark(app: app, channel: ChannelID.generate(), user: user("ana"), seq: 3),
+            ])
+
+            #expect(moved.map(\.app) == [app])
+            #expect(moved.map(\.position) == [ReadPosition(channelId: channel.id, userId: user("ben"), seq: 3)])
+            #expect(try await store.channelSummaries(of: user("dan"), in: app).first?.lastReadSeq == 2, "never back")
+            #expect(try await store.markRead([]).isEmpty)
+        }
+    }
+
     @Test("Nothing of one app is visible from another", arguments: StoreBackend.allCases)
     func tenantIsolation(backend: StoreBackend) async throws {
         try await withStore(backend) { fixture in

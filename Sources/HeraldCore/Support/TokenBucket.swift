@@ -12,9 +12,12 @@ public struct TokenBucket: Sendable {
         self.tokens = burst
     }
 
-    /// Whole seconds until a token is available (at least 1), for `Retry-After`.
+    /// Whole seconds until a token is available (at least 1, at most a day), for `Retry-After`.
+    /// Computed in floating point and clamped before the conversion: a tiny configured rate must not trap.
     public var secondsUntilNextToken: Int {
-        max(1, Int((max(0, 1 - tokens) / rate).rounded(.up)))
+        let seconds = (max(0, 1 - tokens) / rate).rounded(.up)
+        guard seconds.isFinite, seconds < 86_400 else { return 86_400 }
+        return max(1, Int(seconds))
     }
 
     /// Takes one token at time `now` (seconds on any monotonic scale); false when none is left.

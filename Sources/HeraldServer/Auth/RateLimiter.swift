@@ -40,8 +40,14 @@ final class RateLimiter: Sendable {
             case .platform(let app): ("app:\(app.rawValue)", platform)
             case .user(let app, let user): ("user:\(app.rawValue):\(user.rawValue)", self.user)
             }
+        if let refused = take(key: key, limits: limits) { throw .rateLimited(retryAfterSeconds: refused) }
+    }
+
+    /// Takes a token from the bucket named `key` (made with `limits` the first time it is seen); nil
+    /// when one was taken, else the seconds until the next.
+    func take(key: String, limits: Limits) -> Int? {
         let time = now()
-        let refused = buckets.withLock { buckets -> Int? in
+        return buckets.withLock { buckets -> Int? in
             var entry = buckets[key] ?? Entry(bucket: TokenBucket(rate: limits.rate, burst: limits.burst), lastUsed: time)
             let isTaken = entry.bucket.take(at: time)
             entry.lastUsed = time
@@ -51,6 +57,5 @@ final class RateLimiter: Sendable {
             }
             return isTaken ? nil : entry.bucket.secondsUntilNextToken
         }
-        if let refused { throw .rateLimited(retryAfterSeconds: refused) }
     }
 }

@@ -51,13 +51,22 @@ public final class Hub: Sendable {
         state.withLock { $0.connections[Key(app: app, user: user)]?.count ?? 0 }
     }
 
-    /// Adds a connection; false when the server is shutting down and takes no new ones.
-    func register(_ queue: OutboundQueue, user: UserID, in app: AppID) -> Bool {
+    enum Registration: Equatable {
+        case registered
+        /// The user holds `limit` connections on this node already.
+        case tooManyConnections
+        case shuttingDown
+    }
+
+    /// Adds a connection, unless the server is shutting down or the user already holds `limit` of them.
+    func register(_ queue: OutboundQueue, user: UserID, in app: AppID, limit: Int = .max) -> Registration {
         state.withLock { state in
-            guard !state.isShuttingDown else { return false }
-            state.connections[Key(app: app, user: user), default: [:]][ObjectIdentifier(queue)] = queue
+            guard !state.isShuttingDown else { return .shuttingDown }
+            let key = Key(app: app, user: user)
+            guard state.connections[key, default: [:]].count < limit else { return .tooManyConnections }
+            state.connections[key, default: [:]][ObjectIdentifier(queue)] = queue
             state.count += 1
-            return true
+            return .registered
         }
     }
 

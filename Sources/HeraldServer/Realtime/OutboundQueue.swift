@@ -9,6 +9,9 @@ import Synchronization
 /// (acks, sync pages) use `send`, which waits for room, so a large `sync` is paced by the client's
 /// reading speed rather than overflowing the queue.
 ///
+/// The queue is bounded twice: in frames and in bytes (the size of a frame varies from a 40-byte
+/// `typing` to a 64 KiB message, so a bound in frames alone let one socket hold about 64 MB).
+///
 /// A class with a `Mutex` rather than an actor: `offer` is called synchronously, in commit order, from
 /// the store's observer, and an actor hop per recipient would lose that order and cost a task switch.
 final class OutboundQueue: Sendable {
@@ -20,61 +23,82 @@ final class OutboundQueue: Sendable {
     private struct State {
         var frames: [String] = []
         var head = 0
+        var bytes = 0
         var closing: (code: WebSocketErrorCode, reason: String)?
         var closeSent = false
         var reader: CheckedContinuation<Item?, Never>?
-        var roomWaiters: [CheckedContinuation<Void, Never>] = []
+        var roomWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter: UInt64 = 0
         var count: Int { frames.count - head }
     }
 
     let limit: Int
+    let byteLimit: Int
     private let state = Mutex(State())
 
-    init(limit: Int) {
+    init(limit: Int, byteLimit: Int = .max) {
         self.limit = limit
+        self.byteLimit = byteLimit
     }
 
     /// Offers a frame without waiting. Returns false when the connection is closing, or when the queue
-    /// was full: then the connection is closed with 1008 (policy violation, slow consumer).
+    /// was full (in frames or bytes): then the connection is closed with 1008 (policy violation, slow consumer).
     @discardableResult
     func offer(_ frame: String) -> Bool {
+        let size = frame.utf8.count
         let (accepted, reader, item) = state.withLock { state -> (Bool, CheckedContinuation<Item?, Never>?, Item?) in
             guard state.closing == nil else { return (false, nil, nil) }
-            if state.count >= limit {
-                state.frames.removeAll()
-                state.head = 0
-                state.closing = (.policyViolation, "slow consumer")
-                let (reader, item) = Self.wakeReader(&state)
-                return (false, reader, item)
-            }
             if let reader = state.reader {
                 state.reader = nil
                 return (true, reader, .frame(frame))
             }
+            if state.count >= limit || state.bytes + size > byteLimit {
+                state.frames.removeAll()
+                state.head = 0
+                state.bytes = 0
+                state.closing = (.policyViolation, "slow consumer")
+                let (reader, item) = Self.wakeReader(&state)
+                return (false, reader, item)
+            }
             state.frames.append(frame)
+            state.bytes += size
             return (true, nil, nil)
         }
         reader?.resume(returning: item)
         return accepted
     }
 
-    /// Queues a frame of the connection's own, waiting while the queue is more than half full.
-    /// Returns false when the connection is closing.
+    /// Queues a frame of the connection's own, waiting while the queue is more than half full (in
+    /// frames or bytes). Returns false when the connection is closing or the task is cancelled: a
+    /// reader whose writer is gone must not wait for room that never comes.
     @discardableResult
     func send(_ frame: String) async -> Bool {
         while true {
-            let isFull = state.withLock { $0.closing == nil && $0.count >= limit / 2 }
+            guard !Task.isCancelled else { return false }
+            let isFull = state.withLock { $0.closing == nil && isHalfFull($0) }
             guard isFull else { break }
-            await withCheckedContinuation { continuation in
-                let resumeNow = state.withLock { state -> Bool in
-                    guard state.closing == nil, state.count >= limit / 2 else { return true }
-                    state.roomWaiters.append(continuation)
-                    return false
+            let id = state.withLock { state in
+                defer { state.nextWaiter += 1 }
+                return state.nextWaiter
+            }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    let resumeNow = state.withLock { state -> Bool in
+                        guard state.closing == nil, isHalfFull(state), !Task.isCancelled else { return true }
+                        state.roomWaiters[id] = continuation
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
                 }
-                if resumeNow { continuation.resume() }
+            } onCancel: {
+                state.withLock { $0.roomWaiters.removeValue(forKey: id) }?.resume()
             }
         }
         return offer(frame)
+    }
+
+    private func isHalfFull(_ state: State) -> Bool {
+        state.count >= limit / 2 || state.bytes >= byteLimit / 2
     }
 
     /// Closes the connection after the frames already queued (or at once, dropping them, when
@@ -85,10 +109,11 @@ final class OutboundQueue: Sendable {
             if discardingPending {
                 state.frames.removeAll()
                 state.head = 0
+                state.bytes = 0
             }
             state.closing = (code, reason)
-            let waiters = state.roomWaiters
-            state.roomWaiters = []
+            let waiters = Array(state.roomWaiters.values)
+            state.roomWaiters = [:]
             let (reader, item) = Self.wakeReader(&state)
             return (reader, item, waiters)
         }
@@ -96,7 +121,16 @@ final class OutboundQueue: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
+    /// The writer is gone (the socket failed or was reset): drops what is queued, fails every later
+    /// offer and wakes whoever waits for room.
+    func writerEnded() {
+        close(.goingAway, reason: "connection lost", discardingPending: true)
+    }
+
     var isClosing: Bool { state.withLock { $0.closing != nil } }
+
+    /// Bytes waiting to be written (for tests and metrics).
+    var queuedBytes: Int { state.withLock { $0.bytes } }
 
     /// The next thing for the writer to do; nil once the close has been handed out (or on cancellation).
     func next() async -> Item? {
@@ -104,8 +138,8 @@ final class OutboundQueue: Sendable {
             await withCheckedContinuation { continuation in
                 let ready = state.withLock { state -> (Bool, Item?, [CheckedContinuation<Void, Never>]) in
                     if let item = Self.nextItem(&state) {
-                        let waiters = state.count < limit / 2 ? state.roomWaiters : []
-                        if !waiters.isEmpty { state.roomWaiters = [] }
+                        let waiters = isHalfFull(state) ? [] : Array(state.roomWaiters.values)
+                        if !waiters.isEmpty { state.roomWaiters = [:] }
                         return (true, item, waiters)
                     }
                     if state.closeSent || Task.isCancelled { return (true, nil, []) }
@@ -136,6 +170,7 @@ final class OutboundQueue: Sendable {
         if state.count > 0 {
             let frame = state.frames[state.head]
             state.head += 1
+            state.bytes -= frame.utf8.count
             if state.head == state.frames.count {
                 state.frames.removeAll(keepingCapacity: true)
                 state.head = 0

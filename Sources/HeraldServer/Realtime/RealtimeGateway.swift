@@ -11,19 +11,39 @@ import NIOWebSocket
 /// the socket, a reader that handles client frames one after another (so a client's sends are stored
 /// in the order it sent them), and a watchdog for the auth deadline and the token's expiry. The
 /// connection ends when the writer has written the close frame or the socket is gone.
+///
+/// Per user (on this node): at most `connectionsPerUser` sockets, one budget of frames per second
+/// shared by all of them, and `typing` relayed at most once per interval and channel.
 struct RealtimeGateway: Sendable {
     let store: any Store
     let hub: Hub
     let tokens: UserTokens
     let limits: RealtimeLimits
+    let readPositions: ReadPositionWriter
     let now: @Sendable () -> Date
+    /// Frame and typing budgets, keyed per user (and channel), on a monotonic clock.
+    let budgets: RateLimiter
+
+    init(store: any Store, hub: Hub, tokens: UserTokens, limits: RealtimeLimits, readPositions: ReadPositionWriter, now: @escaping @Sendable () -> Date) {
+        self.store = store
+        self.hub = hub
+        self.tokens = tokens
+        self.limits = limits
+        self.readPositions = readPositions
+        self.now = now
+        let clock = ContinuousClock()
+        let origin = clock.now
+        budgets = RateLimiter(
+            platform: .init(rate: limits.framesPerSecond, burst: limits.frameBurst), user: .init(rate: limits.framesPerSecond, burst: limits.frameBurst),
+            now: { (clock.now - origin).seconds })
+    }
 
     private enum Role {
         case writer, reader, watchdog
     }
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: HeraldRequestContext) async {
-        let session = RealtimeSession(queue: OutboundQueue(limit: limits.outboundQueueFrames), origin: context.origin)
+        let session = RealtimeSession(queue: OutboundQueue(limit: limits.outboundQueueFrames, byteLimit: limits.outboundQueueBytes), origin: context.origin)
         var logger = context.logger
         if case .user(let app, let user)? = context.caller, let expiry = context.credentialExpiry {
             await start(session, as: .init(app: app, user: user, expiresAt: expiry), logger: &logger)
@@ -43,7 +63,10 @@ struct RealtimeGateway: Sendable {
             }
             while let role = await group.next() {
                 switch role {
-                case .writer: group.cancelAll()
+                case .writer:
+                    // The socket is gone: a reader waiting for room in the queue must not wait for ever.
+                    session.queue.writerEnded()
+                    group.cancelAll()
                 case .reader: session.queue.close(.normalClosure, reason: "", discardingPending: true)
                 case .watchdog: break
                 }
@@ -58,11 +81,14 @@ struct RealtimeGateway: Sendable {
     private func start(_ session: RealtimeSession, as identity: RealtimeSession.Identity, logger: inout Logger) async {
         session.authenticate(identity)
         logger[metadataKey: "app_id"] = "\(identity.app)"
-        guard hub.register(session.queue, user: identity.user, in: identity.app) else {
+        switch hub.register(session.queue, user: identity.user, in: identity.app, limit: limits.connectionsPerUser) {
+        case .registered:
+            await send(.ready(userID: identity.user), on: session.queue)
+        case .tooManyConnections:
+            session.queue.close(CloseCode.rateLimited, reason: "too many connections (\(limits.connectionsPerUser) per user)")
+        case .shuttingDown:
             session.queue.close(.goingAway, reason: "server shutting down")
-            return
         }
-        await send(.ready(userID: identity.user), on: session.queue)
     }
 
     private static func write(_ queue: OutboundQueue, to outbound: WebSocketOutboundWriter) async {
@@ -102,9 +128,6 @@ struct RealtimeGateway: Sendable {
 
     private func read(_ inbound: WebSocketInboundStream, session: RealtimeSession, logger: Logger) async {
         var logger = logger
-        var bucket = TokenBucket(rate: limits.framesPerSecond, burst: limits.frameBurst)
-        let clock = ContinuousClock()
-        let origin = clock.now
         do {
             for try await message in inbound.messages(maxSize: limits.transportMaxFrame) {
                 guard case .text(let text) = message else {
@@ -115,8 +138,10 @@ struct RealtimeGateway: Sendable {
                     session.queue.close(CloseCode.frameTooLarge, reason: "frame larger than \(limits.maxFrameBytes) bytes")
                     return
                 }
-                let elapsed = clock.now - origin
-                guard bucket.take(at: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) else {
+                // Before authentication there is no budget to charge: the first frame authenticates or ends the socket.
+                if let identity = session.identity,
+                    budgets.take(key: "frames:\(identity.app.rawValue):\(identity.user.rawValue)", limits: budgets.user) != nil
+                {
                     session.queue.close(CloseCode.rateLimited, reason: "too many frames")
                     return
                 }
@@ -192,12 +217,20 @@ struct RealtimeGateway: Sendable {
             }
             await send(.syncDone(channelID: channelID, lastSeq: cursor), on: session.queue)
         case .read(let channelID, let seq):
-            let position = try await store.markRead(channelID, upTo: seq, by: identity.user, in: identity.app)
             let channel = try await store.requireChannel(channelID, in: identity.app)
-            hub.publish(.read(position), app: identity.app, to: channel.members)
+            guard channel.members.contains(identity.user) else { throw HeraldError.forbidden(reason: "Not a member of this channel.") }
+            guard readPositions.submit(ReadMark(app: identity.app, channel: channelID, user: identity.user, seq: seq), members: channel.members) else {
+                throw HeraldError.rateLimited(retryAfterSeconds: 1)
+            }
         case .typing(let channelID):
             let channel = try await store.requireChannel(channelID, in: identity.app)
             try Access.checkCanRead(channel, by: caller)
+            // Typing is a hint: beyond its budget, or in a crowd, it is dropped without a word.
+            guard channel.members.count <= limits.typingMaxMembers,
+                budgets.take(
+                    key: "typing:\(identity.app.rawValue):\(identity.user.rawValue):\(channelID.rawValue)",
+                    limits: .init(rate: 1 / limits.typingInterval.seconds, burst: 1)) == nil
+            else { return }
             hub.publish(.typing(channelID: channelID, userID: identity.user), app: identity.app, to: channel.members.filter { $0 != identity.user })
         }
     }

@@ -128,6 +128,25 @@ extension PostgresStore {
         return ReadPosition(channelId: channel, userId: user, seq: position)
     }
 
+    public func markRead(_ marks: [ReadMark]) async throws -> [(app: AppID, position: ReadPosition)] {
+        guard !marks.isEmpty else { return [] }
+        // One statement for the whole batch: positions only move forward, as in `markRead` above.
+        let rows = try await database.rows(
+            """
+            UPDATE channelMember AS m SET lastReadSeq = LEAST(v.seq, c.lastSeq)
+            FROM unnest(\(marks.map(\.app.rawValue)), \(marks.map(\.channel.rawValue)), \(marks.map(\.user.rawValue)), \(marks.map(\.seq)))
+                AS v(appID, channelID, userID, seq)
+            JOIN channel AS c ON c.id = v.channelID AND c.appID = v.appID
+            WHERE m.channelID = v.channelID AND m.userID = v.userID AND LEAST(v.seq, c.lastSeq) > m.lastReadSeq
+            RETURNING v.appID, m.channelID, m.userID, m.lastReadSeq
+            """)
+        return try rows.compactMap { row in
+            let (app, channel, user, seq) = try row.decode((String, String, String, Int64).self)
+            guard let app = AppID(rawValue: app), let channel = ChannelID(rawValue: channel), let user = UserID(rawValue: user) else { return nil }
+            return (app, ReadPosition(channelId: channel, userId: user, seq: seq))
+        }
+    }
+
     static func channelRecord(_ id: ChannelID, in app: AppID, on runner: some PostgresQueryRunner, lock: Bool = false) async throws -> ChannelRecord? {
         try await runner.rows(
             "SELECT \(unescaped: ChannelRecord.postgresColumns) FROM channel WHERE id = \(id.rawValue) AND appID = \(app.rawValue)\(unescaped: lock ? " FOR UPDATE" : "")"

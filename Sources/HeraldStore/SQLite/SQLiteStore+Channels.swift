@@ -100,6 +100,24 @@ extension SQLiteStore {
         }
     }
 
+    public func markRead(_ marks: [ReadMark]) async throws -> [(app: AppID, position: ReadPosition)] {
+        guard !marks.isEmpty else { return [] }
+        return try await pool.write { db in
+            var moved: [(app: AppID, position: ReadPosition)] = []
+            for mark in marks {
+                guard let record = try Self.channelRecord(mark.channel, in: mark.app, db: db),
+                    let member = try MemberRecord.fetchOne(db, key: ["channelID": record.id, "userID": mark.user.rawValue])
+                else { continue }
+                let position = max(member.lastReadSeq, min(mark.seq, record.lastSeq))
+                guard position != member.lastReadSeq else { continue }
+                try MemberRecord.filter(key: ["channelID": record.id, "userID": mark.user.rawValue])
+                    .updateAll(db, MemberRecord.Columns.lastReadSeq.set(to: position))
+                moved.append((mark.app, ReadPosition(channelId: mark.channel, userId: mark.user, seq: position)))
+            }
+            return moved
+        }
+    }
+
     /// A prepared statement, cached per connection: this runs for every message written, and building
     /// the SQL anew with the query interface was a tenth of the writer's time.
     static func channelRecord(_ id: ChannelID, in app: AppID, db: Database) throws -> ChannelRecord? {

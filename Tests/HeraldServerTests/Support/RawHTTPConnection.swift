@@ -5,9 +5,10 @@ import Glibc
 #endif
 
 /// A bare TCP connection to the test server, for what an HTTP client library will not do: send a
-/// request's headers and then only part of its body, as a slow-body attacker does.
+/// request's headers and then only part of its body, as a slow-body attacker does; open a WebSocket and
+/// then never read from it, or reset the connection in the middle of a reply.
 final class RawHTTPConnection: @unchecked Sendable {
-    private let descriptor: Int32
+    private var descriptor: Int32
 
     init(port: Int) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -24,7 +25,7 @@ final class RawHTTPConnection: @unchecked Sendable {
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    deinit { close(descriptor) }
+    deinit { if descriptor >= 0 { close(descriptor) } }
 
     func send(_ text: String) {
         let bytes = Array(text.utf8)
@@ -42,5 +43,54 @@ final class RawHTTPConnection: @unchecked Sendable {
         }
         let line = String(decoding: received, as: UTF8.self).split(separator: "\r\n").first ?? ""
         return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+    }
+
+    /// Waits for the server to close the connection: true when it did (end of stream), false when
+    /// the read timed out or failed otherwise. Whatever arrives first is read and dropped.
+    func waitForClose() -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            if count == 0 { return true }
+            if count < 0 { return false }
+        }
+    }
+
+    /// Upgrades to a WebSocket on `/v1/realtime` with the token in the header; true on 101.
+    func upgradeToWebSocket(token: String) -> Bool {
+        send(
+            "GET /v1/realtime HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer \(token)\r\n\r\n")
+        return status() == 101
+    }
+
+    /// Sends one masked text frame (RFC 6455 5.2: a client's frames are masked).
+    func sendWebSocketText(_ text: String) {
+        let payload = Array(text.utf8)
+        var frame: [UInt8] = [0x81]
+        switch payload.count {
+        case ..<126: frame.append(0x80 | UInt8(payload.count))
+        case ..<65_536: frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        default: frame += [0x80 | 127] + (0..<8).reversed().map { UInt8((payload.count >> ($0 * 8)) & 0xFF) }
+        }
+        let mask: [UInt8] = [0x12, 0x34, 0x56, 0x78]
+        frame += mask
+        frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+        _ = frame.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, frame.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// Bytes received and not read yet (the kernel's receive queue).
+    func bytesWaiting() -> Int {
+        var count: Int32 = 0
+        _ = ioctl(descriptor, UInt(FIONREAD), &count)
+        return Int(count)
+    }
+
+    /// Ends the connection with a TCP reset (SO_LINGER 0), as a client that vanishes mid-reply does.
+    func reset() {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        close(descriptor)
+        descriptor = -1
     }
 }
