@@ -104,6 +104,7 @@ let package = Package(
                 "HeraldStore",
                 "HeraldCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strict
         ),

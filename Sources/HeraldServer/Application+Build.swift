@@ -1,6 +1,7 @@
 import Foundation
 public import HeraldStore
 public import Hummingbird
+import HTTPTypes
 import HummingbirdCore
 import HummingbirdTLS
 import HummingbirdWebSocket
@@ -57,7 +58,7 @@ func buildApplication(parts: ServerParts) throws -> some ApplicationProtocol {
         },
         logger: logger
     )
-    application.addServices(parts.readPositions)
+    application.addServices(parts.readPositions, parts.rejections)
     if configuration.runsWorkers {
         application.addServices(
             NotificationScheduler(notifications: parts.notifications, interval: configuration.schedulerInterval, logger: logger), parts.outboxWorker(),
@@ -92,7 +93,9 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
     let push = PushRoutes(store: store)
     push.addPublic(to: routes)
     MetricsRoutes(registry: parts.metrics, hub: parts.hub).add(to: routes)
-    router.add(middleware: AuthenticationMiddleware(store: store, tokens: tokens))
+    router.add(
+        middleware: AuthenticationMiddleware(
+            store: store, tokens: tokens, rejections: parts.rejections, clientAddressHeader: configuration.clientAddressHeader.flatMap { HTTPField.Name($0) }))
     router.add(
         middleware: RateLimitMiddleware(
             limiter: RateLimiter(
@@ -116,7 +119,8 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
     MeRoutes(store: store).add(to: routes)
 
     let gateway = RealtimeGateway(
-        store: store, hub: hub, tokens: tokens, limits: configuration.realtime, readPositions: parts.readPositions, now: configuration.now)
+        store: store, hub: hub, tokens: tokens, limits: configuration.realtime, readPositions: parts.readPositions, rejections: parts.rejections,
+        now: configuration.now)
     table.add("GET", "/v1/realtime")
     router.ws("/v1/realtime") { _, context in
         if let caller = context.caller, caller.userID == nil {

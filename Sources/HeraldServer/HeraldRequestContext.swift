@@ -15,10 +15,16 @@ public struct HeraldRequestContext: RequestContext, WebSocketRequestContext {
     public var credentialExpiry: Date?
     /// The request's `Origin` (browsers send one), kept for the realtime upgrade's origin check.
     public var origin: String?
+    /// The TCP peer's IP address.
+    public let peerAddress: String?
+    /// The client, for limits on failed authentication: the peer, or what the operator's proxy says
+    /// (set by `AuthenticationMiddleware`).
+    public var clientAddress: ClientAddress = .unknown
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         webSocket = .init()
+        peerAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// Bodies beyond the documented limit are refused with 413 before they are read.

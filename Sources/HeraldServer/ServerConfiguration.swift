@@ -52,6 +52,11 @@ public struct ServerConfiguration: Sendable {
     /// Time an HTTP connection may stay open without a request in progress before it is closed: idle
     /// keep-alive connections otherwise hold a file descriptor each for ever.
     public var httpIdleTimeout: Duration = .seconds(60)
+    /// Failed authentications per client address: a burst, then a few per minute; beyond, 429.
+    public var credentialFailures = CredentialFailureLimits()
+    /// `--client-address-header`: the header the operator's proxy sets to the client's address (such as
+    /// `X-Forwarded-For`; its last entry counts). Unset, the TCP peer is the client.
+    public var clientAddressHeader: String?
     /// How often old content is looked for (`retention.messageDays`).
     public var retentionInterval: Duration = .seconds(600)
     /// How often the push worker looks for due pushes.

@@ -16,6 +16,8 @@ struct ServerParts: Sendable {
     let readiness: Readiness
     /// Coalesces the realtime gateway's `read` frames into shared writes (runs as a service of the application).
     let readPositions: ReadPositionWriter
+    /// Failed credentials: the per-address limit and their aggregated audit events (a service too).
+    let rejections: CredentialRejections
     /// This server's metrics, exported on `/metrics`. A registry per server rather than the global
     /// `MetricsSystem`, so tests (several servers in one process) do not share counters.
     let metrics: PrometheusCollectorRegistry
@@ -34,6 +36,7 @@ struct ServerParts: Sendable {
         actions = ActionService(store: store, webhooks: webhooks, now: configuration.now)
         metrics = PrometheusCollectorRegistry()
         readPositions = ReadPositionWriter(store: store, hub: hub, logger: logger)
+        rejections = CredentialRejections(store: store, limits: configuration.credentialFailures, now: configuration.now, logger: logger)
     }
 
     func retentionSweeper() -> RetentionSweeper {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTPTypes
 import HeraldServer
 import HeraldStore
 import Logging
@@ -63,6 +64,11 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .customLong("user-connections"), help: "Realtime sockets one customer may hold open on this node; the next is closed with 4429 (env HERALD_USER_CONNECTIONS; default 10).")
     var userConnections: Int?
+
+    @Option(
+        name: .customLong("client-address-header"),
+        help: "Behind a reverse proxy: the header it sets to the client's address, such as X-Forwarded-For (its last entry counts); limits on failed authentication then apply per client rather than to the proxy (env HERALD_CLIENT_ADDRESS_HEADER).")
+    var clientAddressHeader: String?
 
     @Option(name: .customLong("apns-url"), help: "APNs base URL instead of Apple's production and sandbox hosts, for regional or test servers (env HERALD_APNS_URL).")
     var apnsURL: String?
@@ -133,6 +139,10 @@ struct Serve: AsyncParsableCommand {
         if let limit = userConnections ?? environment["HERALD_USER_CONNECTIONS"].flatMap(Int.init) {
             guard limit > 0 else { throw ValidationError("--user-connections must be positive.") }
             configuration.realtime.connectionsPerUser = limit
+        }
+        if let header = clientAddressHeader ?? environment["HERALD_CLIENT_ADDRESS_HEADER"] {
+            guard HTTPField.Name(header) != nil else { throw ValidationError("--client-address-header must be an HTTP header name, such as X-Forwarded-For.") }
+            configuration.clientAddressHeader = header
         }
         let certificate = tlsCertificate ?? environment["HERALD_TLS_CERT"]
         let key = tlsKey ?? environment["HERALD_TLS_KEY"]

@@ -22,6 +22,7 @@ struct AuditTrailTests {
                 let wrongSecret = String(harness.apiKey.dropLast(4)) + "AAAA"
                 #expect(try await client.request(.get, "/v1/users/eve", auth: wrongSecret).status == .unauthorized)
                 #expect(try await client.request(.put, "/v1/users/bad id", auth: harness.apiKey, body: "{}").status != .created)
+                await harness.parts.rejections.flush(all: true)
 
                 let page = try await client.request(.get, "/v1/audit?limit=2", auth: harness.apiKey).decode(AuditPage.self)
                 let rest = try await client.request(.get, "/v1/audit?after=\(page.next ?? 0)", auth: harness.apiKey).decode(AuditPage.self)

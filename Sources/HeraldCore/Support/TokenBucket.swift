@@ -28,4 +28,10 @@ public struct TokenBucket: Sendable {
         tokens -= 1
         return true
     }
+
+    /// Whether `take(at: now)` would succeed, without taking.
+    public func hasToken(at now: Double) -> Bool {
+        guard let last else { return tokens >= 1 }
+        return min(burst, tokens + max(0, now - last) * rate) >= 1
+    }
 }

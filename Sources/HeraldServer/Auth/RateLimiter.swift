@@ -58,4 +58,13 @@ final class RateLimiter: Sendable {
             return isTaken ? nil : entry.bucket.secondsUntilNextToken
         }
     }
+
+    /// Nil when the bucket named `key` has a token (without taking it), else the seconds until it has.
+    func available(key: String, limits: Limits) -> Int? {
+        let time = now()
+        return buckets.withLock { buckets -> Int? in
+            guard let entry = buckets[key] else { return nil }
+            return entry.bucket.hasToken(at: time) ? nil : entry.bucket.secondsUntilNextToken
+        }
+    }
 }

@@ -20,16 +20,21 @@ struct RealtimeGateway: Sendable {
     let tokens: UserTokens
     let limits: RealtimeLimits
     let readPositions: ReadPositionWriter
+    let rejections: CredentialRejections
     let now: @Sendable () -> Date
     /// Frame and typing budgets, keyed per user (and channel), on a monotonic clock.
     let budgets: RateLimiter
 
-    init(store: any Store, hub: Hub, tokens: UserTokens, limits: RealtimeLimits, readPositions: ReadPositionWriter, now: @escaping @Sendable () -> Date) {
+    init(
+        store: any Store, hub: Hub, tokens: UserTokens, limits: RealtimeLimits, readPositions: ReadPositionWriter, rejections: CredentialRejections,
+        now: @escaping @Sendable () -> Date
+    ) {
         self.store = store
         self.hub = hub
         self.tokens = tokens
         self.limits = limits
         self.readPositions = readPositions
+        self.rejections = rejections
         self.now = now
         let clock = ContinuousClock()
         let origin = clock.now
@@ -43,7 +48,9 @@ struct RealtimeGateway: Sendable {
     }
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: HeraldRequestContext) async {
-        let session = RealtimeSession(queue: OutboundQueue(limit: limits.outboundQueueFrames, byteLimit: limits.outboundQueueBytes), origin: context.origin)
+        let session = RealtimeSession(
+            queue: OutboundQueue(limit: limits.outboundQueueFrames, byteLimit: limits.outboundQueueBytes), origin: context.origin,
+            clientAddress: context.clientAddress)
         var logger = context.logger
         if case .user(let app, let user)? = context.caller, let expiry = context.credentialExpiry {
             await start(session, as: .init(app: app, user: user, expiresAt: expiry), logger: &logger)
@@ -166,8 +173,14 @@ struct RealtimeGateway: Sendable {
             return true
         }
         guard let identity = session.identity else {
+            // The same per-address budget of failures as the HTTP API's credentials, checked first.
+            if rejections.retryAfter(for: session.clientAddress) != nil {
+                session.queue.close(CloseCode.rateLimited, reason: "too many failed authentications")
+                return false
+            }
             guard case .auth(let token) = frame, let (caller, expiry) = try? await tokens.verify(token), case .user(let app, let user) = caller
             else {
+                rejections.record(.userToken, from: session.clientAddress, path: "/v1/realtime")
                 session.queue.close(CloseCode.unauthenticated, reason: "not authenticated")
                 return false
             }

@@ -13,11 +13,14 @@ final class RealtimeSession: Sendable {
     let queue: OutboundQueue
     /// The upgrade request's `Origin`, when a browser opened the connection.
     let origin: String?
+    /// Whom failed `auth` frames count against.
+    let clientAddress: ClientAddress
     private let identityState = Mutex<Identity?>(nil)
 
-    init(queue: OutboundQueue, origin: String?) {
+    init(queue: OutboundQueue, origin: String?, clientAddress: ClientAddress) {
         self.queue = queue
         self.origin = origin
+        self.clientAddress = clientAddress
     }
 
     var identity: Identity? { identityState.withLock { $0 } }
