@@ -12,7 +12,11 @@ import Synchronization
 ///
 /// If the feed is lost (the database restarted, the connection dropped), events announced meanwhile are
 /// not heard. The relay then closes every live connection with 1012, so that clients reconnect and
-/// `sync` what they missed, and listens again once the database answers.
+/// `sync` what they missed, refuses new sockets (1012 too) until it listens again, and listens again
+/// once the database answers.
+///
+/// An announcement that fails is retried for a bounded time (`AnnouncementRetry`); typing, which is
+/// stale in a second, is not.
 final class ClusterRelay: Service, Sendable {
     private let store: PostgresStore
     private let hub: Hub
@@ -53,6 +57,7 @@ final class ClusterRelay: Service, Sendable {
         while !Task.isCancelled {
             do {
                 try await store.listen(listening: {
+                    self.hub.feedRestored()
                     self.listening.open()
                     self.readiness.feed(isListening: true)
                 }) { event in
@@ -65,7 +70,7 @@ final class ClusterRelay: Service, Sendable {
                     "lost the cluster's event feed; closing live connections so clients resync, and listening again",
                     metadata: ["error": "\(error)"])
                 readiness.feed(isListening: false)
-                hub.closeAll(reason: "cluster feed lost")
+                hub.feedLost(reason: "cluster feed lost")
                 // An erasure announced meanwhile was not heard: cached data keys may be destroyed ones.
                 store.keys.forgetAll()
             }
@@ -104,10 +109,10 @@ final class ClusterRelay: Service, Sendable {
         let encoder = JSONEncoder()
         for await (signal, app, users) in outgoing {
             guard let payload = try? encoder.encode(signal) else { continue }
-            do {
-                try await store.announce(String(decoding: payload, as: UTF8.self), app: app, to: users)
-            } catch {
-                logger.warning("could not announce to the cluster", metadata: ["error": "\(error)"])
+            let retry = AnnouncementRetry.for(signal)
+            let announced = await retry.run { try await self.store.announce(String(decoding: payload, as: UTF8.self), app: app, to: users) }
+            if !announced {
+                logger.error("could not announce to the cluster; gave up", metadata: ["signal": "\(signal.kind)", "users": "\(users.count)"])
             }
         }
     }

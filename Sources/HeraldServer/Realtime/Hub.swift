@@ -23,6 +23,9 @@ public final class Hub: Sendable {
         var connections: [Key: [ObjectIdentifier: OutboundQueue]] = [:]
         var count = 0
         var isShuttingDown = false
+        /// This node does not hear the cluster's feed: a socket registered now would miss what other
+        /// nodes commit until it is back.
+        var isFeedDown = false
         var emptyWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter: UInt64 = 0
         /// New messages and the recipients no live connection took them for, until the push worker
@@ -56,12 +59,15 @@ public final class Hub: Sendable {
         /// The user holds `limit` connections on this node already.
         case tooManyConnections
         case shuttingDown
+        /// The cluster's feed is down: reconnect (and sync) in a moment.
+        case feedDown
     }
 
     /// Adds a connection, unless the server is shutting down or the user already holds `limit` of them.
     func register(_ queue: OutboundQueue, user: UserID, in app: AppID, limit: Int = .max) -> Registration {
         state.withLock { state in
             guard !state.isShuttingDown else { return .shuttingDown }
+            guard !state.isFeedDown else { return .feedDown }
             let key = Key(app: app, user: user)
             guard state.connections[key, default: [:]].count < limit else { return .tooManyConnections }
             state.connections[key, default: [:]][ObjectIdentifier(queue)] = queue
@@ -110,11 +116,21 @@ public final class Hub: Sendable {
         for queue in queues { queue.close(CloseCode.unauthenticated, reason: reason, discardingPending: true) }
     }
 
-    /// Closes every live connection with 1012 (service restart): a node that lost the cluster's event
-    /// feed may have missed messages, and its clients get them back by reconnecting and syncing.
-    func closeAll(reason: String) {
-        let queues = state.withLock { state in state.connections.values.flatMap { $0.values } }
+    /// The cluster's feed is lost: closes every live connection with 1012 (service restart), since
+    /// they may have missed messages and get them back by reconnecting and syncing, and refuses new
+    /// ones (`Registration.feedDown`) until `feedRestored`, since they would miss what is committed
+    /// meanwhile. Marked and collected under one lock: no socket slips in between.
+    func feedLost(reason: String) {
+        let queues = state.withLock { state in
+            state.isFeedDown = true
+            return state.connections.values.flatMap { $0.values }
+        }
         for queue in queues { queue.close(CloseCode.serviceRestart, reason: reason) }
+    }
+
+    /// The feed listens again: what is committed from now on is heard, so new sockets are taken.
+    func feedRestored() {
+        state.withLock { $0.isFeedDown = false }
     }
 
     /// The commit observer: fans committed message changes out to every live connection of every member.

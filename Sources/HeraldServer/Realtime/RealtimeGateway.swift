@@ -95,6 +95,8 @@ struct RealtimeGateway: Sendable {
             session.queue.close(CloseCode.rateLimited, reason: "too many connections (\(limits.connectionsPerUser) per user)")
         case .shuttingDown:
             session.queue.close(.goingAway, reason: "server shutting down")
+        case .feedDown:
+            session.queue.close(CloseCode.serviceRestart, reason: "cluster feed lost; reconnect shortly")
         }
     }
 
