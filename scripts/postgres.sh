@@ -36,6 +36,9 @@ case "$command" in
     fi
     as_owner "$bin/initdb" -D "$dir/data" -U herald -A trust -E UTF8 --no-instructions >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
+    # One role checks its password (scram-sha-256), for the test of what a wrong password says.
+    { echo "host all herald_password 127.0.0.1/32 scram-sha-256"; cat "$dir/data/pg_hba.conf"; } >"$dir/pg_hba.new"
+    as_owner cp "$dir/pg_hba.new" "$dir/data/pg_hba.conf"
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
       -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 $durability" start >/dev/null \
       || { cat "$dir/server.log" >&2; exit 1; }

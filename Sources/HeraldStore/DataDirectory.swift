@@ -39,7 +39,7 @@ public struct DataDirectory: Sendable {
         public var description: String {
             switch self {
             case .unreadableMasterKey(let detail): "cannot use the master key: \(detail)"
-            case .cannotCreate(let detail): "cannot create the data directory: \(detail)"
+            case .cannotCreate(let detail): "cannot create the data directory \(detail): choose a place this user can write with --data, or fix its permissions"
             case .inUse(let path): "\(path) is in use by another herald process (a running server?); stop it first"
             }
         }
@@ -133,8 +133,12 @@ public struct DataDirectory: Sendable {
         prepared: Preparation, durability: Durability = .full, now: @escaping @Sendable () -> Date = { Date() },
         observer: @escaping CommitObserver = { _ in }
     ) throws -> SQLiteStore {
-        try SQLiteStore(
-            path: databaseURL.path, masterKey: prepared.masterKey, keys: try openKeyRing(prepared), durability: durability, now: now, observer: observer)
+        do {
+            return try SQLiteStore(
+                path: databaseURL.path, masterKey: prepared.masterKey, keys: try openKeyRing(prepared), durability: durability, now: now, observer: observer)
+        } catch {
+            throw SQLiteFailure.explaining(error, directory: url.path) ?? error
+        }
     }
 
     /// An exclusive lock on the directory, held while the returned handle lives: one server (or key

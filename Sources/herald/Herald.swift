@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HeraldStore
 
 @main
 struct Herald: AsyncParsableCommand {
@@ -25,7 +26,8 @@ struct Herald: AsyncParsableCommand {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
                 Foundation.exit(2)
             }
-            exit(withError: error)
+            // An SQLite error from a command says what it means for the operator.
+            exit(withError: SQLiteFailure.explaining(error, directory: "the data directory") ?? error)
         }
     }
 }

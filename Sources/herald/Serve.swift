@@ -174,6 +174,31 @@ struct Serve: AsyncParsableCommand {
         } catch let error as KeyRing.Failure {
             logger.critical("\(error.description)")
             throw ExitCode.failure
+        } catch let error as PostgresProbe.Failure {
+            logger.critical("\(error.description)")
+            throw ExitCode.failure
+        } catch let error as SQLiteFailure {
+            logger.critical("\(error.description)")
+            throw ExitCode.failure
+        } catch let error as PostgresURL.Invalid {
+            logger.critical("\(error.description)")
+            throw ExitCode.failure
+        } catch {
+            logger.critical("\(Self.explain(error, configuration: configuration))")
+            throw ExitCode.failure
         }
+    }
+
+    /// One sentence, cause and fix, for a failure the typed catches above do not know.
+    static func explain(_ error: any Error, configuration: ServerConfiguration) -> String {
+        if let explained = SQLiteFailure.explaining(error, directory: configuration.dataDirectory) { return explained.description }
+        let text = String(describing: error)
+        if text.contains("Address already in use") {
+            return "\(configuration.host):\(configuration.port) is in use by another process: stop it, or choose another port with --port"
+        }
+        if text.contains("Cannot assign requested address") {
+            return "\(configuration.host) is not an address of this machine: choose one of its addresses with --host (0.0.0.0 for all)"
+        }
+        return text
     }
 }

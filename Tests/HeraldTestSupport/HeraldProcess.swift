@@ -33,6 +33,30 @@ public final class HeraldProcess: Sendable {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    /// Runs a `herald` command to completion, or kills it after `deadline`; returns its exit code (nil
+    /// when it was killed) and standard error.
+    public static func failure(
+        _ arguments: [String], environment: [String: String] = [:], deadline: Duration = .seconds(30)
+    ) async throws -> (status: Int32?, errors: String) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let errors = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        let watchdog = Task {
+            try await Task.sleep(for: deadline)
+            process.terminate()
+        }
+        let data = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let killed = watchdog.isCancelled == false && process.terminationReason == .uncaughtSignal
+        watchdog.cancel()
+        return (killed ? nil : process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     /// Starts `herald serve` on `port` (0: a free one) and waits until it listens.
     public static func start(data: URL, port: Int = 0, extraArguments: [String] = []) async throws -> HeraldProcess {
         try await start(arguments: ["--data", data.path, "--port", String(port)] + extraArguments)

@@ -23,6 +23,23 @@ public enum PostgresAdmin {
         }
     }
 
+    /// Creates a login role with `password` (or sets the password of the existing one), connecting through
+    /// `server`. Names and passwords are limited to letters, digits and `_`.
+    public static func ensureLoginRole(_ name: String, password: String, via server: PostgresURL) async throws {
+        guard password.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+            throw PostgresURL.Invalid(description: "role passwords here are letters, digits and _")
+        }
+        let role = try identifier(name)
+        try await withDatabase(server) { database in
+            try await database.execute(
+                PostgresQuery(
+                    unsafeSQL: """
+                        DO $$ BEGIN CREATE ROLE \(role) LOGIN PASSWORD '\(password)';
+                        EXCEPTION WHEN duplicate_object THEN ALTER ROLE \(role) LOGIN PASSWORD '\(password)'; END $$
+                        """))
+        }
+    }
+
     /// Ends every session of `url`'s database that is listening for notifications, as a restart of the
     /// server would (for tests of how nodes recover their feed).
     public static func terminateListeners(on url: PostgresURL) async throws {

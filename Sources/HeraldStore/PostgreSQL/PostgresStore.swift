@@ -39,18 +39,18 @@ public final class PostgresStore: Store {
         observer: @escaping CommitObserver = { _ in }
     ) async throws -> PostgresStore {
         let keysURL = keysURL ?? url.with(database: url.database + "_keys")
+        // One direct connection to each database first: what is wrong is said at once, not after the
+        // pool's minute of retries (see `PostgresProbe`).
+        try await PostgresProbe.check(url, role: "the content database")
         if keysURL == url.with(database: url.database + "_keys") {
             // The default key database is made on first start when the user may create databases;
-            // otherwise the open below says what is missing.
+            // otherwise the check below says what is missing.
             try? await PostgresAdmin.createDatabases(for: url, via: url)
         }
-        let keys: PostgresKeyRing
-        do {
-            keys = try await PostgresKeyRing.open(keysURL, masterKeys: masterKeys)
-        } catch let error as PSQLError where error.sqlState == "3D000" {
-            throw PostgresURL.Invalid(
-                description: "the key database \(keysURL.database) does not exist: create it (CREATE DATABASE \(keysURL.database)) or name another with --keys-database")
-        }
+        try await PostgresProbe.check(
+            keysURL, role: "the key database",
+            fixForMissing: "create it (CREATE DATABASE \(keysURL.database) OWNER \(keysURL.username);) or name another with --keys-database")
+        let keys = try await PostgresKeyRing.open(keysURL, masterKeys: masterKeys)
         let database = PostgresDatabase(url, maximumConnections: maximumConnections)
         do {
             try await PostgresMigrations.migrate(database)
