@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Fuzzes the HTTP API with schemathesis against a live server, from docs/openapi.yaml:
 #
-#     scripts/fuzz-api.sh [HERALD_BINARY]      (default .build/debug/herald)
+#     scripts/fuzz-api.sh [HERALD_BINARY] [POSTGRES_URL]      (default .build/debug/herald, the embedded store)
+#
+# With POSTGRES_URL (a database on a server whose user may create databases), the server runs on a
+# fresh database made there (and dropped after) instead of SQLite: the same run on the other backend.
 #
 # Starts its own server on a temporary data dir, seeds an app, users, a channel and an inbox item,
 # then runs schemathesis twice: with the app's API key (Platform API) and with a user token (the
@@ -10,29 +13,34 @@
 # SCHEMATHESIS_EXAMPLES (default 25) sets the examples per operation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/live-server.sh
 herald="${1:-.build/debug/herald}"
+postgres="${2:-}"
 examples="${SCHEMATHESIS_EXAMPLES:-25}"
 data="$(mktemp -d)"
 log="$data/server.log"
 server=""
+store=(--data "$data/store")
+fuzzdb=""
 cleanup() {
   if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then kill -9 "$server" 2>/dev/null || true; fi
+  if [ -n "$fuzzdb" ]; then psql -q "$postgres" -c "DROP DATABASE IF EXISTS $fuzzdb WITH (FORCE)" -c "DROP DATABASE IF EXISTS ${fuzzdb}_keys WITH (FORCE)" >/dev/null 2>&1 || true; fi
   rm -rf "$data"
 }
 trap cleanup EXIT
+if [ -n "$postgres" ]; then
+  fuzzdb="fuzz_$$_$RANDOM"
+  psql -q "$postgres" -c "CREATE DATABASE $fuzzdb" >/dev/null
+  HERALD_MASTER_KEY="$(head -c 32 /dev/urandom | base64)"
+  export HERALD_MASTER_KEY
+  store=(--database "${postgres%/*}/$fuzzdb")
+  echo "== on PostgreSQL ($fuzzdb)"
+fi
 
-key="$("$herald" apps create --name Fuzz --data "$data/store" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["apiKey"])')"
+key="$("$herald" apps create --name Fuzz "${store[@]}" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["apiKey"])')"
 # Rate limits lifted: a 429 for a request that passed a moment before makes schemathesis report
 # "inconsistent results" (rate limiting has its own tests, RateLimitTests).
-"$herald" serve --data "$data/store" --port 0 --user-rate 100000 --platform-rate 100000 2>"$log" &
-server=$!
-for _ in $(seq 1 100); do
-  port="$(sed -n 's/.*address=[^ ]*:\([0-9]*\) .*herald listening.*/\1/p' "$log" | head -n1)"
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "${port:-}" ] || { echo "the server did not start"; cat "$log"; exit 1; }
-base="http://127.0.0.1:$port"
+start_server "$herald" "$log" "${store[@]}" --user-rate 100000 --platform-rate 100000 --auth-failure-limit 100000
 
 call() { curl -sf -X "$1" -H "Authorization: Bearer $key" -H "Content-Type: application/json" ${3:+-d "$3"} "$base$2"; }
 for user in ana ben; do call PUT "/v1/users/$user" '{"name":"Fuzz"}' >/dev/null; done
@@ -54,8 +62,5 @@ run "$key"
 echo "== customer routes (user token)"
 run "$token" --include-tag me --include-tag inbox --include-tag actions --include-tag devices --include-tag realtime
 
-kill -0 "$server" || { echo "the server crashed"; tail -50 "$log"; exit 1; }
-kill -TERM "$server"
-wait "$server" || { echo "the server did not stop cleanly"; tail -50 "$log"; exit 1; }
-server=""
+stop_server "$log"
 echo "schemathesis: no server error, every response matched the schema, the server stopped cleanly"

@@ -66,6 +66,11 @@ struct Serve: AsyncParsableCommand {
     var userConnections: Int?
 
     @Option(
+        name: .customLong("auth-failure-limit"),
+        help: "Failed authentications one client address may make at once, and again each minute, before its credentials get 429 unread (env HERALD_AUTH_FAILURE_LIMIT; default 20).")
+    var authFailureLimit: Int?
+
+    @Option(
         name: .customLong("client-address-header"),
         help: "Behind a reverse proxy: the header it sets to the client's address, such as X-Forwarded-For (its last entry counts); limits on failed authentication then apply per client rather than to the proxy (env HERALD_CLIENT_ADDRESS_HEADER).")
     var clientAddressHeader: String?
@@ -139,6 +144,11 @@ struct Serve: AsyncParsableCommand {
         if let limit = userConnections ?? environment["HERALD_USER_CONNECTIONS"].flatMap(Int.init) {
             guard limit > 0 else { throw ValidationError("--user-connections must be positive.") }
             configuration.realtime.connectionsPerUser = limit
+        }
+        if let limit = authFailureLimit ?? environment["HERALD_AUTH_FAILURE_LIMIT"].flatMap(Int.init) {
+            guard limit > 0 else { throw ValidationError("--auth-failure-limit must be positive.") }
+            configuration.credentialFailures.burst = Double(limit)
+            configuration.credentialFailures.perMinute = Double(limit)
         }
         if let header = clientAddressHeader ?? environment["HERALD_CLIENT_ADDRESS_HEADER"] {
             guard HTTPField.Name(header) != nil else { throw ValidationError("--client-address-header must be an HTTP header name, such as X-Forwarded-For.") }
