@@ -61,7 +61,7 @@ public enum HeraldService {
         let app = try buildApplication(configuration: configuration, store: store, hub: hub, readiness: readiness, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: AfterListening(service: app, relay: relay)),
-            .init(service: RealtimeDrainService(hub: hub, readiness: readiness, timeout: configuration.shutdownGrace)),
+            .init(service: RealtimeDrainService(hub: hub, readiness: readiness, timeout: configuration.shutdownGrace, drainDelay: configuration.drainDelay)),
             .init(service: IdempotencySweeper(store: store, now: configuration.now, logger: logger)),
         ]
         if let relay { services.append(.init(service: relay)) }

@@ -10,11 +10,21 @@ public final class Readiness: Sendable {
         /// Nil for a node without a feed (the embedded store).
         var feedListening: Bool?
         var stopping = false
+        /// The last answer of the store, and when it came.
+        var lastProbe: (at: ContinuousClock.Instant, answered: Bool)?
+        /// The probe in flight, shared by every caller meanwhile.
+        var probe: Task<Bool, Never>?
     }
 
     private let state = Mutex(State())
+    private let clock = ContinuousClock()
+    /// How long the store's last answer stands for: load balancers probing every node often must not
+    /// each cost a query.
+    let probeCache: Duration
 
-    public init() {}
+    public init(probeCache: Duration = .seconds(1)) {
+        self.probeCache = probeCache
+    }
 
     func feed(isListening: Bool) { state.withLock { $0.feedListening = isListening } }
 
@@ -23,19 +33,55 @@ public final class Readiness: Sendable {
     /// Why the node is not ready, or nil when it is. The store is asked with a bound (`timeout`): a
     /// database that does not answer is as good as gone.
     func problem(store: any Store, timeout: Duration = .seconds(2)) async -> String? {
+        await problem(checkingStore: { try await store.checkAvailable() }, timeout: timeout)
+    }
+
+    /// `problem(store:)` with the store's check given as a closure (tests give one that hangs).
+    func problem(checkingStore check: @escaping @Sendable () async throws -> Void, timeout: Duration) async -> String? {
         let (stopping, feed) = state.withLock { ($0.stopping, $0.feedListening) }
         if stopping { return "The node is stopping." }
         if feed == false { return "The node lost the cluster's event feed and is listening again." }
-        let answered = await withTaskGroup(of: Bool.self) { group in
-            group.addTask { (try? await store.checkAvailable()) != nil }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
+        return await storeAnswers(check, timeout: timeout) ? nil : "The store does not answer."
+    }
+
+    /// Whether the store answers, from the cache or one probe at a time. The probe is a task of its
+    /// own that the caller only waits for up to `timeout`: a query stuck on a dead connection (which
+    /// may not honour cancellation) never holds `/ready`, and never piles up a query per request.
+    private func storeAnswers(_ check: @escaping @Sendable () async throws -> Void, timeout: Duration) async -> Bool {
+        let now = clock.now
+        let probe = state.withLock { state -> Task<Bool, Never>? in
+            if let last = state.lastProbe, now - last.at < probeCache { return nil }
+            if let probe = state.probe { return probe }
+            let probe = Task { [clock] in
+                let answered = (try? await check()) != nil
+                self.state.withLock { state in
+                    state.lastProbe = (clock.now, answered)
+                    state.probe = nil
+                }
+                return answered
             }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
+            state.probe = probe
+            return probe
         }
-        return answered ? nil : "The store does not answer."
+        guard let probe else { return state.withLock { $0.lastProbe?.answered ?? false } }
+        return await Self.value(of: probe, within: timeout) ?? false
+    }
+
+    /// The task's value, or nil when it takes longer than `timeout` (the task goes on).
+    private static func value(of task: Task<Bool, Never>, within timeout: Duration) async -> Bool? {
+        let outcome = Mutex<CheckedContinuation<Bool?, Never>?>(nil)
+        return await withCheckedContinuation { continuation in
+            outcome.withLock { $0 = continuation }
+            let finish: @Sendable (Bool?) -> Void = { value in outcome.withLock { $0.take() }?.resume(returning: value) }
+            let timer = Task {
+                try? await Task.sleep(for: timeout)
+                finish(nil)
+            }
+            Task {
+                let value = await task.value
+                timer.cancel()
+                finish(value)
+            }
+        }
     }
 }

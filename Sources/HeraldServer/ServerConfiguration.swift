@@ -24,6 +24,9 @@ public struct ServerConfiguration: Sendable {
     public var logLevel: Logger.Level = .info
     /// How long shutdown waits for WebSockets to close before stopping the HTTP server anyway.
     public var shutdownGrace: Duration = .seconds(10)
+    /// `--drain-delay`: on SIGTERM, how long the node answers 503 on `/ready` while still serving,
+    /// before it closes its sockets and stops (a load balancer's probe interval).
+    public var drainDelay: Duration = .zero
     /// Lets webhooks (and Web Push endpoints) reach loopback and private addresses, and plain http there.
     public var allowsPrivateTargets = false
     /// `--apns-url`: replaces Apple's hosts (both environments), for regional or test servers.

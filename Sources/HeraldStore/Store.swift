@@ -128,6 +128,8 @@ public protocol NotificationStore: Sendable {
     func markDelivered(_ items: [InboxItemID], app: AppID) async throws
     /// Marks the notification sent and writes `effects` (its webhook) in the same transaction.
     func completeNotification(_ id: NotificationID, audienceSize: Int, effects: [OutboxEntry]) async throws
+    /// Marks a notification that can never be sent (`failed`), so it is not claimed again. A sent one stays sent.
+    func failNotification(_ id: NotificationID) async throws
     /// Releases held items whose time has come, oldest first.
     func releaseDueInboxItems(now: Date, limit: Int) async throws -> [(app: AppID, item: InboxItem)]
 }

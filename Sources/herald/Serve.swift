@@ -66,6 +66,11 @@ struct Serve: AsyncParsableCommand {
     var userConnections: Int?
 
     @Option(
+        name: .customLong("drain-delay"),
+        help: "Seconds the node keeps serving after SIGTERM while /ready answers 503, so load balancers take it out of rotation first (env HERALD_DRAIN_DELAY; default 0; behind a load balancer, its probe interval).")
+    var drainDelay: Double?
+
+    @Option(
         name: .customLong("auth-failure-limit"),
         help: "Failed authentications one client address may make at once, and again each minute, before its credentials get 429 unread (env HERALD_AUTH_FAILURE_LIMIT; default 20).")
     var authFailureLimit: Int?
@@ -144,6 +149,10 @@ struct Serve: AsyncParsableCommand {
         if let limit = userConnections ?? environment["HERALD_USER_CONNECTIONS"].flatMap(Int.init) {
             guard limit > 0 else { throw ValidationError("--user-connections must be positive.") }
             configuration.realtime.connectionsPerUser = limit
+        }
+        if let delay = drainDelay ?? environment["HERALD_DRAIN_DELAY"].flatMap(Double.init) {
+            guard (0...300).contains(delay) else { throw ValidationError("--drain-delay must be between 0 and 300 seconds.") }
+            configuration.drainDelay = .milliseconds(Int64(delay * 1000))
         }
         if let limit = authFailureLimit ?? environment["HERALD_AUTH_FAILURE_LIMIT"].flatMap(Int.init) {
             guard limit > 0 else { throw ValidationError("--auth-failure-limit must be positive.") }

@@ -10,6 +10,9 @@ public struct OutgoingNotification: Equatable, Sendable {
         case sending
         /// Every recipient has their item.
         case sent
+        /// It can never be sent as stored (its template no longer renders within the limits, or is
+        /// gone): it stops being retried. Recipients written before the failure keep their items.
+        case failed
     }
 
     /// How long a process may fan out a notification before another may take it over.

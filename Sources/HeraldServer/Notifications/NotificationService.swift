@@ -62,7 +62,7 @@ final class NotificationService: Sendable {
             actions: new.actions, sendAt: new.sendAt, expiresAt: new.expiresAt, createdAt: WireTime.truncated(now()),
             status: new.sendAt == nil ? .sending : .scheduled)
         let (stored, isReplay) = try await store.createNotification(notification, idempotency: idempotency)
-        if !isReplay, stored.status == .sending { try await fanOut(stored) }
+        if !isReplay, stored.status == .sending { try await fanOutOrFail(stored) }
         guard let report = try await store.notificationReport(stored.id, in: app) else { throw HeraldError.notFound(resource: "notification") }
         return (report, isReplay)
     }
@@ -73,6 +73,21 @@ final class NotificationService: Sendable {
         guard !unknown.isEmpty else { return }
         let named = unknown.prefix(10).map(\.rawValue).joined(separator: ", ") + (unknown.count > 10 ? " and \(unknown.count - 10) more" : "")
         throw HeraldError.invalid(field: "recipients", .unknownUser, detail: "no such users: \(named)")
+    }
+
+    /// `fanOut`, marking the notification `failed` when it is refused for what it is (its template no
+    /// longer renders within the limits, or is gone: `tooLarge`, `invalid`, `notFound`), which no
+    /// retry can change; any other error (the store) leaves it to be retried after its lease.
+    func fanOutOrFail(_ notification: OutgoingNotification) async throws {
+        do {
+            try await fanOut(notification)
+        } catch let error as HeraldError {
+            switch error {
+            case .tooLarge, .invalid, .notFound: try await store.failNotification(notification.id)
+            default: break
+            }
+            throw error
+        }
     }
 
     /// Writes the notification's items to every recipient who has none yet, then marks it sent.
@@ -150,7 +165,9 @@ final class NotificationService: Sendable {
         let time = now()
         for notification in try await store.claimDueNotifications(now: time, lease: OutgoingNotification.leaseSeconds, limit: 10) {
             do {
-                try await fanOut(notification)
+                try await fanOutOrFail(notification)
+            } catch let error as HeraldError {
+                logger.error("notification cannot be sent", metadata: ["notification": "\(notification.id)", "error": "\(error)"])
             } catch {
                 logger.error("notification fan-out failed; it is retried after its lease", metadata: ["notification": "\(notification.id)", "error": "\(error)"])
             }

@@ -7,22 +7,26 @@ public import ServiceLifecycle
 /// stop accepting and finish in-flight requests. (Left to itself, the WebSocket layer would close
 /// them with 1000 during the server's shutdown.)
 ///
-/// First of all it takes the node out of rotation (`GET /ready` answers 503), so load balancers stop
-/// sending new connections while the old ones drain.
+/// First of all it takes the node out of rotation (`GET /ready` answers 503) and keeps serving for
+/// `drainDelay`, the time a load balancer needs to see that (about one probe interval), so it stops
+/// sending new connections before the old ones are closed.
 public struct RealtimeDrainService: Service {
     let hub: Hub
     let readiness: Readiness
     let timeout: Duration
+    let drainDelay: Duration
 
-    public init(hub: Hub, readiness: Readiness = Readiness(), timeout: Duration = .seconds(10)) {
+    public init(hub: Hub, readiness: Readiness = Readiness(), timeout: Duration = .seconds(10), drainDelay: Duration = .zero) {
         self.hub = hub
         self.readiness = readiness
         self.timeout = timeout
+        self.drainDelay = drainDelay
     }
 
     public func run() async throws {
         try? await gracefulShutdown()
         readiness.beginStopping()
+        if drainDelay > .zero { try? await Task.sleep(for: drainDelay) }
         hub.beginShutdown()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await hub.waitUntilEmpty() }

@@ -162,6 +162,11 @@ extension PostgresStore {
         try await connection.execute("DELETE FROM outbox WHERE kind = 'push' AND subjectID = ANY(\(ids))")
     }
 
+    public func failNotification(_ id: NotificationID) async throws {
+        try await database.execute(
+            "UPDATE notification SET status = 'failed', completedAt = \(nowMilliseconds()), leaseUntil = NULL WHERE id = \(id.rawValue) AND status <> 'sent'")
+    }
+
     public func completeNotification(_ id: NotificationID, audienceSize: Int, effects: [OutboxEntry]) async throws {
         let time = nowMilliseconds()
         guard let appID = try await database.value("SELECT appID FROM notification WHERE id = \(id.rawValue)", as: String.self).flatMap(AppID.init) else {

@@ -151,6 +151,14 @@ extension SQLiteStore {
         }
     }
 
+    public func failNotification(_ id: NotificationID) async throws {
+        let time = nowMilliseconds()
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE notification SET status = 'failed', completedAt = ?, leaseUntil = NULL WHERE id = ? AND status <> 'sent'", arguments: [time, id.rawValue])
+        }
+    }
+
     public func releaseDueInboxItems(now: Date, limit: Int) async throws -> [(app: AppID, item: InboxItem)] {
         let nowMilliseconds = WireTime.milliseconds(now)
         return try await pool.write { db in

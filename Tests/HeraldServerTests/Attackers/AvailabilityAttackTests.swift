@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HeraldCore
 import HeraldStore
+@testable import HeraldServer
 import Testing
 
 /// Attacks on availability from inside a tenant: a customer holding requests open with bodies that
@@ -37,6 +38,31 @@ struct AvailabilityAttackTests {
                 #expect(bank.status == .ok && ben.status == .ok)
                 #expect(timedOut == [408, 408, 408, 408], "the trickled bodies end with 408")
             }
+        }
+    }
+
+    @Test("A scheduled notification whose template no longer renders within the budget is marked failed, not retried for ever")
+    func scheduledBombFails() async throws {
+        let clock = TestClock("2026-12-06T10:00:00Z")
+        try await TestHarness.with(clock: clock) { harness in
+            // Stored as an earlier version allowed: three sections over 100 elements, 10^6 renders of a long line.
+            let line = String(repeating: "x", count: 50)
+            let bomb = TemplateDefinition(category: .transactional, title: "T", body: "{{#a}}{{#a}}{{#a}}\(line){{/a}}{{/a}}{{/a}}")
+            let template = try await harness.store.putTemplate(TemplateKey(rawValue: "bomb")!, bomb, in: harness.app)
+            let variables: [String: JSONValue] = ["a": .array(Array(repeating: .bool(true), count: 100))]
+            let notification = OutgoingNotification(
+                id: .generate(), app: harness.app, category: .transactional, source: .template(template.key, variables: variables),
+                templateVersion: template.version, audience: .users([harness.user("ana")]), data: nil, actions: nil, sendAt: clock.now(),
+                expiresAt: nil, createdAt: clock.now(), status: .scheduled)
+            _ = try await harness.store.createNotification(notification, idempotency: nil)
+            _ = try await harness.store.putUser(harness.user("ana"), profile: UserProfile(name: "Ana"), in: harness.app)
+
+            try await harness.parts.notifications.runDue()
+            clock.advance(by: OutgoingNotification.leaseSeconds + 1)
+            try await harness.parts.notifications.runDue()
+            let report = try await harness.store.notificationReport(notification.id, in: harness.app)
+
+            #expect(report?.status == .failed)
         }
     }
 }

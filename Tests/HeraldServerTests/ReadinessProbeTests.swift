@@ -1,0 +1,43 @@
+import Foundation
+@testable import HeraldServer
+import Synchronization
+import Testing
+
+@Suite("Readiness probe")
+struct ReadinessProbeTests {
+    @Test("A store query that hangs (and ignores cancellation) makes /ready say so within its timeout; probes meanwhile share one query")
+    func hangingStore() async {
+        let readiness = Readiness(probeCache: .seconds(1))
+        let queries = Mutex(0)
+        let (release, releaser) = AsyncStream<Void>.makeStream()
+        let check: @Sendable () async throws -> Void = {
+            queries.withLock { $0 += 1 }
+            // Not cancellable: only the end of the test lets it go.
+            for await _ in release { break }
+        }
+
+        let answers = await withTaskGroup(of: String?.self) { group in
+            for _ in 0..<20 { group.addTask { await readiness.problem(checkingStore: check, timeout: .milliseconds(200)) } }
+            var answers: [String?] = []
+            for await answer in group { answers.append(answer) }
+            return answers
+        }
+        releaser.finish()
+
+        #expect(answers.count == 20 && answers.allSatisfy { $0 == "The store does not answer." })
+        #expect(queries.withLock { $0 } == 1, "one query in flight, not one per probe")
+    }
+
+    @Test("An answer stands for the cache time: many probes, one query")
+    func cachedAnswer() async {
+        let readiness = Readiness(probeCache: .seconds(3600))
+        let queries = Mutex(0)
+        let check: @Sendable () async throws -> Void = { queries.withLock { $0 += 1 } }
+
+        var answers: [String?] = []
+        for _ in 0..<10 { answers.append(await readiness.problem(checkingStore: check, timeout: .seconds(5))) }
+
+        #expect(answers.allSatisfy { $0 == nil })
+        #expect(queries.withLock { $0 } == 1)
+    }
+}
