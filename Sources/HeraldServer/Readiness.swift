@@ -12,8 +12,9 @@ public final class Readiness: Sendable {
         var stopping = false
         /// The last answer of the store, and when it came.
         var lastProbe: (at: ContinuousClock.Instant, answered: Bool)?
-        /// The probe in flight, shared by every caller meanwhile.
-        var probe: Task<Bool, Never>?
+        /// The probe in flight, shared by every caller meanwhile, and when it began.
+        var probe: (task: Task<Bool, Never>, id: UInt64, startedAt: ContinuousClock.Instant)?
+        var nextProbe: UInt64 = 0
     }
 
     private let state = Mutex(State())
@@ -46,22 +47,28 @@ public final class Readiness: Sendable {
 
     /// Whether the store answers, from the cache or one probe at a time. The probe is a task of its
     /// own that the caller only waits for up to `timeout`: a query stuck on a dead connection (which
-    /// may not honour cancellation) never holds `/ready`, and never piles up a query per request.
+    /// may not honour cancellation) never holds `/ready`, and never piles up a query per request. A
+    /// probe stuck for twice the timeout is given up (left to end on its own) and a fresh one asked, so
+    /// a node is ready again as soon as its database is back.
     private func storeAnswers(_ check: @escaping @Sendable () async throws -> Void, timeout: Duration) async -> Bool {
         let now = clock.now
         let probe = state.withLock { state -> Task<Bool, Never>? in
             if let last = state.lastProbe, now - last.at < probeCache { return nil }
-            if let probe = state.probe { return probe }
-            let probe = Task { [clock] in
+            if let probe = state.probe, now - probe.startedAt < timeout * 2 { return probe.task }
+            let id = state.nextProbe
+            state.nextProbe += 1
+            let task = Task { [clock] in
                 let answered = (try? await check()) != nil
                 self.state.withLock { state in
+                    // A probe given up on reports nothing: a newer one speaks for the store.
+                    guard state.probe?.id == id else { return }
                     state.lastProbe = (clock.now, answered)
                     state.probe = nil
                 }
                 return answered
             }
-            state.probe = probe
-            return probe
+            state.probe = (task, id, now)
+            return task
         }
         guard let probe else { return state.withLock { $0.lastProbe?.answered ?? false } }
         return await Self.value(of: probe, within: timeout) ?? false

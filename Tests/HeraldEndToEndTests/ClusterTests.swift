@@ -177,9 +177,19 @@ struct ClusterTests {
             let closed = await Self.within(.seconds(30)) { await box.socket.closeCode() }
             #expect(closed == 1012)
 
-            // Node 0 listens again (give it the time its backoff takes, as a bound), and delivers.
+            // Node 0 listens again (within its backoff, as a bound: /ready says when) and then takes sockets
+            // again; until then it refuses them with 1012, since they would miss what is committed meanwhile.
+            let readyURL = cluster.url(0, "/ready")
+            let listening = await Self.within(.seconds(30)) { () async -> Bool? in
+                while !Task.isCancelled {
+                    if await EndToEndTests.call(.GET, readyURL, key: "")?.status == 200 { return true }
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+                return nil
+            }
+            #expect(listening == true)
             var delivered = false
-            for attempt in 0..<20 where !delivered {
+            for attempt in 0..<5 where !delivered {
                 let again = TestSocket(port: cluster.nodes[0].port, auth: .header(try await Self.token(cluster, for: "ana", node: 1)))
                 guard await again.ready() else { continue }
                 await EndToEndTests.call(

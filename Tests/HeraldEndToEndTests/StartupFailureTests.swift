@@ -53,6 +53,18 @@ struct StartupFailureTests {
             ["serve", "--port", "0", "--database", "\(base)/no_such_db"], cause: "no_such_db does not exist", fix: "CREATE DATABASE no_such_db")
     }
 
+    @Test("A port another process holds")
+    func portInUse() async throws {
+        let data = try EndToEndTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let holder = try RawPort(listening: true)
+
+        try await Self.expectExplained(
+            ["serve", "--port", String(holder.port), "--data", data.path], cause: "127.0.0.1:\(holder.port) is in use by another process", fix: "--port",
+            environment: [:])
+        _ = holder
+    }
+
     @Test("SQLite: a data directory that cannot be created")
     func unwritableDirectory() async throws {
         try await Self.expectExplained(["serve", "--port", "0", "--data", "/proc/herald-cannot-be-here"], cause: "cannot create the data directory /proc/herald-cannot-be-here", fix: "--data", environment: [:])
@@ -69,13 +81,17 @@ struct StartupFailureTests {
     }
 }
 
-/// A port nothing listens on: bound, then closed again.
-private struct RawPort {
+/// A port nothing listens on (bound, then closed again), or one this process listens on while the
+/// value lives (`listening`).
+private final class RawPort {
     let port: Int
+    private let descriptor: Int32
+    private let keepsListening: Bool
 
-    init() throws {
+    init(listening: Bool = false) throws {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
+        self.descriptor = descriptor
+        keepsListening = listening
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -85,7 +101,10 @@ private struct RawPort {
         }
         guard bound else { throw POSIXError(.EADDRINUSE) }
         port = Int(UInt16(bigEndian: address.sin_port))
+        if listening { listen(descriptor, 1) } else { close(descriptor) }
     }
+
+    deinit { if keepsListening { close(descriptor) } }
 }
 
 /// A 64 KiB tmpfs, which fills at once (needs root and a kernel that lets this process mount).

@@ -40,4 +40,22 @@ struct ReadinessProbeTests {
         #expect(answers.allSatisfy { $0 == nil })
         #expect(queries.withLock { $0 } == 1)
     }
+
+    @Test("Once a stuck probe is given up, the node is ready again as soon as the store answers")
+    func recoversFromAStuckProbe() async {
+        let readiness = Readiness(probeCache: .zero)
+        let (release, releaser) = AsyncStream<Void>.makeStream()
+        let stuck: @Sendable () async throws -> Void = { for await _ in release { break } }
+        let healthy: @Sendable () async throws -> Void = {}
+
+        let whileStuck = await readiness.problem(checkingStore: stuck, timeout: .milliseconds(100))
+        var recovered = false
+        for _ in 0..<50 where !recovered {
+            recovered = await readiness.problem(checkingStore: healthy, timeout: .milliseconds(100)) == nil
+        }
+        releaser.finish()
+
+        #expect(whileStuck == "The store does not answer.")
+        #expect(recovered, "a fresh probe replaced the stuck one")
+    }
 }

@@ -11,10 +11,15 @@ public struct ClientAddress: Hashable, Sendable, CustomStringConvertible {
     /// `203.0.113.7`, or `2001:db8:1:2::/64`.
     public let description: String
 
-    /// The address in `text` (an IPv4 or IPv6 literal, optionally in brackets), or nil when it is not one.
+    /// The address in `text` (an IPv4 or IPv6 literal, optionally in brackets, optionally with a port:
+    /// `203.0.113.7:5678`, `[2001:db8::1]:443`), or nil when it is not one.
     public init?(_ text: some StringProtocol) {
         var literal = text.trimmingWhitespace()
-        if literal.hasPrefix("["), literal.hasSuffix("]") { literal = String(literal.dropFirst().dropLast()) }
+        if literal.hasPrefix("["), let end = literal.firstIndex(of: "]") {
+            literal = String(literal[literal.index(after: literal.startIndex)..<end])
+        } else if literal.filter({ $0 == ":" }).count == 1, let colon = literal.firstIndex(of: ":") {
+            literal = String(literal[..<colon])
+        }
         guard !literal.isEmpty, literal.utf8.count <= 64 else { return nil }
         var v4 = in_addr()
         if inet_pton(AF_INET, literal, &v4) == 1 {

@@ -31,7 +31,13 @@ public struct TokenBucket: Sendable {
 
     /// Whether `take(at: now)` would succeed, without taking.
     public func hasToken(at now: Double) -> Bool {
-        guard let last else { return tokens >= 1 }
-        return min(burst, tokens + max(0, now - last) * rate) >= 1
+        refilled(at: now).tokens >= 1
+    }
+
+    /// The bucket as it stands at `now`, refilled since its last use.
+    public func refilled(at now: Double) -> TokenBucket {
+        var bucket = self
+        if let last { bucket.tokens = min(burst, tokens + max(0, now - last) * rate) }
+        return bucket
     }
 }

@@ -41,9 +41,9 @@ struct AuthenticationMiddleware: RouterMiddleware {
                 let (caller, expiry) = try await tokens.verify(credential)
                 context.caller = caller
                 context.credentialExpiry = expiry
-            } catch {
+            } catch HeraldError.unauthenticated {
                 rejections.record(.userToken, from: context.clientAddress, path: request.uri.path)
-                throw error
+                throw HeraldError.unauthenticated
             }
         }
         context.logger[metadataKey: "app_id"] = "\(context.caller!.appID)"

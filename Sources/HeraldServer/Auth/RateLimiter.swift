@@ -64,7 +64,8 @@ final class RateLimiter: Sendable {
         let time = now()
         return buckets.withLock { buckets -> Int? in
             guard let entry = buckets[key] else { return nil }
-            return entry.bucket.hasToken(at: time) ? nil : entry.bucket.secondsUntilNextToken
+            let bucket = entry.bucket.refilled(at: time)
+            return bucket.hasToken(at: time) ? nil : bucket.secondsUntilNextToken
         }
     }
 }

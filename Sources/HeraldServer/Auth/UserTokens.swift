@@ -54,21 +54,18 @@ public actor UserTokens {
 
     /// The user a token speaks for and when it expires.
     /// - Throws: `HeraldError.unauthenticated` for anything but a valid, unexpired token of a known key,
-    ///   for a user who exists.
-    public func verify(_ token: String) async throws(HeraldError) -> (caller: Caller, expiresAt: Date) {
-        guard token.utf8.count <= 4096, let kid = Self.kid(of: token) else { throw .unauthenticated }
+    ///   for a user who exists; the store's own error when the store could not be asked (that is not a
+    ///   rejection: it must not count against the client as a failed authentication).
+    public func verify(_ token: String) async throws -> (caller: Caller, expiresAt: Date) {
+        guard token.utf8.count <= 4096, let kid = Self.kid(of: token) else { throw HeraldError.unauthenticated }
         let collection: JWTKeyCollection
         let app: AppID
-        do {
-            if let cached = keys[kid] {
-                (app, collection) = cached
-            } else {
-                guard let key = try await store.tokenKey(kid: kid) else { throw HeraldError.unauthenticated }
-                collection = try await self.collection(for: key)
-                app = key.app
-            }
-        } catch {
-            throw .unauthenticated
+        if let cached = keys[kid] {
+            (app, collection) = cached
+        } else {
+            guard let key = try await store.tokenKey(kid: kid) else { throw HeraldError.unauthenticated }
+            collection = try await self.collection(for: key)
+            app = key.app
         }
         guard let payload = try? await collection.verify(token, as: Payload.self),
             payload.app == app.rawValue,
@@ -77,12 +74,12 @@ public actor UserTokens {
             // No token lives longer than tokens are issued for, even one minted with a leaked key.
             payload.exp.value.timeIntervalSince(payload.iat.value) <= TimeInterval(Limits.maxTokenTTLSeconds)
         else {
-            throw .unauthenticated
+            throw HeraldError.unauthenticated
         }
         // An erased user's tokens stop working at once, not when they expire; so do revoked ones.
-        guard (try? await store.userIsActive(user, in: app)) == true, let epoch = try? await store.tokenEpoch(of: user, in: app),
+        guard try await store.userIsActive(user, in: app), let epoch = try await store.tokenEpoch(of: user, in: app),
             ConstantTime.isEqual(Array(epoch.utf8), Array((payload.ep ?? "").utf8))
-        else { throw .unauthenticated }
+        else { throw HeraldError.unauthenticated }
         return (.user(app, user), payload.exp.value)
     }
 

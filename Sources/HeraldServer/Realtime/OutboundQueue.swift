@@ -46,11 +46,12 @@ final class OutboundQueue: Sendable {
     @discardableResult
     func offer(_ frame: String) -> Bool {
         let size = frame.utf8.count
-        let (accepted, reader, item) = state.withLock { state -> (Bool, CheckedContinuation<Item?, Never>?, Item?) in
-            guard state.closing == nil else { return (false, nil, nil) }
+        let (accepted, reader, item, waiters) = state.withLock {
+            state -> (Bool, CheckedContinuation<Item?, Never>?, Item?, [CheckedContinuation<Void, Never>]) in
+            guard state.closing == nil else { return (false, nil, nil, []) }
             if let reader = state.reader {
                 state.reader = nil
-                return (true, reader, .frame(frame))
+                return (true, reader, .frame(frame), [])
             }
             if state.count >= limit || state.bytes + size > byteLimit {
                 state.frames.removeAll()
@@ -58,13 +59,14 @@ final class OutboundQueue: Sendable {
                 state.bytes = 0
                 state.closing = (.policyViolation, "slow consumer")
                 let (reader, item) = Self.wakeReader(&state)
-                return (false, reader, item)
+                return (false, reader, item, Self.takeRoomWaiters(&state))
             }
             state.frames.append(frame)
             state.bytes += size
-            return (true, nil, nil)
+            return (true, nil, nil, [])
         }
         reader?.resume(returning: item)
+        for waiter in waiters { waiter.resume() }
         return accepted
     }
 
@@ -105,15 +107,15 @@ final class OutboundQueue: Sendable {
     /// `discardingPending`). The first close wins.
     func close(_ code: WebSocketErrorCode, reason: String, discardingPending: Bool = false) {
         let (reader, item, waiters) = state.withLock { state -> (CheckedContinuation<Item?, Never>?, Item?, [CheckedContinuation<Void, Never>]) in
-            guard state.closing == nil else { return (nil, nil, []) }
+            // Whoever waits for room goes on in any case: a closing queue never makes room.
+            guard state.closing == nil else { return (nil, nil, Self.takeRoomWaiters(&state)) }
             if discardingPending {
                 state.frames.removeAll()
                 state.head = 0
                 state.bytes = 0
             }
             state.closing = (code, reason)
-            let waiters = Array(state.roomWaiters.values)
-            state.roomWaiters = [:]
+            let waiters = Self.takeRoomWaiters(&state)
             let (reader, item) = Self.wakeReader(&state)
             return (reader, item, waiters)
         }
@@ -160,6 +162,14 @@ final class OutboundQueue: Sendable {
         guard let reader = takeReader(&state) else { return (nil, nil) }
         return (reader, nextItem(&state))
     }
+
+    private static func takeRoomWaiters(_ state: inout State) -> [CheckedContinuation<Void, Never>] {
+        defer { state.roomWaiters = [:] }
+        return Array(state.roomWaiters.values)
+    }
+
+    /// Replies waiting for room right now (for tests).
+    var waitingForRoom: Int { state.withLock { $0.roomWaiters.count } }
 
     private static func takeReader(_ state: inout State) -> CheckedContinuation<Item?, Never>? {
         defer { state.reader = nil }

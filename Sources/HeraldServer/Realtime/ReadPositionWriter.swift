@@ -68,21 +68,26 @@ final class ReadPositionWriter: Service, Sendable {
 
     func run() async throws {
         for await _ in wakeups.cancelOnGracefulShutdown() {
-            await flush()
+            // A batch that failed (the database away) waits a second, then goes again.
+            while await !flush(), !Task.isCancelled, !Task.isShuttingDownGracefully {
+                try? await Task.sleep(for: .seconds(1))
+            }
         }
         // What was recorded before the stop is still written.
         await flush()
     }
 
-    /// Writes everything recorded so far, in batches.
-    func flush() async {
+    /// Writes everything recorded so far, in batches; false when a batch failed (its marks are kept,
+    /// unless newer ones for the same user and channel came meanwhile).
+    @discardableResult
+    func flush() async -> Bool {
         while true {
             let batch = pending.withLock { pending -> [(Key, Pending)] in
                 let taken = Array(pending.prefix(Self.batchSize))
                 for (key, _) in taken { pending[key] = nil }
                 return taken
             }
-            guard !batch.isEmpty else { return }
+            guard !batch.isEmpty else { return true }
             let members = Dictionary(batch.map { ($0.0, $0.1.members) }, uniquingKeysWith: { $1 })
             do {
                 let moved = try await store.markRead(batch.map { ReadMark(app: $0.0.app, channel: $0.0.channel, user: $0.0.user, seq: $0.1.seq) })
@@ -91,7 +96,18 @@ final class ReadPositionWriter: Service, Sendable {
                     hub.publish(.read(position), app: app, to: members[key] ?? [])
                 }
             } catch {
-                logger.warning("read positions not stored", metadata: ["marks": "\(batch.count)", "error": "\(String(reflecting: type(of: error)))"])
+                logger.warning("read positions not stored yet", metadata: ["marks": "\(batch.count)", "error": "\(String(reflecting: type(of: error)))"])
+                pending.withLock { pending in
+                    for (key, mark) in batch {
+                        if var newer = pending[key] {
+                            newer.seq = max(newer.seq, mark.seq)
+                            pending[key] = newer
+                        } else {
+                            pending[key] = mark
+                        }
+                    }
+                }
+                return false
             }
         }
     }

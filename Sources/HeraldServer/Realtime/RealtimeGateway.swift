@@ -85,11 +85,13 @@ struct RealtimeGateway: Sendable {
     }
 
     /// Registers the authenticated connection and says `ready`.
+    /// A socket that is refused (too many, feed down, shutting down) never becomes authenticated: its
+    /// frames are not handled while its close goes out.
     private func start(_ session: RealtimeSession, as identity: RealtimeSession.Identity, logger: inout Logger) async {
-        session.authenticate(identity)
         logger[metadataKey: "app_id"] = "\(identity.app)"
         switch hub.register(session.queue, user: identity.user, in: identity.app, limit: limits.connectionsPerUser) {
         case .registered:
+            session.authenticate(identity)
             await send(.ready(userID: identity.user), on: session.queue)
         case .tooManyConnections:
             session.queue.close(CloseCode.rateLimited, reason: "too many connections (\(limits.connectionsPerUser) per user)")
@@ -163,6 +165,8 @@ struct RealtimeGateway: Sendable {
 
     /// Handles one client frame; false when the connection must end.
     private func handle(_ text: String, session: RealtimeSession, logger: inout Logger) async -> Bool {
+        // A socket on its way out (refused, over a limit, expired) handles nothing more.
+        guard !session.queue.isClosing else { return false }
         let frame: ClientFrame
         do {
             frame = try ClientFrame(text: text)
@@ -180,12 +184,27 @@ struct RealtimeGateway: Sendable {
                 session.queue.close(CloseCode.rateLimited, reason: "too many failed authentications")
                 return false
             }
-            guard case .auth(let token) = frame, let (caller, expiry) = try? await tokens.verify(token), case .user(let app, let user) = caller
-            else {
-                rejections.record(.userToken, from: session.clientAddress, path: "/v1/realtime")
+            guard case .auth(let token) = frame else {
                 session.queue.close(CloseCode.unauthenticated, reason: "not authenticated")
                 return false
             }
+            let verified: (caller: Caller, expiresAt: Date)
+            do {
+                verified = try await tokens.verify(token)
+            } catch HeraldError.unauthenticated {
+                rejections.record(.userToken, from: session.clientAddress, path: "/v1/realtime")
+                session.queue.close(CloseCode.unauthenticated, reason: "not authenticated")
+                return false
+            } catch {
+                // The store could not be asked: not the client's fault, and its token may be good.
+                session.queue.close(CloseCode.serviceRestart, reason: "try again shortly")
+                return false
+            }
+            guard case .user(let app, let user) = verified.caller else {
+                session.queue.close(CloseCode.unauthenticated, reason: "not authenticated")
+                return false
+            }
+            let expiry = verified.expiresAt
             // With frame auth the app is known only now: a browser page's origin is checked here.
             if let origin = session.origin, !((try? await store.settings(of: app))?.realtime.allows(originHeader: origin) ?? false) {
                 session.queue.close(CloseCode.forbidden, reason: "origin not allowed")

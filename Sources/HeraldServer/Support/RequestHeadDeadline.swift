@@ -11,7 +11,9 @@ import NIOCore
 /// resets it) nor Hummingbird bounds the time to a complete head.
 ///
 /// The handler sits first in the pipeline (after TLS, so it sees the decrypted bytes), watches for the
-/// blank line that ends the head, and removes itself once it has seen it.
+/// blank line that ends the head, and removes itself once it has seen it. CR and LF before the request
+/// line do not count (HTTP parsers skip them, so "\r\n\r\n" first would otherwise end the watch before
+/// any request began).
 struct RequestHeadDeadlineChannel<Base: ServerChildChannel>: ServerChildChannel {
     typealias Value = Base.Value
 
@@ -39,6 +41,8 @@ final class RequestHeadDeadlineHandler: ChannelInboundHandler, RemovableChannelH
     private var deadline: Scheduled<Void>?
     /// The last bytes seen, to find a "\r\n\r\n" split across reads.
     private var tail: [UInt8] = []
+    /// Whether a byte other than CR or LF has arrived (the request line has begun).
+    private var requestBegan = false
 
     init(timeout: TimeAmount) {
         self.timeout = timeout
@@ -68,8 +72,14 @@ final class RequestHeadDeadlineHandler: ChannelInboundHandler, RemovableChannelH
 
     private func endsHead(_ buffer: ByteBuffer) -> Bool {
         let terminator: [UInt8] = [13, 10, 13, 10]
+        var bytes = buffer.readableBytesView[...]
+        if !requestBegan {
+            bytes = bytes.drop { $0 == 13 || $0 == 10 }
+            guard !bytes.isEmpty else { return false }
+            requestBegan = true
+        }
         var window = tail
-        window.append(contentsOf: buffer.readableBytesView)
+        window.append(contentsOf: bytes)
         if window.count >= 4 {
             for index in 0...(window.count - 4) where window[index] == 13 && Array(window[index..<(index + 4)]) == terminator {
                 return true

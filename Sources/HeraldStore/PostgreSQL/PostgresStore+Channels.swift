@@ -130,8 +130,12 @@ extension PostgresStore {
 
     public func markRead(_ marks: [ReadMark]) async throws -> [(app: AppID, position: ReadPosition)] {
         guard !marks.isEmpty else { return [] }
-        // One statement for the whole batch: positions only move forward, as in `markRead` above.
-        let rows = try await database.rows(
+        // One statement for the whole batch: positions only move forward, as in `markRead` above. Rows
+        // are locked in the planner's order, so two nodes' batches may deadlock: in a transaction, which
+        // retries the side PostgreSQL aborts.
+        let marks = marks.sorted { ($0.channel.rawValue, $0.user.rawValue) < ($1.channel.rawValue, $1.user.rawValue) }
+        let rows = try await database.transaction { connection in
+            try await connection.rows(
             """
             UPDATE channelMember AS m SET lastReadSeq = LEAST(v.seq, c.lastSeq)
             FROM unnest(\(marks.map(\.app.rawValue)), \(marks.map(\.channel.rawValue)), \(marks.map(\.user.rawValue)), \(marks.map(\.seq)))
@@ -140,6 +144,7 @@ extension PostgresStore {
             WHERE m.channelID = v.channelID AND m.userID = v.userID AND LEAST(v.seq, c.lastSeq) > m.lastReadSeq
             RETURNING v.appID, m.channelID, m.userID, m.lastReadSeq
             """)
+        }
         return try rows.compactMap { row in
             let (app, channel, user, seq) = try row.decode((String, String, String, Int64).self)
             guard let app = AppID(rawValue: app), let channel = ChannelID(rawValue: channel), let user = UserID(rawValue: user) else { return nil }

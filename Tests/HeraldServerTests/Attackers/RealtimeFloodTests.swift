@@ -35,10 +35,14 @@ struct RealtimeFloodTests {
                 let first = try #require(try await client.readySocket(as: "ana", harness: harness))
                 let second = try #require(try await client.readySocket(as: "ana", harness: harness))
 
-                // Seven frames on each: within each socket's own 10, but 14 of the user's 10.
-                for _ in 0..<7 { first.send(#"{"type":"typing","channelId":"\#(channel.id)"}"#) }
-                for index in 0..<7 { second.send(message: "m\(index)", to: channel.id, clientMessageID: "c\(index)") }
+                // Seven frames on each: within each socket's own 10, but 14 of the user's 10. The first
+                // socket's are all handled (acked) before the second sends.
+                for index in 0..<7 { first.send(message: "a\(index)", to: channel.id, clientMessageID: "a\(index)") }
+                var acks = 0
+                for _ in 0..<7 where await first.next("ack") != nil { acks += 1 }
+                for index in 0..<7 { second.send(message: "b\(index)", to: channel.id, clientMessageID: "b\(index)") }
 
+                #expect(acks == 7)
                 #expect(await second.closeCode() == 4429)
                 await first.close()
             }
@@ -136,11 +140,15 @@ struct RealtimeFloodTests {
                 let silent = try RawHTTPConnection(port: client.port)
                 let trickling = try RawHTTPConnection(port: client.port)
                 trickling.send("GET /hea")
+                // Blank lines before a request line are skipped by HTTP parsers: they must not end the watch.
+                let blankFirst = try RawHTTPConnection(port: client.port)
+                blankFirst.send("\r\n\r\nGET /he")
                 let keptAlive = try RawHTTPConnection(port: client.port)
                 keptAlive.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
 
                 #expect(silent.waitForClose(), "a connection that never sends is closed")
                 #expect(trickling.waitForClose(), "a request head that never ends is closed")
+                #expect(blankFirst.waitForClose(), "blank lines first do not count as a request head")
                 #expect(keptAlive.status() == 200)
                 #expect(keptAlive.waitForClose(), "an idle keep-alive connection is closed")
                 // Ben's socket has been idle at least as long, and still delivers.

@@ -27,6 +27,7 @@ struct OutboundQueueTests {
         let queue = OutboundQueue(limit: 4)
         for _ in 0..<2 { queue.offer("frame") }
         let waiting = Task { await queue.send("reply") }
+        while queue.waitingForRoom == 0 { await Task.yield() }
 
         waiting.cancel()
 
@@ -37,16 +38,25 @@ struct OutboundQueueTests {
     func sendEndsWithWriter() async {
         let queue = OutboundQueue(limit: 4)
         for _ in 0..<2 { queue.offer("frame") }
-        let (started, start) = AsyncStream<Void>.makeStream()
-        let waiting = Task {
-            start.yield()
-            return await queue.send("reply")
-        }
-        for await _ in started { break }
+        let waiting = Task { await queue.send("reply") }
+        while queue.waitingForRoom == 0 { await Task.yield() }
 
         queue.writerEnded()
 
         #expect(await waiting.value == false)
         #expect(queue.offer("later") == false)
+    }
+
+    @Test("A reply waiting for room goes on when an offer overflows the queue and closes it")
+    func sendEndsOnOverflow() async {
+        let queue = OutboundQueue(limit: 4)
+        for _ in 0..<2 { queue.offer("frame") }
+        let waiting = Task { await queue.send("reply") }
+        while queue.waitingForRoom == 0 { await Task.yield() }
+
+        for _ in 0..<3 { queue.offer("fan-out") }
+
+        #expect(queue.isClosing)
+        #expect(await waiting.value == false)
     }
 }
