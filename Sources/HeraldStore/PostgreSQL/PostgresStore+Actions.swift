@@ -37,7 +37,7 @@ extension PostgresStore {
         _ performed: InboxItem.PerformedAction, on item: InboxItemID, of user: UserID, in app: AppID, effects: [OutboxEntry]
     ) async throws -> (item: InboxItem, isFirst: Bool) {
         guard let key = try await keys.key(.user(user), in: app) else { throw HeraldError.notFound(resource: "inbox item") }
-        let input = try performed.input.map { try key.seal(json: $0, context: InboxItemRecord.inputContext(item.rawValue)) }
+        let input = try performed.input.map { try key.seal(json: $0, context: SealingContext.inboxInput(item.rawValue)) }
         let actedAt = WireTime.milliseconds(performed.performedAt)
         let now = nowMilliseconds()
         let rows = try await sealedOutboxRows(effects, app: app)
@@ -77,7 +77,7 @@ extension PostgresStore {
             // Never written in clear: an app without its key is an error, not a reason to skip sealing.
             guard let appKey else { throw HeraldError.notFound(resource: "app") }
             return OutboxRow(
-                entry: entry, sealed: try appKey.seal(Data(entry.payload.utf8), context: SQLiteStore.outboxContext(app: app, entry.kind, entry.subject)))
+                entry: entry, sealed: try appKey.seal(Data(entry.payload.utf8), context: SealingContext.outbox(app: app, kind: entry.kind, subject: entry.subject)))
         }
     }
 
@@ -120,7 +120,7 @@ extension PostgresStore {
             var text = payload ?? ""
             if let sealed {
                 guard let appKey = try await keys.key(.app, in: app) else { continue }
-                text = String(decoding: try appKey.open(sealed, context: SQLiteStore.outboxContext(app: app, kind, subject)), as: UTF8.self)
+                text = String(decoding: try appKey.open(sealed, context: SealingContext.outbox(app: app, kind: kind, subject: subject)), as: UTF8.self)
             }
             jobs.append(
                 OutboxJob(

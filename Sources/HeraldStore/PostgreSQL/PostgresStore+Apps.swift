@@ -54,7 +54,7 @@ extension PostgresStore {
             if let existing = try await Self.latestTokenKey(of: app, on: connection) { return try Self.unseal(existing, appKey: appKey) }
             let kid = RandomToken.base32(byteCount: 10)
             let secret = Data(RandomToken.bytes(32))
-            let sealed = try appKey.seal(secret, context: TokenKeyRecord.sealContext(kid: kid, app: app.rawValue))
+            let sealed = try appKey.seal(secret, context: SealingContext.tokenKey(kid: kid, app: app.rawValue))
             try await connection.execute(
                 "INSERT INTO tokenKey (kid, appID, sealedSecret, createdAt) VALUES (\(kid), \(app.rawValue), \(sealed), \(self.nowMilliseconds()))")
             return TokenSigningKey(kid: kid, app: app, secret: secret)
@@ -78,7 +78,7 @@ extension PostgresStore {
             let latest = try await connection.value("SELECT max(createdAt) FROM tokenKey WHERE appID = \(app.rawValue)", as: Int64?.self) ?? nil
             let kid = RandomToken.base32(byteCount: 10)
             let secret = Data(RandomToken.bytes(32))
-            let sealed = try appKey.seal(secret, context: TokenKeyRecord.sealContext(kid: kid, app: app.rawValue))
+            let sealed = try appKey.seal(secret, context: SealingContext.tokenKey(kid: kid, app: app.rawValue))
             // Strictly newer than the key it replaces, even within one millisecond: "current" is the newest.
             try await connection.execute(
                 "INSERT INTO tokenKey (kid, appID, sealedSecret, createdAt) VALUES (\(kid), \(app.rawValue), \(sealed), \(max(createdAt, (latest ?? 0) + 1)))")
@@ -106,7 +106,7 @@ extension PostgresStore {
     }
 
     private static func unseal(_ record: TokenKeyRecord, appKey: DataKey) throws -> TokenSigningKey {
-        let secret = try appKey.open(record.sealedSecret, context: TokenKeyRecord.sealContext(kid: record.kid, app: record.appID))
+        let secret = try appKey.open(record.sealedSecret, context: SealingContext.tokenKey(kid: record.kid, app: record.appID))
         return TokenSigningKey(kid: record.kid, app: AppID(rawValue: record.appID)!, secret: secret)
     }
 }

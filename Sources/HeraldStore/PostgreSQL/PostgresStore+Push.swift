@@ -5,7 +5,7 @@ import PostgresNIO
 
 extension PostgresStore {
     public func putPushCredentials(_ provider: String, secret: Data, in app: AppID) async throws {
-        let sealed = try await appKey(app).seal(secret, context: SQLiteStore.pushCredentialContext(app: app.rawValue, provider: provider))
+        let sealed = try await appKey(app).seal(secret, context: SealingContext.pushCredential(app: app.rawValue, provider: provider))
         let time = nowMilliseconds()
         try await database.execute(
             """
@@ -18,7 +18,7 @@ extension PostgresStore {
         guard let sealed = try await database.value(
             "SELECT sealed FROM pushCredential WHERE appID = \(app.rawValue) AND provider = \(provider)", as: Data.self)
         else { return nil }
-        return try await appKey(app).open(sealed, context: SQLiteStore.pushCredentialContext(app: app.rawValue, provider: provider))
+        return try await appKey(app).open(sealed, context: SealingContext.pushCredential(app: app.rawValue, provider: provider))
     }
 
     public func deletePushCredentials(_ provider: String, of app: AppID) async throws -> Bool {
@@ -30,7 +30,7 @@ extension PostgresStore {
     public func vapidKey(of app: AppID) async throws -> Data {
         if let existing = try await pushCredentials("vapid", of: app) { return existing }
         let fresh = P256.Signing.PrivateKey().rawRepresentation
-        let sealed = try await appKey(app).seal(fresh, context: SQLiteStore.pushCredentialContext(app: app.rawValue, provider: "vapid"))
+        let sealed = try await appKey(app).seal(fresh, context: SealingContext.pushCredential(app: app.rawValue, provider: "vapid"))
         try await database.execute(
             """
             INSERT INTO pushCredential (appID, provider, sealed, updatedAt) VALUES (\(app.rawValue), 'vapid', \(sealed), \(nowMilliseconds()))

@@ -38,7 +38,7 @@ extension PostgresStore {
     }
 
     private static func insertSigningKey(_ key: SigningKey, for app: AppID, appKey: DataKey, on connection: PostgresConnection) async throws -> SigningKeyRecord {
-        let sealed = try appKey.seal(key.rawRepresentation, context: SigningKeyRecord.sealContext(kid: key.kid, app: app.rawValue))
+        let sealed = try appKey.seal(key.rawRepresentation, context: SealingContext.signingKey(kid: key.kid, app: app.rawValue))
         let record = SigningKeyRecord(kid: key.kid, appID: app.rawValue, sealedPrivateKey: sealed, createdAt: WireTime.milliseconds(key.createdAt))
         try await connection.execute(
             "INSERT INTO signingKey (kid, appID, sealedPrivateKey, createdAt) VALUES (\(record.kid), \(record.appID), \(record.sealedPrivateKey), \(record.createdAt))")
@@ -48,7 +48,7 @@ extension PostgresStore {
     private func unseal(_ records: [SigningKeyRecord], app: AppID) async throws -> [SigningKey] {
         let appKey = try await appKey(app)
         return try records.map { record in
-            let raw = try appKey.open(record.sealedPrivateKey, context: SigningKeyRecord.sealContext(kid: record.kid, app: record.appID))
+            let raw = try appKey.open(record.sealedPrivateKey, context: SealingContext.signingKey(kid: record.kid, app: record.appID))
             return try SigningKey(kid: record.kid, rawRepresentation: raw, createdAt: WireTime.date(milliseconds: record.createdAt))
         }
     }

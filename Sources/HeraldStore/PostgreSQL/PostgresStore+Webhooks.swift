@@ -3,11 +3,10 @@ public import HeraldCore
 import PostgresNIO
 
 extension PostgresStore {
-    private static func sealContext(_ app: AppID) -> String { "webhookSecret:\(app.rawValue)" }
 
     public func putWebhook(url: String, events: [WebhookEvent], secret: String, in app: AppID) async throws -> Webhook {
         let time = nowMilliseconds()
-        let sealed = try await appKey(app).seal(Data(secret.utf8), context: Self.sealContext(app))
+        let sealed = try await appKey(app).seal(Data(secret.utf8), context: SealingContext.webhookSecret(app))
         let eventList = String(decoding: try JSONEncoder().encode(events), as: UTF8.self)
         try await database.execute(
             """
@@ -23,7 +22,7 @@ extension PostgresStore {
             return nil
         }
         let (url, eventList, sealed, createdAt) = try row.decode((String, String, Data, Int64).self)
-        let secret = try await appKey(app).open(sealed, context: Self.sealContext(app))
+        let secret = try await appKey(app).open(sealed, context: SealingContext.webhookSecret(app))
         let events = try JSONDecoder().decode([WebhookEvent].self, from: Data(eventList.utf8))
         return (Webhook(url: url, events: events, createdAt: WireTime.date(milliseconds: createdAt)), String(decoding: secret, as: UTF8.self))
     }

@@ -91,7 +91,7 @@ public final class PostgresStore: Store {
             for row in try await connection.rows("SELECT id, appID, name FROM channel WHERE name IS NOT NULL FOR UPDATE") {
                 let (id, appID, name) = try row.decode((String, String, String).self)
                 guard let app = AppID(rawValue: appID), let appKey = try await keys.key(.app, in: app) else { continue }
-                let sealed = try appKey.seal(Data(name.utf8), context: ChannelRecord.nameContext(id))
+                let sealed = try appKey.seal(Data(name.utf8), context: SealingContext.channelName(id))
                 try await connection.execute("UPDATE channel SET name = NULL, sealedName = \(sealed) WHERE id = \(id)")
             }
             for row in try await connection.rows(

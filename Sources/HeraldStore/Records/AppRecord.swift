@@ -32,5 +32,4 @@ struct TokenKeyRecord: Codable, FetchableRecord, PersistableRecord {
     }
 
     /// Associated data of the sealed secret: it only opens as the key of this kid and app.
-    static func sealContext(kid: String, app: String) -> String { "tokenKey:\(app):\(kid)" }
 }

@@ -36,10 +36,8 @@ struct ChannelRecord: Codable, FetchableRecord, PersistableRecord {
     init(_ new: NewChannel, id: String, app: AppID, appKey: DataKey, time: Int64) throws {
         self.init(
             id: id, appID: app.rawValue, type: new.type.rawValue, name: nil, directKey: new.directKey, lastSeq: 0, lastActivityAt: time, createdAt: time,
-            sealedName: try new.name.map { try appKey.seal(Data($0.utf8), context: Self.nameContext(id)) })
+            sealedName: try new.name.map { try appKey.seal(Data($0.utf8), context: SealingContext.channelName(id)) })
     }
-
-    static func nameContext(_ id: String) -> String { "channel.name|\(id)" }
 
     enum Columns {
         static let id = Column(CodingKeys.id)
@@ -55,7 +53,7 @@ struct ChannelRecord: Codable, FetchableRecord, PersistableRecord {
         guard let channelID = ChannelID(rawValue: id), let kind = Channel.Kind(rawValue: type) else { throw StoreCorruption(table: Self.databaseTableName, id: id) }
         var clearName = name
         if let sealedName, let appKey {
-            guard let opened = try? appKey.open(sealedName, context: Self.nameContext(id)) else { throw StoreCorruption(table: Self.databaseTableName, id: id) }
+            guard let opened = try? appKey.open(sealedName, context: SealingContext.channelName(id)) else { throw StoreCorruption(table: Self.databaseTableName, id: id) }
             clearName = String(decoding: opened, as: UTF8.self)
         }
         return Channel(id: channelID, type: kind, name: clearName, members: members, lastSeq: lastSeq, createdAt: WireTime.date(milliseconds: createdAt))

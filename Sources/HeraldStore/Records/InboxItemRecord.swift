@@ -34,9 +34,6 @@ struct InboxItemRecord: Codable, FetchableRecord, MutablePersistableRecord {
         var jws: String
     }
 
-    static func context(_ id: String) -> String { "inbox|\(id)" }
-    static func inputContext(_ id: String) -> String { "inbox.input|\(id)" }
-
     enum Columns {
         static let position = Column(CodingKeys.position)
         static let id = Column(CodingKeys.id)
@@ -62,7 +59,7 @@ struct InboxItemRecord: Codable, FetchableRecord, MutablePersistableRecord {
         notificationID = item.notificationId.rawValue
         category = item.category.rawValue
         sealed = try key.seal(
-            json: Content(title: item.title, body: item.body, data: item.data, actions: item.actions, jws: item.jws), context: Self.context(item.id.rawValue))
+            json: Content(title: item.title, body: item.body, data: item.data, actions: item.actions, jws: item.jws), context: SealingContext.inboxItem(item.id.rawValue))
         createdAt = WireTime.milliseconds(item.createdAt)
         self.releasedAt = releasedAt
         expiresAt = item.expiresAt.map(WireTime.milliseconds)
@@ -79,11 +76,11 @@ struct InboxItemRecord: Codable, FetchableRecord, MutablePersistableRecord {
         guard let sealed, let key else {
             throw HeraldError.notFound(resource: "inbox item")
         }
-        let content = try key.open(json: sealed, as: Content.self, context: Self.context(id))
+        let content = try key.open(json: sealed, as: Content.self, context: SealingContext.inboxItem(id))
         var performed: InboxItem.PerformedAction?
         if let actionID, let actedAt {
             performed = .init(
-                actionId: actionID, input: try sealedInput.map { try key.open(json: $0, as: JSONValue.self, context: Self.inputContext(id)) },
+                actionId: actionID, input: try sealedInput.map { try key.open(json: $0, as: JSONValue.self, context: SealingContext.inboxInput(id)) },
                 performedAt: WireTime.date(milliseconds: actedAt))
         }
         return InboxItem(

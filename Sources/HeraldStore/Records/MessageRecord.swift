@@ -68,7 +68,7 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
     }
 
     var owner: KeyOwner { sender.flatMap(UserID.init(rawValue:)).map(KeyOwner.user) ?? .app }
-    var context: String { "message|\(channelID)|\(id)" }
+    var context: String { SealingContext.message(channel: channelID, id: id) }
 
     mutating func seal(_ message: Message, key: DataKey?) throws {
         guard let key else { throw HeraldError.forbidden(reason: "The sender has been erased.") }

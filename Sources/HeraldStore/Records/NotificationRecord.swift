@@ -43,8 +43,6 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
 
     static let sealedAudience = JSONColumn.encode(["sealed": .bool(true)])
 
-    static func context(_ id: String) -> String { "notification|\(id)" }
-
     init(_ notification: OutgoingNotification, key: DataKey) throws {
         id = notification.id.rawValue
         appID = notification.app.rawValue
@@ -66,7 +64,7 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
             }
         sealed = try key.seal(
             json: Content(source: source, data: notification.data, actions: notification.actions, audience: audienceFields),
-            context: Self.context(notification.id.rawValue))
+            context: SealingContext.notification(notification.id.rawValue))
         audience = Self.sealedAudience
         sendAt = notification.sendAt.map(WireTime.milliseconds)
         expiresAt = notification.expiresAt.map(WireTime.milliseconds)
@@ -84,7 +82,7 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
     /// The notification, opened with `key`, the app's data key.
     func notification(key: DataKey?) throws -> OutgoingNotification {
         guard let sealed, let key else { throw StoreCorruption(table: Self.databaseTableName, id: id) }
-        let content = try key.open(json: sealed, as: Content.self, context: Self.context(id))
+        let content = try key.open(json: sealed, as: Content.self, context: SealingContext.notification(id))
         let sourceFields = content.source
         let source: NewNotification.Source
         if let templateKey, let key = TemplateKey(rawValue: templateKey) {

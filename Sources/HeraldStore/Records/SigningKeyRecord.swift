@@ -15,7 +15,6 @@ struct SigningKeyRecord: Codable, FetchableRecord, PersistableRecord {
     }
 
     /// Associated data of the sealed key: it only opens as the key of this kid and app.
-    static func sealContext(kid: String, app: String) -> String { "signingKey:\(app):\(kid)" }
 }
 
 struct AppSettingsRecord: Codable, FetchableRecord, PersistableRecord {

@@ -26,10 +26,8 @@ struct UserRecord: Codable, FetchableRecord, PersistableRecord {
         static let id = Column(CodingKeys.id)
     }
 
-    static func context(app: String, id: String) -> String { "user|\(app)|\(id)" }
-
     static func seal(_ profile: UserProfile, app: String, id: String, key: DataKey) throws -> Data {
-        try key.seal(json: Profile(name: profile.name, metadata: profile.metadata), context: context(app: app, id: id))
+        try key.seal(json: Profile(name: profile.name, metadata: profile.metadata), context: SealingContext.user(app: app, id: id))
     }
 
     var decodedPreferences: UserPreferences {
@@ -47,7 +45,7 @@ struct UserRecord: Codable, FetchableRecord, PersistableRecord {
         guard let sealed, let key else {
             throw HeraldError.notFound(resource: "user")
         }
-        let profile = try key.open(json: sealed, as: Profile.self, context: Self.context(app: appID, id: id))
+        let profile = try key.open(json: sealed, as: Profile.self, context: SealingContext.user(app: appID, id: id))
         return User(
             id: UserID(rawValue: id)!, name: profile.name, locale: locale, timezone: timezone, metadata: profile.metadata,
             preferences: decodedPreferences, createdAt: WireTime.date(milliseconds: createdAt), updatedAt: WireTime.date(milliseconds: updatedAt))

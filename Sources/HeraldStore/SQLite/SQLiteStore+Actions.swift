@@ -29,7 +29,7 @@ extension SQLiteStore {
         _ performed: InboxItem.PerformedAction, on item: InboxItemID, of user: UserID, in app: AppID, effects: [OutboxEntry]
     ) async throws -> (item: InboxItem, isFirst: Bool) {
         guard let key = try keys.key(.user(user), in: app) else { throw HeraldError.notFound(resource: "inbox item") }
-        let input = try performed.input.map { try key.seal(json: $0, context: InboxItemRecord.inputContext(item.rawValue)) }
+        let input = try performed.input.map { try key.seal(json: $0, context: SealingContext.inboxInput(item.rawValue)) }
         let actedAt = WireTime.milliseconds(performed.performedAt)
         let now = nowMilliseconds()
         return try await pool.write { db in
@@ -55,7 +55,7 @@ extension SQLiteStore {
             if OutboxKind.sealed.contains(entry.kind) {
                 // Never written in clear: an app without its key is an error, not a reason to skip sealing.
                 guard let appKey else { throw HeraldError.notFound(resource: "app") }
-                payload = try appKey.seal(Data(entry.payload.utf8), context: outboxContext(app: app, entry.kind, entry.subject)).databaseValue
+                payload = try appKey.seal(Data(entry.payload.utf8), context: SealingContext.outbox(app: app, kind: entry.kind, subject: entry.subject)).databaseValue
             }
             try db.execute(
                 sql: "INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -63,14 +63,12 @@ extension SQLiteStore {
         }
     }
 
-    static func outboxContext(app: AppID, _ kind: String, _ subject: String?) -> String { "outbox|\(app.rawValue)|\(kind)|\(subject ?? "")" }
-
     /// The payload of a claimed row, opened when it was sealed.
     static func outboxPayload(_ row: Row, app: AppID, keys: KeyRing) throws -> String {
         let value: DatabaseValue = row["payload"]
         guard case .blob(let sealed) = value.storage else { return String.fromDatabaseValue(value) ?? "" }
         guard let appKey = try keys.key(.app, in: app) else { return "" }
-        return String(decoding: try appKey.open(sealed, context: outboxContext(app: app, row["kind"], row["subjectID"])), as: UTF8.self)
+        return String(decoding: try appKey.open(sealed, context: SealingContext.outbox(app: app, kind: row["kind"], subject: row["subjectID"])), as: UTF8.self)
     }
 
     public func enqueue(_ entries: [OutboxEntry], app: AppID) async throws {

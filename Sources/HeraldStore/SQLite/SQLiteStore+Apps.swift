@@ -60,7 +60,7 @@ extension SQLiteStore {
             guard try AppRecord.exists(db, key: app.rawValue) else { throw HeraldError.notFound(resource: "app") }
             let kid = RandomToken.base32(byteCount: 10)
             let secret = Data(RandomToken.bytes(32))
-            let sealed = try appKey.seal(secret, context: TokenKeyRecord.sealContext(kid: kid, app: app.rawValue))
+            let sealed = try appKey.seal(secret, context: SealingContext.tokenKey(kid: kid, app: app.rawValue))
             let record = TokenKeyRecord(kid: kid, appID: app.rawValue, sealedSecret: sealed, createdAt: createdAt)
             try record.insert(db)
             return record
@@ -81,7 +81,7 @@ extension SQLiteStore {
                     """, arguments: [app.rawValue, app.rawValue, cutoff])
             let latest = try Int64.fetchOne(db, sql: "SELECT max(createdAt) FROM tokenKey WHERE appID = ?", arguments: [app.rawValue]) ?? 0
             let kid = RandomToken.base32(byteCount: 10)
-            let sealed = try appKey.seal(Data(RandomToken.bytes(32)), context: TokenKeyRecord.sealContext(kid: kid, app: app.rawValue))
+            let sealed = try appKey.seal(Data(RandomToken.bytes(32)), context: SealingContext.tokenKey(kid: kid, app: app.rawValue))
             // Strictly newer than the key it replaces, even within one millisecond: "current" is the newest.
             let record = TokenKeyRecord(kid: kid, appID: app.rawValue, sealedSecret: sealed, createdAt: max(createdAt, latest + 1))
             try record.insert(db)
@@ -96,7 +96,7 @@ extension SQLiteStore {
     }
 
     private func unseal(_ record: TokenKeyRecord) throws -> TokenSigningKey {
-        let secret = try appKey(AppID(rawValue: record.appID)!).open(record.sealedSecret, context: TokenKeyRecord.sealContext(kid: record.kid, app: record.appID))
+        let secret = try appKey(AppID(rawValue: record.appID)!).open(record.sealedSecret, context: SealingContext.tokenKey(kid: record.kid, app: record.appID))
         return TokenSigningKey(kid: record.kid, app: AppID(rawValue: record.appID)!, secret: secret)
     }
 }

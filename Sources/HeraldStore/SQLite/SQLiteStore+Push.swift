@@ -4,10 +4,9 @@ import GRDB
 public import HeraldCore
 
 extension SQLiteStore {
-    static func pushCredentialContext(app: String, provider: String) -> String { "pushCredential:\(app):\(provider)" }
 
     public func putPushCredentials(_ provider: String, secret: Data, in app: AppID) async throws {
-        let sealed = try appKey(app).seal(secret, context: Self.pushCredentialContext(app: app.rawValue, provider: provider))
+        let sealed = try appKey(app).seal(secret, context: SealingContext.pushCredential(app: app.rawValue, provider: provider))
         let time = nowMilliseconds()
         try await pool.write { db in
             guard try AppRecord.exists(db, key: app.rawValue) else { throw HeraldError.notFound(resource: "app") }
@@ -21,7 +20,7 @@ extension SQLiteStore {
         let sealed = try await pool.read { db in
             try Data.fetchOne(db, sql: "SELECT sealed FROM pushCredential WHERE appID = ? AND provider = ?", arguments: [app.rawValue, provider])
         }
-        return try sealed.map { try self.appKey(app).open($0, context: Self.pushCredentialContext(app: app.rawValue, provider: provider)) }
+        return try sealed.map { try self.appKey(app).open($0, context: SealingContext.pushCredential(app: app.rawValue, provider: provider)) }
     }
 
     public func deletePushCredentials(_ provider: String, of app: AppID) async throws -> Bool {
@@ -35,7 +34,7 @@ extension SQLiteStore {
     public func vapidKey(of app: AppID) async throws -> Data {
         if let existing = try await pushCredentials("vapid", of: app) { return existing }
         let fresh = P256.Signing.PrivateKey().rawRepresentation
-        let sealed = try appKey(app).seal(fresh, context: Self.pushCredentialContext(app: app.rawValue, provider: "vapid"))
+        let sealed = try appKey(app).seal(fresh, context: SealingContext.pushCredential(app: app.rawValue, provider: "vapid"))
         let time = nowMilliseconds()
         let stored = try await pool.write { db -> Data in
             guard try AppRecord.exists(db, key: app.rawValue) else { throw HeraldError.notFound(resource: "app") }
@@ -47,7 +46,7 @@ extension SQLiteStore {
                 sql: "INSERT INTO pushCredential (appID, provider, sealed, updatedAt) VALUES (?, 'vapid', ?, ?)", arguments: [app.rawValue, sealed, time])
             return sealed
         }
-        return try appKey(app).open(stored, context: Self.pushCredentialContext(app: app.rawValue, provider: "vapid"))
+        return try appKey(app).open(stored, context: SealingContext.pushCredential(app: app.rawValue, provider: "vapid"))
     }
 
     public func recordPushDeliveries(_ deliveries: [PushDelivery], app: AppID) async throws {

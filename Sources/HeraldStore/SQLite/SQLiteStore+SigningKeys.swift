@@ -27,14 +27,14 @@ extension SQLiteStore {
     private func insertSigningKey(for app: AppID, db: Database) throws -> SigningKeyRecord {
         guard try AppRecord.exists(db, key: app.rawValue) else { throw HeraldError.notFound(resource: "app") }
         let key = SigningKey.generate(createdAt: now())
-        let sealed = try appKey(app).seal(key.rawRepresentation, context: SigningKeyRecord.sealContext(kid: key.kid, app: app.rawValue))
+        let sealed = try appKey(app).seal(key.rawRepresentation, context: SealingContext.signingKey(kid: key.kid, app: app.rawValue))
         let record = SigningKeyRecord(kid: key.kid, appID: app.rawValue, sealedPrivateKey: sealed, createdAt: WireTime.milliseconds(key.createdAt))
         try record.insert(db)
         return record
     }
 
     private func unseal(_ record: SigningKeyRecord) throws -> SigningKey {
-        let raw = try appKey(AppID(rawValue: record.appID)!).open(record.sealedPrivateKey, context: SigningKeyRecord.sealContext(kid: record.kid, app: record.appID))
+        let raw = try appKey(AppID(rawValue: record.appID)!).open(record.sealedPrivateKey, context: SealingContext.signingKey(kid: record.kid, app: record.appID))
         return try SigningKey(kid: record.kid, rawRepresentation: raw, createdAt: WireTime.date(milliseconds: record.createdAt))
     }
 

@@ -3,11 +3,10 @@ import GRDB
 public import HeraldCore
 
 extension SQLiteStore {
-    private static func sealContext(_ app: AppID) -> String { "webhookSecret:\(app.rawValue)" }
 
     public func putWebhook(url: String, events: [WebhookEvent], secret: String, in app: AppID) async throws -> Webhook {
         let time = nowMilliseconds()
-        let sealed = try appKey(app).seal(Data(secret.utf8), context: Self.sealContext(app))
+        let sealed = try appKey(app).seal(Data(secret.utf8), context: SealingContext.webhookSecret(app))
         let eventList = String(decoding: try JSONEncoder().encode(events), as: UTF8.self)
         try await pool.write { db in
             try db.execute(
@@ -21,7 +20,7 @@ extension SQLiteStore {
         guard let row = try await pool.read({ db in try Row.fetchOne(db, sql: "SELECT * FROM webhook WHERE appID = ?", arguments: [app.rawValue]) }) else {
             return nil
         }
-        let secret = try appKey(app).open(row["sealedSecret"], context: Self.sealContext(app))
+        let secret = try appKey(app).open(row["sealedSecret"], context: SealingContext.webhookSecret(app))
         let events = try JSONDecoder().decode([WebhookEvent].self, from: Data((row["events"] as String).utf8))
         return (Webhook(url: row["url"], events: events, createdAt: WireTime.date(milliseconds: row["createdAt"])), String(decoding: secret, as: UTF8.self))
     }

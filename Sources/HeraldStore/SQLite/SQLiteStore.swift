@@ -75,7 +75,7 @@ public final class SQLiteStore: Store {
                 guard let app = AppID(rawValue: appID), let appKey = try keys.key(.app, in: app) else { continue }
                 try db.execute(
                     sql: "UPDATE channel SET name = NULL, sealedName = ? WHERE id = ?",
-                    arguments: [try appKey.seal(Data(name.utf8), context: ChannelRecord.nameContext(id)), id])
+                    arguments: [try appKey.seal(Data(name.utf8), context: SealingContext.channelName(id)), id])
                 changed = true
             }
             for record in try NotificationRecord.filter(sql: "audience != ?", arguments: [NotificationRecord.sealedAudience]).fetchAll(db) {
