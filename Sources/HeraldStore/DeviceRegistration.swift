@@ -82,6 +82,31 @@ enum DeviceRules {
         return .update(tagged(existing, appKey: appKey), enrolsKey: enrolsKey)
     }
 
+    /// Refuses a new device when the user has `Limits.devicesPerUser` already (counted by the backend
+    /// inside its transaction, after removing the device a `replacing` decision takes the token from).
+    static func checkRoom(devicesOfUser count: Int) throws(HeraldError) {
+        guard count < Limits.devicesPerUser else {
+            throw .conflict(detail: "A user may register at most \(Limits.devicesPerUser) devices; remove one first.")
+        }
+    }
+
+    /// What a written decision answers, and the effects (webhooks) to write with it: a registration
+    /// that enrols a step-up key tells the business, which must activate it.
+    static func outcome(
+        of decision: Decision, appKey: DataKey, effects: (Device) -> [OutboxEntry]
+    ) throws -> (registration: DeviceRegistration, effects: [OutboxEntry]) {
+        switch decision {
+        case .update(let record, let enrolsKey):
+            let device = try record.device(appKey: appKey)
+            return (DeviceRegistration(device: device, created: false, enrolledStepUpKey: enrolsKey, tookPushTokenFrom: nil), enrolsKey ? effects(device) : [])
+        case .insert(let record, let replacing):
+            let device = try record.device(appKey: appKey)
+            let enrols = record.stepUpKey != nil
+            let previousOwner = try replacing.map { try StoredValue.decode($0.userID, as: UserID.self, column: "device.userID") }
+            return (DeviceRegistration(device: device, created: true, enrolledStepUpKey: enrols, tookPushTokenFrom: previousOwner), enrols ? effects(device) : [])
+        }
+    }
+
     /// The device after activation of its key, tagged.
     /// - Throws: `conflictBecause(invalid_value)` for a device without a step-up key.
     static func activated(_ record: DeviceRecord, at time: Int64, appKey: DataKey) throws(HeraldError) -> DeviceRecord {

@@ -185,7 +185,7 @@ public final class KeyRing: Sendable {
             var apps = 0
             var data = 0
             for row in try Row.fetchAll(db, sql: "SELECT appID, wrapped FROM appKey") {
-                let app = AppID(rawValue: row["appID"])!
+                let app = try StoredValue.decode(row["appID"], as: AppID.self, column: "appID")
                 let oldKey = try KeyEnvelope.unwrapAppKey(row["wrapped"], app: app, masterKey: masterKey)
                 let newKey = DataKey.generate()
                 for dataRow in try Row.fetchAll(db, sql: "SELECT owner, wrapped FROM dataKey WHERE appID = ?", arguments: [app.rawValue]) {

@@ -252,7 +252,7 @@ extension PostgresMessageBatchWriter {
                 id: columns.0, channelID: columns.1, seq: columns.2, sender: columns.3, sealed: columns.4, createdAt: columns.5, editedAt: columns.6,
                 deletedAt: columns.7)
             guard let app = AppID(rawValue: columns.8) else { continue }
-            found[record.id] = record.message(key: record.deletedAt == nil ? keys.key(record.owner, in: app) : nil)
+            found[record.id] = try record.message(key: record.deletedAt == nil ? keys.key(record.owner, in: app) : nil)
         }
         return found
     }

@@ -116,7 +116,7 @@ extension PostgresStore {
         for row in rows {
             let (id, appID, kind, userID, subject, payload, sealed, attempts, createdAt) = try row.decode(
                 (Int64, String, String, String?, String?, String?, Data?, Int64, Int64).self)
-            let app = AppID(rawValue: appID)!
+            let app = try StoredValue.decode(appID, as: AppID.self, column: "appID")
             var text = payload ?? ""
             if let sealed {
                 guard let appKey = try await keys.key(.app, in: app) else { continue }
@@ -124,7 +124,7 @@ extension PostgresStore {
             }
             jobs.append(
                 OutboxJob(
-                    id: id, app: app, kind: kind, user: userID.flatMap(UserID.init), subject: subject, payload: text, attempts: Int(attempts),
+                    id: id, app: app, kind: kind, user: try userID.map { try StoredValue.decode($0, as: UserID.self, column: "outbox.userID") }, subject: subject, payload: text, attempts: Int(attempts),
                     createdAt: WireTime.date(milliseconds: createdAt)))
         }
         return jobs.sorted { $0.id < $1.id }

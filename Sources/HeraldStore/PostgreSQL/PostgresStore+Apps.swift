@@ -12,16 +12,16 @@ extension PostgresStore {
             INSERT INTO app (id, name, apiKeyID, apiKeyHash, createdAt)
             VALUES (\(record.id), \(record.name), \(record.apiKeyID), \(record.apiKeyHash), \(record.createdAt))
             """)
-        _ = try await keys.existingOrNewKey(.app, in: AppID(rawValue: record.id)!)
-        return (record.app, key)
+        _ = try await keys.existingOrNewKey(.app, in: try StoredValue.decode(record.id, as: AppID.self, column: "id"))
+        return (try record.app(), key)
     }
 
     public func apps() async throws -> [App] {
-        try await database.rows("SELECT \(unescaped: AppRecord.postgresColumns) FROM app ORDER BY createdAt, position").map { try AppRecord(postgres: $0).app }
+        try await database.rows("SELECT \(unescaped: AppRecord.postgresColumns) FROM app ORDER BY createdAt, position").map { try AppRecord(postgres: $0).app() }
     }
 
     public func app(_ id: AppID) async throws -> App? {
-        try await database.rows("SELECT \(unescaped: AppRecord.postgresColumns) FROM app WHERE id = \(id.rawValue)").first.map { try AppRecord(postgres: $0).app }
+        try await database.rows("SELECT \(unescaped: AppRecord.postgresColumns) FROM app WHERE id = \(id.rawValue)").first.map { try AppRecord(postgres: $0).app() }
     }
 
     public func rotateAPIKey(of app: AppID) async throws -> APIKey {
@@ -40,7 +40,7 @@ extension PostgresStore {
     }
 
     public func app(withKeyID keyID: String) async throws -> AppID? {
-        try await database.value("SELECT id FROM app WHERE apiKeyID = \(keyID)", as: String.self).flatMap(AppID.init(rawValue:))
+        try await database.value("SELECT id FROM app WHERE apiKeyID = \(keyID)", as: String.self).map { try StoredValue.decode($0, as: AppID.self, column: "app.id") }
     }
 
     public func currentTokenKey(of app: AppID) async throws -> TokenSigningKey {
@@ -102,11 +102,11 @@ extension PostgresStore {
     }
 
     private func unseal(_ record: TokenKeyRecord) async throws -> TokenSigningKey {
-        try Self.unseal(record, appKey: try await appKey(AppID(rawValue: record.appID)!))
+        try Self.unseal(record, appKey: try await appKey(try StoredValue.decode(record.appID, as: AppID.self, column: "appID")))
     }
 
     private static func unseal(_ record: TokenKeyRecord, appKey: DataKey) throws -> TokenSigningKey {
         let secret = try appKey.open(record.sealedSecret, context: SealingContext.tokenKey(kid: record.kid, app: record.appID))
-        return TokenSigningKey(kid: record.kid, app: AppID(rawValue: record.appID)!, secret: secret)
+        return TokenSigningKey(kid: record.kid, app: try StoredValue.decode(record.appID, as: AppID.self, column: "appID"), secret: secret)
     }
 }

@@ -105,11 +105,11 @@ extension PostgresStore {
                 let message = MessageRecord(
                     id: id, channelID: channelID, seq: seq, sender: columns.14, sealed: columns.15, createdAt: createdAt, editedAt: columns.17,
                     deletedAt: columns.18)
-                last = message.message(key: message.deletedAt == nil ? try await keys.key(message.owner, in: app) : nil)
+                last = try message.message(key: message.deletedAt == nil ? try await keys.key(message.owner, in: app) : nil)
             }
             summaries.append(
                 ChannelSummary(
-                    channel: try record.channel(members: columns.19.compactMap(UserID.init(rawValue:)), appKey: appKey), unreadCount: Int(columns.10),
+                    channel: try record.channel(members: StoredValue.decodeAll(columns.19, as: UserID.self, column: "channelMember.userID"), appKey: appKey), unreadCount: Int(columns.10),
                     lastReadSeq: columns.9,
                     lastMessage: last))
         }
@@ -159,8 +159,9 @@ extension PostgresStore {
     }
 
     static func memberIDs(of channel: String, on runner: some PostgresQueryRunner) async throws -> [UserID] {
-        try await runner.values("SELECT userID FROM channelMember WHERE channelID = \(channel) ORDER BY joinedAt, userID", as: String.self)
-            .compactMap(UserID.init(rawValue:))
+        try StoredValue.decodeAll(
+            await runner.values("SELECT userID FROM channelMember WHERE channelID = \(channel) ORDER BY joinedAt, userID", as: String.self), as: UserID.self,
+            column: "channelMember.userID")
     }
 
     static func channel(_ record: ChannelRecord, appKey: DataKey, on runner: some PostgresQueryRunner) async throws -> HeraldCore.Channel {

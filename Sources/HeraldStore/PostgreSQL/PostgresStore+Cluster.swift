@@ -133,7 +133,7 @@ extension PostgresStore {
                 """)
             {
                 let (channel, users) = try row.decode((String, [String]).self)
-                members[channel] = users.compactMap(UserID.init(rawValue:))
+                members[channel] = try StoredValue.decodeAll(users, as: UserID.self, column: "channelMember.userID")
             }
             var committed: [CommittedMessage] = []
             for change in changes {

@@ -23,36 +23,30 @@ extension PostgresStore {
                 WHERE appID = \(app.rawValue) AND platform = \(device.platform.rawValue) AND token = \(device.token) FOR UPDATE
                 """
             ).first.map(DeviceRecord.init(postgres:))
-            switch try DeviceRules.decide(device, id: .generate(), for: user, in: app, existing: existing, appKey: appKey, at: time) {
-            case .update(let record, let enrolsKey):
+            let decision = try DeviceRules.decide(device, id: .generate(), for: user, in: app, existing: existing, appKey: appKey, at: time)
+            switch decision {
+            case .update(let record, _):
                 try await connection.execute(
                     """
                     UPDATE device SET subscription = \(record.subscription), stepUpKey = \(record.stepUpKey), stepUpState = \(record.stepUpState),
                         stepUpTag = \(record.stepUpTag), updatedAt = \(record.updatedAt)
                     WHERE id = \(record.id)
                     """)
-                let updated = try record.device(appKey: appKey)
-                if enrolsKey { try await Self.insertOutbox(try Self.sealedOutboxRows(effects(updated), app: app, appKey: appKey), app: app, now: time, on: connection) }
-                return DeviceRegistration(device: updated, created: false, enrolledStepUpKey: enrolsKey, tookPushTokenFrom: nil)
             case .insert(let record, let replacing):
                 if let replacing { try await connection.execute("DELETE FROM device WHERE id = \(replacing.id)") }
-                let count = try await connection.value("SELECT count(*) FROM device WHERE appID = \(app.rawValue) AND userID = \(user.rawValue)", as: Int.self) ?? 0
-                guard count < Limits.devicesPerUser else {
-                    throw HeraldError.conflict(detail: "A user may register at most \(Limits.devicesPerUser) devices; remove one first.")
-                }
+                try DeviceRules.checkRoom(
+                    devicesOfUser: try await connection.value("SELECT count(*) FROM device WHERE appID = \(app.rawValue) AND userID = \(user.rawValue)", as: Int.self)
+                        ?? 0)
                 try await connection.execute(
                     """
                     INSERT INTO device (id, appID, userID, platform, token, subscription, stepUpKey, stepUpState, stepUpTag, createdAt, updatedAt)
                     VALUES (\(record.id), \(record.appID), \(record.userID), \(record.platform), \(record.token), \(record.subscription),
                         \(record.stepUpKey), \(record.stepUpState), \(record.stepUpTag), \(record.createdAt), \(record.updatedAt))
                     """)
-                let created = try record.device(appKey: appKey)
-                if record.stepUpKey != nil {
-                    try await Self.insertOutbox(try Self.sealedOutboxRows(effects(created), app: app, appKey: appKey), app: app, now: time, on: connection)
-                }
-                return DeviceRegistration(
-                    device: created, created: true, enrolledStepUpKey: record.stepUpKey != nil, tookPushTokenFrom: replacing.flatMap { UserID(rawValue: $0.userID) })
             }
+            let outcome = try DeviceRules.outcome(of: decision, appKey: appKey, effects: effects)
+            try await Self.insertOutbox(try Self.sealedOutboxRows(outcome.effects, app: app, appKey: appKey), app: app, now: time, on: connection)
+            return outcome.registration
         }
     }
 

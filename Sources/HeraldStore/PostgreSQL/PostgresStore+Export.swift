@@ -29,7 +29,7 @@ extension PostgresStore {
             """
         ).map { row in
             let record = try MessageRecord(postgres: row)
-            return record.message(key: record.deletedAt == nil ? key : nil)
+            return try record.message(key: record.deletedAt == nil ? key : nil)
         }
         let inbox = try await database.rows(
             "SELECT \(unescaped: InboxItemRecord.postgresColumns) FROM inboxItem WHERE appID = \(app.rawValue) AND userID = \(id.rawValue) ORDER BY createdAt, position"

@@ -47,10 +47,10 @@ extension PostgresStore {
         let owners = Set(records.map(\.owner))
         var keysByOwner: [KeyOwner: DataKey] = [:]
         for owner in owners { keysByOwner[owner] = try await keys.key(owner, in: app) }
-        return MessagePage(messages: records.map { $0.message(key: $0.deletedAt == nil ? keysByOwner[$0.owner] : nil) }, hasMore: hasMore)
+        return MessagePage(messages: try records.map { try $0.message(key: $0.deletedAt == nil ? keysByOwner[$0.owner] : nil) }, hasMore: hasMore)
     }
 
     func opened(_ record: MessageRecord, app: AppID) async throws -> Message {
-        record.message(key: record.deletedAt == nil ? try await keys.key(record.owner, in: app) : nil)
+        try record.message(key: record.deletedAt == nil ? try await keys.key(record.owner, in: app) : nil)
     }
 }

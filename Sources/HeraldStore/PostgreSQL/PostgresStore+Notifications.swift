@@ -72,12 +72,7 @@ extension PostgresStore {
         let (recipients, delivered, read, acted) = try await database.rows(
             "SELECT count(*), count(deliveredAt), count(readAt), count(actedAt) FROM inboxItem WHERE notificationID = \(record.id)"
         ).first!.decode((Int, Int, Int, Int).self)
-        return NotificationReport(
-            id: id, category: NotificationCategory(rawValue: record.category) ?? .transactional, template: record.templateKey.flatMap(TemplateKey.init),
-            templateVersion: record.templateVersion, status: OutgoingNotification.Status(rawValue: record.status) ?? .sending,
-            sendAt: record.sendAt.map(WireTime.date(milliseconds:)), expiresAt: record.expiresAt.map(WireTime.date(milliseconds:)),
-            createdAt: WireTime.date(milliseconds: record.createdAt), completedAt: record.completedAt.map(WireTime.date(milliseconds:)),
-            recipients: recipients, skipped: max(0, (record.audienceSize ?? recipients) - recipients), delivered: delivered, read: read, acted: acted)
+        return try record.report(recipients: recipients, delivered: delivered, read: read, acted: acted)
     }
 
     /// `SKIP LOCKED`: nodes claiming at once each take other notifications, never the same one.
@@ -96,7 +91,7 @@ extension PostgresStore {
         ).map(NotificationRecord.init(postgres:)).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
         var claimed: [OutgoingNotification] = []
         for record in records {
-            claimed.append(try record.notification(key: try await keys.key(.app, in: AppID(rawValue: record.appID)!)))
+            claimed.append(try record.notification(key: try await keys.key(.app, in: try StoredValue.decode(record.appID, as: AppID.self, column: "appID"))))
         }
         return claimed
     }
@@ -109,7 +104,10 @@ extension PostgresStore {
     }
 
     public func recipientsWithItems(of notification: NotificationID) async throws -> Set<UserID> {
-        Set(try await database.values("SELECT userID FROM inboxItem WHERE notificationID = \(notification.rawValue)", as: String.self).compactMap(UserID.init))
+        Set(
+            try StoredValue.decodeAll(
+                await database.values("SELECT userID FROM inboxItem WHERE notificationID = \(notification.rawValue)", as: String.self), as: UserID.self,
+                column: "inboxItem.userID"))
     }
 
     public func insertInboxItems(_ items: [InboxItem], app: AppID, now: Date) async throws {
@@ -169,9 +167,8 @@ extension PostgresStore {
 
     public func completeNotification(_ id: NotificationID, audienceSize: Int, effects: [OutboxEntry]) async throws {
         let time = nowMilliseconds()
-        guard let appID = try await database.value("SELECT appID FROM notification WHERE id = \(id.rawValue)", as: String.self).flatMap(AppID.init) else {
-            return
-        }
+        guard let stored = try await database.value("SELECT appID FROM notification WHERE id = \(id.rawValue)", as: String.self) else { return }
+        let appID = try StoredValue.decode(stored, as: AppID.self, column: "notification.appID")
         let rows = try await sealedOutboxRows(effects, app: appID)
         try await database.transaction { connection in
             let completed = try await connection.rows(
@@ -199,8 +196,8 @@ extension PostgresStore {
         ).map(InboxItemRecord.init(postgres:)).sorted { ($0.createdAt, $0.position ?? 0) < ($1.createdAt, $1.position ?? 0) }
         var released: [(app: AppID, item: InboxItem)] = []
         for record in records {
-            let app = AppID(rawValue: record.appID)!
-            guard let item = try? record.item(key: try await keys.key(.user(UserID(rawValue: record.userID)!), in: app)) else { continue }
+            let app = try StoredValue.decode(record.appID, as: AppID.self, column: "appID")
+            guard let item = try? record.item(key: try await keys.key(.user(try StoredValue.decode(record.userID, as: UserID.self, column: "userID")), in: app)) else { continue }
             released.append((app, item))
         }
         return released

@@ -79,7 +79,7 @@ extension PostgresStore {
     public func recipients(_ ids: [UserID], in app: AppID) async throws -> [Recipient] {
         try await database.rows(
             "SELECT \(unescaped: UserRecord.postgresColumns) FROM \"user\" WHERE appID = \(app.rawValue) AND id = ANY(\(ids.map(\.rawValue)))"
-        ).map { try UserRecord(postgres: $0).recipient }
+        ).map { try UserRecord(postgres: $0).recipient() }
     }
 
     public func recipients(in segment: Segment, app: AppID) async throws -> [Recipient] {
@@ -96,7 +96,7 @@ extension PostgresStore {
             AND (SELECT count(DISTINCT tag) FROM userTag WHERE userTag.appID = "user".appID AND userTag.userID = "user".id
                  AND tag = ANY(\(tags)::bytea[])) = \(Set(tags).count)
             """
-        ).map { try UserRecord(postgres: $0).recipient }
+        ).map { try UserRecord(postgres: $0).recipient() }
     }
 
     public func updatePreferences(

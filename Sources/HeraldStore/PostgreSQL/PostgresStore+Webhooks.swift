@@ -54,7 +54,7 @@ extension PostgresStore {
                 id,
                 WebhookDelivery(
                     messageId: messageID, event: event, attempt: Int(attempt), url: url, statusCode: statusCode.map(Int.init), error: error,
-                    durationMilliseconds: Int(duration), at: WireTime.date(milliseconds: at), outcome: WebhookDelivery.Outcome(rawValue: outcome) ?? .failed)
+                    durationMilliseconds: Int(duration), at: WireTime.date(milliseconds: at), outcome: try StoredValue.decode(outcome, as: WebhookDelivery.Outcome.self, column: "outcome"))
             )
         }
     }

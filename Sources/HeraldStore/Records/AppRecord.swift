@@ -16,7 +16,7 @@ struct AppRecord: Codable, FetchableRecord, PersistableRecord {
         static let createdAt = Column(CodingKeys.createdAt)
     }
 
-    var app: App { App(id: AppID(rawValue: id)!, name: name, createdAt: WireTime.date(milliseconds: createdAt)) }
+    func app() throws -> App { App(id: try StoredValue.decode(id, as: AppID.self, column: "id"), name: name, createdAt: WireTime.date(milliseconds: createdAt)) }
 }
 
 struct TokenKeyRecord: Codable, FetchableRecord, PersistableRecord {

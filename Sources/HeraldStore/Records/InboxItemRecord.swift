@@ -67,7 +67,7 @@ struct InboxItemRecord: Codable, FetchableRecord, MutablePersistableRecord {
 
     /// The item, opened with `keys`' data key of its recipient.
     func item(keys: KeyRing) throws -> InboxItem {
-        try item(key: keys.key(.user(UserID(rawValue: userID)!), in: AppID(rawValue: appID)!))
+        try item(key: keys.key(.user(try StoredValue.decode(userID, as: UserID.self, column: "userID")), in: try StoredValue.decode(appID, as: AppID.self, column: "appID")))
     }
 
     /// The item, opened with `key`, its recipient's data key.
@@ -84,8 +84,8 @@ struct InboxItemRecord: Codable, FetchableRecord, MutablePersistableRecord {
                 performedAt: WireTime.date(milliseconds: actedAt))
         }
         return InboxItem(
-            id: InboxItemID(rawValue: id)!, notificationId: NotificationID(rawValue: notificationID)!, recipient: UserID(rawValue: userID)!,
-            category: NotificationCategory(rawValue: category) ?? .transactional, title: content.title, body: content.body, data: content.data,
+            id: try StoredValue.decode(id, as: InboxItemID.self, column: "id"), notificationId: try StoredValue.decode(notificationID, as: NotificationID.self, column: "notificationID"), recipient: try StoredValue.decode(userID, as: UserID.self, column: "userID"),
+            category: try StoredValue.decode(category, as: NotificationCategory.self, column: "category"), title: content.title, body: content.body, data: content.data,
             actions: content.actions, createdAt: WireTime.date(milliseconds: createdAt), expiresAt: expiresAt.map(WireTime.date(milliseconds:)),
             readAt: readAt.map(WireTime.date(milliseconds:)), archivedAt: archivedAt.map(WireTime.date(milliseconds:)), performed: performed, jws: content.jws)
     }

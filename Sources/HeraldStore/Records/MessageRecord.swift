@@ -84,15 +84,15 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
         to content: MessageContent?, signer: MessageSigner?, byBusiness: Bool = false, deleting: Bool, at time: Date, key: DataKey?
     ) throws -> (Message, changed: Bool) {
         if deletedAt != nil {
-            if deleting { return (message(key: nil), false) }
+            if deleting { return (try message(key: nil), false) }
             throw HeraldError.conflict(detail: "A deleted message cannot be edited.")
         }
-        var message = message(key: key)
+        var message = try message(key: key)
         if message.erased == true { throw HeraldError.conflict(detail: "The sender of this message has been erased.") }
         if deleting {
             sealed = nil
             deletedAt = WireTime.milliseconds(time)
-            return (self.message(key: nil), true)
+            return (try self.message(key: nil), true)
         }
         guard let content else { return (message, false) }
         editedAt = WireTime.milliseconds(time)
@@ -108,15 +108,15 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
     }
 
     /// The message, opened with `keys`' data key of its owner.
-    func message(app: AppID, keys: KeyRing) -> Message {
-        message(key: deletedAt == nil ? try? keys.key(owner, in: app) : nil)
+    func message(app: AppID, keys: KeyRing) throws -> Message {
+        try message(key: deletedAt == nil ? try? keys.key(owner, in: app) : nil)
     }
 
     /// The message, opened with `key`, the data key of its `owner`. A message whose sender's key is gone
     /// (erased) comes back as `erased`: it keeps its seq, like a tombstone, and shows nothing of what it said.
-    func message(key: DataKey?) -> Message {
+    func message(key: DataKey?) throws -> Message {
         var message = Message(
-            id: MessageID(rawValue: id)!, channelId: ChannelID(rawValue: channelID)!, seq: seq, sender: sender.flatMap(UserID.init(rawValue:)),
+            id: try StoredValue.decode(id, as: MessageID.self, column: "id"), channelId: try StoredValue.decode(channelID, as: ChannelID.self, column: "channelID"), seq: seq, sender: try sender.map { try StoredValue.decode($0, as: UserID.self, column: "message.sender") },
             text: "", data: nil, createdAt: WireTime.date(milliseconds: createdAt), editedAt: editedAt.map(WireTime.date(milliseconds:)),
             deleted: deletedAt != nil)
         guard deletedAt == nil else { return message }

@@ -76,7 +76,7 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
     }
 
     func notification(keys: KeyRing) throws -> OutgoingNotification {
-        try notification(key: keys.key(.app, in: AppID(rawValue: appID)!))
+        try notification(key: keys.key(.app, in: try StoredValue.decode(appID, as: AppID.self, column: "appID")))
     }
 
     /// The notification, opened with `key`, the app's data key.
@@ -104,16 +104,26 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
             throw StoreCorruption(table: Self.databaseTableName, id: id)
         }
         return OutgoingNotification(
-            id: NotificationID(rawValue: id)!, app: AppID(rawValue: appID)!, category: NotificationCategory(rawValue: category) ?? .transactional,
+            id: try StoredValue.decode(id, as: NotificationID.self, column: "id"), app: try StoredValue.decode(appID, as: AppID.self, column: "appID"), category: try StoredValue.decode(category, as: NotificationCategory.self, column: "category"),
             source: source, templateVersion: templateVersion, audience: audience, data: content.data, actions: content.actions,
             sendAt: sendAt.map(WireTime.date(milliseconds:)), expiresAt: expiresAt.map(WireTime.date(milliseconds:)),
-            createdAt: WireTime.date(milliseconds: createdAt), status: OutgoingNotification.Status(rawValue: status) ?? .sending)
+            createdAt: WireTime.date(milliseconds: createdAt), status: try StoredValue.decode(status, as: OutgoingNotification.Status.self, column: "status"))
     }
 }
 
 /// A row that does not decode as what its table holds: never expected, reported rather than crashing.
-struct StoreCorruption: Error, CustomStringConvertible {
-    var table: String
-    var id: String
-    var description: String { "unreadable row \(id) in \(table)" }
+
+extension NotificationRecord {
+    /// The report `GET /v1/notifications/{id}` shows, from the row and its items' counts (both
+    /// backends count the same four things; only the SQL differs).
+    func report(recipients: Int, delivered: Int, read: Int, acted: Int) throws -> NotificationReport {
+        NotificationReport(
+            id: try StoredValue.decode(id, as: NotificationID.self, column: "notification.id"),
+            category: try StoredValue.decode(category, as: NotificationCategory.self, column: "notification.category"),
+            template: try templateKey.map { try StoredValue.decode($0, as: TemplateKey.self, column: "notification.templateKey") },
+            templateVersion: templateVersion, status: try StoredValue.decode(status, as: OutgoingNotification.Status.self, column: "notification.status"),
+            sendAt: sendAt.map(WireTime.date(milliseconds:)), expiresAt: expiresAt.map(WireTime.date(milliseconds:)),
+            createdAt: WireTime.date(milliseconds: createdAt), completedAt: completedAt.map(WireTime.date(milliseconds:)),
+            recipients: recipients, skipped: max(0, (audienceSize ?? recipients) - recipients), delivered: delivered, read: read, acted: acted)
+    }
 }

@@ -18,7 +18,7 @@ struct TemplateRecord: Codable, FetchableRecord, PersistableRecord {
 
     func template() throws -> Template {
         Template(
-            key: TemplateKey(rawValue: key)!, version: version, createdAt: WireTime.date(milliseconds: createdAt),
+            key: try StoredValue.decode(key, as: TemplateKey.self, column: "key"), version: version, createdAt: WireTime.date(milliseconds: createdAt),
             definition: try JSONDecoder().decode(TemplateDefinition.self, from: Data(definition.utf8)))
     }
 }

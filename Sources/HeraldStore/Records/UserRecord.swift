@@ -36,7 +36,7 @@ struct UserRecord: Codable, FetchableRecord, PersistableRecord {
 
     /// The user with their profile opened with `keys`' data key of the user.
     func user(keys: KeyRing) throws -> User {
-        try user(key: keys.key(.user(UserID(rawValue: id)!), in: AppID(rawValue: appID)!))
+        try user(key: keys.key(.user(try StoredValue.decode(id, as: UserID.self, column: "id")), in: try StoredValue.decode(appID, as: AppID.self, column: "appID")))
     }
 
     /// The user with their profile opened with `key`, their data key.
@@ -47,12 +47,12 @@ struct UserRecord: Codable, FetchableRecord, PersistableRecord {
         }
         let profile = try key.open(json: sealed, as: Profile.self, context: SealingContext.user(app: appID, id: id))
         return User(
-            id: UserID(rawValue: id)!, name: profile.name, locale: locale, timezone: timezone, metadata: profile.metadata,
+            id: try StoredValue.decode(id, as: UserID.self, column: "id"), name: profile.name, locale: locale, timezone: timezone, metadata: profile.metadata,
             preferences: decodedPreferences, createdAt: WireTime.date(milliseconds: createdAt), updatedAt: WireTime.date(milliseconds: updatedAt))
     }
 
-    var recipient: Recipient {
-        Recipient(id: UserID(rawValue: id)!, locale: locale, timezone: timezone, preferences: decodedPreferences)
+    func recipient() throws -> Recipient {
+        Recipient(id: try StoredValue.decode(id, as: UserID.self, column: "id"), locale: locale, timezone: timezone, preferences: decodedPreferences)
     }
 }
 

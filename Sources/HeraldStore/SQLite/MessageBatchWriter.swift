@@ -95,7 +95,7 @@ struct MessageBatchWriter {
         guard let message = try MessageRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM message WHERE id = ?"), arguments: [record.resultID]) else {
             return nil
         }
-        return AppendResult(message: message.message(app: app, keys: keys), isReplay: true)
+        return AppendResult(message: try message.message(app: app, keys: keys), isReplay: true)
     }
 
     private mutating func change(

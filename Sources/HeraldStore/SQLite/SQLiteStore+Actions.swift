@@ -87,11 +87,11 @@ extension SQLiteStore {
             var jobs: [OutboxJob] = []
             for row in rows {
                 let id: Int64 = row["id"]
-                let app = AppID(rawValue: row["appID"])!
+                let app = try StoredValue.decode(row["appID"], as: AppID.self, column: "appID")
                 try db.execute(sql: "UPDATE outbox SET availableAt = ? WHERE id = ?", arguments: [leaseUntil, id])
                 jobs.append(
                     OutboxJob(
-                        id: id, app: app, kind: row["kind"], user: (row["userID"] as String?).flatMap(UserID.init),
+                        id: id, app: app, kind: row["kind"], user: try (row["userID"] as String?).map { try StoredValue.decode($0, as: UserID.self, column: "outbox.userID") },
                         subject: row["subjectID"], payload: try Self.outboxPayload(row, app: app, keys: keys), attempts: row["attempts"],
                         createdAt: WireTime.date(milliseconds: row["createdAt"])))
             }

@@ -8,16 +8,16 @@ extension SQLiteStore {
         let key = APIKey.generate()
         let record = AppRecord(id: AppID.generate().rawValue, name: name, apiKeyID: key.keyID, apiKeyHash: key.secretHash, createdAt: nowMilliseconds())
         try await pool.write { db in try record.insert(db) }
-        _ = try await keys.existingOrNewKey(.app, in: AppID(rawValue: record.id)!)
-        return (record.app, key)
+        _ = try await keys.existingOrNewKey(.app, in: try StoredValue.decode(record.id, as: AppID.self, column: "id"))
+        return (try record.app(), key)
     }
 
     public func apps() async throws -> [App] {
-        try await pool.read { db in try AppRecord.order(AppRecord.Columns.createdAt, Column.rowID).fetchAll(db) }.map(\.app)
+        try await pool.read { db in try AppRecord.order(AppRecord.Columns.createdAt, Column.rowID).fetchAll(db) }.map { try $0.app() }
     }
 
     public func app(_ id: AppID) async throws -> App? {
-        try await pool.read { db in try AppRecord.fetchOne(db, key: id.rawValue) }?.app
+        try await pool.read { db in try AppRecord.fetchOne(db, key: id.rawValue) }?.app()
     }
 
     public func rotateAPIKey(of app: AppID) async throws -> APIKey {
@@ -40,7 +40,7 @@ extension SQLiteStore {
     }
 
     public func app(withKeyID keyID: String) async throws -> AppID? {
-        try await pool.read { db in try String.fetchOne(db, sql: "SELECT id FROM app WHERE apiKeyID = ?", arguments: [keyID]) }.flatMap(AppID.init(rawValue:))
+        try await pool.read { db in try String.fetchOne(db, sql: "SELECT id FROM app WHERE apiKeyID = ?", arguments: [keyID]) }.map { try StoredValue.decode($0, as: AppID.self, column: "app.id") }
     }
 
     public func currentTokenKey(of app: AppID) async throws -> TokenSigningKey {
@@ -96,7 +96,7 @@ extension SQLiteStore {
     }
 
     private func unseal(_ record: TokenKeyRecord) throws -> TokenSigningKey {
-        let secret = try appKey(AppID(rawValue: record.appID)!).open(record.sealedSecret, context: SealingContext.tokenKey(kid: record.kid, app: record.appID))
-        return TokenSigningKey(kid: record.kid, app: AppID(rawValue: record.appID)!, secret: secret)
+        let secret = try appKey(try StoredValue.decode(record.appID, as: AppID.self, column: "appID")).open(record.sealedSecret, context: SealingContext.tokenKey(kid: record.kid, app: record.appID))
+        return TokenSigningKey(kid: record.kid, app: try StoredValue.decode(record.appID, as: AppID.self, column: "appID"), secret: secret)
     }
 }

@@ -80,7 +80,7 @@ extension SQLiteStore {
                         """, arguments: [record.id, lastReadSeq, user.rawValue]) ?? 0
                 let last = try MessageRecord.filter(MessageRecord.Columns.channelID == record.id)
                     .order(MessageRecord.Columns.seq.desc).fetchOne(db)
-                return ChannelSummary(channel: try Self.channel(record, appKey: appKey, db: db), unreadCount: unread, lastReadSeq: lastReadSeq, lastMessage: last?.message(app: app, keys: keys))
+                return ChannelSummary(channel: try Self.channel(record, appKey: appKey, db: db), unreadCount: unread, lastReadSeq: lastReadSeq, lastMessage: try last?.message(app: app, keys: keys))
             }
         }
     }
@@ -125,9 +125,9 @@ extension SQLiteStore {
     }
 
     static func memberIDs(of channel: String, db: Database) throws -> [UserID] {
-        try String.fetchAll(
-            db.cachedStatement(sql: "SELECT userID FROM channelMember WHERE channelID = ? ORDER BY joinedAt, userID"), arguments: [channel]
-        ).compactMap(UserID.init(rawValue:))
+        try StoredValue.decodeAll(
+            String.fetchAll(db.cachedStatement(sql: "SELECT userID FROM channelMember WHERE channelID = ? ORDER BY joinedAt, userID"), arguments: [channel]),
+            as: UserID.self, column: "channelMember.userID")
     }
 
     static func channel(_ record: ChannelRecord, appKey: DataKey, db: Database) throws -> Channel {

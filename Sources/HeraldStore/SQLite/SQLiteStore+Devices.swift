@@ -13,24 +13,19 @@ extension SQLiteStore {
                 DeviceRecord.Columns.appID == app.rawValue && DeviceRecord.Columns.platform == device.platform.rawValue
                     && DeviceRecord.Columns.token == device.token
             ).fetchOne(db)
-            switch try DeviceRules.decide(device, id: .generate(), for: user, in: app, existing: existing, appKey: appKey, at: time) {
-            case .update(let record, let enrolsKey):
+            let decision = try DeviceRules.decide(device, id: .generate(), for: user, in: app, existing: existing, appKey: appKey, at: time)
+            switch decision {
+            case .update(let record, _):
                 try record.update(db)
-                let updated = try record.device(appKey: appKey)
-                if enrolsKey { try Self.insert(effects(updated), app: app, now: time, keys: keys, db: db) }
-                return DeviceRegistration(device: updated, created: false, enrolledStepUpKey: enrolsKey, tookPushTokenFrom: nil)
             case .insert(let record, let replacing):
                 try replacing?.delete(db)
-                let count = try DeviceRecord.filter(DeviceRecord.Columns.appID == app.rawValue && DeviceRecord.Columns.userID == user.rawValue).fetchCount(db)
-                guard count < Limits.devicesPerUser else {
-                    throw HeraldError.conflict(detail: "A user may register at most \(Limits.devicesPerUser) devices; remove one first.")
-                }
+                try DeviceRules.checkRoom(
+                    devicesOfUser: DeviceRecord.filter(DeviceRecord.Columns.appID == app.rawValue && DeviceRecord.Columns.userID == user.rawValue).fetchCount(db))
                 try record.insert(db)
-                let created = try record.device(appKey: appKey)
-                if record.stepUpKey != nil { try Self.insert(effects(created), app: app, now: time, keys: keys, db: db) }
-                return DeviceRegistration(
-                    device: created, created: true, enrolledStepUpKey: record.stepUpKey != nil, tookPushTokenFrom: replacing.flatMap { UserID(rawValue: $0.userID) })
             }
+            let outcome = try DeviceRules.outcome(of: decision, appKey: appKey, effects: effects)
+            try Self.insert(outcome.effects, app: app, now: time, keys: keys, db: db)
+            return outcome.registration
         }
     }
 

@@ -23,7 +23,7 @@ extension SQLiteStore {
                     SELECT message.* FROM message JOIN channel ON channel.id = message.channelID
                     WHERE channel.appID = ? AND message.sender = ? ORDER BY message.createdAt, message.seq
                     """, arguments: [app.rawValue, id.rawValue]
-            ).map { $0.message(app: app, keys: keys) }
+            ).map { try $0.message(app: app, keys: keys) }
             let inbox = try InboxItemRecord.filter(InboxItemRecord.Columns.appID == app.rawValue && InboxItemRecord.Columns.userID == id.rawValue)
                 .order(InboxItemRecord.Columns.createdAt).fetchAll(db).map { try $0.item(keys: keys) }
             let consents = try Row.fetchAll(

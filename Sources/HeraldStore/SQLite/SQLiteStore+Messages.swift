@@ -46,7 +46,7 @@ extension SQLiteStore {
             let hasMore = records.count > query.limit
             records = Array(records.prefix(query.limit))
             if query.isBackward { records.reverse() }
-            return MessagePage(messages: records.map { $0.message(app: app, keys: keys) }, hasMore: hasMore)
+            return MessagePage(messages: try records.map { try $0.message(app: app, keys: keys) }, hasMore: hasMore)
         }
     }
 }

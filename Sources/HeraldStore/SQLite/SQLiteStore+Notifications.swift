@@ -43,14 +43,7 @@ extension SQLiteStore {
                     SELECT COUNT(*) AS recipients, COUNT(deliveredAt) AS delivered, COUNT(readAt) AS read, COUNT(actedAt) AS acted
                     FROM inboxItem WHERE notificationID = ?
                     """, arguments: [record.id])!
-            let recipients: Int = row["recipients"]
-            return NotificationReport(
-                id: id, category: NotificationCategory(rawValue: record.category) ?? .transactional, template: record.templateKey.flatMap(TemplateKey.init),
-                templateVersion: record.templateVersion, status: OutgoingNotification.Status(rawValue: record.status) ?? .sending,
-                sendAt: record.sendAt.map(WireTime.date(milliseconds:)), expiresAt: record.expiresAt.map(WireTime.date(milliseconds:)),
-                createdAt: WireTime.date(milliseconds: record.createdAt), completedAt: record.completedAt.map(WireTime.date(milliseconds:)),
-                recipients: recipients, skipped: max(0, (record.audienceSize ?? recipients) - recipients), delivered: row["delivered"], read: row["read"],
-                acted: row["acted"])
+            return try record.report(recipients: row["recipients"], delivered: row["delivered"], read: row["read"], acted: row["acted"])
         }
     }
 
@@ -85,7 +78,10 @@ extension SQLiteStore {
 
     public func recipientsWithItems(of notification: NotificationID) async throws -> Set<UserID> {
         try await pool.read { db in
-            Set(try String.fetchAll(db, sql: "SELECT userID FROM inboxItem WHERE notificationID = ?", arguments: [notification.rawValue]).compactMap(UserID.init))
+            Set(
+                try StoredValue.decodeAll(
+                    String.fetchAll(db, sql: "SELECT userID FROM inboxItem WHERE notificationID = ?", arguments: [notification.rawValue]), as: UserID.self,
+                    column: "inboxItem.userID"))
         }
     }
 
@@ -147,7 +143,7 @@ extension SQLiteStore {
             try db.execute(
                 sql: "UPDATE notification SET status = 'sent', audienceSize = ?, completedAt = ?, leaseUntil = NULL WHERE id = ?",
                 arguments: [audienceSize, time, id.rawValue])
-            try Self.insert(effects, app: AppID(rawValue: appID)!, now: time, keys: keys, db: db)
+            try Self.insert(effects, app: try StoredValue.decode(appID, as: AppID.self, column: "appID"), now: time, keys: keys, db: db)
         }
     }
 
@@ -167,7 +163,10 @@ extension SQLiteStore {
             for record in due {
                 try db.execute(sql: "UPDATE inboxItem SET releasedAt = ? WHERE position = ?", arguments: [nowMilliseconds, record.position])
             }
-            return due.compactMap { record in (try? record.item(keys: keys)).map { (AppID(rawValue: record.appID)!, $0) } }
+            return try due.compactMap { record in
+                guard let item = try? record.item(keys: keys) else { return nil }
+                return (try StoredValue.decode(record.appID, as: AppID.self, column: "appID"), item)
+            }
         }
     }
 }

@@ -34,7 +34,7 @@ extension SQLiteStore {
     }
 
     private func unseal(_ record: SigningKeyRecord) throws -> SigningKey {
-        let raw = try appKey(AppID(rawValue: record.appID)!).open(record.sealedPrivateKey, context: SealingContext.signingKey(kid: record.kid, app: record.appID))
+        let raw = try appKey(try StoredValue.decode(record.appID, as: AppID.self, column: "appID")).open(record.sealedPrivateKey, context: SealingContext.signingKey(kid: record.kid, app: record.appID))
         return try SigningKey(kid: record.kid, rawRepresentation: raw, createdAt: WireTime.date(milliseconds: record.createdAt))
     }
 

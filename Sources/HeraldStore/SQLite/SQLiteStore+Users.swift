@@ -60,7 +60,7 @@ extension SQLiteStore {
             var recipients: [Recipient] = []
             for chunk in stride(from: 0, to: ids.count, by: 500).map({ ids[$0..<min($0 + 500, ids.count)] }) {
                 recipients += try UserRecord.filter(UserRecord.Columns.appID == app.rawValue && chunk.map(\.rawValue).contains(UserRecord.Columns.id))
-                    .fetchAll(db).map(\.recipient)
+                    .fetchAll(db).map { try $0.recipient() }
             }
             return recipients
         }
@@ -77,7 +77,7 @@ extension SQLiteStore {
         }
         let sql = "SELECT * FROM user WHERE " + conditions.joined(separator: " AND ")
         return try await pool.read { [arguments] db in
-            try UserRecord.fetchAll(db, sql: sql, arguments: arguments).map(\.recipient)
+            try UserRecord.fetchAll(db, sql: sql, arguments: arguments).map { try $0.recipient() }
         }
     }
 

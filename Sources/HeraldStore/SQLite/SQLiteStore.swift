@@ -48,7 +48,7 @@ public final class SQLiteStore: Store {
         }
         try SQLiteMigrations.migrator.migrate(pool)
         // Apps made before they had a key store (or whose key creation was interrupted) get their key now.
-        for app in try pool.read({ db in try String.fetchAll(db, sql: "SELECT id FROM app") }).compactMap(AppID.init(rawValue:)) {
+        for app in try pool.read({ db in try String.fetchAll(db, sql: "SELECT id FROM app") }).map({ try StoredValue.decode($0, as: AppID.self, column: "app.id") }) {
             try keys.ensureAppKey(app)
         }
         try Self.upgradeClearContent(pool: pool, keys: keys)

@@ -43,6 +43,25 @@ struct DatabaseWriterTests {
         }
     }
 
+    @Test("A stored value Herald does not know is an error, never a default: an unknown category does not read as transactional, a broken sender does not make a customer's message the bank's")
+    func unknownStoredValuesAreErrors() async throws {
+        try await TestHarness.with { harness in
+            let channel = try await harness.group(["ana", "ben"])
+            let message = try await harness.post("mine", to: channel, from: "ben")
+            let (notification, item) = try await harness.seedInboxItem(for: "ana")
+
+            try harness.writeDatabase("UPDATE inboxItem SET category = 'bogus' WHERE id = '\(item)'")
+            try harness.writeDatabase("UPDATE notification SET category = 'bogus' WHERE id = '\(notification)'")
+            try harness.writeDatabase("UPDATE message SET sender = 'not an id!' WHERE id = '\(message.id)'")
+
+            await #expect(throws: StoreCorruption.self) { try await harness.store.inbox(of: harness.user("ana"), in: harness.app, query: InboxQuery()) }
+            await #expect(throws: StoreCorruption.self) { try await harness.store.notificationReport(notification, in: harness.app) }
+            await #expect(throws: StoreCorruption.self) {
+                try await harness.store.history(of: channel.id, in: harness.app, query: HistoryQuery(after: 0, limit: 50))
+            }
+        }
+    }
+
     static func approve(_ client: TestClient, token: String, device: TestDevice, deviceID: String) async throws -> TestResponse {
         let item = try #require(try await client.inbox(token).items.first)
         struct Challenge: Decodable { var challenge: String }
