@@ -20,28 +20,22 @@ extension PostgresStore {
             for chain in chains {
                 try await connection.execute("SELECT pg_advisory_xact_lock(hashtextextended(\("audit|" + chain), 0))")
             }
-            var heads: [String: (seq: Int64, hash: Data)] = [:]
+            var linker = AuditChainLinker(key: key)
             for write in batch {
                 let chain = write.event.chain.column
-                var head = heads[chain]
-                if head == nil {
-                    head = try await connection.rows("SELECT seq, hash FROM auditEvent WHERE chain = \(chain) ORDER BY seq DESC LIMIT 1").first
-                        .map { try $0.decode((Int64, Data).self) }.map { (seq: $0.0, hash: $0.1) } ?? (0, AuditEvent.genesis)
+                if linker.needsHead(of: chain) {
+                    let stored = try await connection.rows("SELECT seq, hash FROM auditEvent WHERE chain = \(chain) ORDER BY seq DESC LIMIT 1").first
+                        .map { try $0.decode((Int64, Data).self) }
+                    linker.start(chain, storedHead: stored.map { (seq: $0.0, hash: $0.1) })
                 }
-                let id = try await connection.value("SELECT nextval('auditevent_id_seq')", as: Int64.self)!
-                // A stored seq at its end (written outside Herald) fails the write rather than the process.
-                guard head!.seq < Int64.max else { throw SeqLimit.reached }
-                let seq = head!.seq + 1
-                let canonical = AuditEvent.canonicalBytes(
-                    chain: chain, id: id, seq: seq, at: write.at, actor: write.event.actor, action: write.event.action, target: write.event.target)
-                let hash = AuditEvent.hash(previous: head!.hash, canonical: canonical, key: key)
+                guard let id = try await connection.value("SELECT nextval('auditevent_id_seq')", as: Int64.self) else { throw StoreCorruption(column: "auditevent_id_seq") }
+                let entry = try linker.link(write, id: id)
                 try await connection.execute(
                     """
                     INSERT INTO auditEvent (id, chain, seq, at, actor, action, target, prevHash, hash)
-                    VALUES (\(id), \(chain), \(seq), \(WireTime.milliseconds(write.at)), \(write.event.actor), \(write.event.action), \(write.event.target),
-                        \(head!.hash), \(hash))
+                    VALUES (\(entry.id), \(entry.chain), \(entry.seq), \(entry.atMilliseconds), \(entry.actor), \(entry.action), \(entry.target),
+                        \(entry.prevHash), \(entry.hash))
                     """)
-                heads[chain] = (seq, hash)
             }
         }
         return batch.map { _ in .success(()) }

@@ -14,26 +14,19 @@ extension SQLiteStore {
             let maxID = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM auditEvent") ?? 0
             guard maxID < Int64.max - Int64(batch.count) else { throw SeqLimit.reached }
             var nextID = maxID + 1
-            var heads: [String: (seq: Int64, hash: Data)] = [:]
+            var linker = AuditChainLinker(key: key)
             let insert = try db.cachedStatement(
                 sql: "INSERT INTO auditEvent (id, chain, seq, at, actor, action, target, prevHash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
             for write in batch {
                 let chain = write.event.chain.column
-                var head = heads[chain]
-                if head == nil {
+                if linker.needsHead(of: chain) {
                     let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM auditEvent WHERE chain = ? ORDER BY seq DESC LIMIT 1", arguments: [chain])
-                    head = row.map { ($0["seq"], $0["hash"]) } ?? (0, AuditEvent.genesis)
+                    linker.start(chain, storedHead: row.map { (seq: $0["seq"], hash: $0["hash"]) })
                 }
-                // A stored seq at its end (written outside Herald) fails the write rather than the process.
-                guard head!.seq < Int64.max else { throw SeqLimit.reached }
-                let seq = head!.seq + 1
-                let canonical = AuditEvent.canonicalBytes(
-                    chain: chain, id: nextID, seq: seq, at: write.at, actor: write.event.actor, action: write.event.action, target: write.event.target)
-                let hash = AuditEvent.hash(previous: head!.hash, canonical: canonical, key: key)
+                let entry = try linker.link(write, id: nextID)
                 try insert.execute(arguments: [
-                    nextID, chain, seq, WireTime.milliseconds(write.at), write.event.actor, write.event.action, write.event.target, head!.hash, hash,
+                    entry.id, entry.chain, entry.seq, entry.atMilliseconds, entry.actor, entry.action, entry.target, entry.prevHash, entry.hash,
                 ])
-                heads[chain] = (seq, hash)
                 nextID += 1
             }
         }
