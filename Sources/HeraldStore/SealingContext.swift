@@ -15,7 +15,7 @@ public enum SealingContext {
     static func inboxItem(_ id: String) -> String { "inbox|\(id)" }
     static func inboxInput(_ id: String) -> String { "inbox.input|\(id)" }
     static func channelName(_ id: String) -> String { "channel.name|\(id)" }
-    static func outbox(app: AppID, kind: String, subject: String?) -> String { "outbox|\(app.rawValue)|\(kind)|\(subject ?? "")" }
+    static func outbox(app: AppID, kind: OutboxKind, subject: String?) -> String { "outbox|\(app.rawValue)|\(kind.rawValue)|\(subject ?? "")" }
     static func pushCredential(app: String, provider: String) -> String { "pushCredential:\(app):\(provider)" }
     static func webhookSecret(_ app: AppID) -> String { "webhookSecret:\(app.rawValue)" }
     static func tokenKey(kid: String, app: String) -> String { "tokenKey:\(app):\(kid)" }

@@ -224,13 +224,13 @@ extension ChallengeOutcome {
 
 /// A side effect to perform later, written in the same transaction as what caused it.
 public struct OutboxEntry: Sendable, Equatable {
-    public var kind: String
+    public var kind: OutboxKind
     public var user: UserID?
     public var subject: String?
     public var payload: String
     public var availableAt: Date
 
-    public init(kind: String, user: UserID?, subject: String?, payload: String, availableAt: Date) {
+    public init(kind: OutboxKind, user: UserID?, subject: String?, payload: String, availableAt: Date) {
         self.kind = kind
         self.user = user
         self.subject = subject
@@ -243,7 +243,7 @@ public struct OutboxEntry: Sendable, Equatable {
 public struct OutboxJob: Sendable, Equatable {
     public var id: Int64
     public var app: AppID
-    public var kind: String
+    public var kind: OutboxKind
     public var user: UserID?
     public var subject: String?
     public var payload: String
@@ -265,7 +265,7 @@ public protocol ActionStore: Sendable {
     ) async throws -> (item: InboxItem, isFirst: Bool)
     /// Claims due rows of the given kinds: they become due again `lease` later unless completed, so a
     /// process that stops mid-job leaves it to be retried (at least once).
-    func claimOutbox(kinds: [String], now: Date, lease: TimeInterval, limit: Int) async throws -> [OutboxJob]
+    func claimOutbox(kinds: [OutboxKind], now: Date, lease: TimeInterval, limit: Int) async throws -> [OutboxJob]
     func completeOutbox(_ id: Int64) async throws
     /// Completes many rows in one transaction.
     func completeOutbox(_ ids: [Int64]) async throws
@@ -334,17 +334,21 @@ extension ActionStore {
     }
 }
 
-/// The outbox kinds the store itself writes.
-public enum OutboxKind {
+/// What an outbox row asks for; stored as its raw value, which a row must decode to.
+public enum OutboxKind: String, Sendable, CaseIterable {
     /// A push for an inbox item (`subject` the item id, `user` its recipient).
-    public static let push = "push"
+    case push
     /// A push for a chat message (`subject` the message id, payload its channel and, once settled, the
     /// offline recipients).
-    public static let messagePush = "push.message"
-    /// Kinds whose payload may carry content, and is therefore sealed at rest.
-    public static let sealed: Set<String> = [webhook, followUp]
-    public static let webhook = "webhook"
-    public static let followUp = "followUp"
+    case messagePush = "push.message"
+    /// A webhook delivery (its payload is the event, which may carry content).
+    case webhook
+    /// A follow-up notification after an action.
+    case followUp
+
+    /// Whether the payload may carry content, and is therefore sealed at rest.
+    public var isSealed: Bool { self == .webhook || self == .followUp }
+
     /// How long a push row waits after its commit, so that live delivery (which makes the push
     /// unnecessary) settles it first.
     public static let pushGrace: TimeInterval = 2

@@ -172,9 +172,9 @@ struct NotificationStoreConformanceTests {
             let store = fixture.store
             let app = try await fixture.appWithAnaAndBen()
             let now = fixture.clock.now
-            try await store.enqueue((0..<60).map { OutboxEntry(kind: "test", user: nil, subject: "s\($0)", payload: "{}", availableAt: now) }, app: app)
+            try await store.enqueue((0..<60).map { OutboxEntry(kind: .webhook, user: nil, subject: "s\($0)", payload: "{}", availableAt: now) }, app: app)
             let claimed = try await withThrowingTaskGroup(of: [Int64].self) { group in
-                for _ in 0..<6 { group.addTask { try await store.claimOutbox(kinds: ["test"], now: now, lease: 30, limit: 15).map(\.id) } }
+                for _ in 0..<6 { group.addTask { try await store.claimOutbox(kinds: [.webhook], now: now, lease: 30, limit: 15).map(\.id) } }
                 return try await group.reduce(into: []) { $0 += $1 }
             }
             #expect(claimed.count == 60)

@@ -231,7 +231,7 @@ extension PostgresMessageBatchWriter {
         try await connection.execute(
             """
             INSERT INTO outbox (appID, kind, subjectID, payload, availableAt, createdAt)
-            SELECT appID, 'push.message', subjectID, payload, createdAt + \(grace), createdAt
+            SELECT appID, \(OutboxKind.messagePush.rawValue), subjectID, payload, createdAt + \(grace), createdAt
             FROM unnest(\(pushed.map(\.request.app.rawValue))::text[], \(pushed.map(\.record.id))::text[], \(payloads)::text[],
                 \(pushed.map(\.record.createdAt))::bigint[]) AS o(appID, subjectID, payload, createdAt)
             """)

@@ -73,7 +73,7 @@ extension PostgresStore {
     /// The same with the app's key at hand, for rows made inside a transaction.
     static func sealedOutboxRows(_ entries: [OutboxEntry], app: AppID, appKey: DataKey?) throws -> [OutboxRow] {
         try entries.map { entry in
-            guard OutboxKind.sealed.contains(entry.kind) else { return OutboxRow(entry: entry, sealed: nil) }
+            guard entry.kind.isSealed else { return OutboxRow(entry: entry, sealed: nil) }
             // Never written in clear: an app without its key is an error, not a reason to skip sealing.
             guard let appKey else { throw HeraldError.notFound(resource: "app") }
             return OutboxRow(
@@ -87,7 +87,7 @@ extension PostgresStore {
             try await connection.execute(
                 """
                 INSERT INTO outbox (appID, kind, userID, subjectID, payload, sealedPayload, availableAt, createdAt)
-                VALUES (\(app.rawValue), \(entry.kind), \(entry.user?.rawValue), \(entry.subject), \(row.sealed == nil ? entry.payload : nil),
+                VALUES (\(app.rawValue), \(entry.kind.rawValue), \(entry.user?.rawValue), \(entry.subject), \(row.sealed == nil ? entry.payload : nil),
                     \(row.sealed), \(WireTime.milliseconds(entry.availableAt)), \(now))
                 """)
         }
@@ -101,22 +101,23 @@ extension PostgresStore {
 
     /// `SKIP LOCKED`: nodes claiming at once each take other rows. A claim moves the row's `availableAt`
     /// a lease ahead, so a node that dies mid-job leaves it to be claimed again when the lease runs out.
-    public func claimOutbox(kinds: [String], now: Date, lease: TimeInterval, limit: Int) async throws -> [OutboxJob] {
+    public func claimOutbox(kinds: [OutboxKind], now: Date, lease: TimeInterval, limit: Int) async throws -> [OutboxJob] {
         let nowMilliseconds = WireTime.milliseconds(now)
         let leaseUntil = WireTime.milliseconds(now.addingTimeInterval(lease))
         let rows = try await database.rows(
             """
             UPDATE outbox SET availableAt = \(leaseUntil)
             WHERE id IN (
-                SELECT id FROM outbox WHERE kind = ANY(\(kinds)) AND availableAt <= \(nowMilliseconds)
+                SELECT id FROM outbox WHERE kind = ANY(\(kinds.map(\.rawValue))) AND availableAt <= \(nowMilliseconds)
                 ORDER BY availableAt, id LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
             RETURNING id, appID, kind, userID, subjectID, payload, sealedPayload, attempts, createdAt
             """)
         var jobs: [OutboxJob] = []
         for row in rows {
-            let (id, appID, kind, userID, subject, payload, sealed, attempts, createdAt) = try row.decode(
+            let (id, appID, kindText, userID, subject, payload, sealed, attempts, createdAt) = try row.decode(
                 (Int64, String, String, String?, String?, String?, Data?, Int64, Int64).self)
             let app = try StoredValue.decode(appID, as: AppID.self, column: "appID")
+            let kind = try StoredValue.decode(kindText, as: OutboxKind.self, column: "outbox.kind")
             var text = payload ?? ""
             if let sealed {
                 guard let appKey = try await keys.key(.app, in: app) else { continue }

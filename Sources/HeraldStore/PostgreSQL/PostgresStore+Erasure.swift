@@ -16,7 +16,7 @@ extension PostgresStore {
                 "UPDATE message SET sealed = NULL WHERE sender = \(user.rawValue) AND channelID IN (SELECT id FROM channel WHERE appID = \(app.rawValue))")
             try await connection.execute(
                 """
-                DELETE FROM outbox WHERE kind = 'push' AND subjectID IN (SELECT id FROM inboxItem WHERE appID = \(app.rawValue) AND userID = \(user.rawValue))
+                DELETE FROM outbox WHERE kind = \(OutboxKind.push.rawValue) AND subjectID IN (SELECT id FROM inboxItem WHERE appID = \(app.rawValue) AND userID = \(user.rawValue))
                 """)
             for table in ["inboxItem", "outbox", "idempotencyKey", "userTokenEpoch", "device", "actionChallenge", "channelMember", "consentChange", "pushDelivery", "userTag"] {
                 try await connection.execute(PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE appID = $1 AND userID = $2", binds: Self.bindings(app.rawValue, user.rawValue)))

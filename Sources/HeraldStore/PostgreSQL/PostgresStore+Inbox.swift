@@ -84,7 +84,7 @@ extension PostgresStore {
                         RETURNING \(InboxItemRecord.postgresColumns)
                         """, binds: bindings))
             guard let row = updated.first else { throw HeraldError.notFound(resource: "inbox item") }
-            try await connection.execute("DELETE FROM outbox WHERE kind = 'push' AND subjectID = \(id.rawValue)")
+            try await connection.execute("DELETE FROM outbox WHERE kind = \(OutboxKind.push.rawValue) AND subjectID = \(id.rawValue)")
             return try InboxItemRecord(postgres: row).item(key: key)
         }
     }

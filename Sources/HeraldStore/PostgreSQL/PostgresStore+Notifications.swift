@@ -140,7 +140,7 @@ extension PostgresStore {
             try await connection.execute(
                 """
                 INSERT INTO outbox (appID, kind, userID, subjectID, availableAt, createdAt)
-                SELECT \(app.rawValue), 'push', userID, subjectID, availableAt, \(nowMilliseconds)
+                SELECT \(app.rawValue), \(OutboxKind.push.rawValue), userID, subjectID, availableAt, \(nowMilliseconds)
                 FROM unnest(\(pushes.map(\.userID))::text[], \(pushes.map(\.id))::text[], \(pushes.map { $0.createdAt + pushGrace })::bigint[])
                     AS push(userID, subjectID, availableAt)
                 """)
@@ -157,7 +157,7 @@ extension PostgresStore {
     static func markDelivered(_ ids: [String], app: AppID, at time: Int64, on connection: PostgresConnection) async throws {
         guard !ids.isEmpty else { return }
         try await connection.execute("UPDATE inboxItem SET deliveredAt = \(time) WHERE appID = \(app.rawValue) AND deliveredAt IS NULL AND id = ANY(\(ids))")
-        try await connection.execute("DELETE FROM outbox WHERE kind = 'push' AND subjectID = ANY(\(ids))")
+        try await connection.execute("DELETE FROM outbox WHERE kind = \(OutboxKind.push.rawValue) AND subjectID = ANY(\(ids))")
     }
 
     public func failNotification(_ id: NotificationID) async throws {

@@ -89,7 +89,7 @@ extension PostgresStore {
             if !removed.isEmpty {
                 try await connection.execute(
                     """
-                    DELETE FROM outbox WHERE kind = 'push.message' AND subjectID = ANY(\(removed)) AND attempts = 0 AND availableAt <= createdAt + \(grace)
+                    DELETE FROM outbox WHERE kind = \(OutboxKind.messagePush.rawValue) AND subjectID = ANY(\(removed)) AND attempts = 0 AND availableAt <= createdAt + \(grace)
                     """)
             }
             for (message, offline) in settled {
@@ -97,7 +97,7 @@ extension PostgresStore {
                 try await connection.execute(
                     """
                     UPDATE outbox SET availableAt = \(time), payload = jsonb_set(payload::jsonb, '{recipients}', \(recipients)::jsonb)::text
-                    WHERE kind = 'push.message' AND subjectID = \(message.rawValue) AND attempts = 0 AND availableAt <= createdAt + \(grace)
+                    WHERE kind = \(OutboxKind.messagePush.rawValue) AND subjectID = \(message.rawValue) AND attempts = 0 AND availableAt <= createdAt + \(grace)
                     """)
             }
         }

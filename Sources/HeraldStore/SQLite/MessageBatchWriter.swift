@@ -74,7 +74,7 @@ struct MessageBatchWriter {
             var payload: [String: JSONValue] = ["channelId": .string(request.channel.rawValue)]
             if let sender = request.sender { payload["sender"] = .string(sender.rawValue) }
             let milliseconds = WireTime.milliseconds(time)
-            try db.cachedStatement(sql: "INSERT INTO outbox (appID, kind, subjectID, payload, availableAt, createdAt) VALUES (?, 'push.message', ?, ?, ?, ?)")
+            try db.cachedStatement(sql: "INSERT INTO outbox (appID, kind, subjectID, payload, availableAt, createdAt) VALUES (?, '\(OutboxKind.messagePush.rawValue)', ?, ?, ?, ?)")
                 .execute(arguments: [
                     request.app.rawValue, message.id.rawValue, String(decoding: JSONValue.object(payload).canonicalData(), as: UTF8.self),
                     milliseconds + Int64(OutboxKind.pushGrace * 1000), milliseconds,

@@ -52,23 +52,23 @@ extension SQLiteStore {
         let appKey = try keys.key(.app, in: app)
         for entry in entries {
             var payload = entry.payload.databaseValue
-            if OutboxKind.sealed.contains(entry.kind) {
+            if entry.kind.isSealed {
                 // Never written in clear: an app without its key is an error, not a reason to skip sealing.
                 guard let appKey else { throw HeraldError.notFound(resource: "app") }
                 payload = try appKey.seal(Data(entry.payload.utf8), context: SealingContext.outbox(app: app, kind: entry.kind, subject: entry.subject)).databaseValue
             }
             try db.execute(
                 sql: "INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [app.rawValue, entry.kind, entry.user?.rawValue, entry.subject, payload, WireTime.milliseconds(entry.availableAt), now])
+                arguments: [app.rawValue, entry.kind.rawValue, entry.user?.rawValue, entry.subject, payload, WireTime.milliseconds(entry.availableAt), now])
         }
     }
 
     /// The payload of a claimed row, opened when it was sealed.
-    static func outboxPayload(_ row: Row, app: AppID, keys: KeyRing) throws -> String {
+    static func outboxPayload(_ row: Row, app: AppID, kind: OutboxKind, keys: KeyRing) throws -> String {
         let value: DatabaseValue = row["payload"]
         guard case .blob(let sealed) = value.storage else { return String.fromDatabaseValue(value) ?? "" }
         guard let appKey = try keys.key(.app, in: app) else { return "" }
-        return String(decoding: try appKey.open(sealed, context: SealingContext.outbox(app: app, kind: row["kind"], subject: row["subjectID"])), as: UTF8.self)
+        return String(decoding: try appKey.open(sealed, context: SealingContext.outbox(app: app, kind: kind, subject: row["subjectID"])), as: UTF8.self)
     }
 
     public func enqueue(_ entries: [OutboxEntry], app: AppID) async throws {
@@ -76,23 +76,24 @@ extension SQLiteStore {
         try await pool.write { [keys] db in try Self.insert(entries, app: app, now: now, keys: keys, db: db) }
     }
 
-    public func claimOutbox(kinds: [String], now: Date, lease: TimeInterval, limit: Int) async throws -> [OutboxJob] {
+    public func claimOutbox(kinds: [OutboxKind], now: Date, lease: TimeInterval, limit: Int) async throws -> [OutboxJob] {
         let nowMilliseconds = WireTime.milliseconds(now)
         let leaseUntil = WireTime.milliseconds(now.addingTimeInterval(lease))
         return try await pool.write { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: "SELECT * FROM outbox WHERE kind IN (\(databaseQuestionMarks(count: kinds.count))) AND availableAt <= ? ORDER BY availableAt, id LIMIT ?",
-                arguments: StatementArguments(kinds) + [nowMilliseconds, limit])
+                arguments: StatementArguments(kinds.map(\.rawValue)) + [nowMilliseconds, limit])
             var jobs: [OutboxJob] = []
             for row in rows {
                 let id: Int64 = row["id"]
                 let app = try StoredValue.decode(row["appID"], as: AppID.self, column: "appID")
+                let kind = try StoredValue.decode(row["kind"], as: OutboxKind.self, column: "outbox.kind")
                 try db.execute(sql: "UPDATE outbox SET availableAt = ? WHERE id = ?", arguments: [leaseUntil, id])
                 jobs.append(
                     OutboxJob(
-                        id: id, app: app, kind: row["kind"], user: try (row["userID"] as String?).map { try StoredValue.decode($0, as: UserID.self, column: "outbox.userID") },
-                        subject: row["subjectID"], payload: try Self.outboxPayload(row, app: app, keys: keys), attempts: row["attempts"],
+                        id: id, app: app, kind: kind, user: try (row["userID"] as String?).map { try StoredValue.decode($0, as: UserID.self, column: "outbox.userID") },
+                        subject: row["subjectID"], payload: try Self.outboxPayload(row, app: app, kind: kind, keys: keys), attempts: row["attempts"],
                         createdAt: WireTime.date(milliseconds: row["createdAt"])))
             }
             return jobs

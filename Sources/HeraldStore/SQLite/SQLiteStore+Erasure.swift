@@ -18,7 +18,7 @@ extension SQLiteStore {
                     WHERE sender = ? AND channelID IN (SELECT id FROM channel WHERE appID = ?)
                     """, arguments: [user.rawValue, app.rawValue])
             try db.execute(
-                sql: "DELETE FROM outbox WHERE kind = 'push' AND subjectID IN (SELECT id FROM inboxItem WHERE appID = ? AND userID = ?)", arguments: arguments)
+                sql: "DELETE FROM outbox WHERE kind = '\(OutboxKind.push.rawValue)' AND subjectID IN (SELECT id FROM inboxItem WHERE appID = ? AND userID = ?)", arguments: arguments)
             for statement in [
                 "DELETE FROM inboxItem WHERE appID = ? AND userID = ?",
                 "DELETE FROM outbox WHERE appID = ? AND userID = ?",

@@ -67,7 +67,7 @@ extension SQLiteStore {
         return try await pool.write { db in
             guard let record = try Self.itemRecord(id, of: user, in: app, db: db) else { throw HeraldError.notFound(resource: "inbox item") }
             try db.execute(sql: "UPDATE inboxItem SET \(sql) WHERE position = ?2", arguments: [now, record.position])
-            try db.execute(sql: "DELETE FROM outbox WHERE kind = 'push' AND subjectID = ?", arguments: [record.id])
+            try db.execute(sql: "DELETE FROM outbox WHERE kind = '\(OutboxKind.push.rawValue)' AND subjectID = ?", arguments: [record.id])
             return try InboxItemRecord.fetchOne(db, key: record.position)!.item(keys: keys)
         }
     }

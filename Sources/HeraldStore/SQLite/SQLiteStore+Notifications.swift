@@ -103,7 +103,7 @@ extension SQLiteStore {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             let push = try db.cachedStatement(
-                sql: "INSERT INTO outbox (appID, kind, userID, subjectID, availableAt, createdAt) VALUES (?, 'push', ?, ?, ?, ?)")
+                sql: "INSERT INTO outbox (appID, kind, userID, subjectID, availableAt, createdAt) VALUES (?, '\(OutboxKind.push.rawValue)', ?, ?, ?, ?)")
             for record in records {
                 try insert.execute(arguments: [
                     record.id, record.appID, record.userID, record.notificationID, record.category, record.sealed, record.createdAt,
@@ -130,7 +130,7 @@ extension SQLiteStore {
             try db.execute(
                 sql: "UPDATE inboxItem SET deliveredAt = ? WHERE appID = ? AND deliveredAt IS NULL AND id IN (\(marks))",
                 arguments: StatementArguments([time, app.rawValue] as [any DatabaseValueConvertible]) + StatementArguments(chunk))
-            try db.execute(sql: "DELETE FROM outbox WHERE kind = 'push' AND subjectID IN (\(marks))", arguments: StatementArguments(chunk))
+            try db.execute(sql: "DELETE FROM outbox WHERE kind = '\(OutboxKind.push.rawValue)' AND subjectID IN (\(marks))", arguments: StatementArguments(chunk))
         }
     }
 

@@ -102,7 +102,7 @@ extension SQLiteStore {
         let grace = Int64(OutboxKind.pushGrace * 1000)
         // Only rows no worker has claimed yet (a claim moves `availableAt` a lease ahead): a claimed row
         // is already going to every member but the sender.
-        let unclaimed = "kind = 'push.message' AND subjectID = ? AND attempts = 0 AND availableAt <= createdAt + \(grace)"
+        let unclaimed = "kind = '\(OutboxKind.messagePush.rawValue)' AND subjectID = ? AND attempts = 0 AND availableAt <= createdAt + \(grace)"
         try await pool.write { db in
             let remove = try db.cachedStatement(sql: "DELETE FROM outbox WHERE \(unclaimed)")
             let settle = try db.cachedStatement(sql: "UPDATE outbox SET availableAt = ?, payload = json_set(payload, '$.recipients', json(?)) WHERE \(unclaimed)")
