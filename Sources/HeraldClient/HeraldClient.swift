@@ -221,7 +221,7 @@ public actor HeraldClient {
             logger.debug("handshake given up")
             return .failed
         }
-        if closeCode.value == 4401 { return .tokenRefused }
+        if closeCode.value == RealtimeCloseCode.unauthenticated.rawValue { return .tokenRefused }
         return wasReady.isSet ? .wasConnected : .failed
     }
 

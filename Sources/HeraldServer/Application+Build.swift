@@ -124,12 +124,12 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
     table.add("GET", "/v1/realtime")
     router.ws("/v1/realtime") { _, context in
         if let caller = context.caller, caller.userID == nil {
-            throw Problem(.forbidden, "forbidden", "Not allowed", detail: "The realtime gateway is for user tokens.")
+            throw Problem(.forbidden, .forbidden, "Not allowed", detail: "The realtime gateway is for user tokens.")
         }
         // A browser page (it sends `Origin`) may connect only from an origin the app allows; with
         // frame auth the gateway checks once the token names the app.
         if let caller = context.caller, let origin = context.origin, !(try await store.settings(of: caller.appID)).realtime.allows(originHeader: origin) {
-            throw Problem(.forbidden, "forbidden", "Not allowed", detail: "This origin may not open the realtime connection (realtime.allowedOrigins).")
+            throw Problem(.forbidden, .forbidden, "Not allowed", detail: "This origin may not open the realtime connection (realtime.allowedOrigins).")
         }
         return .upgrade([:])
     } onUpgrade: { inbound, outbound, context in

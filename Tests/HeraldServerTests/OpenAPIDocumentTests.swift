@@ -1,4 +1,5 @@
 import Foundation
+import HeraldCore
 @testable import HeraldServer
 import Testing
 
@@ -29,6 +30,33 @@ struct OpenAPIDocumentTests {
             let documented = try documentedRoutes()
 
             #expect(documented == table.all)
+        }
+    }
+
+    @Test("Names exactly the error codes there are, one vocabulary for problems and frames")
+    func documentsEveryErrorCode() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/openapi.yaml")
+        let text = try String(contentsOf: file, encoding: .utf8)
+        let line = try #require(text.split(separator: "\n").first { $0.contains("The same name as the `code` of a realtime `error` frame") })
+        let listed = try #require(line.firstMatch(of: /enum: \[([^\]]*)\]/)).1.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+
+        #expect(listed.sorted() == ErrorCode.allCases.map(\.rawValue).sorted())
+    }
+
+    @Test("A HeraldError has the same name in a problem document and in a realtime error frame")
+    func oneVocabulary() throws {
+        let errors: [HeraldError] = [
+            .notFound(resource: "channel"), .unauthenticated, .forbidden(reason: "no"), .invalid(field: "x", .required), .malformed(detail: "m"),
+            .conflict(detail: "c"), .gone(detail: "g"), .tooLarge(detail: "t"), .rateLimited(retryAfterSeconds: 2), .timedOut(detail: "slow"),
+        ]
+        for error in errors {
+            let problem = Problem(error)
+            guard case .error(let code, let detail, _) = RealtimeGateway.errorFrame(error, clientMessageID: nil) else {
+                Issue.record("not an error frame")
+                continue
+            }
+            #expect(problem.details.type == code, "\(error)")
+            #expect(problem.details.detail == nil || problem.details.detail == detail, "\(error)")
         }
     }
 }

@@ -12,19 +12,19 @@ struct Problem: HTTPResponseError {
 
     init(_ error: HeraldError) {
         switch error {
-        case .notFound(let what): self.init(.notFound, "not-found", "Not found", detail: "The \(what) does not exist.")
-        case .unauthenticated: self.init(.unauthorized, "unauthenticated", "Missing or invalid credentials")
-        case .forbidden(let reason): self.init(.forbidden, "forbidden", "Not allowed", detail: reason)
-        case .invalid(let fields): self.init(.unprocessableContent, "invalid", "Invalid request", errors: fields)
-        case .malformed(let detail): self.init(.badRequest, "malformed", "Malformed request", detail: detail)
-        case .forbiddenBecause(let problem): self.init(.forbidden, "forbidden", "Not allowed", detail: problem.detail, errors: [problem])
-        case .conflict(let detail): self.init(.conflict, "conflict", "Conflict", detail: detail)
-        case .conflictBecause(let problem): self.init(.conflict, "conflict", "Conflict", detail: problem.detail, errors: [problem])
-        case .gone(let detail): self.init(.gone, "gone", "Gone", detail: detail)
-        case .tooLarge(let detail): self.init(.contentTooLarge, "too-large", "Too large", detail: detail)
-        case .timedOut(let detail): self.init(.requestTimeout, "timed-out", "Request timeout", detail: detail)
+        case .notFound: self.init(.notFound, .notFound, "Not found", detail: error.detail)
+        case .unauthenticated: self.init(.unauthorized, .unauthenticated, "Missing or invalid credentials")
+        case .forbidden: self.init(.forbidden, .forbidden, "Not allowed", detail: error.detail)
+        case .invalid(let fields): self.init(.unprocessableContent, .invalid, "Invalid request", errors: fields)
+        case .malformed: self.init(.badRequest, .malformed, "Malformed request", detail: error.detail)
+        case .forbiddenBecause(let problem): self.init(.forbidden, .forbidden, "Not allowed", detail: problem.detail, errors: [problem])
+        case .conflict: self.init(.conflict, .conflict, "Conflict", detail: error.detail)
+        case .conflictBecause(let problem): self.init(.conflict, .conflict, "Conflict", detail: problem.detail, errors: [problem])
+        case .gone: self.init(.gone, .gone, "Gone", detail: error.detail)
+        case .tooLarge: self.init(.contentTooLarge, .tooLarge, "Too large", detail: error.detail)
+        case .timedOut: self.init(.requestTimeout, .timedOut, "Request timeout", detail: error.detail)
         case .rateLimited(let seconds):
-            self.init(.tooManyRequests, "rate-limited", "Too many requests", detail: "Retry after \(seconds) seconds.")
+            self.init(.tooManyRequests, .rateLimited, "Too many requests", detail: error.detail)
             headers[.retryAfter] = String(seconds)
         }
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
@@ -33,22 +33,27 @@ struct Problem: HTTPResponseError {
     /// Errors the framework raises before a handler runs (unknown route, body too large, ...).
     init(_ error: HTTPError) {
         switch error.status {
-        case .notFound: self.init(.notFound, "not-found", "Not found", detail: "No such route.")
-        case .methodNotAllowed: self.init(.methodNotAllowed, "method-not-allowed", "Method not allowed")
+        case .notFound: self.init(.notFound, .notFound, "Not found", detail: "No such route.")
+        case .methodNotAllowed: self.init(.methodNotAllowed, .methodNotAllowed, "Method not allowed")
         case .contentTooLarge:
-            self.init(.contentTooLarge, "too-large", "Request body too large", detail: "At most \(Limits.requestBodyBytes) bytes.")
+            self.init(.contentTooLarge, .tooLarge, "Request body too large", detail: "At most \(Limits.requestBodyBytes) bytes.")
+        case .requestTimeout: self.init(.requestTimeout, .timedOut, status: error.status, detail: error.body)
         case let status where status.code < 500:
-            self.init(status, "http-\(status.code)", status.reasonPhrase, detail: error.body)
+            self.init(status, .malformed, status.reasonPhrase, detail: error.body)
         default: self = .internal
         }
         for field in error.headers where field.name != .contentType { headers.append(field) }
     }
 
-    static let `internal` = Problem(.internalServerError, "internal", "Internal server error")
+    static let `internal` = Problem(.internalServerError, .internal, "Internal server error")
 
-    init(_ status: HTTPResponse.Status, _ type: String, _ title: String, detail: String? = nil, errors: [FieldProblem]? = nil) {
+    init(_ status: HTTPResponse.Status, _ code: ErrorCode, _ title: String, detail: String? = nil, errors: [FieldProblem]? = nil) {
         self.status = status
-        self.details = ProblemDetails(type: type, title: title, status: status.code, detail: detail, errors: errors)
+        self.details = ProblemDetails(type: code.rawValue, title: title, status: status.code, detail: detail, errors: errors)
+    }
+
+    private init(_ status: HTTPResponse.Status, _ code: ErrorCode, status reason: HTTPResponse.Status, detail: String?) {
+        self.init(status, code, reason.reasonPhrase, detail: detail)
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {

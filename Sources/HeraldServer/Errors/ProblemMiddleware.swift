@@ -14,7 +14,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             throw Problem(error)
         } catch let error as HTTPError {
             if error.status == .notFound, let allowed = routes.methods(matching: request.uri.path), !allowed.isEmpty {
-                var problem = Problem(.methodNotAllowed, "method-not-allowed", "Method not allowed", detail: "Allowed: \(allowed.joined(separator: ", ")).")
+                var problem = Problem(.methodNotAllowed, .methodNotAllowed, "Method not allowed", detail: "Allowed: \(allowed.joined(separator: ", ")).")
                 problem.headers[.allow] = allowed.joined(separator: ", ")
                 throw problem
             }
@@ -22,7 +22,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as Problem {
             throw error
         } catch is CancellationError {
-            throw Problem(.serviceUnavailable, "unavailable", "The server is shutting down")
+            throw Problem(.serviceUnavailable, .unavailable, "The server is shutting down")
         } catch {
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
             throw Problem.internal

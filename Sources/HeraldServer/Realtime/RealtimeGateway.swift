@@ -219,7 +219,7 @@ struct RealtimeGateway: Sendable {
             await send(Self.errorFrame(error, clientMessageID: frame.clientMessageID), on: session.queue)
         } catch {
             logger.error("realtime frame failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
-            await send(.error(code: "internal", detail: "The frame could not be handled.", clientMessageID: frame.clientMessageID), on: session.queue)
+            await send(.error(code: ErrorCode.internal.rawValue, detail: "The frame could not be handled.", clientMessageID: frame.clientMessageID), on: session.queue)
         }
         return true
     }
@@ -276,34 +276,20 @@ struct RealtimeGateway: Sendable {
     }
 
     static func errorFrame(_ error: HeraldError, clientMessageID: ClientMessageID?) -> ServerFrame {
-        let (code, detail): (String, String) =
-            switch error {
-            case .notFound(let what): ("not_found", "The \(what) does not exist.")
-            case .unauthenticated: ("unauthenticated", "Not authenticated.")
-            case .forbidden(let reason): ("forbidden", reason)
-            case .forbiddenBecause(let problem): ("forbidden", problem.detail ?? problem.reason.rawValue)
-            case .conflictBecause(let problem): ("conflict", problem.detail ?? problem.reason.rawValue)
-            case .invalid(let problems): ("invalid", problems.map { "\($0.field): \($0.reason.rawValue)" }.joined(separator: "; "))
-            case .malformed(let detail): ("malformed", detail)
-            case .conflict(let detail): ("conflict", detail)
-            case .gone(let detail): ("gone", detail)
-            case .tooLarge(let detail): ("too_large", detail)
-            case .rateLimited(let seconds): ("rate_limited", "Retry after \(seconds) seconds.")
-            case .timedOut(let detail): ("timed_out", detail)
-            }
-        return .error(code: code, detail: detail, clientMessageID: clientMessageID)
+        .error(code: error.code.rawValue, detail: error.detail, clientMessageID: clientMessageID)
     }
 }
 
-/// Herald's application close codes (4000–4999), documented in `docs/protocol.md`.
+/// The gateway's close codes as NIO's type (the codes themselves are `RealtimeCloseCode`, shared with the SDK).
 enum CloseCode {
-    static let unauthenticated = WebSocketErrorCode(codeNumber: 4401)
-    static let forbidden = WebSocketErrorCode(codeNumber: 4403)
-    static let authTimeout = WebSocketErrorCode(codeNumber: 4408)
-    static let frameTooLarge = WebSocketErrorCode(codeNumber: 4413)
-    static let rateLimited = WebSocketErrorCode(codeNumber: 4429)
-    /// RFC 6455's "service restart": reconnect (and sync) now.
-    static let serviceRestart = WebSocketErrorCode(codeNumber: 1012)
+    static let unauthenticated = code(.unauthenticated)
+    static let forbidden = code(.forbidden)
+    static let authTimeout = code(.authTimeout)
+    static let frameTooLarge = code(.frameTooLarge)
+    static let rateLimited = code(.rateLimited)
+    static let serviceRestart = code(.serviceRestart)
+
+    private static func code(_ code: RealtimeCloseCode) -> WebSocketErrorCode { WebSocketErrorCode(codeNumber: Int(code.rawValue)) }
 }
 
 extension ClientFrame {

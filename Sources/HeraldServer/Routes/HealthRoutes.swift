@@ -11,7 +11,7 @@ struct HealthRoutes {
         routes.on(.get, "/health") { _, _ in try JSONResponse.make(["status": "ok"]) }
         routes.on(.get, "/ready") { _, _ in
             if let problem = await readiness.problem(store: store) {
-                throw Problem(.serviceUnavailable, "not-ready", "Not ready", detail: problem)
+                throw Problem(.serviceUnavailable, .notReady, "Not ready", detail: problem)
             }
             return try JSONResponse.make(["status": "ready"])
         }
