@@ -252,7 +252,7 @@ public struct OutboxJob: Sendable, Equatable {
     public var createdAt: Date
 }
 
-/// Actions on inbox items and the durable outbox of their effects.
+/// Actions on inbox items. Their effects are written to the outbox in the same transaction.
 public protocol ActionStore: Sendable {
     func createChallenge(_ challenge: String, item: InboxItemID, action: String, user: UserID, app: AppID, expiresAt: Date) async throws
     /// Marks the challenge used, whatever comes of it (a challenge works once, even for a bad signature),
@@ -263,6 +263,11 @@ public protocol ActionStore: Sendable {
     func recordAction(
         _ performed: InboxItem.PerformedAction, on item: InboxItemID, of user: UserID, in app: AppID, effects: [OutboxEntry]
     ) async throws -> (item: InboxItem, isFirst: Bool)
+}
+
+/// The durable outbox: side effects written with the change that causes them (webhooks, follow-ups,
+/// pushes), claimed by the workers with a lease, retried until completed.
+public protocol OutboxStore: Sendable {
     /// Claims due rows of the given kinds: they become due again `lease` later unless completed, so a
     /// process that stops mid-job leaves it to be retried (at least once).
     func claimOutbox(kinds: [OutboxKind], now: Date, lease: TimeInterval, limit: Int) async throws -> [OutboxJob]
@@ -328,7 +333,7 @@ public protocol SettingsStore: Sendable {
     func updateSettings(of app: AppID, _ update: @Sendable (AppSettings) throws -> AppSettings) async throws -> AppSettings
 }
 
-extension ActionStore {
+extension OutboxStore {
     public func retryOutbox(_ id: Int64, at: Date, error: String) async throws {
         try await retryOutbox(id, at: at, error: error, payload: nil)
     }
@@ -377,7 +382,7 @@ extension MessageStore {
 
 /// Everything Herald persists. Backends (SQLite now, PostgreSQL later) implement all of it and pass
 /// the same conformance suite.
-public protocol Store: AppStore, UserStore, ChannelStore, MessageStore, SigningKeyStore, SettingsStore, TemplateStore, NotificationStore, InboxStore, DeviceStore, ActionStore, WebhookStore, PushStore, RetentionStore, StatsStore, AuditStore, ErasureStore {
+public protocol Store: AppStore, UserStore, ChannelStore, MessageStore, SigningKeyStore, SettingsStore, TemplateStore, NotificationStore, InboxStore, DeviceStore, ActionStore, OutboxStore, WebhookStore, PushStore, RetentionStore, StatsStore, AuditStore, ErasureStore {
     /// Removes idempotency records older than `cutoff`; returns how many.
     func purgeIdempotencyKeys(olderThan cutoff: Date) async throws -> Int
     /// Throws unless the store answers a trivial query now (readiness).

@@ -39,13 +39,13 @@ final class CredentialRejections: Service, Sendable {
 
     let limits: CredentialFailureLimits
     let maxPending: Int
-    private let store: any Store
+    private let store: any AppStore & AuditStore
     private let now: @Sendable () -> Date
     private let logger: Logger
     private let failures: RateLimiter
     private let pending = Mutex<[Key: Entry]>([:])
 
-    init(store: any Store, limits: CredentialFailureLimits = CredentialFailureLimits(), maxPending: Int = 10_000, now: @escaping @Sendable () -> Date, logger: Logger) {
+    init(store: any AppStore & AuditStore, limits: CredentialFailureLimits = CredentialFailureLimits(), maxPending: Int = 10_000, now: @escaping @Sendable () -> Date, logger: Logger) {
         self.store = store
         self.limits = limits
         self.maxPending = maxPending

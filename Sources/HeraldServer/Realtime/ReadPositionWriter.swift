@@ -31,14 +31,14 @@ final class ReadPositionWriter: Service, Sendable {
     /// Marks written per transaction, so one write never holds the writer long.
     static let batchSize = 1_000
     let maxPending: Int
-    private let store: any Store
+    private let store: any ChannelStore
     private let hub: Hub
     private let logger: Logger
     private let pending = Mutex<[Key: Pending]>([:])
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
-    init(store: any Store, hub: Hub, maxPending: Int = 100_000, logger: Logger) {
+    init(store: any ChannelStore, hub: Hub, maxPending: Int = 100_000, logger: Logger) {
         self.store = store
         self.hub = hub
         self.maxPending = maxPending

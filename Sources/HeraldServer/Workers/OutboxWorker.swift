@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// stopped mid-way is performed again later: delivery is at least once (webhook receivers dedupe by
 /// `webhook-id`; follow-ups are idempotent by item).
 struct OutboxWorker: Service {
-    let store: any Store
+    let store: any OutboxStore & WebhookStore & NotificationStore
     let notifications: NotificationService
     let sender: WebhookSender
     let now: @Sendable () -> Date

@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// seq stays, so clients resume gap-free) and inbox items are deleted, in batches of `batchSize`, each
 /// its own short transaction, with a pause between batches so that senders are never held up for long.
 struct RetentionSweeper: Service {
-    let store: any Store
+    let store: any AppStore & SettingsStore & RetentionStore
     let now: @Sendable () -> Date
     let interval: Duration
     var batchSize = 500
