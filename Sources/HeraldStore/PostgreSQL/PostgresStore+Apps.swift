@@ -51,20 +51,15 @@ extension PostgresStore {
             guard try await connection.value("SELECT id FROM app WHERE id = \(app.rawValue) FOR UPDATE", as: String.self) != nil else {
                 throw HeraldError.notFound(resource: "app")
             }
-            if let existing = try await Self.latestTokenKey(of: app, on: connection) { return try Self.unseal(existing, appKey: appKey) }
-            let kid = RandomToken.base32(byteCount: 10)
-            let secret = Data(RandomToken.bytes(32))
-            let sealed = try appKey.seal(secret, context: SealingContext.tokenKey(kid: kid, app: app.rawValue))
-            try await connection.execute(
-                "INSERT INTO tokenKey (kid, appID, sealedSecret, createdAt) VALUES (\(kid), \(app.rawValue), \(sealed), \(self.nowMilliseconds()))")
-            return TokenSigningKey(kid: kid, app: app, secret: secret)
+            if let existing = try await Self.latestTokenKey(of: app, on: connection) { return try existing.unsealed(appKey: appKey) }
+            return try await Self.insert(TokenKeyRecord.new(for: app, appKey: appKey, at: self.nowMilliseconds(), after: nil), appKey: appKey, on: connection)
         }
     }
 
     public func rotateTokenKey(of app: AppID) async throws -> TokenSigningKey {
         let appKey = try await appKey(app)
         let createdAt = nowMilliseconds()
-        let cutoff = createdAt - Limits.maxTokenTTLSeconds * 1000
+        let cutoff = TokenKeyRecord.rotationCutoff(now: createdAt)
         return try await database.transaction { connection in
             guard try await connection.value("SELECT id FROM app WHERE id = \(app.rawValue) FOR UPDATE", as: String.self) != nil else {
                 throw HeraldError.notFound(resource: "app")
@@ -76,14 +71,14 @@ extension PostgresStore {
                     AND createdAt < (SELECT max(createdAt) FROM tokenKey WHERE appID = \(app.rawValue) AND createdAt <= \(cutoff))
                 """)
             let latest = try await connection.value("SELECT max(createdAt) FROM tokenKey WHERE appID = \(app.rawValue)", as: Int64?.self) ?? nil
-            let kid = RandomToken.base32(byteCount: 10)
-            let secret = Data(RandomToken.bytes(32))
-            let sealed = try appKey.seal(secret, context: SealingContext.tokenKey(kid: kid, app: app.rawValue))
-            // Strictly newer than the key it replaces, even within one millisecond: "current" is the newest.
-            try await connection.execute(
-                "INSERT INTO tokenKey (kid, appID, sealedSecret, createdAt) VALUES (\(kid), \(app.rawValue), \(sealed), \(max(createdAt, (latest ?? 0) + 1)))")
-            return TokenSigningKey(kid: kid, app: app, secret: secret)
+            return try await Self.insert(TokenKeyRecord.new(for: app, appKey: appKey, at: createdAt, after: latest), appKey: appKey, on: connection)
         }
+    }
+
+    private static func insert(_ record: TokenKeyRecord, appKey: DataKey, on connection: PostgresConnection) async throws -> TokenSigningKey {
+        try await connection.execute(
+            "INSERT INTO tokenKey (kid, appID, sealedSecret, createdAt) VALUES (\(record.kid), \(record.appID), \(record.sealedSecret), \(record.createdAt))")
+        return try record.unsealed(appKey: appKey)
     }
 
     public func tokenKey(kid: String) async throws -> TokenSigningKey? {
@@ -102,11 +97,6 @@ extension PostgresStore {
     }
 
     private func unseal(_ record: TokenKeyRecord) async throws -> TokenSigningKey {
-        try Self.unseal(record, appKey: try await appKey(try StoredValue.decode(record.appID, as: AppID.self, column: "appID")))
-    }
-
-    private static func unseal(_ record: TokenKeyRecord, appKey: DataKey) throws -> TokenSigningKey {
-        let secret = try appKey.open(record.sealedSecret, context: SealingContext.tokenKey(kid: record.kid, app: record.appID))
-        return TokenSigningKey(kid: record.kid, app: try StoredValue.decode(record.appID, as: AppID.self, column: "appID"), secret: secret)
+        try record.unsealed(appKey: try await appKey(try StoredValue.decode(record.appID, as: AppID.self, column: "tokenKey.appID")))
     }
 }

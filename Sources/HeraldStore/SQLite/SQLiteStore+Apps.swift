@@ -48,20 +48,17 @@ extension SQLiteStore {
         let createdAt = nowMilliseconds()
         // Read first: every token issued asks for the key, and only the first one writes.
         let current = try await pool.read { db in
-            try TokenKeyRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM tokenKey WHERE appID = ? ORDER BY createdAt DESC LIMIT 1"), arguments: [app.rawValue])
+            try TokenKeyRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM tokenKey WHERE appID = ? ORDER BY createdAt DESC, kid LIMIT 1"), arguments: [app.rawValue])
         }
         if let current { return try unseal(current) }
         let record = try await pool.write { db -> TokenKeyRecord in
             if let existing = try TokenKeyRecord.filter(TokenKeyRecord.Columns.appID == app.rawValue)
-                .order(TokenKeyRecord.Columns.createdAt.desc).fetchOne(db)
+                .order(TokenKeyRecord.Columns.createdAt.desc, Column("kid")).fetchOne(db)
             {
                 return existing
             }
             guard try AppRecord.exists(db, key: app.rawValue) else { throw HeraldError.notFound(resource: "app") }
-            let kid = RandomToken.base32(byteCount: 10)
-            let secret = Data(RandomToken.bytes(32))
-            let sealed = try appKey.seal(secret, context: SealingContext.tokenKey(kid: kid, app: app.rawValue))
-            let record = TokenKeyRecord(kid: kid, appID: app.rawValue, sealedSecret: sealed, createdAt: createdAt)
+            let record = try TokenKeyRecord.new(for: app, appKey: appKey, at: createdAt, after: nil)
             try record.insert(db)
             return record
         }
@@ -71,7 +68,7 @@ extension SQLiteStore {
     public func rotateTokenKey(of app: AppID) async throws -> TokenSigningKey {
         let appKey = try appKey(app)
         let createdAt = nowMilliseconds()
-        let cutoff = createdAt - Limits.maxTokenTTLSeconds * 1000
+        let cutoff = TokenKeyRecord.rotationCutoff(now: createdAt)
         let record = try await pool.write { db -> TokenKeyRecord in
             guard try AppRecord.exists(db, key: app.rawValue) else { throw HeraldError.notFound(resource: "app") }
             // The newest key created before the cutoff may have signed tokens that are still valid; older ones cannot have.
@@ -79,11 +76,8 @@ extension SQLiteStore {
                 sql: """
                     DELETE FROM tokenKey WHERE appID = ? AND createdAt < (SELECT max(createdAt) FROM tokenKey WHERE appID = ? AND createdAt <= ?)
                     """, arguments: [app.rawValue, app.rawValue, cutoff])
-            let latest = try Int64.fetchOne(db, sql: "SELECT max(createdAt) FROM tokenKey WHERE appID = ?", arguments: [app.rawValue]) ?? 0
-            let kid = RandomToken.base32(byteCount: 10)
-            let sealed = try appKey.seal(Data(RandomToken.bytes(32)), context: SealingContext.tokenKey(kid: kid, app: app.rawValue))
-            // Strictly newer than the key it replaces, even within one millisecond: "current" is the newest.
-            let record = TokenKeyRecord(kid: kid, appID: app.rawValue, sealedSecret: sealed, createdAt: max(createdAt, latest + 1))
+            let latest = try Int64.fetchOne(db, sql: "SELECT max(createdAt) FROM tokenKey WHERE appID = ?", arguments: [app.rawValue])
+            let record = try TokenKeyRecord.new(for: app, appKey: appKey, at: createdAt, after: latest)
             try record.insert(db)
             return record
         }
@@ -96,7 +90,6 @@ extension SQLiteStore {
     }
 
     private func unseal(_ record: TokenKeyRecord) throws -> TokenSigningKey {
-        let secret = try appKey(try StoredValue.decode(record.appID, as: AppID.self, column: "appID")).open(record.sealedSecret, context: SealingContext.tokenKey(kid: record.kid, app: record.appID))
-        return TokenSigningKey(kid: record.kid, app: try StoredValue.decode(record.appID, as: AppID.self, column: "appID"), secret: secret)
+        try record.unsealed(appKey: appKey(try StoredValue.decode(record.appID, as: AppID.self, column: "tokenKey.appID")))
     }
 }
