@@ -16,7 +16,7 @@ public enum SealingContext {
     static func inboxInput(_ id: String) -> String { "inbox.input|\(id)" }
     static func channelName(_ id: String) -> String { "channel.name|\(id)" }
     static func outbox(app: AppID, kind: OutboxKind, subject: String?) -> String { "outbox|\(app.rawValue)|\(kind.rawValue)|\(subject ?? "")" }
-    static func pushCredential(app: String, provider: String) -> String { "pushCredential:\(app):\(provider)" }
+    static func pushCredential(app: String, provider: PushCredentialKind) -> String { "pushCredential:\(app):\(provider.rawValue)" }
     static func webhookSecret(_ app: AppID) -> String { "webhookSecret:\(app.rawValue)" }
     static func tokenKey(kid: String, app: String) -> String { "tokenKey:\(app):\(kid)" }
     static func signingKey(kid: String, app: String) -> String { "signingKey:\(app):\(kid)" }

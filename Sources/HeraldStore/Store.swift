@@ -293,14 +293,22 @@ public protocol WebhookStore: Sendable {
     func deliveries(of app: AppID, limit: Int, before: Int64?) async throws -> [(id: Int64, delivery: WebhookDelivery)]
 }
 
+/// Whose credentials a stored push secret is; stored as its raw value.
+public enum PushCredentialKind: String, Sendable, CaseIterable {
+    case apns
+    case fcm
+    /// The app's own Web Push (VAPID) key, which Herald makes (`vapidKey(of:)`).
+    case vapid
+}
+
 /// Where pushes come from (the apps' provider credentials, sealed) and what became of them.
 public protocol PushStore: Sendable {
-    /// Stores `secret` (the provider's credentials as the caller encodes them) sealed with the master
-    /// key, replacing earlier ones. `provider` is `apns` or `fcm`.
-    func putPushCredentials(_ provider: String, secret: Data, in app: AppID) async throws
+    /// Stores `secret` (the provider's credentials as the caller encodes them) sealed with the app's
+    /// key, replacing earlier ones.
+    func putPushCredentials(_ provider: PushCredentialKind, secret: Data, in app: AppID) async throws
     /// The unsealed secret, or nil when the app has none for `provider`.
-    func pushCredentials(_ provider: String, of app: AppID) async throws -> Data?
-    func deletePushCredentials(_ provider: String, of app: AppID) async throws -> Bool
+    func pushCredentials(_ provider: PushCredentialKind, of app: AppID) async throws -> Data?
+    func deletePushCredentials(_ provider: PushCredentialKind, of app: AppID) async throws -> Bool
     /// The app's VAPID private key (32 raw bytes of a P-256 key), created on first use.
     func vapidKey(of app: AppID) async throws -> Data
     func recordPushDeliveries(_ deliveries: [PushDelivery], app: AppID) async throws

@@ -216,8 +216,8 @@ struct AuthorizationMatrixTests {
             let (notification, item) = try await harness.seedInboxItem(for: "ana")
             let device = try await harness.store.registerDevice(NewDevice(platform: .fcm, token: "seed"), for: harness.user("ana"), in: harness.app).device
             _ = try await harness.store.putWebhook(url: "https://hooks.acme.example/h", events: [.actionPerformed], secret: "whsec_AAAA", in: harness.app)
-            try await harness.store.putPushCredentials("apns", secret: Data(#"{"teamId":"TEAM123456","keyId":"KEY1234567","privateKey":"x","topic":"t","environment":"production"}"#.utf8), in: harness.app)
-            try await harness.store.putPushCredentials("fcm", secret: Data(#"{"project_id":"acme","client_email":"h@acme","private_key":"x","token_uri":"https://oauth2.googleapis.com/token"}"#.utf8), in: harness.app)
+            try await harness.store.putPushCredentials(.apns, secret: Data(#"{"teamId":"TEAM123456","keyId":"KEY1234567","privateKey":"x","topic":"t","environment":"production"}"#.utf8), in: harness.app)
+            try await harness.store.putPushCredentials(.fcm, secret: Data(#"{"project_id":"acme","client_email":"h@acme","private_key":"x","token_uri":"https://oauth2.googleapis.com/token"}"#.utf8), in: harness.app)
             let credentials: [Caller: String?] = [
                 .anonymous: nil, .badKey: "hk_0000000000000000_notthekey", .otherApp: harness.otherKey,
                 .nonMember: try await harness.token(for: "dan"), .member: try await harness.token(for: "ana"),

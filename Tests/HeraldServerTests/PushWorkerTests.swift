@@ -41,7 +41,7 @@ struct PushWorkerTests {
                 }) { harness in
                     let credentials = APNsCredentials(
                         teamId: apns.teamId, keyId: apns.keyId, privateKey: key.pemRepresentation, topic: apns.topic, environment: .production)
-                    try await harness.store.putPushCredentials("apns", secret: try JSONEncoder().encode(credentials), in: harness.app)
+                    try await harness.store.putPushCredentials(.apns, secret: try JSONEncoder().encode(credentials), in: harness.app)
                     try await body(harness, clock, apns, apnsServer, receiver, webPushServer)
                 }
             }
@@ -186,7 +186,7 @@ struct PushWorkerTests {
     @Test("An item the customer already opened is not pushed; an app without credentials for a platform records the push as skipped")
     func readAndSkipped() async throws {
         try await Self.withProviders { harness, clock, _, apnsServer, _, _ in
-            _ = try await harness.store.deletePushCredentials("apns", of: harness.app)
+            _ = try await harness.store.deletePushCredentials(.apns, of: harness.app)
             _ = try await Self.registerAPNs(harness, "ben", token: Self.deviceToken("b2"))
             _ = try await Self.registerAPNs(harness, "cat", token: Self.deviceToken("c3"))
             try await Self.notify(harness, ["ben", "cat"])

@@ -19,7 +19,7 @@ struct SealingContextTests {
         #expect(SealingContext.channelName("ch_1") == "channel.name|ch_1")
         #expect(SealingContext.outbox(app: app, kind: .webhook, subject: nil) == "outbox|app_\(a26)|webhook|")
         #expect(SealingContext.outbox(app: app, kind: .followUp, subject: "s") == "outbox|app_\(a26)|followUp|s")
-        #expect(SealingContext.pushCredential(app: "app_1", provider: "vapid") == "pushCredential:app_1:vapid")
+        #expect(SealingContext.pushCredential(app: "app_1", provider: .vapid) == "pushCredential:app_1:vapid")
         #expect(SealingContext.webhookSecret(app) == "webhookSecret:app_\(a26)")
         #expect(SealingContext.tokenKey(kid: "k1", app: "app_1") == "tokenKey:app_1:k1")
         #expect(SealingContext.signingKey(kid: "k1", app: "app_1") == "signingKey:app_1:k1")

@@ -50,8 +50,8 @@ struct AppPushSetup: Sendable {
     static func load(_ id: AppID, store: any Store) async throws -> AppPushSetup? {
         guard let app = try await store.app(id) else { return nil }
         let decoder = JSONDecoder()
-        let apns = try await store.pushCredentials("apns", of: id).flatMap { try? decoder.decode(APNsCredentials.self, from: $0) }
-        let fcm = try await store.pushCredentials("fcm", of: id).flatMap { try? decoder.decode(FCMServiceAccount.self, from: $0) }
+        let apns = try await store.pushCredentials(.apns, of: id).flatMap { try? decoder.decode(APNsCredentials.self, from: $0) }
+        let fcm = try await store.pushCredentials(.fcm, of: id).flatMap { try? decoder.decode(FCMServiceAccount.self, from: $0) }
         let vapid = VAPID(key: try P256.Signing.PrivateKey(rawRepresentation: try await store.vapidKey(of: id)))
         return AppPushSetup(app: app, settings: try await store.settings(of: id), apns: apns, fcm: fcm, vapid: vapid)
     }

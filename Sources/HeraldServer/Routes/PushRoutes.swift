@@ -42,11 +42,11 @@ struct PushRoutes {
 
     func add(to routes: RouteRegistrar) {
         routes.on(.put, "/v1/push/apns", use: putAPNs)
-        routes.on(.get, "/v1/push/apns", use: { request, context in try await get("apns", request: request, context: context) })
-        routes.on(.delete, "/v1/push/apns", use: { request, context in try await delete("apns", request: request, context: context) })
+        routes.on(.get, "/v1/push/apns", use: { request, context in try await get(.apns, request: request, context: context) })
+        routes.on(.delete, "/v1/push/apns", use: { request, context in try await delete(.apns, request: request, context: context) })
         routes.on(.put, "/v1/push/fcm", use: putFCM)
-        routes.on(.get, "/v1/push/fcm", use: { request, context in try await get("fcm", request: request, context: context) })
-        routes.on(.delete, "/v1/push/fcm", use: { request, context in try await delete("fcm", request: request, context: context) })
+        routes.on(.get, "/v1/push/fcm", use: { request, context in try await get(.fcm, request: request, context: context) })
+        routes.on(.delete, "/v1/push/fcm", use: { request, context in try await delete(.fcm, request: request, context: context) })
         routes.on(.get, "/v1/push/deliveries", use: deliveries)
     }
 
@@ -62,28 +62,28 @@ struct PushRoutes {
     @Sendable func putAPNs(_ request: Request, context: HeraldRequestContext) async throws -> Response {
         let app = try Access.requirePlatform(context.requireCaller())
         let credentials = try APNsCredentials(body: await request.bodyData())
-        try await store.putPushCredentials("apns", secret: try JSONEncoder().encode(credentials), in: app)
+        try await store.putPushCredentials(.apns, secret: try JSONEncoder().encode(credentials), in: app)
         return try JSONResponse.make(credentials.summary)
     }
 
     @Sendable func putFCM(_ request: Request, context: HeraldRequestContext) async throws -> Response {
         let app = try Access.requirePlatform(context.requireCaller())
         let account = try FCMServiceAccount(body: await request.bodyData())
-        try await store.putPushCredentials("fcm", secret: try JSONEncoder().encode(account), in: app)
+        try await store.putPushCredentials(.fcm, secret: try JSONEncoder().encode(account), in: app)
         return try JSONResponse.make(account.summary)
     }
 
-    private func get(_ provider: String, request: Request, context: HeraldRequestContext) async throws -> Response {
+    private func get(_ provider: PushCredentialKind, request: Request, context: HeraldRequestContext) async throws -> Response {
         let app = try Access.requirePlatform(context.requireCaller())
-        guard let secret = try await store.pushCredentials(provider, of: app) else { throw HeraldError.notFound(resource: "\(provider) credentials") }
+        guard let secret = try await store.pushCredentials(provider, of: app) else { throw HeraldError.notFound(resource: "\(provider.rawValue) credentials") }
         let decoder = JSONDecoder()
-        let summary = provider == "apns" ? try decoder.decode(APNsCredentials.self, from: secret).summary : try decoder.decode(FCMServiceAccount.self, from: secret).summary
+        let summary = provider == .apns ? try decoder.decode(APNsCredentials.self, from: secret).summary : try decoder.decode(FCMServiceAccount.self, from: secret).summary
         return try JSONResponse.make(summary)
     }
 
-    private func delete(_ provider: String, request: Request, context: HeraldRequestContext) async throws -> Response {
+    private func delete(_ provider: PushCredentialKind, request: Request, context: HeraldRequestContext) async throws -> Response {
         let app = try Access.requirePlatform(context.requireCaller())
-        guard try await store.deletePushCredentials(provider, of: app) else { throw HeraldError.notFound(resource: "\(provider) credentials") }
+        guard try await store.deletePushCredentials(provider, of: app) else { throw HeraldError.notFound(resource: "\(provider.rawValue) credentials") }
         return Response(status: .noContent)
     }
 

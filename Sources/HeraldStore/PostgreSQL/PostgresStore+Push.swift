@@ -4,39 +4,39 @@ public import HeraldCore
 import PostgresNIO
 
 extension PostgresStore {
-    public func putPushCredentials(_ provider: String, secret: Data, in app: AppID) async throws {
+    public func putPushCredentials(_ provider: PushCredentialKind, secret: Data, in app: AppID) async throws {
         let sealed = try await appKey(app).seal(secret, context: SealingContext.pushCredential(app: app.rawValue, provider: provider))
         let time = nowMilliseconds()
         try await database.execute(
             """
-            INSERT INTO pushCredential (appID, provider, sealed, updatedAt) VALUES (\(app.rawValue), \(provider), \(sealed), \(time))
+            INSERT INTO pushCredential (appID, provider, sealed, updatedAt) VALUES (\(app.rawValue), \(provider.rawValue), \(sealed), \(time))
             ON CONFLICT (appID, provider) DO UPDATE SET sealed = excluded.sealed, updatedAt = excluded.updatedAt
             """)
     }
 
-    public func pushCredentials(_ provider: String, of app: AppID) async throws -> Data? {
+    public func pushCredentials(_ provider: PushCredentialKind, of app: AppID) async throws -> Data? {
         guard let sealed = try await database.value(
-            "SELECT sealed FROM pushCredential WHERE appID = \(app.rawValue) AND provider = \(provider)", as: Data.self)
+            "SELECT sealed FROM pushCredential WHERE appID = \(app.rawValue) AND provider = \(provider.rawValue)", as: Data.self)
         else { return nil }
         return try await appKey(app).open(sealed, context: SealingContext.pushCredential(app: app.rawValue, provider: provider))
     }
 
-    public func deletePushCredentials(_ provider: String, of app: AppID) async throws -> Bool {
-        !(try await database.rows("DELETE FROM pushCredential WHERE appID = \(app.rawValue) AND provider = \(provider) RETURNING 1").isEmpty)
+    public func deletePushCredentials(_ provider: PushCredentialKind, of app: AppID) async throws -> Bool {
+        !(try await database.rows("DELETE FROM pushCredential WHERE appID = \(app.rawValue) AND provider = \(provider.rawValue) RETURNING 1").isEmpty)
     }
 
     /// Kept with the provider credentials under the provider name `vapid`; the first of several nodes to
     /// insert it wins, and every node reads that one back.
     public func vapidKey(of app: AppID) async throws -> Data {
-        if let existing = try await pushCredentials("vapid", of: app) { return existing }
+        if let existing = try await pushCredentials(.vapid, of: app) { return existing }
         let fresh = P256.Signing.PrivateKey().rawRepresentation
-        let sealed = try await appKey(app).seal(fresh, context: SealingContext.pushCredential(app: app.rawValue, provider: "vapid"))
+        let sealed = try await appKey(app).seal(fresh, context: SealingContext.pushCredential(app: app.rawValue, provider: .vapid))
         try await database.execute(
             """
             INSERT INTO pushCredential (appID, provider, sealed, updatedAt) VALUES (\(app.rawValue), 'vapid', \(sealed), \(nowMilliseconds()))
             ON CONFLICT DO NOTHING
             """)
-        guard let stored = try await pushCredentials("vapid", of: app) else { throw HeraldError.notFound(resource: "app") }
+        guard let stored = try await pushCredentials(.vapid, of: app) else { throw HeraldError.notFound(resource: "app") }
         return stored
     }
 

@@ -5,48 +5,48 @@ public import HeraldCore
 
 extension SQLiteStore {
 
-    public func putPushCredentials(_ provider: String, secret: Data, in app: AppID) async throws {
+    public func putPushCredentials(_ provider: PushCredentialKind, secret: Data, in app: AppID) async throws {
         let sealed = try appKey(app).seal(secret, context: SealingContext.pushCredential(app: app.rawValue, provider: provider))
         let time = nowMilliseconds()
         try await pool.write { db in
             guard try AppRecord.exists(db, key: app.rawValue) else { throw HeraldError.notFound(resource: "app") }
             try db.execute(
                 sql: "INSERT OR REPLACE INTO pushCredential (appID, provider, sealed, updatedAt) VALUES (?, ?, ?, ?)",
-                arguments: [app.rawValue, provider, sealed, time])
+                arguments: [app.rawValue, provider.rawValue, sealed, time])
         }
     }
 
-    public func pushCredentials(_ provider: String, of app: AppID) async throws -> Data? {
+    public func pushCredentials(_ provider: PushCredentialKind, of app: AppID) async throws -> Data? {
         let sealed = try await pool.read { db in
-            try Data.fetchOne(db, sql: "SELECT sealed FROM pushCredential WHERE appID = ? AND provider = ?", arguments: [app.rawValue, provider])
+            try Data.fetchOne(db, sql: "SELECT sealed FROM pushCredential WHERE appID = ? AND provider = ?", arguments: [app.rawValue, provider.rawValue])
         }
         return try sealed.map { try self.appKey(app).open($0, context: SealingContext.pushCredential(app: app.rawValue, provider: provider)) }
     }
 
-    public func deletePushCredentials(_ provider: String, of app: AppID) async throws -> Bool {
+    public func deletePushCredentials(_ provider: PushCredentialKind, of app: AppID) async throws -> Bool {
         try await pool.write { db in
-            try db.execute(sql: "DELETE FROM pushCredential WHERE appID = ? AND provider = ?", arguments: [app.rawValue, provider])
+            try db.execute(sql: "DELETE FROM pushCredential WHERE appID = ? AND provider = ?", arguments: [app.rawValue, provider.rawValue])
             return db.changesCount > 0
         }
     }
 
     /// Kept with the provider credentials under the provider name `vapid`, sealed the same way.
     public func vapidKey(of app: AppID) async throws -> Data {
-        if let existing = try await pushCredentials("vapid", of: app) { return existing }
+        if let existing = try await pushCredentials(.vapid, of: app) { return existing }
         let fresh = P256.Signing.PrivateKey().rawRepresentation
-        let sealed = try appKey(app).seal(fresh, context: SealingContext.pushCredential(app: app.rawValue, provider: "vapid"))
+        let sealed = try appKey(app).seal(fresh, context: SealingContext.pushCredential(app: app.rawValue, provider: .vapid))
         let time = nowMilliseconds()
         let stored = try await pool.write { db -> Data in
             guard try AppRecord.exists(db, key: app.rawValue) else { throw HeraldError.notFound(resource: "app") }
             // Checked again inside the write: two first calls at once must agree on one key.
-            if let again = try Data.fetchOne(db, sql: "SELECT sealed FROM pushCredential WHERE appID = ? AND provider = 'vapid'", arguments: [app.rawValue]) {
+            if let again = try Data.fetchOne(db, sql: "SELECT sealed FROM pushCredential WHERE appID = ? AND provider = '\(PushCredentialKind.vapid.rawValue)'", arguments: [app.rawValue]) {
                 return again
             }
             try db.execute(
                 sql: "INSERT INTO pushCredential (appID, provider, sealed, updatedAt) VALUES (?, 'vapid', ?, ?)", arguments: [app.rawValue, sealed, time])
             return sealed
         }
-        return try appKey(app).open(stored, context: SealingContext.pushCredential(app: app.rawValue, provider: "vapid"))
+        return try appKey(app).open(stored, context: SealingContext.pushCredential(app: app.rawValue, provider: .vapid))
     }
 
     public func recordPushDeliveries(_ deliveries: [PushDelivery], app: AppID) async throws {
