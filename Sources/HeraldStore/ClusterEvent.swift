@@ -8,6 +8,9 @@ public enum ClusterEvent: Sendable {
     /// Committed changes, in commit order, with the members as they are now; `fromThisNode` when this
     /// node committed them (every node hears every commit, its own too, so that all deliver in one order).
     case messages([CommittedMessage], fromThisNode: Bool)
-    /// A payload another node published to some users of an app (the server gives it meaning).
-    case signal(app: AppID, users: [UserID], payload: String)
+    /// A signal another node published to some users of an app.
+    case signal(app: AppID, users: [UserID], signal: ClusterSignal)
+    /// An announcement this node cannot read (sent by a node of another version of Herald): skipped,
+    /// and said so, since what it announced is not delivered live here.
+    case unreadable(reason: String)
 }

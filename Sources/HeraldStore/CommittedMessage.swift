@@ -3,10 +3,10 @@ public import HeraldCore
 /// A message change that has been committed, with the members it concerns, handed to the store's
 /// observer in commit order (seq order within each channel) so that realtime delivery is ordered.
 public struct CommittedMessage: Sendable {
-    public enum Change: Sendable {
-        case created
-        case updated
-        case deleted
+    public enum Change: String, Codable, Sendable {
+        case created = "c"
+        case updated = "u"
+        case deleted = "d"
     }
 
     public var app: AppID

@@ -43,12 +43,12 @@ enum DeviceRules {
         let stepUpKey = try new.stepUpKey.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
         let inserted = tagged(
             DeviceRecord(
-                id: id.rawValue, appID: app.rawValue, userID: user.rawValue, platform: new.platform.rawValue, token: new.token, subscription: subscription,
-                stepUpKey: stepUpKey, stepUpState: stepUpKey == nil ? nil : Device.StepUpState.pending.rawValue, stepUpActivatedAt: nil, createdAt: time,
+                id: id, appID: app, userID: user, platform: new.platform, token: new.token, subscription: subscription,
+                stepUpKey: stepUpKey, stepUpState: stepUpKey == nil ? nil : .pending, stepUpActivatedAt: nil, createdAt: time,
                 updatedAt: time),
             appKey: appKey)
         guard var existing else { return .insert(inserted, replacing: nil) }
-        guard existing.userID == user.rawValue else {
+        guard existing.userID == user else {
             if existing.stepUpKey != nil {
                 throw HeraldError.conflictBecause(
                     FieldProblem(
@@ -60,7 +60,7 @@ enum DeviceRules {
         // Re-signed below: first back to what Herald vouched for, so that a state written outside Herald
         // (an "active" without a valid tag) is never made genuine by a re-registration.
         if existing.stepUpKey != nil, !hasValidTag(existing, appKey: appKey) {
-            existing.stepUpState = Device.StepUpState.pending.rawValue
+            existing.stepUpState = .pending
             existing.stepUpActivatedAt = nil
         }
         var enrolsKey = false
@@ -70,7 +70,7 @@ enum DeviceRules {
         case (nil, .some):
             enrolsKey = true
             existing.stepUpKey = stepUpKey
-            existing.stepUpState = Device.StepUpState.pending.rawValue
+            existing.stepUpState = .pending
         case (.some(let current), .some(let requested)) where current != requested:
             throw HeraldError.conflictBecause(
                 FieldProblem(field: "stepUpKey", reason: .stepUpKeyExists, detail: "This device already has a step-up key, which never changes; delete the device first."))
@@ -102,8 +102,7 @@ enum DeviceRules {
         case .insert(let record, let replacing):
             let device = try record.device(appKey: appKey)
             let enrols = record.stepUpKey != nil
-            let previousOwner = try replacing.map { try StoredValue.decode($0.userID, as: UserID.self, column: "device.userID") }
-            return (DeviceRegistration(device: device, created: true, enrolledStepUpKey: enrols, tookPushTokenFrom: previousOwner), enrols ? effects(device) : [])
+            return (DeviceRegistration(device: device, created: true, enrolledStepUpKey: enrols, tookPushTokenFrom: replacing?.userID), enrols ? effects(device) : [])
         }
     }
 
@@ -115,9 +114,9 @@ enum DeviceRules {
         }
         // Active with a valid tag: nothing to do. Marked active without one (written outside Herald), the
         // business's activation is what makes it trusted now.
-        if record.stepUpState == Device.StepUpState.active.rawValue, hasValidTag(record, appKey: appKey) { return record }
+        if record.stepUpState == .active, hasValidTag(record, appKey: appKey) { return record }
         var record = record
-        record.stepUpState = Device.StepUpState.active.rawValue
+        record.stepUpState = .active
         record.stepUpActivatedAt = time
         record.updatedAt = time
         return tagged(record, appKey: appKey)
@@ -126,7 +125,7 @@ enum DeviceRules {
     /// The HMAC, under the app's data key, of the app, user, device, key, state and activation time.
     static func stepUpTag(_ record: DeviceRecord, appKey: DataKey) -> Data? {
         guard let key = record.stepUpKey, let state = record.stepUpState else { return nil }
-        let fields = [record.appID, record.userID, record.id, key, state, record.stepUpActivatedAt.map(String.init) ?? ""]
+        let fields = [record.appID.rawValue, record.userID.rawValue, record.id.rawValue, key, state.rawValue, record.stepUpActivatedAt.map(String.init) ?? ""]
         return appKey.tag(Data(fields.joined(separator: "\u{1F}").utf8), purpose: "device.stepUp")
     }
 

@@ -9,17 +9,17 @@ import HeraldCore
 /// strings byte for byte: they are part of the stored format, pinned by `SealingContextTests`, and
 /// never change for existing data.
 public enum SealingContext {
-    static func message(channel: String, id: String) -> String { "message|\(channel)|\(id)" }
-    static func user(app: String, id: String) -> String { "user|\(app)|\(id)" }
-    static func notification(_ id: String) -> String { "notification|\(id)" }
-    static func inboxItem(_ id: String) -> String { "inbox|\(id)" }
-    static func inboxInput(_ id: String) -> String { "inbox.input|\(id)" }
-    static func channelName(_ id: String) -> String { "channel.name|\(id)" }
+    static func message(channel: ChannelID, id: MessageID) -> String { "message|\(channel.rawValue)|\(id.rawValue)" }
+    static func user(app: AppID, id: UserID) -> String { "user|\(app.rawValue)|\(id.rawValue)" }
+    static func notification(_ id: NotificationID) -> String { "notification|\(id.rawValue)" }
+    static func inboxItem(_ id: InboxItemID) -> String { "inbox|\(id.rawValue)" }
+    static func inboxInput(_ id: InboxItemID) -> String { "inbox.input|\(id.rawValue)" }
+    static func channelName(_ id: ChannelID) -> String { "channel.name|\(id.rawValue)" }
     static func outbox(app: AppID, kind: OutboxKind, subject: String?) -> String { "outbox|\(app.rawValue)|\(kind.rawValue)|\(subject ?? "")" }
-    static func pushCredential(app: String, provider: PushCredentialKind) -> String { "pushCredential:\(app):\(provider.rawValue)" }
+    static func pushCredential(app: AppID, provider: PushCredentialKind) -> String { "pushCredential:\(app.rawValue):\(provider.rawValue)" }
     static func webhookSecret(_ app: AppID) -> String { "webhookSecret:\(app.rawValue)" }
-    static func tokenKey(kid: String, app: String) -> String { "tokenKey:\(app):\(kid)" }
-    static func signingKey(kid: String, app: String) -> String { "signingKey:\(app):\(kid)" }
+    static func tokenKey(kid: String, app: AppID) -> String { "tokenKey:\(app.rawValue):\(kid)" }
+    static func signingKey(kid: String, app: AppID) -> String { "signingKey:\(app.rawValue):\(kid)" }
     /// The wrapping of an app's key-encryption key by the master key.
     static func appKey(_ app: AppID) -> String { "appKey|\(app.rawValue)" }
     /// The wrapping of a data key (the app's, or a user's) by the app's key-encryption key.

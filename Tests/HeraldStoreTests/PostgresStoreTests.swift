@@ -177,6 +177,28 @@ struct PostgresStoreTests {
         await drop()
     }
 
+    @Test("A key row whose app id does not decode stops a rotation before anything changes: the old master key still opens everything")
+    func rotationStopsAtAnUnreadableApp() async throws {
+        let (url, drop) = try await PostgresTestServer.freshDatabase()
+        let old = MasterKey.generate()
+        do {
+            let store = try await PostgresStore.open(url: url, masterKeys: [old])
+            let app = try await appWithUsers(on: store)
+            let keysDatabase = PostgresDatabase(url.with(database: url.database + "_keys"), maximumConnections: 1)
+            try await keysDatabase.execute("INSERT INTO appKey (appID, wrapped, createdAt) VALUES ('not an app id!', '\\x00'::bytea, 0)")
+            await keysDatabase.close()
+
+            await #expect(throws: (any Error).self) { _ = try await store.keys.rewrap(to: MasterKey.generate()) }
+            try await store.close()
+            let reopened = try await PostgresStore.open(url: url, masterKeys: [old])
+            #expect(try await reopened.user(ana, in: app)?.name == "ana")
+            try await reopened.close()
+        } catch {
+            Issue.record(error)
+        }
+        await drop()
+    }
+
     @Test("Database URLs: credentials, defaults, TLS modes, and errors that never repeat the password")
     func urls() throws {
         let url = try PostgresURL("postgres://herald:s%40cret@db.example:6432/herald?sslmode=require")

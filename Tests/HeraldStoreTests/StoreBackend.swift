@@ -1,6 +1,8 @@
 import Foundation
 import HeraldCore
-import HeraldStore
+import GRDB
+@testable import HeraldStore
+import PostgresNIO
 import HeraldTestSupport
 import Synchronization
 import Testing
@@ -29,7 +31,9 @@ enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
                 try SQLiteStore(path: path, masterKey: key, now: { clock.now }, observer: { observed.record($0) })
             }
             return StoreFixture(
-                store: try await open(), observed: observed, clock: clock, open: open, cleanup: { try? FileManager.default.removeItem(at: directory) })
+                store: try await open(), observed: observed, clock: clock, open: open,
+                writeDatabase: { sql in try await DatabaseQueue(path: path).write { db in try db.execute(sql: sql) } },
+                cleanup: { try? FileManager.default.removeItem(at: directory) })
         case .postgres:
             let (url, drop) = try await PostgresTestServer.freshDatabase()
             let key = MasterKey.generate()
@@ -40,6 +44,16 @@ enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
             }
             return StoreFixture(
                 store: try await open(), observed: observed, clock: clock, open: open,
+                writeDatabase: { sql in
+                    let database = PostgresDatabase(url, maximumConnections: 1)
+                    do {
+                        try await database.execute(PostgresQuery(unsafeSQL: sql))
+                    } catch {
+                        await database.close()
+                        throw error
+                    }
+                    await database.close()
+                },
                 cleanup: drop)
         }
     }
@@ -79,6 +93,8 @@ struct StoreFixture: Sendable {
     let clock: TestClock
     /// Opens the same database again, as after a restart.
     let open: @Sendable () async throws -> any Store
+    /// Runs SQL on the content database behind the store's back, as someone who can write it would.
+    let writeDatabase: @Sendable (String) async throws -> Void
     let cleanup: @Sendable () async -> Void
 
     /// Closes the store and opens it again.

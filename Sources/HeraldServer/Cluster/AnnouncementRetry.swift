@@ -1,3 +1,5 @@
+import HeraldStore
+
 /// How long a cluster announcement is retried when the database refuses it: an erasure's `disconnect`
 /// that is dropped leaves the erased user's sockets open on the other nodes, so signals are retried
 /// with backoff (0.1 s, doubling to 2 s) for a bounded time, in order (later announcements wait, so

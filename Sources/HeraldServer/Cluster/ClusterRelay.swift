@@ -84,8 +84,11 @@ final class ClusterRelay: Service, Sendable {
         case .messages(let changes, let fromThisNode):
             // The node that committed a message settles its push row.
             hub.deliver(changes, settlesPushes: fromThisNode)
-        case .signal(let app, let users, let payload):
-            guard let signal = try? JSONDecoder().decode(ClusterSignal.self, from: Data(payload.utf8)) else { return }
+        case .unreadable(let reason):
+            // A node of another version: what it announced is not delivered live here (clients catch up
+            // from history when they resume).
+            logger.warning("skipped a cluster announcement this node cannot read; run one version of Herald on every node", metadata: ["reason": "\(reason)"])
+        case .signal(let app, let users, let signal):
             switch signal {
             case .read(let position): hub.publishLocally(.read(position), app: app, to: users)
             case .typing(let channel, let user): hub.publishLocally(.typing(channelID: channel, userID: user), app: app, to: users)
@@ -106,11 +109,9 @@ final class ClusterRelay: Service, Sendable {
     }
 
     private func announce() async {
-        let encoder = JSONEncoder()
         for await (signal, app, users) in outgoing {
-            guard let payload = try? encoder.encode(signal) else { continue }
             let retry = AnnouncementRetry.for(signal)
-            let announced = await retry.run { try await self.store.announce(String(decoding: payload, as: UTF8.self), app: app, to: users) }
+            let announced = await retry.run { try await self.store.announce(signal, app: app, to: users) }
             if !announced {
                 logger.error("could not announce to the cluster; gave up", metadata: ["signal": "\(signal.kind)", "users": "\(users.count)"])
             }

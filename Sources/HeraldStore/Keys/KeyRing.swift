@@ -185,7 +185,7 @@ public final class KeyRing: Sendable {
             var apps = 0
             var data = 0
             for row in try Row.fetchAll(db, sql: "SELECT appID, wrapped FROM appKey") {
-                let app = try StoredValue.decode(row["appID"], as: AppID.self, column: "appID")
+                let app: AppID = try row.decode(forColumn: "appID")
                 let oldKey = try KeyEnvelope.unwrapAppKey(row["wrapped"], app: app, masterKey: masterKey)
                 let newKey = DataKey.generate()
                 for dataRow in try Row.fetchAll(db, sql: "SELECT owner, wrapped FROM dataKey WHERE appID = ?", arguments: [app.rawValue]) {
@@ -240,7 +240,7 @@ public final class KeyRing: Sendable {
             sql: "INSERT INTO dataKey (appID, owner, wrapped, createdAt) VALUES (?, ?, ?, ?)",
             arguments: [
                 request.app.rawValue, column, try KeyEnvelope.wrap(key, owner: request.owner, app: request.app, wrappingKey: wrappingKey),
-                Int64(Date().timeIntervalSince1970 * 1000),
+                WireTime.milliseconds(Date()),
             ])
         return key
     }
@@ -256,7 +256,7 @@ public final class KeyRing: Sendable {
         let key = DataKey.generate()
         try db.execute(
             sql: "INSERT INTO appKey (appID, wrapped, createdAt) VALUES (?, ?, ?)",
-            arguments: [app.rawValue, try KeyEnvelope.wrapAppKey(key, app: app, masterKey: masterKey), Int64(Date().timeIntervalSince1970 * 1000)])
+            arguments: [app.rawValue, try KeyEnvelope.wrapAppKey(key, app: app, masterKey: masterKey), WireTime.milliseconds(Date())])
         return key
     }
 

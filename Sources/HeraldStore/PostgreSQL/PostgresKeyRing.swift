@@ -61,7 +61,7 @@ public final class PostgresKeyRing: Sendable {
         let cacheKey = CacheKey(app: app, owner: owner)
         if let cached = dataKeys[cacheKey] { return cached }
         guard let wrapped = try await database.value(
-            "SELECT wrapped FROM dataKey WHERE appID = \(app.rawValue) AND owner = \(owner.column)", as: Data.self)
+            "SELECT wrapped FROM dataKey WHERE appID = \(app) AND owner = \(owner.column)", as: Data.self)
         else { return nil }
         let key = try KeyEnvelope.unwrap(wrapped, owner: owner, app: app, wrappingKey: try await appKey(app, create: false))
         dataKeys.insert(key, for: cacheKey)
@@ -77,10 +77,10 @@ public final class PostgresKeyRing: Sendable {
         // Two statements: the read must see a key that another node committed while the insert waited on it.
         try await database.execute(
             """
-            INSERT INTO dataKey (appID, owner, wrapped, createdAt) VALUES (\(app.rawValue), \(owner.column), \(wrapped), \(Self.nowMilliseconds()))
+            INSERT INTO dataKey (appID, owner, wrapped, createdAt) VALUES (\(app), \(owner.column), \(wrapped), \(Self.nowMilliseconds()))
             ON CONFLICT DO NOTHING
             """)
-        let stored = try await database.value("SELECT wrapped FROM dataKey WHERE appID = \(app.rawValue) AND owner = \(owner.column)", as: Data.self)
+        let stored = try await database.value("SELECT wrapped FROM dataKey WHERE appID = \(app) AND owner = \(owner.column)", as: Data.self)
         guard let stored else { throw KeyRing.Failure.unreadableKey("\(owner.column) of app \(app) vanished while it was created") }
         let key = try KeyEnvelope.unwrap(stored, owner: owner, app: app, wrappingKey: wrappingKey)
         dataKeys.insert(key, for: CacheKey(app: app, owner: owner))
@@ -96,7 +96,7 @@ public final class PostgresKeyRing: Sendable {
         }
         guard !missing.isEmpty else { return found }
         let wrappingKey = try await appKey(app, create: false)
-        let rows = try await database.rows("SELECT owner, wrapped FROM dataKey WHERE appID = \(app.rawValue) AND owner = ANY(\(Array(missing.keys)))")
+        let rows = try await database.rows("SELECT owner, wrapped FROM dataKey WHERE appID = \(app) AND owner = ANY(\(Array(missing.keys)))")
         for row in rows {
             let (owner, wrapped) = try row.decode((String, Data).self)
             guard let user = missing[owner] else { continue }
@@ -124,7 +124,7 @@ public final class PostgresKeyRing: Sendable {
     /// on the cluster's feed (`forget`); meanwhile they refuse the erased user's tokens anyway (a token
     /// check reads the user from the content database).
     public func destroyKey(of user: UserID, in app: AppID) async throws {
-        try await database.execute("DELETE FROM dataKey WHERE appID = \(app.rawValue) AND owner = \(KeyOwner.user(user).column)")
+        try await database.execute("DELETE FROM dataKey WHERE appID = \(app) AND owner = \(KeyOwner.user(user).column)")
         forget(user, in: app)
     }
 
@@ -148,17 +148,18 @@ public final class PostgresKeyRing: Sendable {
             var apps = 0
             var data = 0
             for row in try await connection.rows("SELECT appID, wrapped FROM appKey ORDER BY appID FOR UPDATE") {
-                let (appText, wrapped) = try row.decode((String, Data).self)
-                guard let app = AppID(rawValue: appText) else { continue }
+                // An app id that does not decode stops the rotation (as on SQLite): skipping it and then
+                // moving the master check would leave that app's keys under a master no node holds.
+                let (app, wrapped) = try row.decode((AppID, Data).self)
                 let oldKey = try KeyEnvelope.unwrapAppKey(wrapped, app: app, masterKey: masterKey)
                 let newKey = DataKey.generate()
-                for dataRow in try await connection.rows("SELECT owner, wrapped FROM dataKey WHERE appID = \(appText) ORDER BY owner FOR UPDATE") {
+                for dataRow in try await connection.rows("SELECT owner, wrapped FROM dataKey WHERE appID = \(app) ORDER BY owner FOR UPDATE") {
                     let (owner, wrappedData) = try dataRow.decode((String, Data).self)
                     let rewrapped = try KeyEnvelope.rewrap(wrappedData, app: app, ownerColumn: owner, from: oldKey, to: newKey)
-                    try await connection.execute("UPDATE dataKey SET wrapped = \(rewrapped) WHERE appID = \(appText) AND owner = \(owner)")
+                    try await connection.execute("UPDATE dataKey SET wrapped = \(rewrapped) WHERE appID = \(app) AND owner = \(owner)")
                     data += 1
                 }
-                try await connection.execute("UPDATE appKey SET wrapped = \(try KeyEnvelope.wrapAppKey(newKey, app: app, masterKey: newMaster)) WHERE appID = \(appText)")
+                try await connection.execute("UPDATE appKey SET wrapped = \(try KeyEnvelope.wrapAppKey(newKey, app: app, masterKey: newMaster)) WHERE appID = \(app)")
                 apps += 1
             }
             if let wrapped = try await connection.value("SELECT value FROM meta WHERE name = 'auditKey'", as: Data.self) {
@@ -183,9 +184,9 @@ public final class PostgresKeyRing: Sendable {
         if create {
             let wrapped = try KeyEnvelope.wrapAppKey(DataKey.generate(), app: app, masterKey: masterKey)
             try await database.execute(
-                "INSERT INTO appKey (appID, wrapped, createdAt) VALUES (\(app.rawValue), \(wrapped), \(Self.nowMilliseconds())) ON CONFLICT DO NOTHING")
+                "INSERT INTO appKey (appID, wrapped, createdAt) VALUES (\(app), \(wrapped), \(Self.nowMilliseconds())) ON CONFLICT DO NOTHING")
         }
-        guard let wrapped = try await database.value("SELECT wrapped FROM appKey WHERE appID = \(app.rawValue)", as: Data.self) else {
+        guard let wrapped = try await database.value("SELECT wrapped FROM appKey WHERE appID = \(app)", as: Data.self) else {
             throw KeyRing.Failure.unreadableKey("no key for app \(app)")
         }
         let key = try KeyEnvelope.unwrapAppKey(wrapped, app: app, masterKey: masterKey)
@@ -193,5 +194,5 @@ public final class PostgresKeyRing: Sendable {
         return key
     }
 
-    private static func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+    private static func nowMilliseconds() -> Int64 { WireTime.milliseconds(Date()) }
 }

@@ -24,7 +24,7 @@ extension PostgresMessageBatchWriter {
     /// Applies `requests` in order; one result each, as `apply` would give them one by one.
     mutating func appendAll(_ requests: [(request: AppendRequest, time: Date)]) async throws -> [Result<AppendResult, any Error>] {
         var results = [Result<AppendResult, any Error>?](repeating: nil, count: requests.count)
-        let channels = try await channelsByID(Set(requests.map(\.request.channel.rawValue)))
+        let channels = try await channelsByID(Set(requests.map(\.request.channel)))
         let members = try await loadMembers(of: Array(channels.keys))
 
         // Keys stored before (by this node or another): replays, or conflicts when the body differs.
@@ -32,6 +32,8 @@ extension PostgresMessageBatchWriter {
         var stored = try await storedKeys(keyed)
         var accepted: [Accepted] = []
         var claimedHere: [String: Int] = [:]
+        // Seqs the sends accepted so far will take, per channel (fewer if some turn out to be replays).
+        var taken: [ChannelID: Int64] = [:]
         var replays: [(index: Int, claim: String)] = []
         for (index, (request, time)) in requests.enumerated() {
             if let key = request.idempotency {
@@ -53,22 +55,18 @@ extension PostgresMessageBatchWriter {
                     continue
                 }
             }
-            guard let channel = channels[request.channel.rawValue], channel.appID == request.app.rawValue else {
-                results[index] = .failure(HeraldError.notFound(resource: "channel"))
+            let channel = channels[request.channel]
+            do {
+                _ = try AppendRules.check(
+                    request, channel: channel, members: channel.flatMap { members[$0.id] } ?? [],
+                    senderKey: keys.key(AppendRules.owner(of: request), in: request.app),
+                    appKey: request.idempotency.flatMap { _ in keys.key(.app, in: request.app) }, taken: taken[request.channel, default: 0])
+            } catch {
+                results[index] = .failure(error)
                 continue
             }
-            if let sender = request.sender, !(members[channel.id] ?? []).contains(sender) {
-                results[index] = .failure(HeraldError.forbidden(reason: "Not a member of this channel."))
-                continue
-            }
-            guard keys.key(request.sender.map(KeyOwner.user) ?? .app, in: request.app) != nil else {
-                results[index] = .failure(HeraldError.forbidden(reason: "The sender has been erased."))
-                continue
-            }
-            if request.idempotency != nil, keys.key(.app, in: request.app) == nil {
-                results[index] = .failure(HeraldError.notFound(resource: "app"))
-                continue
-            }
+            // Checked before the key is claimed: a send refused at the limit leaves no claim behind.
+            taken[request.channel, default: 0] += 1
             let claim = request.idempotency.map { Self.claimKey(request.app, $0) }
             if let claim { claimedHere[claim] = index }
             accepted.append(Accepted(index: index, request: request, time: time, id: .generate(), claim: claim))
@@ -84,57 +82,50 @@ extension PostgresMessageBatchWriter {
         }
 
         // Seqs in request order, from the locked channel rows.
-        var lastSeq = channels.mapValues(\.lastSeq)
+        var lastSeq = channels.mapValues { $0.lastSeq }
         var created: [(entry: Accepted, message: Message, record: MessageRecord)] = []
         for entry in accepted {
-            let channelID = entry.request.channel.rawValue
-            guard lastSeq[channelID]! < Limits.maxSeq else {
-                results[entry.index] = .failure(SeqLimit.reached)
-                continue
-            }
-            let seq = lastSeq[channelID]! + 1
-            lastSeq[channelID] = seq
-            var message = Message(
-                id: entry.id, channelId: entry.request.channel, seq: seq, sender: entry.request.sender, text: entry.request.content.text,
-                data: entry.request.content.data, createdAt: entry.time)
-            message.jws = entry.request.signer?(message)
-            let record = try MessageRecord(message, key: keys.key(entry.request.sender.map(KeyOwner.user) ?? .app, in: entry.request.app))
+            // Every accepted send was checked to have a seq left (`AppendRules.check`).
+            let seq = lastSeq[entry.request.channel, default: 0] + 1
+            lastSeq[entry.request.channel] = seq
+            let message = AppendRules.message(for: entry.request, id: entry.id, seq: seq, at: entry.time)
+            let record = try MessageRecord(message, key: keys.key(AppendRules.owner(of: entry.request), in: entry.request.app))
             created.append((entry, message, record))
             results[entry.index] = .success(AppendResult(message: message, isReplay: false))
         }
         try await write(created.map { ($0.entry.request, $0.record) }, members: members)
         for (entry, message, _) in created {
-            committed.append(CommittedMessage(app: entry.request.app, change: .created, message: message, members: members[entry.request.channel.rawValue] ?? []))
+            committed.append(CommittedMessage(app: entry.request.app, change: .created, message: message, members: members[entry.request.channel] ?? []))
         }
 
         // Replays: of a message stored before, or of one this batch just made.
         let madeHere = Dictionary(created.compactMap { item in item.entry.claim.map { ($0, item.message) } }, uniquingKeysWith: { first, _ in first })
         let storedIDs = replays.compactMap { madeHere[$0.claim] == nil ? stored[$0.claim]?.resultID : nil }
-        let storedMessages = try await messages(withIDs: storedIDs)
+        let storedMessages = try await messages(withIDs: StoredValue.decodeAll(storedIDs, as: MessageID.self, column: "idempotencyKey.resultID"))
         for (index, claim) in replays {
             if let message = madeHere[claim] {
                 results[index] = .success(AppendResult(message: message, isReplay: true))
-            } else if let id = stored[claim]?.resultID, let message = storedMessages[id] {
+            } else if let id = stored[claim].flatMap({ MessageID(rawValue: $0.resultID) }), let message = storedMessages[id] {
                 results[index] = .success(AppendResult(message: message, isReplay: true))
             } else {
-                results[index] = .failure(HeraldError.conflict(detail: "This Idempotency-Key is in use."))
+                results[index] = .failure(AppendRules.keyInUse)
             }
         }
         return results.map { $0 ?? .failure(HeraldError.conflict(detail: "The message was not written.")) }
     }
 
-    private func channelsByID(_ ids: Set<String>) async throws -> [String: ChannelRecord] {
+    private func channelsByID(_ ids: Set<ChannelID>) async throws -> [ChannelID: ChannelRecord] {
         let rows = try await connection.rows("SELECT \(unescaped: ChannelRecord.postgresColumns) FROM channel WHERE id = ANY(\(Array(ids)))")
         return Dictionary(try rows.map { row in let record = try ChannelRecord(postgres: row); return (record.id, record) }, uniquingKeysWith: { first, _ in first })
     }
 
-    private func loadMembers(of channels: [String]) async throws -> [String: [UserID]] {
-        var found: [String: [UserID]] = [:]
+    private func loadMembers(of channels: [ChannelID]) async throws -> [ChannelID: [UserID]] {
+        var found: [ChannelID: [UserID]] = [:]
         for row in try await connection.rows(
-            "SELECT channelID, userID FROM channelMember WHERE channelID = ANY(\(channels)) ORDER BY channelID, joinedAt, userID")
+            "SELECT channelID, userID FROM channelMember WHERE channelID = ANY(\(channels)) ORDER BY channelID, joinedAt, userID COLLATE \"C\"")
         {
-            let (channel, user) = try row.decode((String, String).self)
-            if let user = UserID(rawValue: user) { found[channel, default: []].append(user) }
+            let (channel, user) = try row.decode((ChannelID, UserID).self)
+            found[channel, default: []].append(user)
         }
         for channel in channels { found[channel, default: []] = found[channel] ?? [] }
         return found
@@ -181,7 +172,7 @@ extension PostgresMessageBatchWriter {
     }
 
     /// The messages, their channels' seqs and activity, the senders' read positions and the push rows.
-    private func write(_ created: [(request: AppendRequest, record: MessageRecord)], members: [String: [UserID]]) async throws {
+    private func write(_ created: [(request: AppendRequest, record: MessageRecord)], members: [ChannelID: [UserID]]) async throws {
         guard !created.isEmpty else { return }
         let records = created.map(\.record)
         try await connection.execute(
@@ -189,11 +180,11 @@ extension PostgresMessageBatchWriter {
             INSERT INTO message (id, channelID, seq, sender, sealed, createdAt)
             SELECT id, channelID, seq, NULLIF(sender, ''), sealed, createdAt
             FROM unnest(\(records.map(\.id))::text[], \(records.map(\.channelID))::text[], \(records.map(\.seq))::bigint[],
-                \(records.map { $0.sender ?? "" })::text[], \(records.map { ByteBuffer(bytes: $0.sealed ?? Data()) })::bytea[],
+                \(records.map { $0.sender?.rawValue ?? "" })::text[], \(records.map { ByteBuffer(bytes: $0.sealed ?? Data()) })::bytea[],
                 \(records.map(\.createdAt))::bigint[]) AS m(id, channelID, seq, sender, sealed, createdAt)
             """)
         // One row per channel: its last seq and activity after this batch.
-        var last: [String: (seq: Int64, at: Int64)] = [:]
+        var last: [ChannelID: (seq: Int64, at: Int64)] = [:]
         for record in records { last[record.channelID] = (record.seq, max(last[record.channelID]?.at ?? 0, record.createdAt)) }
         let channelIDs = Array(last.keys)
         try await connection.execute(
@@ -203,13 +194,13 @@ extension PostgresMessageBatchWriter {
             WHERE channel.id = v.id
             """)
         // Sending implies having read everything up to one's own message: one row per channel and sender.
-        var read: [String: (channel: String, user: String, seq: Int64)] = [:]
+        var read: [ChannelID: [UserID: Int64]] = [:]
         for record in records {
             guard let sender = record.sender else { continue }
-            read[record.channelID + "|" + sender] = (record.channelID, sender, record.seq)
+            read[record.channelID, default: [:]][sender] = record.seq
         }
         if !read.isEmpty {
-            let positions = Array(read.values)
+            let positions = read.flatMap { channel, seqs in seqs.map { (channel: channel, user: $0.key, seq: $0.value) } }
             try await connection.execute(
                 """
                 UPDATE channelMember SET lastReadSeq = v.seq
@@ -218,41 +209,36 @@ extension PostgresMessageBatchWriter {
                 """)
         }
         // Pushes for members who are offline, settled once live delivery has happened (see `settleMessagePushes`).
-        let pushed = created.filter { entry in
-            (members[entry.record.channelID] ?? []).contains { $0 != entry.request.sender }
+        let pushed = created.compactMap { entry in
+            AppendRules.pushPayload(for: entry.request, members: members[entry.record.channelID] ?? []).map { (entry.request, entry.record, payload: $0) }
         }
         guard !pushed.isEmpty else { return }
-        let payloads = pushed.map { entry -> String in
-            var payload: [String: JSONValue] = ["channelId": .string(entry.request.channel.rawValue)]
-            if let sender = entry.request.sender { payload["sender"] = .string(sender.rawValue) }
-            return String(decoding: JSONValue.object(payload).canonicalData(), as: UTF8.self)
-        }
+        let payloads = pushed.map(\.payload)
         let grace = Int64(OutboxKind.pushGrace * 1000)
         try await connection.execute(
             """
             INSERT INTO outbox (appID, kind, subjectID, payload, availableAt, createdAt)
-            SELECT appID, \(OutboxKind.messagePush.rawValue), subjectID, payload, createdAt + \(grace), createdAt
-            FROM unnest(\(pushed.map(\.request.app.rawValue))::text[], \(pushed.map(\.record.id))::text[], \(payloads)::text[],
-                \(pushed.map(\.record.createdAt))::bigint[]) AS o(appID, subjectID, payload, createdAt)
+            SELECT appID, \(OutboxKind.messagePush), subjectID, payload, createdAt + \(grace), createdAt
+            FROM unnest(\(pushed.map(\.0.app))::text[], \(pushed.map(\.1.id))::text[], \(payloads)::text[],
+                \(pushed.map(\.1.createdAt))::bigint[]) AS o(appID, subjectID, payload, createdAt)
             """)
     }
 
     /// Stored messages by id, opened (their sender is the replaying request's, whose key the batch has).
-    private func messages(withIDs ids: [String]) async throws -> [String: Message] {
+    private func messages(withIDs ids: [MessageID]) async throws -> [MessageID: Message] {
         guard !ids.isEmpty else { return [:] }
-        var found: [String: Message] = [:]
+        var found: [MessageID: Message] = [:]
         for row in try await connection.rows(
             """
             SELECT m.id, m.channelID, m.seq, m.sender, m.sealed, m.createdAt, m.editedAt, m.deletedAt, c.appID
             FROM message m JOIN channel c ON c.id = m.channelID WHERE m.id = ANY(\(ids))
             """)
         {
-            let columns = try row.decode((String, String, Int64, String?, Data?, Int64, Int64?, Int64?, String).self)
+            let columns = try row.decode((MessageID, ChannelID, Int64, UserID?, Data?, Int64, Int64?, Int64?, AppID).self)
             let record = MessageRecord(
                 id: columns.0, channelID: columns.1, seq: columns.2, sender: columns.3, sealed: columns.4, createdAt: columns.5, editedAt: columns.6,
                 deletedAt: columns.7)
-            guard let app = AppID(rawValue: columns.8) else { continue }
-            found[record.id] = try record.message(key: record.deletedAt == nil ? keys.key(record.owner, in: app) : nil)
+            found[record.id] = try record.message(key: record.deletedAt == nil ? keys.key(record.owner, in: columns.8) : nil)
         }
         return found
     }

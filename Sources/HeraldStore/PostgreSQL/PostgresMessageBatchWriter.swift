@@ -21,7 +21,7 @@ struct PostgresMessageBatchWriter {
     let keys: SenderKeys
     /// What the batch committed, in order (its appends are written by `appendAll`).
     var committed: [CommittedMessage] = []
-    private var membersByChannel: [String: [UserID]] = [:]
+    private var membersByChannel: [ChannelID: [UserID]] = [:]
 
     init(connection: PostgresConnection, keys: SenderKeys) {
         self.connection = connection
@@ -39,7 +39,7 @@ struct PostgresMessageBatchWriter {
                 // The app's key turns an idempotency key's digest into what is stored.
                 if request.idempotency != nil { wanted[request.app, default: []].insert(.app) }
             case .edit(let id, let channel, let app, _, _, _, _), .delete(let id, let channel, let app, _):
-                let sender = try await database.rows("SELECT sender FROM message WHERE id = \(id.rawValue) AND channelID = \(channel.rawValue)")
+                let sender = try await database.rows("SELECT sender FROM message WHERE id = \(id) AND channelID = \(channel)")
                     .first?.decode(String?.self) ?? nil
                 wanted[app, default: []].insert(sender.flatMap(UserID.init(rawValue:)).map(KeyOwner.user) ?? .app)
             }
@@ -107,7 +107,7 @@ struct PostgresMessageBatchWriter {
     ) async throws -> Message {
         guard let channelRecord = try await PostgresStore.channelRecord(channel, in: app, on: connection),
             let row = try await connection.rows(
-                "SELECT \(unescaped: MessageRecord.postgresColumns) FROM message WHERE id = \(id.rawValue) AND channelID = \(channelRecord.id)"
+                "SELECT \(unescaped: MessageRecord.postgresColumns) FROM message WHERE id = \(id) AND channelID = \(channelRecord.id)"
             ).first
         else {
             throw HeraldError.notFound(resource: "message")
@@ -123,7 +123,7 @@ struct PostgresMessageBatchWriter {
         return message
     }
 
-    private mutating func members(of channel: String) async throws -> [UserID] {
+    private mutating func members(of channel: ChannelID) async throws -> [UserID] {
         if let cached = membersByChannel[channel] { return cached }
         let members = try await PostgresStore.memberIDs(of: channel, on: connection)
         membersByChannel[channel] = members

@@ -11,7 +11,7 @@ extension PostgresStore {
             try await connection.execute(
                 """
                 INSERT INTO actionChallenge (challenge, appID, userID, itemID, actionID, expiresAt)
-                VALUES (\(challenge), \(app.rawValue), \(user.rawValue), \(item.rawValue), \(action), \(WireTime.milliseconds(expiresAt)))
+                VALUES (\(challenge), \(app), \(user), \(item), \(action), \(WireTime.milliseconds(expiresAt)))
                 """)
         }
     }
@@ -37,7 +37,7 @@ extension PostgresStore {
         _ performed: InboxItem.PerformedAction, on item: InboxItemID, of user: UserID, in app: AppID, effects: [OutboxEntry]
     ) async throws -> (item: InboxItem, isFirst: Bool) {
         guard let key = try await keys.key(.user(user), in: app) else { throw HeraldError.notFound(resource: "inbox item") }
-        let input = try performed.input.map { try key.seal(json: $0, context: SealingContext.inboxInput(item.rawValue)) }
+        let input = try performed.input.map { try key.seal(json: $0, context: SealingContext.inboxInput(item)) }
         let actedAt = WireTime.milliseconds(performed.performedAt)
         let now = nowMilliseconds()
         let rows = try await sealedOutboxRows(effects, app: app)
@@ -87,7 +87,7 @@ extension PostgresStore {
             try await connection.execute(
                 """
                 INSERT INTO outbox (appID, kind, userID, subjectID, payload, sealedPayload, availableAt, createdAt)
-                VALUES (\(app.rawValue), \(entry.kind.rawValue), \(entry.user?.rawValue), \(entry.subject), \(row.sealed == nil ? entry.payload : nil),
+                VALUES (\(app), \(entry.kind), \(entry.user), \(entry.subject), \(row.sealed == nil ? entry.payload : nil),
                     \(row.sealed), \(WireTime.milliseconds(entry.availableAt)), \(now))
                 """)
         }
@@ -114,10 +114,8 @@ extension PostgresStore {
             """)
         var jobs: [OutboxJob] = []
         for row in rows {
-            let (id, appID, kindText, userID, subject, payload, sealed, attempts, createdAt) = try row.decode(
-                (Int64, String, String, String?, String?, String?, Data?, Int64, Int64).self)
-            let app = try StoredValue.decode(appID, as: AppID.self, column: "appID")
-            let kind = try StoredValue.decode(kindText, as: OutboxKind.self, column: "outbox.kind")
+            let (id, app, kind, user, subject, payload, sealed, attempts, createdAt) = try row.decode(
+                (Int64, AppID, OutboxKind, UserID?, String?, String?, Data?, Int64, Int64).self)
             var text = payload ?? ""
             if let sealed {
                 guard let appKey = try await keys.key(.app, in: app) else { continue }
@@ -125,7 +123,7 @@ extension PostgresStore {
             }
             jobs.append(
                 OutboxJob(
-                    id: id, app: app, kind: kind, user: try userID.map { try StoredValue.decode($0, as: UserID.self, column: "outbox.userID") }, subject: subject, payload: text, attempts: Int(attempts),
+                    id: id, app: app, kind: kind, user: user, subject: subject, payload: text, attempts: Int(attempts),
                     createdAt: WireTime.date(milliseconds: createdAt)))
         }
         return jobs.sorted { $0.id < $1.id }

@@ -6,13 +6,13 @@ extension PostgresStore {
     public func createApp(name: String) async throws -> (app: App, apiKey: APIKey) {
         try App.validateName(name)
         let key = APIKey.generate()
-        let record = AppRecord(id: AppID.generate().rawValue, name: name, apiKeyID: key.keyID, apiKeyHash: key.secretHash, createdAt: nowMilliseconds())
+        let record = AppRecord(id: AppID.generate(), name: name, apiKeyID: key.keyID, apiKeyHash: key.secretHash, createdAt: nowMilliseconds())
         try await database.execute(
             """
             INSERT INTO app (id, name, apiKeyID, apiKeyHash, createdAt)
             VALUES (\(record.id), \(record.name), \(record.apiKeyID), \(record.apiKeyHash), \(record.createdAt))
             """)
-        _ = try await keys.existingOrNewKey(.app, in: try StoredValue.decode(record.id, as: AppID.self, column: "id"))
+        _ = try await keys.existingOrNewKey(.app, in: record.id)
         return (try record.app(), key)
     }
 
@@ -21,13 +21,13 @@ extension PostgresStore {
     }
 
     public func app(_ id: AppID) async throws -> App? {
-        try await database.rows("SELECT \(unescaped: AppRecord.postgresColumns) FROM app WHERE id = \(id.rawValue)").first.map { try AppRecord(postgres: $0).app() }
+        try await database.rows("SELECT \(unescaped: AppRecord.postgresColumns) FROM app WHERE id = \(id)").first.map { try AppRecord(postgres: $0).app() }
     }
 
     public func rotateAPIKey(of app: AppID) async throws -> APIKey {
         let key = APIKey.generate()
         let updated = try await database.values(
-            "UPDATE app SET apiKeyID = \(key.keyID), apiKeyHash = \(key.secretHash) WHERE id = \(app.rawValue) RETURNING 1", as: Int.self)
+            "UPDATE app SET apiKeyID = \(key.keyID), apiKeyHash = \(key.secretHash) WHERE id = \(app) RETURNING 1", as: Int.self)
         guard updated.count == 1 else { throw HeraldError.notFound(resource: "app") }
         return key
     }
@@ -40,7 +40,7 @@ extension PostgresStore {
     }
 
     public func app(withKeyID keyID: String) async throws -> AppID? {
-        try await database.value("SELECT id FROM app WHERE apiKeyID = \(keyID)", as: String.self).map { try StoredValue.decode($0, as: AppID.self, column: "app.id") }
+        try await database.value("SELECT id FROM app WHERE apiKeyID = \(keyID)", as: AppID.self)
     }
 
     public func currentTokenKey(of app: AppID) async throws -> TokenSigningKey {
@@ -48,7 +48,7 @@ extension PostgresStore {
         let appKey = try await appKey(app)
         // One key per app even when nodes race: the first insert holds the app's row lock until it commits.
         return try await database.transaction { connection in
-            guard try await connection.value("SELECT id FROM app WHERE id = \(app.rawValue) FOR UPDATE", as: String.self) != nil else {
+            guard try await connection.value("SELECT id FROM app WHERE id = \(app) FOR UPDATE", as: String.self) != nil else {
                 throw HeraldError.notFound(resource: "app")
             }
             if let existing = try await Self.latestTokenKey(of: app, on: connection) { return try existing.unsealed(appKey: appKey) }
@@ -61,16 +61,16 @@ extension PostgresStore {
         let createdAt = nowMilliseconds()
         let cutoff = TokenKeyRecord.rotationCutoff(now: createdAt)
         return try await database.transaction { connection in
-            guard try await connection.value("SELECT id FROM app WHERE id = \(app.rawValue) FOR UPDATE", as: String.self) != nil else {
+            guard try await connection.value("SELECT id FROM app WHERE id = \(app) FOR UPDATE", as: String.self) != nil else {
                 throw HeraldError.notFound(resource: "app")
             }
             // The newest key created before the cutoff may have signed tokens that are still valid; older ones cannot have.
             try await connection.execute(
                 """
-                DELETE FROM tokenKey WHERE appID = \(app.rawValue)
-                    AND createdAt < (SELECT max(createdAt) FROM tokenKey WHERE appID = \(app.rawValue) AND createdAt <= \(cutoff))
+                DELETE FROM tokenKey WHERE appID = \(app)
+                    AND createdAt < (SELECT max(createdAt) FROM tokenKey WHERE appID = \(app) AND createdAt <= \(cutoff))
                 """)
-            let latest = try await connection.value("SELECT max(createdAt) FROM tokenKey WHERE appID = \(app.rawValue)", as: Int64?.self) ?? nil
+            let latest = try await connection.value("SELECT max(createdAt) FROM tokenKey WHERE appID = \(app)", as: Int64?.self) ?? nil
             return try await Self.insert(TokenKeyRecord.new(for: app, appKey: appKey, at: createdAt, after: latest), appKey: appKey, on: connection)
         }
     }
@@ -92,11 +92,11 @@ extension PostgresStore {
 
     private static func latestTokenKey(of app: AppID, on runner: some PostgresQueryRunner) async throws -> TokenKeyRecord? {
         try await runner.rows(
-            "SELECT \(unescaped: TokenKeyRecord.postgresColumns) FROM tokenKey WHERE appID = \(app.rawValue) ORDER BY createdAt DESC, kid LIMIT 1"
+            "SELECT \(unescaped: TokenKeyRecord.postgresColumns) FROM tokenKey WHERE appID = \(app) ORDER BY createdAt DESC, kid LIMIT 1"
         ).first.map(TokenKeyRecord.init(postgres:))
     }
 
     private func unseal(_ record: TokenKeyRecord) async throws -> TokenSigningKey {
-        try record.unsealed(appKey: try await appKey(try StoredValue.decode(record.appID, as: AppID.self, column: "tokenKey.appID")))
+        try record.unsealed(appKey: try await appKey(record.appID))
     }
 }

@@ -44,7 +44,7 @@ extension PostgresStore {
     public func auditEvents(of app: AppID, after: Int64?, limit: Int) async throws -> [AuditEvent] {
         try await database.rows(
             """
-            SELECT id, seq, at, actor, action, target, hash, prevHash FROM auditEvent WHERE chain = \(app.rawValue) AND id > \(after ?? 0)
+            SELECT id, seq, at, actor, action, target, hash, prevHash FROM auditEvent WHERE chain = \(app) AND id > \(after ?? 0)
             ORDER BY id LIMIT \(Int64(limit))
             """
         ).map { row in

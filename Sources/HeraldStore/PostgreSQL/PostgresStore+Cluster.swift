@@ -20,63 +20,33 @@ extension PostgresStore {
     /// Below PostgreSQL's 8,000-byte limit, with room for the envelope.
     static let announcementLimit = 7_000
 
-    /// One announcement, as JSON: `k` is `m` (message changes) or `s` (a signal).
-    struct Announcement: Codable {
-        struct Change: Codable {
-            /// App, channel, message, and the change (`c`reated, `u`pdated, `d`eleted).
-            var a: String
-            var c: String
-            var i: String
-            var x: String
-        }
-
-        var n: String
-        var k: String
-        var m: [Change]?
-        /// A batch of message changes: its id and this announcement's offset in it.
-        var b: String?
-        var o: Int?
-        var a: String?
-        var u: [String]?
-        var p: String?
-    }
-
     /// The announcements of a committed batch, sent inside its transaction (PostgreSQL delivers them at
     /// commit, and never for a batch that rolls back).
     static func announce(_ committed: [CommittedMessage], node: String, batch: String, on connection: PostgresConnection) async throws {
-        guard !committed.isEmpty else { return }
-        let changes = committed.map { change in
-            let kind: String =
-                switch change.change {
-                case .created: "c"
-                case .updated: "u"
-                case .deleted: "d"
-                }
-            return Announcement.Change(a: change.app.rawValue, c: change.message.channelId.rawValue, i: change.message.id.rawValue, x: kind)
-        }
-        // Each change is at most ~150 bytes of ids; 40 of them stay well under the limit.
-        for start in stride(from: 0, to: changes.count, by: 40) {
-            let payload = try JSONEncoder().encode(
-                Announcement(n: node, k: "m", m: Array(changes[start..<min(start + 40, changes.count)]), b: batch, o: start))
+        let changes = committed.map { ClusterAnnouncement.Change(app: $0.app, channel: $0.message.channelId, message: $0.message.id, kind: $0.change) }
+        for start in stride(from: 0, to: changes.count, by: ClusterAnnouncement.changesPerAnnouncement) {
+            let part = Array(changes[start..<min(start + ClusterAnnouncement.changesPerAnnouncement, changes.count)])
+            let payload = try JSONEncoder().encode(ClusterAnnouncement.messages(node: node, batch: batch, offset: start, changes: part))
             try await connection.execute("SELECT pg_notify(\(clusterChannel), \(String(decoding: payload, as: UTF8.self)))")
         }
     }
 
-    /// Publishes `payload` to `users` of `app` on every other node (split into several announcements when
-    /// the users are many). `payload` must carry no content: it passes through the database's queue.
-    public func announce(_ payload: String, app: AppID, to users: [UserID]) async throws {
-        var chunk: [String] = []
-        var size = payload.utf8.count + app.rawValue.utf8.count + 64
+    /// Publishes `signal` to `users` of `app` on every other node (split into several announcements when
+    /// the users are many). A signal carries ids only: it passes through the database's queue.
+    public func announce(_ signal: ClusterSignal, app: AppID, to users: [UserID]) async throws {
+        let encoder = JSONEncoder()
+        let base = try encoder.encode(ClusterAnnouncement.signal(node: nodeID, app: app, users: [], signal: signal)).count
         var announcements: [String] = []
+        var chunk: [UserID] = []
+        var size = base
         func flush() throws {
-            let json = try JSONEncoder().encode(Announcement(n: nodeID, k: "s", a: app.rawValue, u: chunk, p: payload))
-            announcements.append(String(decoding: json, as: UTF8.self))
-            chunk = []
-            size = payload.utf8.count + app.rawValue.utf8.count + 64
+            announcements.append(String(decoding: try encoder.encode(ClusterAnnouncement.signal(node: nodeID, app: app, users: chunk, signal: signal)), as: UTF8.self))
+            (chunk, size) = ([], base)
         }
         for user in users {
+            // Each user adds its id, two quotes and a comma.
             if size + user.rawValue.utf8.count + 3 > Self.announcementLimit, !chunk.isEmpty { try flush() }
-            chunk.append(user.rawValue)
+            chunk.append(user)
             size += user.rawValue.utf8.count + 3
         }
         if !chunk.isEmpty { try flush() }
@@ -98,55 +68,55 @@ extension PostgresStore {
                 localCommits.listening(true)
                 await listening()
                 for try await notification in notifications {
-                    guard let announcement = try? JSONDecoder().decode(Announcement.self, from: Data(notification.payload.utf8)),
-                        announcement.k == "m" || announcement.n != nodeID
-                    else { continue }
+                    let announcement: ClusterAnnouncement
+                    do {
+                        announcement = try JSONDecoder().decode(ClusterAnnouncement.self, from: Data(notification.payload.utf8))
+                    } catch {
+                        await handle(.unreadable(reason: "\(error)"))
+                        continue
+                    }
                     if let event = try await event(for: announcement) { await handle(event) }
                 }
             }
         }
     }
 
-    private func event(for announcement: Announcement) async throws -> ClusterEvent? {
-        switch announcement.k {
-        case "m":
-            let changes = announcement.m ?? []
+    private func event(for announcement: ClusterAnnouncement) async throws -> ClusterEvent? {
+        switch announcement {
+        case .signal(let node, let app, let users, let signal):
+            return node == nodeID ? nil : .signal(app: app, users: users, signal: signal)
+        case .messages(let node, let batch, let offset, let changes):
             // This node's own batch is in memory (`LocalCommits`); anything else is read by id.
-            if announcement.n == nodeID, let batch = announcement.b,
-                let local = localCommits.take(batch: batch, offset: announcement.o ?? 0, count: changes.count)
-            {
+            if node == nodeID, let local = localCommits.take(batch: batch, offset: offset, count: changes.count) {
                 return .messages(local, fromThisNode: true)
             }
             // One query for the announcement's messages and one for their channels' members.
             let rows = try await database.rows(
-                "SELECT \(unescaped: MessageRecord.postgresColumns) FROM message WHERE id = ANY(\(changes.map(\.i)))")
-            var records: [String: MessageRecord] = [:]
+                "SELECT \(unescaped: MessageRecord.postgresColumns) FROM message WHERE id = ANY(\(changes.map(\.message)))")
+            var records: [MessageID: MessageRecord] = [:]
             for row in rows {
                 let record = try MessageRecord(postgres: row)
                 records[record.id] = record
             }
-            var members: [String: [UserID]] = [:]
+            var members: [ChannelID: [UserID]] = [:]
             for row in try await database.rows(
                 """
-                SELECT channelID, array_agg(userID ORDER BY joinedAt, userID) FROM channelMember
-                WHERE channelID = ANY(\(Array(Set(changes.map(\.c))))) GROUP BY channelID
+                SELECT channelID, array_agg(userID ORDER BY joinedAt, userID COLLATE "C") FROM channelMember
+                WHERE channelID = ANY(\(Array(Set(changes.map(\.channel))))) GROUP BY channelID
                 """)
             {
-                let (channel, users) = try row.decode((String, [String]).self)
-                members[channel] = try StoredValue.decodeAll(users, as: UserID.self, column: "channelMember.userID")
+                let (channel, users) = try row.decode((ChannelID, [UserID]).self)
+                members[channel] = users
             }
             var committed: [CommittedMessage] = []
+            // A message gone since (erased with its sender) or moved (a channel id that does not match)
+            // has nothing left to deliver.
             for change in changes {
-                guard let app = AppID(rawValue: change.a), let record = records[change.i], record.channelID == change.c else { continue }
-                let kind: CommittedMessage.Change = change.x == "c" ? .created : change.x == "u" ? .updated : .deleted
-                committed.append(CommittedMessage(app: app, change: kind, message: try await opened(record, app: app), members: members[change.c] ?? []))
+                guard let record = records[change.message], record.channelID == change.channel else { continue }
+                committed.append(
+                    CommittedMessage(app: change.app, change: change.kind, message: try await opened(record, app: change.app), members: members[change.channel] ?? []))
             }
-            return committed.isEmpty ? nil : .messages(committed, fromThisNode: announcement.n == nodeID)
-        case "s":
-            guard let app = announcement.a.flatMap(AppID.init(rawValue:)), let payload = announcement.p else { return nil }
-            return .signal(app: app, users: (announcement.u ?? []).compactMap(UserID.init(rawValue:)), payload: payload)
-        default:
-            return nil
+            return committed.isEmpty ? nil : .messages(committed, fromThisNode: node == nodeID)
         }
     }
 }

@@ -20,7 +20,7 @@ extension PostgresStore {
             let existing = try await connection.rows(
                 """
                 SELECT \(unescaped: DeviceRecord.postgresColumns) FROM device
-                WHERE appID = \(app.rawValue) AND platform = \(device.platform.rawValue) AND token = \(device.token) FOR UPDATE
+                WHERE appID = \(app) AND platform = \(device.platform) AND token = \(device.token) FOR UPDATE
                 """
             ).first.map(DeviceRecord.init(postgres:))
             let decision = try DeviceRules.decide(device, id: .generate(), for: user, in: app, existing: existing, appKey: appKey, at: time)
@@ -29,13 +29,13 @@ extension PostgresStore {
                 try await connection.execute(
                     """
                     UPDATE device SET subscription = \(record.subscription), stepUpKey = \(record.stepUpKey), stepUpState = \(record.stepUpState),
-                        stepUpTag = \(record.stepUpTag), updatedAt = \(record.updatedAt)
+                        stepUpActivatedAt = \(record.stepUpActivatedAt), stepUpTag = \(record.stepUpTag), updatedAt = \(record.updatedAt)
                     WHERE id = \(record.id)
                     """)
             case .insert(let record, let replacing):
                 if let replacing { try await connection.execute("DELETE FROM device WHERE id = \(replacing.id)") }
                 try DeviceRules.checkRoom(
-                    devicesOfUser: try await connection.value("SELECT count(*) FROM device WHERE appID = \(app.rawValue) AND userID = \(user.rawValue)", as: Int.self)
+                    devicesOfUser: try await connection.value("SELECT count(*) FROM device WHERE appID = \(app) AND userID = \(user)", as: Int.self)
                         ?? 0)
                 try await connection.execute(
                     """
@@ -76,7 +76,7 @@ extension PostgresStore {
     public func devices(of user: UserID, in app: AppID) async throws -> [Device] {
         let appKey = try await appKey(app)
         return try await database.rows(
-            "SELECT \(unescaped: DeviceRecord.postgresColumns) FROM device WHERE appID = \(app.rawValue) AND userID = \(user.rawValue) ORDER BY createdAt, id"
+            "SELECT \(unescaped: DeviceRecord.postgresColumns) FROM device WHERE appID = \(app) AND userID = \(user) ORDER BY createdAt, id"
         ).map { try DeviceRecord(postgres: $0).device(appKey: appKey) }
     }
 
@@ -90,7 +90,7 @@ extension PostgresStore {
         let time = nowMilliseconds()
         return try await database.transaction { connection in
             let deleted = try await connection.rows(
-                "DELETE FROM device WHERE id = \(id.rawValue) AND appID = \(app.rawValue) AND userID = \(user.rawValue) RETURNING 1")
+                "DELETE FROM device WHERE id = \(id) AND appID = \(app) AND userID = \(user) RETURNING 1")
             guard !deleted.isEmpty else { return false }
             try await Self.insertOutbox(rows, app: app, now: time, on: connection)
             return true
@@ -100,7 +100,7 @@ extension PostgresStore {
     private static func deviceRecord(_ id: DeviceID, of user: UserID, in app: AppID, on runner: some PostgresQueryRunner, lock: Bool) async throws -> DeviceRecord? {
         try await runner.rows(
             """
-            SELECT \(unescaped: DeviceRecord.postgresColumns) FROM device WHERE id = \(id.rawValue) AND appID = \(app.rawValue) AND userID = \(user.rawValue)
+            SELECT \(unescaped: DeviceRecord.postgresColumns) FROM device WHERE id = \(id) AND appID = \(app) AND userID = \(user)
             \(unescaped: lock ? "FOR UPDATE" : "")
             """
         ).first.map(DeviceRecord.init(postgres:))

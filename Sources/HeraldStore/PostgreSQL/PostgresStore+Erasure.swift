@@ -4,7 +4,7 @@ import PostgresNIO
 
 extension PostgresStore {
     public func eraseUser(_ user: UserID, in app: AppID) async throws -> Bool {
-        guard try await database.value("SELECT 1 FROM \"user\" WHERE appID = \(app.rawValue) AND id = \(user.rawValue)", as: Int.self) != nil else {
+        guard try await database.value("SELECT 1 FROM \"user\" WHERE appID = \(app) AND id = \(user)", as: Int.self) != nil else {
             return false
         }
         // First the point of no return: once the key is gone, nothing of theirs opens, here or in any copy.
@@ -13,15 +13,15 @@ extension PostgresStore {
         // a crash finishes the job.
         try await database.transaction { connection in
             try await connection.execute(
-                "UPDATE message SET sealed = NULL WHERE sender = \(user.rawValue) AND channelID IN (SELECT id FROM channel WHERE appID = \(app.rawValue))")
+                "UPDATE message SET sealed = NULL WHERE sender = \(user) AND channelID IN (SELECT id FROM channel WHERE appID = \(app))")
             try await connection.execute(
                 """
-                DELETE FROM outbox WHERE kind = \(OutboxKind.push.rawValue) AND subjectID IN (SELECT id FROM inboxItem WHERE appID = \(app.rawValue) AND userID = \(user.rawValue))
+                DELETE FROM outbox WHERE kind = \(OutboxKind.push) AND subjectID IN (SELECT id FROM inboxItem WHERE appID = \(app) AND userID = \(user))
                 """)
             for table in ["inboxItem", "outbox", "idempotencyKey", "userTokenEpoch", "device", "actionChallenge", "channelMember", "consentChange", "pushDelivery", "userTag"] {
                 try await connection.execute(PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE appID = $1 AND userID = $2", binds: Self.bindings(app.rawValue, user.rawValue)))
             }
-            try await connection.execute("DELETE FROM \"user\" WHERE appID = \(app.rawValue) AND id = \(user.rawValue)")
+            try await connection.execute("DELETE FROM \"user\" WHERE appID = \(app) AND id = \(user)")
         }
         return true
     }

@@ -12,10 +12,10 @@ extension PostgresStore {
             SELECT \(unescaped: ChannelRecord.postgresColumns.split(separator: ",").map { "c." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")),
                 m.lastReadSeq
             FROM channelMember m JOIN channel c ON c.id = m.channelID
-            WHERE c.appID = \(app.rawValue) AND m.userID = \(id.rawValue) ORDER BY c.createdAt, c.id
+            WHERE c.appID = \(app) AND m.userID = \(id) ORDER BY c.createdAt, c.id
             """)
         {
-            let columns = try row.decode((String, String, String, String?, String?, Int64, Int64, Int64, Data?, Int64).self)
+            let columns = try row.decode((ChannelID, AppID, HeraldCore.Channel.Kind, String?, String?, Int64, Int64, Int64, Data?, Int64).self)
             let record = ChannelRecord(
                 id: columns.0, appID: columns.1, type: columns.2, name: columns.3, directKey: columns.4, lastSeq: columns.5, lastActivityAt: columns.6,
                 createdAt: columns.7, sealedName: columns.8)
@@ -25,17 +25,17 @@ extension PostgresStore {
             """
             SELECT \(unescaped: MessageRecord.postgresColumns.split(separator: ",").map { "m." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
             FROM message m JOIN channel c ON c.id = m.channelID
-            WHERE c.appID = \(app.rawValue) AND m.sender = \(id.rawValue) ORDER BY m.createdAt, m.seq
+            WHERE c.appID = \(app) AND m.sender = \(id) ORDER BY m.createdAt, m.seq
             """
         ).map { row in
             let record = try MessageRecord(postgres: row)
             return try record.message(key: record.deletedAt == nil ? key : nil)
         }
         let inbox = try await database.rows(
-            "SELECT \(unescaped: InboxItemRecord.postgresColumns) FROM inboxItem WHERE appID = \(app.rawValue) AND userID = \(id.rawValue) ORDER BY createdAt, position"
+            "SELECT \(unescaped: InboxItemRecord.postgresColumns) FROM inboxItem WHERE appID = \(app) AND userID = \(id) ORDER BY createdAt, position"
         ).map { try InboxItemRecord(postgres: $0).item(key: key) }
         let consents = try await database.rows(
-            "SELECT consent, granted, at FROM consentChange WHERE appID = \(app.rawValue) AND userID = \(id.rawValue) ORDER BY at"
+            "SELECT consent, granted, at FROM consentChange WHERE appID = \(app) AND userID = \(id) ORDER BY at"
         ).map { row in
             let (consent, granted, at) = try row.decode((String, Bool, Int64).self)
             return UserExport.ConsentChange(consent: consent, granted: granted, at: WireTime.date(milliseconds: at))

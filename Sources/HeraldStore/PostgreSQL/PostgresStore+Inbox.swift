@@ -5,7 +5,7 @@ import PostgresNIO
 extension PostgresStore {
     private static func unreadCount(of user: UserID, in app: AppID, now: Int64, on runner: some PostgresQueryRunner) async throws -> Int {
         try await runner.value(
-            "SELECT count(*) FROM inboxItem WHERE appID = \(app.rawValue) AND userID = \(user.rawValue) AND releasedAt IS NOT NULL AND (expiresAt IS NULL OR expiresAt > \(now)) AND readAt IS NULL AND archivedAt IS NULL",
+            "SELECT count(*) FROM inboxItem WHERE appID = \(app) AND userID = \(user) AND releasedAt IS NOT NULL AND (expiresAt IS NULL OR expiresAt > \(now)) AND readAt IS NULL AND archivedAt IS NULL",
             as: Int.self) ?? 0
     }
 
@@ -27,7 +27,7 @@ extension PostgresStore {
             var records = try await connection.rows(
                 """
                 SELECT \(unescaped: InboxItemRecord.postgresColumns) FROM inboxItem
-                WHERE appID = \(app.rawValue) AND userID = \(user.rawValue) AND releasedAt IS NOT NULL AND (expiresAt IS NULL OR expiresAt > \(now))
+                WHERE appID = \(app) AND userID = \(user) AND releasedAt IS NOT NULL AND (expiresAt IS NULL OR expiresAt > \(now))
                 AND \(unescaped: state) AND (\(category)::text IS NULL OR category = \(category))
                 AND (createdAt < \(cursorCreatedAt) OR (createdAt = \(cursorCreatedAt) AND position < \(cursorPosition)))
                 ORDER BY createdAt DESC, position DESC LIMIT \(Int64(query.limit + 1))
@@ -54,7 +54,7 @@ extension PostgresStore {
         try await runner.rows(
             """
             SELECT \(unescaped: InboxItemRecord.postgresColumns) FROM inboxItem
-            WHERE id = \(id.rawValue) AND appID = \(app.rawValue) AND userID = \(user.rawValue) AND releasedAt IS NOT NULL\(unescaped: lock ? " FOR UPDATE" : "")
+            WHERE id = \(id) AND appID = \(app) AND userID = \(user) AND releasedAt IS NOT NULL\(unescaped: lock ? " FOR UPDATE" : "")
             """
         ).first.map(InboxItemRecord.init(postgres:))
     }
@@ -84,7 +84,7 @@ extension PostgresStore {
                         RETURNING \(InboxItemRecord.postgresColumns)
                         """, binds: bindings))
             guard let row = updated.first else { throw HeraldError.notFound(resource: "inbox item") }
-            try await connection.execute("DELETE FROM outbox WHERE kind = \(OutboxKind.push.rawValue) AND subjectID = \(id.rawValue)")
+            try await connection.execute("DELETE FROM outbox WHERE kind = \(OutboxKind.push) AND subjectID = \(id)")
             return try InboxItemRecord(postgres: row).item(key: key)
         }
     }
@@ -95,7 +95,7 @@ extension PostgresStore {
         return try await database.values(
             """
             UPDATE inboxItem SET readAt = \(now), deliveredAt = COALESCE(deliveredAt, \(now))
-            WHERE appID = \(app.rawValue) AND userID = \(user.rawValue) AND releasedAt IS NOT NULL AND (expiresAt IS NULL OR expiresAt > \(now))
+            WHERE appID = \(app) AND userID = \(user) AND releasedAt IS NOT NULL AND (expiresAt IS NULL OR expiresAt > \(now))
             AND readAt IS NULL AND (\(category)::text IS NULL OR category = \(category)) RETURNING 1
             """, as: Int.self
         ).count

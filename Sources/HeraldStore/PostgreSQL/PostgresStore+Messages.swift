@@ -21,7 +21,7 @@ extension PostgresStore {
         guard let row = try await database.rows(
             """
             SELECT \(unescaped: MessageRecord.postgresColumns) FROM message
-            WHERE id = \(id.rawValue) AND channelID = \(channel.rawValue) AND channelID IN (SELECT id FROM channel WHERE appID = \(app.rawValue))
+            WHERE id = \(id) AND channelID = \(channel) AND channelID IN (SELECT id FROM channel WHERE appID = \(app))
             """
         ).first else { return nil }
         return try await opened(MessageRecord(postgres: row), app: app)
@@ -38,7 +38,7 @@ extension PostgresStore {
         var records = try await database.rows(
             """
             SELECT \(unescaped: MessageRecord.postgresColumns) FROM message
-            WHERE channelID = \(channel.rawValue) AND seq > \(after) AND seq < \(before) ORDER BY seq \(unescaped: order) LIMIT \(limit)
+            WHERE channelID = \(channel) AND seq > \(after) AND seq < \(before) ORDER BY seq \(unescaped: order) LIMIT \(limit)
             """
         ).map(MessageRecord.init(postgres:))
         let hasMore = records.count > query.limit

@@ -19,13 +19,13 @@ extension PostgresStore {
                     let claimed = try await connection.rows(
                         """
                         INSERT INTO idempotencyKey (appID, scope, key, fingerprint, resultID, createdAt, userID)
-                        VALUES (\(record.appID), \(key.scope), \(key.key.rawValue), \(fingerprint), \(record.id), \(record.createdAt), \(key.user?.rawValue))
+                        VALUES (\(record.appID), \(key.scope), \(key.key), \(fingerprint), \(record.id), \(record.createdAt), \(key.user))
                         ON CONFLICT DO NOTHING RETURNING 1
                         """)
                     if !claimed.isEmpty { break }
                     guard
                         let (stored, resultID) = try await connection.rows(
-                            "SELECT fingerprint, resultID FROM idempotencyKey WHERE appID = \(record.appID) AND scope = \(key.scope) AND key = \(key.key.rawValue)"
+                            "SELECT fingerprint, resultID FROM idempotencyKey WHERE appID = \(record.appID) AND scope = \(key.scope) AND key = \(key.key)"
                         ).first?.decode((Data, String).self)
                     else { continue }
                     if key.requiresSameRequest, !key.matches(stored, appKey: appKey) {
@@ -34,9 +34,13 @@ extension PostgresStore {
                     if let first = try await Self.notificationRecord(resultID, app: notification.app, on: connection) {
                         return (try first.notification(key: appKey), true)
                     }
-                    // The first notification is gone (its app data was expired): the key is taken over.
+                    // The first notification is gone (its app data was expired): the key is taken over, as
+                    // a new key (its age, for the sweeper, and its user, for erasure, are the new send's).
                     try await connection.execute(
-                        "UPDATE idempotencyKey SET resultID = \(record.id), fingerprint = \(fingerprint) WHERE appID = \(record.appID) AND scope = \(key.scope) AND key = \(key.key.rawValue)")
+                        """
+                        UPDATE idempotencyKey SET resultID = \(record.id), fingerprint = \(fingerprint), createdAt = \(record.createdAt), userID = \(key.user)
+                        WHERE appID = \(record.appID) AND scope = \(key.scope) AND key = \(key.key)
+                        """)
                     break
                 }
             }
@@ -58,7 +62,7 @@ extension PostgresStore {
 
     static func notificationRecord(_ id: String, app: AppID, on runner: some PostgresQueryRunner) async throws -> NotificationRecord? {
         try await runner.rows(
-            "SELECT \(unescaped: NotificationRecord.postgresColumns) FROM notification WHERE id = \(id) AND appID = \(app.rawValue)"
+            "SELECT \(unescaped: NotificationRecord.postgresColumns) FROM notification WHERE id = \(id) AND appID = \(app)"
         ).first.map(NotificationRecord.init(postgres:))
     }
 
@@ -91,7 +95,7 @@ extension PostgresStore {
         ).map(NotificationRecord.init(postgres:)).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
         var claimed: [OutgoingNotification] = []
         for record in records {
-            claimed.append(try record.notification(key: try await keys.key(.app, in: try StoredValue.decode(record.appID, as: AppID.self, column: "appID"))))
+            claimed.append(try record.notification(key: try await keys.key(.app, in: record.appID)))
         }
         return claimed
     }
@@ -104,10 +108,7 @@ extension PostgresStore {
     }
 
     public func recipientsWithItems(of notification: NotificationID) async throws -> Set<UserID> {
-        Set(
-            try StoredValue.decodeAll(
-                await database.values("SELECT userID FROM inboxItem WHERE notificationID = \(notification.rawValue)", as: String.self), as: UserID.self,
-                column: "inboxItem.userID"))
+        Set(try await database.values("SELECT userID FROM inboxItem WHERE notificationID = \(notification)", as: UserID.self))
     }
 
     public func insertInboxItems(_ items: [InboxItem], app: AppID, now: Date) async throws {
@@ -127,20 +128,20 @@ extension PostgresStore {
             let inserted = try await connection.values(
                 """
                 INSERT INTO inboxItem (id, appID, userID, notificationID, category, sealed, createdAt, releasedAt, expiresAt)
-                SELECT id, \(app.rawValue), userID, notificationID, category, sealed, createdAt, NULLIF(releasedAt, -1), NULLIF(expiresAt, -1)
+                SELECT id, \(app), userID, notificationID, category, sealed, createdAt, NULLIF(releasedAt, -1), NULLIF(expiresAt, -1)
                 FROM unnest(\(records.map(\.id))::text[], \(records.map(\.userID))::text[], \(records.map(\.notificationID))::text[],
                     \(records.map(\.category))::text[], \(records.map { ByteBuffer(bytes: $0.sealed ?? Data()) })::bytea[], \(records.map(\.createdAt))::bigint[],
                     \(records.map { $0.releasedAt ?? -1 })::bigint[], \(records.map { $0.expiresAt ?? -1 })::bigint[])
                     AS item(id, userID, notificationID, category, sealed, createdAt, releasedAt, expiresAt)
                 ON CONFLICT DO NOTHING RETURNING id
-                """, as: String.self)
+                """, as: InboxItemID.self)
             let insertedIDs = Set(inserted)
             let pushes = records.filter { insertedIDs.contains($0.id) }
             guard !pushes.isEmpty else { return }
             try await connection.execute(
                 """
                 INSERT INTO outbox (appID, kind, userID, subjectID, availableAt, createdAt)
-                SELECT \(app.rawValue), \(OutboxKind.push.rawValue), userID, subjectID, availableAt, \(nowMilliseconds)
+                SELECT \(app), \(OutboxKind.push), userID, subjectID, availableAt, \(nowMilliseconds)
                 FROM unnest(\(pushes.map(\.userID))::text[], \(pushes.map(\.id))::text[], \(pushes.map { $0.createdAt + pushGrace })::bigint[])
                     AS push(userID, subjectID, availableAt)
                 """)
@@ -150,31 +151,30 @@ extension PostgresStore {
     public func markDelivered(_ items: [InboxItemID], app: AppID) async throws {
         guard !items.isEmpty else { return }
         let time = nowMilliseconds()
-        try await database.transaction { connection in try await Self.markDelivered(items.map(\.rawValue), app: app, at: time, on: connection) }
+        try await database.transaction { connection in try await Self.markDelivered(items, app: app, at: time, on: connection) }
     }
 
     /// Sets `deliveredAt` once and drops the pushes the items no longer need.
-    static func markDelivered(_ ids: [String], app: AppID, at time: Int64, on connection: PostgresConnection) async throws {
+    static func markDelivered(_ ids: [InboxItemID], app: AppID, at time: Int64, on connection: PostgresConnection) async throws {
         guard !ids.isEmpty else { return }
-        try await connection.execute("UPDATE inboxItem SET deliveredAt = \(time) WHERE appID = \(app.rawValue) AND deliveredAt IS NULL AND id = ANY(\(ids))")
-        try await connection.execute("DELETE FROM outbox WHERE kind = \(OutboxKind.push.rawValue) AND subjectID = ANY(\(ids))")
+        try await connection.execute("UPDATE inboxItem SET deliveredAt = \(time) WHERE appID = \(app) AND deliveredAt IS NULL AND id = ANY(\(ids))")
+        try await connection.execute("DELETE FROM outbox WHERE kind = \(OutboxKind.push) AND subjectID = ANY(\(ids))")
     }
 
     public func failNotification(_ id: NotificationID) async throws {
         try await database.execute(
-            "UPDATE notification SET status = 'failed', completedAt = \(nowMilliseconds()), leaseUntil = NULL WHERE id = \(id.rawValue) AND status <> 'sent'")
+            "UPDATE notification SET status = 'failed', completedAt = \(nowMilliseconds()), leaseUntil = NULL WHERE id = \(id) AND status <> 'sent'")
     }
 
     public func completeNotification(_ id: NotificationID, audienceSize: Int, effects: [OutboxEntry]) async throws {
         let time = nowMilliseconds()
-        guard let stored = try await database.value("SELECT appID FROM notification WHERE id = \(id.rawValue)", as: String.self) else { return }
-        let appID = try StoredValue.decode(stored, as: AppID.self, column: "notification.appID")
+        guard let appID = try await database.value("SELECT appID FROM notification WHERE id = \(id)", as: AppID.self) else { return }
         let rows = try await sealedOutboxRows(effects, app: appID)
         try await database.transaction { connection in
             let completed = try await connection.rows(
                 """
                 UPDATE notification SET status = 'sent', audienceSize = \(Int64(audienceSize)), completedAt = \(time), leaseUntil = NULL
-                WHERE id = \(id.rawValue) AND status <> 'sent' RETURNING 1
+                WHERE id = \(id) AND status <> 'sent' RETURNING 1
                 """)
             // Completed once: a second node finishing the same fan-out (its lease expired) adds no second webhook.
             guard !completed.isEmpty else { return }
@@ -196,8 +196,8 @@ extension PostgresStore {
         ).map(InboxItemRecord.init(postgres:)).sorted { ($0.createdAt, $0.position ?? 0) < ($1.createdAt, $1.position ?? 0) }
         var released: [(app: AppID, item: InboxItem)] = []
         for record in records {
-            let app = try StoredValue.decode(record.appID, as: AppID.self, column: "appID")
-            guard let item = try? record.item(key: try await keys.key(.user(try StoredValue.decode(record.userID, as: UserID.self, column: "userID")), in: app)) else { continue }
+            let app = record.appID
+            guard let item = try? record.item(key: try await keys.key(.user(record.userID), in: app)) else { continue }
             released.append((app, item))
         }
         return released

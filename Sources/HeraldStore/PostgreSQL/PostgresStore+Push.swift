@@ -5,24 +5,24 @@ import PostgresNIO
 
 extension PostgresStore {
     public func putPushCredentials(_ provider: PushCredentialKind, secret: Data, in app: AppID) async throws {
-        let sealed = try await appKey(app).seal(secret, context: SealingContext.pushCredential(app: app.rawValue, provider: provider))
+        let sealed = try await appKey(app).seal(secret, context: SealingContext.pushCredential(app: app, provider: provider))
         let time = nowMilliseconds()
         try await database.execute(
             """
-            INSERT INTO pushCredential (appID, provider, sealed, updatedAt) VALUES (\(app.rawValue), \(provider.rawValue), \(sealed), \(time))
+            INSERT INTO pushCredential (appID, provider, sealed, updatedAt) VALUES (\(app), \(provider), \(sealed), \(time))
             ON CONFLICT (appID, provider) DO UPDATE SET sealed = excluded.sealed, updatedAt = excluded.updatedAt
             """)
     }
 
     public func pushCredentials(_ provider: PushCredentialKind, of app: AppID) async throws -> Data? {
         guard let sealed = try await database.value(
-            "SELECT sealed FROM pushCredential WHERE appID = \(app.rawValue) AND provider = \(provider.rawValue)", as: Data.self)
+            "SELECT sealed FROM pushCredential WHERE appID = \(app) AND provider = \(provider)", as: Data.self)
         else { return nil }
-        return try await appKey(app).open(sealed, context: SealingContext.pushCredential(app: app.rawValue, provider: provider))
+        return try await appKey(app).open(sealed, context: SealingContext.pushCredential(app: app, provider: provider))
     }
 
     public func deletePushCredentials(_ provider: PushCredentialKind, of app: AppID) async throws -> Bool {
-        !(try await database.rows("DELETE FROM pushCredential WHERE appID = \(app.rawValue) AND provider = \(provider.rawValue) RETURNING 1").isEmpty)
+        !(try await database.rows("DELETE FROM pushCredential WHERE appID = \(app) AND provider = \(provider) RETURNING 1").isEmpty)
     }
 
     /// Kept with the provider credentials under the provider name `vapid`; the first of several nodes to
@@ -30,10 +30,10 @@ extension PostgresStore {
     public func vapidKey(of app: AppID) async throws -> Data {
         if let existing = try await pushCredentials(.vapid, of: app) { return existing }
         let fresh = P256.Signing.PrivateKey().rawRepresentation
-        let sealed = try await appKey(app).seal(fresh, context: SealingContext.pushCredential(app: app.rawValue, provider: .vapid))
+        let sealed = try await appKey(app).seal(fresh, context: SealingContext.pushCredential(app: app, provider: .vapid))
         try await database.execute(
             """
-            INSERT INTO pushCredential (appID, provider, sealed, updatedAt) VALUES (\(app.rawValue), 'vapid', \(sealed), \(nowMilliseconds()))
+            INSERT INTO pushCredential (appID, provider, sealed, updatedAt) VALUES (\(app), 'vapid', \(sealed), \(nowMilliseconds()))
             ON CONFLICT DO NOTHING
             """)
         guard let stored = try await pushCredentials(.vapid, of: app) else { throw HeraldError.notFound(resource: "app") }
@@ -47,8 +47,8 @@ extension PostgresStore {
                 try await connection.execute(
                     """
                     INSERT INTO pushDelivery (appID, userID, deviceID, platform, subject, subjectID, attempt, outcome, statusCode, reason, at)
-                    VALUES (\(app.rawValue), \(delivery.userId.rawValue), \(delivery.deviceId.rawValue), \(delivery.platform.rawValue),
-                        \(delivery.subject.rawValue), \(delivery.subjectId), \(Int64(delivery.attempt)), \(delivery.outcome.rawValue),
+                    VALUES (\(app), \(delivery.userId), \(delivery.deviceId), \(delivery.platform),
+                        \(delivery.subject), \(delivery.subjectId), \(Int64(delivery.attempt)), \(delivery.outcome),
                         \(delivery.statusCode.map(Int64.init)), \(delivery.reason.map { String($0.prefix(300)) }), \(WireTime.milliseconds(delivery.at)))
                     """)
             }
@@ -58,23 +58,11 @@ extension PostgresStore {
     public func pushDeliveries(of user: UserID?, in app: AppID, limit: Int, before: Int64?) async throws -> [(id: Int64, delivery: PushDelivery)] {
         try await database.rows(
             """
-            SELECT id, userID, deviceID, platform, subject, subjectID, attempt, outcome, statusCode, reason, at FROM pushDelivery
-            WHERE appID = \(app.rawValue) AND (\(user?.rawValue)::text IS NULL OR userID = \(user?.rawValue)) AND id < \(before ?? Int64.max)
+            SELECT \(unescaped: PushDeliveryRecord.columns) FROM pushDelivery
+            WHERE appID = \(app) AND (\(user)::text IS NULL OR userID = \(user)) AND id < \(before ?? Int64.max)
             ORDER BY id DESC LIMIT \(Int64(limit))
             """
-        ).compactMap { row -> (Int64, PushDelivery)? in
-            let (id, userID, deviceID, platform, subject, subjectID, attempt, outcome, statusCode, reason, at) = try row.decode(
-                (Int64, String, String, String, String, String, Int64, String, Int64?, String?, Int64).self)
-            guard let userID = UserID(rawValue: userID), let deviceID = DeviceID(rawValue: deviceID), let platform = Device.Platform(rawValue: platform),
-                let subject = PushDelivery.Subject(rawValue: subject), let outcome = PushDelivery.Outcome(rawValue: outcome)
-            else { return nil }
-            return (
-                id,
-                PushDelivery(
-                    userId: userID, deviceId: deviceID, platform: platform, subject: subject, subjectId: subjectID, attempt: Int(attempt),
-                    outcome: outcome, statusCode: statusCode.map(Int.init), reason: reason, at: WireTime.date(milliseconds: at))
-            )
-        }
+        ).map { try PushDeliveryRecord(postgres: $0).delivery }
     }
 
     public func settleMessagePushes(_ settlements: [(message: MessageID, offline: [UserID])]) async throws {
@@ -89,7 +77,7 @@ extension PostgresStore {
             if !removed.isEmpty {
                 try await connection.execute(
                     """
-                    DELETE FROM outbox WHERE kind = \(OutboxKind.messagePush.rawValue) AND subjectID = ANY(\(removed)) AND attempts = 0 AND availableAt <= createdAt + \(grace)
+                    DELETE FROM outbox WHERE kind = \(OutboxKind.messagePush) AND subjectID = ANY(\(removed)) AND attempts = 0 AND availableAt <= createdAt + \(grace)
                     """)
             }
             for (message, offline) in settled {
@@ -97,7 +85,7 @@ extension PostgresStore {
                 try await connection.execute(
                     """
                     UPDATE outbox SET availableAt = \(time), payload = jsonb_set(payload::jsonb, '{recipients}', \(recipients)::jsonb)::text
-                    WHERE kind = \(OutboxKind.messagePush.rawValue) AND subjectID = \(message.rawValue) AND attempts = 0 AND availableAt <= createdAt + \(grace)
+                    WHERE kind = \(OutboxKind.messagePush) AND subjectID = \(message) AND attempts = 0 AND availableAt <= createdAt + \(grace)
                     """)
             }
         }

@@ -14,7 +14,7 @@ extension PostgresStore {
                 UPDATE message SET sealed = NULL, deletedAt = \(time)
                 WHERE id IN (
                     SELECT message.id FROM message JOIN channel ON channel.id = message.channelID
-                    WHERE message.createdAt < \(before) AND message.deletedAt IS NULL AND channel.appID = \(app.rawValue)
+                    WHERE message.createdAt < \(before) AND message.deletedAt IS NULL AND channel.appID = \(app)
                     LIMIT \(Int64(limit)) FOR UPDATE OF message SKIP LOCKED)
                 RETURNING 1
                 """
@@ -22,7 +22,7 @@ extension PostgresStore {
             let items = try await connection.rows(
                 """
                 DELETE FROM inboxItem WHERE position IN (
-                    SELECT position FROM inboxItem WHERE appID = \(app.rawValue) AND createdAt < \(before) LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
+                    SELECT position FROM inboxItem WHERE appID = \(app) AND createdAt < \(before) LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
                 RETURNING 1
                 """
             ).count

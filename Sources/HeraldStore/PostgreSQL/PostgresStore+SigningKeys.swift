@@ -30,16 +30,16 @@ extension PostgresStore {
 
     private static func signingKeyRecords(of app: AppID, on runner: some PostgresQueryRunner) async throws -> [SigningKeyRecord] {
         try await runner.rows(
-            "SELECT kid, appID, sealedPrivateKey, createdAt FROM signingKey WHERE appID = \(app.rawValue) ORDER BY createdAt DESC, position DESC"
+            "SELECT kid, appID, sealedPrivateKey, createdAt FROM signingKey WHERE appID = \(app) ORDER BY createdAt DESC, position DESC"
         ).map { row in
-            let (kid, appID, sealed, createdAt) = try row.decode((String, String, Data, Int64).self)
+            let (kid, appID, sealed, createdAt) = try row.decode((String, AppID, Data, Int64).self)
             return SigningKeyRecord(kid: kid, appID: appID, sealedPrivateKey: sealed, createdAt: createdAt)
         }
     }
 
     private static func insertSigningKey(_ key: SigningKey, for app: AppID, appKey: DataKey, on connection: PostgresConnection) async throws -> SigningKeyRecord {
-        let sealed = try appKey.seal(key.rawRepresentation, context: SealingContext.signingKey(kid: key.kid, app: app.rawValue))
-        let record = SigningKeyRecord(kid: key.kid, appID: app.rawValue, sealedPrivateKey: sealed, createdAt: WireTime.milliseconds(key.createdAt))
+        let sealed = try appKey.seal(key.rawRepresentation, context: SealingContext.signingKey(kid: key.kid, app: app))
+        let record = SigningKeyRecord(kid: key.kid, appID: app, sealedPrivateKey: sealed, createdAt: WireTime.milliseconds(key.createdAt))
         try await connection.execute(
             "INSERT INTO signingKey (kid, appID, sealedPrivateKey, createdAt) VALUES (\(record.kid), \(record.appID), \(record.sealedPrivateKey), \(record.createdAt))")
         return record
@@ -57,7 +57,7 @@ extension PostgresStore {
     /// (signing keys, template versions, settings) is changed by one node at a time.
     /// - Throws: `HeraldError.notFound` when there is no such app.
     static func lockApp(_ app: AppID, on connection: PostgresConnection) async throws {
-        guard try await connection.value("SELECT id FROM app WHERE id = \(app.rawValue) FOR UPDATE", as: String.self) != nil else {
+        guard try await connection.value("SELECT id FROM app WHERE id = \(app) FOR UPDATE", as: String.self) != nil else {
             throw HeraldError.notFound(resource: "app")
         }
     }
@@ -74,7 +74,7 @@ extension PostgresStore {
             let text = String(decoding: try JSONEncoder().encode(updated), as: UTF8.self)
             try await connection.execute(
                 """
-                INSERT INTO appSettings (appID, settings, updatedAt) VALUES (\(app.rawValue), \(text), \(time))
+                INSERT INTO appSettings (appID, settings, updatedAt) VALUES (\(app), \(text), \(time))
                 ON CONFLICT (appID) DO UPDATE SET settings = excluded.settings, updatedAt = excluded.updatedAt
                 """)
             return updated
@@ -82,7 +82,7 @@ extension PostgresStore {
     }
 
     static func settings(of app: AppID, on runner: some PostgresQueryRunner) async throws -> AppSettings {
-        guard let text = try await runner.value("SELECT settings FROM appSettings WHERE appID = \(app.rawValue)", as: String.self) else { return AppSettings() }
+        guard let text = try await runner.value("SELECT settings FROM appSettings WHERE appID = \(app)", as: String.self) else { return AppSettings() }
         return try JSONDecoder().decode(AppSettings.self, from: Data(text.utf8))
     }
 }

@@ -12,7 +12,7 @@ extension PostgresStore {
             SELECT category, count(*), count(deliveredAt), count(readAt), count(actedAt), count(DISTINCT userID),
                 percentile_cont(0.5) WITHIN GROUP (ORDER BY readAt - createdAt) FILTER (WHERE readAt IS NOT NULL),
                 percentile_cont(0.5) WITHIN GROUP (ORDER BY actedAt - createdAt) FILTER (WHERE actedAt IS NOT NULL)
-            FROM inboxItem WHERE appID = \(app.rawValue) AND releasedAt IS NOT NULL AND createdAt >= \(start) AND createdAt < \(end)
+            FROM inboxItem WHERE appID = \(app) AND releasedAt IS NOT NULL AND createdAt >= \(start) AND createdAt < \(end)
             GROUP BY category
             """)
         var counted: [String: (sent: Int, delivered: Int, read: Int, acted: Int, reached: Int, toRead: Double?, toAct: Double?)] = [:]
@@ -22,7 +22,7 @@ extension PostgresStore {
         }
         let withdrawn = try await database.value(
             """
-            SELECT count(*) FROM consentChange WHERE appID = \(app.rawValue) AND consent = 'marketing' AND NOT granted AND at >= \(start) AND at < \(end)
+            SELECT count(*) FROM consentChange WHERE appID = \(app) AND consent = 'marketing' AND NOT granted AND at >= \(start) AND at < \(end)
             """, as: Int.self) ?? 0
         var categories: [NotificationCategory: EngagementReport.Category] = [:]
         for category in NotificationCategory.allCases {

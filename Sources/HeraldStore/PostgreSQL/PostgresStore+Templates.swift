@@ -10,8 +10,8 @@ extension PostgresStore {
             // The next version is numbered under the app's lock, so two nodes cannot number the same one.
             try await Self.lockApp(app, on: connection)
             let latest = try await connection.value(
-                "SELECT COALESCE(MAX(version), 0) FROM template WHERE appID = \(app.rawValue) AND key = \(key.rawValue)", as: Int.self) ?? 0
-            let record = TemplateRecord(appID: app.rawValue, key: key.rawValue, version: latest + 1, definition: text, createdAt: time)
+                "SELECT COALESCE(MAX(version), 0) FROM template WHERE appID = \(app) AND key = \(key)", as: Int.self) ?? 0
+            let record = TemplateRecord(appID: app, key: key, version: latest + 1, definition: text, createdAt: time)
             try await connection.execute(
                 """
                 INSERT INTO template (appID, key, version, definition, createdAt)
@@ -28,18 +28,18 @@ extension PostgresStore {
     public func templates(in app: AppID) async throws -> [Template] {
         try await database.rows(
             """
-            SELECT DISTINCT ON (key) \(unescaped: TemplateRecord.postgresColumns) FROM template WHERE appID = \(app.rawValue)
-            ORDER BY key, version DESC
+            SELECT DISTINCT ON (key COLLATE "C") \(unescaped: TemplateRecord.postgresColumns) FROM template WHERE appID = \(app)
+            ORDER BY key COLLATE "C", version DESC
             """
         ).map { try TemplateRecord(postgres: $0).template() }
     }
 
     static func templateRecord(_ key: TemplateKey, version: Int?, app: AppID, on runner: some PostgresQueryRunner) async throws -> TemplateRecord? {
-        let version = version.map(Int64.init) ?? -1
+        let version = version.map(Int64.init)
         return try await runner.rows(
             """
-            SELECT \(unescaped: TemplateRecord.postgresColumns) FROM template WHERE appID = \(app.rawValue) AND key = \(key.rawValue)
-            AND (\(version) < 0 OR version = \(version)) ORDER BY version DESC LIMIT 1
+            SELECT \(unescaped: TemplateRecord.postgresColumns) FROM template WHERE appID = \(app) AND key = \(key)
+            AND (\(version)::bigint IS NULL OR version = \(version)) ORDER BY version DESC LIMIT 1
             """
         ).first.map(TemplateRecord.init(postgres:))
     }

@@ -11,14 +11,14 @@ extension PostgresStore {
         keys.forget(id, in: app)
         let key = try await keys.existingOrNewKey(.user(id), in: app)
         let appKey = try await keys.existingOrNewKey(.app, in: app)
-        let sealed = try UserRecord.seal(profile, app: app.rawValue, id: id.rawValue, key: key)
+        let sealed = try UserRecord.seal(profile, app: app, id: id, key: key)
         let tags = profile.metadata.compactMap { UserTags.tag(key: $0.key, value: $0.value, appKey: appKey).map { ByteBuffer(bytes: $0) } }
         return try await database.transaction { connection in
             // `xmax = 0` tells an inserted row from an updated one.
             let row = try await connection.rows(
                 """
                 INSERT INTO "user" (appID, id, sealed, locale, timezone, createdAt, updatedAt)
-                VALUES (\(app.rawValue), \(id.rawValue), \(sealed), \(profile.locale), \(profile.timezone), \(time), \(time))
+                VALUES (\(app), \(id), \(sealed), \(profile.locale), \(profile.timezone), \(time), \(time))
                 ON CONFLICT (appID, id) DO UPDATE SET sealed = excluded.sealed, locale = excluded.locale, timezone = excluded.timezone,
                     updatedAt = excluded.updatedAt
                 RETURNING \(unescaped: UserRecord.postgresColumns), xmax = 0
@@ -27,11 +27,11 @@ extension PostgresStore {
             let record = try UserRecord(postgres: row)
             let created = try row.decode((String, String, Data?, String?, String?, String?, Int64, Int64, Bool).self).8
             if created { try await Self.setTokenEpoch(of: id, in: app, on: connection) }
-            try await connection.execute("DELETE FROM userTag WHERE appID = \(app.rawValue) AND userID = \(id.rawValue)")
+            try await connection.execute("DELETE FROM userTag WHERE appID = \(app) AND userID = \(id)")
             if !tags.isEmpty {
                 try await connection.execute(
                     """
-                    INSERT INTO userTag (appID, userID, tag) SELECT \(app.rawValue), \(id.rawValue), tag FROM unnest(\(tags)::bytea[]) AS tag
+                    INSERT INTO userTag (appID, userID, tag) SELECT \(app), \(id), tag FROM unnest(\(tags)::bytea[]) AS tag
                     ON CONFLICT DO NOTHING
                     """)
             }
@@ -43,13 +43,13 @@ extension PostgresStore {
         try await database.value(
             """
             SELECT COALESCE(t.epoch, '') FROM "user" u LEFT JOIN userTokenEpoch t ON t.appID = u.appID AND t.userID = u.id
-            WHERE u.appID = \(app.rawValue) AND u.id = \(user.rawValue)
+            WHERE u.appID = \(app) AND u.id = \(user)
             """, as: String.self)
     }
 
     public func revokeTokens(of user: UserID, in app: AppID) async throws -> Bool {
         try await database.transaction { connection in
-            guard try await connection.value("SELECT 1 FROM \"user\" WHERE appID = \(app.rawValue) AND id = \(user.rawValue) FOR UPDATE", as: Int.self) != nil else {
+            guard try await connection.value("SELECT 1 FROM \"user\" WHERE appID = \(app) AND id = \(user) FOR UPDATE", as: Int.self) != nil else {
                 return false
             }
             try await Self.setTokenEpoch(of: user, in: app, on: connection)
@@ -60,14 +60,14 @@ extension PostgresStore {
     private static func setTokenEpoch(of user: UserID, in app: AppID, on connection: PostgresConnection) async throws {
         try await connection.execute(
             """
-            INSERT INTO userTokenEpoch (appID, userID, epoch) VALUES (\(app.rawValue), \(user.rawValue), \(RandomToken.base32(byteCount: 10)))
+            INSERT INTO userTokenEpoch (appID, userID, epoch) VALUES (\(app), \(user), \(RandomToken.base32(byteCount: 10)))
             ON CONFLICT (appID, userID) DO UPDATE SET epoch = excluded.epoch
             """)
     }
 
     public func user(_ id: UserID, in app: AppID) async throws -> User? {
         guard let row = try await database.rows(
-            "SELECT \(unescaped: UserRecord.postgresColumns) FROM \"user\" WHERE appID = \(app.rawValue) AND id = \(id.rawValue)"
+            "SELECT \(unescaped: UserRecord.postgresColumns) FROM \"user\" WHERE appID = \(app) AND id = \(id)"
         ).first else { return nil }
         do {
             return try UserRecord(postgres: row).user(key: try await keys.key(.user(id), in: app))
@@ -78,7 +78,7 @@ extension PostgresStore {
 
     public func recipients(_ ids: [UserID], in app: AppID) async throws -> [Recipient] {
         try await database.rows(
-            "SELECT \(unescaped: UserRecord.postgresColumns) FROM \"user\" WHERE appID = \(app.rawValue) AND id = ANY(\(ids.map(\.rawValue)))"
+            "SELECT \(unescaped: UserRecord.postgresColumns) FROM \"user\" WHERE appID = \(app) AND id = ANY(\(ids.map(\.rawValue)))"
         ).map { try UserRecord(postgres: $0).recipient() }
     }
 
@@ -92,7 +92,7 @@ extension PostgresStore {
         // Users carrying every tag of the segment (all users of the app for an empty one).
         return try await database.rows(
             """
-            SELECT \(unescaped: UserRecord.postgresColumns) FROM "user" WHERE appID = \(app.rawValue)
+            SELECT \(unescaped: UserRecord.postgresColumns) FROM "user" WHERE appID = \(app)
             AND (SELECT count(DISTINCT tag) FROM userTag WHERE userTag.appID = "user".appID AND userTag.userID = "user".id
                  AND tag = ANY(\(tags)::bytea[])) = \(Set(tags).count)
             """
@@ -105,17 +105,17 @@ extension PostgresStore {
         let time = nowMilliseconds()
         return try await database.transaction { connection in
             guard let row = try await connection.rows(
-                "SELECT \(unescaped: UserRecord.postgresColumns) FROM \"user\" WHERE appID = \(app.rawValue) AND id = \(user.rawValue) FOR UPDATE"
+                "SELECT \(unescaped: UserRecord.postgresColumns) FROM \"user\" WHERE appID = \(app) AND id = \(user) FOR UPDATE"
             ).first else { throw HeraldError.notFound(resource: "user") }
-            let current = try UserRecord(postgres: row).decodedPreferences
+            let current = try UserRecord(postgres: row).decodedPreferences()
             let updated = try update(current)
             let json = String(decoding: try JSONEncoder().encode(updated), as: UTF8.self)
-            try await connection.execute("UPDATE \"user\" SET preferences = \(json) WHERE appID = \(app.rawValue) AND id = \(user.rawValue)")
+            try await connection.execute("UPDATE \"user\" SET preferences = \(json) WHERE appID = \(app) AND id = \(user)")
             if updated.consents.marketing != current.consents.marketing {
                 try await connection.execute(
                     """
                     INSERT INTO consentChange (appID, userID, consent, granted, at)
-                    VALUES (\(app.rawValue), \(user.rawValue), 'marketing', \(updated.consents.marketing), \(time))
+                    VALUES (\(app), \(user), 'marketing', \(updated.consents.marketing), \(time))
                     """)
             }
             return updated

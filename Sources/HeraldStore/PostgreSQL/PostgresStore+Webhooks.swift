@@ -10,7 +10,7 @@ extension PostgresStore {
         let eventList = String(decoding: try JSONEncoder().encode(events), as: UTF8.self)
         try await database.execute(
             """
-            INSERT INTO webhook (appID, url, events, sealedSecret, createdAt) VALUES (\(app.rawValue), \(url), \(eventList), \(sealed), \(time))
+            INSERT INTO webhook (appID, url, events, sealedSecret, createdAt) VALUES (\(app), \(url), \(eventList), \(sealed), \(time))
             ON CONFLICT (appID) DO UPDATE SET url = excluded.url, events = excluded.events, sealedSecret = excluded.sealedSecret,
                 createdAt = excluded.createdAt
             """)
@@ -18,7 +18,7 @@ extension PostgresStore {
     }
 
     public func webhook(of app: AppID) async throws -> (webhook: Webhook, secret: String)? {
-        guard let row = try await database.rows("SELECT url, events, sealedSecret, createdAt FROM webhook WHERE appID = \(app.rawValue)").first else {
+        guard let row = try await database.rows("SELECT url, events, sealedSecret, createdAt FROM webhook WHERE appID = \(app)").first else {
             return nil
         }
         let (url, eventList, sealed, createdAt) = try row.decode((String, String, Data, Int64).self)
@@ -28,16 +28,16 @@ extension PostgresStore {
     }
 
     public func deleteWebhook(of app: AppID) async throws -> Bool {
-        !(try await database.rows("DELETE FROM webhook WHERE appID = \(app.rawValue) RETURNING 1").isEmpty)
+        !(try await database.rows("DELETE FROM webhook WHERE appID = \(app) RETURNING 1").isEmpty)
     }
 
     public func recordDelivery(_ delivery: WebhookDelivery, app: AppID) async throws {
         try await database.execute(
             """
             INSERT INTO webhookDelivery (appID, messageID, event, attempt, url, statusCode, error, durationMilliseconds, at, outcome)
-            VALUES (\(app.rawValue), \(delivery.messageId), \(delivery.event), \(Int64(delivery.attempt)), \(delivery.url),
+            VALUES (\(app), \(delivery.messageId), \(delivery.event), \(Int64(delivery.attempt)), \(delivery.url),
                 \(delivery.statusCode.map(Int64.init)), \(delivery.error), \(Int64(delivery.durationMilliseconds)), \(WireTime.milliseconds(delivery.at)),
-                \(delivery.outcome.rawValue))
+                \(delivery.outcome))
             """)
     }
 
@@ -45,16 +45,16 @@ extension PostgresStore {
         try await database.rows(
             """
             SELECT id, messageID, event, attempt, url, statusCode, error, durationMilliseconds, at, outcome FROM webhookDelivery
-            WHERE appID = \(app.rawValue) AND id < \(before ?? Int64.max) ORDER BY id DESC LIMIT \(Int64(limit))
+            WHERE appID = \(app) AND id < \(before ?? Int64.max) ORDER BY id DESC LIMIT \(Int64(limit))
             """
         ).map { row in
             let (id, messageID, event, attempt, url, statusCode, error, duration, at, outcome) = try row.decode(
-                (Int64, String, String, Int64, String, Int64?, String?, Int64, Int64, String).self)
+                (Int64, String, String, Int64, String, Int64?, String?, Int64, Int64, WebhookDelivery.Outcome).self)
             return (
                 id,
                 WebhookDelivery(
                     messageId: messageID, event: event, attempt: Int(attempt), url: url, statusCode: statusCode.map(Int.init), error: error,
-                    durationMilliseconds: Int(duration), at: WireTime.date(milliseconds: at), outcome: try StoredValue.decode(outcome, as: WebhookDelivery.Outcome.self, column: "outcome"))
+                    durationMilliseconds: Int(duration), at: WireTime.date(milliseconds: at), outcome: outcome)
             )
         }
     }

@@ -89,8 +89,8 @@ public final class PostgresStore: Store {
         let upgraded = try await database.transaction { connection -> Bool in
             try await connection.execute("SELECT pg_advisory_xact_lock(\(PostgresMigrations.lockID))")
             for row in try await connection.rows("SELECT id, appID, name FROM channel WHERE name IS NOT NULL FOR UPDATE") {
-                let (id, appID, name) = try row.decode((String, String, String).self)
-                guard let app = AppID(rawValue: appID), let appKey = try await keys.key(.app, in: app) else { continue }
+                let (id, app, name) = try row.decode((ChannelID, AppID, String).self)
+                guard let appKey = try await keys.key(.app, in: app) else { continue }
                 let sealed = try appKey.seal(Data(name.utf8), context: SealingContext.channelName(id))
                 try await connection.execute("UPDATE channel SET name = NULL, sealedName = \(sealed) WHERE id = \(id)")
             }
@@ -98,14 +98,14 @@ public final class PostgresStore: Store {
                 "SELECT \(unescaped: NotificationRecord.postgresColumns) FROM notification WHERE audience <> \(NotificationRecord.sealedAudience) FOR UPDATE")
             {
                 let record = try NotificationRecord(postgres: row)
-                guard let app = AppID(rawValue: record.appID), let appKey = try await keys.key(.app, in: app) else { continue }
+                guard let appKey = try await keys.key(.app, in: record.appID) else { continue }
                 let resealed = try NotificationRecord(try record.notification(key: appKey), key: appKey)
                 try await connection.execute("UPDATE notification SET sealed = \(resealed.sealed), audience = \(resealed.audience) WHERE id = \(record.id)")
             }
             guard try await connection.value("SELECT to_regclass('idempotencykeylegacy') IS NOT NULL", as: Bool.self) == true else { return true }
             for row in try await connection.rows("SELECT appID, scope, key, fingerprint, resultID, createdAt FROM idempotencyKeyLegacy") {
-                let (appID, scope, key, legacy, resultID, createdAt) = try row.decode((String, String, String, Data, String, Int64).self)
-                guard let app = AppID(rawValue: appID), let appKey = try await keys.key(.app, in: app) else { continue }
+                let (appID, scope, key, legacy, resultID, createdAt) = try row.decode((AppID, String, String, Data, String, Int64).self)
+                guard let appKey = try await keys.key(.app, in: appID) else { continue }
                 let fingerprint = IdempotencyKey.upgradedFingerprint(legacy: legacy, appKey: appKey)
                 try await connection.execute(
                     """

@@ -4,7 +4,7 @@ import HeraldCore
 
 struct AppRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "app"
-    var id: String
+    var id: AppID
     var name: String
     var apiKeyID: String
     var apiKeyHash: Data
@@ -16,13 +16,13 @@ struct AppRecord: Codable, FetchableRecord, PersistableRecord {
         static let createdAt = Column(CodingKeys.createdAt)
     }
 
-    func app() throws -> App { App(id: try StoredValue.decode(id, as: AppID.self, column: "id"), name: name, createdAt: WireTime.date(milliseconds: createdAt)) }
+    func app() -> App { App(id: id, name: name, createdAt: WireTime.date(milliseconds: createdAt)) }
 }
 
 struct TokenKeyRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "tokenKey"
     var kid: String
-    var appID: String
+    var appID: AppID
     var sealedSecret: Data
     var createdAt: Int64
 
@@ -40,8 +40,8 @@ extension TokenKeyRecord {
     /// newest existing key's time), so that the current key, the newest, is always the one just made.
     static func new(for app: AppID, appKey: DataKey, at time: Int64, after latest: Int64?) throws -> TokenKeyRecord {
         let kid = RandomToken.base32(byteCount: 10)
-        let sealed = try appKey.seal(Data(RandomToken.bytes(32)), context: SealingContext.tokenKey(kid: kid, app: app.rawValue))
-        return TokenKeyRecord(kid: kid, appID: app.rawValue, sealedSecret: sealed, createdAt: max(time, (latest ?? Int64.min) &+ 1))
+        let sealed = try appKey.seal(Data(RandomToken.bytes(32)), context: SealingContext.tokenKey(kid: kid, app: app))
+        return TokenKeyRecord(kid: kid, appID: app, sealedSecret: sealed, createdAt: max(time, (latest ?? Int64.min) &+ 1))
     }
 
     /// At a rotation, keys created before the newest one created at or before this time go: that one
@@ -50,7 +50,6 @@ extension TokenKeyRecord {
 
     /// The key, its secret opened with the app's key (it opens only as the key of this kid and app).
     func unsealed(appKey: DataKey) throws -> TokenSigningKey {
-        let app = try StoredValue.decode(appID, as: AppID.self, column: "tokenKey.appID")
-        return TokenSigningKey(kid: kid, app: app, secret: try appKey.open(sealedSecret, context: SealingContext.tokenKey(kid: kid, app: appID)))
+        TokenSigningKey(kid: kid, app: appID, secret: try appKey.open(sealedSecret, context: SealingContext.tokenKey(kid: kid, app: appID)))
     }
 }

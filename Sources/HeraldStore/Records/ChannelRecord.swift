@@ -4,9 +4,9 @@ import HeraldCore
 
 struct ChannelRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "channel"
-    var id: String
-    var appID: String
-    var type: String
+    var id: ChannelID
+    var appID: AppID
+    var type: Channel.Kind
     /// Only in rows from before names were sealed (upgraded at the next start); nil otherwise.
     var name: String?
     var directKey: String?
@@ -18,7 +18,7 @@ struct ChannelRecord: Codable, FetchableRecord, PersistableRecord {
     var sealedName: Data?
 
     init(
-        id: String, appID: String, type: String, name: String?, directKey: String?, lastSeq: Int64, lastActivityAt: Int64, createdAt: Int64,
+        id: ChannelID, appID: AppID, type: Channel.Kind, name: String?, directKey: String?, lastSeq: Int64, lastActivityAt: Int64, createdAt: Int64,
         sealedName: Data?
     ) {
         self.id = id
@@ -33,9 +33,9 @@ struct ChannelRecord: Codable, FetchableRecord, PersistableRecord {
     }
 
     /// A new channel's row, its name sealed with `appKey`.
-    init(_ new: NewChannel, id: String, app: AppID, appKey: DataKey, time: Int64) throws {
+    init(_ new: NewChannel, id: ChannelID, app: AppID, appKey: DataKey, time: Int64) throws {
         self.init(
-            id: id, appID: app.rawValue, type: new.type.rawValue, name: nil, directKey: new.directKey, lastSeq: 0, lastActivityAt: time, createdAt: time,
+            id: id, appID: app, type: new.type, name: nil, directKey: new.directKey, lastSeq: 0, lastActivityAt: time, createdAt: time,
             sealedName: try new.name.map { try appKey.seal(Data($0.utf8), context: SealingContext.channelName(id)) })
     }
 
@@ -50,21 +50,20 @@ struct ChannelRecord: Codable, FetchableRecord, PersistableRecord {
     /// The channel, its name opened with `appKey` (nil where the name is not needed: a membership check).
     /// - Throws: `StoreCorruption` for a type this version does not know or a name that does not open.
     func channel(members: [UserID], appKey: DataKey?) throws -> Channel {
-        guard let channelID = ChannelID(rawValue: id), let kind = Channel.Kind(rawValue: type) else { throw StoreCorruption(table: Self.databaseTableName, id: id) }
         var clearName = name
         if let sealedName, let appKey {
-            guard let opened = try? appKey.open(sealedName, context: SealingContext.channelName(id)) else { throw StoreCorruption(table: Self.databaseTableName, id: id) }
+            guard let opened = try? appKey.open(sealedName, context: SealingContext.channelName(id)) else { throw StoreCorruption(table: Self.databaseTableName, id: id.rawValue) }
             clearName = String(decoding: opened, as: UTF8.self)
         }
-        return Channel(id: channelID, type: kind, name: clearName, members: members, lastSeq: lastSeq, createdAt: WireTime.date(milliseconds: createdAt))
+        return Channel(id: id, type: type, name: clearName, members: members, lastSeq: lastSeq, createdAt: WireTime.date(milliseconds: createdAt))
     }
 }
 
 struct MemberRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "channelMember"
-    var channelID: String
-    var appID: String
-    var userID: String
+    var channelID: ChannelID
+    var appID: AppID
+    var userID: UserID
     var lastReadSeq: Int64
     var joinedAt: Int64
 

@@ -4,15 +4,15 @@ import HeraldCore
 
 struct DeviceRecord: Codable, Equatable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "device"
-    var id: String
-    var appID: String
-    var userID: String
-    var platform: String
+    var id: DeviceID
+    var appID: AppID
+    var userID: UserID
+    var platform: Device.Platform
     var token: String
     var subscription: String?
     var stepUpKey: String?
     /// `pending` or `active` when there is a key (a stored other value fails the read, loudly).
-    var stepUpState: String?
+    var stepUpState: Device.StepUpState?
     var stepUpActivatedAt: Int64?
     var createdAt: Int64
     var updatedAt: Int64
@@ -34,18 +34,11 @@ struct DeviceRecord: Codable, Equatable, FetchableRecord, PersistableRecord {
     /// written by someone other than Herald), so it approves nothing.
     func device(appKey: DataKey? = nil) throws -> Device {
         let decoder = JSONDecoder()
-        guard let deviceID = DeviceID(rawValue: id), let platform = Device.Platform(rawValue: platform) else {
-            throw StoreCorruption(table: Self.databaseTableName, id: id)
-        }
-        let state = try stepUpState.map { text in
-            guard let state = Device.StepUpState(rawValue: text) else { throw StoreCorruption(table: Self.databaseTableName, id: id) }
-            return state
-        }
-        if (stepUpKey == nil) != (state == nil) { throw StoreCorruption(table: Self.databaseTableName, id: id) }
-        var trusted = state
-        if let appKey, state == .active, !DeviceRules.hasValidTag(self, appKey: appKey) { trusted = .pending }
+        if (stepUpKey == nil) != (stepUpState == nil) { throw StoreCorruption(table: Self.databaseTableName, id: id.rawValue) }
+        var trusted = stepUpState
+        if let appKey, stepUpState == .active, !DeviceRules.hasValidTag(self, appKey: appKey) { trusted = .pending }
         return Device(
-            id: deviceID, platform: platform, token: token,
+            id: id, platform: platform, token: token,
             subscription: try subscription.map { try decoder.decode(Device.WebPushSubscription.self, from: Data($0.utf8)) },
             stepUpKey: try stepUpKey.map { try decoder.decode(StepUpKey.self, from: Data($0.utf8)) }, stepUpState: trusted,
             stepUpActivatedAt: stepUpActivatedAt.map(WireTime.date(milliseconds:)), createdAt: WireTime.date(milliseconds: createdAt),

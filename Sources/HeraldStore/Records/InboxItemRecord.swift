@@ -5,11 +5,11 @@ import HeraldCore
 struct InboxItemRecord: Codable, FetchableRecord, MutablePersistableRecord {
     static let databaseTableName = "inboxItem"
     var position: Int64?
-    var id: String
-    var appID: String
-    var userID: String
-    var notificationID: String
-    var category: String
+    var id: InboxItemID
+    var appID: AppID
+    var userID: UserID
+    var notificationID: NotificationID
+    var category: NotificationCategory
     /// `Content`, sealed with the recipient's data key.
     var sealed: Data?
     /// When it entered (or enters) the inbox: the order of the inbox, and the time it is signed with.
@@ -53,13 +53,13 @@ struct InboxItemRecord: Codable, FetchableRecord, MutablePersistableRecord {
     }
 
     init(_ item: InboxItem, app: AppID, releasedAt: Int64?, key: DataKey) throws {
-        id = item.id.rawValue
-        appID = app.rawValue
-        userID = item.recipient.rawValue
-        notificationID = item.notificationId.rawValue
-        category = item.category.rawValue
+        id = item.id
+        appID = app
+        userID = item.recipient
+        notificationID = item.notificationId
+        category = item.category
         sealed = try key.seal(
-            json: Content(title: item.title, body: item.body, data: item.data, actions: item.actions, jws: item.jws), context: SealingContext.inboxItem(item.id.rawValue))
+            json: Content(title: item.title, body: item.body, data: item.data, actions: item.actions, jws: item.jws), context: SealingContext.inboxItem(item.id))
         createdAt = WireTime.milliseconds(item.createdAt)
         self.releasedAt = releasedAt
         expiresAt = item.expiresAt.map(WireTime.milliseconds)
@@ -67,7 +67,7 @@ struct InboxItemRecord: Codable, FetchableRecord, MutablePersistableRecord {
 
     /// The item, opened with `keys`' data key of its recipient.
     func item(keys: KeyRing) throws -> InboxItem {
-        try item(key: keys.key(.user(try StoredValue.decode(userID, as: UserID.self, column: "userID")), in: try StoredValue.decode(appID, as: AppID.self, column: "appID")))
+        try item(key: keys.key(.user(userID), in: appID))
     }
 
     /// The item, opened with `key`, its recipient's data key.
@@ -84,8 +84,7 @@ struct InboxItemRecord: Codable, FetchableRecord, MutablePersistableRecord {
                 performedAt: WireTime.date(milliseconds: actedAt))
         }
         return InboxItem(
-            id: try StoredValue.decode(id, as: InboxItemID.self, column: "id"), notificationId: try StoredValue.decode(notificationID, as: NotificationID.self, column: "notificationID"), recipient: try StoredValue.decode(userID, as: UserID.self, column: "userID"),
-            category: try StoredValue.decode(category, as: NotificationCategory.self, column: "category"), title: content.title, body: content.body, data: content.data,
+            id: id, notificationId: notificationID, recipient: userID, category: category, title: content.title, body: content.body, data: content.data,
             actions: content.actions, createdAt: WireTime.date(milliseconds: createdAt), expiresAt: expiresAt.map(WireTime.date(milliseconds:)),
             readAt: readAt.map(WireTime.date(milliseconds:)), archivedAt: archivedAt.map(WireTime.date(milliseconds:)), performed: performed, jws: content.jws)
     }

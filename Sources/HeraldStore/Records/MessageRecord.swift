@@ -4,10 +4,10 @@ import HeraldCore
 
 struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "message"
-    var id: String
-    var channelID: String
+    var id: MessageID
+    var channelID: ChannelID
     var seq: Int64
-    var sender: String?
+    var sender: UserID?
     /// `Content`, sealed with the sender's data key (the app's for a business message); nil once deleted.
     var sealed: Data?
     var createdAt: Int64
@@ -31,7 +31,7 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
         static let deletedAt = Column(CodingKeys.deletedAt)
     }
 
-    init(id: String, channelID: String, seq: Int64, sender: String?, sealed: Data?, createdAt: Int64, editedAt: Int64?, deletedAt: Int64?) {
+    init(id: MessageID, channelID: ChannelID, seq: Int64, sender: UserID?, sealed: Data?, createdAt: Int64, editedAt: Int64?, deletedAt: Int64?) {
         self.id = id
         self.channelID = channelID
         self.seq = seq
@@ -44,30 +44,18 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
 
     /// Decoded by hand rather than through `Decodable`: history reads fifty of these per page, and the
     /// generic row decoder showed as a tenth of a page's CPU.
-    init(row: Row) {
-        id = row["id"]
-        channelID = row["channelID"]
-        seq = row["seq"]
-        sender = row["sender"]
-        sealed = row["sealed"]
-        createdAt = row["createdAt"]
-        editedAt = row["editedAt"]
-        deletedAt = row["deletedAt"]
-    }
-
-    /// - Parameter key: the data key of the message's `owner`; nil when it is gone (the sender was erased).
     init(_ message: Message, key: DataKey?) throws {
-        id = message.id.rawValue
-        channelID = message.channelId.rawValue
+        id = message.id
+        channelID = message.channelId
         seq = message.seq
-        sender = message.sender?.rawValue
+        sender = message.sender
         createdAt = WireTime.milliseconds(message.createdAt)
         editedAt = message.editedAt.map(WireTime.milliseconds)
         deletedAt = nil
         try seal(message, key: key)
     }
 
-    var owner: KeyOwner { sender.flatMap(UserID.init(rawValue:)).map(KeyOwner.user) ?? .app }
+    var owner: KeyOwner { sender.map(KeyOwner.user) ?? .app }
     var context: String { SealingContext.message(channel: channelID, id: id) }
 
     mutating func seal(_ message: Message, key: DataKey?) throws {
@@ -109,20 +97,28 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
 
     /// The message, opened with `keys`' data key of its owner.
     func message(app: AppID, keys: KeyRing) throws -> Message {
-        try message(key: deletedAt == nil ? try? keys.key(owner, in: app) : nil)
+        try message(key: deletedAt == nil ? try keys.key(owner, in: app) : nil)
     }
 
     /// The message, opened with `key`, the data key of its `owner`. A message whose sender's key is gone
     /// (erased) comes back as `erased`: it keeps its seq, like a tombstone, and shows nothing of what it said.
+    /// - Throws: `StoreCorruption` when the key is there but does not open the content (another row's
+    ///   ciphertext copied here, or altered): that is never shown as an erasure.
     func message(key: DataKey?) throws -> Message {
         var message = Message(
-            id: try StoredValue.decode(id, as: MessageID.self, column: "id"), channelId: try StoredValue.decode(channelID, as: ChannelID.self, column: "channelID"), seq: seq, sender: try sender.map { try StoredValue.decode($0, as: UserID.self, column: "message.sender") },
+            id: id, channelId: channelID, seq: seq, sender: sender,
             text: "", data: nil, createdAt: WireTime.date(milliseconds: createdAt), editedAt: editedAt.map(WireTime.date(milliseconds:)),
             deleted: deletedAt != nil)
         guard deletedAt == nil else { return message }
-        guard let sealed, let key, let content = try? key.open(json: sealed, as: Content.self, context: context) else {
+        guard let sealed, let key else {
             message.erased = true
             return message
+        }
+        let content: Content
+        do {
+            content = try key.open(json: sealed, as: Content.self, context: context)
+        } catch {
+            throw StoreCorruption(table: Self.databaseTableName, id: id.rawValue)
         }
         message.text = content.text
         message.data = content.data
@@ -134,7 +130,7 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
 
 struct IdempotencyRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "idempotencyKey"
-    var appID: String
+    var appID: AppID
     var scope: String
     var key: String
     /// `IdempotencyKey.fingerprint(appKey:)`: a keyed hash, never the request.
@@ -143,9 +139,9 @@ struct IdempotencyRecord: Codable, FetchableRecord, PersistableRecord {
     var resultID: String
     var createdAt: Int64
     /// The customer the request spoke for; erasure deletes their rows.
-    var userID: String?
+    var userID: UserID?
 
-    init(appID: String, scope: String, key: String, fingerprint: Data, resultID: String, createdAt: Int64, userID: String?) {
+    init(appID: AppID, scope: String, key: String, fingerprint: Data, resultID: String, createdAt: Int64, userID: UserID?) {
         self.appID = appID
         self.scope = scope
         self.key = key
@@ -157,8 +153,8 @@ struct IdempotencyRecord: Codable, FetchableRecord, PersistableRecord {
 
     init(_ key: IdempotencyKey, app: AppID, appKey: DataKey, resultID: String, createdAt: Int64) {
         self.init(
-            appID: app.rawValue, scope: key.scope, key: key.key.rawValue, fingerprint: key.fingerprint(appKey: appKey), resultID: resultID,
-            createdAt: createdAt, userID: key.user?.rawValue)
+            appID: app, scope: key.scope, key: key.key.rawValue, fingerprint: key.fingerprint(appKey: appKey), resultID: resultID,
+            createdAt: createdAt, userID: key.user)
     }
 
     enum Columns {

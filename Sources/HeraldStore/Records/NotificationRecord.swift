@@ -4,10 +4,10 @@ import HeraldCore
 
 struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "notification"
-    var id: String
-    var appID: String
-    var category: String
-    var templateKey: String?
+    var id: NotificationID
+    var appID: AppID
+    var category: NotificationCategory
+    var templateKey: TemplateKey?
     var templateVersion: Int?
     /// `Content`, sealed with the app's data key.
     var sealed: Data?
@@ -17,7 +17,7 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
     var audience: String
     var sendAt: Int64?
     var expiresAt: Int64?
-    var status: String
+    var status: OutgoingNotification.Status
     var audienceSize: Int?
     var leaseUntil: Int64?
     var createdAt: Int64
@@ -44,14 +44,14 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
     static let sealedAudience = JSONColumn.encode(["sealed": .bool(true)])
 
     init(_ notification: OutgoingNotification, key: DataKey) throws {
-        id = notification.id.rawValue
-        appID = notification.app.rawValue
-        category = notification.category.rawValue
+        id = notification.id
+        appID = notification.app
+        category = notification.category
         templateVersion = notification.templateVersion
         let source: [String: JSONValue]
         switch notification.source {
         case .template(let template, let variables):
-            templateKey = template.rawValue
+            templateKey = template
             source = ["variables": .object(variables)]
         case .content(let title, let body):
             templateKey = nil
@@ -64,11 +64,11 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
             }
         sealed = try key.seal(
             json: Content(source: source, data: notification.data, actions: notification.actions, audience: audienceFields),
-            context: SealingContext.notification(notification.id.rawValue))
+            context: SealingContext.notification(notification.id))
         audience = Self.sealedAudience
         sendAt = notification.sendAt.map(WireTime.milliseconds)
         expiresAt = notification.expiresAt.map(WireTime.milliseconds)
-        status = notification.status.rawValue
+        status = notification.status
         createdAt = WireTime.milliseconds(notification.createdAt)
         // An immediate send is fanned out by the request that created it: leased to it, so the scheduler
         // resumes it only if that process stops.
@@ -76,38 +76,42 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
     }
 
     func notification(keys: KeyRing) throws -> OutgoingNotification {
-        try notification(key: keys.key(.app, in: try StoredValue.decode(appID, as: AppID.self, column: "appID")))
+        try notification(key: keys.key(.app, in: appID))
     }
 
     /// The notification, opened with `key`, the app's data key.
     func notification(key: DataKey?) throws -> OutgoingNotification {
-        guard let sealed, let key else { throw StoreCorruption(table: Self.databaseTableName, id: id) }
+        guard let sealed, let key else { throw StoreCorruption(table: Self.databaseTableName, id: id.rawValue) }
+        let corrupt = StoreCorruption(table: Self.databaseTableName, id: id.rawValue)
         let content = try key.open(json: sealed, as: Content.self, context: SealingContext.notification(id))
         let sourceFields = content.source
         let source: NewNotification.Source
-        if let templateKey, let key = TemplateKey(rawValue: templateKey) {
-            guard case .object(let variables)? = sourceFields["variables"] else { throw StoreCorruption(table: Self.databaseTableName, id: id) }
-            source = .template(key, variables: variables)
+        if let templateKey {
+            guard case .object(let variables)? = sourceFields["variables"] else { throw corrupt }
+            source = .template(templateKey, variables: variables)
         } else {
             guard case .string(let title)? = sourceFields["title"], case .string(let body)? = sourceFields["body"] else {
-                throw StoreCorruption(table: Self.databaseTableName, id: id)
+                throw corrupt
             }
             source = .content(title: title, body: body)
         }
-        let audienceFields = content.audience ?? JSONColumn.decodeObject(audience) ?? [:]
+        guard let audienceFields = content.audience ?? JSONColumn.decodeObject(audience) else { throw corrupt }
         let audience: NewNotification.Audience
         if case .array(let users)? = audienceFields["users"] {
-            audience = .users(users.compactMap { if case .string(let raw) = $0 { UserID(rawValue: raw) } else { nil } })
+            audience = .users(try users.map { value in
+                guard case .string(let raw) = value, let user = UserID(rawValue: raw) else { throw corrupt }
+                return user
+            })
         } else if case .object(let metadata)? = audienceFields["segment"] {
             audience = .segment(Segment(metadata: metadata))
         } else {
-            throw StoreCorruption(table: Self.databaseTableName, id: id)
+            throw corrupt
         }
         return OutgoingNotification(
-            id: try StoredValue.decode(id, as: NotificationID.self, column: "id"), app: try StoredValue.decode(appID, as: AppID.self, column: "appID"), category: try StoredValue.decode(category, as: NotificationCategory.self, column: "category"),
+            id: id, app: appID, category: category,
             source: source, templateVersion: templateVersion, audience: audience, data: content.data, actions: content.actions,
             sendAt: sendAt.map(WireTime.date(milliseconds:)), expiresAt: expiresAt.map(WireTime.date(milliseconds:)),
-            createdAt: WireTime.date(milliseconds: createdAt), status: try StoredValue.decode(status, as: OutgoingNotification.Status.self, column: "status"))
+            createdAt: WireTime.date(milliseconds: createdAt), status: status)
     }
 }
 
@@ -116,12 +120,9 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
 extension NotificationRecord {
     /// The report `GET /v1/notifications/{id}` shows, from the row and its items' counts (both
     /// backends count the same four things; only the SQL differs).
-    func report(recipients: Int, delivered: Int, read: Int, acted: Int) throws -> NotificationReport {
+    func report(recipients: Int, delivered: Int, read: Int, acted: Int) -> NotificationReport {
         NotificationReport(
-            id: try StoredValue.decode(id, as: NotificationID.self, column: "notification.id"),
-            category: try StoredValue.decode(category, as: NotificationCategory.self, column: "notification.category"),
-            template: try templateKey.map { try StoredValue.decode($0, as: TemplateKey.self, column: "notification.templateKey") },
-            templateVersion: templateVersion, status: try StoredValue.decode(status, as: OutgoingNotification.Status.self, column: "notification.status"),
+            id: id, category: category, template: templateKey, templateVersion: templateVersion, status: status,
             sendAt: sendAt.map(WireTime.date(milliseconds:)), expiresAt: expiresAt.map(WireTime.date(milliseconds:)),
             createdAt: WireTime.date(milliseconds: createdAt), completedAt: completedAt.map(WireTime.date(milliseconds:)),
             recipients: recipients, skipped: max(0, (audienceSize ?? recipients) - recipients), delivered: delivered, read: read, acted: acted)

@@ -5,7 +5,7 @@ import HeraldCore
 struct SigningKeyRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "signingKey"
     var kid: String
-    var appID: String
+    var appID: AppID
     var sealedPrivateKey: Data
     var createdAt: Int64
 
@@ -19,7 +19,7 @@ struct SigningKeyRecord: Codable, FetchableRecord, PersistableRecord {
 
 struct AppSettingsRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "appSettings"
-    var appID: String
+    var appID: AppID
     var settings: String
     var updatedAt: Int64
 }

@@ -4,8 +4,8 @@ import HeraldCore
 
 struct TemplateRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "template"
-    var appID: String
-    var key: String
+    var appID: AppID
+    var key: TemplateKey
     var version: Int
     var definition: String
     var createdAt: Int64
@@ -18,7 +18,7 @@ struct TemplateRecord: Codable, FetchableRecord, PersistableRecord {
 
     func template() throws -> Template {
         Template(
-            key: try StoredValue.decode(key, as: TemplateKey.self, column: "key"), version: version, createdAt: WireTime.date(milliseconds: createdAt),
+            key: key, version: version, createdAt: WireTime.date(milliseconds: createdAt),
             definition: try JSONDecoder().decode(TemplateDefinition.self, from: Data(definition.utf8)))
     }
 }

@@ -4,8 +4,8 @@ import HeraldCore
 
 struct UserRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "user"
-    var appID: String
-    var id: String
+    var appID: AppID
+    var id: UserID
     /// `Profile`, sealed with the user's data key.
     var sealed: Data?
     var locale: String?
@@ -26,17 +26,20 @@ struct UserRecord: Codable, FetchableRecord, PersistableRecord {
         static let id = Column(CodingKeys.id)
     }
 
-    static func seal(_ profile: UserProfile, app: String, id: String, key: DataKey) throws -> Data {
+    static func seal(_ profile: UserProfile, app: AppID, id: UserID, key: DataKey) throws -> Data {
         try key.seal(json: Profile(name: profile.name, metadata: profile.metadata), context: SealingContext.user(app: app, id: id))
     }
 
-    var decodedPreferences: UserPreferences {
-        preferences.flatMap { try? JSONDecoder().decode(UserPreferences.self, from: Data($0.utf8)) } ?? UserPreferences()
+    /// The user's preferences: the defaults until they set any.
+    /// - Throws: when the stored JSON does not decode (never read as the defaults: a customer who turned
+    ///   marketing off must not be opted back in by a damaged row).
+    func decodedPreferences() throws -> UserPreferences {
+        try preferences.map { try JSONDecoder().decode(UserPreferences.self, from: Data($0.utf8)) } ?? UserPreferences()
     }
 
     /// The user with their profile opened with `keys`' data key of the user.
     func user(keys: KeyRing) throws -> User {
-        try user(key: keys.key(.user(try StoredValue.decode(id, as: UserID.self, column: "id")), in: try StoredValue.decode(appID, as: AppID.self, column: "appID")))
+        try user(key: keys.key(.user(id), in: appID))
     }
 
     /// The user with their profile opened with `key`, their data key.
@@ -47,12 +50,12 @@ struct UserRecord: Codable, FetchableRecord, PersistableRecord {
         }
         let profile = try key.open(json: sealed, as: Profile.self, context: SealingContext.user(app: appID, id: id))
         return User(
-            id: try StoredValue.decode(id, as: UserID.self, column: "id"), name: profile.name, locale: locale, timezone: timezone, metadata: profile.metadata,
-            preferences: decodedPreferences, createdAt: WireTime.date(milliseconds: createdAt), updatedAt: WireTime.date(milliseconds: updatedAt))
+            id: id, name: profile.name, locale: locale, timezone: timezone, metadata: profile.metadata,
+            preferences: try decodedPreferences(), createdAt: WireTime.date(milliseconds: createdAt), updatedAt: WireTime.date(milliseconds: updatedAt))
     }
 
     func recipient() throws -> Recipient {
-        Recipient(id: try StoredValue.decode(id, as: UserID.self, column: "id"), locale: locale, timezone: timezone, preferences: decodedPreferences)
+        Recipient(id: id, locale: locale, timezone: timezone, preferences: try decodedPreferences())
     }
 }
 
@@ -70,7 +73,7 @@ enum UserTags {
         }
     }
 
-    static func replace(for user: String, app: String, metadata: [String: JSONValue], appKey: DataKey, db: Database) throws {
+    static func replace(for user: UserID, app: AppID, metadata: [String: JSONValue], appKey: DataKey, db: Database) throws {
         try db.execute(sql: "DELETE FROM userTag WHERE appID = ? AND userID = ?", arguments: [app, user])
         let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO userTag (appID, userID, tag) VALUES (?, ?, ?)")
         for (key, value) in metadata {

@@ -10,7 +10,7 @@ struct MessageBatchWriter {
     let db: Database
     let keys: KeyRing
     private(set) var committed: [CommittedMessage] = []
-    private var membersByChannel: [String: [UserID]] = [:]
+    private var membersByChannel: [ChannelID: [UserID]] = [:]
 
     init(db: Database, keys: KeyRing) {
         self.db = db
@@ -39,27 +39,15 @@ struct MessageBatchWriter {
         if let key = request.idempotency, let replay = try replay(key, app: request.app) {
             return replay
         }
-        guard let channel = try SQLiteStore.channelRecord(request.channel, in: request.app, db: db) else {
-            throw HeraldError.notFound(resource: "channel")
-        }
-        let members = try members(of: channel.id)
-        if let sender = request.sender, !members.contains(sender) {
-            throw HeraldError.forbidden(reason: "Not a member of this channel.")
-        }
-        // Every check before the first change: a sender erased meanwhile (their key already destroyed) is
-        // refused here, not after the seq moved on, which left a gap for ever (the SDK then waits for it).
-        guard let key = try keys.key(request.sender.map(KeyOwner.user) ?? .app, in: request.app) else {
-            throw HeraldError.forbidden(reason: "The sender has been erased.")
-        }
-        // The app's key too, when the send is keyed: nothing may fail after the first write.
-        let idempotencyAppKey = try request.idempotency.map { _ in try appKey(request.app) }
-        guard channel.lastSeq < Limits.maxSeq else { throw SeqLimit.reached }
+        let channel = try SQLiteStore.channelRecord(request.channel, in: request.app, db: db)
+        let members: [UserID] = try channel.map { try self.members(of: $0.id) } ?? []
+        let key = try AppendRules.check(
+            request, channel: channel, members: members, senderKey: try keys.key(AppendRules.owner(of: request), in: request.app),
+            appKey: try request.idempotency.map { _ in try keys.key(.app, in: request.app) } ?? nil)
+        guard let channel else { throw HeraldError.notFound(resource: "channel") }
         let seq = channel.lastSeq + 1
         try db.cachedStatement(sql: "UPDATE channel SET lastSeq = ?, lastActivityAt = ? WHERE id = ?").execute(arguments: [seq, WireTime.milliseconds(time), channel.id])
-        var message = Message(
-            id: .generate(), channelId: request.channel, seq: seq, sender: request.sender, text: request.content.text,
-            data: request.content.data, createdAt: time)
-        message.jws = request.signer?(message)
+        let message = AppendRules.message(for: request, id: .generate(), seq: seq, at: time)
         try MessageRecord(message, key: key).insert(db)
         if let sender = request.sender {
             // Sending implies having read everything up to one's own message.
@@ -67,16 +55,14 @@ struct MessageBatchWriter {
                 .execute(arguments: [seq, channel.id, sender.rawValue, seq])
         }
         if let key = request.idempotency {
-            try IdempotencyRecord(key, app: request.app, appKey: idempotencyAppKey!, resultID: message.id.rawValue, createdAt: WireTime.milliseconds(time)).insert(db)
+            try IdempotencyRecord(key, app: request.app, appKey: try appKey(request.app), resultID: message.id.rawValue, createdAt: WireTime.milliseconds(time)).insert(db)
         }
-        if members.contains(where: { $0 != request.sender }) {
+        if let payload = AppendRules.pushPayload(for: request, members: members) {
             // Pushes for members who are offline, settled once live delivery has happened (see `settleMessagePushes`).
-            var payload: [String: JSONValue] = ["channelId": .string(request.channel.rawValue)]
-            if let sender = request.sender { payload["sender"] = .string(sender.rawValue) }
             let milliseconds = WireTime.milliseconds(time)
             try db.cachedStatement(sql: "INSERT INTO outbox (appID, kind, subjectID, payload, availableAt, createdAt) VALUES (?, '\(OutboxKind.messagePush.rawValue)', ?, ?, ?, ?)")
                 .execute(arguments: [
-                    request.app.rawValue, message.id.rawValue, String(decoding: JSONValue.object(payload).canonicalData(), as: UTF8.self),
+                    request.app.rawValue, message.id.rawValue, payload,
                     milliseconds + Int64(OutboxKind.pushGrace * 1000), milliseconds,
                 ])
         }
@@ -93,7 +79,7 @@ struct MessageBatchWriter {
             throw IdempotencyKey.conflict
         }
         guard let message = try MessageRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM message WHERE id = ?"), arguments: [record.resultID]) else {
-            return nil
+            throw AppendRules.keyInUse
         }
         return AppendResult(message: try message.message(app: app, keys: keys), isReplay: true)
     }
@@ -121,7 +107,7 @@ struct MessageBatchWriter {
         return key
     }
 
-    private mutating func members(of channel: String) throws -> [UserID] {
+    private mutating func members(of channel: ChannelID) throws -> [UserID] {
         if let cached = membersByChannel[channel] { return cached }
         let members = try SQLiteStore.memberIDs(of: channel, db: db)
         membersByChannel[channel] = members

@@ -29,7 +29,7 @@ extension SQLiteStore {
         _ performed: InboxItem.PerformedAction, on item: InboxItemID, of user: UserID, in app: AppID, effects: [OutboxEntry]
     ) async throws -> (item: InboxItem, isFirst: Bool) {
         guard let key = try keys.key(.user(user), in: app) else { throw HeraldError.notFound(resource: "inbox item") }
-        let input = try performed.input.map { try key.seal(json: $0, context: SealingContext.inboxInput(item.rawValue)) }
+        let input = try performed.input.map { try key.seal(json: $0, context: SealingContext.inboxInput(item)) }
         let actedAt = WireTime.milliseconds(performed.performedAt)
         let now = nowMilliseconds()
         return try await pool.write { db in
@@ -63,12 +63,14 @@ extension SQLiteStore {
         }
     }
 
-    /// The payload of a claimed row, opened when it was sealed.
-    static func outboxPayload(_ row: Row, app: AppID, kind: OutboxKind, keys: KeyRing) throws -> String {
-        let value: DatabaseValue = row["payload"]
-        guard case .blob(let sealed) = value.storage else { return String.fromDatabaseValue(value) ?? "" }
-        guard let appKey = try keys.key(.app, in: app) else { return "" }
-        return String(decoding: try appKey.open(sealed, context: SealingContext.outbox(app: app, kind: kind, subject: row["subjectID"])), as: UTF8.self)
+    /// The payload of a claimed row, opened when it was sealed; nil when it was sealed by an app whose
+    /// key is gone (never delivered, as on PostgreSQL).
+    static func outboxPayload(_ row: Row, app: AppID, kind: OutboxKind, keys: KeyRing) throws -> String? {
+        let value: DatabaseValue = try row.decode(forColumn: "payload")
+        // Push rows carry no payload (NULL): their subject is the whole job.
+        guard case .blob(let sealed) = value.storage else { return try row.decode(String?.self, forColumn: "payload") ?? "" }
+        guard let appKey = try keys.key(.app, in: app) else { return nil }
+        return String(decoding: try appKey.open(sealed, context: SealingContext.outbox(app: app, kind: kind, subject: try row.decode(forColumn: "subjectID"))), as: UTF8.self)
     }
 
     public func enqueue(_ entries: [OutboxEntry], app: AppID) async throws {
@@ -86,15 +88,14 @@ extension SQLiteStore {
                 arguments: StatementArguments(kinds.map(\.rawValue)) + [nowMilliseconds, limit])
             var jobs: [OutboxJob] = []
             for row in rows {
-                let id: Int64 = row["id"]
-                let app = try StoredValue.decode(row["appID"], as: AppID.self, column: "appID")
-                let kind = try StoredValue.decode(row["kind"], as: OutboxKind.self, column: "outbox.kind")
+                let id: Int64 = try row.decode(forColumn: "id")
+                let (app, kind): (AppID, OutboxKind) = (try row.decode(forColumn: "appID"), try row.decode(forColumn: "kind"))
                 try db.execute(sql: "UPDATE outbox SET availableAt = ? WHERE id = ?", arguments: [leaseUntil, id])
+                guard let payload = try Self.outboxPayload(row, app: app, kind: kind, keys: keys) else { continue }
                 jobs.append(
                     OutboxJob(
-                        id: id, app: app, kind: kind, user: try (row["userID"] as String?).map { try StoredValue.decode($0, as: UserID.self, column: "outbox.userID") },
-                        subject: row["subjectID"], payload: try Self.outboxPayload(row, app: app, kind: kind, keys: keys), attempts: row["attempts"],
-                        createdAt: WireTime.date(milliseconds: row["createdAt"])))
+                        id: id, app: app, kind: kind, user: try row.decode(forColumn: "userID"), subject: try row.decode(forColumn: "subjectID"),
+                        payload: payload, attempts: try row.decode(forColumn: "attempts"), createdAt: WireTime.date(milliseconds: try row.decode(forColumn: "createdAt"))))
             }
             return jobs
         }

@@ -6,9 +6,9 @@ extension SQLiteStore {
     public func createApp(name: String) async throws -> (app: App, apiKey: APIKey) {
         try App.validateName(name)
         let key = APIKey.generate()
-        let record = AppRecord(id: AppID.generate().rawValue, name: name, apiKeyID: key.keyID, apiKeyHash: key.secretHash, createdAt: nowMilliseconds())
+        let record = AppRecord(id: AppID.generate(), name: name, apiKeyID: key.keyID, apiKeyHash: key.secretHash, createdAt: nowMilliseconds())
         try await pool.write { db in try record.insert(db) }
-        _ = try await keys.existingOrNewKey(.app, in: try StoredValue.decode(record.id, as: AppID.self, column: "id"))
+        _ = try await keys.existingOrNewKey(.app, in: record.id)
         return (try record.app(), key)
     }
 
@@ -36,11 +36,11 @@ extension SQLiteStore {
             try AppRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM app WHERE apiKeyID = ?"), arguments: [key.keyID])
         }
         guard let record, key.matches(hash: record.apiKeyHash) else { return nil }
-        return AppID(rawValue: record.id)
+        return record.id
     }
 
     public func app(withKeyID keyID: String) async throws -> AppID? {
-        try await pool.read { db in try String.fetchOne(db, sql: "SELECT id FROM app WHERE apiKeyID = ?", arguments: [keyID]) }.map { try StoredValue.decode($0, as: AppID.self, column: "app.id") }
+        try await pool.read { db in try AppID.fetchOne(db, sql: "SELECT id FROM app WHERE apiKeyID = ?", arguments: [keyID]) }
     }
 
     public func currentTokenKey(of app: AppID) async throws -> TokenSigningKey {
@@ -90,6 +90,6 @@ extension SQLiteStore {
     }
 
     private func unseal(_ record: TokenKeyRecord) throws -> TokenSigningKey {
-        try record.unsealed(appKey: appKey(try StoredValue.decode(record.appID, as: AppID.self, column: "tokenKey.appID")))
+        try record.unsealed(appKey: appKey(record.appID))
     }
 }

@@ -14,10 +14,10 @@ extension SQLiteStore {
             {
                 return (try Self.channel(existing, appKey: appKey, db: db), false)
             }
-            let record = try ChannelRecord(new, id: ChannelID.generate().rawValue, app: app, appKey: appKey, time: time)
+            let record = try ChannelRecord(new, id: ChannelID.generate(), app: app, appKey: appKey, time: time)
             try record.insert(db)
             for member in new.members {
-                try MemberRecord(channelID: record.id, appID: app.rawValue, userID: member.rawValue, lastReadSeq: 0, joinedAt: time).insert(db)
+                try MemberRecord(channelID: record.id, appID: app, userID: member, lastReadSeq: 0, joinedAt: time).insert(db)
             }
             return (try record.channel(members: new.members, appKey: appKey), true)
         }
@@ -40,7 +40,7 @@ extension SQLiteStore {
             try Self.checkUsersExist(users, in: app, db: db)
             for user in users {
                 // A new member starts with everything before joining read, so history is not "unread".
-                try MemberRecord(channelID: record.id, appID: app.rawValue, userID: user.rawValue, lastReadSeq: record.lastSeq, joinedAt: time)
+                try MemberRecord(channelID: record.id, appID: app, userID: user, lastReadSeq: record.lastSeq, joinedAt: time)
                     .insert(db, onConflict: .ignore)
             }
             return try Self.channel(record, appKey: appKey, db: db)
@@ -104,7 +104,7 @@ extension SQLiteStore {
         guard !marks.isEmpty else { return [] }
         return try await pool.write { db in
             var moved: [(app: AppID, position: ReadPosition)] = []
-            for mark in marks {
+            for mark in ReadMark.coalesced(marks) {
                 guard let record = try Self.channelRecord(mark.channel, in: mark.app, db: db),
                     let member = try MemberRecord.fetchOne(db, key: ["channelID": record.id, "userID": mark.user.rawValue])
                 else { continue }
@@ -124,10 +124,8 @@ extension SQLiteStore {
         try ChannelRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM channel WHERE id = ? AND appID = ?"), arguments: [id.rawValue, app.rawValue])
     }
 
-    static func memberIDs(of channel: String, db: Database) throws -> [UserID] {
-        try StoredValue.decodeAll(
-            String.fetchAll(db.cachedStatement(sql: "SELECT userID FROM channelMember WHERE channelID = ? ORDER BY joinedAt, userID"), arguments: [channel]),
-            as: UserID.self, column: "channelMember.userID")
+    static func memberIDs(of channel: ChannelID, db: Database) throws -> [UserID] {
+        try UserID.fetchAll(db.cachedStatement(sql: "SELECT userID FROM channelMember WHERE channelID = ? ORDER BY joinedAt, userID"), arguments: [channel])
     }
 
     static func channel(_ record: ChannelRecord, appKey: DataKey, db: Database) throws -> Channel {

@@ -19,7 +19,7 @@ extension SQLiteStore {
             }
             try record.insert(db)
             if let key = idempotency {
-                try IdempotencyRecord(key, app: notification.app, appKey: appKey, resultID: record.id, createdAt: record.createdAt).save(db)
+                try IdempotencyRecord(key, app: notification.app, appKey: appKey, resultID: record.id.rawValue, createdAt: record.createdAt).save(db)
             }
             return (notification, false)
         }
@@ -78,10 +78,7 @@ extension SQLiteStore {
 
     public func recipientsWithItems(of notification: NotificationID) async throws -> Set<UserID> {
         try await pool.read { db in
-            Set(
-                try StoredValue.decodeAll(
-                    String.fetchAll(db, sql: "SELECT userID FROM inboxItem WHERE notificationID = ?", arguments: [notification.rawValue]), as: UserID.self,
-                    column: "inboxItem.userID"))
+            Set(try UserID.fetchAll(db, sql: "SELECT userID FROM inboxItem WHERE notificationID = ?", arguments: [notification]))
         }
     }
 
@@ -119,12 +116,12 @@ extension SQLiteStore {
         guard !items.isEmpty else { return }
         let time = nowMilliseconds()
         try await pool.write { db in
-            try Self.markDelivered(items.map(\.rawValue), app: app, at: time, db: db)
+            try Self.markDelivered(items, app: app, at: time, db: db)
         }
     }
 
     /// Sets `deliveredAt` once and drops the pushes the items no longer need.
-    static func markDelivered(_ ids: [String], app: AppID, at time: Int64, db: Database) throws {
+    static func markDelivered(_ ids: [InboxItemID], app: AppID, at time: Int64, db: Database) throws {
         for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
             let marks = databaseQuestionMarks(count: chunk.count)
             try db.execute(
@@ -137,13 +134,13 @@ extension SQLiteStore {
     public func completeNotification(_ id: NotificationID, audienceSize: Int, effects: [OutboxEntry]) async throws {
         let time = nowMilliseconds()
         try await pool.write { db in
-            guard let appID = try String.fetchOne(db, sql: "SELECT appID FROM notification WHERE id = ? AND status != 'sent'", arguments: [id.rawValue]) else {
+            guard let appID = try AppID.fetchOne(db, sql: "SELECT appID FROM notification WHERE id = ? AND status != 'sent'", arguments: [id.rawValue]) else {
                 return
             }
             try db.execute(
                 sql: "UPDATE notification SET status = 'sent', audienceSize = ?, completedAt = ?, leaseUntil = NULL WHERE id = ?",
                 arguments: [audienceSize, time, id.rawValue])
-            try Self.insert(effects, app: try StoredValue.decode(appID, as: AppID.self, column: "appID"), now: time, keys: keys, db: db)
+            try Self.insert(effects, app: appID, now: time, keys: keys, db: db)
         }
     }
 
@@ -165,7 +162,7 @@ extension SQLiteStore {
             }
             return try due.compactMap { record in
                 guard let item = try? record.item(keys: keys) else { return nil }
-                return (try StoredValue.decode(record.appID, as: AppID.self, column: "appID"), item)
+                return (record.appID, item)
             }
         }
     }

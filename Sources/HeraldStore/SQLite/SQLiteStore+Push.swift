@@ -6,7 +6,7 @@ public import HeraldCore
 extension SQLiteStore {
 
     public func putPushCredentials(_ provider: PushCredentialKind, secret: Data, in app: AppID) async throws {
-        let sealed = try appKey(app).seal(secret, context: SealingContext.pushCredential(app: app.rawValue, provider: provider))
+        let sealed = try appKey(app).seal(secret, context: SealingContext.pushCredential(app: app, provider: provider))
         let time = nowMilliseconds()
         try await pool.write { db in
             guard try AppRecord.exists(db, key: app.rawValue) else { throw HeraldError.notFound(resource: "app") }
@@ -20,7 +20,7 @@ extension SQLiteStore {
         let sealed = try await pool.read { db in
             try Data.fetchOne(db, sql: "SELECT sealed FROM pushCredential WHERE appID = ? AND provider = ?", arguments: [app.rawValue, provider.rawValue])
         }
-        return try sealed.map { try self.appKey(app).open($0, context: SealingContext.pushCredential(app: app.rawValue, provider: provider)) }
+        return try sealed.map { try self.appKey(app).open($0, context: SealingContext.pushCredential(app: app, provider: provider)) }
     }
 
     public func deletePushCredentials(_ provider: PushCredentialKind, of app: AppID) async throws -> Bool {
@@ -34,7 +34,7 @@ extension SQLiteStore {
     public func vapidKey(of app: AppID) async throws -> Data {
         if let existing = try await pushCredentials(.vapid, of: app) { return existing }
         let fresh = P256.Signing.PrivateKey().rawRepresentation
-        let sealed = try appKey(app).seal(fresh, context: SealingContext.pushCredential(app: app.rawValue, provider: .vapid))
+        let sealed = try appKey(app).seal(fresh, context: SealingContext.pushCredential(app: app, provider: .vapid))
         let time = nowMilliseconds()
         let stored = try await pool.write { db -> Data in
             guard try AppRecord.exists(db, key: app.rawValue) else { throw HeraldError.notFound(resource: "app") }
@@ -46,7 +46,7 @@ extension SQLiteStore {
                 sql: "INSERT INTO pushCredential (appID, provider, sealed, updatedAt) VALUES (?, 'vapid', ?, ?)", arguments: [app.rawValue, sealed, time])
             return sealed
         }
-        return try appKey(app).open(stored, context: SealingContext.pushCredential(app: app.rawValue, provider: .vapid))
+        return try appKey(app).open(stored, context: SealingContext.pushCredential(app: app, provider: .vapid))
     }
 
     public func recordPushDeliveries(_ deliveries: [PushDelivery], app: AppID) async throws {
@@ -81,18 +81,7 @@ extension SQLiteStore {
             }
             sql += " ORDER BY id DESC LIMIT ?"
             arguments += [limit]
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).compactMap { row -> (Int64, PushDelivery)? in
-                guard let userID = UserID(rawValue: row["userID"]), let deviceID = DeviceID(rawValue: row["deviceID"]),
-                    let platform = Device.Platform(rawValue: row["platform"]), let subject = PushDelivery.Subject(rawValue: row["subject"]),
-                    let outcome = PushDelivery.Outcome(rawValue: row["outcome"])
-                else { return nil }
-                return (
-                    row["id"],
-                    PushDelivery(
-                        userId: userID, deviceId: deviceID, platform: platform, subject: subject, subjectId: row["subjectID"], attempt: row["attempt"],
-                        outcome: outcome, statusCode: row["statusCode"], reason: row["reason"], at: WireTime.date(milliseconds: row["at"]))
-                )
-            }
+            return try PushDeliveryRecord.fetchAll(db, sql: sql, arguments: arguments).map(\.delivery)
         }
     }
 

@@ -27,14 +27,14 @@ extension SQLiteStore {
     private func insertSigningKey(for app: AppID, db: Database) throws -> SigningKeyRecord {
         guard try AppRecord.exists(db, key: app.rawValue) else { throw HeraldError.notFound(resource: "app") }
         let key = SigningKey.generate(createdAt: now())
-        let sealed = try appKey(app).seal(key.rawRepresentation, context: SealingContext.signingKey(kid: key.kid, app: app.rawValue))
-        let record = SigningKeyRecord(kid: key.kid, appID: app.rawValue, sealedPrivateKey: sealed, createdAt: WireTime.milliseconds(key.createdAt))
+        let sealed = try appKey(app).seal(key.rawRepresentation, context: SealingContext.signingKey(kid: key.kid, app: app))
+        let record = SigningKeyRecord(kid: key.kid, appID: app, sealedPrivateKey: sealed, createdAt: WireTime.milliseconds(key.createdAt))
         try record.insert(db)
         return record
     }
 
     private func unseal(_ record: SigningKeyRecord) throws -> SigningKey {
-        let raw = try appKey(try StoredValue.decode(record.appID, as: AppID.self, column: "appID")).open(record.sealedPrivateKey, context: SealingContext.signingKey(kid: record.kid, app: record.appID))
+        let raw = try appKey(record.appID).open(record.sealedPrivateKey, context: SealingContext.signingKey(kid: record.kid, app: record.appID))
         return try SigningKey(kid: record.kid, rawRepresentation: raw, createdAt: WireTime.date(milliseconds: record.createdAt))
     }
 
@@ -47,7 +47,7 @@ extension SQLiteStore {
         return try await pool.write { db in
             let updated = try update(try Self.settings(of: app, db: db))
             let text = String(decoding: try JSONEncoder().encode(updated), as: UTF8.self)
-            try AppSettingsRecord(appID: app.rawValue, settings: text, updatedAt: time).save(db)
+            try AppSettingsRecord(appID: app, settings: text, updatedAt: time).save(db)
             return updated
         }
     }

@@ -9,7 +9,7 @@ extension SQLiteStore {
         return try await pool.write { db in
             let latest = try Int.fetchOne(
                 db, sql: "SELECT MAX(version) FROM template WHERE appID = ? AND key = ?", arguments: [app.rawValue, key.rawValue]) ?? 0
-            let record = TemplateRecord(appID: app.rawValue, key: key.rawValue, version: latest + 1, definition: text, createdAt: time)
+            let record = TemplateRecord(appID: app, key: key, version: latest + 1, definition: text, createdAt: time)
             try record.insert(db)
             return try record.template()
         }

@@ -7,15 +7,15 @@ extension SQLiteStore {
         let time = nowMilliseconds()
         let key = try await keys.existingOrNewKey(.user(id), in: app)
         let appKey = try await keys.existingOrNewKey(.app, in: app)
-        let sealed = try UserRecord.seal(profile, app: app.rawValue, id: id.rawValue, key: key)
+        let sealed = try UserRecord.seal(profile, app: app, id: id, key: key)
         let keys = keys
         return try await pool.write { db in
             let existing = try UserRecord.fetchOne(db, key: ["appID": app.rawValue, "id": id.rawValue])
             let record = UserRecord(
-                appID: app.rawValue, id: id.rawValue, sealed: sealed, locale: profile.locale, timezone: profile.timezone,
+                appID: app, id: id, sealed: sealed, locale: profile.locale, timezone: profile.timezone,
                 preferences: existing?.preferences, createdAt: existing?.createdAt ?? time, updatedAt: time)
             try record.save(db)
-            try UserTags.replace(for: id.rawValue, app: app.rawValue, metadata: profile.metadata, appKey: appKey, db: db)
+            try UserTags.replace(for: id, app: app, metadata: profile.metadata, appKey: appKey, db: db)
             if existing == nil { try Self.setTokenEpoch(of: id, in: app, db: db) }
             return (try record.user(keys: keys), existing == nil)
         }
@@ -89,7 +89,7 @@ extension SQLiteStore {
             guard var record = try UserRecord.fetchOne(db, key: ["appID": app.rawValue, "id": user.rawValue]) else {
                 throw HeraldError.notFound(resource: "user")
             }
-            let current = record.decodedPreferences
+            let current = try record.decodedPreferences()
             let updated = try update(current)
             record.preferences = String(decoding: try JSONEncoder().encode(updated), as: UTF8.self)
             try record.update(db)

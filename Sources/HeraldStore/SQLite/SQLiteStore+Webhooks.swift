@@ -57,7 +57,7 @@ extension SQLiteStore {
                     WebhookDelivery(
                         messageId: row["messageID"], event: row["event"], attempt: row["attempt"], url: row["url"], statusCode: row["statusCode"],
                         error: row["error"], durationMilliseconds: row["durationMilliseconds"], at: WireTime.date(milliseconds: row["at"]),
-                        outcome: try StoredValue.decode(row["outcome"], as: WebhookDelivery.Outcome.self, column: "outcome"))
+                        outcome: try row.decode(forColumn: "outcome"))
                 )
             }
         }

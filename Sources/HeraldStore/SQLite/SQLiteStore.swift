@@ -48,7 +48,7 @@ public final class SQLiteStore: Store {
         }
         try SQLiteMigrations.migrator.migrate(pool)
         // Apps made before they had a key store (or whose key creation was interrupted) get their key now.
-        for app in try pool.read({ db in try String.fetchAll(db, sql: "SELECT id FROM app") }).map({ try StoredValue.decode($0, as: AppID.self, column: "app.id") }) {
+        for app in try pool.read({ db in try AppID.fetchAll(db, sql: "SELECT id FROM app") }) {
             try keys.ensureAppKey(app)
         }
         try Self.upgradeClearContent(pool: pool, keys: keys)
@@ -71,15 +71,15 @@ public final class SQLiteStore: Store {
         let changed = try pool.write { db -> Bool in
             var changed = false
             for row in try Row.fetchAll(db, sql: "SELECT id, appID, name FROM channel WHERE name IS NOT NULL") {
-                let (id, appID, name): (String, String, String) = (row["id"], row["appID"], row["name"])
-                guard let app = AppID(rawValue: appID), let appKey = try keys.key(.app, in: app) else { continue }
+                let (id, app, name): (ChannelID, AppID, String) = try (row.decode(forColumn: "id"), row.decode(forColumn: "appID"), row.decode(forColumn: "name"))
+                guard let appKey = try keys.key(.app, in: app) else { continue }
                 try db.execute(
                     sql: "UPDATE channel SET name = NULL, sealedName = ? WHERE id = ?",
                     arguments: [try appKey.seal(Data(name.utf8), context: SealingContext.channelName(id)), id])
                 changed = true
             }
             for record in try NotificationRecord.filter(sql: "audience != ?", arguments: [NotificationRecord.sealedAudience]).fetchAll(db) {
-                guard let app = AppID(rawValue: record.appID), let appKey = try keys.key(.app, in: app) else { continue }
+                guard let appKey = try keys.key(.app, in: record.appID) else { continue }
                 let resealed = try NotificationRecord(try record.notification(key: appKey), key: appKey)
                 try db.execute(sql: "UPDATE notification SET sealed = ?, audience = ? WHERE id = ?", arguments: [resealed.sealed, resealed.audience, record.id])
                 changed = true
@@ -87,11 +87,12 @@ public final class SQLiteStore: Store {
             guard try db.tableExists("idempotencyKeyLegacy") else { return changed }
             let rows = try Row.fetchAll(db, sql: "SELECT appID, scope, key, fingerprint, resultID, createdAt FROM idempotencyKeyLegacy")
             for row in rows {
-                let appID: String = row["appID"]
-                guard let app = AppID(rawValue: appID), let appKey = try keys.key(.app, in: app) else { continue }
+                let appID: AppID = try row.decode(forColumn: "appID")
+                guard let appKey = try keys.key(.app, in: appID) else { continue }
                 try IdempotencyRecord(
-                    appID: appID, scope: row["scope"], key: row["key"], fingerprint: IdempotencyKey.upgradedFingerprint(legacy: row["fingerprint"], appKey: appKey),
-                    resultID: row["resultID"], createdAt: row["createdAt"], userID: nil
+                    appID: appID, scope: try row.decode(forColumn: "scope"), key: try row.decode(forColumn: "key"),
+                    fingerprint: IdempotencyKey.upgradedFingerprint(legacy: try row.decode(forColumn: "fingerprint"), appKey: appKey),
+                    resultID: try row.decode(forColumn: "resultID"), createdAt: try row.decode(forColumn: "createdAt"), userID: nil
                 ).save(db)
             }
             try db.execute(sql: "DROP TABLE idempotencyKeyLegacy")

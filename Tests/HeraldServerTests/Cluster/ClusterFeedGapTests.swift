@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 @testable import HeraldServer
+import HeraldStore
 import Synchronization
 import Testing
 
