@@ -134,7 +134,7 @@ let package = Package(
             dependencies: [
                 "HeraldCore",
                 "HeraldStore",
-                "HeraldTestSupport",
+                "HeraldLoopback",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -146,11 +146,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Stand-ins on loopback for what is outside this machine (APNs, FCM, a browser's push service),
+        // certificates for them, and a runner of the `herald` binary: shared by the tests and herald-bench.
         .target(
-            name: "HeraldTestSupport",
+            name: "HeraldLoopback",
             dependencies: [
                 "HeraldCore",
-                "HeraldStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -161,6 +162,19 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "HeraldTestSupport",
+            dependencies: [
+                "HeraldCore",
+                "HeraldStore",
+                "HeraldLoopback",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
             ],

@@ -33,7 +33,7 @@ public final class Readiness: Sendable {
 
     /// Why the node is not ready, or nil when it is. The store is asked with a bound (`timeout`): a
     /// database that does not answer is as good as gone.
-    func problem(store: any Store, timeout: Duration = .seconds(2)) async -> String? {
+    func problem(store: any AvailabilityStore, timeout: Duration = .seconds(2)) async -> String? {
         await problem(checkingStore: { try await store.checkAvailable() }, timeout: timeout)
     }
 

@@ -388,13 +388,24 @@ extension MessageStore {
     }
 }
 
-/// Everything Herald persists. Backends (SQLite now, PostgreSQL later) implement all of it and pass
-/// the same conformance suite.
-public protocol Store: AppStore, UserStore, ChannelStore, MessageStore, SigningKeyStore, SettingsStore, TemplateStore, NotificationStore, InboxStore, DeviceStore, ActionStore, OutboxStore, WebhookStore, PushStore, RetentionStore, StatsStore, AuditStore, ErasureStore {
+/// Idempotency records (their keyed hashes) are kept for a while, then forgotten.
+public protocol IdempotencyStore: Sendable {
     /// Removes idempotency records older than `cutoff`; returns how many.
     func purgeIdempotencyKeys(olderThan cutoff: Date) async throws -> Int
-    /// Throws unless the store answers a trivial query now (readiness).
+}
+
+/// Whether the store answers at all (readiness).
+public protocol AvailabilityStore: Sendable {
+    /// Throws unless the store answers a trivial query now.
     func checkAvailable() async throws
+}
+
+/// Everything Herald persists. Both backends (SQLite and PostgreSQL) implement all of it and pass the
+/// same conformance suite; the server's parts each take only the roles they use.
+public protocol Store: AppStore, UserStore, ChannelStore, MessageStore, SigningKeyStore, SettingsStore, TemplateStore, NotificationStore, InboxStore,
+    DeviceStore, ActionStore, OutboxStore, WebhookStore, PushStore, RetentionStore, StatsStore, AuditStore, ErasureStore, IdempotencyStore,
+    AvailabilityStore
+{
     /// Waits for pending writes and closes the store.
     func close() async throws
 }

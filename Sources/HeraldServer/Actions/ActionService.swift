@@ -19,11 +19,11 @@ final class ActionService: Sendable {
         var expiresAt: Date
     }
 
-    private let store: any Store
+    private let store: any ActionStore & DeviceStore & InboxStore & NotificationStore & TemplateStore
     private let webhooks: WebhookEvents
     private let now: @Sendable () -> Date
 
-    init(store: any Store, webhooks: WebhookEvents, now: @escaping @Sendable () -> Date) {
+    init(store: any ActionStore & DeviceStore & InboxStore & NotificationStore & TemplateStore, webhooks: WebhookEvents, now: @escaping @Sendable () -> Date) {
         self.store = store
         self.webhooks = webhooks
         self.now = now

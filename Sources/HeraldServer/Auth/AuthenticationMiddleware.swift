@@ -11,7 +11,7 @@ import Hummingbird
 /// its budget gets 429 before its credential is looked at, so guessing costs the store nothing.
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = HeraldRequestContext
-    let store: any Store
+    let store: any AppStore
     let tokens: UserTokens
     let rejections: CredentialRejections
     /// The header the operator's proxy puts the client's address in (`--client-address-header`).

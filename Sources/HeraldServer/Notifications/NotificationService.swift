@@ -11,7 +11,7 @@ import Logging
 /// `inbox.created` and their items are marked delivered. It is resumable: a recipient never gets two
 /// items of one notification, so after a crash the scheduler finishes what was started.
 final class NotificationService: Sendable {
-    private let store: any Store
+    private let store: any NotificationStore & SettingsStore & TemplateStore & UserStore
     private let hub: Hub
     private let signer: BusinessSigner
     private let webhooks: WebhookEvents
@@ -20,7 +20,7 @@ final class NotificationService: Sendable {
     private let logger: Logger
 
     init(
-        store: any Store, hub: Hub, signer: BusinessSigner, webhooks: WebhookEvents, now: @escaping @Sendable () -> Date, batchSize: Int = 2_000,
+        store: any NotificationStore & SettingsStore & TemplateStore & UserStore, hub: Hub, signer: BusinessSigner, webhooks: WebhookEvents, now: @escaping @Sendable () -> Date, batchSize: Int = 2_000,
         logger: Logger
     ) {
         self.store = store

@@ -47,7 +47,7 @@ struct AppPushSetup: Sendable {
     let fcm: FCMServiceAccount?
     let vapid: VAPID
 
-    static func load(_ id: AppID, store: any Store) async throws -> AppPushSetup? {
+    static func load(_ id: AppID, store: any AppStore & PushStore & SettingsStore) async throws -> AppPushSetup? {
         guard let app = try await store.app(id) else { return nil }
         let decoder = JSONDecoder()
         let apns = try await store.pushCredentials(.apns, of: id).flatMap { try? decoder.decode(APNsCredentials.self, from: $0) }

@@ -15,7 +15,7 @@ import NIOWebSocket
 /// Per user (on this node): at most `connectionsPerUser` sockets, one budget of frames per second
 /// shared by all of them, and `typing` relayed at most once per interval and channel.
 struct RealtimeGateway: Sendable {
-    let store: any Store
+    let store: any ChannelStore & MessageStore & SettingsStore
     let hub: Hub
     let tokens: UserTokens
     let limits: RealtimeLimits
@@ -26,7 +26,7 @@ struct RealtimeGateway: Sendable {
     let budgets: RateLimiter
 
     init(
-        store: any Store, hub: Hub, tokens: UserTokens, limits: RealtimeLimits, readPositions: ReadPositionWriter, rejections: CredentialRejections,
+        store: any ChannelStore & MessageStore & SettingsStore, hub: Hub, tokens: UserTokens, limits: RealtimeLimits, readPositions: ReadPositionWriter, rejections: CredentialRejections,
         now: @escaping @Sendable () -> Date
     ) {
         self.store = store

@@ -4,7 +4,7 @@ import Hummingbird
 
 /// `GET /v1/audit`: the app's audit trail, oldest first (Platform API).
 struct AuditRoutes {
-    let store: any Store
+    let store: any AuditStore
 
     private struct Page: Encodable {
         var events: [AuditEvent]

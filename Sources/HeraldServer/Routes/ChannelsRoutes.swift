@@ -6,7 +6,7 @@ import Hummingbird
 /// `/v1/channels`: creating channels and managing group members (Platform API); reading a channel and
 /// moving one's read position (members).
 struct ChannelsRoutes {
-    let store: any Store
+    let store: any ChannelStore
     let hub: Hub
 
     func add(to routes: RouteRegistrar) {

@@ -10,7 +10,7 @@ import Hummingbird
 /// token cannot enrol a key that approves payments. Enrolment, activation and removal are audited
 /// (with the customer as actor when their app did it) and reported by webhook.
 struct DevicesRoutes {
-    let store: any Store
+    let store: any AuditStore & DeviceStore & UserStore
     let webhooks: WebhookEvents
     let allowsPrivateTargets: Bool
     let now: @Sendable () -> Date

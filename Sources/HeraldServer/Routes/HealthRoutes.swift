@@ -4,7 +4,7 @@ import Hummingbird
 /// `GET /health` (liveness: the process answers) and `GET /ready` (readiness: route traffic here), for
 /// load balancers, without authentication.
 struct HealthRoutes {
-    let store: any Store
+    let store: any AvailabilityStore
     let readiness: Readiness
 
     func add(to routes: RouteRegistrar) {

@@ -6,7 +6,7 @@ import Hummingbird
 /// `/v1/me/inbox`: the signed-in customer's secure inbox (client API). Expired items leave the list and
 /// answer 410.
 struct InboxRoutes {
-    let store: any Store
+    let store: any InboxStore
     let now: @Sendable () -> Date
 
     private struct ReadAll: Encodable {

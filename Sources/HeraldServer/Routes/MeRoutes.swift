@@ -5,7 +5,7 @@ import Hummingbird
 
 /// `/v1/me/...`: the signed-in user's own view (client API).
 struct MeRoutes {
-    let store: any Store
+    let store: any ChannelStore & UserStore
 
     private struct ChannelList: Encodable {
         var channels: [ChannelSummary]

@@ -8,7 +8,7 @@ import Hummingbird
 /// A message the business sends as itself (Platform API, no `sender`) is held to the app's link policy
 /// and signed, like an inbox item: it is what a phisher would imitate.
 struct MessagesRoutes {
-    let store: any Store
+    let store: any ChannelStore & MessageStore & SettingsStore
     let signer: BusinessSigner
 
     func add(to routes: RouteRegistrar) {

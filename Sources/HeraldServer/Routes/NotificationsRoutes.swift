@@ -6,7 +6,7 @@ import Hummingbird
 /// `/v1/notifications`: the business sends secure notifications into its customers' inboxes and
 /// follows what became of them (Platform API).
 struct NotificationsRoutes {
-    let store: any Store
+    let store: any NotificationStore
     let notifications: NotificationService
     let now: @Sendable () -> Date
 

@@ -10,7 +10,7 @@ import Hummingbird
 ///
 /// Credentials are stored sealed and never shown again: a GET gives everything but the key.
 struct PushRoutes {
-    let store: any Store
+    let store: any AppStore & PushStore
 
     private struct VAPIDKey: Encodable {
         var vapidPublicKey: String

@@ -4,7 +4,7 @@ import Hummingbird
 
 /// `/v1/settings`: the app's link policy, retention and push privacy (Platform API).
 struct SettingsRoutes {
-    let store: any Store
+    let store: any SettingsStore
 
     func add(to routes: RouteRegistrar) {
         routes.on(.get, "/v1/settings", use: get)

@@ -5,7 +5,7 @@ import Hummingbird
 /// The verified-sender keys: published for anyone to pin (`GET /v1/apps/{appId}/keys`), rotated by the
 /// business (`POST /v1/signing-keys/rotate`).
 struct SigningKeysRoutes {
-    let store: any Store
+    let store: any AppStore
     let signer: BusinessSigner
 
     private struct Rotated: Encodable {

@@ -5,7 +5,7 @@ import Hummingbird
 
 /// `GET /v1/stats?from=&to=`: the engagement scorecard, per category (Platform API).
 struct StatsRoutes {
-    let store: any Store
+    let store: any StatsStore
     let now: @Sendable () -> Date
 
     func add(to routes: RouteRegistrar) {

@@ -5,7 +5,7 @@ import Hummingbird
 
 /// `/v1/templates`: versioned notification templates and their preview (Platform API).
 struct TemplatesRoutes {
-    let store: any Store
+    let store: any SettingsStore & TemplateStore
 
     private struct TemplateList: Encodable {
         var templates: [Template]

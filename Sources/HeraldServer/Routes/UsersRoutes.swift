@@ -5,7 +5,7 @@ import Hummingbird
 
 /// `/v1/users/{userId}`: the business manages its customers and issues their tokens (Platform API).
 struct UsersRoutes {
-    let store: any Store
+    let store: any AppStore & ErasureStore & OutboxStore & UserStore
     let tokens: UserTokens
     let hub: Hub
     let webhooks: WebhookEvents

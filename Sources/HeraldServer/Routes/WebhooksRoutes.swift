@@ -5,7 +5,7 @@ import Hummingbird
 
 /// `/v1/webhooks`: where Herald tells the business what happened, and the log of deliveries (Platform API).
 struct WebhooksRoutes {
-    let store: any Store
+    let store: any WebhookStore
     let allowsPrivateTargets: Bool
 
     private struct Created: Encodable {

@@ -6,7 +6,7 @@ import HeraldStore
 /// writes the rows in the same transaction as the change they report, so an event is never lost
 /// nor reported for a change that was not committed.
 struct WebhookEvents: Sendable {
-    let store: any Store
+    let store: any WebhookStore
 
     /// Zero or one row: the Standard Webhooks payload `{"type", "timestamp", "data"}` with a fresh
     /// message id (`webhook-id`, the same for every attempt). `user` is the customer the event is about:

@@ -6,7 +6,7 @@ import ServiceLifecycle
 /// Forgets idempotency keys after they are no longer needed (they are kept 48 hours, twice the
 /// documented minimum of 24), once an hour.
 struct IdempotencySweeper: Service {
-    let store: any Store
+    let store: any IdempotencyStore
     let now: @Sendable () -> Date
     let logger: Logger
 

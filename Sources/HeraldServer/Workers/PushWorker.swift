@@ -17,7 +17,7 @@ import ServiceLifecycle
 /// says) and give up after `backoff.maxAttempts` tries or when the item expires. Every attempt is
 /// recorded per device; a dead token or subscription removes the device.
 struct PushWorker: Service {
-    let store: any Store
+    let store: any AppStore & ChannelStore & DeviceStore & InboxStore & MessageStore & OutboxStore & PushStore & SettingsStore & WebhookStore
     let hub: Hub
     let providers: PushProviders
     let metrics: PushMetrics

@@ -1,7 +1,7 @@
 import Foundation
 import HeraldCore
 import HeraldStore
-import HeraldTestSupport
+import HeraldLoopback
 import Histogram
 import HummingbirdWSClient
 import Synchronization

@@ -1,6 +1,6 @@
 import Foundation
 import HeraldCore
-import HeraldTestSupport
+import HeraldLoopback
 import Histogram
 import Synchronization
 

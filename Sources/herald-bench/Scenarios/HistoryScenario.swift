@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 import HeraldCore
 import HeraldStore
-import HeraldTestSupport
+import HeraldLoopback
 import Histogram
 import NIOCore
 

@@ -1,7 +1,7 @@
 import Foundation
 import HeraldCore
 import HeraldStore
-import HeraldTestSupport
+import HeraldLoopback
 
 /// One signed notification to `recipients` users' inboxes (a segment send; the POST answers once every
 /// item is committed), while the `latency` scenario runs beside it on the same server. Reports the

@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import HeraldCore
-import HeraldTestSupport
+import HeraldLoopback
 import Histogram
 import HummingbirdWSClient
 import Logging

@@ -1,6 +1,6 @@
 import Foundation
 import HeraldCore
-import HeraldTestSupport
+import HeraldLoopback
 import HummingbirdWSClient
 
 /// As many durable 1:1 messages per second as the server sustains: `pairs` senders each keep up to

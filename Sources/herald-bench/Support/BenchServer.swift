@@ -1,7 +1,7 @@
 import Foundation
 import HeraldCore
 import HeraldStore
-import HeraldTestSupport
+import HeraldLoopback
 
 /// The server a scenario drives: by default a real `herald serve` on a temporary data directory with
 /// one app, for the duration of the scenario; with `--url` and `--api-key`, a server that already
