@@ -130,4 +130,13 @@ struct StoreDriftTests {
             #expect(again.isReplay && again.notification.id == second.notification.id, "taken over 36 h ago: not yet past the 48 h cutoff")
         }
     }
+
+    @Test("Settings of an app that does not exist are not found, not a database error", arguments: StoreBackend.allCases)
+    func settingsOfUnknownApp(backend: StoreBackend) async throws {
+        try await backend.withFixture { fixture in
+            await #expect(throws: HeraldError.notFound(resource: "app")) {
+                try await fixture.store.updateSettings(of: AppID.generate()) { $0 }
+            }
+        }
+    }
 }

@@ -101,7 +101,10 @@ extension PostgresMessageBatchWriter {
         // Replays: of a message stored before, or of one this batch just made.
         let madeHere = Dictionary(created.compactMap { item in item.entry.claim.map { ($0, item.message) } }, uniquingKeysWith: { first, _ in first })
         let storedIDs = replays.compactMap { madeHere[$0.claim] == nil ? stored[$0.claim]?.resultID : nil }
-        let storedMessages = try await messages(withIDs: StoredValue.decodeAll(storedIDs, as: MessageID.self, column: "idempotencyKey.resultID"))
+        let storedMessages = try await messages(withIDs: storedIDs.map { raw in
+            guard let id = MessageID(rawValue: raw) else { throw StoreCorruption(table: "idempotencyKey", id: raw) }
+            return id
+        })
         for (index, claim) in replays {
             if let message = madeHere[claim] {
                 results[index] = .success(AppendResult(message: message, isReplay: true))

@@ -58,27 +58,9 @@ extension PostgresStore {
         }
     }
 
-    /// An outbox row ready to insert: webhook and follow-up payloads (event data, action inputs) sealed
-    /// with the app's key; push payloads hold only ids and stay clear, since settling updates them in SQL.
-    struct OutboxRow: Sendable {
-        var entry: OutboxEntry
-        var sealed: Data?
-    }
-
     func sealedOutboxRows(_ entries: [OutboxEntry], app: AppID) async throws -> [OutboxRow] {
         guard !entries.isEmpty else { return [] }
-        return try Self.sealedOutboxRows(entries, app: app, appKey: try await keys.key(.app, in: app))
-    }
-
-    /// The same with the app's key at hand, for rows made inside a transaction.
-    static func sealedOutboxRows(_ entries: [OutboxEntry], app: AppID, appKey: DataKey?) throws -> [OutboxRow] {
-        try entries.map { entry in
-            guard entry.kind.isSealed else { return OutboxRow(entry: entry, sealed: nil) }
-            // Never written in clear: an app without its key is an error, not a reason to skip sealing.
-            guard let appKey else { throw HeraldError.notFound(resource: "app") }
-            return OutboxRow(
-                entry: entry, sealed: try appKey.seal(Data(entry.payload.utf8), context: SealingContext.outbox(app: app, kind: entry.kind, subject: entry.subject)))
-        }
+        return try OutboxRow.rows(entries, app: app, appKey: try await keys.key(.app, in: app))
     }
 
     static func insertOutbox(_ rows: [OutboxRow], app: AppID, now: Int64, on connection: PostgresConnection) async throws {
@@ -116,15 +98,13 @@ extension PostgresStore {
         for row in rows {
             let (id, app, kind, user, subject, payload, sealed, attempts, createdAt) = try row.decode(
                 (Int64, AppID, OutboxKind, UserID?, String?, String?, Data?, Int64, Int64).self)
-            var text = payload ?? ""
-            if let sealed {
-                guard let appKey = try await keys.key(.app, in: app) else { continue }
-                text = String(decoding: try appKey.open(sealed, context: SealingContext.outbox(app: app, kind: kind, subject: subject)), as: UTF8.self)
+            let appKey = sealed == nil ? nil : try await keys.key(.app, in: app)
+            if let job = try OutboxRow.job(
+                id: id, app: app, kind: kind, user: user, subject: subject, clear: payload, sealed: sealed, attempts: Int(attempts), createdAt: createdAt,
+                appKey: appKey)
+            {
+                jobs.append(job)
             }
-            jobs.append(
-                OutboxJob(
-                    id: id, app: app, kind: kind, user: user, subject: subject, payload: text, attempts: Int(attempts),
-                    createdAt: WireTime.date(milliseconds: createdAt)))
         }
         return jobs.sorted { $0.id < $1.id }
     }
@@ -141,7 +121,7 @@ extension PostgresStore {
     public func retryOutbox(_ id: Int64, at: Date, error: String, payload: String?) async throws {
         try await database.execute(
             """
-            UPDATE outbox SET attempts = attempts + 1, availableAt = \(WireTime.milliseconds(at)), lastError = \(String(error.prefix(500))),
+            UPDATE outbox SET attempts = attempts + 1, availableAt = \(WireTime.milliseconds(at)), lastError = \(OutboxRow.storedError(error)),
                 payload = COALESCE(\(payload), payload) WHERE id = \(id)
             """)
     }

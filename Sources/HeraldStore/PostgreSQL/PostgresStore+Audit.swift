@@ -28,7 +28,7 @@ extension PostgresStore {
                         .map { try $0.decode((Int64, Data).self) }
                     linker.start(chain, storedHead: stored.map { (seq: $0.0, hash: $0.1) })
                 }
-                guard let id = try await connection.value("SELECT nextval('auditevent_id_seq')", as: Int64.self) else { throw StoreCorruption(column: "auditevent_id_seq") }
+                guard let id = try await connection.value("SELECT nextval('auditevent_id_seq')", as: Int64.self) else { throw StoreCorruption(table: "auditEvent", id: "nextval") }
                 let entry = try linker.link(write, id: id)
                 try await connection.execute(
                     """
@@ -44,29 +44,17 @@ extension PostgresStore {
     public func auditEvents(of app: AppID, after: Int64?, limit: Int) async throws -> [AuditEvent] {
         try await database.rows(
             """
-            SELECT id, seq, at, actor, action, target, hash, prevHash FROM auditEvent WHERE chain = \(app) AND id > \(after ?? 0)
-            ORDER BY id LIMIT \(Int64(limit))
+            SELECT \(unescaped: AuditEventRecord.columns) FROM auditEvent WHERE chain = \(app) AND id > \(after ?? 0) ORDER BY id LIMIT \(Int64(limit))
             """
-        ).map { row in
-            let (id, seq, at, actor, action, target, hash, prevHash) = try row.decode((Int64, Int64, Int64, String, String, String, Data, Data).self)
-            return AuditEvent(
-                id: id, seq: seq, at: WireTime.date(milliseconds: at), actor: actor, action: action, target: target, hash: hash.hexString,
-                prevHash: prevHash.hexString)
-        }
+        ).map { try AuditEventRecord(postgres: $0).event }
     }
 
     /// Streams every entry in id order (rows are decoded as they arrive, not collected first).
     public func verifyAudit() async throws -> (checked: Int, heads: [String: String]) {
         let key = try await keys.auditKey()
         var verifier = AuditVerifier(key: key)
-        let rows = try await database.client.query("SELECT id, chain, seq, at, actor, action, target, prevHash, hash FROM auditEvent ORDER BY id")
-        for try await (id, chain, seq, at, actor, action, target, prevHash, hash) in rows.decode(
-            (Int64, String, Int64, Int64, String, String, String, Data, Data).self)
-        {
-            try verifier.check(
-                AuditVerifier.Row(
-                    id: id, chain: chain, seq: seq, at: WireTime.date(milliseconds: at), actor: actor, action: action, target: target, prevHash: prevHash,
-                    hash: hash))
+        for try await row in try await database.client.query("SELECT \(unescaped: AuditEventRecord.columns) FROM auditEvent ORDER BY id") {
+            try verifier.check(try AuditEventRecord(postgres: row).verified)
         }
         return (verifier.checked, verifier.chainHeads)
     }

@@ -45,7 +45,7 @@ extension PostgresStore {
                     """)
             }
             let outcome = try DeviceRules.outcome(of: decision, appKey: appKey, effects: effects)
-            try await Self.insertOutbox(try Self.sealedOutboxRows(outcome.effects, app: app, appKey: appKey), app: app, now: time, on: connection)
+            try await Self.insertOutbox(try OutboxRow.rows(outcome.effects, app: app, appKey: appKey), app: app, now: time, on: connection)
             return outcome.registration
         }
     }
@@ -68,7 +68,7 @@ extension PostgresStore {
                 WHERE id = \(activated.id)
                 """)
             let device = try activated.device(appKey: appKey)
-            try await Self.insertOutbox(try Self.sealedOutboxRows(effects(device), app: app, appKey: appKey), app: app, now: time, on: connection)
+            try await Self.insertOutbox(try OutboxRow.rows(effects(device), app: app, appKey: appKey), app: app, now: time, on: connection)
             return (device, true)
         }
     }

@@ -29,21 +29,15 @@ extension PostgresStore {
 
     public func history(of channel: ChannelID, in app: AppID, query: HistoryQuery) async throws -> MessagePage {
         guard try await Self.channelRecord(channel, in: app, on: database) != nil else { throw HeraldError.notFound(resource: "channel") }
-        // Unbounded sides are the extremes of bigint, so one statement text (prepared once per
-        // connection by PostgreSQL's plan cache) serves every page.
-        let after = query.after ?? Int64.min
-        let before = query.before ?? Int64.max
-        let limit = Int64(query.limit + 1)
-        let order = query.isBackward ? "DESC" : "ASC"
-        var records = try await database.rows(
-            """
-            SELECT \(unescaped: MessageRecord.postgresColumns) FROM message
-            WHERE channelID = \(channel) AND seq > \(after) AND seq < \(before) ORDER BY seq \(unescaped: order) LIMIT \(limit)
-            """
-        ).map(MessageRecord.init(postgres:))
-        let hasMore = records.count > query.limit
-        records = Array(records.prefix(query.limit))
-        if query.isBackward { records.reverse() }
+        // One statement text per order (prepared once per connection by PostgreSQL's plan cache).
+        let bounds = query.bounds
+        let (records, hasMore) = query.page(
+            try await database.rows(
+                """
+                SELECT \(unescaped: MessageRecord.postgresColumns) FROM message WHERE channelID = \(channel) AND seq > \(bounds.after)
+                AND seq < \(bounds.before) ORDER BY seq \(unescaped: bounds.order) LIMIT \(Int64(bounds.fetch))
+                """
+            ).map(MessageRecord.init(postgres:)))
         let owners = Set(records.map(\.owner))
         var keysByOwner: [KeyOwner: DataKey] = [:]
         for owner in owners { keysByOwner[owner] = try await keys.key(owner, in: app) }

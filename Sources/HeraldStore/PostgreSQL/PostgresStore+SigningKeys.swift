@@ -38,8 +38,7 @@ extension PostgresStore {
     }
 
     private static func insertSigningKey(_ key: SigningKey, for app: AppID, appKey: DataKey, on connection: PostgresConnection) async throws -> SigningKeyRecord {
-        let sealed = try appKey.seal(key.rawRepresentation, context: SealingContext.signingKey(kid: key.kid, app: app))
-        let record = SigningKeyRecord(kid: key.kid, appID: app, sealedPrivateKey: sealed, createdAt: WireTime.milliseconds(key.createdAt))
+        let record = try SigningKeyRecord.new(key, for: app, appKey: appKey)
         try await connection.execute(
             "INSERT INTO signingKey (kid, appID, sealedPrivateKey, createdAt) VALUES (\(record.kid), \(record.appID), \(record.sealedPrivateKey), \(record.createdAt))")
         return record
@@ -47,10 +46,7 @@ extension PostgresStore {
 
     private func unseal(_ records: [SigningKeyRecord], app: AppID) async throws -> [SigningKey] {
         let appKey = try await appKey(app)
-        return try records.map { record in
-            let raw = try appKey.open(record.sealedPrivateKey, context: SealingContext.signingKey(kid: record.kid, app: record.appID))
-            return try SigningKey(kid: record.kid, rawRepresentation: raw, createdAt: WireTime.date(milliseconds: record.createdAt))
-        }
+        return try records.map { try $0.unsealed(appKey: appKey) }
     }
 
     /// Locks the app's row for the rest of the transaction: what is per app and numbered or unique
@@ -71,10 +67,9 @@ extension PostgresStore {
         return try await database.transaction { connection in
             try await Self.lockApp(app, on: connection)
             let updated = try update(try await Self.settings(of: app, on: connection))
-            let text = String(decoding: try JSONEncoder().encode(updated), as: UTF8.self)
             try await connection.execute(
                 """
-                INSERT INTO appSettings (appID, settings, updatedAt) VALUES (\(app), \(text), \(time))
+                INSERT INTO appSettings (appID, settings, updatedAt) VALUES (\(app), \(try updated.stored), \(time))
                 ON CONFLICT (appID) DO UPDATE SET settings = excluded.settings, updatedAt = excluded.updatedAt
                 """)
             return updated
@@ -82,7 +77,6 @@ extension PostgresStore {
     }
 
     static func settings(of app: AppID, on runner: some PostgresQueryRunner) async throws -> AppSettings {
-        guard let text = try await runner.value("SELECT settings FROM appSettings WHERE appID = \(app)", as: String.self) else { return AppSettings() }
-        return try JSONDecoder().decode(AppSettings.self, from: Data(text.utf8))
+        try AppSettings(stored: try await runner.value("SELECT settings FROM appSettings WHERE appID = \(app)", as: String.self))
     }
 }

@@ -17,28 +17,6 @@ struct ChannelRecord: Codable, FetchableRecord, PersistableRecord {
     /// card 4242"), which is content.
     var sealedName: Data?
 
-    init(
-        id: ChannelID, appID: AppID, type: Channel.Kind, name: String?, directKey: String?, lastSeq: Int64, lastActivityAt: Int64, createdAt: Int64,
-        sealedName: Data?
-    ) {
-        self.id = id
-        self.appID = appID
-        self.type = type
-        self.name = name
-        self.directKey = directKey
-        self.lastSeq = lastSeq
-        self.lastActivityAt = lastActivityAt
-        self.createdAt = createdAt
-        self.sealedName = sealedName
-    }
-
-    /// A new channel's row, its name sealed with `appKey`.
-    init(_ new: NewChannel, id: ChannelID, app: AppID, appKey: DataKey, time: Int64) throws {
-        self.init(
-            id: id, appID: app, type: new.type, name: nil, directKey: new.directKey, lastSeq: 0, lastActivityAt: time, createdAt: time,
-            sealedName: try new.name.map { try appKey.seal(Data($0.utf8), context: SealingContext.channelName(id)) })
-    }
-
     enum Columns {
         static let id = Column(CodingKeys.id)
         static let appID = Column(CodingKeys.appID)
@@ -48,7 +26,7 @@ struct ChannelRecord: Codable, FetchableRecord, PersistableRecord {
     }
 
     /// The channel, its name opened with `appKey` (nil where the name is not needed: a membership check).
-    /// - Throws: `StoreCorruption` for a type this version does not know or a name that does not open.
+    /// - Throws: `StoreCorruption` for a name that does not open.
     func channel(members: [UserID], appKey: DataKey?) throws -> Channel {
         var clearName = name
         if let sealedName, let appKey {
@@ -56,6 +34,14 @@ struct ChannelRecord: Codable, FetchableRecord, PersistableRecord {
             clearName = String(decoding: opened, as: UTF8.self)
         }
         return Channel(id: id, type: type, name: clearName, members: members, lastSeq: lastSeq, createdAt: WireTime.date(milliseconds: createdAt))
+    }
+}
+
+extension ChannelRecord {
+    init(_ new: NewChannel, id: ChannelID, app: AppID, appKey: DataKey, time: Int64) throws {
+        self.init(
+            id: id, appID: app, type: new.type, name: nil, directKey: new.directKey, lastSeq: 0, lastActivityAt: time, createdAt: time,
+            sealedName: try new.name.map { try appKey.seal(Data($0.utf8), context: SealingContext.channelName(id)) })
     }
 }
 

@@ -31,30 +31,6 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
         static let deletedAt = Column(CodingKeys.deletedAt)
     }
 
-    init(id: MessageID, channelID: ChannelID, seq: Int64, sender: UserID?, sealed: Data?, createdAt: Int64, editedAt: Int64?, deletedAt: Int64?) {
-        self.id = id
-        self.channelID = channelID
-        self.seq = seq
-        self.sender = sender
-        self.sealed = sealed
-        self.createdAt = createdAt
-        self.editedAt = editedAt
-        self.deletedAt = deletedAt
-    }
-
-    /// Decoded by hand rather than through `Decodable`: history reads fifty of these per page, and the
-    /// generic row decoder showed as a tenth of a page's CPU.
-    init(_ message: Message, key: DataKey?) throws {
-        id = message.id
-        channelID = message.channelId
-        seq = message.seq
-        sender = message.sender
-        createdAt = WireTime.milliseconds(message.createdAt)
-        editedAt = message.editedAt.map(WireTime.milliseconds)
-        deletedAt = nil
-        try seal(message, key: key)
-    }
-
     var owner: KeyOwner { sender.map(KeyOwner.user) ?? .app }
     var context: String { SealingContext.message(channel: channelID, id: id) }
 
@@ -128,6 +104,19 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
+extension MessageRecord {
+    init(_ message: Message, key: DataKey?) throws {
+        id = message.id
+        channelID = message.channelId
+        seq = message.seq
+        sender = message.sender
+        createdAt = WireTime.milliseconds(message.createdAt)
+        editedAt = message.editedAt.map(WireTime.milliseconds)
+        deletedAt = nil
+        try seal(message, key: key)
+    }
+}
+
 struct IdempotencyRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "idempotencyKey"
     var appID: AppID
@@ -141,28 +130,20 @@ struct IdempotencyRecord: Codable, FetchableRecord, PersistableRecord {
     /// The customer the request spoke for; erasure deletes their rows.
     var userID: UserID?
 
-    init(appID: AppID, scope: String, key: String, fingerprint: Data, resultID: String, createdAt: Int64, userID: UserID?) {
-        self.appID = appID
-        self.scope = scope
-        self.key = key
-        self.fingerprint = fingerprint
-        self.resultID = resultID
-        self.createdAt = createdAt
-        self.userID = userID
-    }
-
-    init(_ key: IdempotencyKey, app: AppID, appKey: DataKey, resultID: String, createdAt: Int64) {
-        self.init(
-            appID: app, scope: key.scope, key: key.key.rawValue, fingerprint: key.fingerprint(appKey: appKey), resultID: resultID,
-            createdAt: createdAt, userID: key.user)
-    }
-
     enum Columns {
         static let createdAt = Column(CodingKeys.createdAt)
     }
 }
 
 /// JSON objects stored in text columns.
+extension IdempotencyRecord {
+    init(_ key: IdempotencyKey, app: AppID, appKey: DataKey, resultID: String, createdAt: Int64) {
+        self.init(
+            appID: app, scope: key.scope, key: key.key.rawValue, fingerprint: key.fingerprint(appKey: appKey), resultID: resultID,
+            createdAt: createdAt, userID: key.user)
+    }
+}
+
 enum JSONColumn {
     static func encode(_ object: [String: JSONValue]) -> String {
         String(decoding: JSONValue.object(object).canonicalData(), as: UTF8.self)

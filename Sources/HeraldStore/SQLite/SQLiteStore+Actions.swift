@@ -45,32 +45,16 @@ extension SQLiteStore {
         }
     }
 
-    /// Writes outbox rows. Payloads of webhooks and follow-ups (event data, action inputs) are sealed with
-    /// the app's key; push payloads hold only ids and stay clear, since the writer updates them in SQL.
+    /// Writes outbox rows (`OutboxRow`); SQLite keeps a sealed payload as a blob in the one `payload` column.
     static func insert(_ entries: [OutboxEntry], app: AppID, now: Int64, keys: KeyRing, db: Database) throws {
         guard !entries.isEmpty else { return }
-        let appKey = try keys.key(.app, in: app)
-        for entry in entries {
-            var payload = entry.payload.databaseValue
-            if entry.kind.isSealed {
-                // Never written in clear: an app without its key is an error, not a reason to skip sealing.
-                guard let appKey else { throw HeraldError.notFound(resource: "app") }
-                payload = try appKey.seal(Data(entry.payload.utf8), context: SealingContext.outbox(app: app, kind: entry.kind, subject: entry.subject)).databaseValue
-            }
+        for row in try OutboxRow.rows(entries, app: app, appKey: try keys.key(.app, in: app)) {
+            let entry = row.entry
             try db.execute(
                 sql: "INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [app.rawValue, entry.kind.rawValue, entry.user?.rawValue, entry.subject, payload, WireTime.milliseconds(entry.availableAt), now])
+                arguments: [app, entry.kind, entry.user, entry.subject, row.sealed?.databaseValue ?? entry.payload.databaseValue,
+                    WireTime.milliseconds(entry.availableAt), now])
         }
-    }
-
-    /// The payload of a claimed row, opened when it was sealed; nil when it was sealed by an app whose
-    /// key is gone (never delivered, as on PostgreSQL).
-    static func outboxPayload(_ row: Row, app: AppID, kind: OutboxKind, keys: KeyRing) throws -> String? {
-        let value: DatabaseValue = try row.decode(forColumn: "payload")
-        // Push rows carry no payload (NULL): their subject is the whole job.
-        guard case .blob(let sealed) = value.storage else { return try row.decode(String?.self, forColumn: "payload") ?? "" }
-        guard let appKey = try keys.key(.app, in: app) else { return nil }
-        return String(decoding: try appKey.open(sealed, context: SealingContext.outbox(app: app, kind: kind, subject: try row.decode(forColumn: "subjectID"))), as: UTF8.self)
     }
 
     public func enqueue(_ entries: [OutboxEntry], app: AppID) async throws {
@@ -91,11 +75,15 @@ extension SQLiteStore {
                 let id: Int64 = try row.decode(forColumn: "id")
                 let (app, kind): (AppID, OutboxKind) = (try row.decode(forColumn: "appID"), try row.decode(forColumn: "kind"))
                 try db.execute(sql: "UPDATE outbox SET availableAt = ? WHERE id = ?", arguments: [leaseUntil, id])
-                guard let payload = try Self.outboxPayload(row, app: app, kind: kind, keys: keys) else { continue }
-                jobs.append(
-                    OutboxJob(
-                        id: id, app: app, kind: kind, user: try row.decode(forColumn: "userID"), subject: try row.decode(forColumn: "subjectID"),
-                        payload: payload, attempts: try row.decode(forColumn: "attempts"), createdAt: WireTime.date(milliseconds: try row.decode(forColumn: "createdAt"))))
+                let payload: DatabaseValue = try row.decode(forColumn: "payload")
+                let sealed: Data? = if case .blob(let data) = payload.storage { data } else { nil }
+                if let job = try OutboxRow.job(
+                    id: id, app: app, kind: kind, user: try row.decode(forColumn: "userID"), subject: try row.decode(forColumn: "subjectID"),
+                    clear: sealed == nil ? try row.decode(forColumn: "payload") : nil, sealed: sealed, attempts: try row.decode(forColumn: "attempts"),
+                    createdAt: try row.decode(forColumn: "createdAt"), appKey: try keys.key(.app, in: app))
+                {
+                    jobs.append(job)
+                }
             }
             return jobs
         }
@@ -119,7 +107,7 @@ extension SQLiteStore {
         try await pool.write { db in
             try db.execute(
                 sql: "UPDATE outbox SET attempts = attempts + 1, availableAt = ?, lastError = ?, payload = coalesce(?, payload) WHERE id = ?",
-                arguments: [WireTime.milliseconds(at), String(error.prefix(500)), payload, id])
+                arguments: [WireTime.milliseconds(at), OutboxRow.storedError(error), payload, id])
         }
     }
 }

@@ -35,13 +35,9 @@ extension SQLiteStore {
 
     public func auditEvents(of app: AppID, after: Int64?, limit: Int) async throws -> [AuditEvent] {
         try await pool.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM auditEvent WHERE chain = ? AND id > ? ORDER BY id LIMIT ?", arguments: [app.rawValue, after ?? 0, limit]
-            ).map { row in
-                AuditEvent(
-                    id: row["id"], seq: row["seq"], at: WireTime.date(milliseconds: row["at"]), actor: row["actor"], action: row["action"],
-                    target: row["target"], hash: (row["hash"] as Data).hexString, prevHash: (row["prevHash"] as Data).hexString)
-            }
+            try AuditEventRecord.fetchAll(
+                db, sql: "SELECT * FROM auditEvent WHERE chain = ? AND id > ? ORDER BY id LIMIT ?", arguments: [app, after ?? 0, limit]
+            ).map(\.event)
         }
     }
 
@@ -49,13 +45,8 @@ extension SQLiteStore {
         let key = try keys.auditKey()
         return try await pool.read { db in
             var verifier = AuditVerifier(key: key)
-            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM auditEvent ORDER BY id")
-            while let row = try rows.next() {
-                try verifier.check(
-                    AuditVerifier.Row(
-                        id: row["id"], chain: row["chain"], seq: row["seq"], at: WireTime.date(milliseconds: row["at"]), actor: row["actor"],
-                        action: row["action"], target: row["target"], prevHash: row["prevHash"] ?? Data(), hash: row["hash"] ?? Data()))
-            }
+            let rows = try AuditEventRecord.fetchCursor(db, sql: "SELECT * FROM auditEvent ORDER BY id")
+            while let row = try rows.next() { try verifier.check(row.verified) }
             return (verifier.checked, verifier.chainHeads)
         }
     }

@@ -6,10 +6,8 @@ extension SQLiteStore {
     public func eraseUser(_ user: UserID, in app: AppID) async throws -> Bool {
         let exists = try await pool.read { db in try UserRecord.exists(db, key: ["appID": app.rawValue, "id": user.rawValue]) }
         guard exists else { return false }
-        // First the point of no return: once the key is gone, nothing of theirs opens, here or in any copy.
+        // In `UserErasure`'s order.
         try await keys.destroyKey(of: user, in: app)
-        // Then the rows, so the live database does not even keep the ciphertext. Running this again after
-        // a crash finishes the job.
         try await pool.write { db in
             let arguments: StatementArguments = [app.rawValue, user.rawValue]
             try db.execute(
@@ -19,21 +17,8 @@ extension SQLiteStore {
                     """, arguments: [user.rawValue, app.rawValue])
             try db.execute(
                 sql: "DELETE FROM outbox WHERE kind = '\(OutboxKind.push.rawValue)' AND subjectID IN (SELECT id FROM inboxItem WHERE appID = ? AND userID = ?)", arguments: arguments)
-            for statement in [
-                "DELETE FROM inboxItem WHERE appID = ? AND userID = ?",
-                "DELETE FROM outbox WHERE appID = ? AND userID = ?",
-                "DELETE FROM idempotencyKey WHERE appID = ? AND userID = ?",
-                "DELETE FROM userTokenEpoch WHERE appID = ? AND userID = ?",
-                "DELETE FROM device WHERE appID = ? AND userID = ?",
-                "DELETE FROM actionChallenge WHERE appID = ? AND userID = ?",
-                "DELETE FROM channelMember WHERE appID = ? AND userID = ?",
-                "DELETE FROM consentChange WHERE appID = ? AND userID = ?",
-                "DELETE FROM pushDelivery WHERE appID = ? AND userID = ?",
-                "DELETE FROM userTag WHERE appID = ? AND userID = ?",
-                "DELETE FROM user WHERE appID = ? AND id = ?",
-            ] {
-                try db.execute(sql: statement, arguments: arguments)
-            }
+            for table in UserErasure.tables { try db.execute(sql: "DELETE FROM \(table) WHERE appID = ? AND userID = ?", arguments: arguments) }
+            try db.execute(sql: "DELETE FROM user WHERE appID = ? AND id = ?", arguments: arguments)
         }
         return true
     }

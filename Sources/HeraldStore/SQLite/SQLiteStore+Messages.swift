@@ -28,24 +28,12 @@ extension SQLiteStore {
     public func history(of channel: ChannelID, in app: AppID, query: HistoryQuery) async throws -> MessagePage {
         try await pool.read { db in
             guard try Self.channelRecord(channel, in: app, db: db) != nil else { throw HeraldError.notFound(resource: "channel") }
-            // A handful of fixed statements (with or without each bound, either order), prepared once per
-            // connection: pages are the hottest read.
-            var sql = "SELECT * FROM message WHERE channelID = ?"
-            var arguments: StatementArguments = [channel.rawValue]
-            if let after = query.after {
-                sql += " AND seq > ?"
-                arguments += [after]
-            }
-            if let before = query.before {
-                sql += " AND seq < ?"
-                arguments += [before]
-            }
-            sql += query.isBackward ? " ORDER BY seq DESC LIMIT ?" : " ORDER BY seq LIMIT ?"
-            arguments += [query.limit + 1]
-            var records = try MessageRecord.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
-            let hasMore = records.count > query.limit
-            records = Array(records.prefix(query.limit))
-            if query.isBackward { records.reverse() }
+            // Two fixed statements (one per order), prepared once per connection: pages are the hottest read.
+            let bounds = query.bounds
+            let (records, hasMore) = query.page(
+                try MessageRecord.fetchAll(
+                    db.cachedStatement(sql: "SELECT * FROM message WHERE channelID = ? AND seq > ? AND seq < ? ORDER BY seq \(bounds.order) LIMIT ?"),
+                    arguments: [channel, bounds.after, bounds.before, bounds.fetch]))
             return MessagePage(messages: try records.map { try $0.message(app: app, keys: keys) }, hasMore: hasMore)
         }
     }

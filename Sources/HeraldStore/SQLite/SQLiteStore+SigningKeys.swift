@@ -26,16 +26,13 @@ extension SQLiteStore {
 
     private func insertSigningKey(for app: AppID, db: Database) throws -> SigningKeyRecord {
         guard try AppRecord.exists(db, key: app.rawValue) else { throw HeraldError.notFound(resource: "app") }
-        let key = SigningKey.generate(createdAt: now())
-        let sealed = try appKey(app).seal(key.rawRepresentation, context: SealingContext.signingKey(kid: key.kid, app: app))
-        let record = SigningKeyRecord(kid: key.kid, appID: app, sealedPrivateKey: sealed, createdAt: WireTime.milliseconds(key.createdAt))
+        let record = try SigningKeyRecord.new(SigningKey.generate(createdAt: now()), for: app, appKey: try appKey(app))
         try record.insert(db)
         return record
     }
 
     private func unseal(_ record: SigningKeyRecord) throws -> SigningKey {
-        let raw = try appKey(record.appID).open(record.sealedPrivateKey, context: SealingContext.signingKey(kid: record.kid, app: record.appID))
-        return try SigningKey(kid: record.kid, rawRepresentation: raw, createdAt: WireTime.date(milliseconds: record.createdAt))
+        try record.unsealed(appKey: try appKey(record.appID))
     }
 
     public func settings(of app: AppID) async throws -> AppSettings {
@@ -45,15 +42,14 @@ extension SQLiteStore {
     public func updateSettings(of app: AppID, _ update: @Sendable (AppSettings) throws -> AppSettings) async throws -> AppSettings {
         let time = nowMilliseconds()
         return try await pool.write { db in
+            guard try AppRecord.exists(db, key: app.rawValue) else { throw HeraldError.notFound(resource: "app") }
             let updated = try update(try Self.settings(of: app, db: db))
-            let text = String(decoding: try JSONEncoder().encode(updated), as: UTF8.self)
-            try AppSettingsRecord(appID: app, settings: text, updatedAt: time).save(db)
+            try AppSettingsRecord(appID: app, settings: try updated.stored, updatedAt: time).save(db)
             return updated
         }
     }
 
     static func settings(of app: AppID, db: Database) throws -> AppSettings {
-        guard let record = try AppSettingsRecord.fetchOne(db, key: app.rawValue) else { return AppSettings() }
-        return try JSONDecoder().decode(AppSettings.self, from: Data(record.settings.utf8))
+        try AppSettings(stored: try AppSettingsRecord.fetchOne(db, key: app.rawValue)?.settings)
     }
 }

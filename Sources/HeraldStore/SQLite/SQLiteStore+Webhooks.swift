@@ -6,23 +6,18 @@ extension SQLiteStore {
 
     public func putWebhook(url: String, events: [WebhookEvent], secret: String, in app: AppID) async throws -> Webhook {
         let time = nowMilliseconds()
-        let sealed = try appKey(app).seal(Data(secret.utf8), context: SealingContext.webhookSecret(app))
-        let eventList = String(decoding: try JSONEncoder().encode(events), as: UTF8.self)
+        let record = try WebhookRecord(url: url, events: events, secret: secret, app: app, appKey: try appKey(app), at: time)
         try await pool.write { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO webhook (appID, url, events, sealedSecret, createdAt) VALUES (?, ?, ?, ?, ?)",
-                arguments: [app.rawValue, url, eventList, sealed, time])
+                arguments: [app, record.url, record.events, record.sealedSecret, record.createdAt])
         }
         return Webhook(url: url, events: events, createdAt: WireTime.date(milliseconds: time))
     }
 
     public func webhook(of app: AppID) async throws -> (webhook: Webhook, secret: String)? {
-        guard let row = try await pool.read({ db in try Row.fetchOne(db, sql: "SELECT * FROM webhook WHERE appID = ?", arguments: [app.rawValue]) }) else {
-            return nil
-        }
-        let secret = try appKey(app).open(row["sealedSecret"], context: SealingContext.webhookSecret(app))
-        let events = try JSONDecoder().decode([WebhookEvent].self, from: Data((row["events"] as String).utf8))
-        return (Webhook(url: row["url"], events: events, createdAt: WireTime.date(milliseconds: row["createdAt"])), String(decoding: secret, as: UTF8.self))
+        try await pool.read { db in try WebhookRecord.fetchOne(db, sql: "SELECT * FROM webhook WHERE appID = ?", arguments: [app]) }?
+            .webhook(app: app, appKey: try appKey(app))
     }
 
     public func deleteWebhook(of app: AppID) async throws -> Bool {
@@ -48,18 +43,9 @@ extension SQLiteStore {
 
     public func deliveries(of app: AppID, limit: Int, before: Int64?) async throws -> [(id: Int64, delivery: WebhookDelivery)] {
         try await pool.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM webhookDelivery WHERE appID = ? AND id < ? ORDER BY id DESC LIMIT ?",
-                arguments: [app.rawValue, before ?? Int64.max, limit]
-            ).map { row in
-                (
-                    row["id"],
-                    WebhookDelivery(
-                        messageId: row["messageID"], event: row["event"], attempt: row["attempt"], url: row["url"], statusCode: row["statusCode"],
-                        error: row["error"], durationMilliseconds: row["durationMilliseconds"], at: WireTime.date(milliseconds: row["at"]),
-                        outcome: try row.decode(forColumn: "outcome"))
-                )
-            }
+            try WebhookDeliveryRecord.fetchAll(
+                db, sql: "SELECT * FROM webhookDelivery WHERE appID = ? AND id < ? ORDER BY id DESC LIMIT ?", arguments: [app, before ?? Int64.max, limit]
+            ).map(\.delivery)
         }
     }
 }

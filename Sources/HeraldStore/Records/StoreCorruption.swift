@@ -1,0 +1,13 @@
+import HeraldCore
+
+/// A stored row or value that does not decode: written by something other than Herald, or by a version
+/// that knew values this one does not. It is an error, never a default (a category read as
+/// `transactional` by default would skip the marketing consent check; a sender that does not decode
+/// must not make a customer's message read as the business's).
+public struct StoreCorruption: Error, CustomStringConvertible {
+    public var description: String
+
+    init(table: String, id: String) {
+        description = "unreadable row \(id) in \(table)"
+    }
+}
