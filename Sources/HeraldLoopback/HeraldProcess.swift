@@ -93,7 +93,8 @@ public final class HeraldProcess: Sendable {
             return first
         }
         guard let line = listening,
-            let range = line.range(of: #"address=[0-9.]+:(\d+)"#, options: .regularExpression),
+            // `address=127.0.0.1:PORT` in the text log, `"address":"127.0.0.1:PORT"` in the JSON one.
+            let range = line.range(of: #"address(=|":")[0-9.]+:(\d+)"#, options: .regularExpression),
             let port = Int(line[range].split(separator: ":").last ?? "")
         else {
             process.terminate()

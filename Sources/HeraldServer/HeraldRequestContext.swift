@@ -20,6 +20,9 @@ public struct HeraldRequestContext: RequestContext, WebSocketRequestContext {
     /// The client, for limits on failed authentication: the peer, or what the operator's proxy says
     /// (set by `AuthenticationMiddleware`).
     public var clientAddress: ClientAddress = .unknown
+    /// What inner middleware learns that the request log line reports (each middleware has its own copy
+    /// of the context; this one reference is shared by all of them).
+    let notes = RequestNotes()
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -32,7 +35,7 @@ public struct HeraldRequestContext: RequestContext, WebSocketRequestContext {
 
     /// The authenticated caller; a request without credentials is 401.
     public func requireCaller() throws(HeraldError) -> Caller {
-        guard let caller else { throw .unauthenticated }
+        guard let caller else { throw .unauthenticated(.missing) }
         return caller
     }
 }

@@ -35,14 +35,23 @@ public struct DataDirectory: Sendable {
         case unreadableMasterKey(String)
         case cannotCreate(String)
         case inUse(String)
+        case missing(String)
 
         public var description: String {
             switch self {
             case .unreadableMasterKey(let detail): "cannot use the master key: \(detail)"
             case .cannotCreate(let detail): "cannot create the data directory \(detail): choose a place this user can write with --data, or fix its permissions"
             case .inUse(let path): "\(path) is in use by another herald process (a running server?); stop it first"
+            case .missing(let path):
+                "there is no Herald data directory at \(path) (no herald.sqlite): give the one the server uses with --data or HERALD_DATA; only `herald serve` and `herald apps create` make a new one"
             }
         }
+    }
+
+    /// Refuses a directory without a database: a command that only reads or changes what is there must
+    /// not make a new, empty store (with a new master key) where a typo pointed it, and report success.
+    public func requireExisting() throws {
+        guard FileManager.default.fileExists(atPath: databaseURL.path) else { throw Failure.missing(url.path) }
     }
 
     /// Creates the folder (0700) and the master key file (0600) if missing and loads the key.

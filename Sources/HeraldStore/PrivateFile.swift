@@ -21,7 +21,13 @@ enum PrivateFile {
     /// - Parameter replacing: truncate an existing file; otherwise an existing file is an error (O_EXCL).
     static func write(_ bytes: [UInt8], to path: String, replacing: Bool = false) throws {
         let descriptor = open(path, O_CREAT | O_WRONLY | O_CLOEXEC | (replacing ? O_TRUNC : O_EXCL), 0o600)
-        guard descriptor >= 0 else { throw Failure(description: "cannot create \(path): \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else {
+            let folder = (path as NSString).deletingLastPathComponent
+            if errno == ENOENT {
+                throw Failure(description: "cannot create \(path): the folder \(folder.isEmpty ? "." : folder) does not exist; create it first or choose another place")
+            }
+            throw Failure(description: "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
         defer { close(descriptor) }
         guard fchmod(descriptor, 0o600) == 0, Foundation.write(descriptor, bytes, bytes.count) == bytes.count, fsync(descriptor) == 0 else {
             throw Failure(description: "cannot write \(path): \(String(cString: strerror(errno)))")

@@ -17,7 +17,7 @@ struct Apps: AsyncParsableCommand {
         @Flag(name: .long, help: "Print {\"appId\": ..., \"apiKey\": ...}.") var json = false
 
         func run() async throws {
-            let store = try await store.openStore()
+            let store = try await store.openStore(creating: true)
             let (app, key) = try await run(store) { store in
                 let created = try await store.createApp(name: name)
                 try await StoreOptions.audit(store, "app.create", target: created.app.id.rawValue, chain: .app(created.app.id))

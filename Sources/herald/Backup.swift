@@ -26,6 +26,7 @@ struct Backup: AsyncParsableCommand {
     func run() async throws {
         try store.requireEmbedded("herald backup", instead: "back up both databases with pg_dump (docs/operations.md)")
         let directory = DataDirectory(path: store.dataDirectory)
+        try directory.requireExisting()
         let source = directory.databaseURL.path
         do {
             let summary = try SQLiteBackup.copy(from: source, to: out)

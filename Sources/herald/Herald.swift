@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HeraldCore
 import HeraldStore
 
 @main
@@ -8,7 +9,8 @@ struct Herald: AsyncParsableCommand {
         commandName: "herald",
         abstract: "Herald: secure business messaging server.",
         discussion: "Run `herald serve` to start the server; `herald apps create --name NAME` to create an app and its API key.",
-        subcommands: [Serve.self, Apps.self, Backup.self, Keys.self, Audit.self, StoreCommand.self]
+        version: HeraldVersion.current,
+        subcommands: [Serve.self, Apps.self, Backup.self, Restore.self, Keys.self, Audit.self, StoreCommand.self]
     )
 
     /// Runs the command, with the exit codes of the public contract: 0 success, 1 runtime failure,

@@ -26,6 +26,7 @@ struct Keys: AsyncParsableCommand {
         func run() async throws {
             if let url = try store.databaseURL() { return try await rotateOnPostgres(url) }
             let directory = DataDirectory(path: store.dataDirectory)
+            try directory.requireExisting()
             let environment = ProcessInfo.processInfo.environment
             let lock = try directory.lock()
             defer { withExtendedLifetime(lock) {} }

@@ -42,6 +42,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical (env HERALD_LOG_LEVEL; default info).")
     var logLevel: String?
 
+    @Option(name: .long, help: "text, or json: one JSON object per line for a log pipeline (env HERALD_LOG_FORMAT; default text).")
+    var logFormat: String?
+
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve HTTPS and WSS only, TLS 1.2 or later (env HERALD_TLS_CERT; needs --tls-key).")
     var tlsCertificate: String?
 
@@ -118,6 +121,8 @@ struct Serve: AsyncParsableCommand {
             guard let level = Logger.Level(rawValue: text) else { throw ValidationError("unknown --log-level \(text).") }
             configuration.logLevel = level
         }
+        let format = logFormat ?? environment["HERALD_LOG_FORMAT"] ?? "text"
+        guard ["text", "json"].contains(format) else { throw ValidationError("--log-format must be text or json.") }
         configuration.allowsPrivateTargets = allowPrivateTargets || ["1", "true", "yes"].contains(environment["HERALD_ALLOW_PRIVATE_TARGETS"]?.lowercased() ?? "")
         configuration.masterKeyBase64 = environment["HERALD_MASTER_KEY"]
         configuration.database = try store.databaseURL()
@@ -177,6 +182,7 @@ struct Serve: AsyncParsableCommand {
         }
         let level = configuration.logLevel
         LoggingSystem.bootstrap { label in
+            if format == "json" { return JSONLogHandler(label: label, level: level) }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler

@@ -42,15 +42,18 @@ struct StoreOptions: ParsableArguments {
         _ = try keysDatabaseURL()
     }
 
-    /// Opens the store: PostgreSQL with `--database`, otherwise the embedded store, creating its
-    /// directory, database and master key if needed.
-    func openStore() async throws -> any Store {
+    /// Opens the store: PostgreSQL with `--database`, otherwise the embedded store.
+    /// - Parameter creating: whether a missing data directory is made (directory, database and master
+    ///   key): only for the commands documented to (`serve`, `apps create`); the others refuse it.
+    func openStore(creating: Bool = false) async throws -> any Store {
         let environment = ProcessInfo.processInfo.environment
         if let url = try databaseURL() {
             let key = try SharedMasterKey.load(environmentKey: environment["HERALD_MASTER_KEY"], file: masterKeyFilePath)
             return try await PostgresStore.open(url: url, keysURL: try keysDatabaseURL(), masterKeys: [key], maximumConnections: 4)
         }
-        return try DataDirectory(path: dataDirectory).openStore(environmentKey: environment["HERALD_MASTER_KEY"])
+        let directory = DataDirectory(path: dataDirectory)
+        if !creating { try directory.requireExisting() }
+        return try directory.openStore(environmentKey: environment["HERALD_MASTER_KEY"])
     }
 
     /// For commands that only the embedded store has (its file backup, its key file rotation).

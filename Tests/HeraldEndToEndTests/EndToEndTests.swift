@@ -318,12 +318,14 @@ struct EndToEndTests {
         #expect(page.messages.map(\.seq) == Array(1...Int64(page.messages.count)), "a consistent snapshot: no gap")
     }
 
-    @Test("At trace level the server's log holds no API key, token, webhook secret, provider key or device token")
-    func logsHoldNoSecrets() async throws {
+    @Test(
+        "At trace level the server's log holds no API key, token, webhook secret, provider key or device token; as JSON, every line is one object with the request's fields",
+        arguments: ["text", "json"])
+    func logsHoldNoSecrets(format: String) async throws {
         let data = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
         let app = try Self.createApp(data: data)
-        let server = try await HeraldProcess.start(data: data, extraArguments: ["--log-level", "trace"])
+        let server = try await HeraldProcess.start(data: data, extraArguments: ["--log-level", "trace", "--log-format", format])
         let base = server.baseURL
         await Self.call(.PUT, "\(base)/v1/users/ana", key: app.apiKey, body: #"{"name":"Ana","metadata":{"tier":"gold"}}"#)
         let issued = try #require(await Self.call(.POST, "\(base)/v1/users/ana/tokens", key: app.apiKey))
@@ -359,6 +361,16 @@ struct EndToEndTests {
         ] {
             #expect(!log.contains(secret), "\(name) in the log")
         }
+        guard format == "json" else { return }
+        let lines = log.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(!lines.isEmpty && lines.allSatisfy { $0 != nil }, "every line is a JSON object")
+        let objects = lines.compactMap { $0 }
+        #expect(objects.allSatisfy { $0["time"] is String && $0["level"] is String && $0["message"] is String && $0["logger"] is String })
+        let requests = objects.filter { $0["message"] as? String == "request" }
+        let putUser = try #require(requests.first { $0["route"] as? String == "/v1/users/{userId}" && $0["method"] as? String == "PUT" })
+        #expect(putUser["level"] as? String == "info" && putUser["status"] as? Double == 201 && putUser["app_id"] as? String == app.appId)
+        #expect(putUser["request_id"] is String && putUser["duration_ms"] is Double)
+        #expect(!requests.contains { ($0["route"] as? String)?.contains("ana") == true }, "routes are patterns, not paths with customer ids")
     }
 
     @Test("SIGTERM closes WebSockets with 1001 and exits 0")

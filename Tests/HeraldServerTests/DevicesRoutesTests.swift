@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import HeraldServer
+import HummingbirdTesting
 import Testing
 
 @Suite("Devices")
@@ -52,6 +53,28 @@ struct DevicesRoutesTests {
                 #expect(list.devices.first?.tokenHint == "/abc" && list.devices.first?.stepUp?.state == .pending)
                 #expect(list.devices.first?.stepUp?.thumbprint == StepUpKey(jwk: try JSONValue.parse(Data(device.jwk.utf8)))?.thumbprint)
                 #expect(byBen.status == .notFound && byAna.status == .noContent && again.status == .notFound)
+            }
+        }
+    }
+
+    @Test("What a browser's PushSubscription.toJSON() gives registers as it is: expirationTime null, or a time that is kept")
+    func browserSubscription() async throws {
+        try await TestHarness.with { harness in
+            let ana = try await harness.token(for: "ana")
+            try await harness.run { client in
+                func register(_ endpoint: String, expiration: String) async throws -> TestResponse {
+                    try await client.request(
+                        .post, "/v1/me/devices", auth: ana,
+                        body: #"{"platform":"webpush","subscription":{"endpoint":"https://push.example/\#(endpoint)","expirationTime":\#(expiration),"keys":{"p256dh":"\#(Self.p256dh)","auth":"\#(Self.auth)"}}}"#)
+                }
+                let never = try await register("never", expiration: "null")
+                let dated = try await register("dated", expiration: "1893456000000")
+                let wrong = try await register("wrong", expiration: #""tomorrow""#)
+
+                #expect(never.status == .created && dated.status == .created, "\(never.text) \(dated.text)")
+                #expect(wrong.status == .unprocessableContent && wrong.problem?.errors?.first?.field == "subscription.expirationTime")
+                let stored = try await harness.store.devices(of: harness.user("ana"), in: harness.app).compactMap(\.subscription)
+                #expect(Set(stored.map(\.expirationTime)) == [nil, 1_893_456_000_000])
             }
         }
     }

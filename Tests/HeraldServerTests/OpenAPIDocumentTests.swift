@@ -46,7 +46,7 @@ struct OpenAPIDocumentTests {
     @Test("A HeraldError has the same name in a problem document and in a realtime error frame")
     func oneVocabulary() throws {
         let errors: [HeraldError] = [
-            .notFound(resource: "channel"), .unauthenticated, .forbidden(reason: "no"), .invalid(field: "x", .required), .malformed(detail: "m"),
+            .notFound(resource: "channel"), .unauthenticated(.expired), .forbidden(reason: "no"), .invalid(field: "x", .required), .malformed(detail: "m"),
             .conflict(detail: "c"), .gone(detail: "g"), .tooLarge(detail: "t"), .rateLimited(retryAfterSeconds: 2), .timedOut(detail: "slow"),
         ]
         for error in errors {

@@ -34,10 +34,19 @@ public struct Device: Codable, Equatable, Sendable {
 
         public var endpoint: String
         public var keys: Keys
+        /// When the push service drops the subscription (milliseconds since 1970, as browsers give it in
+        /// `PushSubscription.toJSON()`); nil (browsers send `null`) when it does not expire.
+        public var expirationTime: Int64?
 
-        public init(endpoint: String, keys: Keys) {
+        public init(endpoint: String, keys: Keys, expirationTime: Int64? = nil) {
             self.endpoint = endpoint
             self.keys = keys
+            self.expirationTime = expirationTime
+        }
+
+        /// Whether the push service has dropped the subscription by `now`.
+        public func hasExpired(at now: Date) -> Bool {
+            expirationTime.map { $0 <= WireTime.milliseconds(now) } ?? false
         }
     }
 
@@ -168,6 +177,8 @@ public struct NewDevice: Equatable, Sendable {
                 fields.report("endpoint", .invalidValue, detail: "an https URL")
             }
         }
+        // What browsers put in `toJSON()`: null, or when the push service drops the subscription.
+        let expirationTime = fields.integer("expirationTime", range: 0...(1 << 53))
         var keys: Device.WebPushSubscription.Keys?
         if let value = fields.value("keys"), var keyFields = try? ObjectReader(value, path: "subscription.keys.") {
             let p256dh = keyFields.string("p256dh", required: true, maxLength: 200)
@@ -182,6 +193,6 @@ public struct NewDevice: Equatable, Sendable {
         let isValid = fields.problems.isEmpty
         reader.absorb(fields)
         guard isValid, let endpoint, let keys else { return nil }
-        return Device.WebPushSubscription(endpoint: endpoint, keys: keys)
+        return Device.WebPushSubscription(endpoint: endpoint, keys: keys, expirationTime: expirationTime)
     }
 }

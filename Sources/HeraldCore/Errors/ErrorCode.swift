@@ -67,7 +67,7 @@ extension HeraldError {
     public var detail: String {
         switch self {
         case .notFound(let what): "The \(what) does not exist."
-        case .unauthenticated: "Not authenticated."
+        case .unauthenticated(let why): why.detail
         case .forbidden(let reason): reason
         case .forbiddenBecause(let problem), .conflictBecause(let problem): problem.detail ?? problem.reason.rawValue
         case .invalid(let problems): problems.map { "\($0.field): \($0.reason.rawValue)" }.joined(separator: "; ")

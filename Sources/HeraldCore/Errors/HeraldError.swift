@@ -3,8 +3,8 @@
 public enum HeraldError: Error, Equatable, Sendable {
     /// The resource does not exist, or belongs to another app (never reveal which).
     case notFound(resource: String)
-    /// No credentials, or credentials that are not valid.
-    case unauthenticated
+    /// No credentials, or credentials that are not valid, and why (as far as is safe to say).
+    case unauthenticated(CredentialRejection)
     /// Authenticated, but this caller may not do this.
     case forbidden(reason: String)
     /// The request is well-formed JSON but fields are wrong; every bad field is listed.

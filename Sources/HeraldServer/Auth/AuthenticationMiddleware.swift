@@ -24,7 +24,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         guard let header = request.headers[.authorization] else {
             return try await next(request, context)
         }
-        guard header.count > 7, header.prefix(7).lowercased() == "bearer " else { throw HeraldError.unauthenticated }
+        guard header.count > 7, header.prefix(7).lowercased() == "bearer " else { throw HeraldError.unauthenticated(.malformed) }
         if let wait = rejections.retryAfter(for: context.clientAddress) { throw HeraldError.rateLimited(retryAfterSeconds: wait) }
         let credential = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         if credential.hasPrefix("hk_") {
@@ -32,7 +32,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
             guard let key, let app = try await store.authenticate(key) else {
                 context.logger.info("rejected API key")
                 rejections.record(.apiKey(keyID: key?.keyID), from: context.clientAddress, path: request.uri.path)
-                throw HeraldError.unauthenticated
+                throw HeraldError.unauthenticated(key == nil ? .malformed : .unknown)
             }
             context.caller = .platform(app)
             context.apiKeyID = key.keyID
@@ -41,12 +41,13 @@ struct AuthenticationMiddleware: RouterMiddleware {
                 let (caller, expiry) = try await tokens.verify(credential)
                 context.caller = caller
                 context.credentialExpiry = expiry
-            } catch HeraldError.unauthenticated {
+            } catch HeraldError.unauthenticated(let why) {
                 rejections.record(.userToken, from: context.clientAddress, path: request.uri.path)
-                throw HeraldError.unauthenticated
+                throw HeraldError.unauthenticated(why)
             }
         }
         context.logger[metadataKey: "app_id"] = "\(context.caller!.appID)"
+        context.notes.app = context.caller!.appID
         return try await next(request, context)
     }
 }

@@ -54,32 +54,32 @@ public actor UserTokens {
 
     /// The user a token speaks for and when it expires.
     /// - Throws: `HeraldError.unauthenticated` for anything but a valid, unexpired token of a known key,
-    ///   for a user who exists; the store's own error when the store could not be asked (that is not a
+    ///   for a user who exists (`malformed`, `unknown`, then, for a genuine token only, `expired` or `revoked`); the store's own error when the store could not be asked (that is not a
     ///   rejection: it must not count against the client as a failed authentication).
     public func verify(_ token: String) async throws -> (caller: Caller, expiresAt: Date) {
-        guard token.utf8.count <= 4096, let kid = Self.kid(of: token) else { throw HeraldError.unauthenticated }
+        guard token.utf8.count <= 4096, let kid = Self.kid(of: token) else { throw HeraldError.unauthenticated(.malformed) }
         let collection: JWTKeyCollection
         let app: AppID
         if let cached = keys[kid] {
             (app, collection) = cached
         } else {
-            guard let key = try await store.tokenKey(kid: kid) else { throw HeraldError.unauthenticated }
+            guard let key = try await store.tokenKey(kid: kid) else { throw HeraldError.unauthenticated(.unknown) }
             collection = try await self.collection(for: key)
             app = key.app
         }
         guard let payload = try? await collection.verify(token, as: Payload.self),
             payload.app == app.rawValue,
             let user = UserID(rawValue: payload.sub.value),
-            payload.exp.value > now(),
             // No token lives longer than tokens are issued for, even one minted with a leaked key.
             payload.exp.value.timeIntervalSince(payload.iat.value) <= TimeInterval(Limits.maxTokenTTLSeconds)
         else {
-            throw HeraldError.unauthenticated
+            throw HeraldError.unauthenticated(.unknown)
         }
+        guard payload.exp.value > now() else { throw HeraldError.unauthenticated(.expired) }
         // An erased user's tokens stop working at once, not when they expire; so do revoked ones.
         guard try await store.userIsActive(user, in: app), let epoch = try await store.tokenEpoch(of: user, in: app),
             ConstantTime.isEqual(Array(epoch.utf8), Array((payload.ep ?? "").utf8))
-        else { throw HeraldError.unauthenticated }
+        else { throw HeraldError.unauthenticated(.revoked) }
         return (.user(app, user), payload.exp.value)
     }
 

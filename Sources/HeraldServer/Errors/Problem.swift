@@ -13,7 +13,7 @@ struct Problem: HTTPResponseError {
     init(_ error: HeraldError) {
         switch error {
         case .notFound: self.init(.notFound, .notFound, "Not found", detail: error.detail)
-        case .unauthenticated: self.init(.unauthorized, .unauthenticated, "Missing or invalid credentials")
+        case .unauthenticated: self.init(.unauthorized, .unauthenticated, "Missing or invalid credentials", detail: error.detail)
         case .forbidden: self.init(.forbidden, .forbidden, "Not allowed", detail: error.detail)
         case .invalid(let fields): self.init(.unprocessableContent, .invalid, "Invalid request", errors: fields)
         case .malformed: self.init(.badRequest, .malformed, "Malformed request", detail: error.detail)

@@ -23,8 +23,9 @@ struct PushProviders: Sendable {
     }
 
     /// Sends `push` to one device with the app's credentials for its platform; `nil` when the app
-    /// has none (the push is skipped, not retried).
-    func send(_ push: PushNotification, to device: Device, setup: AppPushSetup, category: NotificationCategory?) async -> PushResult? {
+    /// has none (the push is skipped, not retried). A Web Push subscription past its `expirationTime` is
+    /// gone at the push service: unregistered, without asking it.
+    func send(_ push: PushNotification, to device: Device, setup: AppPushSetup, category: NotificationCategory?, at now: Date) async -> PushResult? {
         switch device.platform {
         case .apns:
             guard let credentials = setup.apns else { return nil }
@@ -34,6 +35,7 @@ struct PushProviders: Sendable {
             return await fcm.send(push, deviceToken: device.token, account: account)
         case .webpush:
             guard let subscription = device.subscription else { return PushResult(.unregistered, reason: "no subscription") }
+            if subscription.hasExpired(at: now) { return PushResult(.unregistered, reason: "subscription expired") }
             return await webPush.send(push, to: subscription, vapid: setup.vapid, category: category)
         }
     }

@@ -191,9 +191,10 @@ struct RealtimeGateway: Sendable {
             let verified: (caller: Caller, expiresAt: Date)
             do {
                 verified = try await tokens.verify(token)
-            } catch HeraldError.unauthenticated {
+            } catch HeraldError.unauthenticated(let why) {
                 rejections.record(.userToken, from: session.clientAddress, path: "/v1/realtime")
-                session.queue.close(CloseCode.unauthenticated, reason: "not authenticated")
+                // The close reason names the rejection (`expired`, `revoked`, …): the client knows to refresh.
+                session.queue.close(CloseCode.unauthenticated, reason: "token \(why.rawValue)")
                 return false
             } catch {
                 // The store could not be asked: not the client's fault, and its token may be good.

@@ -5,9 +5,12 @@ import Hummingbird
 import Logging
 
 /// Gives every request an id (`X-Request-Id`, taken from the client when well-formed), puts it in the
-/// logger's metadata and logs one line per request. Headers and bodies are never logged: they carry
-/// credentials and content.
-struct RequestLoggingMiddleware<Context: RequestContext>: RouterMiddleware {
+/// logger's metadata and logs one line per request at `info` (`error` for a 5xx): request id, method,
+/// route (the pattern, `/v1/users/{userId}`: ids in paths name customers), status, duration, and the
+/// app of an authenticated caller. Headers and bodies are never logged: they carry credentials and content.
+struct RequestLoggingMiddleware: RouterMiddleware {
+    typealias Context = HeraldRequestContext
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         let requestID = request.headers[.xRequestID].flatMap(Self.acceptable) ?? RandomToken.base32(byteCount: 10)
@@ -16,25 +19,24 @@ struct RequestLoggingMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             var response = try await next(request, context)
             response.headers[.xRequestID] = requestID
-            log(request, status: response.status.code, since: start, logger: context.logger)
+            log(request, status: response.status.code, since: start, context: context)
             return response
         } catch let error as any HTTPResponseError {
             var response = try error.response(from: request, context: context)
             response.headers[.xRequestID] = requestID
-            log(request, status: response.status.code, since: start, logger: context.logger)
+            log(request, status: response.status.code, since: start, context: context)
             return response
         }
     }
 
-    private func log(_ request: Request, status: Int, since start: ContinuousClock.Instant, logger: Logger) {
+    private func log(_ request: Request, status: Int, since start: ContinuousClock.Instant, context: Context) {
         let elapsed = ContinuousClock.now - start
-        let level: Logger.Level = status >= 500 ? .error : .debug
-        logger.log(
-            level: level, "request",
-            metadata: [
-                "method": .string(request.method.rawValue), "path": .string(request.uri.path), "status": .stringConvertible(status),
-                "duration_ms": .stringConvertible(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000),
-            ])
+        var metadata: Logger.Metadata = [
+            "method": .string(request.method.rawValue), "route": .string(context.endpointPath ?? "unmatched"), "status": .stringConvertible(status),
+            "duration_ms": .stringConvertible((Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)),
+        ]
+        if let app = context.notes.app { metadata["app_id"] = .string(app.rawValue) }
+        context.logger.log(level: status >= 500 ? .error : .info, "request", metadata: metadata)
     }
 
     private static func acceptable(_ id: String) -> String? {

@@ -104,7 +104,7 @@ struct PushWorker: Service {
         for target in targets {
             for device in try await store.devices(of: target.user, in: job.app) where !done.contains(device.id.rawValue) {
                 let start = ContinuousClock.now
-                let result = await providers.send(target.push, to: device, setup: setup, category: target.category)
+                let result = await providers.send(target.push, to: device, setup: setup, category: target.category, at: now())
                 let outcome: PushDelivery.Outcome
                 switch result?.outcome {
                 case nil: outcome = .skipped

@@ -117,7 +117,10 @@ public final class SQLiteStore: Store {
         return key
     }
 
+    /// Checkpoints the WAL into `herald.sqlite` and empties it first: after a clean stop (of the server or
+    /// of a command), the database file alone is the whole database, which is what a copy of it backs up.
     public func close() async throws {
+        try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         try pool.close()
         try keys.close()
     }

@@ -116,6 +116,41 @@ struct StolenTokenTests {
         }
     }
 
+    @Test("A 401 says what the caller can fix (missing, malformed, unknown, expired, revoked) and no more: a known key id with a wrong secret and a forged token are just unknown")
+    func rejectionsSayWhy() async throws {
+        let clock = TestClock("2026-12-01T09:00:00Z")
+        try await TestHarness.with(clock: clock) { harness in
+            try await harness.run { client in
+                let expiring = try await harness.token(for: "ana")
+                let revokedToken = try await harness.token(for: "ben")
+                _ = try await client.request(.post, "/v1/users/ben/tokens/revoke", auth: harness.apiKey)
+                var parts = expiring.split(separator: ".").map(String.init)
+                parts[2] = String(parts[2].reversed())
+                let forged = parts.joined(separator: ".")
+                let wrongSecret = String(harness.apiKey.dropLast()) + (harness.apiKey.hasSuffix("A") ? "B" : "A")
+
+                func why(_ auth: String?, header: String? = nil) async throws -> String {
+                    var headers: HTTPFields = [:]
+                    if let header { headers[.authorization] = header }
+                    let response = try await client.request(.get, "/v1/me/inbox", auth: auth, headers: headers)
+                    #expect(response.status == .unauthorized)
+                    return response.problem?.detail ?? response.text
+                }
+                let missing = try await why(nil)
+                let malformed = [try await why(nil, header: "Basic YW5hOnB3"), try await why("not-a-credential"), try await why("hk_short")]
+                let unknown = [try await why(wrongSecret), try await why(forged)]
+                let revoked = try await why(revokedToken)
+                clock.advance(by: 3 * 3600)
+                let expired = try await why(expiring)
+
+                #expect(missing == CredentialRejection.missing.detail)
+                #expect(malformed.allSatisfy { $0 == CredentialRejection.malformed.detail }, "\(malformed)")
+                #expect(unknown.allSatisfy { $0 == CredentialRejection.unknown.detail }, "\(unknown)")
+                #expect(revoked == CredentialRejection.revoked.detail && expired == CredentialRejection.expired.detail)
+            }
+        }
+    }
+
     @Test("The bank revokes a user's tokens: every earlier token stops at once, open sockets close, new tokens work")
     func revocation() async throws {
         try await TestHarness.with { harness in
