@@ -39,7 +39,14 @@ def read_exactly(stream, count):
 
 
 def read_frames(stream, sock, lock):
-    """Prints text frames; answers pings; returns on close (printing its code and reason)."""
+    """Prints text frames; answers pings; returns on close (printing its code and reason) or end of stream."""
+    try:
+        read_until_close(stream, sock, lock)
+    except (EOFError, OSError):
+        print("connection ended", flush=True)
+
+
+def read_until_close(stream, sock, lock):
     message = b""
     while True:
         first, second = read_exactly(stream, 2)

@@ -82,7 +82,8 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
     let table = RouteTable()
     let router = Router(context: HeraldRequestContext.self)
     router.add(middleware: SecurityHeadersMiddleware(usesTLS: configuration.tlsCertificateFile != nil))
-    router.add(middleware: RequestLoggingMiddleware())
+    let metrics = PrometheusMetricsFactory(registry: parts.metrics)
+    router.add(middleware: RequestLoggingMiddleware(metrics: metrics))
     router.add(middleware: ProblemMiddleware(routes: table))
     router.add(middleware: RequestBodyDeadlineMiddleware(deadline: configuration.requestBodyTimeout))
     let routes = RouteRegistrar(router: router, table: table, audit: store)
@@ -92,7 +93,7 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
     signingKeys.addPublic(to: routes)
     let push = PushRoutes(store: store)
     push.addPublic(to: routes)
-    MetricsRoutes(registry: parts.metrics, hub: parts.hub).add(to: routes)
+    MetricsRoutes(registry: parts.metrics, hub: parts.hub, store: store).add(to: routes)
     router.add(
         middleware: AuthenticationMiddleware(
             store: store, tokens: tokens, rejections: parts.rejections, clientAddressHeader: configuration.clientAddressHeader.flatMap { HTTPField.Name($0) }))
@@ -101,7 +102,7 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
             limiter: RateLimiter(
                 platform: .init(rate: configuration.platformRate, burst: configuration.platformRate * 2),
                 user: .init(rate: configuration.userRate, burst: configuration.userRate * 3), now: { configuration.now().timeIntervalSince1970 }),
-            concurrency: Concurrency(perApp: configuration.appConcurrency, perUser: configuration.userConcurrency), metrics: PrometheusMetricsFactory(registry: parts.metrics)))
+            concurrency: Concurrency(perApp: configuration.appConcurrency, perUser: configuration.userConcurrency), metrics: metrics))
     UsersRoutes(store: store, tokens: tokens, hub: hub, webhooks: parts.webhooks, now: configuration.now).add(to: routes)
     AuditRoutes(store: store).add(to: routes)
     ChannelsRoutes(store: store, hub: hub).add(to: routes)
@@ -120,7 +121,7 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
 
     let gateway = RealtimeGateway(
         store: store, hub: hub, tokens: tokens, limits: configuration.realtime, readPositions: parts.readPositions, rejections: parts.rejections,
-        now: configuration.now)
+        metrics: metrics, now: configuration.now)
     table.add("GET", "/v1/realtime")
     router.ws("/v1/realtime") { _, context in
         if let caller = context.caller, caller.userID == nil {

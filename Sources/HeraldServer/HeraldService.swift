@@ -20,7 +20,8 @@ public enum HeraldService {
         let prepared = try directory.prepare(environmentKey: configuration.masterKeyBase64)
         let lock = try directory.lock()
         let hub = Hub(logger: logger)
-        let store = try directory.openStore(prepared: prepared, durability: configuration.durability, now: configuration.now, observer: hub.deliver)
+        let store = try directory.openStore(
+            prepared: prepared, durability: configuration.durability, lock: lock, now: configuration.now, observer: hub.deliver)
         if prepared.createdDirectory { logger.notice("created data directory", metadata: ["path": "\(directory.url.path)"]) }
         if prepared.createdMasterKey {
             logger.notice("created master key (keep it safe: without it the data cannot be read)", metadata: ["path": "\(directory.masterKeyURL.path)"])

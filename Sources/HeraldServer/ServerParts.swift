@@ -32,9 +32,10 @@ struct ServerParts: Sendable {
         tokens = UserTokens(store: store, now: configuration.now)
         signer = BusinessSigner(store: store, now: configuration.now)
         webhooks = WebhookEvents(store: store)
-        notifications = NotificationService(store: store, hub: hub, signer: signer, webhooks: webhooks, now: configuration.now, logger: logger)
-        actions = ActionService(store: store, webhooks: webhooks, now: configuration.now)
         metrics = PrometheusCollectorRegistry()
+        notifications = NotificationService(
+            store: store, hub: hub, signer: signer, webhooks: webhooks, now: configuration.now, metrics: PrometheusMetricsFactory(registry: metrics), logger: logger)
+        actions = ActionService(store: store, webhooks: webhooks, now: configuration.now)
         readPositions = ReadPositionWriter(store: store, hub: hub, logger: logger)
         rejections = CredentialRejections(store: store, limits: configuration.credentialFailures, now: configuration.now, logger: logger)
     }

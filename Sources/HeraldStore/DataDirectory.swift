@@ -36,12 +36,15 @@ public struct DataDirectory: Sendable {
         case cannotCreate(String)
         case inUse(String)
         case missing(String)
+        case missingKeys(String)
 
         public var description: String {
             switch self {
             case .unreadableMasterKey(let detail): "cannot use the master key: \(detail)"
             case .cannotCreate(let detail): "cannot create the data directory \(detail): choose a place this user can write with --data, or fix its permissions"
             case .inUse(let path): "\(path) is in use by another herald process (a running server?); stop it first"
+            case .missingKeys(let path):
+                "\(path) has no key store (keys.sqlite) or no master key (master.key or HERALD_MASTER_KEY), which a restore needs: give the data directory the server uses with --data, or put them back there first"
             case .missing(let path):
                 "there is no Herald data directory at \(path) (no herald.sqlite): give the one the server uses with --data or HERALD_DATA; only `herald serve` and `herald apps create` make a new one"
             }
@@ -52,6 +55,15 @@ public struct DataDirectory: Sendable {
     /// not make a new, empty store (with a new master key) where a typo pointed it, and report success.
     public func requireExisting() throws {
         guard FileManager.default.fileExists(atPath: databaseURL.path) else { throw Failure.missing(url.path) }
+    }
+
+    /// For a restore, which may follow the loss of the database itself: the key store and a master key
+    /// (the file, or `environmentKey`) must be there, since the copy opens only with them.
+    public func requireKeys(environmentKey: String?) throws {
+        let files = FileManager.default
+        guard files.fileExists(atPath: keysURL.path), environmentKey != nil || files.fileExists(atPath: masterKeyURL.path) else {
+            throw Failure.missingKeys(url.path)
+        }
     }
 
     /// Creates the folder (0700) and the master key file (0600) if missing and loads the key.
@@ -132,19 +144,26 @@ public struct DataDirectory: Sendable {
         PrivateFile.syncFolder(of: masterKeyURL.path)
     }
 
-    /// Prepares the directory and opens the store on it: database, key store, master key.
+    /// Prepares the directory and opens the store on it: database, key store, master key. For a command:
+    /// it takes the directory's lock when no server holds it (so a restore cannot start meanwhile, and
+    /// closing may empty the WAL), and shares the database with the server otherwise.
     public func openStore(environmentKey: String?) throws -> SQLiteStore {
-        try openStore(prepared: prepare(environmentKey: environmentKey))
+        let prepared = try prepare(environmentKey: environmentKey)
+        return try openStore(prepared: prepared, lock: try? lock())
     }
 
     /// Opens the store on a prepared directory.
+    /// - Parameter lock: the directory's lock (`lock()`) when the caller holds it: no other process uses the
+    ///   database, so closing the store may truncate the WAL (see `SQLiteStore.close`). The store keeps it
+    ///   until it is gone.
     public func openStore(
-        prepared: Preparation, durability: Durability = .full, now: @escaping @Sendable () -> Date = { Date() },
+        prepared: Preparation, durability: Durability = .full, lock: DirectoryLock? = nil, now: @escaping @Sendable () -> Date = { Date() },
         observer: @escaping CommitObserver = { _ in }
     ) throws -> SQLiteStore {
         do {
             return try SQLiteStore(
-                path: databaseURL.path, masterKey: prepared.masterKey, keys: try openKeyRing(prepared), durability: durability, now: now, observer: observer)
+                path: databaseURL.path, masterKey: prepared.masterKey, keys: try openKeyRing(prepared), durability: durability, lock: lock, now: now,
+                observer: observer)
         } catch {
             throw SQLiteFailure.explaining(error, directory: url.path) ?? error
         }

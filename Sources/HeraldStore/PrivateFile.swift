@@ -41,6 +41,18 @@ enum PrivateFile {
         try write([], to: path)
     }
 
+    /// Gives the file to the owner of its folder when this process runs as root (`sudo herald restore`),
+    /// so that the service's own user can still open what root wrote into its data directory.
+    static func giveToOwnerOfFolder(_ path: String) throws {
+        guard geteuid() == 0 else { return }
+        let folder = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        var info = stat()
+        guard stat(folder, &info) == 0, info.st_uid != 0 || info.st_gid != 0 else { return }
+        guard chown(path, info.st_uid, info.st_gid) == 0 else {
+            throw Failure(description: "cannot give \(path) to the owner of \(folder): \(String(cString: strerror(errno)))")
+        }
+    }
+
     /// fsyncs the folder holding `path`, so that a new name in it survives a power cut.
     static func syncFolder(of path: String) {
         let folder = open((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY)

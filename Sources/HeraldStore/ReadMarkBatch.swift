@@ -2,8 +2,8 @@ import HeraldCore
 
 extension ReadMark {
     /// A batch of marks as both backends apply it: one mark per member of a channel, the furthest (a
-    /// position only moves forward, so the others change nothing), in channel then user order (the
-    /// order PostgreSQL locks the rows in, and the order of the results).
+    /// position only moves forward, so the others change nothing), in channel then user order (the order
+    /// of the results on both backends).
     ///
     /// Two marks for the same member in one PostgreSQL `UPDATE … FROM unnest(…)` would apply one of
     /// them, unpredictably; SQLite applied them in turn. Coalescing first gives both the same answer.

@@ -279,6 +279,8 @@ public protocol OutboxStore: Sendable {
     func retryOutbox(_ id: Int64, at: Date, error: String, payload: String?) async throws
     /// Writes rows outside any other change (a webhook test event, say).
     func enqueue(_ entries: [OutboxEntry], app: AppID) async throws
+    /// Rows waiting, per kind (due or not, leased or not), for `/metrics`.
+    func outboxBacklog() async throws -> [OutboxKind: Int]
 }
 
 /// The app's webhook endpoint and the log of deliveries.

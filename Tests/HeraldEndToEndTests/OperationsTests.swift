@@ -68,29 +68,64 @@ struct OperationsTests {
         #expect(user?.status == 200, "the last user written before the stop is in the file alone")
     }
 
-    @Test("herald restore under /bin/sh puts a backup back (not replayed over by the old WAL), refuses while a server runs or a file that is no copy")
+    @Test("herald restore under /bin/sh puts a backup back over a database killed with its WAL full (never replayed over it), keeps what it replaced, refuses while a server runs, a file that is no copy, or a copy from another data directory")
     func restore() async throws {
         let data = try EndToEndTests.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: data) }
+        let other = try EndToEndTests.temporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(at: data)
+            try? FileManager.default.removeItem(at: other)
+        }
         let copy = data.appendingPathComponent("first.backup").path
-        let environment = ["D": data.path, "F": copy]
-        _ = try EndToEndTests.createApp(data: data)
+        let foreign = other.appendingPathComponent("other.backup").path
+        let environment = ["D": data.path, "F": copy, "O": other.path, "G": foreign]
+        let app = try EndToEndTests.createApp(data: data)
         #expect(try Self.shell(#""$HERALD" backup --data "$D" --out "$F""#, environment: environment).status == 0)
         #expect(try Self.shell(#""$HERALD" apps create --name Later --data "$D""#, environment: environment).status == 0)
+        _ = try EndToEndTests.createApp(data: other)
+        #expect(try Self.shell(#""$HERALD" backup --data "$O" --out "$G""#, environment: environment).status == 0)
 
+        // Writes after the backup, left in the WAL by a server killed without a chance to checkpoint.
         let server = try await HeraldProcess.start(data: data)
+        for name in (0..<20).map({ "late\($0)" }) { await EndToEndTests.call(.PUT, "\(server.baseURL)/v1/users/\(name)", key: app.apiKey, body: "{}") }
         let whileRunning = try Self.shell(#""$HERALD" restore --data "$D" --from "$F""#, environment: environment)
-        #expect(await server.stop(with: SIGTERM) == 0)
+        _ = await server.stop(with: SIGKILL)
+        let walAfterKill = Self.walSize(data)
         let notACopy = try Self.shell(#"echo "not a database" > "$D/junk" && "$HERALD" restore --data "$D" --from "$D/junk""#, environment: environment)
+        let fromElsewhere = try Self.shell(#""$HERALD" restore --data "$D" --from "$G""#, environment: environment)
         let namesBefore = try Self.appNames(data)
         let restored = try Self.shell(#""$HERALD" restore --data "$D" --from "$F" --json"#, environment: environment)
 
         #expect(whileRunning.status == 1 && whileRunning.errors.contains("in use"), "\(whileRunning.errors)")
+        #expect(walAfterKill > 0, "the killed server's writes were still in its WAL")
         #expect(notACopy.status == 1 && notACopy.errors.contains("not a copy of a Herald database"), "\(notACopy.errors)")
+        #expect(fromElsewhere.status == 1 && fromElsewhere.errors.contains("another data directory"), "\(fromElsewhere.errors)")
         #expect(namesBefore == ["Acme", "Later"], "a refused restore changes nothing")
         #expect(restored.status == 0 && restored.output.contains(#""apps":1"#), "\(restored.output) \(restored.errors)")
         #expect(try Self.appNames(data) == ["Acme"], "the app created after the backup is gone: the copy is what the store holds")
-        #expect(!FileManager.default.fileExists(atPath: data.appendingPathComponent("herald.sqlite-wal").path) || Self.walSize(data) == 0)
+        let reopened = try await HeraldProcess.start(data: data)
+        let late = await EndToEndTests.call(.GET, "\(reopened.baseURL)/v1/users/late0", key: app.apiKey)
+        #expect(await reopened.stop(with: SIGTERM) == 0)
+        #expect(late?.status == 404, "the old WAL's users were not replayed over the copy")
+        let kept = try FileManager.default.contentsOfDirectory(atPath: data.path).filter { $0.hasPrefix("herald.sqlite.before-restore-") }
+        #expect(kept.contains { !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") }, "the replaced database is kept: \(kept)")
+    }
+
+    @Test("After the loss of herald.sqlite itself, herald restore brings a copy back with the key store and master key that remain")
+    func restoreAfterLosingTheDatabase() throws {
+        let data = try EndToEndTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let copy = data.appendingPathComponent("copy.backup").path
+        _ = try EndToEndTests.createApp(data: data)
+        #expect(try Self.shell(#""$HERALD" backup --data "$D" --out "$F""#, environment: ["D": data.path, "F": copy]).status == 0)
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(at: data.appendingPathComponent("herald.sqlite" + suffix)) }
+
+        let refusedElsewhere = try Self.shell(#""$HERALD" apps list --data "$D""#, environment: ["D": data.path])
+        let restored = try Self.shell(#""$HERALD" restore --data "$D" --from "$F""#, environment: ["D": data.path, "F": copy])
+
+        #expect(refusedElsewhere.status == 1)
+        #expect(restored.status == 0, "\(restored.errors)")
+        #expect(try Self.appNames(data) == ["Acme"])
     }
 
     @Test("Commands other than serve and apps create refuse a missing data directory, name it, and create nothing")

@@ -57,7 +57,7 @@ struct DevicesRoutesTests {
         }
     }
 
-    @Test("What a browser's PushSubscription.toJSON() gives registers as it is: expirationTime null, or a time that is kept")
+    @Test("What a browser's PushSubscription.toJSON() gives registers as it is: expirationTime null, or a future time that is kept; a past one is refused")
     func browserSubscription() async throws {
         try await TestHarness.with { harness in
             let ana = try await harness.token(for: "ana")
@@ -70,9 +70,11 @@ struct DevicesRoutesTests {
                 let never = try await register("never", expiration: "null")
                 let dated = try await register("dated", expiration: "1893456000000")
                 let wrong = try await register("wrong", expiration: #""tomorrow""#)
+                let past = try await register("past", expiration: "1000")
 
                 #expect(never.status == .created && dated.status == .created, "\(never.text) \(dated.text)")
                 #expect(wrong.status == .unprocessableContent && wrong.problem?.errors?.first?.field == "subscription.expirationTime")
+                #expect(past.status == .unprocessableContent && past.problem?.errors?.first?.reason == .outOfRange, "dropped already: \(past.text)")
                 let stored = try await harness.store.devices(of: harness.user("ana"), in: harness.app).compactMap(\.subscription)
                 #expect(Set(stored.map(\.expirationTime)) == [nil, 1_893_456_000_000])
             }

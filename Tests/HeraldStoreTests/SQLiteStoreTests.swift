@@ -13,7 +13,7 @@ struct SQLiteStoreTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try SQLiteStore(path: directory.appendingPathComponent("h.sqlite").path, masterKey: .generate())
 
-        let (journal, synchronous) = try await store.pool.write { db in
+        let (journal, synchronous) = try await store.pool.raw.write { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"))
         }
 
@@ -58,7 +58,7 @@ struct SQLiteUpgradeTests {
         let channel = try await store.createChannel(NewChannel(type: .group, members: [], name: "team"), in: app).channel
         let first = try await store.append(AppendRequest(app: app, channel: channel.id, sender: nil, content: content, idempotency: key))
         // As an earlier version left it: the canonical request itself, in the table the migration moved it to.
-        try await store.pool.write { db in
+        try await store.pool.raw.write { db in
             try db.execute(sql: "CREATE TABLE idempotencyKeyLegacy AS SELECT appID, scope, key, fingerprint, resultID, createdAt FROM idempotencyKey")
             try db.execute(sql: "UPDATE idempotencyKeyLegacy SET fingerprint = ?", arguments: [content.canonicalBytes(sender: nil)])
             try db.execute(sql: "DELETE FROM idempotencyKey")
@@ -68,7 +68,7 @@ struct SQLiteUpgradeTests {
         store = try SQLiteStore(path: path, masterKey: masterKey)
         let replay = try await store.append(AppendRequest(app: app, channel: channel.id, sender: nil, content: content, idempotency: key))
         let other = IdempotencyKey(scope: key.scope, key: key.key, request: Data("another body".utf8), user: nil, requiresSameRequest: true)
-        let hasLegacy = try await store.pool.read { db in try db.tableExists("idempotencyKeyLegacy") }
+        let hasLegacy = try await store.pool.raw.read { db in try db.tableExists("idempotencyKeyLegacy") }
         try await store.close()
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).map { try Data(contentsOf: directory.appendingPathComponent($0)) }
 
@@ -93,14 +93,14 @@ extension SQLiteUpgradeTests {
         var store = try SQLiteStore(path: path, masterKey: masterKey)
         let app = try await store.createApp(name: "Acme").app.id
         let channel = try await store.createChannel(NewChannel(type: .group, members: [], name: "placeholder"), in: app).channel
-        try await store.pool.write { db in
+        try await store.pool.raw.write { db in
             try db.execute(sql: "UPDATE channel SET name = ?, sealedName = NULL WHERE id = ?", arguments: [marker, channel.id.rawValue])
         }
         try await store.close()
 
         store = try SQLiteStore(path: path, masterKey: masterKey)
         let reopened = try await store.channel(channel.id, in: app)
-        let clear = try await store.pool.read { db in try String?.fetchOne(db, sql: "SELECT name FROM channel") ?? nil }
+        let clear = try await store.pool.raw.read { db in try String?.fetchOne(db, sql: "SELECT name FROM channel") ?? nil }
         try await store.close()
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).map { try Data(contentsOf: directory.appendingPathComponent($0)) }
 
@@ -119,7 +119,7 @@ struct StoreCopyCoverageTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try SQLiteStore(path: directory.appendingPathComponent("h.sqlite").path, masterKey: .generate())
 
-        let tables = try await store.pool.read { db in
+        let tables = try await store.pool.raw.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%'")
         }
         try await store.close()

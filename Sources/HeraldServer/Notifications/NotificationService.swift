@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import HeraldCore
 import HeraldStore
@@ -18,11 +19,17 @@ final class NotificationService: Sendable {
     private let now: @Sendable () -> Date
     private let batchSize: Int
     private let logger: Logger
+    /// Fan-out progress: `herald_inbox_items_written_total` and `herald_inbox_items_published_total`
+    /// (items that reached a live connection at once).
+    private let itemsWritten: Counter
+    private let itemsPublished: Counter
 
     init(
         store: any NotificationStore & SettingsStore & TemplateStore & UserStore, hub: Hub, signer: BusinessSigner, webhooks: WebhookEvents, now: @escaping @Sendable () -> Date, batchSize: Int = 2_000,
-        logger: Logger
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger
     ) {
+        itemsWritten = Counter(label: "herald_inbox_items_written_total", factory: metrics)
+        itemsPublished = Counter(label: "herald_inbox_items_published_total", factory: metrics)
         self.store = store
         self.hub = hub
         self.signer = signer
@@ -150,12 +157,14 @@ final class NotificationService: Sendable {
         guard !items.isEmpty else { return }
         let time = now()
         try await store.insertInboxItems(items, app: app, now: time)
+        itemsWritten.increment(by: items.count)
         try await publish(items.filter { $0.createdAt <= time }, app: app)
     }
 
     /// `inbox.created` to each recipient's live connections; the items that reached one are delivered.
     private func publish(_ items: [InboxItem], app: AppID) async throws {
         let delivered = items.filter { hub.publish(.inboxCreated($0), app: app, to: [$0.recipient]) }.map(\.id)
+        itemsPublished.increment(by: delivered.count)
         try await store.markDelivered(delivered, app: app)
     }
 

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import HeraldCore
 import HeraldStore
@@ -24,11 +25,16 @@ struct RealtimeGateway: Sendable {
     let now: @Sendable () -> Date
     /// Frame and typing budgets, keyed per user (and channel), on a monotonic clock.
     let budgets: RateLimiter
+    /// `herald_realtime_frames_total{direction="in"|"out"}`: made once, incremented per frame.
+    let framesIn: Counter
+    let framesOut: Counter
 
     init(
         store: any ChannelStore & MessageStore & SettingsStore, hub: Hub, tokens: UserTokens, limits: RealtimeLimits, readPositions: ReadPositionWriter, rejections: CredentialRejections,
-        now: @escaping @Sendable () -> Date
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance, now: @escaping @Sendable () -> Date
     ) {
+        framesIn = Counter(label: "herald_realtime_frames_total", dimensions: [("direction", "in")], factory: metrics)
+        framesOut = Counter(label: "herald_realtime_frames_total", dimensions: [("direction", "out")], factory: metrics)
         self.store = store
         self.hub = hub
         self.tokens = tokens
@@ -57,7 +63,7 @@ struct RealtimeGateway: Sendable {
         }
         await withTaskGroup(of: Role.self) { group in
             group.addTask {
-                await Self.write(session.queue, to: outbound)
+                await Self.write(session.queue, to: outbound, counting: framesOut)
                 return .writer
             }
             group.addTask { [logger] in
@@ -102,12 +108,13 @@ struct RealtimeGateway: Sendable {
         }
     }
 
-    private static func write(_ queue: OutboundQueue, to outbound: WebSocketOutboundWriter) async {
+    private static func write(_ queue: OutboundQueue, to outbound: WebSocketOutboundWriter, counting sent: Counter) async {
         while let item = await queue.next() {
             do {
                 switch item {
                 case .frame(let text):
                     try await outbound.write(.text(text))
+                    sent.increment()
                 case .close(let code, let reason):
                     try await outbound.close(code, reason: reason)
                     return
@@ -167,6 +174,7 @@ struct RealtimeGateway: Sendable {
     private func handle(_ text: String, session: RealtimeSession, logger: inout Logger) async -> Bool {
         // A socket on its way out (refused, over a limit, expired) handles nothing more.
         guard !session.queue.isClosing else { return false }
+        framesIn.increment()
         let frame: ClientFrame
         do {
             frame = try ClientFrame(text: text)

@@ -38,6 +38,11 @@ struct DevicesRoutes {
     @Sendable func register(_ request: Request, context: HeraldRequestContext) async throws -> Response {
         let (app, user) = try Access.requireUser(context.requireCaller())
         let new = try NewDevice(body: await request.bodyData(), allowsPrivateTargets: allowsPrivateTargets)
+        // A subscription the push service has already dropped would be registered only to be removed at
+        // its first push.
+        if new.subscription?.hasExpired(at: now()) == true {
+            throw HeraldError.invalid(field: "subscription.expirationTime", .outOfRange, detail: "in the past: the push service has dropped this subscription")
+        }
         let time = WireTime.truncated(now())
         let pending = try await webhooks.maker(for: .deviceStepUpPending, app: app, user: user, at: time)
         let registration = try await store.registerDevice(new, for: user, in: app) { device in pending(WebhookEvents.deviceData(device, user: user)) }

@@ -21,7 +21,23 @@ public struct JSONLogHandler: LogHandler {
 
         public init(_ write: @escaping @Sendable (Data) -> Void) { self.write = Mutex(write) }
 
-        public static let standardError = Output { FileHandle.standardError.write($0) }
+        /// write(2) in a loop; a failed write (the reader went away, the disk is full) drops the line
+        /// rather than stopping the server, as the text handler's `fwrite` does.
+        public static let standardError = Output { data in
+            data.withUnsafeBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let written = Foundation.write(2, buffer.baseAddress! + offset, buffer.count - offset)
+                    if written > 0 {
+                        offset += written
+                    } else if written < 0, errno == EINTR {
+                        continue
+                    } else {
+                        return
+                    }
+                }
+            }
+        }
 
         func line(_ data: Data) { write.withLock { $0(data) } }
     }
@@ -56,15 +72,21 @@ public struct JSONLogHandler: LogHandler {
         switch value {
         case .string(let text): .string(text)
         case .stringConvertible(let convertible):
+            // Numbers stay numbers where a JSON number holds them exactly; anything else is its text.
             switch convertible {
-            case let number as Int: .number(Double(number))
-            case let number as Int64: .number(Double(number))
-            case let number as Double: .number(number)
+            case let number as any BinaryInteger: Self.exactly(number).map(JSONValue.number) ?? .string(convertible.description)
+            case let number as Double where number.isFinite: .number(number)
             case let flag as Bool: .bool(flag)
             default: .string(convertible.description)
             }
         case .array(let values): .array(values.map(json))
         case .dictionary(let entries): .object(entries.mapValues(json))
         }
+    }
+
+    /// The integer as a double when the double holds it exactly (up to 2^53).
+    private static func exactly(_ number: some BinaryInteger) -> Double? {
+        guard let value = Int64(exactly: number), value.magnitude <= 1 << 53 else { return nil }
+        return Double(value)
     }
 }

@@ -3,13 +3,21 @@ import HTTPTypes
 import HeraldCore
 import Hummingbird
 import Logging
+import CoreMetrics
 
 /// Gives every request an id (`X-Request-Id`, taken from the client when well-formed), puts it in the
 /// logger's metadata and logs one line per request at `info` (`error` for a 5xx): request id, method,
 /// route (the pattern, `/v1/users/{userId}`: ids in paths name customers), status, duration, and the
 /// app of an authenticated caller. Headers and bodies are never logged: they carry credentials and content.
+///
+/// The same facts feed `herald_http_requests_total{route, method, status}` and
+/// `herald_http_request_duration_seconds{route, method}` (labels bounded: route patterns, never ids).
+/// Hummingbird's `MetricsMiddleware` records to the process-wide `MetricsSystem`; Herald passes each
+/// server its own factory instead (no global state, several servers per test process).
 struct RequestLoggingMiddleware: RouterMiddleware {
     typealias Context = HeraldRequestContext
+
+    let metrics: any MetricsFactory
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -37,6 +45,10 @@ struct RequestLoggingMiddleware: RouterMiddleware {
         ]
         if let app = context.notes.app { metadata["app_id"] = .string(app.rawValue) }
         context.logger.log(level: status >= 500 ? .error : .info, "request", metadata: metadata)
+        let route = context.endpointPath ?? "unmatched", method = request.method.rawValue
+        Counter(label: "herald_http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))], factory: metrics).increment()
+        Timer(label: "herald_http_request_duration_seconds", dimensions: [("route", route), ("method", method)], factory: metrics)
+            .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
 
     private static func acceptable(_ id: String) -> String? {

@@ -155,8 +155,8 @@ public final class KeyRing: Sendable {
                     db, sql: "SELECT owner, wrapped FROM dataKey WHERE appID = ? AND owner IN (\(placeholders))",
                     arguments: StatementArguments([app.rawValue] + Array(byColumn.keys)))
                 for row in rows {
-                    guard let user = byColumn[row["owner"] as String] else { continue }
-                    let key = try KeyEnvelope.unwrap(row["wrapped"], owner: .user(user), app: app, wrappingKey: wrappingKey)
+                    guard let user = byColumn[try row.decode(String.self, forColumn: "owner")] else { continue }
+                    let key = try KeyEnvelope.unwrap(try row.decode(forColumn: "wrapped"), owner: .user(user), app: app, wrappingKey: wrappingKey)
                     found[user] = key
                     dataKeys.insert(key, for: CacheKey(app: app, owner: .user(user)))
                 }
@@ -186,13 +186,13 @@ public final class KeyRing: Sendable {
             var data = 0
             for row in try Row.fetchAll(db, sql: "SELECT appID, wrapped FROM appKey") {
                 let app: AppID = try row.decode(forColumn: "appID")
-                let oldKey = try KeyEnvelope.unwrapAppKey(row["wrapped"], app: app, masterKey: masterKey)
+                let oldKey = try KeyEnvelope.unwrapAppKey(try row.decode(forColumn: "wrapped"), app: app, masterKey: masterKey)
                 let newKey = DataKey.generate()
                 for dataRow in try Row.fetchAll(db, sql: "SELECT owner, wrapped FROM dataKey WHERE appID = ?", arguments: [app.rawValue]) {
-                    let owner: String = dataRow["owner"]
+                    let owner: String = try dataRow.decode(forColumn: "owner")
                     try db.execute(
                         sql: "UPDATE dataKey SET wrapped = ? WHERE appID = ? AND owner = ?",
-                        arguments: [try KeyEnvelope.rewrap(dataRow["wrapped"], app: app, ownerColumn: owner, from: oldKey, to: newKey), app.rawValue, owner])
+                        arguments: [try KeyEnvelope.rewrap(try dataRow.decode(forColumn: "wrapped"), app: app, ownerColumn: owner, from: oldKey, to: newKey), app.rawValue, owner])
                     data += 1
                 }
                 try db.execute(

@@ -76,9 +76,20 @@ extension PostgresMessageBatchWriter {
         // is not inserted (the INSERT waits for that node's commit): that send becomes a replay too.
         let lost = try await claim(accepted)
         if !lost.isEmpty {
-            for entry in accepted where entry.claim.map(lost.contains) == true { replays.append((entry.index, entry.claim!)) }
-            accepted.removeAll { $0.claim.map(lost.contains) == true }
             stored.merge(try await storedKeys(keyed.filter { lost.contains(Self.claimKey($0.0, $0.1)) }), uniquingKeysWith: { $1 })
+            // The other node's send is the first one: a different body with the same key is a conflict, as
+            // it is when the key was stored before this batch.
+            for entry in accepted {
+                guard let claim = entry.claim, lost.contains(claim), let key = entry.request.idempotency else { continue }
+                if key.requiresSameRequest, let first = stored[claim],
+                    !(keys.key(.app, in: entry.request.app).map { key.matches(first.fingerprint, appKey: $0) } ?? false)
+                {
+                    results[entry.index] = .failure(IdempotencyKey.conflict)
+                } else {
+                    replays.append((entry.index, claim))
+                }
+            }
+            accepted.removeAll { $0.claim.map(lost.contains) == true }
         }
 
         // Seqs in request order, from the locked channel rows.
@@ -101,13 +112,13 @@ extension PostgresMessageBatchWriter {
         // Replays: of a message stored before, or of one this batch just made.
         let madeHere = Dictionary(created.compactMap { item in item.entry.claim.map { ($0, item.message) } }, uniquingKeysWith: { first, _ in first })
         let storedIDs = replays.compactMap { madeHere[$0.claim] == nil ? stored[$0.claim]?.resultID : nil }
-        let storedMessages = try await messages(withIDs: storedIDs.map { raw in
-            guard let id = MessageID(rawValue: raw) else { throw StoreCorruption(table: "idempotencyKey", id: raw) }
-            return id
-        })
+        let storedMessages = try await messages(withIDs: storedIDs.compactMap(MessageID.init(rawValue:)))
         for (index, claim) in replays {
             if let message = madeHere[claim] {
                 results[index] = .success(AppendResult(message: message, isReplay: true))
+            } else if let resultID = stored[claim]?.resultID, MessageID(rawValue: resultID) == nil {
+                // A stored key naming no message id: that send fails, not the batch it shares with others.
+                results[index] = .failure(StoreCorruption(table: "idempotencyKey", id: claim))
             } else if let id = stored[claim].flatMap({ MessageID(rawValue: $0.resultID) }), let message = storedMessages[id] {
                 results[index] = .success(AppendResult(message: message, isReplay: true))
             } else {

@@ -109,6 +109,13 @@ extension PostgresStore {
         return jobs.sorted { $0.id < $1.id }
     }
 
+    public func outboxBacklog() async throws -> [OutboxKind: Int] {
+        try await database.rows("SELECT kind, count(*) FROM outbox GROUP BY kind").reduce(into: [:]) { backlog, row in
+            let (kind, rows) = try row.decode((OutboxKind, Int).self)
+            backlog[kind] = rows
+        }
+    }
+
     public func completeOutbox(_ id: Int64) async throws {
         try await database.execute("DELETE FROM outbox WHERE id = \(id)")
     }

@@ -76,7 +76,7 @@ extension PostgresStore {
         let (recipients, delivered, read, acted) = try await database.rows(
             "SELECT count(*), count(deliveredAt), count(readAt), count(actedAt) FROM inboxItem WHERE notificationID = \(record.id)"
         ).first!.decode((Int, Int, Int, Int).self)
-        return try record.report(recipients: recipients, delivered: delivered, read: read, acted: acted)
+        return record.report(recipients: recipients, delivered: delivered, read: read, acted: acted)
     }
 
     /// `SKIP LOCKED`: nodes claiming at once each take other notifications, never the same one.
@@ -196,9 +196,11 @@ extension PostgresStore {
         ).map(InboxItemRecord.init(postgres:)).sorted { ($0.createdAt, $0.position ?? 0) < ($1.createdAt, $1.position ?? 0) }
         var released: [(app: AppID, item: InboxItem)] = []
         for record in records {
-            let app = record.appID
-            guard let item = try? record.item(key: try await keys.key(.user(record.userID), in: app)) else { continue }
-            released.append((app, item))
+            do {
+                released.append((record.appID, try record.item(key: try await keys.key(.user(record.userID), in: record.appID))))
+            } catch HeraldError.notFound {
+                continue  // The recipient was erased meanwhile: nothing to deliver. Anything else is an error.
+            }
         }
         return released
     }

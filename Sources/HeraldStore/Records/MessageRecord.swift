@@ -135,7 +135,6 @@ struct IdempotencyRecord: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-/// JSON objects stored in text columns.
 extension IdempotencyRecord {
     init(_ key: IdempotencyKey, app: AppID, appKey: DataKey, resultID: String, createdAt: Int64) {
         self.init(
@@ -144,6 +143,7 @@ extension IdempotencyRecord {
     }
 }
 
+/// JSON objects stored in text columns.
 enum JSONColumn {
     static func encode(_ object: [String: JSONValue]) -> String {
         String(decoding: JSONValue.object(object).canonicalData(), as: UTF8.self)

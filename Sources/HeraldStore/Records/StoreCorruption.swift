@@ -10,4 +10,9 @@ public struct StoreCorruption: Error, CustomStringConvertible {
     init(table: String, id: String) {
         description = "unreadable row \(id) in \(table)"
     }
+
+    private init(description: String) { self.description = description }
+
+    /// A row whose columns do not decode into their types; said without any of its values.
+    static let undecodableRow = StoreCorruption(description: "a stored row does not decode (it was written outside Herald, or by another version)")
 }

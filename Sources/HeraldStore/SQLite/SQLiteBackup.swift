@@ -1,5 +1,6 @@
 public import Foundation
 import GRDB
+import HeraldCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -53,28 +54,79 @@ public enum SQLiteBackup {
         return Summary(bytes: bytes, pages: pages)
     }
 
-    /// Puts the copy at `source` in the place of the database at `destination`: checks the copy, writes it
-    /// next to the database (0600, synced), removes the database's WAL and SHM files (SQLite would replay
-    /// an old WAL over the restored file), then renames it over the database and syncs the folder.
-    /// - Throws: `Failure.notACopy` for a file that is not a sound Herald database; nothing is changed then.
-    public static func restore(_ source: String, to destination: String) throws {
+    /// What a restore did.
+    public struct Restoration: Sendable {
+        /// Where the database that was in place (with its WAL and SHM) was moved; nil when there was none.
+        public var previous: String?
+    }
+
+    /// Puts the copy at `source` in the place of the database at `destination`, in this order, so that
+    /// nothing is lost whatever goes wrong:
+    /// 1. checks the copy (an SQLite file whose integrity check passes, with Herald's tables);
+    /// 2. writes it next to the database (0600, owned by the directory's owner, synced);
+    /// 3. checks it against the current key store (`keys`): every app of the copy has its key there and
+    ///    the copy's audit chains verify with the audit key (a copy from another install is refused here);
+    /// 4. moves the database and its WAL and SHM aside (`herald.sqlite.before-restore-TIME`, never
+    ///    deleted: an old WAL left beside the restored file would be replayed over it);
+    /// 5. renames the copy into place and syncs the folder.
+    /// - Throws: `Failure.notACopy` before anything in place changed.
+    public static func restore(_ source: String, to destination: String, keys: KeyRing) throws -> Restoration {
         guard FileManager.default.fileExists(atPath: source) else { throw Failure.noDatabase(source) }
         try check(source)
         let staged = destination + ".restoring"
         try? FileManager.default.removeItem(atPath: staged)
         try PrivateFile.createEmpty(at: staged)
-        let copy = try DatabaseQueue(path: staged)
-        try DatabaseQueue(path: source, configuration: readOnly).backup(to: copy)
-        try copy.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
-        try copy.close()
-        for suffix in ["-wal", "-shm"] {
-            let path = destination + suffix
-            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        do {
+            let copy = try DatabaseQueue(path: staged)
+            try DatabaseQueue(path: source, configuration: readOnly).backup(to: copy)
+            try copy.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
+            try copy.close()
+            try PrivateFile.giveToOwnerOfFolder(staged)
+            try verify(staged, against: keys, naming: source)
+        } catch {
+            try? FileManager.default.removeItem(atPath: staged)
+            throw error
+        }
+        var previous: String?
+        if FileManager.default.fileExists(atPath: destination) {
+            let aside = destination + ".before-restore-" + WireTime.format(Date()).filter { $0.isNumber }
+            for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: destination + suffix) {
+                guard rename(destination + suffix, aside + suffix) == 0 else {
+                    throw PrivateFile.Failure(description: "cannot move \(destination + suffix) aside: \(String(cString: strerror(errno)))")
+                }
+            }
+            previous = aside
+        }
+        for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: destination + suffix) {
+            // A WAL without its database (an earlier restore stopped between two renames) must not meet the copy.
+            try FileManager.default.removeItem(atPath: destination + suffix)
         }
         guard rename(staged, destination) == 0 else {
             throw PrivateFile.Failure(description: "cannot rename \(staged) to \(destination): \(String(cString: strerror(errno)))")
         }
         PrivateFile.syncFolder(of: destination)
+        return Restoration(previous: previous)
+    }
+
+    /// The copy opens with this key store: each app's key is there, and the audit chains verify.
+    static func verify(_ path: String, against keys: KeyRing, naming source: String) throws {
+        let queue = try DatabaseQueue(path: path, configuration: readOnly)
+        defer { try? queue.close() }
+        let (apps, entries) = try SQLitePool.mappingDecodeErrors {
+            try queue.read { db in
+                (try AppID.fetchAll(db, sql: "SELECT id FROM app"), try AuditEventRecord.fetchAll(db, sql: "SELECT * FROM auditEvent ORDER BY id"))
+            }
+        }
+        for app in apps where try keys.key(.app, in: app) == nil {
+            throw Failure.notACopy(source, reason: "app \(app) has no key in this key store: the copy is from another data directory")
+        }
+        guard !entries.isEmpty else { return }
+        var verifier = AuditVerifier(key: try keys.auditKey())
+        do {
+            for entry in entries { try verifier.check(entry.verified) }
+        } catch {
+            throw Failure.notACopy(source, reason: "its audit trail does not verify with this key store (\(error))")
+        }
     }
 
     /// An SQLite file whose integrity check passes and which holds Herald's tables.

@@ -20,7 +20,7 @@ extension SQLiteStore {
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM actionChallenge WHERE challenge = ?", arguments: [challenge]) else { return .unknown }
             try db.execute(sql: "UPDATE actionChallenge SET usedAt = COALESCE(usedAt, ?) WHERE challenge = ?", arguments: [now, challenge])
             return ChallengeOutcome(
-                issuedTo: (row["appID"], row["userID"], row["itemID"], row["actionID"]), usedAt: row["usedAt"], expiresAt: row["expiresAt"],
+                issuedTo: (try row.decode(forColumn: "appID"), try row.decode(forColumn: "userID"), try row.decode(forColumn: "itemID"), try row.decode(forColumn: "actionID")), usedAt: try row.decode(forColumn: "usedAt"), expiresAt: try row.decode(forColumn: "expiresAt"),
                 presentedBy: (app, user, item, action), now: now)
         }
     }
@@ -86,6 +86,14 @@ extension SQLiteStore {
                 }
             }
             return jobs
+        }
+    }
+
+    public func outboxBacklog() async throws -> [OutboxKind: Int] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT kind, count(*) AS rows FROM outbox GROUP BY kind").reduce(into: [:]) { backlog, row in
+                backlog[try row.decode(OutboxKind.self, forColumn: "kind")] = try row.decode(Int.self, forColumn: "rows")
+            }
         }
     }
 

@@ -8,7 +8,7 @@ extension SQLiteStore {
     }
 
     /// Appends a batch of events, each linked to the head of its chain, in one transaction.
-    static func commitAudit(_ batch: [AuditWrite], pool: DatabasePool, keys: KeyRing) async throws -> [Result<Void, any Error>] {
+    static func commitAudit(_ batch: [AuditWrite], pool: SQLitePool, keys: KeyRing) async throws -> [Result<Void, any Error>] {
         let key = try keys.auditKey()
         try await pool.write { db in
             let maxID = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM auditEvent") ?? 0
@@ -21,7 +21,7 @@ extension SQLiteStore {
                 let chain = write.event.chain.column
                 if linker.needsHead(of: chain) {
                     let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM auditEvent WHERE chain = ? ORDER BY seq DESC LIMIT 1", arguments: [chain])
-                    linker.start(chain, storedHead: row.map { (seq: $0["seq"], hash: $0["hash"]) })
+                    linker.start(chain, storedHead: try row.map { (seq: try $0.decode(forColumn: "seq"), hash: try $0.decode(forColumn: "hash")) })
                 }
                 let entry = try linker.link(write, id: nextID)
                 try insert.execute(arguments: [

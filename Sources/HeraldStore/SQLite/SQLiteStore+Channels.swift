@@ -71,7 +71,7 @@ extension SQLiteStore {
                     """, arguments: [app.rawValue, user.rawValue])
             return try rows.map { row in
                 let record = try ChannelRecord(row: row)
-                let lastReadSeq: Int64 = row["memberLastReadSeq"]
+                let lastReadSeq: Int64 = try row.decode(forColumn: "memberLastReadSeq")
                 let unread = try Int.fetchOne(
                     db,
                     sql: """

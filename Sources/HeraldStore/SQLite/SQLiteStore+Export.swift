@@ -15,7 +15,7 @@ extension SQLiteStore {
                     WHERE channel.appID = ? AND channelMember.userID = ? ORDER BY channel.createdAt
                     """, arguments: [app.rawValue, id.rawValue]
             ).map { row in
-                UserExport.Membership(channel: try Self.channel(ChannelRecord(row: row), appKey: appKey, db: db), lastReadSeq: row["memberLastReadSeq"])
+                UserExport.Membership(channel: try Self.channel(ChannelRecord(row: row), appKey: appKey, db: db), lastReadSeq: try row.decode(forColumn: "memberLastReadSeq"))
             }
             let messages = try MessageRecord.fetchAll(
                 db,
@@ -28,7 +28,7 @@ extension SQLiteStore {
                 .order(InboxItemRecord.Columns.createdAt).fetchAll(db).map { try $0.item(keys: keys) }
             let consents = try Row.fetchAll(
                 db, sql: "SELECT consent, granted, at FROM consentChange WHERE appID = ? AND userID = ? ORDER BY at", arguments: [app.rawValue, id.rawValue]
-            ).map { UserExport.ConsentChange(consent: $0["consent"], granted: $0["granted"], at: WireTime.date(milliseconds: $0["at"])) }
+            ).map { UserExport.ConsentChange(consent: try $0.decode(forColumn: "consent"), granted: try $0.decode(forColumn: "granted"), at: WireTime.date(milliseconds: try $0.decode(forColumn: "at"))) }
             return (memberships, messages, inbox, consents)
         }
         return UserExport(

@@ -43,7 +43,9 @@ extension SQLiteStore {
                     SELECT COUNT(*) AS recipients, COUNT(deliveredAt) AS delivered, COUNT(readAt) AS read, COUNT(actedAt) AS acted
                     FROM inboxItem WHERE notificationID = ?
                     """, arguments: [record.id])!
-            return try record.report(recipients: row["recipients"], delivered: row["delivered"], read: row["read"], acted: row["acted"])
+            return record.report(
+                recipients: try row.decode(forColumn: "recipients"), delivered: try row.decode(forColumn: "delivered"), read: try row.decode(forColumn: "read"),
+                acted: try row.decode(forColumn: "acted"))
         }
     }
 
@@ -161,8 +163,11 @@ extension SQLiteStore {
                 try db.execute(sql: "UPDATE inboxItem SET releasedAt = ? WHERE position = ?", arguments: [nowMilliseconds, record.position])
             }
             return try due.compactMap { record in
-                guard let item = try? record.item(keys: keys) else { return nil }
-                return (record.appID, item)
+                do {
+                    return (record.appID, try record.item(keys: keys))
+                } catch HeraldError.notFound {
+                    return nil  // The recipient was erased meanwhile: nothing to deliver. Anything else is an error.
+                }
             }
         }
     }

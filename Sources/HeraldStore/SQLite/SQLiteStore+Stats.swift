@@ -24,7 +24,7 @@ extension SQLiteStore {
                     optOutRate = reached == 0 ? 0 : (Double(withdrawn) / Double(reached) * 10_000).rounded() / 10_000
                 }
                 categories[category] = EngagementReport.Category(
-                    sent: row["sent"], delivered: row["delivered"], read: row["read"], acted: row["acted"],
+                    sent: try row.decode(forColumn: "sent"), delivered: try row.decode(forColumn: "delivered"), read: try row.decode(forColumn: "read"), acted: try row.decode(forColumn: "acted"),
                     medianSecondsToRead: try Self.median("readAt", scope: scope, arguments: arguments, db: db),
                     medianSecondsToAct: try Self.median("actedAt", scope: scope, arguments: arguments, db: db), optOuts: optOuts, optOutRate: optOutRate)
             }

@@ -9,12 +9,14 @@ public import HeraldCore
 /// fsync. Other writes (apps, users, channels, read positions) are rare enough to take their own
 /// transaction; GRDB serializes all of them on the pool's single writer connection.
 public final class SQLiteStore: Store {
-    let pool: DatabasePool
+    let pool: SQLitePool
     public let keys: KeyRing
     let now: @Sendable () -> Date
     let observer: CommitObserver
     let writer: GroupCommitter<MessageWrite, AppendResult>
     let auditWriter: GroupCommitter<AuditWrite, Void>
+    /// The data directory's lock, when this process holds it: no other process uses the database.
+    let lock: DirectoryLock?
 
     /// Opens (creating if needed) the database at `path` and runs pending migrations.
     /// - Parameters:
@@ -27,6 +29,7 @@ public final class SQLiteStore: Store {
         masterKey: MasterKey,
         keys: KeyRing? = nil,
         durability: Durability = .full,
+        lock: DirectoryLock? = nil,
         now: @escaping @Sendable () -> Date = { Date() },
         observer: @escaping CommitObserver = { _ in }
     ) throws {
@@ -47,19 +50,22 @@ public final class SQLiteStore: Store {
             try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
         }
         try SQLiteMigrations.migrator.migrate(pool)
-        // Apps made before they had a key store (or whose key creation was interrupted) get their key now.
-        for app in try pool.read({ db in try AppID.fetchAll(db, sql: "SELECT id FROM app") }) {
-            try keys.ensureAppKey(app)
+        try SQLitePool.mappingDecodeErrors {
+            // Apps made before they had a key store (or whose key creation was interrupted) get their key now.
+            for app in try pool.read({ db in try AppID.fetchAll(db, sql: "SELECT id FROM app") }) {
+                try keys.ensureAppKey(app)
+            }
+            try Self.upgradeClearContent(pool: pool, keys: keys)
         }
-        try Self.upgradeClearContent(pool: pool, keys: keys)
-        self.pool = pool
+        self.pool = SQLitePool(raw: pool)
+        self.lock = lock
         self.keys = keys
         self.now = { WireTime.truncated(now()) }
         self.observer = observer
         self.writer = GroupCommitter { [pool, keys, observer] batch in
-            try await SQLiteStore.commit(batch, pool: pool, keys: keys, observer: observer)
+            try await SQLitePool.mappingDecodeErrors { try await SQLiteStore.commit(batch, pool: pool, keys: keys, observer: observer) }
         }
-        self.auditWriter = GroupCommitter { [pool, keys] batch in try await SQLiteStore.commitAudit(batch, pool: pool, keys: keys) }
+        self.auditWriter = GroupCommitter { [pool = self.pool, keys] batch in try await SQLiteStore.commitAudit(batch, pool: pool, keys: keys) }
     }
 
     /// Seals what an earlier version kept in clear: replaces the requests that idempotency rows held by
@@ -117,10 +123,15 @@ public final class SQLiteStore: Store {
         return key
     }
 
-    /// Checkpoints the WAL into `herald.sqlite` and empties it first: after a clean stop (of the server or
-    /// of a command), the database file alone is the whole database, which is what a copy of it backs up.
+    /// Checkpoints the WAL into `herald.sqlite` first, so that after a clean stop the database file alone
+    /// is the whole database (what copying it backs up). Alone (the server, a restore: the caller holds
+    /// the directory's lock), it also truncates the WAL; beside a running server (a backup, `apps
+    /// create`) it copies only what no reader holds (PASSIVE), never making the server's writers wait.
+    /// A checkpoint that cannot finish is not an error: the WAL keeps the rest, and SQLite checkpoints
+    /// it at the next close of the last connection.
     public func close() async throws {
-        try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        let mode = lock != nil ? "TRUNCATE" : "PASSIVE"
+        _ = try? await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(\(mode))") }
         try pool.close()
         try keys.close()
     }

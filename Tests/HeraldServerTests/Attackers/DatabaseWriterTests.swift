@@ -59,12 +59,19 @@ struct DatabaseWriterTests {
             try harness.writeDatabase("UPDATE notification SET category = 'bogus' WHERE id = '\(notification)'")
             try harness.writeDatabase("UPDATE message SET sender = 'not an id!' WHERE id = '\(message.id)'")
 
-            // The error is the backend's own decoding error (GRDB's or PostgresNIO's): typed columns decode
-            // through `StoredText`, which refuses a text that is not a value of its type.
-            await #expect(throws: (any Error).self) { try await harness.store.inbox(of: harness.user("ana"), in: harness.app, query: InboxQuery()) }
-            await #expect(throws: (any Error).self) { try await harness.store.notificationReport(notification, in: harness.app) }
-            await #expect(throws: (any Error).self) {
-                try await harness.store.history(of: channel.id, in: harness.app, query: HistoryQuery(after: 0, limit: 50))
+            // Each is an error whose text quotes none of the row (a row may hold a push token or a key).
+            let reads: [@Sendable () async throws -> Void] = [
+                { _ = try await harness.store.inbox(of: harness.user("ana"), in: harness.app, query: InboxQuery()) },
+                { _ = try await harness.store.notificationReport(notification, in: harness.app) },
+                { _ = try await harness.store.history(of: channel.id, in: harness.app, query: HistoryQuery(after: 0, limit: 50)) },
+            ]
+            for read in reads {
+                do {
+                    try await read()
+                    Issue.record("a stored value Herald does not know was read as something")
+                } catch {
+                    #expect(!"\(error)".contains("bogus") && !"\(error)".contains("not an id!") && !"\(error)".contains("\(item)"), "\(error)")
+                }
             }
         }
     }
