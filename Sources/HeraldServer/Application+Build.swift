@@ -7,7 +7,7 @@ import HummingbirdTLS
 import HummingbirdWebSocket
 import NIOCore
 import NIOSSL
-import Prometheus
+public import Prometheus
 public import Logging
 
 /// All wiring of the HTTP application: middleware order, routes, the realtime gateway.
@@ -21,9 +21,10 @@ public func buildApplication(
     store: any Store,
     hub: Hub,
     readiness: Readiness = Readiness(),
+    metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
     logger: Logger
 ) throws -> some ApplicationProtocol {
-    try buildApplication(parts: ServerParts(configuration: configuration, store: store, hub: hub, readiness: readiness, logger: logger))
+    try buildApplication(parts: ServerParts(configuration: configuration, store: store, hub: hub, readiness: readiness, metrics: metrics, logger: logger))
 }
 
 /// The application on given parts (tests keep the parts, to drive workers that share its metrics).

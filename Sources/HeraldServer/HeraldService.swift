@@ -1,6 +1,7 @@
 import Foundation
 import HeraldStore
 public import Logging
+import Prometheus
 import ServiceLifecycle
 
 /// `herald serve`: opens the store (the embedded SQLite of a data directory, or PostgreSQL with
@@ -20,15 +21,17 @@ public enum HeraldService {
         let prepared = try directory.prepare(environmentKey: configuration.masterKeyBase64)
         let lock = try directory.lock()
         let hub = Hub(logger: logger)
+        let metrics = PrometheusCollectorRegistry()
         let store = try directory.openStore(
-            prepared: prepared, durability: configuration.durability, lock: lock, now: configuration.now, observer: hub.deliver)
+            prepared: prepared, durability: configuration.durability, lock: lock, commitMeter: CommitMetrics(registry: metrics).meter, now: configuration.now,
+            observer: hub.deliver)
         if prepared.createdDirectory { logger.notice("created data directory", metadata: ["path": "\(directory.url.path)"]) }
         if prepared.createdMasterKey {
             logger.notice("created master key (keep it safe: without it the data cannot be read)", metadata: ["path": "\(directory.masterKeyURL.path)"])
         }
         if prepared.createdDatabase { logger.notice("created database", metadata: ["path": "\(directory.databaseURL.path)"]) }
         logger.notice("herald starting", metadata: ["data": "\(directory.url.path)", "durability": "\(configuration.durability)"])
-        try await serve(configuration: configuration, store: store, hub: hub, readiness: Readiness(), relay: nil, logger: logger)
+        try await serve(configuration: configuration, store: store, hub: hub, readiness: Readiness(), relay: nil, metrics: metrics, logger: logger)
         try await store.close()
         withExtendedLifetime(lock) {}
         logger.notice("herald stopped")
@@ -39,15 +42,16 @@ public enum HeraldService {
     private static func runClusterNode(configuration: ServerConfiguration, database: PostgresURL, logger: Logger) async throws {
         let masterKey = try SharedMasterKey.load(environmentKey: configuration.masterKeyBase64, file: configuration.masterKeyFile)
         let hub = Hub(logger: logger)
+        let metrics = PrometheusCollectorRegistry()
         // No commit observer: every commit, this node's own too, is delivered from the feed (`ClusterRelay`).
         let store = try await PostgresStore.open(
             url: database, keysURL: configuration.keysDatabase, masterKeys: [masterKey], maximumConnections: configuration.databaseConnections,
-            now: configuration.now)
+            commitMeter: CommitMetrics(registry: metrics).meter, now: configuration.now)
         let readiness = Readiness()
         let relay = ClusterRelay(store: store, hub: hub, readiness: readiness, logger: logger)
         logger.notice("herald starting", metadata: ["database": "\(database)", "node": "\(store.nodeID)"])
         do {
-            try await serve(configuration: configuration, store: store, hub: hub, readiness: readiness, relay: relay, logger: logger)
+            try await serve(configuration: configuration, store: store, hub: hub, readiness: readiness, relay: relay, metrics: metrics, logger: logger)
         } catch {
             try? await store.close()
             throw error
@@ -57,9 +61,10 @@ public enum HeraldService {
     }
 
     private static func serve(
-        configuration: ServerConfiguration, store: any Store, hub: Hub, readiness: Readiness, relay: ClusterRelay?, logger: Logger
+        configuration: ServerConfiguration, store: any Store, hub: Hub, readiness: Readiness, relay: ClusterRelay?, metrics: PrometheusCollectorRegistry,
+        logger: Logger
     ) async throws {
-        let app = try buildApplication(configuration: configuration, store: store, hub: hub, readiness: readiness, logger: logger)
+        let app = try buildApplication(configuration: configuration, store: store, hub: hub, readiness: readiness, metrics: metrics, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: AfterListening(service: app, relay: relay)),
             .init(service: RealtimeDrainService(hub: hub, readiness: readiness, timeout: configuration.shutdownGrace, drainDelay: configuration.drainDelay)),

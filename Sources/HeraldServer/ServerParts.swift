@@ -23,7 +23,12 @@ struct ServerParts: Sendable {
     let metrics: PrometheusCollectorRegistry
     let logger: Logger
 
-    init(configuration: ServerConfiguration, store: any Store, hub: Hub, readiness: Readiness = Readiness(), logger: Logger) {
+    /// - Parameter metrics: the registry `/metrics` exports; made before the store when the store reports
+    ///   to it too (its commits, `CommitMetrics`).
+    init(
+        configuration: ServerConfiguration, store: any Store, hub: Hub, readiness: Readiness = Readiness(),
+        metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), logger: Logger
+    ) {
         self.configuration = configuration
         self.store = store
         self.hub = hub
@@ -32,7 +37,7 @@ struct ServerParts: Sendable {
         tokens = UserTokens(store: store, now: configuration.now)
         signer = BusinessSigner(store: store, now: configuration.now)
         webhooks = WebhookEvents(store: store)
-        metrics = PrometheusCollectorRegistry()
+        self.metrics = metrics
         notifications = NotificationService(
             store: store, hub: hub, signer: signer, webhooks: webhooks, now: configuration.now, metrics: PrometheusMetricsFactory(registry: metrics), logger: logger)
         actions = ActionService(store: store, webhooks: webhooks, now: configuration.now)

@@ -157,12 +157,13 @@ public struct DataDirectory: Sendable {
     ///   database, so closing the store may truncate the WAL (see `SQLiteStore.close`). The store keeps it
     ///   until it is gone.
     public func openStore(
-        prepared: Preparation, durability: Durability = .full, lock: DirectoryLock? = nil, now: @escaping @Sendable () -> Date = { Date() },
+        prepared: Preparation, durability: Durability = .full, lock: DirectoryLock? = nil, commitMeter: CommitMeter? = nil,
+        now: @escaping @Sendable () -> Date = { Date() },
         observer: @escaping CommitObserver = { _ in }
     ) throws -> SQLiteStore {
         do {
             return try SQLiteStore(
-                path: databaseURL.path, masterKey: prepared.masterKey, keys: try openKeyRing(prepared), durability: durability, lock: lock, now: now,
+                path: databaseURL.path, masterKey: prepared.masterKey, keys: try openKeyRing(prepared), durability: durability, lock: lock, commitMeter: commitMeter, now: now,
                 observer: observer)
         } catch {
             throw SQLiteFailure.explaining(error, directory: url.path) ?? error

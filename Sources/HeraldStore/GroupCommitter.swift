@@ -1,3 +1,7 @@
+/// Told of each batch a `GroupCommitter` committed: how many requests it held and how long the commit
+/// took (for `/metrics`).
+public typealias CommitMeter = @Sendable (_ requests: Int, _ duration: Duration) -> Void
+
 /// Batches concurrent writes into one transaction (group commit).
 ///
 /// A durable commit costs one fsync whatever it holds, so committing each send alone bounds
@@ -28,6 +32,7 @@ public actor GroupCommitter<Request: Sendable, Output: Sendable> {
 
     private let maxBatch: Int
     private let commit: Commit
+    private let meter: CommitMeter?
     private var queue: [Entry] = []
     private var queueHead = 0
     private var waiters: [UInt64: CheckedContinuation<Signal, Never>] = [:]
@@ -38,8 +43,9 @@ public actor GroupCommitter<Request: Sendable, Output: Sendable> {
     /// - Parameters:
     ///   - maxBatch: most requests in one transaction, so one batch cannot hold the writer for long.
     ///   - commit: writes a batch in one transaction; a thrown error fails every request of the batch.
-    public init(maxBatch: Int = 512, commit: @escaping Commit) {
+    public init(maxBatch: Int = 512, meter: CommitMeter? = nil, commit: @escaping Commit) {
         self.maxBatch = maxBatch
+        self.meter = meter
         self.commit = commit
     }
 
@@ -68,11 +74,13 @@ public actor GroupCommitter<Request: Sendable, Output: Sendable> {
             queueHead = end
             compactQueue()
             let results: [Result<Output, any Error>]
+            let start = ContinuousClock.now
             do {
                 results = try await commit(batch.map(\.request))
             } catch {
                 results = batch.map { _ in .failure(error) }
             }
+            meter?(batch.count, ContinuousClock.now - start)
             for (entry, result) in zip(batch, results) {
                 if let waiter = waiters.removeValue(forKey: entry.ticket) {
                     waiter.resume(returning: .done(result))

@@ -240,4 +240,28 @@ struct OperationsTests {
             #expect(unit.contains(setting), "\(setting)")
         }
     }
+
+    @Test("The real server's /metrics counts its group commits: how many sends each carried and how long each took")
+    func commitMetrics() async throws {
+        let data = try EndToEndTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let app = try EndToEndTests.createApp(data: data)
+        let server = try await HeraldProcess.start(data: data)
+        for name in ["ana", "ben"] { await EndToEndTests.call(.PUT, "\(server.baseURL)/v1/users/\(name)", key: app.apiKey, body: "{}") }
+        let created = try #require(await EndToEndTests.call(.POST, "\(server.baseURL)/v1/channels", key: app.apiKey, body: #"{"type":"direct","members":["ana","ben"]}"#))
+        let channel = try WireJSON.decoder().decode(Channel.self, from: created.body)
+        for index in 0..<3 {
+            await EndToEndTests.call(.POST, "\(server.baseURL)/v1/channels/\(channel.id)/messages", key: app.apiKey, body: #"{"text":"m\#(index)","sender":"ana"}"#)
+        }
+        let scraped = try #require(await EndToEndTests.call(.GET, "\(server.baseURL)/metrics", key: app.apiKey))
+        #expect(await server.stop(with: SIGTERM) == 0)
+        let metrics = String(decoding: scraped.body, as: UTF8.self)
+        func value(_ series: String) -> Double? {
+            metrics.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+
+        #expect((value("herald_commit_batch_messages_count") ?? 0) >= 1, "\(metrics)")
+        #expect(value("herald_commit_batch_messages_sum") == 3, "three sends, in however many commits")
+        #expect((value("herald_commit_duration_seconds_count") ?? 0) >= 1)
+    }
 }

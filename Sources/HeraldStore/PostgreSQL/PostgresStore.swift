@@ -35,6 +35,7 @@ public final class PostgresStore: Store {
         keysURL: PostgresURL? = nil,
         masterKeys: [MasterKey],
         maximumConnections: Int = 20,
+        commitMeter: CommitMeter? = nil,
         now: @escaping @Sendable () -> Date = { Date() },
         observer: @escaping CommitObserver = { _ in }
     ) async throws -> PostgresStore {
@@ -55,7 +56,8 @@ public final class PostgresStore: Store {
         do {
             try await PostgresMigrations.migrate(database)
             try await upgradeClearContent(database: database, keys: keys)
-            return PostgresStore(database: database, keys: keys, nodeID: RandomToken.base32(byteCount: 10), now: now, observer: observer)
+            return PostgresStore(
+                database: database, keys: keys, nodeID: RandomToken.base32(byteCount: 10), commitMeter: commitMeter, now: now, observer: observer)
         } catch {
             await database.close()
             await keys.close()
@@ -63,13 +65,16 @@ public final class PostgresStore: Store {
         }
     }
 
-    private init(database: PostgresDatabase, keys: PostgresKeyRing, nodeID: String, now: @escaping @Sendable () -> Date, observer: @escaping CommitObserver) {
+    private init(
+        database: PostgresDatabase, keys: PostgresKeyRing, nodeID: String, commitMeter: CommitMeter?, now: @escaping @Sendable () -> Date,
+        observer: @escaping CommitObserver
+    ) {
         self.database = database
         self.keys = keys
         self.nodeID = nodeID
         self.now = { WireTime.truncated(now()) }
         self.observer = observer
-        self.writer = GroupCommitter { [database, keys, observer, localCommits] batch in
+        self.writer = GroupCommitter(meter: commitMeter) { [database, keys, observer, localCommits] batch in
             try await PostgresStore.commit(batch, database: database, keys: keys, node: nodeID, local: localCommits, observer: observer)
         }
         self.auditWriter = GroupCommitter { [database, keys] batch in try await PostgresStore.commitAudit(batch, database: database, keys: keys) }

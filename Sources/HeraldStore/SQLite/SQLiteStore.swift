@@ -30,6 +30,7 @@ public final class SQLiteStore: Store {
         keys: KeyRing? = nil,
         durability: Durability = .full,
         lock: DirectoryLock? = nil,
+        commitMeter: CommitMeter? = nil,
         now: @escaping @Sendable () -> Date = { Date() },
         observer: @escaping CommitObserver = { _ in }
     ) throws {
@@ -62,7 +63,7 @@ public final class SQLiteStore: Store {
         self.keys = keys
         self.now = { WireTime.truncated(now()) }
         self.observer = observer
-        self.writer = GroupCommitter { [pool, keys, observer] batch in
+        self.writer = GroupCommitter(meter: commitMeter) { [pool, keys, observer] batch in
             try await SQLitePool.mappingDecodeErrors { try await SQLiteStore.commit(batch, pool: pool, keys: keys, observer: observer) }
         }
         self.auditWriter = GroupCommitter { [pool = self.pool, keys] batch in try await SQLiteStore.commitAudit(batch, pool: pool, keys: keys) }
