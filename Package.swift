@@ -208,7 +208,10 @@ let package = Package(
         ),
         .testTarget(
             name: "HeraldStoreTests",
-            dependencies: ["HeraldStore", "HeraldCore", "HeraldTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "HeraldStore", "HeraldCore", "HeraldTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

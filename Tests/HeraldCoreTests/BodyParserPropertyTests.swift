@@ -95,7 +95,7 @@ enum FuzzJSON {
         "actions", "id", "label", "stepUp", "input", "options", "locale", "scheduledAt", "expiresAt", "ttlSeconds", "metadata", "platform",
         "token", "subscription", "endpoint", "keys", "p256dh", "auth", "stepUpKey", "retention", "messageDays", "push", "content", "realtime",
         "allowedOrigins", "links", "allowedDomains", "quietHours", "start", "end", "timeZone", "proof", "signature", "challenge", "value", "choice",
-        "channelId", "clientMessageId", "afterSeq", "seq", "localizations", "follow", "x", "",
+        "channelId", "clientMessageId", "afterSeq", "seq", "localizations", "follow", "expirationTime", "x", "",
     ]
     static let numbers = [
         "0", "-0", "1", "-1", "9007199254740992", "9007199254740993", "9223372036854775807", "9223372036854775808", "-9223372036854775809",

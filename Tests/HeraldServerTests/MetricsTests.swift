@@ -12,6 +12,7 @@ struct MetricsTests {
             try await harness.run(.live) { client in
                 _ = try await client.request(.put, "/v1/users/zed", auth: harness.apiKey, body: #"{"name":"Zed"}"#)
                 _ = try await client.request(.get, "/v1/users/nobody", auth: harness.apiKey)
+                for invented in ["PROPFIND", "MKCOL"] { _ = try await client.request(.init(invented)!, "/v1/users/zed", auth: harness.apiKey) }
                 let socket = TestSocket(port: client.port, auth: .header(token))
                 #expect(await socket.ready())
                 let sent = try await client.request(
@@ -29,6 +30,7 @@ struct MetricsTests {
                 #expect(value(#"herald_http_requests_total{route="/v1/users/{userId}",method="PUT",status="201"}"#) == 1, "\(metrics)")
                 #expect(value(#"herald_http_requests_total{route="/v1/users/{userId}",method="GET",status="404"}"#) == 1)
                 #expect(value(#"herald_http_request_duration_seconds_count{route="/v1/users/{userId}",method="PUT"}"#) == 1)
+                #expect(!metrics.contains("PROPFIND") && !metrics.contains("MKCOL") && metrics.contains(#"method="other""#), "a client's method is no label")
                 #expect((value(#"herald_realtime_frames_total{direction="out"}"#) ?? 0) >= 2, "ready and inbox.created")
                 #expect(value(#"herald_inbox_items_written_total"#) == 2)
                 #expect(value(#"herald_inbox_items_published_total"#) == 1, "ana was connected, ben was not")

@@ -2,8 +2,8 @@ import Foundation
 import HTTPTypes
 import HeraldCore
 import Hummingbird
-import Logging
 import CoreMetrics
+import Logging
 
 /// Gives every request an id (`X-Request-Id`, taken from the client when well-formed), puts it in the
 /// logger's metadata and logs one line per request at `info` (`error` for a 5xx): request id, method,
@@ -45,11 +45,16 @@ struct RequestLoggingMiddleware: RouterMiddleware {
         ]
         if let app = context.notes.app { metadata["app_id"] = .string(app.rawValue) }
         context.logger.log(level: status >= 500 ? .error : .info, "request", metadata: metadata)
-        let route = context.endpointPath ?? "unmatched", method = request.method.rawValue
+        // Bounded labels: a client chooses its method, so an unknown one is `other` (or every new method
+        // would be a new series).
+        let route = context.endpointPath ?? "unmatched"
+        let method = Self.knownMethods.contains(request.method.rawValue) ? request.method.rawValue : "other"
         Counter(label: "herald_http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))], factory: metrics).increment()
         Timer(label: "herald_http_request_duration_seconds", dimensions: [("route", route), ("method", method)], factory: metrics)
             .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
+
+    private static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
     private static func acceptable(_ id: String) -> String? {
         (1...64).contains(id.utf8.count) && id.utf8.allSatisfy { (0x21...0x7E).contains($0) } ? id : nil

@@ -98,8 +98,12 @@ public enum SQLiteBackup {
             previous = aside
         }
         for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: destination + suffix) {
-            // A WAL without its database (an earlier restore stopped between two renames) must not meet the copy.
-            try FileManager.default.removeItem(atPath: destination + suffix)
+            // A WAL without its database (an earlier restore stopped between two renames) must not meet the
+            // copy; it is kept too, beside the database it belongs to.
+            let orphan = destination + ".orphan-" + WireTime.format(Date()).filter { $0.isNumber } + suffix
+            guard rename(destination + suffix, orphan) == 0 else {
+                throw PrivateFile.Failure(description: "cannot move \(destination + suffix) aside: \(String(cString: strerror(errno)))")
+            }
         }
         guard rename(staged, destination) == 0 else {
             throw PrivateFile.Failure(description: "cannot rename \(staged) to \(destination): \(String(cString: strerror(errno)))")
