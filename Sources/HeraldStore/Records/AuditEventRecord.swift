@@ -1,7 +1,6 @@
 import Foundation
 import GRDB
 import HeraldCore
-import PostgresNIO
 
 /// One entry of an audit chain, as both backends read it.
 struct AuditEventRecord: Codable, FetchableRecord {
@@ -16,10 +15,6 @@ struct AuditEventRecord: Codable, FetchableRecord {
     var hash: Data
 
     static let columns = "id, chain, seq, at, actor, action, target, prevHash, hash"
-
-    init(postgres row: PostgresRow) throws {
-        (id, chain, seq, at, actor, action, target, prevHash, hash) = try row.decode((Int64, String, Int64, Int64, String, String, String, Data, Data).self)
-    }
 
     var event: AuditEvent {
         AuditEvent(

@@ -1,6 +1,5 @@
 import GRDB
 import HeraldCore
-import PostgresNIO
 
 /// One row of the push delivery log, as both backends read it.
 struct PushDeliveryRecord: Codable, FetchableRecord {
@@ -17,13 +16,6 @@ struct PushDeliveryRecord: Codable, FetchableRecord {
     var at: Int64
 
     static let columns = "id, userID, deviceID, platform, subject, subjectID, attempt, outcome, statusCode, reason, at"
-
-    init(postgres row: PostgresRow) throws {
-        let attempt: Int64, statusCode: Int64?
-        (id, userID, deviceID, platform, subject, subjectID, attempt, outcome, statusCode, reason, at) = try row.decode(
-            (Int64, UserID, DeviceID, Device.Platform, PushDelivery.Subject, String, Int64, PushDelivery.Outcome, Int64?, String?, Int64).self)
-        (self.attempt, self.statusCode) = (Int(attempt), statusCode.map(Int.init))
-    }
 
     var delivery: (id: Int64, delivery: PushDelivery) {
         (

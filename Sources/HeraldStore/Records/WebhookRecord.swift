@@ -1,7 +1,6 @@
 import Foundation
 import GRDB
 import HeraldCore
-import PostgresNIO
 
 /// An app's webhook, its signing secret sealed with the app's key, as both backends store it.
 struct WebhookRecord: Codable, FetchableRecord {
@@ -18,10 +17,6 @@ struct WebhookRecord: Codable, FetchableRecord {
         self.events = String(decoding: try JSONEncoder().encode(events), as: UTF8.self)
         sealedSecret = try appKey.seal(Data(secret.utf8), context: SealingContext.webhookSecret(app))
         createdAt = time
-    }
-
-    init(postgres row: PostgresRow) throws {
-        (url, events, sealedSecret, createdAt) = try row.decode((String, String, Data, Int64).self)
     }
 
     func webhook(app: AppID, appKey: DataKey) throws -> (webhook: Webhook, secret: String) {
@@ -45,13 +40,6 @@ struct WebhookDeliveryRecord: Codable, FetchableRecord {
     var outcome: WebhookDelivery.Outcome
 
     static let columns = "id, messageID, event, attempt, url, statusCode, error, durationMilliseconds, at, outcome"
-
-    init(postgres row: PostgresRow) throws {
-        let attempt: Int64, statusCode: Int64?, duration: Int64
-        (id, messageID, event, attempt, url, statusCode, error, duration, at, outcome) = try row.decode(
-            (Int64, String, String, Int64, String, Int64?, String?, Int64, Int64, WebhookDelivery.Outcome).self)
-        (self.attempt, self.statusCode, durationMilliseconds) = (Int(attempt), statusCode.map(Int.init), Int(duration))
-    }
 
     var delivery: (id: Int64, delivery: WebhookDelivery) {
         (
