@@ -44,6 +44,15 @@ struct OperationsTests {
         return copy
     }
 
+    /// A server on `data` with an app, users ana and ben, and their direct channel.
+    static func serverWithDirectChannel(data: URL) async throws -> (app: EndToEndTests.Created, server: HeraldProcess, channel: Channel) {
+        let app = try EndToEndTests.createApp(data: data)
+        let server = try await HeraldProcess.start(data: data)
+        for name in ["ana", "ben"] { await EndToEndTests.call(.PUT, "\(server.baseURL)/v1/users/\(name)", key: app.apiKey, body: "{}") }
+        let created = try #require(await EndToEndTests.call(.POST, "\(server.baseURL)/v1/channels", key: app.apiKey, body: #"{"type":"direct","members":["ana","ben"]}"#))
+        return (app, server, try WireJSON.decoder().decode(Channel.self, from: created.body))
+    }
+
     @Test("After a command or a clean stop the WAL is empty: herald.sqlite alone, copied, holds everything")
     func databaseFileAloneIsTheDatabase() async throws {
         let data = try EndToEndTests.temporaryDirectory()
@@ -149,11 +158,7 @@ struct OperationsTests {
     func readmeRealtimeTerminal() async throws {
         let data = try EndToEndTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
-        let app = try EndToEndTests.createApp(data: data)
-        let server = try await HeraldProcess.start(data: data)
-        for name in ["ana", "ben"] { await EndToEndTests.call(.PUT, "\(server.baseURL)/v1/users/\(name)", key: app.apiKey, body: "{}") }
-        let created = try #require(await EndToEndTests.call(.POST, "\(server.baseURL)/v1/channels", key: app.apiKey, body: #"{"type":"direct","members":["ana","ben"]}"#))
-        let channel = try WireJSON.decoder().decode(Channel.self, from: created.body)
+        let (app, server, channel) = try await Self.serverWithDirectChannel(data: data)
         let issued = try #require(await EndToEndTests.call(.POST, "\(server.baseURL)/v1/users/ben/tokens", key: app.apiKey))
         let token = try #require(try JSONSerialization.jsonObject(with: issued.body) as? [String: Any])["token"] as? String
 
@@ -245,11 +250,7 @@ struct OperationsTests {
     func commitMetrics() async throws {
         let data = try EndToEndTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
-        let app = try EndToEndTests.createApp(data: data)
-        let server = try await HeraldProcess.start(data: data)
-        for name in ["ana", "ben"] { await EndToEndTests.call(.PUT, "\(server.baseURL)/v1/users/\(name)", key: app.apiKey, body: "{}") }
-        let created = try #require(await EndToEndTests.call(.POST, "\(server.baseURL)/v1/channels", key: app.apiKey, body: #"{"type":"direct","members":["ana","ben"]}"#))
-        let channel = try WireJSON.decoder().decode(Channel.self, from: created.body)
+        let (app, server, channel) = try await Self.serverWithDirectChannel(data: data)
         for index in 0..<3 {
             await EndToEndTests.call(.POST, "\(server.baseURL)/v1/channels/\(channel.id)/messages", key: app.apiKey, body: #"{"text":"m\#(index)","sender":"ana"}"#)
         }
