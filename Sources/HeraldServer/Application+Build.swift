@@ -83,6 +83,8 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
     let table = RouteTable()
     let router = Router(context: HeraldRequestContext.self)
     router.add(middleware: SecurityHeadersMiddleware(usesTLS: configuration.tlsCertificateFile != nil))
+    // Outside the request log, so its line carries the trace id (the OTel metadata provider).
+    if configuration.tracesRequests { router.add(middleware: TracingMiddleware()) }
     let metrics = PrometheusMetricsFactory(registry: parts.metrics)
     router.add(middleware: RequestLoggingMiddleware(metrics: metrics))
     router.add(middleware: ProblemMiddleware(routes: table))

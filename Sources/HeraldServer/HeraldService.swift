@@ -2,21 +2,23 @@ import Foundation
 import HeraldStore
 public import Logging
 import Prometheus
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// `herald serve`: opens the store (the embedded SQLite of a data directory, or PostgreSQL with
 /// `--database`), runs the HTTP and realtime server until SIGTERM or SIGINT, then shuts down in order:
 /// WebSockets closed with 1001, in-flight requests finished, the store's writer drained and closed.
 public enum HeraldService {
-    public static func run(configuration: ServerConfiguration, logger: Logger) async throws {
+    /// - Parameter observability: services that export telemetry (the OTLP trace exporter): started
+    ///   first and stopped last, so the spans of the shutdown itself are still sent.
+    public static func run(configuration: ServerConfiguration, observability: [any Service] = [], logger: Logger) async throws {
         if let database = configuration.database {
-            try await runClusterNode(configuration: configuration, database: database, logger: logger)
+            try await runClusterNode(configuration: configuration, database: database, observability: observability, logger: logger)
         } else {
-            try await runEmbedded(configuration: configuration, logger: logger)
+            try await runEmbedded(configuration: configuration, observability: observability, logger: logger)
         }
     }
 
-    private static func runEmbedded(configuration: ServerConfiguration, logger: Logger) async throws {
+    private static func runEmbedded(configuration: ServerConfiguration, observability: [any Service], logger: Logger) async throws {
         let directory = DataDirectory(path: configuration.dataDirectory)
         let prepared = try directory.prepare(environmentKey: configuration.masterKeyBase64)
         let lock = try directory.lock()
@@ -31,7 +33,7 @@ public enum HeraldService {
         }
         if prepared.createdDatabase { logger.notice("created database", metadata: ["path": "\(directory.databaseURL.path)"]) }
         logger.notice("herald starting", metadata: ["data": "\(directory.url.path)", "durability": "\(configuration.durability)"])
-        try await serve(configuration: configuration, store: store, hub: hub, readiness: Readiness(), relay: nil, metrics: metrics, logger: logger)
+        try await serve(configuration: configuration, store: store, hub: hub, readiness: Readiness(), relay: nil, metrics: metrics, observability: observability, logger: logger)
         try await store.close()
         withExtendedLifetime(lock) {}
         logger.notice("herald stopped")
@@ -39,7 +41,7 @@ public enum HeraldService {
 
     /// One node of a cluster: PostgreSQL for the store, its LISTEN/NOTIFY feed for the realtime events
     /// of the other nodes. The node takes connections only once it hears the others.
-    private static func runClusterNode(configuration: ServerConfiguration, database: PostgresURL, logger: Logger) async throws {
+    private static func runClusterNode(configuration: ServerConfiguration, database: PostgresURL, observability: [any Service], logger: Logger) async throws {
         let masterKey = try SharedMasterKey.load(environmentKey: configuration.masterKeyBase64, file: configuration.masterKeyFile)
         let hub = Hub(logger: logger)
         let metrics = PrometheusCollectorRegistry()
@@ -51,7 +53,7 @@ public enum HeraldService {
         let relay = ClusterRelay(store: store, hub: hub, readiness: readiness, logger: logger)
         logger.notice("herald starting", metadata: ["database": "\(database)", "node": "\(store.nodeID)"])
         do {
-            try await serve(configuration: configuration, store: store, hub: hub, readiness: readiness, relay: relay, metrics: metrics, logger: logger)
+            try await serve(configuration: configuration, store: store, hub: hub, readiness: readiness, relay: relay, metrics: metrics, observability: observability, logger: logger)
         } catch {
             try? await store.close()
             throw error
@@ -62,10 +64,11 @@ public enum HeraldService {
 
     private static func serve(
         configuration: ServerConfiguration, store: any Store, hub: Hub, readiness: Readiness, relay: ClusterRelay?, metrics: PrometheusCollectorRegistry,
-        logger: Logger
+        observability: [any Service], logger: Logger
     ) async throws {
         let app = try buildApplication(configuration: configuration, store: store, hub: hub, readiness: readiness, metrics: metrics, logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+        // A group stops its services in reverse order: the exporters go last.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = observability.map { .init(service: $0) } + [
             .init(service: AfterListening(service: app, relay: relay)),
             .init(service: RealtimeDrainService(hub: hub, readiness: readiness, timeout: configuration.shutdownGrace, drainDelay: configuration.drainDelay)),
             .init(service: IdempotencySweeper(store: store, now: configuration.now, logger: logger)),

@@ -67,6 +67,10 @@ public struct ServerConfiguration: Sendable {
     /// Whether the background workers (scheduler, outbox) run with the server. Tests that drive them
     /// step by step turn this off.
     public var runsWorkers = true
+    /// A span per request (Hummingbird's `TracingMiddleware`, on the process's tracer) with child spans
+    /// for its commit and its deliveries. Off by default: `herald serve --otlp-traces-endpoint` turns it
+    /// on after bootstrapping a tracer that exports OTLP.
+    public var tracesRequests = false
     /// How often scheduled sends, resumed fan-outs and held items are looked for.
     public var schedulerInterval: Duration = .seconds(1)
     /// The clock used for token expiry and timestamps.

@@ -13,7 +13,7 @@ struct Serve: AsyncParsableCommand {
             HERALD_MASTER_KEY_FILE, HERALD_DATABASE_CONNECTIONS, HERALD_HOST, HERALD_PORT,
             HERALD_DURABILITY, HERALD_LOG_LEVEL, HERALD_ALLOW_PRIVATE_TARGETS, HERALD_APNS_URL, HERALD_FCM_URL,
             HERALD_FCM_TOKEN_URL, HERALD_EXTRA_CA_FILE, HERALD_TLS_CERT, HERALD_TLS_KEY,
-            HERALD_PLATFORM_RATE, HERALD_USER_RATE, HERALD_APP_CONCURRENCY. The master key is read from HERALD_MASTER_KEY (32 bytes, base64) when set,
+            HERALD_PLATFORM_RATE, HERALD_USER_RATE, HERALD_APP_CONCURRENCY, HERALD_OTLP_TRACES_ENDPOINT. The master key is read from HERALD_MASTER_KEY (32 bytes, base64) when set,
             otherwise from DIR/master.key, which the first start creates (mode 0600).
             With --database (PostgreSQL) several servers on one database form a cluster (docs/operations.md); every node
             needs the same master key, from HERALD_MASTER_KEY or --master-key-file, and a missing key is an error.
@@ -44,6 +44,11 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .long, help: "text, or json: one JSON object per line for a log pipeline (env HERALD_LOG_FORMAT; default text).")
     var logFormat: String?
+
+    @Option(
+        name: .customLong("otlp-traces-endpoint"),
+        help: "Send traces by OTLP/HTTP to this URL, such as http://127.0.0.1:4318/v1/traces: a span per request with its commit and deliveries; off when unset; OTEL_* variables tune the rest (env HERALD_OTLP_TRACES_ENDPOINT).")
+    var otlpTracesEndpoint: String?
 
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve HTTPS and WSS only, TLS 1.2 or later (env HERALD_TLS_CERT; needs --tls-key).")
     var tlsCertificate: String?
@@ -180,16 +185,27 @@ struct Serve: AsyncParsableCommand {
             guard FileManager.default.isReadableFile(atPath: file) else { throw ValidationError("--extra-ca-file \(file) cannot be read.") }
             configuration.extraCAFile = file
         }
-        let level = configuration.logLevel
-        LoggingSystem.bootstrap { label in
-            if format == "json" { return JSONLogHandler(label: label, level: level) }
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        let traceEndpoint = otlpTracesEndpoint ?? environment["HERALD_OTLP_TRACES_ENDPOINT"]
+        if let traceEndpoint, TraceExport.validated(traceEndpoint) == nil {
+            throw ValidationError("--otlp-traces-endpoint must be an http or https URL, such as http://127.0.0.1:4318/v1/traces.")
         }
+        configuration.tracesRequests = traceEndpoint != nil
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap(
+            { label, provider in
+                if format == "json" {
+                    var handler = JSONLogHandler(label: label, level: level)
+                    handler.metadataProvider = provider
+                    return handler
+                }
+                var handler = StreamLogHandler.standardError(label: label, metadataProvider: provider)
+                handler.logLevel = level
+                return handler
+            }, metadataProvider: traceEndpoint == nil ? nil : TraceExport.logMetadata)
         let logger = Logger(label: "herald")
         do {
-            try await HeraldService.run(configuration: configuration, logger: logger)
+            let observability = try traceEndpoint.map { [try TraceExport.bootstrap(endpoint: $0, logger: logger)] } ?? []
+            try await HeraldService.run(configuration: configuration, observability: observability, logger: logger)
         } catch let error as DataDirectory.Failure {
             logger.critical("\(error.description)")
             throw ExitCode.failure

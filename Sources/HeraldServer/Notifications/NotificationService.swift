@@ -156,16 +156,20 @@ final class NotificationService: Sendable {
     private func write(_ items: [InboxItem], app: AppID) async throws {
         guard !items.isEmpty else { return }
         let time = now()
-        try await store.insertInboxItems(items, app: app, now: time)
+        try await TracedStep.run("herald.commit", ["herald.inbox_items": .int(Int64(items.count))]) {
+            try await store.insertInboxItems(items, app: app, now: time)
+        }
         itemsWritten.increment(by: items.count)
         try await publish(items.filter { $0.createdAt <= time }, app: app)
     }
 
     /// `inbox.created` to each recipient's live connections; the items that reached one are delivered.
     private func publish(_ items: [InboxItem], app: AppID) async throws {
-        let delivered = items.filter { hub.publish(.inboxCreated($0), app: app, to: [$0.recipient]) }.map(\.id)
-        itemsPublished.increment(by: delivered.count)
-        try await store.markDelivered(delivered, app: app)
+        try await TracedStep.run("herald.deliver", ["herald.inbox_items": .int(Int64(items.count))]) {
+            let delivered = items.filter { hub.publish(.inboxCreated($0), app: app, to: [$0.recipient]) }.map(\.id)
+            itemsPublished.increment(by: delivered.count)
+            try await store.markDelivered(delivered, app: app)
+        }
     }
 
     /// Sends what is due: scheduled notifications whose time has come, fan-outs a stopped process left

@@ -141,6 +141,10 @@ public final class Hub: Sendable {
     /// - Parameter settlesPushes: whether the push rows of created messages are this node's to settle:
     ///   true for its own commits, false for other nodes' (the committing node settles those).
     func deliver(_ changes: [CommittedMessage], settlesPushes: Bool) {
+        TracedStep.run("herald.deliver", ["herald.messages": .int(Int64(changes.count))]) { fanOut(changes, settlesPushes: settlesPushes) }
+    }
+
+    private func fanOut(_ changes: [CommittedMessage], settlesPushes: Bool) {
         let encoder = WireJSON.encoder()
         var settlements: [(message: MessageID, offline: [UserID])] = []
         for change in changes {

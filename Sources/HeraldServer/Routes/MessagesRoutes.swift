@@ -28,8 +28,10 @@ struct MessagesRoutes {
         let idempotency = try request.idempotencyKey(
             scope: "http:\(caller):messages:\(channel.id)", request: input.content.canonicalBytes(sender: sender), user: sender)
         let messageSigner = sender == nil ? try await businessMessageSigner(for: input.content, app: caller.appID) : nil
-        let result = try await store.append(
-            AppendRequest(app: caller.appID, channel: channel.id, sender: sender, content: input.content, idempotency: idempotency, signer: messageSigner))
+        let result = try await TracedStep.run("herald.commit", ["herald.messages": .int(1)]) {
+            try await store.append(
+                AppendRequest(app: caller.appID, channel: channel.id, sender: sender, content: input.content, idempotency: idempotency, signer: messageSigner))
+        }
         return try JSONResponse.make(result.message, status: result.isReplay ? .ok : .created)
     }
 
