@@ -31,20 +31,23 @@ struct FanoutScenario {
             let recorder = LatencyScenario.Recorder()
             let last = Last()
             let received = (0..<members).map { _ in LatencyScenario.Received() }
-            let serverCPUBefore = target.cpuSeconds()
-            let ownCPUBefore = ProcessUsage.ownCPUSeconds()
+            var serverCPUBefore: Double?
+            var ownCPUBefore = 0.0
             var started = ContinuousClock.now
             try await withThrowingTaskGroup(of: Void.self) { group in
                 try await ReceiverGroup.connect(members, into: &group, url: { target.realtimeURL(node: $0) }, messages: messages, token: { tokens[$0] }) { index, frame in
-                    guard case .messageCreated(let message) = frame, let nanos = Int64(message.text.dropFirst(2)) else { return }
-                    let microseconds = LatencyScenario.elapsedMicroseconds(since: nanos)
+                    guard frame.kind == .messageCreated, let sent = frame.sentNanos, let seq = frame.seq else { return }
+                    let microseconds = frame.microseconds(since: sent)
                     recorder.delivery(microseconds)
-                    last.record(message.seq, microseconds)
-                    received[index].add(message.seq)
+                    last.record(seq, microseconds)
+                    received[index].add(seq)
                 }
+                // The CPU windows start once every member is connected.
+                serverCPUBefore = target.cpuSeconds()
+                ownCPUBefore = ProcessUsage.ownCPUSeconds()
                 started = ContinuousClock.now
                 for _ in 0..<messages {
-                    let nanos = (ContinuousClock.now - LatencyScenario.origin).microseconds * 1000
+                    let nanos = ScannedFrame.now()
                     try await api.call(.POST, "/v1/channels/\(channel)/messages", body: #"{"text":"t=\#(nanos)"}"#, expect: [201])
                 }
                 try await group.waitForAll()
@@ -61,7 +64,7 @@ struct FanoutScenario {
                 parameters: [("members", "\(members)"), ("messages", "\(messages)"), ("durability", target.durability), ("build", PushScenario.build)],
                 figures: [("deliveries_per_second", Double(members * messages) / elapsed.seconds), ("fsync_p50_ms", fsync)]
                     + BenchResult.latencies("last_member", lastMember) + BenchResult.latencies("delivery", recorder.histograms.delivery)
-                    + target.cpuFigures(since: serverCPUBefore) + [("bench_cpu_seconds", ownCPU)])
+                    + target.cpuFigures(since: serverCPUBefore, bench: ownCPU))
         }
     }
 }

@@ -103,6 +103,6 @@ struct HistoryScenario {
             scenario: "history",
             parameters: [("channel_messages", "\(size)"), ("page", "50"), ("clients", "\(clients)"), ("pages", "\(pages)"), ("build", PushScenario.build)],
             figures: [("pages_per_second", Double(pages) / elapsed.seconds), ("seed_messages_per_second", Double(size) / seedSeconds), ("fsync_p50_ms", fsync)]
-                + BenchResult.latencies("page", recorder.histograms.ack) + target.cpuFigures(since: serverCPUBefore) + [("bench_cpu_seconds", ownCPU)])
+                + BenchResult.latencies("page", recorder.histograms.ack) + target.cpuFigures(since: serverCPUBefore, bench: ownCPU))
     }
 }

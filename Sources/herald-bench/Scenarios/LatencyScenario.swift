@@ -11,8 +11,11 @@ import Synchronization
 
 /// `pairs` 1:1 conversations over WebSocket at `rate` messages per second in total: each sender
 /// sends `message.send` frames on a fixed schedule; the time to its `ack` (after the commit) and to
-/// the peer's `message.created` are recorded with HDR histograms. Fails unless every receiver got
-/// every message exactly once, in seq order.
+/// the peer's `message.created` are recorded with HDR histograms, from the time each send was
+/// *scheduled*: a sender held up (by a busy core, a slow server) does not hide the delay, which
+/// would understate every percentile (coordinated omission). Fails unless every receiver got every
+/// message exactly once, in seq order. Every socket connects before the schedule and the CPU
+/// windows start.
 struct LatencyScenario {
     let pairs: Int
     let rate: Int
@@ -39,8 +42,10 @@ struct LatencyScenario {
 
     static let origin = ContinuousClock.now
 
-    static func elapsedMicroseconds(since nanos: Int64) -> UInt64 {
-        UInt64(max(0, (ContinuousClock.now - origin).microseconds - nanos / 1000))
+    /// Nanoseconds from the origin to `instant`.
+    static func nanos(at instant: ContinuousClock.Instant) -> Int64 {
+        let elapsed = instant - origin
+        return elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
     }
 
     func run(on server: BenchServer) async throws -> BenchResult {
@@ -54,23 +59,33 @@ struct LatencyScenario {
         let recorder = Recorder()
         let received = (0..<pairs).map { _ in Received() }
         let issued = try await api.tokens(for: conversations)
-        let serverCPUBefore = target.cpuSeconds()
-        let ownCPUBefore = ProcessUsage.ownCPUSeconds()
+        var serverCPUBefore: Double?
+        var ownCPUBefore = 0.0
         var started = ContinuousClock.now
+        let gate = StartGate()
         try await withThrowingTaskGroup(of: Void.self) { group in
             try await ReceiverGroup.connect(pairs, into: &group, url: { target.realtimeURL(node: $0) }, messages: perSender, token: { issued[$0].receiver }) { index, frame in
-                guard case .messageCreated(let message) = frame, let nanos = Int64(message.text.dropFirst(2)) else { return }
-                recorder.delivery(Self.elapsedMicroseconds(since: nanos))
-                received[index].add(message.seq)
+                guard frame.kind == .messageCreated, let sent = frame.sentNanos, let seq = frame.seq else { return }
+                recorder.delivery(frame.microseconds(since: sent))
+                received[index].add(seq)
             }
-            started = ContinuousClock.now
             for (index, conversation) in conversations.enumerated() {
+                await gate.admit(index)
                 group.addTask {
-                    try await BenchSocket.send(
-                        url: target.realtimeURL(node: index + 1), token: issued[index].sender, channel: conversation.channel, count: perSender, interval: interval,
-                        offset: interval * index / pairs, recorder: recorder)
+                    do {
+                        try await BenchSocket.send(
+                            url: target.realtimeURL(node: index + 1), token: issued[index].sender, channel: conversation.channel, count: perSender, interval: interval,
+                            offset: interval * index / pairs, gate: gate, recorder: recorder)
+                    } catch {
+                        gate.abandon()
+                        throw error
+                    }
                 }
             }
+            guard await gate.allArrived(pairs) else { throw Failure(description: "a sender could not connect") }
+            serverCPUBefore = target.cpuSeconds()
+            ownCPUBefore = ProcessUsage.ownCPUSeconds()
+            started = gate.open()
             try await group.waitForAll()
         }
         let elapsed = ContinuousClock.now - started
@@ -87,7 +102,7 @@ struct LatencyScenario {
                 ("build", PushScenario.build),
             ],
             figures: [("messages_per_second", Double(total) / elapsed.seconds), ("fsync_p50_ms", fsync)] + BenchResult.latencies("ack", ack)
-                + BenchResult.latencies("delivery", delivery) + target.cpuFigures(since: serverCPUBefore) + [("bench_cpu_seconds", ownCPU)])
+                + BenchResult.latencies("delivery", delivery) + target.cpuFigures(since: serverCPUBefore, bench: ownCPU))
     }
 }
 
@@ -101,11 +116,12 @@ struct BenchAPI: Sendable {
     /// The id of the run's user `name`.
     func user(_ name: String) -> String { run + name }
 
+    /// - Parameter bearer: the credential, the app's API key unless given (a user token).
     @discardableResult
-    func call(_ method: HTTPMethod, _ path: String, body: String? = nil, expect: Set<Int>) async throws -> Data {
+    func call(_ method: HTTPMethod, _ path: String, body: String? = nil, bearer: String? = nil, expect: Set<Int>) async throws -> Data {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
+        request.headers.add(name: "Authorization", value: "Bearer \(bearer ?? apiKey)")
         request.headers.add(name: "Content-Type", value: "application/json")
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
@@ -167,22 +183,27 @@ enum BenchSocket {
         return logger
     }
 
-    static func receive(url: String, token: String, count: Int, onFrame: @escaping @Sendable (ServerFrame) -> Void) async throws {
+    /// Reads until `count` `message.created` frames arrived; each frame is timed on arrival, then scanned.
+    static func receive(url: String, token: String, count: Int, onFrame: @escaping @Sendable (ScannedFrame) -> Void) async throws {
         _ = try await WebSocketClient.connect(url: url, configuration: configuration(token: token), logger: logger) {
             inbound, outbound, _ in
             var messages = 0
             for try await message in inbound.messages(maxSize: 1 << 22) {
-                guard case .text(let text) = message, let frame = try? WireJSON.decoder().decode(ServerFrame.self, from: Data(text.utf8)) else { continue }
+                let arrived = ScannedFrame.now()
+                guard case .text(let text) = message else { continue }
+                let frame = ScannedFrame(text, arrivedNanos: arrived)
                 onFrame(frame)
-                if case .messageCreated = frame { messages += 1 }
+                if frame.kind == .messageCreated { messages += 1 }
                 if messages == count { break }
             }
             try await outbound.close(.normalClosure, reason: nil)
         }
     }
 
+    /// Sends `count` messages on a schedule (`interval` apart, from the gate's start plus `offset`),
+    /// each stamped and timed from its scheduled instant, and records the time to each `ack`.
     static func send(
-        url: String, token: String, channel: String, count: Int, interval: Duration, offset: Duration, recorder: LatencyScenario.Recorder
+        url: String, token: String, channel: String, count: Int, interval: Duration, offset: Duration, gate: StartGate, recorder: LatencyScenario.Recorder
     ) async throws {
         _ = try await WebSocketClient.connect(url: url, configuration: configuration(token: token), logger: logger) {
             inbound, outbound, _ in
@@ -191,19 +212,20 @@ enum BenchSocket {
                 group.addTask {
                     var acks = 0
                     for try await message in inbound.messages(maxSize: 1 << 22) {
-                        guard case .text(let text) = message, case .ack(let id, _)? = try? WireJSON.decoder().decode(ServerFrame.self, from: Data(text.utf8)),
-                            let nanos = sentAt.take(id.rawValue)
-                        else { continue }
-                        recorder.ack(LatencyScenario.elapsedMicroseconds(since: nanos))
+                        let arrived = ScannedFrame.now()
+                        guard case .text(let text) = message else { continue }
+                        let frame = ScannedFrame(text, arrivedNanos: arrived)
+                        guard frame.kind == .ack, let id = frame.clientMessageID, let nanos = sentAt.take(id) else { continue }
+                        recorder.ack(frame.microseconds(since: nanos))
                         acks += 1
                         if acks == count { return }
                     }
                 }
-                try await Task.sleep(for: offset)
-                let start = ContinuousClock.now
+                let start = await gate.arriveAndWait() + offset
                 for index in 0..<count {
-                    try await Task.sleep(until: start + interval * index)
-                    let nanos = (ContinuousClock.now - LatencyScenario.origin).microseconds * 1000
+                    let scheduled = start + interval * index
+                    try await Task.sleep(until: scheduled)
+                    let nanos = LatencyScenario.nanos(at: scheduled)
                     let id = "b\(index)"
                     sentAt.record(id, nanos)
                     try await outbound.write(.text(#"{"type":"message.send","channelId":"\#(channel)","clientMessageId":"\#(id)","text":"t=\#(nanos)"}"#))

@@ -6,8 +6,11 @@ import HummingbirdWSClient
 /// As many durable 1:1 messages per second as the server sustains: `pairs` senders each keep up to
 /// `window` messages in flight (a new send on each ack, at most 90 a second: the server closes a
 /// connection beyond 100 frames/s with 4429) until each has sent `perSender`. Many pairs, as real
-/// traffic is. Delivery to
-/// the peer is timed from the send; every receiver must get every message exactly once, in order.
+/// traffic is, and enough of them that the clients could offer more than the goal (400 pairs offer up
+/// to 36,000 msg/s): `offered_ceiling_per_second` is what the pacing allows, `sent_per_second` what the
+/// senders managed, `delivered_per_second` what reached the peers. Delivery to the peer is timed from
+/// the send; every receiver must get every message exactly once, in order. Every socket connects
+/// before the first send and the CPU windows start.
 struct ThroughputScenario {
     let pairs: Int
     let window: Int
@@ -19,22 +22,38 @@ struct ThroughputScenario {
             let recorder = LatencyScenario.Recorder()
             let received = (0..<pairs).map { _ in LatencyScenario.Received() }
             let tokens = try await api.tokens(for: conversations)
-            let serverCPUBefore = target.cpuSeconds()
-            let ownCPUBefore = ProcessUsage.ownCPUSeconds()
+            var serverCPUBefore: Double?
+            var ownCPUBefore = 0.0
             var started = ContinuousClock.now
+            let gate = StartGate()
+            let lastSend = Tally()
+            var sendingEnded = ContinuousClock.now
             try await withThrowingTaskGroup(of: Void.self) { group in
                 try await ReceiverGroup.connect(pairs, into: &group, url: { target.realtimeURL(node: $0) }, messages: perSender, token: { tokens[$0].receiver }) { index, frame in
-                    guard case .messageCreated(let message) = frame, let nanos = Int64(message.text.dropFirst(2)) else { return }
-                    recorder.delivery(LatencyScenario.elapsedMicroseconds(since: nanos))
-                    received[index].add(message.seq)
+                    guard frame.kind == .messageCreated, let sent = frame.sentNanos, let seq = frame.seq else { return }
+                    recorder.delivery(frame.microseconds(since: sent))
+                    received[index].add(seq)
                 }
-                started = ContinuousClock.now
                 for (index, conversation) in conversations.enumerated() {
+                    await gate.admit(index)
                     group.addTask {
-                        try await BenchSocket.sendWindowed(
-                            url: target.realtimeURL(node: index + 1), token: tokens[index].sender, channel: conversation.channel, count: perSender, window: window, recorder: recorder)
+                        do {
+                            try await BenchSocket.sendWindowed(
+                                url: target.realtimeURL(node: index + 1), token: tokens[index].sender, channel: conversation.channel, count: perSender, window: window,
+                                gate: gate, lastSend: lastSend, recorder: recorder)
+                        } catch {
+                            gate.abandon()
+                            lastSend.add()
+                            throw error
+                        }
                     }
                 }
+                guard await gate.allArrived(pairs) else { throw LatencyScenario.Failure(description: "a sender could not connect") }
+                serverCPUBefore = target.cpuSeconds()
+                ownCPUBefore = ProcessUsage.ownCPUSeconds()
+                started = gate.open()
+                await lastSend.wait(atLeast: pairs)
+                sendingEnded = ContinuousClock.now
                 try await group.waitForAll()
             }
             let elapsed = ContinuousClock.now - started
@@ -50,49 +69,66 @@ struct ThroughputScenario {
                     ("pairs", "\(pairs)"), ("window_per_sender", "\(window)"), ("messages", "\(total)"), ("durability", target.durability),
                     ("build", PushScenario.build),
                 ],
-                figures: [("delivered_per_second", Double(total) / elapsed.seconds), ("fsync_p50_ms", fsync)] + BenchResult.latencies("ack", ack)
-                    + BenchResult.latencies("delivery", delivery) + target.cpuFigures(since: serverCPUBefore) + [("bench_cpu_seconds", ownCPU)])
+                figures: [
+                    ("offered_ceiling_per_second", Double(pairs) / BenchSocket.sendSpacing.seconds), ("sent_per_second", Double(total) / (sendingEnded - started).seconds),
+                    ("delivered_per_second", Double(total) / elapsed.seconds), ("fsync_p50_ms", fsync),
+                ] + BenchResult.latencies("ack", ack)
+                    + BenchResult.latencies("delivery", delivery) + target.cpuFigures(since: serverCPUBefore, bench: ownCPU))
         }
     }
 }
 
 extension BenchSocket {
-    /// Sends `count` messages keeping at most `window` without an ack, recording each ack's latency.
-    static func sendWindowed(url: String, token: String, channel: String, count: Int, window: Int, recorder: LatencyScenario.Recorder) async throws {
+    /// Paced under the server's per-connection limit (100 frames/s sustained; 4429 beyond it).
+    static let sendSpacing = Duration.milliseconds(11)
+
+    /// Sends `count` messages keeping at most `window` without an ack, recording each ack's latency;
+    /// tells `lastSend` when its last message left. Acks are read by a task of their own, so an ack
+    /// is timed when it arrives, not after the writer's pacing sleep.
+    static func sendWindowed(
+        url: String, token: String, channel: String, count: Int, window: Int, gate: StartGate, lastSend: Tally, recorder: LatencyScenario.Recorder
+    ) async throws {
         _ = try await WebSocketClient.connect(url: url, configuration: configuration(token: token), logger: logger) {
             inbound, outbound, _ in
             let sentAt = SendTimes()
-            var sent = 0
-            // Paced under the server's per-connection limit (100 frames/s sustained; 4429 beyond it).
-            let spacing = Duration.milliseconds(11)
-            var nextAllowed = ContinuousClock.now
-            func sendNext() async throws {
-                try await Task.sleep(until: nextAllowed)
-                nextAllowed = max(ContinuousClock.now, nextAllowed) + spacing
-                let nanos = (ContinuousClock.now - LatencyScenario.origin).microseconds * 1000
-                let id = "w\(sent)"
-                sentAt.record(id, nanos)
-                sent += 1
-                try await outbound.write(.text(#"{"type":"message.send","channelId":"\#(channel)","clientMessageId":"\#(id)","text":"t=\#(nanos)"}"#))
-            }
-            // In order: the next send waits for the previous write, so seqs follow the send order.
-            for _ in 0..<min(window, count) { try await sendNext() }
-            var acks = 0
-            for try await message in inbound.messages(maxSize: 1 << 22) {
-                guard case .text(let text) = message, let frame = try? WireJSON.decoder().decode(ServerFrame.self, from: Data(text.utf8)) else { continue }
-                if case .error(let code, let detail, _) = frame {
-                    FileHandle.standardError.write(Data("herald-bench: a send was refused: \(code): \(detail)\n".utf8))
-                    throw LatencyScenario.Failure(description: "a send was refused: \(code): \(detail)")
+            let (credits, credit) = AsyncStream<Void>.makeStream()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    defer { credit.finish() }
+                    var acks = 0
+                    for try await message in inbound.messages(maxSize: 1 << 22) {
+                        let arrived = ScannedFrame.now()
+                        guard case .text(let text) = message else { continue }
+                        let frame = ScannedFrame(text, arrivedNanos: arrived)
+                        if frame.kind == .error {
+                            FileHandle.standardError.write(Data("herald-bench: a send was refused: \(text)\n".utf8))
+                            throw LatencyScenario.Failure(description: "a send was refused: \(text)")
+                        }
+                        guard frame.kind == .ack, let id = frame.clientMessageID, let nanos = sentAt.take(id) else { continue }
+                        recorder.ack(frame.microseconds(since: nanos))
+                        acks += 1
+                        if acks == count { return }
+                        credit.yield()
+                    }
+                    FileHandle.standardError.write(Data("herald-bench: a sender's socket closed after \(acks) of \(count) acks\n".utf8))
+                    throw LatencyScenario.Failure(description: "a sender's socket closed after \(acks) of \(count) acks (a limit of the server?)")
                 }
-                guard case .ack(let id, _) = frame, let nanos = sentAt.take(id.rawValue) else { continue }
-                recorder.ack(LatencyScenario.elapsedMicroseconds(since: nanos))
-                acks += 1
-                if acks == count { break }
-                if sent < count { try await sendNext() }
-            }
-            guard acks == count else {
-                FileHandle.standardError.write(Data("herald-bench: a sender's socket closed after \(acks) of \(count) acks\n".utf8))
-                throw LatencyScenario.Failure(description: "a sender's socket closed after \(acks) of \(count) acks (a limit of the server?)")
+                var sent = 0
+                var nextAllowed = await gate.arriveAndWait()
+                func sendNext() async throws {
+                    try await Task.sleep(until: nextAllowed)
+                    nextAllowed = max(ContinuousClock.now, nextAllowed) + sendSpacing
+                    let nanos = ScannedFrame.now()
+                    let id = "w\(sent)"
+                    sentAt.record(id, nanos)
+                    sent += 1
+                    try await outbound.write(.text(#"{"type":"message.send","channelId":"\#(channel)","clientMessageId":"\#(id)","text":"t=\#(nanos)"}"#))
+                    if sent == count { lastSend.add() }
+                }
+                // In order: the next send waits for the previous write, so seqs follow the send order.
+                for _ in 0..<min(window, count) { try await sendNext() }
+                for await _ in credits where sent < count { try await sendNext() }
+                try await group.waitForAll()
             }
             try await outbound.close(.normalClosure, reason: nil)
         }

@@ -162,9 +162,13 @@ struct BenchTarget: Sendable {
         return figures.isEmpty ? nil : figures.reduce(0, +)
     }
 
-    /// `server_cpu_seconds` since `before`, or nothing for a given server.
-    func cpuFigures(since before: Double?) -> [(String, Double)] {
-        guard let before, let now = cpuSeconds() else { return [] }
-        return [("server_cpu_seconds", now - before)]
+    /// `server_cpu_seconds` since `before` (nothing for a given server), the benchmark's own CPU seconds
+    /// over the same window, and `client_bound`: 1 when the benchmark used at least as much CPU as the
+    /// server. Both share the machine's cores, so a run where the client took half or more could not
+    /// have given the server all it could use: its figures measure the client as much as the server.
+    func cpuFigures(since before: Double?, bench: Double) -> [(String, Double)] {
+        guard let before, let now = cpuSeconds() else { return [("bench_cpu_seconds", bench)] }
+        let server = now - before
+        return [("server_cpu_seconds", server), ("bench_cpu_seconds", bench), ("client_bound", bench >= server ? 1 : 0)]
     }
 }

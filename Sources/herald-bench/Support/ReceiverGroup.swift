@@ -12,7 +12,7 @@ enum ReceiverGroup {
     ///   - onFrame: every frame receiver `index` reads.
     static func connect(
         _ count: Int, into group: inout ThrowingTaskGroup<Void, any Error>, url: @escaping @Sendable (Int) -> String, messages: Int, token: @escaping @Sendable (Int) -> String,
-        onFrame: @escaping @Sendable (_ index: Int, ServerFrame) -> Void
+        onFrame: @escaping @Sendable (_ index: Int, ScannedFrame) -> Void
     ) async throws {
         let settled = Tally()
         let failure = FirstError()
@@ -21,7 +21,7 @@ enum ReceiverGroup {
             group.addTask {
                 do {
                     try await BenchSocket.receive(url: url(index), token: token(index), count: messages) { frame in
-                        if case .ready = frame { settled.add() }
+                        if frame.kind == .ready { settled.add() }
                         onFrame(index, frame)
                     }
                 } catch {
