@@ -10,54 +10,36 @@ public import Foundation
 /// ECMAScript's shortest form (`1`, `1.5`, `1e+21`, `1e-7`, never `-0`); no white space.
 public enum CanonicalJSON {
     public static func data(_ value: JSONValue) -> Data {
-        var output = ""
-        write(value, to: &output)
-        return Data(output.utf8)
+        var writer = FrameWriter()
+        write(value, to: &writer)
+        return Data(writer.bytes)
     }
 
-    private static func write(_ value: JSONValue, to output: inout String) {
+    /// Appends the canonical form of `value` (strings through `FrameWriter.string`, the one JSON string
+    /// escaper of the wire format).
+    static func write(_ value: JSONValue, to writer: inout FrameWriter) {
         switch value {
-        case .null: output += "null"
-        case .bool(let flag): output += flag ? "true" : "false"
-        case .number(let number): output += format(number)
-        case .string(let text): writeString(text, to: &output)
+        case .null: writer.raw("null")
+        case .bool(let flag): writer.raw(flag ? "true" : "false")
+        case .number(let number): writer.append(format(number))
+        case .string(let text): writer.string(text)
         case .array(let items):
-            output += "["
+            writer.raw("[")
             for (index, item) in items.enumerated() {
-                if index > 0 { output += "," }
-                write(item, to: &output)
+                if index > 0 { writer.raw(",") }
+                write(item, to: &writer)
             }
-            output += "]"
+            writer.raw("]")
         case .object(let members):
-            output += "{"
+            writer.raw("{")
             for (index, name) in members.keys.sorted(by: { $0.utf16.lexicographicallyPrecedes($1.utf16) }).enumerated() {
-                if index > 0 { output += "," }
-                writeString(name, to: &output)
-                output += ":"
-                write(members[name]!, to: &output)
+                if index > 0 { writer.raw(",") }
+                writer.string(name)
+                writer.raw(":")
+                write(members[name]!, to: &writer)
             }
-            output += "}"
+            writer.raw("}")
         }
-    }
-
-    private static func writeString(_ text: String, to output: inout String) {
-        output += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\u{08}": output += "\\b"
-            case "\t": output += "\\t"
-            case "\n": output += "\\n"
-            case "\u{0C}": output += "\\f"
-            case "\r": output += "\\r"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: output.unicodeScalars.append(scalar)
-            }
-        }
-        output += "\""
     }
 
     /// ECMAScript's `Number.prototype.toString` for finite values (JSON has no others): Swift's shortest

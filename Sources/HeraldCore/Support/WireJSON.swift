@@ -71,7 +71,7 @@ public enum WireTime {
     }
 
     /// Year, month, day of a count of days since 1970-01-01 (H. Hinnant's `civil_from_days`).
-    private static func civil(fromDays days: Int) -> (Int, Int, Int) {
+    static func civil(fromDays days: Int) -> (Int, Int, Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097

@@ -145,7 +145,6 @@ public final class Hub: Sendable {
     }
 
     private func fanOut(_ changes: [CommittedMessage], settlesPushes: Bool) {
-        let encoder = WireJSON.encoder()
         var settlements: [(message: MessageID, offline: [UserID])] = []
         for change in changes {
             let frame: ServerFrame =
@@ -154,7 +153,7 @@ public final class Hub: Sendable {
                 case .updated: .messageUpdated(change.message)
                 case .deleted: .messageDeleted(change.message)
                 }
-            guard let text = try? String(decoding: encoder.encode(frame), as: UTF8.self) else { continue }
+            guard let text = FrameWriter.text(of: frame) else { continue }
             let reached = offer(text, app: change.app, to: change.members)
             if settlesPushes, change.change == .created {
                 let offline = change.members.filter { $0 != change.message.sender && !reached.contains($0) }
@@ -190,8 +189,8 @@ public final class Hub: Sendable {
     /// Sends a frame to this node's connections only (what another node announced).
     @discardableResult
     func publishLocally(_ frame: ServerFrame, app: AppID, to users: some Sequence<UserID>) -> Bool {
-        guard let data = try? WireJSON.encoder().encode(frame) else { return false }
-        return !offer(String(decoding: data, as: UTF8.self), app: app, to: users).isEmpty
+        guard let text = FrameWriter.text(of: frame) else { return false }
+        return !offer(text, app: app, to: users).isEmpty
     }
 
     /// Offers `text` to every live connection of `users`; returns the users at least one of whose

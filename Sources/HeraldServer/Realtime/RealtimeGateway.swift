@@ -239,12 +239,12 @@ struct RealtimeGateway: Sendable {
         case .auth:
             throw HeraldError.conflict(detail: "Already authenticated.")
         case .send(let channelID, let clientMessageID, let content):
-            let channel = try await store.requireChannel(channelID, in: identity.app)
-            let sender = try Access.sender(for: caller, requested: nil, in: channel)
+            // No read of the channel first: the writer checks, under its lock, that the channel is the
+            // app's and the sender a member (`AppendRules.check`), with the same errors.
             let key = IdempotencyKey(
-                scope: "ws:\(identity.user):\(channelID)", key: clientMessageID, request: content.canonicalBytes(sender: sender), user: identity.user,
+                scope: "ws:\(identity.user):\(channelID)", key: clientMessageID, request: content.canonicalBytes(sender: identity.user), user: identity.user,
                 requiresSameRequest: false)
-            let result = try await store.append(AppendRequest(app: identity.app, channel: channelID, sender: sender, content: content, idempotency: key))
+            let result = try await store.append(AppendRequest(app: identity.app, channel: channelID, sender: identity.user, content: content, idempotency: key))
             await send(.ack(clientMessageID: clientMessageID, message: result.message), on: session.queue)
         case .sync(let channelID, let afterSeq):
             let channel = try await store.requireChannel(channelID, in: identity.app)
@@ -280,8 +280,8 @@ struct RealtimeGateway: Sendable {
 
     @discardableResult
     private func send(_ frame: ServerFrame, on queue: OutboundQueue) async -> Bool {
-        guard let data = try? WireJSON.encoder().encode(frame) else { return false }
-        return await queue.send(String(decoding: data, as: UTF8.self))
+        guard let text = FrameWriter.text(of: frame) else { return false }
+        return await queue.send(text)
     }
 
     static func errorFrame(_ error: HeraldError, clientMessageID: ClientMessageID?) -> ServerFrame {
