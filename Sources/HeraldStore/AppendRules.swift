@@ -37,7 +37,7 @@ enum AppendRules {
         guard members.contains(where: { $0 != request.sender }) else { return nil }
         var payload: [String: JSONValue] = ["channelId": .string(request.channel.rawValue)]
         if let sender = request.sender { payload["sender"] = .string(sender.rawValue) }
-        return String(decoding: JSONValue.object(payload).canonicalData(), as: UTF8.self)
+        return String(decoding: CanonicalJSON.data(.object(payload)), as: UTF8.self)
     }
 
     /// A key whose first message is gone (deleted outside Herald, or being erased): the key stays

@@ -18,9 +18,17 @@ public enum RandomToken {
         }
     }
 
+    /// Eight bytes per draw from the system generator (one `getrandom` each): drawing byte by byte
+    /// made a system call per byte, and ids are drawn for every message written.
     public static func bytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        var output = [UInt8]()
+        output.reserveCapacity(count + 7)
+        while output.count < count {
+            withUnsafeBytes(of: generator.next()) { output.append(contentsOf: $0) }
+        }
+        output.removeLast(output.count - count)
+        return output
     }
 
     /// `byteCount` random bytes as base32 (5 bits a character).

@@ -21,6 +21,28 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
         var jws: String?
         /// Who made the last edit, when it was not the sender (the business moderating a customer's message).
         var editedBy: Message.Editor?
+
+        /// The JSON that is sealed, written by `FrameWriter` (what `JSONDecoder` reads back as `Content`;
+        /// `MessageRecordTests` checks both ways).
+        var json: [UInt8] {
+            var writer = FrameWriter(capacity: text.utf8.count + 32)
+            writer.raw(#"{"text":"#)
+            writer.string(text)
+            if let data {
+                writer.raw(#","data":"#)
+                writer.value(.object(data))
+            }
+            if let jws {
+                writer.raw(#","jws":"#)
+                writer.string(jws)
+            }
+            if let editedBy {
+                writer.raw(#","editedBy":"#)
+                writer.string(editedBy.rawValue)
+            }
+            writer.raw("}")
+            return writer.bytes
+        }
     }
 
     enum Columns {
@@ -36,7 +58,16 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
 
     mutating func seal(_ message: Message, key: DataKey?) throws {
         guard let key else { throw HeraldError.forbidden(reason: "The sender has been erased.") }
-        sealed = try key.seal(json: Content(text: message.text, data: message.data, jws: message.jws, editedBy: message.editedBy), context: context)
+        sealed = try key.seal(Data(Content(text: message.text, data: message.data, jws: message.jws, editedBy: message.editedBy).json), context: context)
+    }
+
+    /// Inserts the record through a statement prepared once per connection: every message written
+    /// passes here, and GRDB's `Encodable` persistence (a container per record) was a tenth of the
+    /// writer's time.
+    func insert(with db: Database) throws {
+        try db.cachedStatement(
+            sql: "INSERT INTO message (id, channelID, seq, sender, sealed, createdAt, editedAt, deletedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        ).execute(arguments: [id, channelID, seq, sender, sealed, createdAt, editedAt, deletedAt])
     }
 
     /// Edits (with `content`) or deletes the message this record holds, as both backends' writers do:

@@ -48,7 +48,7 @@ struct MessageBatchWriter {
         let seq = channel.lastSeq + 1
         try db.cachedStatement(sql: "UPDATE channel SET lastSeq = ?, lastActivityAt = ? WHERE id = ?").execute(arguments: [seq, WireTime.milliseconds(time), channel.id])
         let message = AppendRules.message(for: request, id: .generate(), seq: seq, at: time)
-        try MessageRecord(message, key: key).insert(db)
+        try MessageRecord(message, key: key).insert(with: db)
         if let sender = request.sender {
             // Sending implies having read everything up to one's own message.
             try db.cachedStatement(sql: "UPDATE channelMember SET lastReadSeq = ? WHERE channelID = ? AND userID = ? AND lastReadSeq < ?")
