@@ -1,5 +1,6 @@
 import Crypto
 public import Foundation
+import Synchronization
 
 /// A 256-bit AES-GCM key that seals content at rest: one per app (for what the business owns) and one
 /// per user (for what is about that user), each stored only wrapped (see `KeyRing` in HeraldStore).
@@ -8,6 +9,9 @@ public import Foundation
 /// row, or another user's row, does not open.
 public struct DataKey: Sendable {
     private let key: SymmetricKey
+    /// The HKDF subkeys of `tag`, by purpose, derived once per key: deriving anew made each tag four
+    /// HMACs instead of one, on every message written with an idempotency key.
+    private let tagKeys = TagKeys()
 
     /// The first byte of every sealed value: lets a later format coexist with this one.
     static let formatVersion: UInt8 = 1
@@ -52,7 +56,21 @@ extension DataKey {
     /// A keyed hash (HMAC-SHA256 under a subkey derived with HKDF) that lets equal values be found
     /// without storing them: a blind index. Equal inputs give equal tags; a tag reveals nothing else.
     public func tag(_ value: Data, purpose: String) -> Data {
-        let subkey = HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("herald tag \(purpose)".utf8), outputByteCount: 32)
+        let subkey = tagKeys.subkey(for: purpose) {
+            HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("herald tag \(purpose)".utf8), outputByteCount: 32)
+        }
         return Data(HMAC<SHA256>.authenticationCode(for: value, using: subkey))
+    }
+}
+
+/// A key's derived tag subkeys (a handful of purposes, so no bound is needed).
+private final class TagKeys: Sendable {
+    private let subkeys = Mutex<[String: SymmetricKey]>([:])
+
+    func subkey(for purpose: String, derive: () -> SymmetricKey) -> SymmetricKey {
+        if let known = subkeys.withLock({ $0[purpose] }) { return known }
+        let derived = derive()
+        subkeys.withLock { $0[purpose] = derived }
+        return derived
     }
 }

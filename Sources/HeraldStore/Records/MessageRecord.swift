@@ -172,6 +172,13 @@ extension IdempotencyRecord {
             appID: app, scope: key.scope, key: key.key.rawValue, fingerprint: key.fingerprint(appKey: appKey), resultID: resultID,
             createdAt: createdAt, userID: key.user)
     }
+
+    /// Inserts through a statement prepared once per connection (every keyed send writes one).
+    func insert(with db: Database) throws {
+        try db.cachedStatement(
+            sql: "INSERT INTO idempotencyKey (appID, scope, key, fingerprint, resultID, createdAt, userID) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        ).execute(arguments: [appID, scope, key, fingerprint, resultID, createdAt, userID])
+    }
 }
 
 /// JSON objects stored in text columns.

@@ -55,7 +55,7 @@ struct MessageBatchWriter {
                 .execute(arguments: [seq, channel.id, sender.rawValue, seq])
         }
         if let key = request.idempotency {
-            try IdempotencyRecord(key, app: request.app, appKey: try appKey(request.app), resultID: message.id.rawValue, createdAt: WireTime.milliseconds(time)).insert(db)
+            try IdempotencyRecord(key, app: request.app, appKey: try appKey(request.app), resultID: message.id.rawValue, createdAt: WireTime.milliseconds(time)).insert(with: db)
         }
         if let payload = AppendRules.pushPayload(for: request, members: members) {
             // Pushes for members who are offline, settled once live delivery has happened (see `settleMessagePushes`).
