@@ -31,10 +31,13 @@ enum AppendRules {
         return message
     }
 
-    /// The payload of the push row for the members who are offline (ids only), or nil when nobody else
-    /// is a member.
-    static func pushPayload(for request: AppendRequest, members: [UserID]) -> String? {
-        guard members.contains(where: { $0 != request.sender }) else { return nil }
+    /// The payload of the push row for the members who are offline (ids only), or nil when no member
+    /// but the sender has a device to push to (`withDevices`: the members who have one when the message
+    /// is committed). Most chats have no member to wake by push, and a row written for them was written,
+    /// settled and deleted again for nothing, on the single writer; a device registered after the
+    /// commit is pushed the next message.
+    static func pushPayload(for request: AppendRequest, withDevices: Set<UserID>) -> String? {
+        guard withDevices.contains(where: { $0 != request.sender }) else { return nil }
         var payload: [String: JSONValue] = ["channelId": .string(request.channel.rawValue)]
         if let sender = request.sender { payload["sender"] = .string(sender.rawValue) }
         return String(decoding: CanonicalJSON.data(.object(payload)), as: UTF8.self)

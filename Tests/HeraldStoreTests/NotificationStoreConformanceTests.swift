@@ -236,6 +236,7 @@ struct NotificationStoreConformanceTests {
         try await backend.withFixture { fixture in
             let store = fixture.store
             let app = try await fixture.appWithAnaAndBen()
+            _ = try await store.registerDevice(NewDevice(platform: .apns, token: "ben-phone"), for: ben, in: app)
             let channel = try await store.createChannel(NewChannel(type: .group, members: [ana, ben], name: "team"), in: app).channel
             let online = try await store.append(AppendRequest(app: app, channel: channel.id, sender: ana, content: MessageContent(text: "one"))).message
             let offline = try await store.append(AppendRequest(app: app, channel: channel.id, sender: ana, content: MessageContent(text: "two"))).message
@@ -245,6 +246,27 @@ struct NotificationStoreConformanceTests {
             #expect(jobs.map(\.subject) == [offline.id.rawValue])
             let payload = try JSONDecoder().decode(JSONValue.self, from: Data(try #require(jobs.first).payload.utf8))
             #expect(payload == .object(["channelId": .string(channel.id.rawValue), "sender": .string("ana"), "recipients": .array([.string("ben")])]))
+        }
+    }
+
+    @Test(
+        "A message writes a push row only when a member other than the sender has a device: none for a chat nobody can be woken in",
+        arguments: StoreBackend.allCases)
+    func noPushRowWithoutDevices(backend: StoreBackend) async throws {
+        try await backend.withFixture { fixture in
+            let store = fixture.store
+            let app = try await fixture.appWithAnaAndBen()
+            // Ana (the sender) has a device; Ben, the only other member, has none.
+            _ = try await store.registerDevice(NewDevice(platform: .apns, token: "ana-phone"), for: ana, in: app)
+            let channel = try await store.createChannel(NewChannel(type: .group, members: [ana, ben], name: "team"), in: app).channel
+            _ = try await store.append(AppendRequest(app: app, channel: channel.id, sender: ana, content: MessageContent(text: "nobody to wake")))
+            let beforeDevice = try await store.claimOutbox(kinds: [OutboxKind.messagePush], now: fixture.clock.now.addingTimeInterval(60), lease: 30, limit: 10)
+            #expect(beforeDevice.isEmpty)
+
+            _ = try await store.registerDevice(NewDevice(platform: .apns, token: "ben-phone"), for: ben, in: app)
+            let woken = try await store.append(AppendRequest(app: app, channel: channel.id, sender: ana, content: MessageContent(text: "ben can be woken"))).message
+            let afterDevice = try await store.claimOutbox(kinds: [OutboxKind.messagePush], now: fixture.clock.now.addingTimeInterval(60), lease: 30, limit: 10)
+            #expect(afterDevice.map(\.subject) == [woken.id.rawValue])
         }
     }
 }

@@ -104,7 +104,7 @@ extension PostgresMessageBatchWriter {
             created.append((entry, message, record))
             results[entry.index] = .success(AppendResult(message: message, isReplay: false))
         }
-        try await write(created.map { ($0.entry.request, $0.record) }, members: members)
+        try await write(created.map { ($0.entry.request, $0.record) })
         for (entry, message, _) in created {
             committed.append(CommittedMessage(app: entry.request.app, change: .created, message: message, members: members[entry.request.channel] ?? []))
         }
@@ -145,7 +145,22 @@ extension PostgresMessageBatchWriter {
         return found
     }
 
-    private func storedKeys(_ keyed: [(AppID, IdempotencyKey)]) async throws -> [String: (fingerprint: Data, resultID: String)] {
+    /// The members of each channel who have a device (one query for the batch).
+    private func membersWithDevices(of channels: [ChannelID]) async throws -> [ChannelID: Set<UserID>] {
+        var found: [ChannelID: Set<UserID>] = [:]
+        for row in try await connection.rows(
+            """
+            SELECT DISTINCT m.channelID, m.userID FROM channelMember m JOIN device d ON d.appID = m.appID AND d.userID = m.userID
+            WHERE m.channelID = ANY(\(channels))
+            """)
+        {
+            let (channel, user) = try row.decode((ChannelID, UserID).self)
+            found[channel, default: []].insert(user)
+        }
+        return found
+    }
+
+        private func storedKeys(_ keyed: [(AppID, IdempotencyKey)]) async throws -> [String: (fingerprint: Data, resultID: String)] {
         guard !keyed.isEmpty else { return [:] }
         let rows = try await connection.rows(
             """
@@ -186,7 +201,7 @@ extension PostgresMessageBatchWriter {
     }
 
     /// The messages, their channels' seqs and activity, the senders' read positions and the push rows.
-    private func write(_ created: [(request: AppendRequest, record: MessageRecord)], members: [ChannelID: [UserID]]) async throws {
+    private func write(_ created: [(request: AppendRequest, record: MessageRecord)]) async throws {
         guard !created.isEmpty else { return }
         let records = created.map(\.record)
         try await connection.execute(
@@ -223,8 +238,9 @@ extension PostgresMessageBatchWriter {
                 """)
         }
         // Pushes for members who are offline, settled once live delivery has happened (see `settleMessagePushes`).
+        let reachable = try await membersWithDevices(of: Array(Set(records.map(\.channelID))))
         let pushed = created.compactMap { entry in
-            AppendRules.pushPayload(for: entry.request, members: members[entry.record.channelID] ?? []).map { (entry.request, entry.record, payload: $0) }
+            AppendRules.pushPayload(for: entry.request, withDevices: reachable[entry.record.channelID] ?? []).map { (entry.request, entry.record, payload: $0) }
         }
         guard !pushed.isEmpty else { return }
         let payloads = pushed.map(\.payload)

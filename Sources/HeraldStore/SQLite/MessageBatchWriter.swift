@@ -11,6 +11,7 @@ struct MessageBatchWriter {
     let keys: KeyRing
     private(set) var committed: [CommittedMessage] = []
     private var membersByChannel: [ChannelID: [UserID]] = [:]
+    private var reachableByChannel: [ChannelID: Set<UserID>] = [:]
 
     init(db: Database, keys: KeyRing) {
         self.db = db
@@ -57,7 +58,7 @@ struct MessageBatchWriter {
         if let key = request.idempotency {
             try IdempotencyRecord(key, app: request.app, appKey: try appKey(request.app), resultID: message.id.rawValue, createdAt: WireTime.milliseconds(time)).insert(with: db)
         }
-        if let payload = AppendRules.pushPayload(for: request, members: members) {
+        if let payload = AppendRules.pushPayload(for: request, withDevices: try membersWithDevices(of: channel.id, in: request.app)) {
             // Pushes for members who are offline, settled once live delivery has happened (see `settleMessagePushes`).
             let milliseconds = WireTime.milliseconds(time)
             try db.cachedStatement(sql: "INSERT INTO outbox (appID, kind, subjectID, payload, availableAt, createdAt) VALUES (?, '\(OutboxKind.messagePush.rawValue)', ?, ?, ?, ?)")
@@ -105,6 +106,18 @@ struct MessageBatchWriter {
     private func appKey(_ app: AppID) throws -> DataKey {
         guard let key = try keys.key(.app, in: app) else { throw HeraldError.notFound(resource: "app") }
         return key
+    }
+
+    /// The members of `channel` who have a device, once per channel and batch.
+    private mutating func membersWithDevices(of channel: ChannelID, in app: AppID) throws -> Set<UserID> {
+        if let cached = reachableByChannel[channel] { return cached }
+        let reachable = try Set(
+            UserID.fetchAll(
+                db.cachedStatement(
+                    sql: "SELECT DISTINCT channelMember.userID FROM channelMember JOIN device ON device.appID = ? AND device.userID = channelMember.userID WHERE channelMember.channelID = ?"
+                ), arguments: [app.rawValue, channel]))
+        reachableByChannel[channel] = reachable
+        return reachable
     }
 
     private mutating func members(of channel: ChannelID) throws -> [UserID] {
