@@ -13,12 +13,16 @@ public struct CommittedMessage: Sendable {
     public var change: Change
     public var message: Message
     public var members: [UserID]
+    /// A created message whose push row was written: the hub settles it once live delivery is done
+    /// (`settleMessagePushes`). False when no member but the sender has a device: nothing to settle.
+    public var hasPushRow: Bool
 
-    public init(app: AppID, change: Change, message: Message, members: [UserID]) {
+    public init(app: AppID, change: Change, message: Message, members: [UserID], hasPushRow: Bool = false) {
         self.app = app
         self.change = change
         self.message = message
         self.members = members
+        self.hasPushRow = hasPushRow
     }
 }
 

@@ -155,7 +155,7 @@ public final class Hub: Sendable {
                 }
             guard let text = FrameWriter.text(of: frame) else { continue }
             let reached = offer(text, app: change.app, to: change.members)
-            if settlesPushes, change.change == .created {
+            if settlesPushes, change.change == .created, change.hasPushRow {
                 let offline = change.members.filter { $0 != change.message.sender && !reached.contains($0) }
                 settlements.append((change.message.id, offline))
             }

@@ -104,9 +104,11 @@ extension PostgresMessageBatchWriter {
             created.append((entry, message, record))
             results[entry.index] = .success(AppendResult(message: message, isReplay: false))
         }
-        try await write(created.map { ($0.entry.request, $0.record) })
+        let pushed = try await write(created.map { ($0.entry.request, $0.record) })
         for (entry, message, _) in created {
-            committed.append(CommittedMessage(app: entry.request.app, change: .created, message: message, members: members[entry.request.channel] ?? []))
+            committed.append(
+                CommittedMessage(
+                    app: entry.request.app, change: .created, message: message, members: members[entry.request.channel] ?? [], hasPushRow: pushed.contains(message.id)))
         }
 
         // Replays: of a message stored before, or of one this batch just made.
@@ -201,8 +203,9 @@ extension PostgresMessageBatchWriter {
     }
 
     /// The messages, their channels' seqs and activity, the senders' read positions and the push rows.
-    private func write(_ created: [(request: AppendRequest, record: MessageRecord)]) async throws {
-        guard !created.isEmpty else { return }
+    /// - Returns: the messages that got a push row.
+    private func write(_ created: [(request: AppendRequest, record: MessageRecord)]) async throws -> Set<MessageID> {
+        guard !created.isEmpty else { return [] }
         let records = created.map(\.record)
         try await connection.execute(
             """
@@ -242,7 +245,7 @@ extension PostgresMessageBatchWriter {
         let pushed = created.compactMap { entry in
             AppendRules.pushPayload(for: entry.request, withDevices: reachable[entry.record.channelID] ?? []).map { (entry.request, entry.record, payload: $0) }
         }
-        guard !pushed.isEmpty else { return }
+        guard !pushed.isEmpty else { return [] }
         let payloads = pushed.map(\.payload)
         let grace = Int64(OutboxKind.pushGrace * 1000)
         try await connection.execute(
@@ -252,6 +255,7 @@ extension PostgresMessageBatchWriter {
             FROM unnest(\(pushed.map(\.0.app))::text[], \(pushed.map(\.1.id))::text[], \(payloads)::text[],
                 \(pushed.map(\.1.createdAt))::bigint[]) AS o(appID, subjectID, payload, createdAt)
             """)
+        return Set(pushed.map(\.1.id))
     }
 
     /// Stored messages by id, opened (their sender is the replaying request's, whose key the batch has).

@@ -113,8 +113,12 @@ extension PostgresStore {
             // has nothing left to deliver.
             for change in changes {
                 guard let record = records[change.message], record.channelID == change.channel else { continue }
+                // This node's own commit read back (its memory of the batch was lost): whether it wrote a
+                // push row is not known here, so it is settled as if it had (settling no row changes nothing).
                 committed.append(
-                    CommittedMessage(app: change.app, change: change.kind, message: try await opened(record, app: change.app), members: members[change.channel] ?? []))
+                    CommittedMessage(
+                        app: change.app, change: change.kind, message: try await opened(record, app: change.app), members: members[change.channel] ?? [],
+                        hasPushRow: node == nodeID))
             }
             return committed.isEmpty ? nil : .messages(committed, fromThisNode: node == nodeID)
         }

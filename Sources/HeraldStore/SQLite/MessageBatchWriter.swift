@@ -58,7 +58,8 @@ struct MessageBatchWriter {
         if let key = request.idempotency {
             try IdempotencyRecord(key, app: request.app, appKey: try appKey(request.app), resultID: message.id.rawValue, createdAt: WireTime.milliseconds(time)).insert(with: db)
         }
-        if let payload = AppendRules.pushPayload(for: request, withDevices: try membersWithDevices(of: channel.id, in: request.app)) {
+        let pushPayload = AppendRules.pushPayload(for: request, withDevices: try membersWithDevices(of: channel.id, in: request.app))
+        if let payload = pushPayload {
             // Pushes for members who are offline, settled once live delivery has happened (see `settleMessagePushes`).
             let milliseconds = WireTime.milliseconds(time)
             try db.cachedStatement(sql: "INSERT INTO outbox (appID, kind, subjectID, payload, availableAt, createdAt) VALUES (?, '\(OutboxKind.messagePush.rawValue)', ?, ?, ?, ?)")
@@ -67,7 +68,7 @@ struct MessageBatchWriter {
                     milliseconds + Int64(OutboxKind.pushGrace * 1000), milliseconds,
                 ])
         }
-        committed.append(CommittedMessage(app: request.app, change: .created, message: message, members: members))
+        committed.append(CommittedMessage(app: request.app, change: .created, message: message, members: members, hasPushRow: pushPayload != nil))
         return AppendResult(message: message, isReplay: false)
     }
 
