@@ -12,12 +12,21 @@ enum AppendRules {
     static func check(
         _ request: AppendRequest, channel: ChannelRecord?, members: [UserID], senderKey: DataKey?, appKey: DataKey?, taken: Int64 = 0
     ) throws(HeraldError) -> DataKey {
-        guard let channel, channel.appID == request.app else { throw .notFound(resource: "channel") }
-        if let sender = request.sender, !members.contains(sender) { throw .forbidden(reason: "Not a member of this channel.") }
+        try checkAccess(request, channel: channel, members: members)
+        guard let channel else { throw .notFound(resource: "channel") }
         guard let senderKey else { throw .forbidden(reason: "The sender has been erased.") }
         if request.idempotency != nil, appKey == nil { throw .notFound(resource: "app") }
         guard channel.lastSeq < Limits.maxSeq - taken else { throw SeqLimit.reached }
         return senderKey
+    }
+
+    /// Whether the send may touch the channel at all: the channel is the app's and the sender a member.
+    /// Checked before an idempotency key is replayed too, so a key replays only for whoever may still
+    /// send there: a member removed since gets `forbidden`, a deleted channel `not_found`, another
+    /// tenant's channel id `not_found`, never the stored message.
+    static func checkAccess(_ request: AppendRequest, channel: ChannelRecord?, members: [UserID]) throws(HeraldError) {
+        guard let channel, channel.appID == request.app else { throw .notFound(resource: "channel") }
+        if let sender = request.sender, !members.contains(sender) { throw .forbidden(reason: "Not a member of this channel.") }
     }
 
     /// The key whose data key seals the message.

@@ -17,7 +17,7 @@ public struct CommittedMessage: Sendable {
     /// (`settleMessagePushes`). False when no member but the sender has a device: nothing to settle.
     public var hasPushRow: Bool
 
-    public init(app: AppID, change: Change, message: Message, members: [UserID], hasPushRow: Bool = false) {
+    public init(app: AppID, change: Change, message: Message, members: [UserID], hasPushRow: Bool) {
         self.app = app
         self.change = change
         self.message = message

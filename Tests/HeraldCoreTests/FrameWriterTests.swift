@@ -28,11 +28,11 @@ struct FrameWriterTests {
 
     static func message(text: String, seq: Int64, created: Int64, edited: Int64?, flags: Int, data: [JSONValue]) -> Message {
         var message = Message(
-            id: MessageID.generate(), channelId: ChannelID.generate(), seq: seq, sender: flags & 1 == 0 ? UserID(rawValue: "ana.b@x:y-z_1") : nil, text: text,
+            id: MessageID.generate(), channelId: ChannelID.generate(), seq: seq, sender: flags & 32 == 0 ? UserID(rawValue: "ana.b@x:y-z_1") : nil, text: text,
             data: data.isEmpty ? nil : Dictionary(uniqueKeysWithValues: data.enumerated().map { ("k\($0.offset)\(text.prefix(2))", $0.element) }),
             createdAt: WireTime.date(milliseconds: created), editedAt: edited.map(WireTime.date(milliseconds:)), deleted: flags & 2 != 0,
             jws: flags & 4 != 0 ? "eyJhbGciOiJFZERTQSJ9..sig" : nil)
-        if flags & 8 != 0 { message.erased = true }
+        if flags & 8 != 0 { message.erased = flags & 64 == 0 }
         if flags & 16 != 0 { message.editedBy = .business }
         return message
     }
@@ -44,7 +44,7 @@ struct FrameWriterTests {
     @Test("Every message frame and ack reads back as the frame it was written from, as Foundation's encoding does")
     func messageFramesRoundTrip() async {
         await propertyCheck(
-            count: 1_000, input: Self.text, Gen.int64(in: 0...Limits.maxSeq), Self.messageMilliseconds, Self.messageMilliseconds, Gen.int(in: 0...31), Self.leaf.array(of: 0...3), Self.clientID
+            count: 1_000, input: Self.text, Gen.int64(in: 0...Limits.maxSeq), Self.messageMilliseconds, Self.messageMilliseconds, Gen.int(in: 0...127), Self.leaf.array(of: 0...3), Self.clientID
         ) { text, seq, created, edited, flags, data, clientID in
             let message = Self.message(text: text, seq: seq, created: created, edited: flags & 1 == 0 ? edited : nil, flags: flags, data: data)
             for frame in [ServerFrame.messageCreated(message), .messageUpdated(message), .messageDeleted(message), .ack(clientMessageID: clientID, message: message)] {

@@ -14,6 +14,7 @@ struct TracingTests {
         var spanID: String
         var parentSpanID: String
         var name: String
+        var kind: Int
         var attributes: [String: String]
     }
 
@@ -41,7 +42,7 @@ struct TracingTests {
                     spans.append(
                         ExportedSpan(
                             traceID: hex(span["traceId"] as? String ?? ""), spanID: hex(span["spanId"] as? String ?? ""),
-                            parentSpanID: hex(span["parentSpanId"] as? String ?? ""), name: span["name"] as? String ?? "",
+                            parentSpanID: hex(span["parentSpanId"] as? String ?? ""), name: span["name"] as? String ?? "", kind: span["kind"] as? Int ?? 0,
                             attributes: attributes(span["attributes"])))
                 }
             }
@@ -54,9 +55,10 @@ struct TracingTests {
         let data = try EndToEndTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
         try await WebhookReceiver.with(path: "/v1/traces") { collector in
+          try await WebhookReceiver.with { business in
             let app = try EndToEndTests.createApp(data: data)
             let server = try await HeraldProcess.start(
-                arguments: ["--data", data.path, "--port", "0", "--log-format", "json", "--otlp-traces-endpoint", collector.url],
+                arguments: ["--data", data.path, "--port", "0", "--log-format", "json", "--otlp-traces-endpoint", collector.url, "--allow-private-targets"],
                 environment: ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json", "OTEL_BSP_SCHEDULE_DELAY": "50"])
             let customers = ["cust-4711-ana", "cust-4712-ben"]
             for name in customers { await EndToEndTests.call(.PUT, "\(server.baseURL)/v1/users/\(name)", key: app.apiKey, body: "{}") }
@@ -69,6 +71,22 @@ struct TracingTests {
                     .POST, "\(server.baseURL)/v1/channels/\(channel.id)/messages?x=\(customers[0])", key: app.apiKey,
                     body: #"{"text":"secret balance 1234","sender":"cust-4711-ana"}"#, headers: [("traceparent", "00-\(traceID)-\(callerSpanID)-01")]))
             #expect(sent.status == 201)
+            // A customer's request carrying a trace context of its choosing starts a trace of its own.
+            let issued = try #require(await EndToEndTests.call(.POST, "\(server.baseURL)/v1/users/\(customers[1])/tokens", key: app.apiKey))
+            let fields = try #require(try JSONSerialization.jsonObject(with: issued.body) as? [String: Any])
+            let token = try #require(fields["token"] as? String)
+            let customerTrace = "aaaabbbbccccddddeeeeffff00001111"
+            let read = try #require(
+                await EndToEndTests.call(
+                    .GET, "\(server.baseURL)/v1/me/channels", key: token, headers: [("traceparent", "00-\(customerTrace)-00f067aa0ba902b7-01")]))
+            #expect(read.status == 200)
+            // A webhook goes to the business without a trace header, and makes no span.
+            await EndToEndTests.call(.PUT, "\(server.baseURL)/v1/webhooks", key: app.apiKey, body: #"{"url":"\#(business.url)","events":["notification.sent"]}"#)
+            await EndToEndTests.call(
+                .POST, "\(server.baseURL)/v1/notifications", key: app.apiKey,
+                body: #"{"recipients":["cust-4711-ana"],"category":"transactional","content":{"title":"Hello","body":"Paid"}}"#)
+            let hook = try #require(await business.next())
+            #expect(hook.header("traceparent") == nil)
             // A clean stop sends the last batch before the process exits.
             #expect(await server.stop(with: SIGTERM) == 0)
 
@@ -90,7 +108,11 @@ struct TracingTests {
             let deliver = try #require(exported.first { $0.name == "herald.deliver" && $0.parentSpanID == commit.spanID })
             #expect(deliver.traceID == traceID)
             // One span per request for the setup calls too, each a trace of its own.
-            #expect(exported.filter { $0.attributes["http.request.method"] == "PUT" }.count == customers.count)
+            #expect(exported.filter { $0.attributes["http.request.method"] == "PUT" && $0.attributes["http.route"] == "/v1/users/{userId}" }.count == customers.count)
+            let customerSpan = try #require(exported.first { $0.attributes["http.route"] == "/v1/me/channels" })
+            #expect(customerSpan.traceID != customerTrace && customerSpan.parentSpanID.isEmpty)
+            // No client spans (kind 3): outgoing webhook and push requests are not traced.
+            #expect(!exported.contains { $0.kind == 3 }, "\(exported.map(\.name))")
 
             for span in exported { #expect(span.attributes.keys.allSatisfy { !["url.path", "url.query", "net.sock.peer.addr"].contains($0) }, "\(span.attributes)") }
             let everything = bodies.map { String(decoding: $0.body, as: UTF8.self) }.joined()
@@ -99,6 +121,7 @@ struct TracingTests {
             // The request's log line names its trace: from a log line to the trace, and back.
             let line = try #require(server.logText.split(separator: "\n").first { $0.contains(#""status":201"#) && $0.contains("/messages") })
             #expect(line.contains(traceID), "\(line)")
+          }
         }
     }
 

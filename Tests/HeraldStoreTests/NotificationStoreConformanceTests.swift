@@ -256,8 +256,12 @@ struct NotificationStoreConformanceTests {
         try await backend.withFixture { fixture in
             let store = fixture.store
             let app = try await fixture.appWithAnaAndBen()
-            // Ana (the sender) has a device; Ben, the only other member, has none.
+            // Ana (the sender) has a device; Ben, the only other member, has none here (his id has one
+            // in another app, which is another customer).
             _ = try await store.registerDevice(NewDevice(platform: .apns, token: "ana-phone"), for: ana, in: app)
+            let otherApp = try await store.createApp(name: "Other").app.id
+            _ = try await store.putUser(ben, profile: UserProfile(name: "another ben"), in: otherApp)
+            _ = try await store.registerDevice(NewDevice(platform: .apns, token: "other-ben-phone"), for: ben, in: otherApp)
             let channel = try await store.createChannel(NewChannel(type: .group, members: [ana, ben], name: "team"), in: app).channel
             _ = try await store.append(AppendRequest(app: app, channel: channel.id, sender: ana, content: MessageContent(text: "nobody to wake")))
             let beforeDevice = try await store.claimOutbox(kinds: [OutboxKind.messagePush], now: fixture.clock.now.addingTimeInterval(60), lease: 30, limit: 10)

@@ -238,6 +238,29 @@ struct StoreConformanceTests {
         }
     }
 
+    @Test(
+        "A key replays only for whoever may still send there: a removed member gets forbidden, another app's channel not found, never the stored message",
+        arguments: StoreBackend.allCases)
+    func replayChecksAccessFirst(backend: StoreBackend) async throws {
+        try await withStore(backend) { fixture in
+            let app = try await makeApp(fixture.store)
+            let other = try await makeApp(fixture.store)
+            let channel = try await group(fixture.store, app, ["ana", "ben"])
+            func request(in app: AppID) -> AppendRequest {
+                let content = MessageContent(text: "sent while a member")
+                let key = IdempotencyKey(scope: "ws:ben", key: ClientMessageID(rawValue: "c1")!, request: content.canonicalBytes(sender: user("ben")), user: user("ben"), requiresSameRequest: false)
+                return AppendRequest(app: app, channel: channel.id, sender: user("ben"), content: content, idempotency: key)
+            }
+            let first = try await fixture.store.append(request(in: app))
+            #expect(try await fixture.store.append(request(in: app)).isReplay)
+
+            _ = try await fixture.store.removeMember(user("ben"), from: channel.id, in: app)
+            await #expect(throws: HeraldError.forbidden(reason: "Not a member of this channel.")) { try await fixture.store.append(request(in: app)) }
+            await #expect(throws: HeraldError.notFound(resource: "channel")) { try await fixture.store.append(request(in: other)) }
+            #expect(first.message.seq == 1)
+        }
+    }
+
     @Test("Idempotency keys older than the cutoff are forgotten", arguments: StoreBackend.allCases)
     func purgeIdempotencyKeys(backend: StoreBackend) async throws {
         try await withStore(backend) { fixture in

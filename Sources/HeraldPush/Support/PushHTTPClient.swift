@@ -39,6 +39,8 @@ public final class PushHTTPClient: Sendable {
             tlsConfiguration: tls, redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(15)))
         configuration.httpVersion = .automatic
         configuration.decompression = .disabled
+        // No spans and no `traceparent` header towards Apple, Google or a browser's push service.
+        configuration.tracing.tracer = nil
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         targets = OutboundTargetGuard(allowsPrivateTargets: allowsPrivateTargets)
     }

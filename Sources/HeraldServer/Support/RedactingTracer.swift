@@ -22,8 +22,12 @@ public struct RedactingTracer<Wrapped: Tracer>: Tracer {
     @available(*, deprecated)
     public func forceFlush() { wrapped.forceFlush() }
 
+    /// Continues a caller's trace (`traceparent`) only for the Platform API (an `hk_` API key): a
+    /// customer's app, or anyone on the internet, would otherwise choose its own trace ids, attach its
+    /// spans to a bank's traces, and steer parent-based sampling. An unverified key ends in a 401 anyway.
     public func extract<Carrier, Extract: Extractor>(_ carrier: Carrier, into context: inout InstrumentationContext, using extractor: Extract)
     where Extract.Carrier == Carrier {
+        guard let authorization = extractor.extract(key: "authorization", from: carrier), authorization.hasPrefix("Bearer hk_") else { return }
         wrapped.extract(carrier, into: &context, using: extractor)
     }
 
@@ -38,9 +42,22 @@ public enum RedactedAttributes {
     public static let names: Set<String> = [
         "url.path", "url.query", "url.full", "net.sock.peer.addr", "net.sock.peer.port", "client.address", "client.port",
     ]
+
+    static func kept(_ attributes: SpanAttributes) -> SpanAttributes {
+        var kept = SpanAttributes()
+        attributes.forEach { name, value in if !names.contains(name) { kept.set(name, value: value) } }
+        return kept
+    }
 }
 
-/// A span whose attributes lose `RedactedAttributes.names` on their way in.
+/// What a span records of an error: its type, never its description.
+struct RedactedError: Error, CustomStringConvertible {
+    let type: String
+    var description: String { type }
+}
+
+/// A span whose attributes (and its events') lose `RedactedAttributes.names` on their way in, and whose
+/// errors are recorded by type.
 public struct RedactingSpan<Wrapped: Span>: Span {
     let wrapped: Wrapped
 
@@ -53,21 +70,22 @@ public struct RedactingSpan<Wrapped: Span>: Span {
 
     public var attributes: SpanAttributes {
         get { wrapped.attributes }
-        nonmutating set {
-            var kept = SpanAttributes()
-            newValue.forEach { name, value in if !RedactedAttributes.names.contains(name) { kept.set(name, value: value) } }
-            wrapped.attributes = kept
-        }
+        nonmutating set { wrapped.attributes = RedactedAttributes.kept(newValue) }
     }
 
     public var isRecording: Bool { wrapped.isRecording }
 
     public func setStatus(_ status: SpanStatus) { wrapped.setStatus(status) }
 
-    public func addEvent(_ event: SpanEvent) { wrapped.addEvent(event) }
+    public func addEvent(_ event: SpanEvent) {
+        var event = event
+        event.attributes = RedactedAttributes.kept(event.attributes)
+        wrapped.addEvent(event)
+    }
 
+    /// The error's type only: an error's description may quote what it failed on (a stored key, an id).
     public func recordError<Instant: TracerInstant>(_ error: any Error, attributes: SpanAttributes, at instant: @autoclosure () -> Instant) {
-        wrapped.recordError(error, attributes: attributes, at: instant())
+        wrapped.recordError(RedactedError(type: String(reflecting: type(of: error))), attributes: RedactedAttributes.kept(attributes), at: instant())
     }
 
     public func addLink(_ link: SpanLink) { wrapped.addLink(link) }

@@ -26,6 +26,9 @@ final class WebhookSender: Sendable {
     init(allowsPrivateTargets: Bool, now: @escaping @Sendable () -> Date) {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(10)))
         configuration.decompression = .disabled
+        // No spans and no `traceparent` header on a business's endpoint: traces stay inside Herald
+        // (the client would otherwise take the process's tracer, bootstrapped for `--otlp-traces-endpoint`).
+        configuration.tracing.tracer = nil
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         targets = OutboundTargetGuard(allowsPrivateTargets: allowsPrivateTargets)
         self.now = now

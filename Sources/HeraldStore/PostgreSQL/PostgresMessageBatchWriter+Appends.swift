@@ -36,6 +36,12 @@ extension PostgresMessageBatchWriter {
         var taken: [ChannelID: Int64] = [:]
         var replays: [(index: Int, claim: String)] = []
         for (index, (request, time)) in requests.enumerated() {
+            do {
+                try AppendRules.checkAccess(request, channel: channels[request.channel], members: channels[request.channel].flatMap { members[$0.id] } ?? [])
+            } catch {
+                results[index] = .failure(error)
+                continue
+            }
             if let key = request.idempotency {
                 let claim = Self.claimKey(request.app, key)
                 if let first = stored[claim] {

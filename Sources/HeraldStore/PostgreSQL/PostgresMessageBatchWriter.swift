@@ -75,14 +75,20 @@ struct PostgresMessageBatchWriter {
     }
 
     /// Locks the rows of every channel the batch writes to, in id order.
+    /// Locks the batch's channels, each only in the app that names it: a channel id of another tenant
+    /// (sent over a user's socket, which the writer refuses later) locks nothing.
     func lockChannels(of batch: [MessageWrite]) async throws {
-        let ids = Set(batch.map { write in
+        let pairs = Set(batch.map { write -> String in
             switch write {
-            case .append(let request, _): request.channel.rawValue
-            case .edit(_, let channel, _, _, _, _, _), .delete(_, let channel, _, _): channel.rawValue
+            case .append(let request, _): request.channel.rawValue + " " + request.app.rawValue
+            case .edit(_, let channel, let app, _, _, _, _), .delete(_, let channel, let app, _): channel.rawValue + " " + app.rawValue
             }
-        })
-        try await connection.execute("SELECT id FROM channel WHERE id = ANY(\(ids.sorted())) ORDER BY id FOR UPDATE")
+        }).sorted().map { $0.split(separator: " ").map(String.init) }
+        try await connection.execute(
+            """
+            SELECT id FROM channel WHERE (id, appID) IN (SELECT * FROM unnest(\(pairs.map { $0[0] })::text[], \(pairs.map { $0[1] })::text[]))
+            ORDER BY id FOR UPDATE
+            """)
     }
 
     /// One write; appends go through `appendAll`.
@@ -119,7 +125,7 @@ struct PostgresMessageBatchWriter {
         try await connection.execute(
             "UPDATE message SET sealed = \(record.sealed), editedAt = \(record.editedAt), deletedAt = \(record.deletedAt) WHERE id = \(record.id)")
         committed.append(
-            CommittedMessage(app: app, change: deleting ? .deleted : .updated, message: message, members: try await members(of: channelRecord.id)))
+            CommittedMessage(app: app, change: deleting ? .deleted : .updated, message: message, members: try await members(of: channelRecord.id), hasPushRow: false))
         return message
     }
 

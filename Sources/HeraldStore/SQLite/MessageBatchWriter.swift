@@ -37,11 +37,12 @@ struct MessageBatchWriter {
     }
 
     private mutating func append(_ request: AppendRequest, at time: Date) throws -> AppendResult {
+        let channel = try SQLiteStore.channelRecord(request.channel, in: request.app, db: db)
+        let members: [UserID] = try channel.map { try self.members(of: $0.id) } ?? []
+        try AppendRules.checkAccess(request, channel: channel, members: members)
         if let key = request.idempotency, let replay = try replay(key, app: request.app) {
             return replay
         }
-        let channel = try SQLiteStore.channelRecord(request.channel, in: request.app, db: db)
-        let members: [UserID] = try channel.map { try self.members(of: $0.id) } ?? []
         let key = try AppendRules.check(
             request, channel: channel, members: members, senderKey: try keys.key(AppendRules.owner(of: request), in: request.app),
             appKey: try request.idempotency.map { _ in try keys.key(.app, in: request.app) } ?? nil)
@@ -100,7 +101,8 @@ struct MessageBatchWriter {
         // Deleting a tombstone again is not an error, and not a change either.
         guard changed else { return message }
         try record.update(db)
-        committed.append(CommittedMessage(app: app, change: deleting ? .deleted : .updated, message: message, members: try members(of: channelRecord.id)))
+        committed.append(
+            CommittedMessage(app: app, change: deleting ? .deleted : .updated, message: message, members: try members(of: channelRecord.id), hasPushRow: false))
         return message
     }
 

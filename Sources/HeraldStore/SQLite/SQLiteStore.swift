@@ -43,16 +43,18 @@ public final class SQLiteStore: Store {
             // What is deleted (an erased customer's rows, purged keys, settled outbox rows) is overwritten
             // with zeros, not left in free pages for whoever copies the file.
             try db.execute(sql: "PRAGMA secure_delete = ON")
-            // Pages read through a memory map (no read(2) per page) and 64 MiB of page cache per
-            // connection (2 MiB by default): the writer's index pages stay in memory as channels grow.
+            // Pages read through a memory map (no read(2) per page). A read error of the disk under the
+            // map ends the process (SIGBUS) instead of failing one query: the service manager restarts it.
             try db.execute(sql: "PRAGMA mmap_size = 268435456")
-            try db.execute(sql: "PRAGMA cache_size = -65536")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         // Set on the pool's one writer connection after it entered WAL mode: SQLite applies its
         // WAL default (NORMAL, not durable against power loss) when a connection switches to WAL.
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+            // 64 MiB of page cache for the one writer (2 MiB by default): its index pages stay in memory
+            // as channels grow. Readers keep the default.
+            try db.execute(sql: "PRAGMA cache_size = -65536")
         }
         try SQLiteMigrations.migrator.migrate(pool)
         try SQLitePool.mappingDecodeErrors {
