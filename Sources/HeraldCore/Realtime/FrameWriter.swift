@@ -25,64 +25,54 @@ public struct FrameWriter {
     /// Appends the frame; false (nothing appended) when an `inbox.created` does not encode.
     @discardableResult
     public mutating func write(_ frame: ServerFrame) -> Bool {
-        switch frame {
-        case .ready(let user):
-            raw(#"{"type":"ready","userId":"#)
-            string(user.rawValue)
-            raw("}")
-        case .ack(let clientMessageID, let message):
-            raw(#"{"type":"ack","clientMessageId":"#)
-            string(clientMessageID.rawValue)
-            raw(#","message":"#)
-            write(message)
-            raw("}")
-        case .messageCreated(let message):
-            raw(#"{"type":"message.created","message":"#)
-            write(message)
-            raw("}")
-        case .messageUpdated(let message):
-            raw(#"{"type":"message.updated","message":"#)
-            write(message)
-            raw("}")
-        case .messageDeleted(let message):
-            raw(#"{"type":"message.deleted","message":"#)
-            write(message)
-            raw("}")
-        case .syncDone(let channel, let lastSeq):
-            raw(#"{"type":"sync.done","channelId":"#)
-            string(channel.rawValue)
-            raw(#","lastSeq":"#)
-            integer(lastSeq)
-            raw("}")
-        case .read(let position):
-            raw(#"{"type":"read","channelId":"#)
-            string(position.channelId.rawValue)
-            raw(#","userId":"#)
-            string(position.userId.rawValue)
-            raw(#","seq":"#)
-            integer(position.seq)
-            raw("}")
-        case .typing(let channel, let user):
-            raw(#"{"type":"typing","channelId":"#)
-            string(channel.rawValue)
-            raw(#","userId":"#)
-            string(user.rawValue)
-            raw("}")
-        case .error(let code, let detail, let clientMessageID):
-            raw(#"{"type":"error","code":"#)
-            string(code)
-            raw(#","detail":"#)
-            string(detail)
-            if let clientMessageID {
-                raw(#","clientMessageId":"#)
-                string(clientMessageID.rawValue)
-            }
-            raw("}")
-        case .inboxCreated:
+        if case .inboxCreated = frame {
             guard let data = try? WireJSON.encoder().encode(frame) else { return false }
             bytes += data
+            return true
         }
+        // `type` names are ASCII without anything to escape.
+        raw(#"{"type":""#)
+        append(frame.type)
+        raw("\"")
+        switch frame {
+        case .ready(let user):
+            field("userId", user.rawValue)
+        case .ack(let clientMessageID, let message):
+            field("clientMessageId", clientMessageID.rawValue)
+            raw(#","message":"#)
+            write(message)
+        case .messageCreated(let message), .messageUpdated(let message), .messageDeleted(let message):
+            raw(#","message":"#)
+            write(message)
+        case .syncDone(let channel, let lastSeq):
+            field("channelId", channel.rawValue)
+            raw(#","lastSeq":"#)
+            integer(lastSeq)
+        case .read(let position):
+            field("channelId", position.channelId.rawValue)
+            field("userId", position.userId.rawValue)
+            raw(#","seq":"#)
+            integer(position.seq)
+        case .typing(let channel, let user):
+            field("channelId", channel.rawValue)
+            field("userId", user.rawValue)
+        case .error(let code, let detail, let clientMessageID):
+            field("code", code)
+            field("detail", detail)
+            if let clientMessageID { field("clientMessageId", clientMessageID.rawValue) }
+        case .inboxCreated:
+            break
+        }
+        raw("}")
         return true
+    }
+
+    /// `,"name":"value"` (the value escaped).
+    private mutating func field(_ name: StaticString, _ value: String) {
+        raw(#",""#)
+        raw(name)
+        raw(#"":"#)
+        string(value)
     }
 
     /// A message object, its absent optionals left out as `WireJSON` does.
