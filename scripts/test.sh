@@ -17,8 +17,17 @@ if [ -z "${HERALD_TEST_POSTGRES_URL:-}" ]; then
   HERALD_TEST_POSTGRES_URL="$(scripts/postgres.sh start "$dir" "$port" --no-fsync)"
   export HERALD_TEST_POSTGRES_URL
 fi
-swift test --no-parallel "$@"
+# Output line by line (a log written to a file or a pipe is otherwise flushed in blocks, and a run that
+# stops shows a test that finished long before the one that did not), and a bound on each pass: a run
+# that hangs ends with an error naming the bound instead of holding CI until its own limit.
+run() {
+  local status=0
+  timeout --kill-after=30 2400 stdbuf -oL -eL "$@" || status=$?
+  if [ "$status" -eq 124 ]; then echo "scripts/test.sh: the pass did not finish within 40 minutes; the last test started above is the one to look at" >&2; fi
+  return "$status"
+}
+run swift test --no-parallel "$@"
 if [ "$#" -eq 0 ]; then
   echo "== The server tests again, on PostgreSQL =="
-  HERALD_TEST_STORE=postgres swift test --skip-build --no-parallel --filter HeraldServerTests
+  run env HERALD_TEST_STORE=postgres swift test --skip-build --no-parallel --filter HeraldServerTests
 fi
