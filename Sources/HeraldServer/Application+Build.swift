@@ -2,9 +2,9 @@ import Foundation
 public import HeraldStore
 public import Hummingbird
 import HTTPTypes
+import HeraldCore
 import HummingbirdCore
 import HummingbirdTLS
-import HummingbirdWebSocket
 import NIOCore
 import NIOSSL
 public import Prometheus
@@ -31,18 +31,18 @@ public func buildApplication(
 func buildApplication(parts: ServerParts) throws -> some ApplicationProtocol {
     let (configuration, logger) = (parts.configuration, parts.logger)
     let (router, _) = buildRouter(parts)
-    var webSocket = WebSocketServerConfiguration(
-        maxFrameSize: configuration.realtime.transportMaxFrame, autoPing: .enabled(timePeriod: configuration.realtime.pingInterval))
-    webSocket.closeTimeout = .seconds(5)
+    let gateway = RealtimeGateway(
+        store: parts.store, hub: parts.hub, tokens: parts.tokens, limits: configuration.realtime, readPositions: parts.readPositions,
+        rejections: parts.rejections, metrics: PrometheusMetricsFactory(registry: parts.metrics), now: configuration.now)
     // The idle timeout ends a keep-alive connection that sends nothing (an upgraded WebSocket is not
-    // affected: the pings above watch it).
+    // affected: its pings watch it).
     // A first request head must arrive within the body deadline's time (see `RequestHeadDeadlineChannel`).
-    let webSocketResponder = router.buildResponder()
-    let http = HTTP1WebSocketUpgradeChannel.Configuration(http1: .init(idleTimeout: .nanoseconds(Int64(configuration.httpIdleTimeout.seconds * 1e9))), ws: webSocket)
+    let upgradeRouter = router.buildResponder()
+    let http1 = HTTP1Channel.Configuration(idleTimeout: .nanoseconds(Int64(configuration.httpIdleTimeout.seconds * 1e9)))
     let headTimeout = TimeAmount.nanoseconds(Int64(configuration.requestBodyTimeout.seconds * 1e9))
     var server = HTTPServerBuilder { responder in
         RequestHeadDeadlineChannel(
-            base: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: http), timeout: headTimeout)
+            base: RealtimeChildChannel(responder: responder, upgradeRouter: upgradeRouter, http1: http1, gateway: gateway), timeout: headTimeout)
     }
     if let certificate = configuration.tlsCertificateFile, let key = configuration.tlsKeyFile {
         server = try .tls(server, tlsConfiguration: try serverTLS(certificate: certificate, key: key))
@@ -122,11 +122,8 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
     signingKeys.add(to: routes)
     MeRoutes(store: store).add(to: routes)
 
-    let gateway = RealtimeGateway(
-        store: store, hub: hub, tokens: tokens, limits: configuration.realtime, readPositions: parts.readPositions, rejections: parts.rejections,
-        metrics: metrics, now: configuration.now)
     table.add("GET", "/v1/realtime")
-    router.ws("/v1/realtime") { _, context in
+    router.get("/v1/realtime") { _, context -> Response in
         if let caller = context.caller, caller.userID == nil {
             throw Problem(.forbidden, .forbidden, "Not allowed", detail: "The realtime gateway is for user tokens.")
         }
@@ -135,9 +132,15 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
         if let caller = context.caller, let origin = context.origin, !(try await store.settings(of: caller.appID)).realtime.allows(originHeader: origin) {
             throw Problem(.forbidden, .forbidden, "Not allowed", detail: "This origin may not open the realtime connection (realtime.allowedOrigins).")
         }
-        return .upgrade([:])
-    } onUpgrade: { inbound, outbound, context in
-        await gateway.run(inbound: inbound, outbound: outbound, context: context.requestContext)
+        guard let slot = context.realtimeUpgrade else {
+            var problem = Problem(.init(code: 426), .malformed, "Upgrade required", detail: "GET /v1/realtime is a WebSocket: ask to upgrade (docs/protocol.md).")
+            problem.headers[.upgrade] = "websocket"
+            throw problem
+        }
+        var user: (app: AppID, user: UserID, expiresAt: Date)?
+        if case .user(let app, let id)? = context.caller, let expiry = context.credentialExpiry { user = (app, id, expiry) }
+        slot.accept(RealtimeUpgrade(user: user, origin: context.origin, clientAddress: context.clientAddress, logger: context.logger))
+        return Response(status: .ok)
     }
 
     return (router, table)

@@ -1,12 +1,12 @@
 public import Foundation
 public import HeraldCore
 public import Hummingbird
-public import HummingbirdWebSocket
 
 /// The per-request context of every route and of the realtime upgrade.
-public struct HeraldRequestContext: RequestContext, WebSocketRequestContext {
+public struct HeraldRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    public let webSocket: WebSocketHandlerReference<HeraldRequestContext>
+    /// Set on the context of a WebSocket upgrade request only: where `/v1/realtime` accepts it.
+    var realtimeUpgrade: RealtimeUpgradeSlot?
     /// Set by `AuthenticationMiddleware` when the request carries valid credentials.
     public var caller: Caller?
     /// The public id of the API key a platform caller used (never its secret), for the audit trail.
@@ -26,7 +26,6 @@ public struct HeraldRequestContext: RequestContext, WebSocketRequestContext {
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        webSocket = .init()
         peerAddress = source.channel.remoteAddress?.ipAddress
     }
 

@@ -29,6 +29,8 @@ public enum RealtimeCloseCode: UInt16, Sendable, CaseIterable {
     case protocolError = 1002
     /// A binary frame: only JSON text frames are accepted.
     case unsupportedData = 1003
+    /// A text frame that is not UTF-8.
+    case invalidText = 1007
     /// The client did not read fast enough (slow consumer).
     case policyViolation = 1008
     case messageTooBig = 1009

@@ -2,6 +2,7 @@ import Foundation
 public import HeraldCore
 public import HeraldStore
 public import Logging
+import NIOCore
 import NIOWebSocket
 import Synchronization
 
@@ -9,7 +10,7 @@ import Synchronization
 ///
 /// `deliver` is the store's commit observer: it runs synchronously after each commit, in commit order,
 /// so every connection sees a channel's messages in seq order. Each frame is encoded once and the same
-/// string is offered to every recipient's queue; nothing here waits for a client.
+/// buffer is offered to every recipient's queue; nothing here waits for a client.
 ///
 /// The registry is guarded by a `Mutex` instead of living in an actor for that reason: the observer is
 /// synchronous, and delivery must not be reordered by hops between tasks.
@@ -153,8 +154,8 @@ public final class Hub: Sendable {
                 case .updated: .messageUpdated(change.message)
                 case .deleted: .messageDeleted(change.message)
                 }
-            guard let text = FrameWriter.text(of: frame) else { continue }
-            let reached = offer(text, app: change.app, to: change.members)
+            guard let buffer = FrameWriter.buffer(of: frame) else { continue }
+            let reached = offer(buffer, app: change.app, to: change.members)
             if settlesPushes, change.change == .created, change.hasPushRow {
                 let offline = change.members.filter { $0 != change.message.sender && !reached.contains($0) }
                 settlements.append((change.message.id, offline))
@@ -189,20 +190,20 @@ public final class Hub: Sendable {
     /// Sends a frame to this node's connections only (what another node announced).
     @discardableResult
     func publishLocally(_ frame: ServerFrame, app: AppID, to users: some Sequence<UserID>) -> Bool {
-        guard let text = FrameWriter.text(of: frame) else { return false }
-        return !offer(text, app: app, to: users).isEmpty
+        guard let buffer = FrameWriter.buffer(of: frame) else { return false }
+        return !offer(buffer, app: app, to: users).isEmpty
     }
 
-    /// Offers `text` to every live connection of `users`; returns the users at least one of whose
+    /// Offers `frame` to every live connection of `users`; returns the users at least one of whose
     /// connections took it.
     @discardableResult
-    private func offer(_ text: String, app: AppID, to users: some Sequence<UserID>) -> Set<UserID> {
+    private func offer(_ frame: ByteBuffer, app: AppID, to users: some Sequence<UserID>) -> Set<UserID> {
         let queues = state.withLock { state in
             users.flatMap { user in (state.connections[Key(app: app, user: user)]?.values.map { (user, $0) }) ?? [] }
         }
         var reached: Set<UserID> = []
         for (user, queue) in queues {
-            if queue.offer(text) {
+            if queue.offer(frame) {
                 reached.insert(user)
             } else if queue.isClosing {
                 logger.debug("dropped a frame for a closing connection")

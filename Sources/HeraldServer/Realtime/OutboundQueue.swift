@@ -1,80 +1,89 @@
+import NIOCore
 import NIOWebSocket
 import Synchronization
 
-/// The bounded queue of frames waiting to be written to one WebSocket.
+/// What one WebSocket has yet to write: frames offered and not yet written to the kernel, and how
+/// the connection ends. The socket's `RealtimeHandler` drains it on the channel's event loop.
 ///
 /// Fan-out must never wait for a slow client, so the hub only *offers* frames (`offer`, which never
-/// blocks). When a client stops reading, its queue fills, and the next offer closes the connection with
-/// 1008 instead of growing memory or slowing the channel for the others. The connection's own replies
-/// (acks, sync pages) use `send`, which waits for room, so a large `sync` is paced by the client's
-/// reading speed rather than overflowing the queue.
+/// blocks). When a client stops reading, its frames pile up here (the kernel's buffers full, NIO's
+/// write buffer growing), and the next offer beyond the bound closes the connection with 1008
+/// instead of growing memory or slowing the channel for the others. The connection's own replies
+/// (acks, sync pages) use `send`, which waits while the queue is more than half full, so a large
+/// `sync` is paced by the client's reading speed rather than overflowing the queue.
 ///
-/// The queue is bounded twice: in frames and in bytes (the size of a frame varies from a 40-byte
-/// `typing` to a 64 KiB message, so a bound in frames alone let one socket hold about 64 MB).
+/// Bounded twice: in frames and in bytes (a frame is 40 bytes of `typing` or 64 KiB of message,
+/// so a bound in frames alone let one socket hold about 64 MB). A frame counts from its offer until
+/// NIO reports it written to the socket, so the bound covers NIO's write buffer too.
 ///
 /// A class with a `Mutex` rather than an actor: `offer` is called synchronously, in commit order, from
 /// the store's observer, and an actor hop per recipient would lose that order and cost a task switch.
+/// The handler is woken (`wake`) once when work arrives for an idle queue, not once per frame.
 final class OutboundQueue: Sendable {
-    enum Item: Sendable {
-        case frame(String)
-        case close(WebSocketErrorCode, reason: String)
+    /// What the handler writes in one pass: frames in order, then the close when it is due.
+    struct Batch {
+        var frames: [ByteBuffer] = []
+        var bytes = 0
+        var close: (code: WebSocketErrorCode, reason: String)?
     }
 
     private struct State {
-        var frames: [String] = []
-        var head = 0
-        var bytes = 0
+        var pending: [ByteBuffer] = []
+        var pendingBytes = 0
+        /// Offered and not yet reported written: `pending` and what the handler has taken.
+        var unwrittenFrames = 0
+        var unwrittenBytes = 0
         var closing: (code: WebSocketErrorCode, reason: String)?
-        var closeSent = false
-        var reader: CheckedContinuation<Item?, Never>?
+        var closeTaken = false
+        /// The socket is gone: nothing is written any more.
+        var ended = false
+        /// The handler has been woken and has not taken the work yet.
+        var wakePending = false
         var roomWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter: UInt64 = 0
-        var count: Int { frames.count - head }
     }
 
     let limit: Int
     let byteLimit: Int
     private let state = Mutex(State())
+    private let wake: @Sendable () -> Void
 
-    init(limit: Int, byteLimit: Int = .max) {
+    /// - Parameter wake: called (outside the lock) when work arrives for an idle queue; the handler
+    ///   then calls `take` on its event loop.
+    init(limit: Int, byteLimit: Int = .max, wake: @escaping @Sendable () -> Void = {}) {
         self.limit = limit
         self.byteLimit = byteLimit
+        self.wake = wake
     }
 
     /// Offers a frame without waiting. Returns false when the connection is closing, or when the queue
     /// was full (in frames or bytes): then the connection is closed with 1008 (policy violation, slow consumer).
     @discardableResult
-    func offer(_ frame: String) -> Bool {
-        let size = frame.utf8.count
-        let (accepted, reader, item, waiters) = state.withLock {
-            state -> (Bool, CheckedContinuation<Item?, Never>?, Item?, [CheckedContinuation<Void, Never>]) in
-            guard state.closing == nil else { return (false, nil, nil, []) }
-            if let reader = state.reader {
-                state.reader = nil
-                return (true, reader, .frame(frame), [])
-            }
-            if state.count >= limit || state.bytes + size > byteLimit {
-                state.frames.removeAll()
-                state.head = 0
-                state.bytes = 0
+    func offer(_ frame: ByteBuffer) -> Bool {
+        let size = frame.readableBytes
+        let (accepted, wakes, waiters) = state.withLock { state -> (Bool, Bool, [CheckedContinuation<Void, Never>]) in
+            guard state.closing == nil else { return (false, false, []) }
+            if state.unwrittenFrames >= limit || state.unwrittenBytes + size > byteLimit {
+                Self.dropPending(&state)
                 state.closing = (.policyViolation, "slow consumer")
-                let (reader, item) = Self.wakeReader(&state)
-                return (false, reader, item, Self.takeRoomWaiters(&state))
+                return (false, Self.claimWake(&state), Self.takeRoomWaiters(&state))
             }
-            state.frames.append(frame)
-            state.bytes += size
-            return (true, nil, nil, [])
+            state.pending.append(frame)
+            state.pendingBytes += size
+            state.unwrittenFrames += 1
+            state.unwrittenBytes += size
+            return (true, Self.claimWake(&state), [])
         }
-        reader?.resume(returning: item)
         for waiter in waiters { waiter.resume() }
+        if wakes { wake() }
         return accepted
     }
 
     /// Queues a frame of the connection's own, waiting while the queue is more than half full (in
     /// frames or bytes). Returns false when the connection is closing or the task is cancelled: a
-    /// reader whose writer is gone must not wait for room that never comes.
+    /// reply whose socket is gone must not wait for room that never comes.
     @discardableResult
-    func send(_ frame: String) async -> Bool {
+    func send(_ frame: ByteBuffer) async -> Bool {
         while true {
             guard !Task.isCancelled else { return false }
             let isFull = state.withLock { $0.closing == nil && isHalfFull($0) }
@@ -100,100 +109,90 @@ final class OutboundQueue: Sendable {
     }
 
     private func isHalfFull(_ state: State) -> Bool {
-        state.count >= limit / 2 || state.bytes >= byteLimit / 2
+        state.unwrittenFrames >= limit / 2 || state.unwrittenBytes >= byteLimit / 2
     }
 
     /// Closes the connection after the frames already queued (or at once, dropping them, when
     /// `discardingPending`). The first close wins.
     func close(_ code: WebSocketErrorCode, reason: String, discardingPending: Bool = false) {
-        let (reader, item, waiters) = state.withLock { state -> (CheckedContinuation<Item?, Never>?, Item?, [CheckedContinuation<Void, Never>]) in
+        let (wakes, waiters) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
             // Whoever waits for room goes on in any case: a closing queue never makes room.
-            guard state.closing == nil else { return (nil, nil, Self.takeRoomWaiters(&state)) }
-            if discardingPending {
-                state.frames.removeAll()
-                state.head = 0
-                state.bytes = 0
-            }
+            guard state.closing == nil else { return (false, Self.takeRoomWaiters(&state)) }
+            if discardingPending { Self.dropPending(&state) }
             state.closing = (code, reason)
-            let waiters = Self.takeRoomWaiters(&state)
-            let (reader, item) = Self.wakeReader(&state)
-            return (reader, item, waiters)
+            return (Self.claimWake(&state), Self.takeRoomWaiters(&state))
         }
-        reader?.resume(returning: item)
         for waiter in waiters { waiter.resume() }
+        if wakes { wake() }
     }
 
-    /// The writer is gone (the socket failed or was reset): drops what is queued, fails every later
-    /// offer and wakes whoever waits for room.
-    func writerEnded() {
-        close(.goingAway, reason: "connection lost", discardingPending: true)
+    /// The socket is gone (closed or reset): drops what is queued, fails every later offer and wakes
+    /// whoever waits for room.
+    func ended() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.ended = true
+            Self.dropPending(&state)
+            state.unwrittenFrames = 0
+            state.unwrittenBytes = 0
+            if state.closing == nil { state.closing = (.goingAway, "connection lost") }
+            state.closeTaken = true
+            return Self.takeRoomWaiters(&state)
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
     var isClosing: Bool { state.withLock { $0.closing != nil } }
 
-    /// Bytes waiting to be written (for tests and metrics).
-    var queuedBytes: Int { state.withLock { $0.bytes } }
+    /// Bytes offered and not yet written to the socket (for tests and metrics).
+    var queuedBytes: Int { state.withLock { $0.unwrittenBytes } }
 
-    /// The next thing for the writer to do; nil once the close has been handed out (or on cancellation).
-    func next() async -> Item? {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let ready = state.withLock { state -> (Bool, Item?, [CheckedContinuation<Void, Never>]) in
-                    if let item = Self.nextItem(&state) {
-                        let waiters = isHalfFull(state) ? [] : Array(state.roomWaiters.values)
-                        if !waiters.isEmpty { state.roomWaiters = [:] }
-                        return (true, item, waiters)
-                    }
-                    if state.closeSent || Task.isCancelled { return (true, nil, []) }
-                    state.reader = continuation
-                    return (false, nil, [])
-                }
-                for waiter in ready.2 { waiter.resume() }
-                if ready.0 { continuation.resume(returning: ready.1) }
+    /// Replies waiting for room right now (for tests).
+    var waitingForRoom: Int { state.withLock { $0.roomWaiters.count } }
+
+    /// What to write now (on the event loop): the pending frames, and the close once they are all
+    /// taken. An empty batch when there is nothing (more) to do.
+    func take() -> Batch {
+        state.withLock { state in
+            state.wakePending = false
+            guard !state.ended else { return Batch() }
+            var batch = Batch(frames: state.pending, bytes: state.pendingBytes)
+            state.pending.removeAll(keepingCapacity: false)
+            state.pendingBytes = 0
+            if let closing = state.closing, !state.closeTaken {
+                state.closeTaken = true
+                batch.close = closing
             }
-        } onCancel: {
-            let reader = state.withLock { Self.takeReader(&$0) }
-            reader?.resume(returning: nil)
+            return batch
         }
     }
 
-    /// The waiting writer, if any, with the item it should get now.
-    private static func wakeReader(_ state: inout State) -> (CheckedContinuation<Item?, Never>?, Item?) {
-        guard let reader = takeReader(&state) else { return (nil, nil) }
-        return (reader, nextItem(&state))
+    /// The handler wrote `frames` frames of `bytes` bytes to the socket: that much room is free again.
+    func written(frames: Int, bytes: Int) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            guard !state.ended else { return [] }
+            state.unwrittenFrames -= frames
+            state.unwrittenBytes -= bytes
+            return isHalfFull(state) ? [] : Self.takeRoomWaiters(&state)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private static func dropPending(_ state: inout State) {
+        state.unwrittenFrames -= state.pending.count
+        state.unwrittenBytes -= state.pendingBytes
+        state.pending.removeAll()
+        state.pendingBytes = 0
+    }
+
+    /// True when the handler must be woken: there is work and no wake is outstanding.
+    private static func claimWake(_ state: inout State) -> Bool {
+        guard !state.wakePending, !state.ended else { return false }
+        state.wakePending = true
+        return true
     }
 
     private static func takeRoomWaiters(_ state: inout State) -> [CheckedContinuation<Void, Never>] {
         defer { state.roomWaiters = [:] }
         return Array(state.roomWaiters.values)
-    }
-
-    /// Replies waiting for room right now (for tests).
-    var waitingForRoom: Int { state.withLock { $0.roomWaiters.count } }
-
-    private static func takeReader(_ state: inout State) -> CheckedContinuation<Item?, Never>? {
-        defer { state.reader = nil }
-        return state.reader
-    }
-
-    private static func nextItem(_ state: inout State) -> Item? {
-        if state.count > 0 {
-            let frame = state.frames[state.head]
-            state.head += 1
-            state.bytes -= frame.utf8.count
-            if state.head == state.frames.count {
-                state.frames.removeAll(keepingCapacity: true)
-                state.head = 0
-            } else if state.head > 1024 {
-                state.frames.removeFirst(state.head)
-                state.head = 0
-            }
-            return .frame(frame)
-        }
-        if let closing = state.closing, !state.closeSent {
-            state.closeSent = true
-            return .close(closing.code, reason: closing.reason)
-        }
-        return nil
     }
 }

@@ -2,16 +2,17 @@ import CoreMetrics
 import Foundation
 import HeraldCore
 import HeraldStore
-import HummingbirdWebSocket
 import Logging
+import NIOCore
 import NIOWebSocket
 
 /// `GET /v1/realtime`: one authenticated WebSocket per device.
 ///
-/// Each connection runs three child tasks: a writer that drains the connection's bounded queue into
-/// the socket, a reader that handles client frames one after another (so a client's sends are stored
-/// in the order it sent them), and a watchdog for the auth deadline and the token's expiry. The
-/// connection ends when the writer has written the close frame or the socket is gone.
+/// The socket itself is `RealtimeHandler`'s, on its event loop (framing, limits, pings, writing the
+/// outbound queue); the gateway decides what each client frame does. Frames are handled one after
+/// another per socket, in arrival order (a client's sends are stored in the order it sent them), by a
+/// task that exists only while frames wait. The auth deadline and the token's expiry are timers of
+/// the socket's event loop.
 ///
 /// Per user (on this node): at most `connectionsPerUser` sockets, one budget of frames per second
 /// shared by all of them, and `typing` relayed at most once per interval and channel.
@@ -49,56 +50,51 @@ struct RealtimeGateway: Sendable {
             now: { (clock.now - origin).seconds })
     }
 
-    private enum Role {
-        case writer, reader, watchdog
+    /// A socket was upgraded (on its event loop): registered at once when the upgrade request
+    /// carried the user's token, else given `authTimeout` to send its `auth` frame.
+    func opened(_ session: RealtimeSession, upgrade: RealtimeUpgrade) {
+        if let user = upgrade.user {
+            start(session, as: .init(app: user.app, user: user.user, expiresAt: user.expiresAt))
+            return
+        }
+        session.keep(
+            session.eventLoop.scheduleTask(in: TimeAmount(limits.authTimeout)) {
+                if session.identity == nil { session.queue.close(CloseCode.authTimeout, reason: "authentication timeout") }
+            })
     }
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: HeraldRequestContext) async {
-        let session = RealtimeSession(
-            queue: OutboundQueue(limit: limits.outboundQueueFrames, byteLimit: limits.outboundQueueBytes), origin: context.origin,
-            clientAddress: context.clientAddress)
-        var logger = context.logger
-        if case .user(let app, let user)? = context.caller, let expiry = context.credentialExpiry {
-            await start(session, as: .init(app: app, user: user, expiresAt: expiry), logger: &logger)
-        }
-        await withTaskGroup(of: Role.self) { group in
-            group.addTask {
-                await Self.write(session.queue, to: outbound, counting: framesOut)
-                return .writer
-            }
-            group.addTask { [logger] in
-                await read(inbound, session: session, logger: logger)
-                return .reader
-            }
-            group.addTask {
-                await watch(session)
-                return .watchdog
-            }
-            while let role = await group.next() {
-                switch role {
-                case .writer:
-                    // The socket is gone: a reader waiting for room in the queue must not wait for ever.
-                    session.queue.writerEnded()
-                    group.cancelAll()
-                case .reader: session.queue.close(.normalClosure, reason: "", discardingPending: true)
-                case .watchdog: break
-                }
-            }
-        }
-        if let identity = session.identity {
+    /// The socket is gone (on its event loop).
+    func closed(_ session: RealtimeSession) {
+        if let identity = session.end() {
             hub.unregister(session.queue, user: identity.user, in: identity.app)
         }
     }
 
-    /// Registers the authenticated connection and says `ready`.
+    /// Takes one frame from the user's budget, shared by all of their sockets on this node; false when it is spent.
+    func takeFrameBudget(of identity: RealtimeSession.Identity) -> Bool {
+        budgets.take(key: "frames:\(identity.app.rawValue):\(identity.user.rawValue)", limits: budgets.user) == nil
+    }
+
+    /// How long a client has to answer the server's close frame before the socket is closed under it.
+    var closeTimeout: Duration { limits.closeTimeout }
+
+    /// Registers the authenticated connection, says `ready` and closes it with 4401 when the token expires.
     /// A socket that is refused (too many, feed down, shutting down) never becomes authenticated: its
     /// frames are not handled while its close goes out.
-    private func start(_ session: RealtimeSession, as identity: RealtimeSession.Identity, logger: inout Logger) async {
-        logger[metadataKey: "app_id"] = "\(identity.app)"
+    private func start(_ session: RealtimeSession, as identity: RealtimeSession.Identity) {
         switch hub.register(session.queue, user: identity.user, in: identity.app, limit: limits.connectionsPerUser) {
         case .registered:
-            session.authenticate(identity)
-            await send(.ready(userID: identity.user), on: session.queue)
+            // The socket may have gone while its token was checked: then it is forgotten at once.
+            guard session.authenticate(identity) else {
+                hub.unregister(session.queue, user: identity.user, in: identity.app)
+                return
+            }
+            if let frame = FrameWriter.buffer(of: .ready(userID: identity.user)) { session.queue.offer(frame) }
+            let remaining = max(0, identity.expiresAt.timeIntervalSince(now()))
+            session.keep(
+                session.eventLoop.scheduleTask(in: .nanoseconds(Int64(remaining * 1e9))) {
+                    session.queue.close(CloseCode.unauthenticated, reason: "token expired")
+                })
         case .tooManyConnections:
             session.queue.close(CloseCode.rateLimited, reason: "too many connections (\(limits.connectionsPerUser) per user)")
         case .shuttingDown:
@@ -108,69 +104,18 @@ struct RealtimeGateway: Sendable {
         }
     }
 
-    private static func write(_ queue: OutboundQueue, to outbound: WebSocketOutboundWriter, counting sent: Counter) async {
-        while let item = await queue.next() {
-            do {
-                switch item {
-                case .frame(let text):
-                    try await outbound.write(.text(text))
-                    sent.increment()
-                case .close(let code, let reason):
-                    try await outbound.close(code, reason: reason)
-                    return
-                }
-            } catch {
-                return
-            }
-        }
-    }
-
-    /// Enforces the auth deadline, then closes the connection with 4401 when its token expires.
-    private func watch(_ session: RealtimeSession) async {
-        if session.identity == nil {
-            try? await Task.sleep(for: limits.authTimeout)
-            if Task.isCancelled { return }
-            guard session.identity != nil else {
-                session.queue.close(CloseCode.authTimeout, reason: "authentication timeout")
-                return
-            }
-        }
-        guard let expiry = session.identity?.expiresAt else { return }
-        let remaining = expiry.timeIntervalSince(now())
-        if remaining > 0 {
-            try? await Task.sleep(for: .milliseconds(Int64(remaining * 1000)))
-            if Task.isCancelled { return }
-        }
-        session.queue.close(CloseCode.unauthenticated, reason: "token expired")
-    }
-
-    private func read(_ inbound: WebSocketInboundStream, session: RealtimeSession, logger: Logger) async {
-        var logger = logger
-        do {
-            for try await message in inbound.messages(maxSize: limits.transportMaxFrame) {
-                guard case .text(let text) = message else {
-                    session.queue.close(.unacceptableData, reason: "only JSON text frames are accepted")
-                    return
-                }
-                guard text.utf8.count <= limits.maxFrameBytes else {
-                    session.queue.close(CloseCode.frameTooLarge, reason: "frame larger than \(limits.maxFrameBytes) bytes")
-                    return
-                }
-                // Before authentication there is no budget to charge: the first frame authenticates or ends the socket.
-                if let identity = session.identity,
-                    budgets.take(key: "frames:\(identity.app.rawValue):\(identity.user.rawValue)", limits: budgets.user) != nil
-                {
-                    session.queue.close(CloseCode.rateLimited, reason: "too many frames")
-                    return
-                }
-                guard await handle(text, session: session, logger: &logger) else { return }
-            }
-        } catch {
-            logger.debug("realtime connection ended", metadata: ["error": "\(error)"])
+    /// Handles the session's waiting frames one after another, in arrival order; returns when none
+    /// is left (the handler starts this again for the next frame).
+    func handleFrames(of session: RealtimeSession) async {
+        var logger = session.logger
+        if let identity = session.identity { logger[metadataKey: "app_id"] = "\(identity.app)" }
+        while let text = session.next() {
+            await handle(text, session: session, logger: &logger)
         }
     }
 
     /// Handles one client frame; false when the connection must end.
+    @discardableResult
     private func handle(_ text: String, session: RealtimeSession, logger: inout Logger) async -> Bool {
         // A socket on its way out (refused, over a limit, expired) handles nothing more.
         guard !session.queue.isClosing else { return false }
@@ -219,7 +164,8 @@ struct RealtimeGateway: Sendable {
                 session.queue.close(CloseCode.forbidden, reason: "origin not allowed")
                 return false
             }
-            await start(session, as: .init(app: app, user: user, expiresAt: expiry), logger: &logger)
+            logger[metadataKey: "app_id"] = "\(app)"
+            start(session, as: .init(app: app, user: user, expiresAt: expiry))
             return true
         }
         do {
@@ -280,8 +226,8 @@ struct RealtimeGateway: Sendable {
 
     @discardableResult
     private func send(_ frame: ServerFrame, on queue: OutboundQueue) async -> Bool {
-        guard let text = FrameWriter.text(of: frame) else { return false }
-        return await queue.send(text)
+        guard let buffer = FrameWriter.buffer(of: frame) else { return false }
+        return await queue.send(buffer)
     }
 
     static func errorFrame(_ error: HeraldError, clientMessageID: ClientMessageID?) -> ServerFrame {

@@ -23,7 +23,7 @@ struct ClusterFeedGapTests {
         hub.feedRestored()
         let after = hub.register(OutboundQueue(limit: 16), user: ana, in: app)
 
-        guard case .close(let code, _)? = await before.next() else {
+        guard let code = before.take().close?.code else {
             Issue.record("the live socket is closed")
             return
         }

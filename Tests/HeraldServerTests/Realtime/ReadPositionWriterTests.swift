@@ -2,6 +2,7 @@ import Foundation
 import HeraldCore
 @testable import HeraldServer
 import HeraldStore
+import NIOCore
 import Testing
 
 @Suite("Coalesced read positions")
@@ -20,9 +21,7 @@ struct ReadPositionWriterTests {
             }
             await writer.flush()
 
-            var frames: [String] = []
-            benQueue.close(.normalClosure, reason: "")
-            while case .frame(let text)? = await benQueue.next() { frames.append(text) }
+            let frames = benQueue.take().frames.map { String(buffer: $0) }
             let summaries = try await harness.store.channelSummaries(of: harness.user("ana"), in: harness.app)
             #expect(frames.count == 1)
             #expect(frames.first?.contains(#""seq":50"#) == true, "\(frames)")
