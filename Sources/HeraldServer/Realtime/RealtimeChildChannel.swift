@@ -50,7 +50,7 @@ struct RealtimeChildChannel<Router: HTTPResponder>: ServerChildChannel, HTTPChan
     let gateway: RealtimeGateway
 
     init(responder: @escaping HTTPChannelHandler.Responder, upgradeRouter: Router, http1: HTTP1Channel.Configuration, gateway: RealtimeGateway) {
-        self.responder = Self.redirectingLateUpgrades(responder)
+        self.responder = Self.refusingLateUpgrades(responder)
         self.upgradeRouter = upgradeRouter
         self.http1 = http1
         self.gateway = gateway
@@ -136,6 +136,11 @@ struct RealtimeChildChannel<Router: HTTPResponder>: ServerChildChannel, HTTPChan
 
     /// Runs the upgrade request through the router: its route accepts by filling the slot.
     private func decide(_ head: HTTPRequestHead, channel: any NIOCore.Channel, logger: Logger) -> EventLoopFuture<UpgradeDecision> {
+        // Only the gateway upgrades: any other target is refused before its route runs (a DELETE
+        // with upgrade headers must not be executed as a side effect of a refused handshake).
+        guard head.method == .GET, head.uri.split(separator: "?", maxSplits: 1).first == "/v1/realtime" else {
+            return channel.eventLoop.makeSucceededFuture(.refuse(RefusedUpgrade(status: .notFound, headers: [.connection: "close", .contentLength: "0"], body: ByteBuffer())))
+        }
         let promise = channel.eventLoop.makePromise(of: UpgradeDecision.self)
         promise.completeWithTask {
             let request = Request(head: try HTTPRequest(head, secure: false, splitCookie: false), body: .init(buffer: .init()))
@@ -151,7 +156,7 @@ struct RealtimeChildChannel<Router: HTTPResponder>: ServerChildChannel, HTTPChan
             var headers = response.headers
             headers[.connection] = "close"
             headers[.contentLength] = "\(sink.buffer.readableBytes)"
-            // A 200 without the slot filled is a route that does not upgrade: not a WebSocket endpoint.
+            // A 200 without the slot filled: not a WebSocket endpoint.
             let status = response.status == .ok ? HTTPResponse.Status.notFound : response.status
             return .refuse(RefusedUpgrade(status: status, headers: headers, body: sink.buffer))
         }
@@ -169,25 +174,24 @@ struct RealtimeChildChannel<Router: HTTPResponder>: ServerChildChannel, HTTPChan
         }
     }
 
-    /// An upgrade asked for on a keep-alive connection after an earlier request cannot be taken by
-    /// NIO's upgrade handler (it only looks at the first request): answer with a redirect to the same
-    /// URI and close, so the client asks again on a new connection (what Hummingbird does too).
-    private static func redirectingLateUpgrades(_ responder: @escaping HTTPChannelHandler.Responder) -> HTTPChannelHandler.Responder {
+    /// An upgrade asked for on a keep-alive connection after an earlier request, or one NIO's upgrader
+    /// did not take (no `Sec-WebSocket-Key`, a version other than 13), reaches the HTTP responder:
+    /// it is answered 400 and the connection closed. (Hummingbird redirects to the same URI instead,
+    /// which loops for a handshake that is malformed; clients open a new connection per WebSocket.)
+    private static func refusingLateUpgrades(_ responder: @escaping HTTPChannelHandler.Responder) -> HTTPChannelHandler.Responder {
         return { request, writer, channel in
             guard request.headers[.upgrade]?.lowercased() == "websocket" else {
                 try await responder(request, writer, channel)
                 return
             }
-            var location = request.uri.path
-            if let query = request.uri.query { location += "?\(query)" }
-            try await writer.writeResponse(HTTPResponse(status: .temporaryRedirect, headerFields: [.connection: "close", .location: location]))
-            throw RealtimeRedirectedUpgrade()
+            try await writer.writeResponse(HTTPResponse(status: .badRequest, headerFields: [.connection: "close", .contentLength: "0"]))
+            throw RefusedLateUpgrade()
         }
     }
 }
 
-/// Ends a connection after the redirect of a late upgrade (thrown, so Hummingbird closes it).
-private struct RealtimeRedirectedUpgrade: Error {}
+/// Ends the connection after a refused late upgrade (thrown, so Hummingbird closes it).
+private struct RefusedLateUpgrade: Error {}
 
 /// Where the `/v1/realtime` route leaves its decision for the child channel: set only on the
 /// context of an upgrade request (so a plain `GET /v1/realtime` is told to upgrade instead).

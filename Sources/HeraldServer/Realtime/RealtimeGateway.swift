@@ -90,7 +90,8 @@ struct RealtimeGateway: Sendable {
                 return
             }
             if let frame = FrameWriter.buffer(of: .ready(userID: identity.user)) { session.queue.offer(frame) }
-            let remaining = max(0, identity.expiresAt.timeIntervalSince(now()))
+            // Bounded (about 31 years) so that no far-off expiry, whoever signed it, traps in the conversion.
+            let remaining = min(max(0, identity.expiresAt.timeIntervalSince(now())), 1e9)
             session.keep(
                 session.eventLoop.scheduleTask(in: .nanoseconds(Int64(remaining * 1e9))) {
                     session.queue.close(CloseCode.unauthenticated, reason: "token expired")
@@ -109,8 +110,13 @@ struct RealtimeGateway: Sendable {
     func handleFrames(of session: RealtimeSession) async {
         var logger = session.logger
         if let identity = session.identity { logger[metadataKey: "app_id"] = "\(identity.app)" }
-        while let text = session.next() {
-            await handle(text, session: session, logger: &logger)
+        while let frame = session.next() {
+            // A frame that arrived behind the `auth` frame, before the socket was authenticated.
+            if !frame.isCharged, let identity = session.identity, !session.queue.isClosing, !takeFrameBudget(of: identity) {
+                session.queue.close(CloseCode.rateLimited, reason: "too many frames")
+                continue
+            }
+            await handle(frame.text, session: session, logger: &logger)
         }
     }
 

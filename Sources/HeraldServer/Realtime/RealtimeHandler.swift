@@ -25,13 +25,19 @@ final class RealtimeHandler: ChannelDuplexHandler {
     private var session: RealtimeSession?
     private var pings: RepeatedTask?
     private var closeDeadline: Scheduled<Void>?
-    private var awaitsPong = false
+    private var shutdownDeadline: Scheduled<Void>?
+    /// The payload of the last ping sent, until its pong comes back (a pong that does not match is
+    /// not an answer).
+    private var pingPayload: UInt64?
+    /// A pong is waiting to be written: a ping arriving meanwhile gets no second one (RFC 6455 5.5.3
+    /// allows answering only the latest), so a ping flood cannot pile pongs up in memory.
+    private var pongPending = false
     private var closeSent = false
     /// Ping ticks seen since the close frame was queued and before it reached the socket.
     private var ticksWithCloseUnsent = 0
     private var closeWritten = false
     private var peerClosed = false
-    private var isReadingPaused = false
+    /// NIO asked to read while reading was paused: the read is made when the session resumes it.
     private var readWaiting = false
 
     init(gateway: RealtimeGateway, upgrade: RealtimeUpgrade) {
@@ -68,18 +74,23 @@ final class RealtimeHandler: ChannelDuplexHandler {
         case .binary:
             session.queue.close(.unacceptableData, reason: "only JSON text frames are accepted")
         case .ping:
-            guard !closeSent else { return }
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
+            guard !closeSent, !pongPending else { return }
+            pongPending = true
+            let written = context.eventLoop.makePromise(of: Void.self)
+            written.futureResult.whenComplete { [reference] _ in reference?.value?.pongPending = false }
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: written)
         case .pong:
-            awaitsPong = false
+            var data = frame.unmaskedData
+            if let sent = pingPayload, data.readInteger(as: UInt64.self) == sent { pingPayload = nil }
         case .connectionClose:
-            // The client ends the connection: answer its close (with its code) and drop the rest.
+            // The client ends the connection: answer its close (with its code when it may be sent
+            // back, RFC 6455 7.4) and drop the rest.
             peerClosed = true
             if closeSent {
                 context.close(promise: nil)
             } else {
                 var data = frame.unmaskedData
-                let code = data.readWebSocketErrorCode() ?? .normalClosure
+                let code = data.readWebSocketErrorCode().map(Self.answer(toClose:)) ?? .normalClosure
                 session.queue.close(code, reason: "", discardingPending: true)
             }
         default:
@@ -87,8 +98,18 @@ final class RealtimeHandler: ChannelDuplexHandler {
         }
     }
 
+    /// The code to answer a client's close with: its own, unless it is one an endpoint must not send.
+    static func answer(toClose code: WebSocketErrorCode) -> WebSocketErrorCode {
+        let number = UInt16(webSocketErrorCode: code)
+        switch number {
+        case 1000...1003, 1007...1011, 3000...4999: return code
+        default: return .protocolError
+        }
+    }
+
     /// A text frame: size, encoding and the user's frame budget are checked here; the frame then
-    /// waits for the gateway's task.
+    /// waits for the gateway's task. Frames that arrive before the socket is authenticated are
+    /// charged by the task once it is (`RealtimeSession.Waiting.isCharged`).
     private func received(_ data: ByteBuffer, session: RealtimeSession) {
         guard !closeSent, !session.queue.isClosing else { return }
         let limits = gateway.limits
@@ -100,34 +121,36 @@ final class RealtimeHandler: ChannelDuplexHandler {
             session.queue.close(.dataInconsistentWithMessage, reason: "text frames must be UTF-8")
             return
         }
-        // Before authentication there is no budget to charge: the first frame authenticates or ends the socket.
-        if let identity = session.identity, !gateway.takeFrameBudget(of: identity) {
-            session.queue.close(CloseCode.rateLimited, reason: "too many frames")
-            return
+        var isCharged = false
+        if let identity = session.identity {
+            guard gateway.takeFrameBudget(of: identity) else {
+                session.queue.close(CloseCode.rateLimited, reason: "too many frames")
+                return
+            }
+            isCharged = true
         }
-        let arrival = session.enqueue(text)
-        if arrival.pausesReading { isReadingPaused = true }
+        let arrival = session.enqueue(text, isCharged: isCharged)
         if arrival.startsTask {
             let gateway = gateway
             Task { await gateway.handleFrames(of: session) }
         }
     }
 
-    /// Reads are asked for by NIO after each read; held back while too many frames wait.
+    /// Reads are asked for by NIO after each read; held back while too many frames wait (the
+    /// session keeps that state: the task that takes frames decides when reading resumes).
     func read(context: ChannelHandlerContext) {
-        if isReadingPaused {
+        if session?.isReadingPaused == true {
             readWaiting = true
         } else {
             context.read()
         }
     }
 
+    /// The session made room; it may have filled again since, so its state decides.
     private func resumeReading() {
-        isReadingPaused = false
-        if readWaiting, let context {
-            readWaiting = false
-            context.read()
-        }
+        guard readWaiting, let context, session?.isReadingPaused == false else { return }
+        readWaiting = false
+        context.read()
     }
 
     /// Writes what the queue holds, with one flush, and the close frame once it is due.
@@ -184,18 +207,30 @@ final class RealtimeHandler: ChannelDuplexHandler {
             }
             return
         }
-        guard !awaitsPong else {
+        guard pingPayload == nil else {
             session.queue.close(.goingAway, reason: "no pong", discardingPending: true)
             return
         }
-        awaitsPong = true
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: context.channel.allocator.buffer(capacity: 0))), promise: nil)
+        let payload = UInt64.random(in: .min ... .max)
+        pingPayload = payload
+        var data = context.channel.allocator.buffer(capacity: 8)
+        data.writeInteger(payload)
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: data)), promise: nil)
     }
 
     /// The client half-closed its side (the server allows half-closure for HTTP): the socket is done.
+    /// The server is stopping (Hummingbird's quiescing, which waits for every child channel): the
+    /// socket is closed with 1001 and, answered or not, cut off after the close timeout.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
             context.close(promise: nil)
+            return
+        }
+        if event is ChannelShouldQuiesceEvent {
+            session?.queue.close(.goingAway, reason: "server shutting down")
+            shutdownDeadline = context.eventLoop.scheduleTask(in: TimeAmount(gateway.closeTimeout)) { [reference] in
+                reference?.value?.context?.close(promise: nil)
+            }
             return
         }
         context.fireUserInboundEventTriggered(event)
@@ -210,9 +245,20 @@ final class RealtimeHandler: ChannelDuplexHandler {
         release()
     }
 
+    /// A message of too many fragments or too many bytes (the aggregator's bounds) is closed with
+    /// 1009 like an oversized frame; framing errors are closed by NIO's protocol error handler
+    /// upstream (with 1002 or 1009), which this leaves to finish; anything else ends the socket.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         session?.logger.debug("realtime connection failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
-        context.close(promise: nil)
+        switch error {
+        case is NIOWebSocketFrameAggregator.Error:
+            session?.queue.close(.messageTooLarge, reason: "message too large", discardingPending: true)
+        case is NIOWebSocketError:
+            // NIO's handler has sent the close; the ping ticks cut the socket off if it never leaves.
+            closeSent = true
+        default:
+            context.close(promise: nil)
+        }
     }
 
     /// The socket is gone: the hub forgets it, timers stop, waiting replies give up.
@@ -221,6 +267,7 @@ final class RealtimeHandler: ChannelDuplexHandler {
         self.session = nil
         pings?.cancel()
         closeDeadline?.cancel()
+        shutdownDeadline?.cancel()
         reference?.value = nil
         reference = nil
         context = nil

@@ -21,13 +21,21 @@ final class RealtimeSession: Sendable {
     struct Arrival: Equatable {
         /// No task is handling frames: start one.
         var startsTask: Bool
-        /// Enough frames wait: stop reading from the socket until `next` makes room.
+        /// Enough frames wait: reading from the socket stops until `next` makes room.
         var pausesReading: Bool
+    }
+
+    /// A client frame waiting to be handled.
+    struct Waiting: Equatable {
+        var text: String
+        /// Taken from the user's frame budget on arrival; false for frames that arrived before the
+        /// socket was authenticated, which the task charges once it is.
+        var isCharged: Bool
     }
 
     private struct State {
         var identity: Identity?
-        var frames: [String] = []
+        var frames: [Waiting] = []
         var head = 0
         var isHandling = false
         var isReadingPaused = false
@@ -71,11 +79,14 @@ final class RealtimeSession: Sendable {
         }
     }
 
+    /// Whether reading from the socket is paused (too many frames wait).
+    var isReadingPaused: Bool { state.withLock { $0.isReadingPaused } }
+
     /// A client frame arrived (on the event loop).
-    func enqueue(_ frame: String) -> Arrival {
+    func enqueue(_ frame: String, isCharged: Bool = true) -> Arrival {
         state.withLock { state in
             guard !state.isEnded else { return Arrival(startsTask: false, pausesReading: false) }
-            state.frames.append(frame)
+            state.frames.append(Waiting(text: frame, isCharged: isCharged))
             let startsTask = !state.isHandling
             state.isHandling = true
             let pauses = state.frames.count - state.head >= maxWaitingFrames && !state.isReadingPaused
@@ -86,8 +97,8 @@ final class RealtimeSession: Sendable {
 
     /// The next frame to handle; nil when there is none, and then the handling task ends (the next
     /// `enqueue` starts another).
-    func next() -> String? {
-        let (frame, resumes) = state.withLock { state -> (String?, Bool) in
+    func next() -> Waiting? {
+        let (frame, resumes) = state.withLock { state -> (Waiting?, Bool) in
             guard !state.isEnded, state.head < state.frames.count else {
                 state.isHandling = false
                 state.frames.removeAll()

@@ -28,10 +28,10 @@ struct RealtimeSessionTests {
 
         #expect(session.enqueue("a").startsTask)
         #expect(session.enqueue("b").startsTask == false)
-        #expect(session.next() == "a")
+        #expect(session.next()?.text == "a")
         #expect(session.enqueue("c").startsTask == false)
-        #expect(session.next() == "b")
-        #expect(session.next() == "c")
+        #expect(session.next()?.text == "b")
+        #expect(session.next()?.text == "c")
         #expect(session.next() == nil)
         #expect(session.enqueue("d").startsTask, "the task ended: the next frame starts another")
     }

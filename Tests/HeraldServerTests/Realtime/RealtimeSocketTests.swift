@@ -89,7 +89,7 @@ struct RealtimeSocketTests {
             let token = try await harness.token(for: "ana")
             try await harness.run(.live) { client in
                 let raw = try RawHTTPConnection(port: client.port)
-                #expect(await offPool { raw.upgradeAndReadHead(token: token) }, "\(raw.lastHead)")
+                try #require(await offPool { raw.upgradeAndReadHead(token: token) }, "\(raw.lastHead)")
                 while harness.hub.connectionCount(of: harness.user("ana"), in: harness.app) == 0 { await Task.yield() }
 
                 raw.sendWebSocketFrame(opcode: 0x8, payload: [0x0F, 0xA0])  // 4000
@@ -120,6 +120,92 @@ struct RealtimeSocketTests {
 
                 #expect(sawPing)
                 #expect(close == 1001)
+            }
+        }
+    }
+
+    @Test("A pong that does not answer the server's ping does not keep a silent client alive")
+    func unsolicitedPongs() async throws {
+        try await TestHarness.with(configure: { $0.realtime.pingInterval = .milliseconds(200) }) { harness in
+            let token = try await harness.token(for: "ana")
+            try await harness.run(.live) { client in
+                let raw = try RawHTTPConnection(port: client.port)
+                try #require(await offPool { raw.upgradeAndReadHead(token: token) })
+                let pongs = Task {
+                    while !Task.isCancelled {
+                        raw.sendWebSocketFrame(opcode: 0xA, payload: [0, 0, 0, 0, 0, 0, 0, 0])
+                        try? await Task.sleep(for: .milliseconds(50))
+                    }
+                }
+                defer { pongs.cancel() }
+
+                #expect(await offPool { raw.webSocketCloseCode() } == 1001)
+            }
+        }
+    }
+
+    @Test("Frames sent right behind the auth frame are charged to the user's budget once the socket is authenticated")
+    func framesBehindAuthAreCharged() async throws {
+        try await TestHarness.with { harness in
+            let channel = try await harness.group(["ana", "ben"])
+            let token = try await harness.token(for: "ana")
+            try await harness.run(.live) { client in
+                let raw = try RawHTTPConnection(port: client.port)
+                try #require(await offPool { raw.upgradeAndReadHead(token: nil) })
+
+                let typing = #"{"type":"typing","channelId":"\#(channel.id)"}"#
+                raw.sendWebSocketTexts([#"{"type":"auth","token":"\#(token)"}"#] + Array(repeating: typing, count: 400))
+
+                #expect(await offPool { raw.webSocketCloseCode() } == 4429)
+            }
+        }
+    }
+
+    @Test("A client's close with a code that may not be sent back (1005) is answered with 1002")
+    func closeWithReservedCode() async throws {
+        try await TestHarness.with { harness in
+            let token = try await harness.token(for: "ana")
+            try await harness.run(.live) { client in
+                let raw = try RawHTTPConnection(port: client.port)
+                try #require(await offPool { raw.upgradeAndReadHead(token: token) })
+
+                raw.sendWebSocketFrame(opcode: 0x8, payload: [0x03, 0xED])  // 1005
+
+                #expect(await offPool { raw.webSocketCloseCode() } == 1002)
+            }
+        }
+    }
+
+    @Test("An upgrade asked for late on a keep-alive connection, or without a key, is refused and the connection closed (never redirected)")
+    func lateOrMalformedHandshake() async throws {
+        try await TestHarness.with { harness in
+            let token = try await harness.token(for: "ana")
+            try await harness.run(.live) { client in
+                let late = try RawHTTPConnection(port: client.port)
+                late.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n" + RawHTTPConnection.upgradeRequest(token: token))
+                let keyless = try RawHTTPConnection(port: client.port)
+                keyless.send(RawHTTPConnection.upgradeRequest(token: token, key: false))
+
+                let lateAnswer = await offPool { late.response() }
+                let keylessAnswer = await offPool { keyless.response() }
+
+                #expect(lateAnswer.status == 200, "the first request is served")
+                #expect(lateAnswer.body.contains("HTTP/1.1 400"), "\(lateAnswer)")
+                #expect(keylessAnswer.status != 101 && keylessAnswer.status != 307, "\(keylessAnswer)")
+            }
+        }
+    }
+
+    @Test("Upgrade headers on another route do not run it: a DELETE with them erases nobody")
+    func upgradeHeadersElsewhere() async throws {
+        try await TestHarness.with { harness in
+            try await harness.run(.live) { client in
+                #expect(try await client.request(.put, "/v1/users/ana", auth: harness.apiKey, body: "{}").status.code < 300)
+                let raw = try RawHTTPConnection(port: client.port)
+                raw.send(RawHTTPConnection.upgradeRequest(token: harness.apiKey, method: "DELETE", path: "/v1/users/ana"))
+
+                #expect(await offPool { raw.response() }.status == 404)
+                #expect(try await client.request(.get, "/v1/users/ana", auth: harness.apiKey).status == .ok, "the user is still there")
             }
         }
     }

@@ -72,6 +72,18 @@ final class RawHTTPConnection: @unchecked Sendable {
 
     /// Sends one masked frame (the last of its message unless `fin` is false).
     func sendWebSocketFrame(opcode: UInt8, payload: [UInt8], fin: Bool = true) {
+        let frame = Self.webSocketFrame(opcode: opcode, payload: payload, fin: fin)
+        _ = frame.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, frame.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// Sends many text frames in one write (so the server reads them in one go).
+    func sendWebSocketTexts(_ texts: [String]) {
+        let bytes = texts.flatMap { Self.webSocketFrame(opcode: 0x1, payload: Array($0.utf8), fin: true) }
+        _ = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// One masked client frame's bytes.
+    static func webSocketFrame(opcode: UInt8, payload: [UInt8], fin: Bool) -> [UInt8] {
         var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
         switch payload.count {
         case ..<126: frame.append(0x80 | UInt8(payload.count))
@@ -81,7 +93,7 @@ final class RawHTTPConnection: @unchecked Sendable {
         let mask: [UInt8] = [0x12, 0x34, 0x56, 0x78]
         frame += mask
         frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
-        _ = frame.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, frame.count, Int32(MSG_NOSIGNAL)) }
+        return frame
     }
 
     /// The next frame from the server (unmasked, as a server sends): its opcode and payload; nil when
@@ -124,14 +136,15 @@ final class RawHTTPConnection: @unchecked Sendable {
         return (status, head, parts.dropFirst().joined(separator: "\r\n\r\n"))
     }
 
-    /// A WebSocket upgrade request for `/v1/realtime` with `token` in the header.
-    static func upgradeRequest(token: String) -> String {
-        "GET /v1/realtime HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer \(token)\r\n\r\n"
+    /// A WebSocket upgrade request (for `/v1/realtime` unless told otherwise), with `token` in the
+    /// header when there is one; `key: false` leaves out `Sec-WebSocket-Key` (a malformed handshake).
+    static func upgradeRequest(token: String?, method: String = "GET", path: String = "/v1/realtime", key: Bool = true) -> String {
+        "\(method) \(path) HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+            + (key ? "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" : "") + (token.map { "Authorization: Bearer \($0)\r\n" } ?? "") + "\r\n"
     }
 
     /// Upgrades to a WebSocket on `/v1/realtime` and reads the 101 response's head to its end; true on 101.
-    func upgradeAndReadHead(token: String) -> Bool {
+    func upgradeAndReadHead(token: String?) -> Bool {
         send(Self.upgradeRequest(token: token))
         var head: [UInt8] = []
         while !head.suffix(4).elementsEqual([13, 10, 13, 10]) {
