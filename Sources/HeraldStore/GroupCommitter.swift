@@ -21,13 +21,14 @@ public actor GroupCommitter<Request: Sendable, Output: Sendable> {
     public typealias Commit = @Sendable ([Request]) async throws -> [Result<Output, any Error>]
 
     private enum Signal {
-        case done(Result<Output, any Error>)
+        case done([Result<Output, any Error>])
         case lead
     }
 
+    /// One caller's requests, committed together in one batch, in their order.
     private struct Entry {
         let ticket: UInt64
-        let request: Request
+        let requests: [Request]
     }
 
     private let maxBatch: Int
@@ -36,7 +37,7 @@ public actor GroupCommitter<Request: Sendable, Output: Sendable> {
     private var queue: [Entry] = []
     private var queueHead = 0
     private var waiters: [UInt64: CheckedContinuation<Signal, Never>] = [:]
-    private var leaderResults: [UInt64: Result<Output, any Error>] = [:]
+    private var leaderResults: [UInt64: [Result<Output, any Error>]] = [:]
     private var nextTicket: UInt64 = 0
     private var hasLeader = false
 
@@ -50,52 +51,69 @@ public actor GroupCommitter<Request: Sendable, Output: Sendable> {
     }
 
     /// Requests waiting for a batch (not counting the one being committed).
-    public var queuedCount: Int { queue.count - queueHead }
+    public var queuedCount: Int { queue[queueHead...].reduce(0) { $0 + $1.requests.count } }
 
     /// Commits `request` (in some batch) and returns its result once that batch is durable.
     public func submit(_ request: Request) async throws -> Output {
+        try await submitAll([request])[0].get()
+    }
+
+    /// Commits `requests` in one batch, in their order and with nothing of another caller's between
+    /// them, and returns one result per request once the batch is durable (a realtime socket's
+    /// pipelined sends: stored in the order sent, each acked or refused on its own).
+    public func submitAll(_ requests: [Request]) async -> [Result<Output, any Error>] {
+        guard !requests.isEmpty else { return [] }
         let ticket = nextTicket
         nextTicket &+= 1
-        queue.append(Entry(ticket: ticket, request: request))
+        queue.append(Entry(ticket: ticket, requests: requests))
         if hasLeader {
             let signal = await withCheckedContinuation { waiters[ticket] = $0 }
-            if case .done(let result) = signal { return try result.get() }
+            if case .done(let results) = signal { return results }
         } else {
             hasLeader = true
         }
-        return try await lead(until: ticket).get()
+        return await lead(until: ticket)
     }
 
-    /// Commits batches until `ticket`'s request is done, then passes leadership on.
-    private func lead(until ticket: UInt64) async -> Result<Output, any Error> {
+    /// Commits batches until `ticket`'s requests are done, then passes leadership on.
+    private func lead(until ticket: UInt64) async -> [Result<Output, any Error>] {
         while leaderResults[ticket] == nil {
-            let end = min(queue.count, queueHead + maxBatch)
+            // Whole entries up to `maxBatch` requests (at least one entry, however large).
+            var end = queueHead
+            var count = 0
+            while end < queue.count, end == queueHead || count + queue[end].requests.count <= maxBatch {
+                count += queue[end].requests.count
+                end += 1
+            }
             let batch = Array(queue[queueHead..<end])
             queueHead = end
             compactQueue()
             let results: [Result<Output, any Error>]
             let start = ContinuousClock.now
             do {
-                results = try await commit(batch.map(\.request))
+                results = try await commit(batch.flatMap(\.requests))
             } catch {
-                results = batch.map { _ in .failure(error) }
+                results = Array(repeating: .failure(error), count: count)
             }
-            meter?(batch.count, ContinuousClock.now - start)
-            for (entry, result) in zip(batch, results) {
+            meter?(count, ContinuousClock.now - start)
+            var offset = 0
+            for entry in batch {
+                let entryResults = Array(results[offset..<offset + entry.requests.count])
+                offset += entry.requests.count
                 if let waiter = waiters.removeValue(forKey: entry.ticket) {
-                    waiter.resume(returning: .done(result))
+                    waiter.resume(returning: .done(entryResults))
                 } else {
-                    leaderResults[entry.ticket] = result
+                    leaderResults[entry.ticket] = entryResults
                 }
             }
         }
-        let result = leaderResults.removeValue(forKey: ticket)!
+        let results = leaderResults.removeValue(forKey: ticket)!
         if queueHead < queue.count, let next = waiters.removeValue(forKey: queue[queueHead].ticket) {
             next.resume(returning: .lead)
         } else {
             hasLeader = false
         }
-        return result
+        return results
     }
 
     private func compactQueue() {

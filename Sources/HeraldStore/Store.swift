@@ -75,6 +75,10 @@ public protocol MessageStore: Sendable {
     /// - Throws: `HeraldError.notFound` (no such channel in the app), `.forbidden` (the sender is not a
     ///   member), `.conflict` (the key was used with another body, where the key demands the same body).
     func append(_ request: AppendRequest) async throws -> AppendResult
+    /// Appends several messages in one commit, in their order, with nothing of another writer's
+    /// between them (a realtime socket's pipelined sends); one result per request, each as `append`
+    /// would have returned or thrown it.
+    func appendAll(_ requests: [AppendRequest]) async -> [Result<AppendResult, any Error>]
     /// Replaces the content of a message; it keeps its seq. A signed message is signed again with
     /// `signer`, or loses its signature when there is none. `byBusiness`: the business edits a customer's
     /// message (moderation), and the message shows `editedBy: business` rather than passing the words off
@@ -410,4 +414,15 @@ public protocol Store: AppStore, UserStore, ChannelStore, MessageStore, SigningK
 {
     /// Waits for pending writes and closes the store.
     func close() async throws
+}
+
+extension MessageStore {
+    /// One after another, for stores without a group committer.
+    public func appendAll(_ requests: [AppendRequest]) async -> [Result<AppendResult, any Error>] {
+        var results: [Result<AppendResult, any Error>] = []
+        for request in requests {
+            do { results.append(.success(try await append(request))) } catch { results.append(.failure(error)) }
+        }
+        return results
+    }
 }

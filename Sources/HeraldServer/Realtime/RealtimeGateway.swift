@@ -105,18 +105,71 @@ struct RealtimeGateway: Sendable {
         }
     }
 
-    /// Handles the session's waiting frames one after another, in arrival order; returns when none
-    /// is left (the handler starts this again for the next frame).
+    /// Handles the session's waiting frames in arrival order; returns when none is left (the handler
+    /// starts this again for the next frame).
+    ///
+    /// Pipelining: the `message.send` frames among those waiting go to the store together
+    /// (`appendAll`: one commit, in the order sent) and are acked in that order; any other frame is
+    /// handled once the sends before it are.
     func handleFrames(of session: RealtimeSession) async {
         var logger = session.logger
         if let identity = session.identity { logger[metadataKey: "app_id"] = "\(identity.app)" }
-        while let frame = session.next() {
-            // A frame that arrived behind the `auth` frame, before the socket was authenticated.
-            if !frame.isCharged, let identity = session.identity, !session.queue.isClosing, !takeFrameBudget(of: identity) {
-                session.queue.close(CloseCode.rateLimited, reason: "too many frames")
-                continue
+        while true {
+            let frames = session.next(upTo: limits.pipelinedSends)
+            if frames.isEmpty { return }
+            var sends: [(ClientMessageID, AppendRequest)] = []
+            for frame in frames {
+                // A frame that arrived behind the `auth` frame, before the socket was authenticated.
+                if !frame.isCharged, let identity = session.identity, !session.queue.isClosing, !takeFrameBudget(of: identity) {
+                    session.queue.close(CloseCode.rateLimited, reason: "too many frames")
+                    continue
+                }
+                if let identity = session.identity, !session.queue.isClosing, let send = Self.sendRequest(frame.text, as: identity) {
+                    framesIn.increment()
+                    sends.append(send)
+                    continue
+                }
+                await append(sends, session: session, logger: logger)
+                sends = []
+                await handle(frame.text, session: session, logger: &logger)
             }
-            await handle(frame.text, session: session, logger: &logger)
+            await append(sends, session: session, logger: logger)
+        }
+    }
+
+    /// A `message.send` frame as the store's request; nil for any other frame, or one that does not
+    /// parse (`handle` then answers it).
+    private static func sendRequest(_ text: String, as identity: RealtimeSession.Identity) -> (ClientMessageID, AppendRequest)? {
+        guard case .send(let channelID, let clientMessageID, let content)? = try? ClientFrame(text: text) else { return nil }
+        return (clientMessageID, appendRequest(channelID, clientMessageID, content, as: identity))
+    }
+
+    /// What a realtime send asks the store: idempotent per user, channel and `clientMessageId`.
+    /// No read of the channel first: the writer checks, under its lock, that the channel is the app's
+    /// and the sender a member (`AppendRules.check`), with the same errors.
+    private static func appendRequest(
+        _ channelID: ChannelID, _ clientMessageID: ClientMessageID, _ content: MessageContent, as identity: RealtimeSession.Identity
+    ) -> AppendRequest {
+        let key = IdempotencyKey(
+            scope: "ws:\(identity.user):\(channelID)", key: clientMessageID, request: content.canonicalBytes(sender: identity.user), user: identity.user,
+            requiresSameRequest: false)
+        return AppendRequest(app: identity.app, channel: channelID, sender: identity.user, content: content, idempotency: key)
+    }
+
+    /// Stores pipelined sends in one commit and answers each, in order: its ack or its error.
+    private func append(_ sends: [(ClientMessageID, AppendRequest)], session: RealtimeSession, logger: Logger) async {
+        guard !sends.isEmpty else { return }
+        let results = await store.appendAll(sends.map(\.1))
+        for ((clientMessageID, _), result) in zip(sends, results) {
+            switch result {
+            case .success(let appended):
+                await send(.ack(clientMessageID: clientMessageID, message: appended.message), on: session.queue)
+            case .failure(let error as HeraldError):
+                await send(Self.errorFrame(error, clientMessageID: clientMessageID), on: session.queue)
+            case .failure(let error):
+                logger.error("realtime send failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+                await send(.error(code: ErrorCode.internal.rawValue, detail: "The frame could not be handled.", clientMessageID: clientMessageID), on: session.queue)
+            }
         }
     }
 
@@ -191,12 +244,7 @@ struct RealtimeGateway: Sendable {
         case .auth:
             throw HeraldError.conflict(detail: "Already authenticated.")
         case .send(let channelID, let clientMessageID, let content):
-            // No read of the channel first: the writer checks, under its lock, that the channel is the
-            // app's and the sender a member (`AppendRules.check`), with the same errors.
-            let key = IdempotencyKey(
-                scope: "ws:\(identity.user):\(channelID)", key: clientMessageID, request: content.canonicalBytes(sender: identity.user), user: identity.user,
-                requiresSameRequest: false)
-            let result = try await store.append(AppendRequest(app: identity.app, channel: channelID, sender: identity.user, content: content, idempotency: key))
+            let result = try await store.append(Self.appendRequest(channelID, clientMessageID, content, as: identity))
             await send(.ack(clientMessageID: clientMessageID, message: result.message), on: session.queue)
         case .sync(let channelID, let afterSeq):
             let channel = try await store.requireChannel(channelID, in: identity.app)

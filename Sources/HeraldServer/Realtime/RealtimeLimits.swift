@@ -23,6 +23,8 @@ public struct RealtimeLimits: Sendable {
     public var typingMaxMembers = 100
     /// Interval of the server's pings; a client that does not answer one within the next interval is closed.
     public var pingInterval: Duration = .seconds(30)
+    /// `message.send` frames of one socket taken into one commit when they wait together (pipelining).
+    public var pipelinedSends = 32
     /// Time a client has to answer the server's close frame before the socket is closed under it.
     public var closeTimeout: Duration = .seconds(5)
 

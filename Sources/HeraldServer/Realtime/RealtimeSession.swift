@@ -97,26 +97,31 @@ final class RealtimeSession: Sendable {
 
     /// The next frame to handle; nil when there is none, and then the handling task ends (the next
     /// `enqueue` starts another).
-    func next() -> Waiting? {
-        let (frame, resumes) = state.withLock { state -> (Waiting?, Bool) in
+    func next() -> Waiting? { next(upTo: 1).first }
+
+    /// Up to `count` waiting frames, in order; none means the handling task ends (the next `enqueue`
+    /// starts another).
+    func next(upTo count: Int) -> [Waiting] {
+        let (frames, resumes) = state.withLock { state -> ([Waiting], Bool) in
             guard !state.isEnded, state.head < state.frames.count else {
                 state.isHandling = false
                 state.frames.removeAll()
                 state.head = 0
-                return (nil, false)
+                return ([], false)
             }
-            let frame = state.frames[state.head]
-            state.head += 1
+            let end = min(state.frames.count, state.head + count)
+            let frames = Array(state.frames[state.head..<end])
+            state.head = end
             if state.head == state.frames.count {
                 state.frames.removeAll(keepingCapacity: true)
                 state.head = 0
             }
             let resumes = state.isReadingPaused && state.frames.count - state.head <= maxWaitingFrames / 2
             if resumes { state.isReadingPaused = false }
-            return (frame, resumes)
+            return (frames, resumes)
         }
         if resumes { resumeReading() }
-        return frame
+        return frames
     }
 
     /// Keeps a timer (auth deadline, token expiry) to cancel when the socket goes; cancels it at once

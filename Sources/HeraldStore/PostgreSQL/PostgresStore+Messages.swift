@@ -7,6 +7,11 @@ extension PostgresStore {
         try await writer.submit(.append(request, at: now()))
     }
 
+    public func appendAll(_ requests: [AppendRequest]) async -> [Result<AppendResult, any Error>] {
+        let time = now()
+        return await writer.submitAll(requests.map { .append($0, at: time) })
+    }
+
     public func editMessage(
         _ id: MessageID, in channel: ChannelID, app: AppID, content: MessageContent, signer: MessageSigner?, byBusiness: Bool
     ) async throws -> Message {

@@ -209,4 +209,36 @@ struct RealtimeSocketTests {
             }
         }
     }
+
+    @Test("Sends written back to back are pipelined: stored in the order sent and acked in that order")
+    func pipelinedSends() async throws {
+        try await TestHarness.with { harness in
+            let channel = try await harness.group(["ana", "ben"])
+            let token = try await harness.token(for: "ana")
+            try await harness.run(.live) { client in
+                let raw = try RawHTTPConnection(port: client.port)
+                try #require(await offPool { raw.upgradeAndReadHead(token: token) })
+                _ = await offPool { raw.readWebSocketFrame() }  // ready
+
+                let sends = (0..<40).map { #"{"type":"message.send","channelId":"\#(channel.id)","clientMessageId":"p\#($0)","text":"n\#($0)"}"# }
+                raw.sendWebSocketTexts(sends)
+                let acks = await offPool { () -> [ServerFrame] in
+                    var acks: [ServerFrame] = []
+                    while acks.count < 40, let frame = raw.readWebSocketFrame() {
+                        if let decoded = try? WireJSON.decoder().decode(ServerFrame.self, from: Data(frame.payload)), decoded.type == "ack" { acks.append(decoded) }
+                    }
+                    return acks
+                }
+
+                let order = acks.compactMap { frame -> (String, Int64)? in
+                    guard case .ack(let id, let message) = frame else { return nil }
+                    return (id.rawValue, message.seq)
+                }
+                #expect(order.map(\.0) == (0..<40).map { "p\($0)" })
+                #expect(order.map(\.1) == Array(1...40), "stored in the order sent, without gaps")
+                let history = try await harness.store.history(of: channel.id, in: harness.app, query: HistoryQuery(after: 0, limit: 100))
+                #expect(history.messages.map(\.text) == (0..<40).map { "n\($0)" })
+            }
+        }
+    }
 }
