@@ -13,7 +13,7 @@ public final class SQLiteStore: Store {
     public let keys: KeyRing
     let now: @Sendable () -> Date
     let observer: CommitObserver
-    let writer: GroupCommitter<MessageWrite, AppendResult>
+    let writer: CommitLoop<MessageWrite, AppendResult>
     let auditWriter: GroupCommitter<AuditWrite, Void>
     /// The data directory's lock, when this process holds it: no other process uses the database.
     let lock: DirectoryLock?
@@ -69,8 +69,8 @@ public final class SQLiteStore: Store {
         self.keys = keys
         self.now = { WireTime.truncated(now()) }
         self.observer = observer
-        self.writer = GroupCommitter(meter: commitMeter) { [pool, keys, observer] batch in
-            try await SQLitePool.mappingDecodeErrors { try await SQLiteStore.commit(batch, pool: pool, keys: keys, observer: observer) }
+        self.writer = CommitLoop(label: "herald.sqlite.message-writer", meter: commitMeter) { [pool, keys, observer] batch in
+            try SQLitePool.mappingDecodeErrors { try SQLiteStore.commit(batch, pool: pool, keys: keys, observer: observer) }
         }
         self.auditWriter = GroupCommitter { [pool = self.pool, keys] batch in try await SQLiteStore.commitAudit(batch, pool: pool, keys: keys) }
     }
@@ -154,18 +154,13 @@ public final class SQLiteStore: Store {
     }
 
     /// Writes one batch in one transaction, tells the observer, and returns a result per request.
-    ///
-    /// GRDB's callback API is used rather than `async write` on purpose: the batch belongs to many
-    /// callers, so the cancellation of the one task that leads it must not abort the others' writes.
-    static func commit(_ batch: [MessageWrite], pool: DatabasePool, keys: KeyRing, observer: CommitObserver) async throws -> [Result<AppendResult, any Error>] {
-        let (results, committed) = try await withCheckedThrowingContinuation { continuation in
-            pool.asyncWrite({ db in
-                var batchWriter = MessageBatchWriter(db: db, keys: keys)
-                let results = try batch.map { try batchWriter.apply($0) }
-                return (results, batchWriter.committed)
-            }, completion: { _, result in
-                continuation.resume(with: result)
-            })
+    /// Runs on the commit loop's thread (GRDB's synchronous write): no task, so no caller's
+    /// cancellation can abort a batch that belongs to many.
+    static func commit(_ batch: [MessageWrite], pool: DatabasePool, keys: KeyRing, observer: CommitObserver) throws -> [Result<AppendResult, any Error>] {
+        let (results, committed) = try pool.write { db in
+            var batchWriter = MessageBatchWriter(db: db, keys: keys)
+            let results = try batch.map { try batchWriter.apply($0) }
+            return (results, batchWriter.committed)
         }
         if !committed.isEmpty { observer(committed) }
         return results
