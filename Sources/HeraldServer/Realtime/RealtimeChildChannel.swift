@@ -66,7 +66,7 @@ struct RealtimeChildChannel<Router: HTTPResponder>: ServerChildChannel, HTTPChan
                 shouldUpgrade: { channel, head in
                     decide(head, channel: channel, logger: logger).map { outcome in
                         decision.value = outcome
-                        if case .accept(let upgrade) = outcome { return upgrade.responseHeaders }
+                        if case .accept = outcome { return [:] }
                         return nil
                     }
                 },
@@ -212,7 +212,6 @@ struct RealtimeUpgrade: Sendable {
     var origin: String?
     var clientAddress: ClientAddress
     var logger: Logger
-    var responseHeaders: HTTPHeaders = [:]
 }
 
 /// Collects a response body (a refused upgrade's problem document: small).

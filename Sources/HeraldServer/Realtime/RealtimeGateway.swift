@@ -228,7 +228,7 @@ struct RealtimeGateway: Sendable {
             return true
         }
         do {
-            try await perform(frame, as: identity, session: session)
+            try await perform(frame, as: identity, session: session, logger: logger)
         } catch let error as HeraldError {
             await send(Self.errorFrame(error, clientMessageID: frame.clientMessageID), on: session.queue)
         } catch {
@@ -238,14 +238,14 @@ struct RealtimeGateway: Sendable {
         return true
     }
 
-    private func perform(_ frame: ClientFrame, as identity: RealtimeSession.Identity, session: RealtimeSession) async throws {
+    private func perform(_ frame: ClientFrame, as identity: RealtimeSession.Identity, session: RealtimeSession, logger: Logger) async throws {
         let caller = Caller.user(identity.app, identity.user)
         switch frame {
         case .auth:
             throw HeraldError.conflict(detail: "Already authenticated.")
         case .send(let channelID, let clientMessageID, let content):
-            let result = try await store.append(Self.appendRequest(channelID, clientMessageID, content, as: identity))
-            await send(.ack(clientMessageID: clientMessageID, message: result.message), on: session.queue)
+            // `handleFrames` takes sends before they get here; one path answers them all the same.
+            await append([(clientMessageID, Self.appendRequest(channelID, clientMessageID, content, as: identity))], session: session, logger: logger)
         case .sync(let channelID, let afterSeq):
             let channel = try await store.requireChannel(channelID, in: identity.app)
             try Access.checkCanRead(channel, by: caller)

@@ -95,10 +95,6 @@ final class RealtimeSession: Sendable {
         }
     }
 
-    /// The next frame to handle; nil when there is none, and then the handling task ends (the next
-    /// `enqueue` starts another).
-    func next() -> Waiting? { next(upTo: 1).first }
-
     /// Up to `count` waiting frames, in order; none means the handling task ends (the next `enqueue`
     /// starts another).
     func next(upTo count: Int) -> [Waiting] {

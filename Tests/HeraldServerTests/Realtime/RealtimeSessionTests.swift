@@ -28,11 +28,11 @@ struct RealtimeSessionTests {
 
         #expect(session.enqueue("a").startsTask)
         #expect(session.enqueue("b").startsTask == false)
-        #expect(session.next()?.text == "a")
+        #expect(session.next(upTo: 1).first?.text == "a")
         #expect(session.enqueue("c").startsTask == false)
-        #expect(session.next()?.text == "b")
-        #expect(session.next()?.text == "c")
-        #expect(session.next() == nil)
+        #expect(session.next(upTo: 1).first?.text == "b")
+        #expect(session.next(upTo: 1).first?.text == "c")
+        #expect(session.next(upTo: 1).first == nil)
         #expect(session.enqueue("d").startsTask, "the task ended: the next frame starts another")
     }
 
@@ -44,11 +44,11 @@ struct RealtimeSessionTests {
         let arrivals = (0..<4).map { session.enqueue("f\($0)") }
 
         #expect(arrivals.map { $0.pausesReading } == [false, false, false, true])
-        _ = session.next()
+        _ = session.next(upTo: 1).first
         #expect(resumes.value == 0, "three still wait")
-        _ = session.next()
+        _ = session.next(upTo: 1).first
         #expect(resumes.value == 1)
-        _ = session.next()
+        _ = session.next(upTo: 1).first
         #expect(resumes.value == 1, "resumed once")
     }
 
