@@ -25,6 +25,9 @@ import time
 import urllib.request
 
 DOCUMENTED_CLOSES = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1011, 1012, 4401, 4403, 4408, 4413, 4429}
+# docs/protocol.md: a client's close frame is answered with the same code when it is one an endpoint
+# may send (RFC 6455, 7.4); any other code is answered with 1002.
+ECHOABLE_CLOSES = set(range(1000, 1004)) | set(range(1007, 1012)) | set(range(3000, 5000))
 
 
 class Failure(Exception):
@@ -80,6 +83,7 @@ class Episode:
             sock.close()
             raise Failure(f"upgrade refused: {response[:200]!r}")
         self.buffer = response.split(b"\r\n\r\n", 1)[1]
+        self.sent_close = None
         if not header_auth:
             token = self.args.token if self.rng.random() < 0.8 else self.rng.choice(["", "x", "a.b.c", "eyJ" * 500])
             sock.sendall(frame(1, json.dumps({"type": "auth", "token": token}).encode()))
@@ -102,6 +106,8 @@ class Episode:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         elif not closed:
             try:
+                if self.sent_close is None:
+                    self.sent_close = 1000
                 sock.sendall(frame(8, struct.pack("!H", 1000)))
                 self.drain(sock, wait=1.0)
             except OSError:
@@ -155,7 +161,8 @@ class Episode:
                     self.report(f"internal error frame: {message}")
             elif opcode == 8:
                 code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
-                if code not in DOCUMENTED_CLOSES:
+                echoed = self.sent_close is not None and code == self.sent_close and code in ECHOABLE_CLOSES
+                if code not in DOCUMENTED_CLOSES and not echoed:
                     self.report(f"undocumented close code {code}")
                 return True
         return False
@@ -212,7 +219,10 @@ class Episode:
             return frame(1, b"a" * self.rng.choice([65537, 200000]))
         if choice == 16:
             return b"".join(frame(1, b'{"type":"typing","channelId":"%s"}' % self.args.channel.encode()) for _ in range(300))
-        return frame(8, struct.pack("!H", self.rng.choice([0, 999, 1004, 1005, 1006, 1015, 2000, 4999, 5000])) + os.urandom(self.rng.randint(0, 120)))
+        code = self.rng.choice([0, 999, 1004, 1005, 1006, 1015, 2000, 3000, 4999, 5000])
+        if self.sent_close is None:
+            self.sent_close = code
+        return frame(8, struct.pack("!H", code) + os.urandom(self.rng.randint(0, 120)))
 
 
 def get(url, timeout=5):
