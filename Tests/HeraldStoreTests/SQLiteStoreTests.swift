@@ -22,6 +22,35 @@ struct SQLiteStoreTests {
         try await store.close()
     }
 
+    @Test("Commits never checkpoint the WAL; the checkpointer's own connection copies it back into the database file")
+    func checkpointsOffTheCommitPath() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-sqlite-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("h.sqlite").path
+        let store = try SQLiteStore(path: path, masterKey: .generate())
+        let app = try await store.createApp(name: "Acme").app.id
+        let channel = try await store.createChannel(NewChannel(type: .group, members: [], name: "team"), in: app).channel.id
+        let (checkpoints, continuation) = AsyncStream.makeStream(of: (walFrames: Int, copied: Int).self)
+        let checkpointer = try WALCheckpointer(path: path, durability: .full, interval: .milliseconds(10)) { continuation.yield(($0, $1)) }
+
+        let autocheckpoint = try await store.pool.raw.write { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") }
+        for index in 0..<50 {
+            _ = try await store.append(AppendRequest(app: app, channel: channel, sender: nil, content: MessageContent(text: "message \(index)")))
+        }
+        var copied = 0
+        for await checkpoint in checkpoints where checkpoint.copied > 0 {
+            copied = checkpoint.copied
+            break
+        }
+        checkpointer.stop()
+        continuation.finish()
+        try await store.close()
+
+        #expect(autocheckpoint == 0, "the writer's connection does not checkpoint inside its commits")
+        #expect(copied > 0)
+    }
+
     @Test("Preparing a data directory creates the key once, mode 0600, and never replaces a lost one")
     func dataDirectory() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("herald-dir-\(UUID().uuidString)").path

@@ -10,59 +10,56 @@ struct MessageBatchWriter {
     let db: Database
     let keys: KeyRing
     private(set) var committed: [CommittedMessage] = []
-    private var membersByChannel: [ChannelID: [UserID]] = [:]
-    private var reachableByChannel: [ChannelID: Set<UserID>] = [:]
 
     init(db: Database, keys: KeyRing) {
         self.db = db
         self.keys = keys
     }
 
-    mutating func apply(_ write: MessageWrite) throws -> Result<AppendResult, any Error> {
+    /// Applies one write; the channels, members and the batch's pending channel changes are `memory`'s.
+    mutating func apply(_ write: MessageWrite, memory: inout WriterChannelMemory) throws -> Result<AppendResult, any Error> {
         do {
             switch write {
-            case .append(let request, let time): return .success(try append(request, at: time))
+            case .append(let request, let time): return .success(try append(request, at: time, memory: &memory))
             case .edit(let id, let channel, let app, let content, let signer, let byBusiness, let time):
                 return .success(
                     AppendResult(
-                        message: try change(id, channel: channel, app: app, to: content, signer: signer, byBusiness: byBusiness, deleting: false, at: time),
+                        message: try change(
+                            id, channel: channel, app: app, to: content, signer: signer, byBusiness: byBusiness, deleting: false, at: time, memory: &memory),
                         isReplay: false))
             case .delete(let id, let channel, let app, let time):
                 return .success(
-                    AppendResult(message: try change(id, channel: channel, app: app, to: nil, signer: nil, byBusiness: false, deleting: true, at: time), isReplay: false))
+                    AppendResult(
+                        message: try change(id, channel: channel, app: app, to: nil, signer: nil, byBusiness: false, deleting: true, at: time, memory: &memory),
+                        isReplay: false))
             }
         } catch let error as HeraldError {
             return .failure(error)
         }
     }
 
-    private mutating func append(_ request: AppendRequest, at time: Date) throws -> AppendResult {
-        let channel = try SQLiteStore.channelRecord(request.channel, in: request.app, db: db)
-        let members: [UserID] = try channel.map { try self.members(of: $0.id) } ?? []
-        try AppendRules.checkAccess(request, channel: channel, members: members)
+    private mutating func append(_ request: AppendRequest, at time: Date, memory: inout WriterChannelMemory) throws -> AppendResult {
+        let channel = try memory.channel(request.channel, in: request.app, db: db)
+        let members = channel?.members ?? []
+        try AppendRules.checkAccess(request, channel: channel?.record, members: members)
         if let key = request.idempotency, let replay = try replay(key, app: request.app) {
             return replay
         }
         let key = try AppendRules.check(
-            request, channel: channel, members: members, senderKey: try keys.key(AppendRules.owner(of: request), in: request.app),
+            request, channel: channel?.record, members: members, senderKey: try keys.key(AppendRules.owner(of: request), in: request.app),
             appKey: try request.idempotency.map { _ in try keys.key(.app, in: request.app) } ?? nil)
         guard let channel else { throw HeraldError.notFound(resource: "channel") }
-        let seq = channel.lastSeq + 1
-        try db.cachedStatement(sql: "UPDATE channel SET lastSeq = ?, lastActivityAt = ? WHERE id = ?").execute(arguments: [seq, WireTime.milliseconds(time), channel.id])
+        let seq = channel.record.lastSeq + 1
+        let milliseconds = WireTime.milliseconds(time)
         let message = AppendRules.message(for: request, id: .generate(), seq: seq, at: time)
         try MessageRecord(message, key: key).insert(with: db)
-        if let sender = request.sender {
-            // Sending implies having read everything up to one's own message.
-            try db.cachedStatement(sql: "UPDATE channelMember SET lastReadSeq = ? WHERE channelID = ? AND userID = ? AND lastReadSeq < ?")
-                .execute(arguments: [seq, channel.id, sender.rawValue, seq])
-        }
+        memory.appended(seq: seq, to: channel.record.id, at: milliseconds, by: request.sender)
         if let key = request.idempotency {
-            try IdempotencyRecord(key, app: request.app, appKey: try appKey(request.app), resultID: message.id.rawValue, createdAt: WireTime.milliseconds(time)).insert(with: db)
+            try IdempotencyRecord(key, app: request.app, appKey: try appKey(request.app), resultID: message.id.rawValue, createdAt: milliseconds).insert(with: db)
         }
-        let pushPayload = AppendRules.pushPayload(for: request, withDevices: try membersWithDevices(of: channel.id, in: request.app))
+        let pushPayload = AppendRules.pushPayload(for: request, withDevices: try memory.membersWithDevices(of: channel.record.id, in: request.app, db: db))
         if let payload = pushPayload {
             // Pushes for members who are offline, settled once live delivery has happened (see `settleMessagePushes`).
-            let milliseconds = WireTime.milliseconds(time)
             try db.cachedStatement(sql: "INSERT INTO outbox (appID, kind, subjectID, payload, availableAt, createdAt) VALUES (?, '\(OutboxKind.messagePush.rawValue)', ?, ?, ?, ?)")
                 .execute(arguments: [
                     request.app.rawValue, message.id.rawValue, payload,
@@ -74,24 +71,26 @@ struct MessageBatchWriter {
     }
 
     private func replay(_ key: IdempotencyKey, app: AppID) throws -> AppendResult? {
-        let lookup = try db.cachedStatement(sql: "SELECT * FROM idempotencyKey WHERE appID = ? AND scope = ? AND key = ?")
-        guard let record = try IdempotencyRecord.fetchOne(lookup, arguments: [app.rawValue, key.scope, key.key.rawValue]) else {
+        let lookup = try db.cachedStatement(sql: "SELECT fingerprint, resultID FROM idempotencyKey WHERE appID = ? AND scope = ? AND key = ?")
+        guard let row = try Row.fetchOne(lookup, arguments: [app.rawValue, key.scope, key.key.rawValue]) else {
             return nil
         }
-        if key.requiresSameRequest, !key.matches(record.fingerprint, appKey: try appKey(app)) {
+        let (fingerprint, resultID): (Data, String) = (try row.decode(atIndex: 0), try row.decode(atIndex: 1))
+        if key.requiresSameRequest, !key.matches(fingerprint, appKey: try appKey(app)) {
             throw IdempotencyKey.conflict
         }
-        guard let message = try MessageRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM message WHERE id = ?"), arguments: [record.resultID]) else {
+        guard let message = try MessageRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM message WHERE id = ?"), arguments: [resultID]) else {
             throw AppendRules.keyInUse
         }
         return AppendResult(message: try message.message(app: app, keys: keys), isReplay: true)
     }
 
     private mutating func change(
-        _ id: MessageID, channel: ChannelID, app: AppID, to content: MessageContent?, signer: MessageSigner?, byBusiness: Bool, deleting: Bool, at time: Date
+        _ id: MessageID, channel: ChannelID, app: AppID, to content: MessageContent?, signer: MessageSigner?, byBusiness: Bool, deleting: Bool, at time: Date,
+        memory: inout WriterChannelMemory
     ) throws -> Message {
-        guard let channelRecord = try SQLiteStore.channelRecord(channel, in: app, db: db),
-            var record = try MessageRecord.filter(MessageRecord.Columns.id == id.rawValue && MessageRecord.Columns.channelID == channelRecord.id)
+        guard let channel = try memory.channel(channel, in: app, db: db),
+            var record = try MessageRecord.filter(MessageRecord.Columns.id == id.rawValue && MessageRecord.Columns.channelID == channel.record.id)
                 .fetchOne(db)
         else {
             throw HeraldError.notFound(resource: "message")
@@ -102,31 +101,12 @@ struct MessageBatchWriter {
         guard changed else { return message }
         try record.update(db)
         committed.append(
-            CommittedMessage(app: app, change: deleting ? .deleted : .updated, message: message, members: try members(of: channelRecord.id), hasPushRow: false))
+            CommittedMessage(app: app, change: deleting ? .deleted : .updated, message: message, members: channel.members, hasPushRow: false))
         return message
     }
 
     private func appKey(_ app: AppID) throws -> DataKey {
         guard let key = try keys.key(.app, in: app) else { throw HeraldError.notFound(resource: "app") }
         return key
-    }
-
-    /// The members of `channel` who have a device, once per channel and batch.
-    private mutating func membersWithDevices(of channel: ChannelID, in app: AppID) throws -> Set<UserID> {
-        if let cached = reachableByChannel[channel] { return cached }
-        let reachable = try Set(
-            UserID.fetchAll(
-                db.cachedStatement(
-                    sql: "SELECT DISTINCT channelMember.userID FROM channelMember JOIN device ON device.appID = ? AND device.userID = channelMember.userID WHERE channelMember.channelID = ?"
-                ), arguments: [app.rawValue, channel]))
-        reachableByChannel[channel] = reachable
-        return reachable
-    }
-
-    private mutating func members(of channel: ChannelID) throws -> [UserID] {
-        if let cached = membersByChannel[channel] { return cached }
-        let members = try SQLiteStore.memberIDs(of: channel, db: db)
-        membersByChannel[channel] = members
-        return members
     }
 }

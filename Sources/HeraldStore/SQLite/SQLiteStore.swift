@@ -1,13 +1,16 @@
 public import Foundation
 import GRDB
 public import HeraldCore
+import Synchronization
 
 /// The embedded store: one SQLite file in WAL mode through a GRDB `DatabasePool` (one writer,
 /// concurrent readers), durable against power loss by default.
 ///
-/// Message writes go through a `GroupCommitter`, so concurrent sends share one transaction and one
-/// fsync. Other writes (apps, users, channels, read positions) are rare enough to take their own
-/// transaction; GRDB serializes all of them on the pool's single writer connection.
+/// Message writes go through a `CommitLoop`, so concurrent sends share one transaction and one
+/// fsync, and the loop keeps the channels it writes to in memory (`WriterChannelMemory`). Other
+/// writes (apps, users, channels, read positions) are rare enough to take their own transaction; GRDB
+/// serializes all of them on the pool's single writer connection. WAL checkpoints run on a connection
+/// of their own (`WALCheckpointer`), never inside a commit.
 public final class SQLiteStore: Store {
     let pool: SQLitePool
     public let keys: KeyRing
@@ -17,6 +20,9 @@ public final class SQLiteStore: Store {
     let auditWriter: GroupCommitter<AuditWrite, Void>
     /// The data directory's lock, when this process holds it: no other process uses the database.
     let lock: DirectoryLock?
+    let checkpointer: WALCheckpointer
+    /// What the message writer remembers of channels (`WriterChannelMemory`).
+    let writerMemory: WriterMemoryBox
 
     /// Opens (creating if needed) the database at `path` and runs pending migrations.
     /// - Parameters:
@@ -55,8 +61,17 @@ public final class SQLiteStore: Store {
             // 64 MiB of page cache for the one writer (2 MiB by default): its index pages stay in memory
             // as channels grow. Readers keep the default.
             try db.execute(sql: "PRAGMA cache_size = -65536")
+            // Checkpoints run on the checkpointer's connection, not inside the writer's commits
+            // (`WALCheckpointer`); a WAL grown by a burst is cut back to 64 MiB when it starts again.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+            try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
         }
         try SQLiteMigrations.migrator.migrate(pool)
+        let channelChanges = ChannelChangeObserver()
+        pool.add(transactionObserver: channelChanges, extent: .databaseLifetime)
+        let memory = WriterMemoryBox(observer: channelChanges)
+        self.writerMemory = memory
+        self.checkpointer = try WALCheckpointer(path: path, durability: durability)
         try SQLitePool.mappingDecodeErrors {
             // Apps made before they had a key store (or whose key creation was interrupted) get their key now.
             for app in try pool.read({ db in try AppID.fetchAll(db, sql: "SELECT id FROM app") }) {
@@ -70,7 +85,7 @@ public final class SQLiteStore: Store {
         self.now = { WireTime.truncated(now()) }
         self.observer = observer
         self.writer = CommitLoop(label: "herald.sqlite.message-writer", meter: commitMeter) { [pool, keys, observer] batch in
-            try SQLitePool.mappingDecodeErrors { try SQLiteStore.commit(batch, pool: pool, keys: keys, observer: observer) }
+            try SQLitePool.mappingDecodeErrors { try SQLiteStore.commit(batch, pool: pool, keys: keys, memory: memory, observer: observer) }
         }
         self.auditWriter = GroupCommitter { [pool = self.pool, keys] batch in try await SQLiteStore.commitAudit(batch, pool: pool, keys: keys) }
     }
@@ -138,6 +153,7 @@ public final class SQLiteStore: Store {
     /// it at the next close of the last connection.
     public func close() async throws {
         let mode = lock != nil ? "TRUNCATE" : "PASSIVE"
+        checkpointer.stop()
         _ = try? await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(\(mode))") }
         try pool.close()
         try keys.close()
@@ -156,13 +172,34 @@ public final class SQLiteStore: Store {
     /// Writes one batch in one transaction, tells the observer, and returns a result per request.
     /// Runs on the commit loop's thread (GRDB's synchronous write): no task, so no caller's
     /// cancellation can abort a batch that belongs to many.
-    static func commit(_ batch: [MessageWrite], pool: DatabasePool, keys: KeyRing, observer: CommitObserver) throws -> [Result<AppendResult, any Error>] {
-        let (results, committed) = try pool.write { db in
-            var batchWriter = MessageBatchWriter(db: db, keys: keys)
-            let results = try batch.map { try batchWriter.apply($0) }
-            return (results, batchWriter.committed)
+    static func commit(
+        _ batch: [MessageWrite], pool: DatabasePool, keys: KeyRing, memory: WriterMemoryBox, observer: CommitObserver
+    ) throws -> [Result<AppendResult, any Error>] {
+        let (results, committed) = try memory.state.withLock { memory in
+            do {
+                return try pool.write { db in
+                    try memory.validate(db)
+                    var batchWriter = MessageBatchWriter(db: db, keys: keys)
+                    let results = try batch.map { try batchWriter.apply($0, memory: &memory) }
+                    try memory.flush(db)
+                    return (results, batchWriter.committed)
+                }
+            } catch {
+                // Rolled back: the seqs the memory moved on were never written.
+                memory.forget()
+                throw error
+            }
         }
         if !committed.isEmpty { observer(committed) }
         return results
+    }
+}
+
+/// The message writer's `WriterChannelMemory`, held for the commit loop (only its thread uses it).
+final class WriterMemoryBox: Sendable {
+    let state: Mutex<WriterChannelMemory>
+
+    init(observer: ChannelChangeObserver) {
+        state = Mutex(WriterChannelMemory(observer: observer))
     }
 }

@@ -1,0 +1,92 @@
+import Dispatch
+import GRDB
+import Synchronization
+
+/// Copies the WAL back into the database file from a connection of its own, off the commit path.
+///
+/// By default SQLite checkpoints on the connection that commits once the WAL passes 1,000 pages: the
+/// message writer's commit then also copied pages into the database file and fsynced it, which was 8%
+/// of the single writer's time at saturation and a stall for every send in that batch (issue 19: "WAL
+/// checkpoints inside a commit ... move them off the commit path"). The store turns the writer's
+/// automatic checkpoint off, and this checkpointer runs a PASSIVE checkpoint on its own thread each
+/// `interval` in which another connection committed (`PRAGMA data_version` moved). PASSIVE neither
+/// waits for readers nor blocks the writer: it copies what no reader still needs, and SQLite starts
+/// the WAL again from its beginning once a checkpoint has copied all of it.
+///
+/// Crash safety is SQLite's: a checkpoint syncs the WAL before copying and the database file after,
+/// so stopping the process at any point leaves the WAL to replay at the next open.
+final class WALCheckpointer: Sendable {
+    private let connection: DatabaseQueue
+    private let state: Mutex<State>
+
+    private struct State {
+        var dataVersion: Int64?
+        var isStopped = false
+    }
+
+    /// - Parameter onCheckpoint: told the WAL's size and the frames copied after each checkpoint (tests).
+    init(
+        path: String, durability: Durability, interval: DispatchTimeInterval = .milliseconds(250),
+        onCheckpoint: (@Sendable (_ walFrames: Int, _ copied: Int) -> Void)? = nil
+    ) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.label = "herald.sqlite.checkpointer"
+        let connection = try DatabaseQueue(path: path, configuration: configuration)
+        try connection.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+        }
+        self.connection = connection
+        state = Mutex(State())
+        Self.schedule(Ticker(connection: connection, interval: interval, onCheckpoint: onCheckpoint, checkpointer: self))
+    }
+
+    /// What each tick needs; holds the checkpointer weakly, so the store's release stops the ticks.
+    private struct Ticker: Sendable {
+        let connection: DatabaseQueue
+        let interval: DispatchTimeInterval
+        let onCheckpoint: (@Sendable (Int, Int) -> Void)?
+        weak var checkpointer: WALCheckpointer?
+    }
+
+    private static let queue = DispatchQueue(label: "herald.sqlite.checkpointer", qos: .utility)
+
+    private static func schedule(_ ticker: Ticker) {
+        queue.asyncAfter(deadline: .now() + ticker.interval) {
+            guard let checkpointer = ticker.checkpointer, checkpointer.tick(ticker) else { return }
+            schedule(ticker)
+        }
+    }
+
+    deinit { stop() }
+
+    /// Stops the timer and waits for a checkpoint in progress; idempotent.
+    func stop() {
+        let wasStopped = state.withLock { state in
+            defer { state.isStopped = true }
+            return state.isStopped
+        }
+        guard !wasStopped else { return }
+        // The connection serializes with a tick in progress: once this returns, none runs.
+        try? connection.close()
+    }
+
+    /// One checkpoint if another connection committed since the last; false once stopped.
+    private func tick(_ ticker: Ticker) -> Bool {
+        guard !state.withLock({ $0.isStopped }) else { return false }
+        // A failed checkpoint (the disk, a lock held past the busy timeout) is retried at the next
+        // tick; the WAL keeps every committed frame meanwhile.
+        _ = try? connection.writeWithoutTransaction { db in
+            let version = try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0
+            let changed = state.withLock { state in
+                defer { state.dataVersion = version }
+                return state.dataVersion != version
+            }
+            guard changed else { return }
+            if let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)") {
+                ticker.onCheckpoint?(row[1] ?? 0, row[2] ?? 0)
+            }
+        }
+        return true
+    }
+}
