@@ -14,7 +14,7 @@ public enum ClientFrame: Equatable, Sendable {
     public init(text: String) throws(ClientFrameError) {
         var clientMessageID: ClientMessageID?
         do {
-            self = try Self.parse(JSONValue.parse(Data(text.utf8)), clientMessageID: &clientMessageID)
+            self = try Self.parse(JSONValue.parse(text: text), clientMessageID: &clientMessageID)
         } catch {
             throw ClientFrameError(error: error, clientMessageID: clientMessageID)
         }

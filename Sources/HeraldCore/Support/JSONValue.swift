@@ -60,18 +60,6 @@ public enum JSONValue: Codable, Equatable, Sendable {
         }
     }
 
-    /// Parses a request body. Invalid UTF-8 and broken JSON are `malformed`, never a crash.
-    public static func parse(_ data: Data) throws(HeraldError) -> JSONValue {
-        guard String(validating: data, as: UTF8.self) != nil else {
-            throw .malformed(detail: "The body is not valid UTF-8.")
-        }
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
-        } catch {
-            throw .malformed(detail: "The body is not valid JSON.")
-        }
-    }
-
     /// Canonical bytes (sorted keys): the same value always encodes the same way, so a hash of it
     /// tells whether two idempotent requests carried the same body.
     public func canonicalData() -> Data {

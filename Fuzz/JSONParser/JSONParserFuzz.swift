@@ -1,0 +1,109 @@
+// libFuzzer target for Herald's JSON parser (`scripts/fuzz-json.sh` builds and runs it).
+//
+// Compiled together with HeraldCore's JSONParser.swift and JSONValue.swift into one module, so it
+// reaches the internal parser. Checks, for any bytes: no trap; whatever the parser reads, Foundation's
+// JSONDecoder reads the same value; whatever JSONDecoder reads, the parser reads too, unless it refuses
+// on purpose (a member named twice, nesting deeper than JSONParser.maxDepth, a trailing comma); a
+// text with a NUL byte is always refused; whatever JSONDecoder
+// refuses, the parser refuses too, unless JSONDecoder is wrong (some zeros with an exponent, "0e1");
+// and a value read comes back unchanged from its canonical encoding.
+
+import Foundation
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzJSONParser(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
+    let buffer = UnsafeBufferPointer(start: bytes, count: count)
+    // The parser's contract: valid UTF-8 only (JSONValue.parse checks first).
+    guard String(validating: buffer, as: UTF8.self) != nil else { return 0 }
+    let ours = Result { () throws(JSONParser.Failure) in try JSONParser.parse(buffer) }
+    // A NUL byte is neither whitespace nor allowed unescaped in a string: always refused. (JSONDecoder
+    // reads a top-level number cut short at a NUL, "1\0x" as 1 and "-\0" too, so it is no reference here.)
+    if buffer.contains(0) {
+        precondition((try? ours.get()) == nil, "read a text with a NUL byte")
+        return 0
+    }
+    let theirs = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer))
+    switch (ours, theirs) {
+    case (.success(let value), .some(let other)):
+        precondition(value == other, "different values for \(String(decoding: buffer, as: UTF8.self).debugDescription)")
+    case (.success(let value), .none):
+        // JSONDecoder refuses some zeros with an exponent (see writingZerosPlainly); nothing else the
+        // parser reads may be refused.
+        let text = String(decoding: buffer, as: UTF8.self)
+        let plain = writingZerosPlainly(text)
+        precondition(
+            plain != text && (try? JSONDecoder().decode(JSONValue.self, from: Data(plain.utf8))) == value,
+            "read what JSONDecoder refuses: \(text.debugDescription)")
+    case (.failure(let failure), .some(let other)):
+        guard failure == .invalid, !readsAfterAll(buffer, as: other) else { break }
+        preconditionFailure("refused what JSONDecoder reads: \(String(decoding: buffer, as: UTF8.self).debugDescription)")
+    case (.failure, .none):
+        break
+    }
+    if case .success(let value) = ours {
+        let encoded = value.canonicalData()
+        let again = encoded.withUnsafeBytes { raw in
+            Result { () throws(JSONParser.Failure) in try JSONParser.parse(raw.assumingMemoryBound(to: UInt8.self)) }
+        }
+        precondition((try? again.get()) == value, "the canonical encoding does not read back")
+    }
+    return 0
+}
+
+/// Whether the parser reads `other` from `buffer` once the commas JSONDecoder allows before a closing
+/// bracket (RFC 8259 does not) are taken out.
+func readsAfterAll(_ buffer: UnsafeBufferPointer<UInt8>, as other: JSONValue) -> Bool {
+    let text = String(decoding: buffer, as: UTF8.self)
+    var withoutTrailingCommas = removingTrailingCommas(text)
+    guard withoutTrailingCommas != text else { return false }
+    return withoutTrailingCommas.withUTF8 { (try? JSONParser.parse($0)) == other }
+}
+
+/// `text` without the commas JSONDecoder allows before a closing bracket (RFC 8259 does not); string
+/// contents are left as they are.
+func removingTrailingCommas(_ text: String) -> String {
+    let bytes = Array(text.utf8)
+    var kept: [UInt8] = []
+    var inString = false
+    var escaped = false
+    for (offset, byte) in bytes.enumerated() {
+        if inString {
+            if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+        } else if byte == UInt8(ascii: "\"") {
+            inString = true
+        } else if byte == UInt8(ascii: ",") {
+            let next = bytes[(offset + 1)...].first { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }
+            if next == UInt8(ascii: "]") || next == UInt8(ascii: "}") { continue }
+        }
+        kept.append(byte)
+    }
+    return String(decoding: kept, as: UTF8.self)
+}
+
+/// `text` with every number whose value is zero written as `0`: JSONDecoder refuses some zeros with an
+/// exponent that RFC 8259 allows (`0e1`, `-0.0e30`, `0.00e+1`, but not `0.0e3`). String contents are
+/// left as they are. For a text the parser read, which is valid JSON.
+func writingZerosPlainly(_ text: String) -> String {
+    var result = ""
+    var number = ""
+    var inString = false
+    var escaped = false
+    func endNumber() {
+        result += Double(number) == 0 ? "0" : number
+        number = ""
+    }
+    for character in text {
+        if inString {
+            if escaped { escaped = false } else if character == "\\" { escaped = true } else if character == "\"" { inString = false }
+            result.append(character)
+        } else if "-+.0123456789eE".contains(character) {
+            number.append(character)
+        } else {
+            endNumber()
+            if character == "\"" { inString = true }
+            result.append(character)
+        }
+    }
+    endNumber()
+    return result
+}
