@@ -22,7 +22,7 @@ struct SQLiteStoreTests {
         try await store.close()
     }
 
-    @Test("Commits never checkpoint the WAL; the checkpointer's own connection copies it back into the database file")
+    @Test("Commits never checkpoint the WAL; the checkpointer's own connection copies it back, all of it once it is large")
     func checkpointsOffTheCommitPath() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-sqlite-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -31,17 +31,21 @@ struct SQLiteStoreTests {
         let store = try SQLiteStore(path: path, masterKey: .generate())
         let app = try await store.createApp(name: "Acme").app.id
         let channel = try await store.createChannel(NewChannel(type: .group, members: [], name: "team"), in: app).channel.id
-        let (checkpoints, continuation) = AsyncStream.makeStream(of: (walFrames: Int, copied: Int).self)
-        let checkpointer = try WALCheckpointer(path: path, durability: .full, interval: .milliseconds(10)) { continuation.yield(($0, $1)) }
+        let (checkpoints, continuation) = AsyncStream.makeStream(of: WALCheckpointer.Report.self)
+        let checkpointer = try WALCheckpointer(path: path, durability: .full, interval: .milliseconds(10), restartFrames: 20) { continuation.yield($0) }
 
         let autocheckpoint = try await store.pool.raw.write { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") }
         for index in 0..<50 {
             _ = try await store.append(AppendRequest(app: app, channel: channel, sender: nil, content: MessageContent(text: "message \(index)")))
         }
         var copied = 0
-        for await checkpoint in checkpoints where checkpoint.copied > 0 {
-            copied = checkpoint.copied
-            break
+        var restart: WALCheckpointer.Report?
+        for await checkpoint in checkpoints {
+            copied = max(copied, checkpoint.copied)
+            if checkpoint.mode == .restart {
+                restart = checkpoint
+                break
+            }
         }
         checkpointer.stop()
         continuation.finish()
@@ -49,6 +53,7 @@ struct SQLiteStoreTests {
 
         #expect(autocheckpoint == 0, "the writer's connection does not checkpoint inside its commits")
         #expect(copied > 0)
+        #expect(restart.map { $0.walFrames >= 20 && $0.copied == $0.walFrames } == true, "past 20 frames, a RESTART copied the whole WAL")
     }
 
     @Test("Preparing a data directory creates the key once, mode 0600, and never replaces a lost one")
