@@ -28,6 +28,11 @@ public struct DataKey: Sendable {
 
     func withSymmetricKey<Result>(_ body: (SymmetricKey) -> Result) -> Result { body(key) }
 
+    /// Whether `other` is this very key value (the same instance a key ring handed out), without
+    /// comparing secrets: a key loaded again, or a new key for a re-created owner, is not. For a cheap
+    /// check that what was sealed ahead still matches the key a later check finds.
+    public func isSameInstance(as other: DataKey) -> Bool { tagKeys === other.tagKeys }
+
     /// The raw key, only to be wrapped by the key above it.
     public var rawBytes: Data { key.withUnsafeBytes { Data($0) } }
 

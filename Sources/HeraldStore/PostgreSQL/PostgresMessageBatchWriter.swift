@@ -34,7 +34,7 @@ struct PostgresMessageBatchWriter {
         var wanted: [AppID: Set<KeyOwner>] = [:]
         for write in batch {
             switch write {
-            case .append(let request, _):
+            case .append(let request, _, _):
                 wanted[request.app, default: []].insert(request.sender.map(KeyOwner.user) ?? .app)
                 // The app's key turns an idempotency key's digest into what is stored.
                 if request.idempotency != nil { wanted[request.app, default: []].insert(.app) }
@@ -60,7 +60,7 @@ struct PostgresMessageBatchWriter {
         var index = 0
         while index < batch.count {
             var appends: [(request: AppendRequest, time: Date)] = []
-            while index < batch.count, case .append(let request, let time) = batch[index] {
+            while index < batch.count, case .append(let request, let time, _) = batch[index] {
                 appends.append((request, time))
                 index += 1
             }
@@ -80,7 +80,7 @@ struct PostgresMessageBatchWriter {
     func lockChannels(of batch: [MessageWrite]) async throws {
         let pairs = Set(batch.map { write -> String in
             switch write {
-            case .append(let request, _): request.channel.rawValue + " " + request.app.rawValue
+            case .append(let request, _, _): request.channel.rawValue + " " + request.app.rawValue
             case .edit(_, let channel, let app, _, _, _, _), .delete(_, let channel, let app, _): channel.rawValue + " " + app.rawValue
             }
         }).sorted().map { $0.split(separator: " ").map(String.init) }
@@ -95,7 +95,7 @@ struct PostgresMessageBatchWriter {
     private mutating func apply(_ write: MessageWrite) async throws -> Result<AppendResult, any Error> {
         do {
             switch write {
-            case .append(let request, let time): return try await appendAll([(request, time)])[0]
+            case .append(let request, let time, _): return try await appendAll([(request, time)])[0]
             case .edit(let id, let channel, let app, let content, let signer, let byBusiness, let time):
                 let message = try await change(id, channel: channel, app: app, to: content, signer: signer, byBusiness: byBusiness, deleting: false, at: time)
                 return .success(AppendResult(message: message, isReplay: false))

@@ -136,6 +136,18 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
 }
 
 extension MessageRecord {
+    /// A new message whose content was sealed ahead (`PreparedAppend`).
+    init(_ message: Message, sealed: Data) {
+        id = message.id
+        channelID = message.channelId
+        seq = message.seq
+        sender = message.sender
+        createdAt = WireTime.milliseconds(message.createdAt)
+        editedAt = message.editedAt.map(WireTime.milliseconds)
+        deletedAt = nil
+        self.sealed = sealed
+    }
+
     init(_ message: Message, key: DataKey?) throws {
         id = message.id
         channelID = message.channelId
@@ -168,9 +180,12 @@ struct IdempotencyRecord: Codable, FetchableRecord, PersistableRecord {
 
 extension IdempotencyRecord {
     init(_ key: IdempotencyKey, app: AppID, appKey: DataKey, resultID: String, createdAt: Int64) {
-        self.init(
-            appID: app, scope: key.scope, key: key.key.rawValue, fingerprint: key.fingerprint(appKey: appKey), resultID: resultID,
-            createdAt: createdAt, userID: key.user)
+        self.init(key, fingerprint: key.fingerprint(appKey: appKey), app: app, resultID: resultID, createdAt: createdAt)
+    }
+
+    /// `fingerprint`: `key.fingerprint(appKey:)`, computed ahead.
+    init(_ key: IdempotencyKey, fingerprint: Data, app: AppID, resultID: String, createdAt: Int64) {
+        self.init(appID: app, scope: key.scope, key: key.key.rawValue, fingerprint: fingerprint, resultID: resultID, createdAt: createdAt, userID: key.user)
     }
 
     /// Inserts through a statement prepared once per connection (every keyed send writes one).

@@ -20,7 +20,7 @@ struct MessageBatchWriter {
     mutating func apply(_ write: MessageWrite, memory: inout WriterChannelMemory) throws -> Result<AppendResult, any Error> {
         do {
             switch write {
-            case .append(let request, let time): return .success(try append(request, at: time, memory: &memory))
+            case .append(let request, let time, let prepared): return .success(try append(request, at: time, prepared: prepared, memory: &memory))
             case .edit(let id, let channel, let app, let content, let signer, let byBusiness, let time):
                 return .success(
                     AppendResult(
@@ -38,7 +38,7 @@ struct MessageBatchWriter {
         }
     }
 
-    private mutating func append(_ request: AppendRequest, at time: Date, memory: inout WriterChannelMemory) throws -> AppendResult {
+    private mutating func append(_ request: AppendRequest, at time: Date, prepared: PreparedAppend?, memory: inout WriterChannelMemory) throws -> AppendResult {
         let channel = try memory.channel(request.channel, in: request.app, db: db)
         let members = channel?.members ?? []
         try AppendRules.checkAccess(request, channel: channel?.record, members: members)
@@ -51,11 +51,18 @@ struct MessageBatchWriter {
         guard let channel else { throw HeraldError.notFound(resource: "channel") }
         let seq = channel.record.lastSeq + 1
         let milliseconds = WireTime.milliseconds(time)
-        let message = AppendRules.message(for: request, id: .generate(), seq: seq, at: time)
-        try MessageRecord(message, key: key).insert(with: db)
+        // What was prepared counts only if it was sealed with the key the check just found.
+        let prepared = prepared.flatMap { $0.key.isSameInstance(as: key) ? $0 : nil }
+        let message = AppendRules.message(for: request, id: prepared?.id ?? .generate(), seq: seq, at: time)
+        if let prepared {
+            try MessageRecord(message, sealed: prepared.sealed).insert(with: db)
+        } else {
+            try MessageRecord(message, key: key).insert(with: db)
+        }
         memory.appended(seq: seq, to: channel.record.id, at: milliseconds, by: request.sender)
         if let key = request.idempotency {
-            try IdempotencyRecord(key, app: request.app, appKey: try appKey(request.app), resultID: message.id.rawValue, createdAt: milliseconds).insert(with: db)
+            let fingerprint = try prepared?.fingerprint ?? key.fingerprint(appKey: try appKey(request.app))
+            try IdempotencyRecord(key, fingerprint: fingerprint, app: request.app, resultID: message.id.rawValue, createdAt: milliseconds).insert(with: db)
         }
         let pushPayload = AppendRules.pushPayload(for: request, withDevices: try memory.membersWithDevices(of: channel.record.id, in: request.app, db: db))
         if let payload = pushPayload {

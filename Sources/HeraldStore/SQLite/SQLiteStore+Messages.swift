@@ -4,12 +4,12 @@ public import HeraldCore
 
 extension SQLiteStore {
     public func append(_ request: AppendRequest) async throws -> AppendResult {
-        try await writer.submit(.append(request, at: now()))
+        try await writer.submit(.append(request, at: now(), prepared: PreparedAppend(request, keys: keys)))
     }
 
     public func appendAll(_ requests: [AppendRequest]) async -> [Result<AppendResult, any Error>] {
         let time = now()
-        return await writer.submitAll(requests.map { .append($0, at: time) })
+        return await writer.submitAll(requests.map { .append($0, at: time, prepared: PreparedAppend($0, keys: keys)) })
     }
 
     public func editMessage(
