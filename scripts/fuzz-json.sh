@@ -3,8 +3,8 @@
 #
 #   scripts/fuzz-json.sh [SECONDS]    default 60; the corpus is kept in .build/fuzz/json-corpus
 #
-# The target (Fuzz/JSONParser) is compiled with HeraldCore's JSONParser.swift and JSONValue.swift into
-# one module, with AddressSanitizer, and compares every input with Foundation's JSONDecoder. A crash, a
+# The target (Fuzz/JSONParser) is compiled with HeraldCore's JSONParser.swift and JSONValue.swift and the
+# tests' JSONOracle.swift into one module, with AddressSanitizer, and compares every input with Foundation's JSONDecoder. A crash, a
 # trap or a disagreement stops the run, prints the input, and exits non-zero; libFuzzer writes the
 # input to .build/fuzz/crash-*.
 set -euo pipefail
@@ -21,5 +21,5 @@ printf '[0,-0,9007199254740993,1e308,2.2250738585072014e-308,1234567890123456789
 printf '{"a":1,"a":2}' >"$out/json-corpus/duplicate"
 swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name JSONFuzz \
   Sources/HeraldCore/Support/JSONParser.swift Sources/HeraldCore/Support/JSONValue.swift \
-  Fuzz/JSONParser/JSONParserFuzz.swift -o "$out/fuzz-json"
+  Tests/HeraldTestSupport/JSONOracle.swift Fuzz/JSONParser/JSONParserFuzz.swift -o "$out/fuzz-json"
 "$out/fuzz-json" -max_total_time="$seconds" -max_len=4096 -timeout=10 -print_final_stats=1 -artifact_prefix="$out/" "$out/json-corpus"

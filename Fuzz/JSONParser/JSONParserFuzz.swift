@@ -27,14 +27,18 @@ public func fuzzJSONParser(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt 
     case (.success(let value), .some(let other)):
         precondition(value == other, "different values for \(String(decoding: buffer, as: UTF8.self).debugDescription)")
     case (.success(let value), .none):
-        // JSONDecoder refuses some zeros with an exponent (see writingZerosPlainly); nothing else the
+        // JSONDecoder refuses some zeros with an exponent (see JSONOracle.writingZerosPlainly); nothing else the
         // parser reads may be refused.
         let text = String(decoding: buffer, as: UTF8.self)
-        let plain = writingZerosPlainly(text)
+        let plain = JSONOracle.writingZerosPlainly(text)
         precondition(
             plain != text && (try? JSONDecoder().decode(JSONValue.self, from: Data(plain.utf8))) == value,
             "read what JSONDecoder refuses: \(text.debugDescription)")
     case (.failure(let failure), .some(let other)):
+        if failure == .tooDeep {
+            precondition(JSONOracle.nestingDepth(String(decoding: buffer, as: UTF8.self)) > JSONParser.maxDepth, "too deep, but it is not")
+            break
+        }
         guard failure == .invalid, !readsAfterAll(buffer, as: other) else { break }
         preconditionFailure("refused what JSONDecoder reads: \(String(decoding: buffer, as: UTF8.self).debugDescription)")
     case (.failure, .none):
@@ -54,56 +58,8 @@ public func fuzzJSONParser(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt 
 /// bracket (RFC 8259 does not) are taken out.
 func readsAfterAll(_ buffer: UnsafeBufferPointer<UInt8>, as other: JSONValue) -> Bool {
     let text = String(decoding: buffer, as: UTF8.self)
-    var withoutTrailingCommas = removingTrailingCommas(text)
+    var withoutTrailingCommas = JSONOracle.removingTrailingCommas(text)
     guard withoutTrailingCommas != text else { return false }
     return withoutTrailingCommas.withUTF8 { (try? JSONParser.parse($0)) == other }
 }
 
-/// `text` without the commas JSONDecoder allows before a closing bracket (RFC 8259 does not); string
-/// contents are left as they are.
-func removingTrailingCommas(_ text: String) -> String {
-    let bytes = Array(text.utf8)
-    var kept: [UInt8] = []
-    var inString = false
-    var escaped = false
-    for (offset, byte) in bytes.enumerated() {
-        if inString {
-            if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
-        } else if byte == UInt8(ascii: "\"") {
-            inString = true
-        } else if byte == UInt8(ascii: ",") {
-            let next = bytes[(offset + 1)...].first { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }
-            if next == UInt8(ascii: "]") || next == UInt8(ascii: "}") { continue }
-        }
-        kept.append(byte)
-    }
-    return String(decoding: kept, as: UTF8.self)
-}
-
-/// `text` with every number whose value is zero written as `0`: JSONDecoder refuses some zeros with an
-/// exponent that RFC 8259 allows (`0e1`, `-0.0e30`, `0.00e+1`, but not `0.0e3`). String contents are
-/// left as they are. For a text the parser read, which is valid JSON.
-func writingZerosPlainly(_ text: String) -> String {
-    var result = ""
-    var number = ""
-    var inString = false
-    var escaped = false
-    func endNumber() {
-        result += Double(number) == 0 ? "0" : number
-        number = ""
-    }
-    for character in text {
-        if inString {
-            if escaped { escaped = false } else if character == "\\" { escaped = true } else if character == "\"" { inString = false }
-            result.append(character)
-        } else if "-+.0123456789eE".contains(character) {
-            number.append(character)
-        } else {
-            endNumber()
-            if character == "\"" { inString = true }
-            result.append(character)
-        }
-    }
-    endNumber()
-    return result
-}

@@ -85,6 +85,23 @@ struct WriterChannelMemoryTests {
         }
     }
 
+    @Test("A batch over more channels than the memory holds still writes every channel's seq")
+    func pastCapacity() async throws {
+        try await withGroup { fixture, app, first in
+            let store = try #require(fixture.store as? SQLiteStore)
+            store.writerMemory.state.withLock { $0 = WriterChannelMemory(observer: $0.observer, capacity: 1) }
+            let second = try await store.createChannel(NewChannel(type: .group, members: [Self.ana, Self.ben], name: "other"), in: app).channel.id
+            let batch = await store.appendAll([first, second, first].map {
+                AppendRequest(app: app, channel: $0, sender: Self.ana, content: MessageContent(text: "in one batch"))
+            })
+            let next = try await send(store, "after", to: first, in: app, from: Self.ben)
+            let nextInSecond = try await send(store, "after", to: second, in: app, from: Self.ben)
+
+            #expect(try batch.map { try $0.get().message.seq } == [2, 1, 3])
+            #expect(next.message.seq == 4 && nextInSecond.message.seq == 2)
+        }
+    }
+
     @Test("Read marks do not make the writer read the channel again; seqs and read positions written once per batch survive a restart")
     func readMarksAndRestart() async throws {
         try await withGroup { fixture, app, channel in

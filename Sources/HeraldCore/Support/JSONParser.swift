@@ -6,7 +6,8 @@
 /// what `JSONDecoder` accepts, with three deliberate refusals a bank wants: an object that names a
 /// member twice (two parsers that keep different duplicates read two different requests), nesting
 /// deeper than `maxDepth`, and a comma before a closing bracket (`[1,]`, which RFC 8259 does not
-/// allow and `JSONDecoder` does). `JSONParserTests` compare it with `JSONDecoder` on generated input, and
+/// allow and `JSONDecoder` does). Names are compared as Swift strings, by canonical equivalence:
+/// `"é"` and `"e\u{301}"` are the same name twice (a dictionary of them would hold one). `JSONParserTests` compare it with `JSONDecoder` on generated input, and
 /// `Fuzz/JSONParser` (libFuzzer) does the same on arbitrary bytes.
 ///
 /// The input must be valid UTF-8 (`JSONValue.parse` checks it first; a Swift `String` is): string

@@ -136,8 +136,8 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
 }
 
 extension MessageRecord {
-    /// A new message whose content was sealed ahead (`PreparedAppend`).
-    init(_ message: Message, sealed: Data) {
+    /// A new message whose content was sealed ahead (`PreparedAppend`), or is sealed next.
+    init(_ message: Message, sealed: Data?) {
         id = message.id
         channelID = message.channelId
         seq = message.seq
@@ -149,13 +149,7 @@ extension MessageRecord {
     }
 
     init(_ message: Message, key: DataKey?) throws {
-        id = message.id
-        channelID = message.channelId
-        seq = message.seq
-        sender = message.sender
-        createdAt = WireTime.milliseconds(message.createdAt)
-        editedAt = message.editedAt.map(WireTime.milliseconds)
-        deletedAt = nil
+        self.init(message, sealed: nil)
         try seal(message, key: key)
     }
 }

@@ -71,7 +71,6 @@ public final class SQLiteStore: Store {
         pool.add(transactionObserver: channelChanges, extent: .databaseLifetime)
         let memory = WriterMemoryBox(observer: channelChanges)
         self.writerMemory = memory
-        self.checkpointer = try WALCheckpointer(path: path, durability: durability)
         try SQLitePool.mappingDecodeErrors {
             // Apps made before they had a key store (or whose key creation was interrupted) get their key now.
             for app in try pool.read({ db in try AppID.fetchAll(db, sql: "SELECT id FROM app") }) {
@@ -79,6 +78,8 @@ public final class SQLiteStore: Store {
             }
             try Self.upgradeClearContent(pool: pool, keys: keys)
         }
+        // After the upgrade above: its TRUNCATE checkpoint must not meet one of the checkpointer's.
+        self.checkpointer = try WALCheckpointer(path: path, durability: durability)
         self.pool = SQLitePool(raw: pool)
         self.lock = lock
         self.keys = keys

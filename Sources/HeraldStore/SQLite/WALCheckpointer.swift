@@ -15,9 +15,10 @@ import Synchronization
 /// Under a steady stream of commits a PASSIVE checkpoint never catches up with the writer, and SQLite
 /// starts the WAL again from its beginning only once one has: the WAL grew without bound (800 MB in a
 /// 15 s `throughput` run), and every commit wrote to newly allocated file pages. So once the WAL holds
-/// `restartFrames`, the PASSIVE checkpoint that copied nearly everything is followed by a RESTART one:
-/// it waits for the writer's current commit, copies the few frames left while new commits wait (a
-/// short pause, not a copy of the whole WAL), and makes the next commit start the WAL again.
+/// `restartFrames`, a PASSIVE checkpoint that copied everything is followed by a RESTART one: it
+/// waits for the writer's current commit, copies the few frames committed meanwhile while new
+/// commits wait (a short pause, not a copy of the whole WAL), and makes the next commit start the WAL
+/// again. It waits at most 50 ms for readers still on the WAL, holding the writer's lock.
 ///
 /// Crash safety is SQLite's: a checkpoint syncs the WAL before copying and the database file after,
 /// so stopping the process at any point leaves the WAL to replay at the next open.
@@ -46,7 +47,10 @@ final class WALCheckpointer: Sendable {
         onCheckpoint: (@Sendable (Report) -> Void)? = nil
     ) throws {
         var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
+        // A RESTART waits for readers while it holds the writer's lock: it gives up after 50 ms (and
+        // is tried again at the next tick) rather than stall every commit behind a long read, such
+        // as `herald backup`'s.
+        configuration.busyMode = .timeout(0.05)
         configuration.label = "herald.sqlite.checkpointer"
         let connection = try DatabaseQueue(path: path, configuration: configuration)
         try connection.writeWithoutTransaction { db in
@@ -91,8 +95,9 @@ final class WALCheckpointer: Sendable {
     /// One checkpoint if another connection committed since the last; false once stopped.
     private func tick(_ ticker: Ticker) -> Bool {
         guard !state.withLock({ $0.isStopped }) else { return false }
-        // A failed checkpoint (the disk, a lock held past the busy timeout) is retried at the next
-        // tick; the WAL keeps every committed frame meanwhile.
+        // A checkpoint that failed (the disk, a lock held past the busy timeout) or did not copy the
+        // whole WAL is tried again at the next tick after a commit; while nothing is committed the
+        // WAL keeps what is left (every committed frame is in it, and the close checkpoints it).
         _ = try? connection.writeWithoutTransaction { db in
             let version = try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0
             let changed = state.withLock { state in
@@ -101,9 +106,12 @@ final class WALCheckpointer: Sendable {
             }
             guard changed else { return }
             guard let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)") else { return }
-            let (walFrames, copied): (Int, Int) = (row[1] ?? 0, row[2] ?? 0)
-            ticker.onCheckpoint?(Report(mode: .passive, walFrames: walFrames, copied: copied))
-            if walFrames >= ticker.restartFrames, let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(RESTART)") {
+            let report = Report(mode: .passive, walFrames: row[1] ?? 0, copied: row[2] ?? 0)
+            let isBusy = (row[0] ?? 0) != 0
+            ticker.onCheckpoint?(report)
+            if !isBusy, report.walFrames >= ticker.restartFrames, report.copied == report.walFrames,
+                let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(RESTART)")
+            {
                 ticker.onCheckpoint?(Report(mode: .restart, walFrames: row[1] ?? 0, copied: row[2] ?? 0))
             }
         }

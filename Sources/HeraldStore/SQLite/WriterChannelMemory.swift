@@ -25,8 +25,9 @@ struct WriterChannelMemory {
         var withDevices: Set<UserID>?
     }
 
-    /// How many channels are kept; past it, the memory starts again empty (a busy server writes to
-    /// fewer channels than this between two foreign writes).
+    /// How many channels are kept between batches; past it, the next batch starts with an empty memory
+    /// (a busy server writes to fewer channels than this between two foreign writes). Never emptied
+    /// within a batch: the batch's moved channels are written from it at `flush`.
     let capacity: Int
     private var channels: [ChannelID: Channel] = [:]
     /// Told of changes to channels, memberships and devices by the connection's other writes.
@@ -57,7 +58,7 @@ struct WriterChannelMemory {
     /// Forgets everything unless the database is as the last batch left it.
     mutating func validate(_ db: Database) throws {
         let changed = observer.takeChanges()
-        if !changed, let dataVersion, dataVersion == (try Self.dataVersion(db)) { return }
+        if !changed, channels.count < capacity, let dataVersion, dataVersion == (try Self.dataVersion(db)) { return }
         forget()
     }
 
@@ -73,7 +74,6 @@ struct WriterChannelMemory {
         if let channel = channels[id] { return channel.record.appID == app ? channel : nil }
         channelReads += 1
         guard let record = try SQLiteStore.channelRecord(id, in: app, db: db) else { return nil }
-        if channels.count >= capacity { channels.removeAll(keepingCapacity: true) }
         let channel = Channel(record: record, members: try SQLiteStore.memberIDs(of: id, db: db))
         channels[id] = channel
         return channel
