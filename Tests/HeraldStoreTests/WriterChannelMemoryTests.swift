@@ -85,7 +85,7 @@ struct WriterChannelMemoryTests {
         }
     }
 
-    @Test("A batch over more channels than the memory holds still writes every channel's seq")
+    @Test("A batch over more channels than the memory holds still writes every channel's seq; members are bounded too")
     func pastCapacity() async throws {
         try await withGroup { fixture, app, first in
             let store = try #require(fixture.store as? SQLiteStore)
@@ -99,6 +99,10 @@ struct WriterChannelMemoryTests {
 
             #expect(try batch.map { try $0.get().message.seq } == [2, 1, 3])
             #expect(next.message.seq == 4 && nextInSecond.message.seq == 2)
+            store.writerMemory.state.withLock { $0 = WriterChannelMemory(observer: $0.observer, memberCapacity: 1) }
+            _ = try await send(store, "more", to: first, in: app, from: Self.ana)
+            _ = try await send(store, "again", to: first, in: app, from: Self.ana)
+            #expect(try channelReads(store) == 2, "past the member bound, the next batch reads the channel again")
         }
     }
 

@@ -29,7 +29,11 @@ struct WriterChannelMemory {
     /// (a busy server writes to fewer channels than this between two foreign writes). Never emptied
     /// within a batch: the batch's moved channels are written from it at `flush`.
     let capacity: Int
+    /// How many member ids are kept between batches, all channels together: a tenant's few huge groups
+    /// cannot make the memory large either.
+    let memberCapacity: Int
     private var channels: [ChannelID: Channel] = [:]
+    private var heldMembers = 0
     /// Told of changes to channels, memberships and devices by the connection's other writes.
     let observer: ChannelChangeObserver
     /// The file's data version after the last batch's flush: it moves when another process writes.
@@ -44,10 +48,11 @@ struct WriterChannelMemory {
         var user: UserID
     }
 
-    init(observer: ChannelChangeObserver, capacity: Int = 16_384) {
-        precondition(capacity > 0)
+    init(observer: ChannelChangeObserver, capacity: Int = 16_384, memberCapacity: Int = 1_000_000) {
+        precondition(capacity > 0 && memberCapacity > 0)
         self.observer = observer
         self.capacity = capacity
+        self.memberCapacity = memberCapacity
     }
 
     var count: Int { channels.count }
@@ -58,12 +63,13 @@ struct WriterChannelMemory {
     /// Forgets everything unless the database is as the last batch left it.
     mutating func validate(_ db: Database) throws {
         let changed = observer.takeChanges()
-        if !changed, channels.count < capacity, let dataVersion, dataVersion == (try Self.dataVersion(db)) { return }
+        if !changed, channels.count < capacity, heldMembers < memberCapacity, let dataVersion, dataVersion == (try Self.dataVersion(db)) { return }
         forget()
     }
 
     mutating func forget() {
         channels.removeAll(keepingCapacity: true)
+        heldMembers = 0
         movedChannels.removeAll()
         readPositions.removeAll()
         dataVersion = nil
@@ -76,6 +82,7 @@ struct WriterChannelMemory {
         guard let record = try SQLiteStore.channelRecord(id, in: app, db: db) else { return nil }
         let channel = Channel(record: record, members: try SQLiteStore.memberIDs(of: id, db: db))
         channels[id] = channel
+        heldMembers += channel.members.count
         return channel
     }
 
