@@ -197,7 +197,7 @@ enum JSONColumn {
     }
 
     static func decodeObject(_ text: String) -> [String: JSONValue]? {
-        guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else { return nil }
+        guard case .object(let object)? = try? JSONValue.parse(text: text) else { return nil }
         return object
     }
 }
