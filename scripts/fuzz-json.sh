@@ -14,11 +14,14 @@ export SWIFT_BACKTRACE=enable=no
 seconds="${1:-60}"
 out=.build/fuzz
 mkdir -p "$out/json-corpus"
-# Seeds: a client frame, escapes and surrogates, numbers at the edges of a Double, a duplicate member.
+# Seeds: a client frame, escapes and surrogates, numbers at the edges of a Double, a duplicate member,
+# and every input that once failed here.
 printf '{"type":"message.send","channelId":"ch_0000000000000000000000000a","clientMessageId":"c1","text":"hi","data":{"a":[1,2.5e3,null,true]}}' >"$out/json-corpus/frame"
 printf '"\\u00e9\\uD83D\\uDE00\\n\\"\\\\\\/"' >"$out/json-corpus/escapes"
 printf '[0,-0,9007199254740993,1e308,2.2250738585072014e-308,123456789012345678901234567890]' >"$out/json-corpus/numbers"
 printf '{"a":1,"a":2}' >"$out/json-corpus/duplicate"
+# Found by this target in CI: a quote and a combining mark (U+06EA) are one Swift Character.
+printf '["\xdb\xaa,ntyped/",0e2]' >"$out/json-corpus/quote-and-mark"
 swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name JSONFuzz \
   Sources/HeraldCore/Support/JSONParser.swift Sources/HeraldCore/Support/JSONValue.swift \
   Tests/HeraldTestSupport/JSONOracle.swift Fuzz/JSONParser/JSONParserFuzz.swift -o "$out/fuzz-json"

@@ -65,6 +65,8 @@ struct JSONParserTests {
             (" \t\r\n[ 1 , {\"a\" : [ ] } ] \n", .array([.number(1), .object(["a": .array([])])])),
             ("\u{FEFF}{}", .object([:])),
             ("0e1", .number(0)), ("-0.0e30", .number(0)),
+            // Found by the fuzz target: a quote and a combining mark are one Character, not two.
+            ("[\"\u{06EA},ntyped/\",0e2]", .array([.string("\u{06EA},ntyped/"), .number(0)])),
         ]
         for (text, expected) in cases {
             let data = Data(text.utf8)

@@ -26,21 +26,23 @@ public enum JSONOracle {
     /// `text` with every number whose value is zero written as `0`: JSONDecoder refuses some zeros with an
     /// exponent that RFC 8259 allows (`0e1`, `-0.0e30`, `0.00e+1`, but not `0.0e3`). String contents are
     /// left as they are. For a text the parser read, which is valid JSON.
+    /// Walks Unicode scalars, not `Character`s: a quote followed by a combining mark is one `Character`
+    /// (`"\u{06EA}` is a single grapheme), which would hide where a string starts.
     public static func writingZerosPlainly(_ text: String) -> String {
-        var result = ""
+        var result = String.UnicodeScalarView()
         var number = ""
         var inString = false
         var escaped = false
         func endNumber() {
-            result += isNumberToken(number) && Double(number) == 0 ? "0" : number
+            result.append(contentsOf: (isNumberToken(number) && Double(number) == 0 ? "0" : number).unicodeScalars)
             number = ""
         }
-        for character in text {
+        for character in text.unicodeScalars {
             if inString {
                 if escaped { escaped = false } else if character == "\\" { escaped = true } else if character == "\"" { inString = false }
                 result.append(character)
-            } else if "-+.0123456789eE".contains(character) {
-                number.append(character)
+            } else if "-+.0123456789eE".unicodeScalars.contains(character) {
+                number.unicodeScalars.append(character)
             } else {
                 endNumber()
                 if character == "\"" { inString = true }
@@ -48,7 +50,7 @@ public enum JSONOracle {
             }
         }
         endNumber()
-        return result
+        return String(result)
     }
 
     /// Whether `token` is a number by RFC 8259's grammar (`00`, `+0` and `.5` are not).
