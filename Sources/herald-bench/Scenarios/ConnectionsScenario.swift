@@ -3,7 +3,6 @@ import HeraldCore
 import HeraldStore
 import HeraldLoopback
 import Histogram
-import HummingbirdWSClient
 import Synchronization
 
 /// `count` idle authenticated WebSockets, one per user, held for `hold`: the server listens on
@@ -147,46 +146,30 @@ struct ConnectionsScenario {
                 + BenchResult.latencies("ready", outcomes.readyLatencies) + target.cpuFigures(since: serverCPUBefore, bench: ownCPU))
     }
 
-    /// One socket: connect, wait for `ready`, then read (answering the server's pings) until released.
-    /// A socket the server closes before the release counts as dropped; each socket reports its end
-    /// once, whether the handler saw it or the connection threw.
+    /// One socket: connect, wait for `ready`, then hold it (its handler answers the server's pings)
+    /// until released. A socket the server closes before the release counts as dropped; each socket
+    /// settles once: ready, failed to connect, or closed before ready.
     private static func hold(url: String, token: String, outcomes: Outcomes) async {
         let start = ContinuousClock.now
         let isReady = Tally()
-        let ended = Tally()
-        @Sendable func reportEnd(_ failure: String) {
-            guard ended.count == 0, outcomes.release.count == 0 else { return }
-            ended.add()
-            if isReady.count > 0 { outcomes.dropped.add() } else { outcomes.failed(failure) }
-        }
+        let socket: BenchWebSocket
         do {
-            _ = try await WebSocketClient.connect(url: url, configuration: BenchSocket.configuration(token: token), logger: BenchSocket.logger) {
-                inbound, outbound, _ in
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        await outcomes.release.wait(atLeast: 1)
-                        try await outbound.close(.normalClosure, reason: nil)
-                    }
-                    for try await message in inbound.messages(maxSize: 1 << 16) where isReady.count == 0 {
-                        guard case .text(let text) = message, case .ready? = try? WireJSON.decoder().decode(ServerFrame.self, from: Data(text.utf8)) else {
-                            continue
-                        }
-                        isReady.add()
-                        outcomes.connected(after: UInt64((ContinuousClock.now - start).microseconds))
-                    }
-                    reportEnd("closed before ready")
-                    try await group.waitForAll()
-                }
+            socket = try await BenchWebSocket.connect(url: url, token: token, maxFrameSize: 1 << 16) { frame, _ in
+                guard frame.kind == .ready, isReady.count == 0 else { return }
+                isReady.add()
+                outcomes.connected(after: UInt64((ContinuousClock.now - start).microseconds))
             }
         } catch {
-            // A connect that fails settles the socket even after the release (it never said ready).
-            if isReady.count == 0, ended.count == 0 {
-                ended.add()
-                outcomes.failed("\(error)")
-            } else {
-                reportEnd("\(error)")
-            }
+            outcomes.failed("\(error)")
+            return
         }
+        socket.channel.closeFuture.whenComplete { _ in
+            guard outcomes.release.count == 0 else { return }
+            if isReady.count > 0 { outcomes.dropped.add() } else { outcomes.failed("closed before ready") }
+        }
+        await outcomes.release.wait(atLeast: 1)
+        socket.close()
+        await socket.closed()
     }
 
     /// `herald_realtime_connections` from `/metrics`.

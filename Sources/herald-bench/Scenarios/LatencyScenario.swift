@@ -3,7 +3,6 @@ import Foundation
 import HeraldCore
 import HeraldLoopback
 import Histogram
-import HummingbirdWSClient
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -166,80 +165,4 @@ struct BenchAPI: Sendable {
         }
         return token
     }
-}
-
-/// The benchmark's WebSocket clients: a receiver that reads until it has `count` messages, and a
-/// sender that sends on a schedule and records the time to each `ack`.
-enum BenchSocket {
-    static func configuration(token: String) -> WebSocketClientConfiguration {
-        var configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 22)
-        configuration.additionalHeaders[.authorization] = "Bearer \(token)"
-        return configuration
-    }
-
-    static var logger: Logger {
-        var logger = Logger(label: "bench.socket")
-        logger.logLevel = .critical
-        return logger
-    }
-
-    /// Reads until `count` `message.created` frames arrived; each frame is timed on arrival, then scanned.
-    static func receive(url: String, token: String, count: Int, onFrame: @escaping @Sendable (ScannedFrame) -> Void) async throws {
-        _ = try await WebSocketClient.connect(url: url, configuration: configuration(token: token), logger: logger) {
-            inbound, outbound, _ in
-            var messages = 0
-            for try await message in inbound.messages(maxSize: 1 << 22) {
-                let arrived = ScannedFrame.now()
-                guard case .text(let text) = message else { continue }
-                let frame = ScannedFrame(text, arrivedNanos: arrived)
-                onFrame(frame)
-                if frame.kind == .messageCreated { messages += 1 }
-                if messages == count { break }
-            }
-            try await outbound.close(.normalClosure, reason: nil)
-        }
-    }
-
-    /// Sends `count` messages on a schedule (`interval` apart, from the gate's start plus `offset`),
-    /// each stamped and timed from its scheduled instant, and records the time to each `ack`.
-    static func send(
-        url: String, token: String, channel: String, count: Int, interval: Duration, offset: Duration, gate: StartGate, recorder: LatencyScenario.Recorder
-    ) async throws {
-        _ = try await WebSocketClient.connect(url: url, configuration: configuration(token: token), logger: logger) {
-            inbound, outbound, _ in
-            let sentAt = SendTimes()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    var acks = 0
-                    for try await message in inbound.messages(maxSize: 1 << 22) {
-                        let arrived = ScannedFrame.now()
-                        guard case .text(let text) = message else { continue }
-                        let frame = ScannedFrame(text, arrivedNanos: arrived)
-                        guard frame.kind == .ack, let id = frame.clientMessageID, let nanos = sentAt.take(id) else { continue }
-                        recorder.ack(frame.microseconds(since: nanos))
-                        acks += 1
-                        if acks == count { return }
-                    }
-                }
-                let start = await gate.arriveAndWait() + offset
-                for index in 0..<count {
-                    let scheduled = start + interval * index
-                    try await Task.sleep(until: scheduled)
-                    let nanos = LatencyScenario.nanos(at: scheduled)
-                    let id = "b\(index)"
-                    sentAt.record(id, nanos)
-                    try await outbound.write(.text(#"{"type":"message.send","channelId":"\#(channel)","clientMessageId":"\#(id)","text":"t=\#(nanos)"}"#))
-                }
-                try await group.next()
-            }
-            try await outbound.close(.normalClosure, reason: nil)
-        }
-    }
-}
-
-/// When each send of one connection left, by `clientMessageId`, until its ack.
-final class SendTimes: Sendable {
-    private let times = Mutex<[String: Int64]>([:])
-    func record(_ id: String, _ nanos: Int64) { times.withLock { $0[id] = nanos } }
-    func take(_ id: String) -> Int64? { times.withLock { $0.removeValue(forKey: id) } }
 }

@@ -1,7 +1,6 @@
 import Foundation
 import HeraldCore
 import HeraldLoopback
-import HummingbirdWSClient
 
 /// As many durable 1:1 messages per second as the server sustains: `pairs` senders each keep up to
 /// `window` messages in flight (a new send on each ack, at most 90 a second: the server closes a
@@ -74,63 +73,6 @@ struct ThroughputScenario {
                     ("delivered_per_second", Double(total) / elapsed.seconds), ("fsync_p50_ms", fsync),
                 ] + BenchResult.latencies("ack", ack)
                     + BenchResult.latencies("delivery", delivery) + target.cpuFigures(since: serverCPUBefore, bench: ownCPU))
-        }
-    }
-}
-
-extension BenchSocket {
-    /// Paced under the server's per-connection limit (100 frames/s sustained; 4429 beyond it).
-    static let sendSpacing = Duration.milliseconds(11)
-
-    /// Sends `count` messages keeping at most `window` without an ack, recording each ack's latency;
-    /// tells `lastSend` when its last message left. Acks are read by a task of their own, so an ack
-    /// is timed when it arrives, not after the writer's pacing sleep.
-    static func sendWindowed(
-        url: String, token: String, channel: String, count: Int, window: Int, gate: StartGate, lastSend: Tally, recorder: LatencyScenario.Recorder
-    ) async throws {
-        _ = try await WebSocketClient.connect(url: url, configuration: configuration(token: token), logger: logger) {
-            inbound, outbound, _ in
-            let sentAt = SendTimes()
-            let (credits, credit) = AsyncStream<Void>.makeStream()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    defer { credit.finish() }
-                    var acks = 0
-                    for try await message in inbound.messages(maxSize: 1 << 22) {
-                        let arrived = ScannedFrame.now()
-                        guard case .text(let text) = message else { continue }
-                        let frame = ScannedFrame(text, arrivedNanos: arrived)
-                        if frame.kind == .error {
-                            FileHandle.standardError.write(Data("herald-bench: a send was refused: \(text)\n".utf8))
-                            throw LatencyScenario.Failure(description: "a send was refused: \(text)")
-                        }
-                        guard frame.kind == .ack, let id = frame.clientMessageID, let nanos = sentAt.take(id) else { continue }
-                        recorder.ack(frame.microseconds(since: nanos))
-                        acks += 1
-                        if acks == count { return }
-                        credit.yield()
-                    }
-                    FileHandle.standardError.write(Data("herald-bench: a sender's socket closed after \(acks) of \(count) acks\n".utf8))
-                    throw LatencyScenario.Failure(description: "a sender's socket closed after \(acks) of \(count) acks (a limit of the server?)")
-                }
-                var sent = 0
-                var nextAllowed = await gate.arriveAndWait()
-                func sendNext() async throws {
-                    try await Task.sleep(until: nextAllowed)
-                    nextAllowed = max(ContinuousClock.now, nextAllowed) + sendSpacing
-                    let nanos = ScannedFrame.now()
-                    let id = "w\(sent)"
-                    sentAt.record(id, nanos)
-                    sent += 1
-                    try await outbound.write(.text(#"{"type":"message.send","channelId":"\#(channel)","clientMessageId":"\#(id)","text":"t=\#(nanos)"}"#))
-                    if sent == count { lastSend.add() }
-                }
-                // In order: the next send waits for the previous write, so seqs follow the send order.
-                for _ in 0..<min(window, count) { try await sendNext() }
-                for await _ in credits where sent < count { try await sendNext() }
-                try await group.waitForAll()
-            }
-            try await outbound.close(.normalClosure, reason: nil)
         }
     }
 }

@@ -1,3 +1,6 @@
+import Foundation
+import NIOCore
+
 /// What the benchmark needs of a server frame, found by scanning its bytes, with the time it arrived.
 ///
 /// The benchmark shares the server's two cores: decoding every frame with Foundation's JSON made the
@@ -19,23 +22,31 @@ struct ScannedFrame {
     let sentNanos: Int64?
     /// `ack`: the send's `clientMessageId`.
     let clientMessageID: String?
-    let text: String
+    private let bytes: ByteBuffer
 
-    init(_ text: String, arrivedNanos: Int64) {
-        self.text = text
+    /// The frame as text, for messages about it.
+    var text: String { String(buffer: bytes) }
+
+    init(_ bytes: ByteBuffer, arrivedNanos: Int64) {
+        self.bytes = bytes
         self.arrivedNanos = arrivedNanos
-        let bytes = Array(text.utf8)
-        let type = Self.string(after: Array(#""type":""#.utf8), in: bytes)
-        switch type {
-        case "ready": kind = .ready
-        case "message.created": kind = .messageCreated
-        case "ack": kind = .ack
-        case "error": kind = .error
-        default: kind = .other
+        (kind, seq, sentNanos, clientMessageID) = bytes.withUnsafeReadableBytes { raw in
+            let type = Self.string(after: #""type":""#, in: raw)
+            let kind: Kind =
+                switch type {
+                case "ready": .ready
+                case "message.created": .messageCreated
+                case "ack": .ack
+                case "error": .error
+                default: .other
+                }
+            return (
+                kind,
+                kind == .messageCreated ? Self.integer(after: #""seq":"#, in: raw) : nil,
+                kind == .messageCreated ? Self.integer(after: #""text":"t="#, in: raw) : nil,
+                kind == .ack ? Self.string(after: #""clientMessageId":""#, in: raw) : nil
+            )
         }
-        seq = kind == .messageCreated ? Self.integer(after: Array(#""seq":"#.utf8), in: bytes) : nil
-        sentNanos = kind == .messageCreated ? Self.integer(after: Array(#""text":"t="#.utf8), in: bytes) : nil
-        clientMessageID = kind == .ack ? Self.string(after: Array(#""clientMessageId":""#.utf8), in: bytes) : nil
     }
 
     /// Nanoseconds since `LatencyScenario.origin`, now.
@@ -49,22 +60,23 @@ struct ScannedFrame {
         UInt64(max(0, (arrivedNanos - sentNanos) / 1000))
     }
 
-    private static func end(of needle: [UInt8], in bytes: [UInt8]) -> Int? {
-        guard needle.count <= bytes.count else { return nil }
+    private static func end(of needle: StaticString, in bytes: UnsafeRawBufferPointer) -> Int? {
+        let needle = UnsafeRawBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount)
+        guard needle.count <= bytes.count, let first = needle.first else { return nil }
         var index = 0
         while index + needle.count <= bytes.count {
-            if bytes[index] == needle[0], bytes[index..<(index + needle.count)].elementsEqual(needle) { return index + needle.count }
+            if bytes[index] == first, memcmp(bytes.baseAddress! + index, needle.baseAddress!, needle.count) == 0 { return index + needle.count }
             index += 1
         }
         return nil
     }
 
-    private static func string(after needle: [UInt8], in bytes: [UInt8]) -> String? {
+    private static func string(after needle: StaticString, in bytes: UnsafeRawBufferPointer) -> String? {
         guard let start = end(of: needle, in: bytes), let close = bytes[start...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
-        return String(decoding: bytes[start..<close], as: UTF8.self)
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<close]), as: UTF8.self)
     }
 
-    private static func integer(after needle: [UInt8], in bytes: [UInt8]) -> Int64? {
+    private static func integer(after needle: StaticString, in bytes: UnsafeRawBufferPointer) -> Int64? {
         guard let start = end(of: needle, in: bytes) else { return nil }
         var value: Int64 = 0
         var index = start
