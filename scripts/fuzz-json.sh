@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz-json.sh [SECONDS]    default 60; the corpus is kept in .build/fuzz/json-corpus
 #
-# The target (Fuzz/JSONParser) is compiled with HeraldCore's JSONParser.swift and JSONValue.swift and the
+# The target (Fuzz/JSONParser) is compiled with HeraldCore's JSONParser.swift, JSONValue.swift, JSONBytes.swift and the
 # tests' JSONOracle.swift into one module, with AddressSanitizer, and compares every input with Foundation's JSONDecoder. A crash, a
 # trap or a disagreement stops the run, prints the input, and exits non-zero; libFuzzer writes the
 # input to .build/fuzz/crash-*.
@@ -23,6 +23,6 @@ printf '{"a":1,"a":2}' >"$out/json-corpus/duplicate"
 # Found by this target in CI: a quote and a combining mark (U+06EA) are one Swift Character.
 printf '["\xdb\xaa,ntyped/",0e2]' >"$out/json-corpus/quote-and-mark"
 swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name JSONFuzz \
-  Sources/HeraldCore/Support/JSONParser.swift Sources/HeraldCore/Support/JSONValue.swift \
+  Sources/HeraldCore/Support/JSONParser.swift Sources/HeraldCore/Support/JSONValue.swift Sources/HeraldCore/Support/JSONBytes.swift \
   Tests/HeraldTestSupport/JSONOracle.swift Fuzz/JSONParser/JSONParserFuzz.swift -o "$out/fuzz-json"
 "$out/fuzz-json" -max_total_time="$seconds" -max_len=4096 -timeout=10 -print_final_stats=1 -artifact_prefix="$out/" "$out/json-corpus"

@@ -1,12 +1,13 @@
 // libFuzzer target for Herald's JSON parser (`scripts/fuzz-json.sh` builds and runs it).
 //
-// Compiled together with HeraldCore's JSONParser.swift and JSONValue.swift into one module, so it
+// Compiled together with HeraldCore's JSONParser.swift, JSONValue.swift and JSONBytes.swift into one module, so it
 // reaches the internal parser. Checks, for any bytes: no trap; whatever the parser reads, Foundation's
 // JSONDecoder reads the same value; whatever JSONDecoder reads, the parser reads too, unless it refuses
 // on purpose (a member named twice, nesting deeper than JSONParser.maxDepth, a trailing comma); a
 // text with a NUL byte is always refused; whatever JSONDecoder
 // refuses, the parser refuses too, unless JSONDecoder is wrong (some zeros with an exponent, "0e1");
-// and a value read comes back unchanged from its canonical encoding.
+// and a value read comes back unchanged from its canonical encoding, which is byte for byte what
+// JSONEncoder (sorted keys, slashes not escaped) writes for it.
 
 import Foundation
 
@@ -46,6 +47,9 @@ public func fuzzJSONParser(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt 
     }
     if case .success(let value) = ours {
         let encoded = value.canonicalData()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        precondition(encoded == (try? encoder.encode(value)), "canonical bytes differ from JSONEncoder's")
         let again = encoded.withUnsafeBytes { raw in
             Result { () throws(JSONParser.Failure) in try JSONParser.parse(raw.assumingMemoryBound(to: UInt8.self)) }
         }

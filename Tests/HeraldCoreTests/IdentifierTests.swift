@@ -22,6 +22,21 @@ struct IdentifierTests {
         #expect(MessageID(rawValue: ids[0].rawValue) == nil)
     }
 
+    @Test("Message ids sort by the millisecond they were made, keep 80 random bits, and survive any clock")
+    func timeOrderedMessageIDs() {
+        let start = Date(timeIntervalSince1970: 1_796_000_000.123)
+        let ids = (0..<500).map { MessageID.generate(at: Date(timeIntervalSince1970: Double(1_796_000_000_123 + $0) / 1000)) }
+        let sameMillisecond = (0..<500).map { _ in MessageID.generate(at: start) }
+
+        #expect(ids == ids.sorted(), "a later millisecond sorts after: \(zip(ids, ids.dropFirst()).first { $0 > $1 }.map { "\($0) > \($1)" } ?? "")")
+        #expect(Set(sameMillisecond).count == 500, "ids of one millisecond differ in their random bits")
+        #expect(Set(sameMillisecond.map { $0.rawValue.prefix(4 + 9) }).count == 1, "and share the time's first 45 bits")
+        #expect(ChannelID.generate(at: start).rawValue.prefix(7) != ChannelID.generate(at: start).rawValue.prefix(7), "other kinds stay random")
+        for date in [Date(timeIntervalSince1970: -5), Date(timeIntervalSince1970: .nan), Date(timeIntervalSince1970: 1e300), Date.distantFuture] {
+            #expect(MessageID(rawValue: MessageID.generate(at: date).rawValue) != nil)
+        }
+    }
+
     @Test("The base32 check accepts exactly the alphabet's bytes, and an id with any other byte is refused")
     func base32Check() {
         let alphabet = Set(RandomToken.base32Alphabet.utf8)

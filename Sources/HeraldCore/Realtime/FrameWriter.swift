@@ -117,38 +117,13 @@ public struct FrameWriter {
         CanonicalJSON.write(value, to: &self)
     }
 
-    /// A JSON string as RFC 8785 writes it: `"`, `\` and control characters escaped (`\b \t \n \f \r`,
-    /// else `\u00xx` in lower case), everything else as its UTF-8 bytes.
+    /// A JSON string (`JSONBytes.appendString`).
     public mutating func string(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): raw(#"\""#)
-            case UInt8(ascii: "\\"): raw(#"\\"#)
-            case 0x08: raw(#"\b"#)
-            case 0x09: raw(#"\t"#)
-            case 0x0A: raw(#"\n"#)
-            case 0x0C: raw(#"\f"#)
-            case 0x0D: raw(#"\r"#)
-            case 0x00..<0x20:
-                raw(#"\u00"#)
-                bytes.append(Self.hexDigits[Int(byte >> 4)])
-                bytes.append(Self.hexDigits[Int(byte & 0x0F)])
-            default: bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
+        JSONBytes.appendString(text, to: &bytes)
     }
 
     public mutating func integer(_ value: Int64) {
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        var rest = value.magnitude
-        let start = bytes.count
-        repeat {
-            bytes.append(UInt8(ascii: "0") + UInt8(rest % 10))
-            rest /= 10
-        } while rest > 0
-        bytes[start...].reverse()
+        JSONBytes.appendInteger(value, to: &bytes)
     }
 
     /// `WireTime`'s RFC 3339 form (`2026-11-25T09:06:29.183Z`), written digit by digit from the
@@ -201,6 +176,4 @@ public struct FrameWriter {
     mutating func append(_ text: String) {
         bytes.append(contentsOf: text.utf8)
     }
-
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 }

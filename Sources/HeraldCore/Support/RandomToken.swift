@@ -32,8 +32,11 @@ public enum RandomToken {
     }
 
     /// `byteCount` random bytes as base32 (5 bits a character).
-    public static func base32(byteCount: Int) -> String {
-        let input = bytes(byteCount)
+    public static func base32(byteCount: Int) -> String { base32(bytes(byteCount)) }
+
+    /// `input` as base32 (5 bits a character, the last padded with zero bits); keeps the bytes' order.
+    public static func base32(_ input: [UInt8]) -> String {
+        let byteCount = input.count
         var output = [UInt8]()
         output.reserveCapacity((byteCount * 8 + 4) / 5)
         var buffer = 0

@@ -95,7 +95,7 @@ struct ConnectionsScenario {
         }
         let outcomes = Outcomes()
         let rssBefore = target.residentBytes()
-        let serverCPUBefore = target.cpuSeconds()
+        let serverCPUBefore = target.usage()
         let ownCPUBefore = ProcessUsage.ownCPUSeconds()
         let started = ContinuousClock.now
         var connectSeconds = 0.0

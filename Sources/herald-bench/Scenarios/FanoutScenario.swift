@@ -31,7 +31,7 @@ struct FanoutScenario {
             let recorder = LatencyScenario.Recorder()
             let last = Last()
             let received = (0..<members).map { _ in LatencyScenario.Received() }
-            var serverCPUBefore: Double?
+            var serverCPUBefore: ServerUsage?
             var ownCPUBefore = 0.0
             var started = ContinuousClock.now
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -43,7 +43,7 @@ struct FanoutScenario {
                     received[index].add(seq)
                 }
                 // The CPU windows start once every member is connected.
-                serverCPUBefore = target.cpuSeconds()
+                serverCPUBefore = target.usage()
                 ownCPUBefore = ProcessUsage.ownCPUSeconds()
                 started = ContinuousClock.now
                 for _ in 0..<messages {

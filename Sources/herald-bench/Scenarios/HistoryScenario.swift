@@ -70,7 +70,7 @@ struct HistoryScenario {
 
     private func measure(target: BenchTarget, apiKey: String, channel: ChannelID, fsync: Double, seedSeconds: Double) async throws -> BenchResult {
         let recorder = LatencyScenario.Recorder()
-        let serverCPUBefore = target.cpuSeconds()
+        let serverCPUBefore = target.usage()
         let ownCPUBefore = ProcessUsage.ownCPUSeconds()
         let started = ContinuousClock.now
         let deadline = started + duration

@@ -58,7 +58,7 @@ struct LatencyScenario {
         let recorder = Recorder()
         let received = (0..<pairs).map { _ in Received() }
         let issued = try await api.tokens(for: conversations)
-        var serverCPUBefore: Double?
+        var serverCPUBefore: ServerUsage?
         var ownCPUBefore = 0.0
         var started = ContinuousClock.now
         let gate = StartGate()
@@ -82,7 +82,7 @@ struct LatencyScenario {
                 }
             }
             guard await gate.allArrived(pairs) else { throw Failure(description: "a sender could not connect") }
-            serverCPUBefore = target.cpuSeconds()
+            serverCPUBefore = target.usage()
             ownCPUBefore = ProcessUsage.ownCPUSeconds()
             started = gate.open()
             try await group.waitForAll()

@@ -21,7 +21,7 @@ struct ThroughputScenario {
             let recorder = LatencyScenario.Recorder()
             let received = (0..<pairs).map { _ in LatencyScenario.Received() }
             let tokens = try await api.tokens(for: conversations)
-            var serverCPUBefore: Double?
+            var serverCPUBefore: ServerUsage?
             var ownCPUBefore = 0.0
             var started = ContinuousClock.now
             let gate = StartGate()
@@ -48,7 +48,7 @@ struct ThroughputScenario {
                     }
                 }
                 guard await gate.allArrived(pairs) else { throw LatencyScenario.Failure(description: "a sender could not connect") }
-                serverCPUBefore = target.cpuSeconds()
+                serverCPUBefore = target.usage()
                 ownCPUBefore = ProcessUsage.ownCPUSeconds()
                 started = gate.open()
                 await lastSend.wait(atLeast: pairs)

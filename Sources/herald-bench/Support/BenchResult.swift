@@ -49,6 +49,14 @@ enum ProcessUsage {
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1_000_000
     }
 
+    /// Bytes the process caused to be written to storage (`write_bytes` of `/proc/PID/io`).
+    static func writtenBytes(pid: Int32) -> Double? {
+        guard let io = try? String(contentsOfFile: "/proc/\(pid)/io", encoding: .utf8),
+            let line = io.split(separator: "\n").first(where: { $0.hasPrefix("write_bytes:") })
+        else { return nil }
+        return line.split(separator: " ").last.flatMap { Double($0) }
+    }
+
     static func residentBytes(pid: Int32) -> Double? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),

@@ -150,10 +150,12 @@ struct BenchTarget: Sendable {
     /// The realtime URL of node `index` modulo the number of nodes, to spread sockets over a cluster.
     func realtimeURL(node index: Int) -> String { "ws://\(host):\(ports[index % ports.count])/v1/realtime" }
 
-    /// The servers' CPU seconds, summed over the nodes; nil for a given server.
-    func cpuSeconds() -> Double? {
-        let figures = processIdentifiers.compactMap(ProcessUsage.cpuSeconds(pid:))
-        return figures.isEmpty ? nil : figures.reduce(0, +)
+    /// The servers' CPU seconds and bytes written to storage, summed over the nodes; nil for a given server.
+    func usage() -> ServerUsage? {
+        let figures = processIdentifiers.compactMap { pid in
+            ProcessUsage.cpuSeconds(pid: pid).map { ServerUsage(cpuSeconds: $0, writtenBytes: ProcessUsage.writtenBytes(pid: pid) ?? 0) }
+        }
+        return figures.isEmpty ? nil : ServerUsage(cpuSeconds: figures.map(\.cpuSeconds).reduce(0, +), writtenBytes: figures.map(\.writtenBytes).reduce(0, +))
     }
 
     /// The servers' resident memory, summed over the nodes; nil for a given server.
@@ -166,9 +168,20 @@ struct BenchTarget: Sendable {
     /// over the same window, and `client_bound`: 1 when the benchmark used at least as much CPU as the
     /// server. Both share the machine's cores, so a run where the client took half or more could not
     /// have given the server all it could use: its figures measure the client as much as the server.
-    func cpuFigures(since before: Double?, bench: Double) -> [(String, Double)] {
-        guard let before, let now = cpuSeconds() else { return [("bench_cpu_seconds", bench)] }
-        let server = now - before
-        return [("server_cpu_seconds", server), ("bench_cpu_seconds", bench), ("client_bound", bench >= server ? 1 : 0)]
+    /// `server_written_bytes`: what the servers sent to storage meanwhile (the WAL, the checkpoints),
+    /// a figure the machine's noise does not move.
+    func cpuFigures(since before: ServerUsage?, bench: Double) -> [(String, Double)] {
+        guard let before, let now = usage() else { return [("bench_cpu_seconds", bench)] }
+        let server = now.cpuSeconds - before.cpuSeconds
+        return [
+            ("server_cpu_seconds", server), ("bench_cpu_seconds", bench), ("client_bound", bench >= server ? 1 : 0),
+            ("server_written_bytes", now.writtenBytes - before.writtenBytes),
+        ]
     }
+}
+
+/// What the benchmark's servers used so far: CPU, and bytes written to storage (`/proc/PID/io`).
+struct ServerUsage {
+    var cpuSeconds: Double
+    var writtenBytes: Double
 }
