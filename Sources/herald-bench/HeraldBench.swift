@@ -88,6 +88,8 @@ struct HeraldBench: AsyncParsableCommand {
         let limit = timeout ?? (quick ? 120 : 900)
         DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(limit)) {
             FileHandle.standardError.write(Data("herald-bench: \(scenario) did not finish within \(limit) s\n".utf8))
+            // The servers it started would outlive it otherwise, each holding a port and a data directory.
+            for child in ProcessUsage.children(of: getpid()) { kill(child, SIGTERM) }
             Foundation.exit(1)
         }
         var server = BenchServer(given: url.flatMap(URL.init(string:)).map { ($0, apiKey ?? "") })

@@ -49,6 +49,17 @@ enum ProcessUsage {
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1_000_000
     }
 
+    /// The processes whose parent is `pid` (from `/proc/*/stat`).
+    static func children(of pid: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { candidate in
+            guard let stat = try? String(contentsOfFile: "/proc/\(candidate)/stat", encoding: .utf8), let end = stat.lastIndex(of: ")") else { return false }
+            // After the command: state(0) ppid(1).
+            let fields = stat[stat.index(after: end)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == pid
+        }
+    }
+
     /// Bytes the process caused to be written to storage (`write_bytes` of `/proc/PID/io`).
     static func writtenBytes(pid: Int32) -> Double? {
         guard let io = try? String(contentsOfFile: "/proc/\(pid)/io", encoding: .utf8),
