@@ -88,8 +88,13 @@ struct HeraldBench: AsyncParsableCommand {
         let limit = timeout ?? (quick ? 120 : 900)
         DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(limit)) {
             FileHandle.standardError.write(Data("herald-bench: \(scenario) did not finish within \(limit) s\n".utf8))
-            // The servers it started would outlive it otherwise, each holding a port and a data directory.
-            for child in ProcessUsage.children(of: getpid()) { kill(child, SIGTERM) }
+            // The servers it started would outlive it otherwise, each holding a port and a data directory:
+            // asked to stop, then killed if they are still there two seconds later (a hung server is
+            // the usual reason for the timeout).
+            let children = ProcessUsage.children(of: getpid())
+            for child in children { kill(child, SIGTERM) }
+            for _ in 0..<20 where children.contains(where: { kill($0, 0) == 0 }) { usleep(100_000) }
+            for child in children { kill(child, SIGKILL) }
             Foundation.exit(1)
         }
         var server = BenchServer(given: url.flatMap(URL.init(string:)).map { ($0, apiKey ?? "") })

@@ -49,7 +49,8 @@ struct BenchServer: Sendable {
         try await seedStore(directory, app)
         let server = try await HeraldProcess.start(data: directory, extraArguments: ["--log-level", "notice"] + extraArguments)
         do {
-            let target = BenchTarget(host: "127.0.0.1", ports: [server.port], processIdentifiers: [server.processIdentifier], durability: "full (fsync per commit)")
+            let target = BenchTarget(host: "127.0.0.1", ports: [server.port], processIdentifiers: [server.processIdentifier], durability: "full (fsync per commit)",
+                storesLocally: true)
             let result = try await body(target, BenchAPI(base: target.baseURL, apiKey: apiKey, run: run), fsync)
             _ = await server.stop(with: SIGTERM)
             return result
@@ -125,14 +126,18 @@ struct BenchTarget: Sendable {
     let processIdentifiers: [Int32]
     /// The durability mode, for the result.
     let durability: String
+    /// Whether the servers write their own store (the embedded SQLite): only then are their bytes
+    /// written the store's.
+    let storesLocally: Bool
 
     var port: Int { ports[0] }
 
-    init(host: String, ports: [Int], processIdentifiers: [Int32], durability: String) {
+    init(host: String, ports: [Int], processIdentifiers: [Int32], durability: String, storesLocally: Bool = false) {
         self.host = host
         self.ports = ports
         self.processIdentifiers = processIdentifiers
         self.durability = durability
+        self.storesLocally = storesLocally
     }
 
     /// A given server: `http://HOST:PORT` (TLS is not supported by the benchmark's clients).
@@ -150,12 +155,13 @@ struct BenchTarget: Sendable {
     /// The realtime URL of node `index` modulo the number of nodes, to spread sockets over a cluster.
     func realtimeURL(node index: Int) -> String { "ws://\(host):\(ports[index % ports.count])/v1/realtime" }
 
-    /// The servers' CPU seconds and bytes written to storage, summed over the nodes; nil for a given server.
+    /// The servers' CPU seconds and bytes written to storage (nil where `/proc/PID/io` cannot be read),
+    /// summed over the nodes; nil for a given server.
     func usage() -> ServerUsage? {
-        let figures = processIdentifiers.compactMap { pid in
-            ProcessUsage.cpuSeconds(pid: pid).map { ServerUsage(cpuSeconds: $0, writtenBytes: ProcessUsage.writtenBytes(pid: pid) ?? 0) }
-        }
-        return figures.isEmpty ? nil : ServerUsage(cpuSeconds: figures.map(\.cpuSeconds).reduce(0, +), writtenBytes: figures.map(\.writtenBytes).reduce(0, +))
+        let cpu = processIdentifiers.compactMap(ProcessUsage.cpuSeconds(pid:))
+        guard !cpu.isEmpty else { return nil }
+        let written = processIdentifiers.map(ProcessUsage.writtenBytes(pid:))
+        return ServerUsage(cpuSeconds: cpu.reduce(0, +), writtenBytes: written.contains(nil) ? nil : written.compactMap { $0 }.reduce(0, +))
     }
 
     /// The servers' resident memory, summed over the nodes; nil for a given server.
@@ -168,20 +174,22 @@ struct BenchTarget: Sendable {
     /// over the same window, and `client_bound`: 1 when the benchmark used at least as much CPU as the
     /// server. Both share the machine's cores, so a run where the client took half or more could not
     /// have given the server all it could use: its figures measure the client as much as the server.
-    /// `server_written_bytes`: what the servers sent to storage meanwhile (the WAL, the checkpoints),
-    /// a figure the machine's noise does not move.
+    /// `server_written_bytes`: what a server with its own store sent to storage meanwhile (the WAL, the
+    /// checkpoints), a figure the machine's noise does not move; left out on PostgreSQL, whose writes
+    /// are another process's.
     func cpuFigures(since before: ServerUsage?, bench: Double) -> [(String, Double)] {
         guard let before, let now = usage() else { return [("bench_cpu_seconds", bench)] }
         let server = now.cpuSeconds - before.cpuSeconds
-        return [
-            ("server_cpu_seconds", server), ("bench_cpu_seconds", bench), ("client_bound", bench >= server ? 1 : 0),
-            ("server_written_bytes", now.writtenBytes - before.writtenBytes),
-        ]
+        var figures = [("server_cpu_seconds", server), ("bench_cpu_seconds", bench), ("client_bound", bench >= server ? 1 : 0)]
+        if storesLocally, let written = now.writtenBytes, let writtenBefore = before.writtenBytes {
+            figures.append(("server_written_bytes", written - writtenBefore))
+        }
+        return figures
     }
 }
 
 /// What the benchmark's servers used so far: CPU, and bytes written to storage (`/proc/PID/io`).
 struct ServerUsage {
     var cpuSeconds: Double
-    var writtenBytes: Double
+    var writtenBytes: Double?
 }

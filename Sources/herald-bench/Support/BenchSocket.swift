@@ -39,7 +39,10 @@ enum BenchSocket {
         }
         let start = await gate.arriveAndWait() + offset
         let loop = socket.channel.eventLoop
-        let first = NIODeadline.now() + TimeAmount(start - ContinuousClock.now)
+        // The schedule runs on the loop's clock, the stamps on the origin's: read back to back, the stamps'
+        // clock first, so a pause between the reads makes sends late (latency overstated), never early.
+        let (clockNow, loopNow) = (ContinuousClock.now, NIODeadline.now())
+        let first = loopNow + TimeAmount(start - clockNow)
         @Sendable func schedule(_ index: Int) {
             loop.scheduleTask(deadline: first + TimeAmount(interval * index)) {
                 let id = "b\(index)"

@@ -39,10 +39,14 @@ final class BenchWebSocket: Sendable {
         let path = parsed.path.isEmpty ? "/" : parsed.path
         let upgrade = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.seconds(30))
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // A server that accepts but never answers the upgrade fails the connect, not the run's watchdog.
+                    let deadline = channel.eventLoop.scheduleTask(in: .seconds(30)) { channel.close(promise: nil) }
                     let upgrader = NIOTypedWebSocketClientUpgrader<BenchWebSocket?>(maxFrameSize: maxFrameSize) { channel, _ in
                         channel.eventLoop.makeCompletedFuture {
+                            deadline.cancel()
                             let socket = BenchWebSocket(channel: channel)
                             try channel.pipeline.syncOperations.addHandlers(
                                 NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64, maxAccumulatedFrameSize: maxFrameSize),
@@ -57,7 +61,10 @@ final class BenchWebSocket: Sendable {
                     let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
                     let configuration = NIOTypedHTTPClientUpgradeConfiguration<BenchWebSocket?>(
                         upgradeRequestHead: head, upgraders: [upgrader],
-                        notUpgradingCompletionHandler: { channel in channel.eventLoop.makeCompletedFuture { nil } })
+                        notUpgradingCompletionHandler: { channel in
+                            deadline.cancel()
+                            return channel.close().map { nil }
+                        })
                     // The server's first frame (`ready`) may arrive in the same read as the 101: keep it.
                     var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: configuration)
                     pipeline.leftOverBytesStrategy = .forwardBytes
@@ -69,16 +76,18 @@ final class BenchWebSocket: Sendable {
     }
 
     /// Sends a text frame, from any thread; frames leave in the order of the calls made on one thread.
+    /// Nothing is sent once this side started the close (RFC 6455 §5.5.1).
     func send(_ text: String) {
+        guard !closeSent.withLock({ $0 }) else { return }
         let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: maskKey, data: channel.allocator.buffer(string: text))
         channel.writeAndFlush(frame, promise: nil)
     }
 
-    /// Starts the closing handshake (1000); the channel closes when the server answers.
+    /// Starts the closing handshake (1000), once; the channel closes when the server answers.
     func close() {
+        guard closeSent.withLock({ sent in defer { sent = true }; return !sent }) else { return }
         var reason = channel.allocator.buffer(capacity: 2)
         reason.write(webSocketErrorCode: .normalClosure)
-        closeSent.withLock { $0 = true }
         channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: maskKey, data: reason), promise: nil)
     }
 
