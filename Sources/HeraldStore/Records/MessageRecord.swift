@@ -182,11 +182,23 @@ extension IdempotencyRecord {
         self.init(appID: app, scope: key.scope, key: key.key.rawValue, fingerprint: fingerprint, resultID: resultID, createdAt: createdAt, userID: key.user)
     }
 
-    /// Inserts through a statement prepared once per connection (every keyed send writes one).
-    func insert(with db: Database) throws {
+    /// Inserts unless the key is already stored, through a statement prepared once per connection
+    /// (every keyed send writes one); whether it inserted. One search of the key's index where a
+    /// lookup and then an insert made two (issue 19).
+    func claim(with db: Database) throws -> Bool {
         try db.cachedStatement(
-            sql: "INSERT INTO idempotencyKey (appID, scope, key, fingerprint, resultID, createdAt, userID) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            sql: """
+                INSERT INTO idempotencyKey (appID, scope, key, fingerprint, resultID, createdAt, userID) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (appID, scope, key) DO NOTHING
+                """
         ).execute(arguments: [appID, scope, key, fingerprint, resultID, createdAt, userID])
+        return db.changesCount == 1
+    }
+
+    /// Takes back a claim whose write was then refused.
+    func release(with db: Database) throws {
+        try db.cachedStatement(sql: "DELETE FROM idempotencyKey WHERE appID = ? AND scope = ? AND key = ? AND resultID = ?")
+            .execute(arguments: [appID, scope, key, resultID])
     }
 }
 

@@ -4,8 +4,9 @@ import HeraldCore
 
 /// Applies the writes of one batch inside one transaction and collects what was committed.
 ///
-/// Every check of a write happens before its first change, so a write refused with a `HeraldError`
-/// leaves nothing behind and the rest of the batch commits; any other error rolls back the whole batch.
+/// A write refused with a `HeraldError` leaves nothing behind and the rest of the batch commits: every
+/// check happens before its first change, but for the idempotency key's claim, which is given back
+/// (`IdempotencyRecord.release`). Any other error rolls back the whole batch.
 struct MessageBatchWriter {
     let db: Database
     let keys: KeyRing
@@ -39,31 +40,45 @@ struct MessageBatchWriter {
     }
 
     private mutating func append(_ request: AppendRequest, at time: Date, prepared: PreparedAppend?, memory: inout WriterChannelMemory) throws -> AppendResult {
-        let channel = try memory.channel(request.channel, in: request.app, db: db)
-        let members = channel?.members ?? []
-        try AppendRules.checkAccess(request, channel: channel?.record, members: members)
-        if let key = request.idempotency, let replay = try replay(key, app: request.app) {
-            return replay
-        }
-        let key = try AppendRules.check(
-            request, channel: channel?.record, members: members, senderKey: try keys.key(AppendRules.owner(of: request), in: request.app),
-            appKey: try request.idempotency.map { _ in try keys.key(.app, in: request.app) } ?? nil)
-        guard let channel else { throw HeraldError.notFound(resource: "channel") }
-        let seq = channel.record.lastSeq + 1
+        let stored = try memory.channel(request.channel, in: request.app, db: db)
+        let members = stored?.members ?? []
+        try AppendRules.checkAccess(request, channel: stored?.record, members: members)
+        let senderKey = try keys.key(AppendRules.owner(of: request), in: request.app)
+        // What was prepared counts only if it was sealed with the key the check below finds.
+        let prepared = prepared.flatMap { prepared in senderKey.map { prepared.key.isSameInstance(as: $0) } == true ? prepared : nil }
+        let id = prepared?.id ?? MessageID.generate()
         let milliseconds = WireTime.milliseconds(time)
-        // What was prepared counts only if it was sealed with the key the check just found.
-        let prepared = prepared.flatMap { $0.key.isSameInstance(as: key) ? $0 : nil }
-        let message = AppendRules.message(for: request, id: prepared?.id ?? .generate(), seq: seq, at: time)
+        // The key is claimed where it used to be looked up (a replay still answers before any other
+        // check), and given back if a check then refuses the write, which leaves nothing behind.
+        var claim: IdempotencyRecord?
+        if let key = request.idempotency {
+            let fingerprint = try prepared?.fingerprint ?? key.fingerprint(appKey: try appKey(request.app))
+            let record = IdempotencyRecord(key, fingerprint: fingerprint, app: request.app, resultID: id.rawValue, createdAt: milliseconds)
+            guard try record.claim(with: db) else {
+                guard let replay = try replay(key, app: request.app) else { throw AppendRules.keyInUse }
+                return replay
+            }
+            claim = record
+        }
+        let (key, channel): (DataKey, WriterChannelMemory.Channel)
+        do {
+            key = try AppendRules.check(
+                request, channel: stored?.record, members: members, senderKey: senderKey,
+                appKey: try request.idempotency.map { _ in try keys.key(.app, in: request.app) } ?? nil)
+            guard let stored else { throw HeraldError.notFound(resource: "channel") }
+            channel = stored
+        } catch {
+            try claim?.release(with: db)
+            throw error
+        }
+        let seq = channel.record.lastSeq + 1
+        let message = AppendRules.message(for: request, id: id, seq: seq, at: time)
         if let prepared {
             try MessageRecord(message, sealed: prepared.sealed).insert(with: db)
         } else {
             try MessageRecord(message, key: key).insert(with: db)
         }
         memory.appended(seq: seq, to: channel.record.id, at: milliseconds, by: request.sender)
-        if let key = request.idempotency {
-            let fingerprint = try prepared?.fingerprint ?? key.fingerprint(appKey: try appKey(request.app))
-            try IdempotencyRecord(key, fingerprint: fingerprint, app: request.app, resultID: message.id.rawValue, createdAt: milliseconds).insert(with: db)
-        }
         let pushPayload = AppendRules.pushPayload(for: request, withDevices: try memory.membersWithDevices(of: channel.record.id, in: request.app, db: db))
         if let payload = pushPayload {
             // Pushes for members who are offline, settled once live delivery has happened (see `settleMessagePushes`).
