@@ -22,8 +22,8 @@ import Synchronization
 ///
 /// The interval is a second: a page the writer changes in many commits (a busy channel's leaf of the
 /// message index) is written to the WAL by each of them but copied into the database file once per
-/// checkpoint, so a longer interval writes less to the disk (a tenth of a second wrote 16.5 KB per
-/// message in `throughput`, a second 12.6 KB). A checkpoint runs only at a tick, so the WAL holds up to
+/// checkpoint, so a longer interval writes less to the disk (a tenth of a second wrote 16.5–16.8 KB
+/// per message in `throughput`, a second 12.6–13.1 KB). A checkpoint runs only at a tick, so the WAL holds up to
 /// a second of commits past `restartFrames` (16,384 pages, 64 MiB): about 130 MB at 13,000 messages a
 /// second, within the 256 MiB the store keeps the file at (`journal_size_limit`).
 ///
