@@ -56,7 +56,12 @@ public struct ClientAddress: Hashable, Sendable, CustomStringConvertible {
 }
 
 extension StringProtocol {
+    /// Without the spaces and tabs around it, over the UTF-8 bytes (a reversed walk of `Character`s
+    /// showed in the profile of every connect).
     fileprivate func trimmingWhitespace() -> String {
-        String(self.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+        let bytes = Array(utf8)
+        func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        guard let first = bytes.firstIndex(where: { !isBlank($0) }), let last = bytes.lastIndex(where: { !isBlank($0) }) else { return "" }
+        return String(decoding: bytes[first...last], as: UTF8.self)
     }
 }

@@ -26,7 +26,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         }
         guard header.count > 7, header.prefix(7).lowercased() == "bearer " else { throw HeraldError.unauthenticated(.malformed) }
         if let wait = rejections.retryAfter(for: context.clientAddress) { throw HeraldError.rateLimited(retryAfterSeconds: wait) }
-        let credential = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        let credential = Self.trimmingBlanks(header.dropFirst(7))
         if credential.hasPrefix("hk_") {
             let key = APIKey(token: credential)
             guard let key, let app = try await store.authenticate(key) else {
@@ -49,5 +49,17 @@ struct AuthenticationMiddleware: RouterMiddleware {
         context.logger[metadataKey: "app_id"] = "\(context.caller!.appID)"
         context.notes.app = context.caller!.appID
         return try await next(request, context)
+    }
+
+    /// `text` without the blanks around it: what `trimmingCharacters(in: .whitespaces)` did (tab,
+    /// Unicode's space separators and, as Foundation has it, U+200B), without Foundation's `NSString`
+    /// bridge on every request. `CredentialTrimTests` compares the two.
+    static func trimmingBlanks(_ text: Substring) -> String {
+        func isBlank(_ scalar: Unicode.Scalar) -> Bool {
+            scalar == "\t" || scalar == "\u{200B}" || scalar.properties.generalCategory == .spaceSeparator
+        }
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !isBlank($0) }), let last = scalars.lastIndex(where: { !isBlank($0) }) else { return "" }
+        return String(scalars[first...last])
     }
 }

@@ -26,10 +26,6 @@ public actor UserTokens {
         func verify(using algorithm: some JWTAlgorithm) async throws {}
     }
 
-    private struct Header: Decodable {
-        var kid: String?
-    }
-
     private let store: any AppStore & ErasureStore & UserStore
     private let now: @Sendable () -> Date
     private var keys: [String: (app: AppID, collection: JWTKeyCollection)] = [:]
@@ -93,10 +89,12 @@ public actor UserTokens {
 
     /// The `kid` of a compact JWS header, read without trusting anything else in the token.
     private static func kid(of token: String) -> String? {
+        // Herald's own parser, not `JSONDecoder` (5% of a socket's connect, issue 19).
         guard let headerPart = token.split(separator: ".", omittingEmptySubsequences: false).first,
             let data = Data(base64URLEncoded: String(headerPart)),
-            let header = try? JSONDecoder().decode(Header.self, from: data)
+            case .object(let header)? = try? JSONValue.parse(data),
+            case .string(let kid)? = header["kid"]
         else { return nil }
-        return header.kid
+        return kid
     }
 }
