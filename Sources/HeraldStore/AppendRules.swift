@@ -4,10 +4,12 @@ import HeraldCore
 /// The rules of appending a message, once for both backends' batch writers (each runs them under its
 /// own locking: SQLite's single writer, PostgreSQL's locked channel rows).
 enum AppendRules {
-    /// Every check a send passes before anything is written, in this order: the channel is the app's,
+    /// Every check a send passes before anything of it is kept, in this order: the channel is the app's,
     /// the sender is a member, the sender's key is there (not erased: refused before the seq moves on,
     /// which would leave a gap the SDK waits on for ever), the app's key is there when the send is keyed,
     /// and the channel has a seq left after the `taken` ones earlier sends of this batch will use.
+    /// (PostgreSQL's writer runs it before it claims the idempotency key; SQLite's claims the key where
+    /// a replay is looked up and gives the claim back when this refuses the send.)
     /// - Returns: the key the message is sealed with (the sender's, or the app's for a business message).
     static func check(
         _ request: AppendRequest, channel: ChannelRecord?, members: [UserID], senderKey: DataKey?, appKey: DataKey?, taken: Int64 = 0

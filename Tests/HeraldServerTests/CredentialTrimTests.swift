@@ -14,6 +14,17 @@ struct CredentialTrimTests {
         "😀", "=",
     ]
 
+    @Test("Every Unicode scalar, alone and around a token: trimmed exactly when Foundation trims it")
+    func everyScalar() {
+        var differences: [UInt32] = []
+        for value in UInt32(0)...0x10FFFF {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            let text = String(scalar) + "tok" + String(scalar)
+            if AuthenticationMiddleware.trimmingBlanks(Substring(text)) != text.trimmingCharacters(in: .whitespaces) { differences.append(value) }
+        }
+        #expect(differences.isEmpty, "\(differences.prefix(20).map { String($0, radix: 16) })")
+    }
+
     @Test("Generated strings of blanks, line breaks and token characters: the same as trimmingCharacters(in: .whitespaces)")
     func sameAsFoundation() async {
         await propertyCheck(count: 3_000, input: Gen.uint64()) { seed in
