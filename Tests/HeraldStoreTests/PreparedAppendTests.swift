@@ -10,12 +10,18 @@ struct PreparedAppendTests {
     private static let ana = StoreFixture.ana
     private static let ben = StoreFixture.ben
 
+    /// The SQLite store, an app with ana and ben, and a group of the two.
+    private static func team(_ fixture: inout StoreFixture) async throws -> (SQLiteStore, AppID, ChannelID) {
+        let store = try #require(fixture.store as? SQLiteStore)
+        let app = try await fixture.appWithAnaAndBen()
+        let channel = try await store.createChannel(NewChannel(type: .group, members: [ana, ben], name: "team"), in: app).channel.id
+        return (store, app, channel)
+    }
+
     @Test("A send prepared before its sender was erased and created again is sealed with the new key, and reads back")
     func staleKey() async throws {
         try await StoreBackend.sqlite.withFixture { fixture in
-            let store = try #require(fixture.store as? SQLiteStore)
-            let app = try await fixture.appWithAnaAndBen()
-            let channel = try await store.createChannel(NewChannel(type: .group, members: [Self.ana, Self.ben], name: "team"), in: app).channel.id
+            let (store, app, channel) = try await Self.team(&fixture)
             let request = AppendRequest(app: app, channel: channel, sender: Self.ana, content: MessageContent(text: "hello"))
             let prepared = try #require(PreparedAppend(request, keys: store.keys))
 
@@ -33,9 +39,7 @@ struct PreparedAppendTests {
     @Test("A prepared send keeps its id and its content; a signed one is never prepared")
     func preparedSend() async throws {
         try await StoreBackend.sqlite.withFixture { fixture in
-            let store = try #require(fixture.store as? SQLiteStore)
-            let app = try await fixture.appWithAnaAndBen()
-            let channel = try await store.createChannel(NewChannel(type: .group, members: [Self.ana, Self.ben], name: "team"), in: app).channel.id
+            let (store, app, channel) = try await Self.team(&fixture)
             let request = AppendRequest(app: app, channel: channel, sender: Self.ana, content: MessageContent(text: "hi", data: ["n": .number(1)]))
             let prepared = try #require(PreparedAppend(request, keys: store.keys))
             var signed = request
