@@ -29,6 +29,8 @@ struct RealtimeGateway: Sendable {
     /// `herald_realtime_frames_total{direction="in"|"out"}`: made once, incremented per frame.
     let framesIn: Counter
     let framesOut: Counter
+    /// Writes the sockets that have frames waiting, per event loop.
+    let deliveryPasses = DeliveryPasses()
 
     init(
         store: any ChannelStore & MessageStore & SettingsStore, hub: Hub, tokens: UserTokens, limits: RealtimeLimits, readPositions: ReadPositionWriter, rejections: CredentialRejections,

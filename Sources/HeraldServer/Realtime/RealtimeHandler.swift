@@ -51,8 +51,10 @@ final class RealtimeHandler: ChannelDuplexHandler {
         let reference = NIOLoopBoundBox<RealtimeHandler?>(self, eventLoop: loop)
         self.reference = reference
         let limits = gateway.limits
+        let pass = gateway.deliveryPasses.pass(for: loop)
+        let write: @Sendable () -> Void = { reference.value?.drain() }
         let queue = OutboundQueue(limit: limits.outboundQueueFrames, byteLimit: limits.outboundQueueBytes) {
-            loop.execute { reference.value?.drain() }
+            pass.wake(write)
         }
         let session = RealtimeSession(
             queue: queue, origin: upgrade.origin, clientAddress: upgrade.clientAddress, eventLoop: loop, logger: upgrade.logger
@@ -153,8 +155,9 @@ final class RealtimeHandler: ChannelDuplexHandler {
         context.read()
     }
 
-    /// Writes what the queue holds, with one flush, and the close frame once it is due.
-    private func drain() {
+    /// Writes what the queue holds, with one flush, and the close frame once it is due (called by
+    /// the loop's `DeliveryPass`).
+    func drain() {
         guard let context, let queue = session?.queue else { return }
         let batch = queue.take()
         if let last = batch.frames.indices.last {
