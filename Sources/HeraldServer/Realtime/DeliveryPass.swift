@@ -22,7 +22,7 @@ final class DeliveryPass: Sendable {
     /// How far ahead the next slice is scheduled: far enough that it is not yet due when the loop
     /// looks for tasks after this one (it would then run before the poll), short enough that a loop
     /// with nothing else to do idles little (20 µs beside about 250 µs of writes per slice).
-    static let pause = TimeAmount.microseconds(20)
+    static let pause = TimeAmount.microseconds(100)
 
     private struct State {
         var waiting: [@Sendable () -> Void] = []

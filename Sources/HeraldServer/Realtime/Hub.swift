@@ -155,11 +155,13 @@ public final class Hub: Sendable {
                 case .deleted: .messageDeleted(change.message)
                 }
             guard let buffer = FrameWriter.buffer(of: frame) else { continue }
-            let reached = offer(buffer, app: change.app, to: change.members)
-            if settlesPushes, change.change == .created, change.hasPushRow {
-                let offline = change.members.filter { $0 != change.message.sender && !reached.contains($0) }
-                settlements.append((change.message.id, offline))
+            guard settlesPushes, change.change == .created, change.hasPushRow else {
+                offer(buffer, app: change.app, to: change.members, collectingReached: false)
+                continue
             }
+            let reached = offer(buffer, app: change.app, to: change.members, collectingReached: true)
+            let offline = change.members.filter { $0 != change.message.sender && !reached.contains($0) }
+            settlements.append((change.message.id, offline))
         }
         guard !settlements.isEmpty else { return }
         state.withLock { state in
@@ -191,20 +193,26 @@ public final class Hub: Sendable {
     @discardableResult
     func publishLocally(_ frame: ServerFrame, app: AppID, to users: some Sequence<UserID>) -> Bool {
         guard let buffer = FrameWriter.buffer(of: frame) else { return false }
-        return !offer(buffer, app: app, to: users).isEmpty
+        return !offer(buffer, app: app, to: users, collectingReached: true).isEmpty
     }
 
     /// Offers `frame` to every live connection of `users`; returns the users at least one of whose
-    /// connections took it.
+    /// connections took it when `collectingReached` (else an empty set: a group message to a
+    /// thousand members without a push row skips hashing each of them again, on the writer's thread).
     @discardableResult
-    private func offer(_ frame: ByteBuffer, app: AppID, to users: some Sequence<UserID>) -> Set<UserID> {
-        let queues = state.withLock { state in
-            users.flatMap { user in (state.connections[Key(app: app, user: user)]?.values.map { (user, $0) }) ?? [] }
+    private func offer(_ frame: ByteBuffer, app: AppID, to users: some Sequence<UserID>, collectingReached: Bool) -> Set<UserID> {
+        var queues: [(user: UserID, queue: OutboundQueue)] = []
+        queues.reserveCapacity(users.underestimatedCount)
+        state.withLock { state in
+            for user in users {
+                guard let connections = state.connections[Key(app: app, user: user)] else { continue }
+                for queue in connections.values { queues.append((user, queue)) }
+            }
         }
         var reached: Set<UserID> = []
         for (user, queue) in queues {
             if queue.offer(frame) {
-                reached.insert(user)
+                if collectingReached { reached.insert(user) }
             } else if queue.isClosing {
                 logger.debug("dropped a frame for a closing connection")
             }
