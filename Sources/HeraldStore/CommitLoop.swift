@@ -14,24 +14,8 @@ import Synchronization
 /// For a synchronous database (GRDB's writer); PostgreSQL's asynchronous client keeps `GroupCommitter`.
 /// Same contract otherwise: `commit` returns one result per request, in order; a thrown error fails
 /// the batch; a caller's several requests (`submitAll`) are committed side by side in one batch.
-///
-/// What a batch has to publish (the hub's delivery) runs after its callers are resumed and before
-/// the next batch: still in commit order, but a sender's answer no longer waits for a thousand
-/// members' queues to be offered the message (the protocol lets `message.created` come before or
-/// after the sender's `ack`).
 public final class CommitLoop<Request: Sendable, Output: Sendable>: Sendable {
-    /// A committed batch: a result per request, and what to publish once its callers are resumed.
-    public struct Committed: Sendable {
-        public var results: [Result<Output, any Error>]
-        public var publish: (@Sendable () -> Void)?
-
-        public init(results: [Result<Output, any Error>], publish: (@Sendable () -> Void)? = nil) {
-            self.results = results
-            self.publish = publish
-        }
-    }
-
-    public typealias Commit = @Sendable ([Request]) throws -> Committed
+    public typealias Commit = @Sendable ([Request]) throws -> [Result<Output, any Error>]
 
     private struct Entry {
         let requests: [Request]
@@ -55,18 +39,11 @@ public final class CommitLoop<Request: Sendable, Output: Sendable>: Sendable {
     /// - Parameters:
     ///   - maxBatch: most requests in one transaction, so one batch cannot hold the writer for long.
     ///   - commit: writes a batch in one transaction, synchronously, on the loop's thread.
-    public init(label: String, maxBatch: Int = 512, meter: CommitMeter? = nil, committing commit: @escaping Commit) {
+    public init(label: String, maxBatch: Int = 512, meter: CommitMeter? = nil, commit: @escaping Commit) {
         self.maxBatch = maxBatch
         self.meter = meter
         self.commit = commit
         thread = DispatchQueue(label: label, qos: .userInitiated)
-    }
-
-    /// A loop whose batches publish nothing.
-    public convenience init(
-        label: String, maxBatch: Int = 512, meter: CommitMeter? = nil, commit: @escaping @Sendable ([Request]) throws -> [Result<Output, any Error>]
-    ) {
-        self.init(label: label, maxBatch: maxBatch, meter: meter) { Committed(results: try commit($0)) }
     }
 
     /// Requests waiting for a batch (not counting the one being committed).
@@ -107,21 +84,20 @@ public final class CommitLoop<Request: Sendable, Output: Sendable>: Sendable {
             if batch.isEmpty { return }
             let requests = batch.flatMap(\.requests)
             let start = ContinuousClock.now
-            let committed: Committed
-            // A batch serves many callers: the first traced one's context stands for the batch.
-            let context = batch.lazy.compactMap(\.context).first
+            let results: [Result<Output, any Error>]
             do {
-                committed = try InstrumentationContext.withValue(context) { try commit(requests) }
+                // A batch serves many callers: the first traced one's context stands for the batch.
+                let context = batch.lazy.compactMap(\.context).first
+                results = try InstrumentationContext.withValue(context) { try commit(requests) }
             } catch {
-                committed = Committed(results: Array(repeating: .failure(error), count: requests.count))
+                results = Array(repeating: .failure(error), count: requests.count)
             }
             meter?(requests.count, ContinuousClock.now - start)
             var offset = 0
             for entry in batch {
-                entry.continuation.resume(returning: Array(committed.results[offset..<offset + entry.requests.count]))
+                entry.continuation.resume(returning: Array(results[offset..<offset + entry.requests.count]))
                 offset += entry.requests.count
             }
-            if let publish = committed.publish { InstrumentationContext.withValue(context) { publish() } }
         }
     }
 }

@@ -52,32 +52,4 @@ struct CommitLoopTests {
         #expect(gated.batches.withLock { $0 }.first == [1, 2, 3, 4], "one batch, even beyond maxBatch")
         #expect(try await loop.submit(5) == 50)
     }
-
-    @Test("A batch's publish runs after its callers have their results and before the next batch commits")
-    func publishAfterResults() async throws {
-        let events = Mutex<[String]>([])
-        let published = DispatchSemaphore(value: 0)
-        let release = DispatchSemaphore(value: 0)
-        let loop = CommitLoop<Int, Int>(label: "test.commit-loop", committing: { batch in
-            events.withLock { $0.append("commit \(batch)") }
-            return .init(results: batch.map { .success($0) }) {
-                // Holds the loop's thread until the caller has seen its result.
-                published.signal()
-                release.wait()
-                events.withLock { $0.append("publish \(batch)") }
-            }
-        })
-
-        #expect(try await loop.submit(1) == 1)
-        events.withLock { $0.append("caller has 1") }
-        release.signal()
-        #expect(try await loop.submit(2) == 2)
-        events.withLock { $0.append("caller has 2") }
-        release.signal()
-        published.wait()
-        published.wait()
-        while events.withLock({ $0.count }) < 6 { await Task.yield() }
-
-        #expect(events.withLock { $0 } == ["commit [1]", "caller has 1", "publish [1]", "commit [2]", "caller has 2", "publish [2]"])
-    }
 }

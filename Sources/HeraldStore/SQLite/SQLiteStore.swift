@@ -87,7 +87,7 @@ public final class SQLiteStore: Store {
         self.keys = keys
         self.now = { WireTime.truncated(now()) }
         self.observer = observer
-        self.writer = CommitLoop(label: "herald.sqlite.message-writer", meter: commitMeter) { [pool, keys, observer] (batch: [MessageWrite]) -> CommitLoop<MessageWrite, AppendResult>.Committed in
+        self.writer = CommitLoop(label: "herald.sqlite.message-writer", meter: commitMeter) { [pool, keys, observer] batch in
             try SQLitePool.mappingDecodeErrors { try SQLiteStore.commit(batch, pool: pool, keys: keys, memory: memory, observer: observer) }
         }
         self.auditWriter = GroupCommitter { [pool = self.pool, keys] batch in try await SQLiteStore.commitAudit(batch, pool: pool, keys: keys) }
@@ -172,12 +172,12 @@ public final class SQLiteStore: Store {
         }
     }
 
-    /// Writes one batch in one transaction and returns a result per request, with the observer's
-    /// call to make once the callers have theirs. Runs on the commit loop's thread (GRDB's
-    /// synchronous write): no task, so no caller's cancellation can abort a batch that belongs to many.
+    /// Writes one batch in one transaction, tells the observer, and returns a result per request.
+    /// Runs on the commit loop's thread (GRDB's synchronous write): no task, so no caller's
+    /// cancellation can abort a batch that belongs to many.
     static func commit(
-        _ batch: [MessageWrite], pool: DatabasePool, keys: KeyRing, memory: WriterMemoryBox, observer: @escaping CommitObserver
-    ) throws -> CommitLoop<MessageWrite, AppendResult>.Committed {
+        _ batch: [MessageWrite], pool: DatabasePool, keys: KeyRing, memory: WriterMemoryBox, observer: CommitObserver
+    ) throws -> [Result<AppendResult, any Error>] {
         let (results, committed) = try memory.state.withLock { memory in
             do {
                 return try pool.write { db in
@@ -193,8 +193,8 @@ public final class SQLiteStore: Store {
                 throw error
             }
         }
-        guard !committed.isEmpty else { return .init(results: results) }
-        return .init(results: results) { observer(committed) }
+        if !committed.isEmpty { observer(committed) }
+        return results
     }
 }
 
