@@ -17,6 +17,7 @@ printf 'http:/evil.example/x' >"$out/links-corpus/path"
 printf '\xe2\x80\x9cevil.example\xe2\x80\x9d' >"$out/links-corpus/quotes"
 printf 'https://acme.example@evil.example/login' >"$out/links-corpus/userinfo"
 printf 'evil\xe3\x80\x82example' >"$out/links-corpus/ideographic"
+printf 'https://%%41CME.example/x' >"$out/links-corpus/escaped-capital"
 swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name LinkFuzz \
   Sources/HeraldCore/Links/LinkDetector.swift Sources/HeraldCore/Links/Punycode.swift Sources/HeraldCore/Links/DetectedLink.swift \
   Fuzz/LinkDetector/LinkDetectorFuzz.swift -o "$out/fuzz-links"

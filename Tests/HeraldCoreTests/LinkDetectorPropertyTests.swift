@@ -27,11 +27,12 @@ struct LinkDetectorPropertyTests {
 
     static let text = Gen.element(of: pieces).map { $0 ?? "" }.array(of: 0...12).map { $0.joined() }
     static let boundary = Gen.element(of: boundaries).map { $0 ?? " " }
-    /// The domain as written: plain, upper case, with a scheme, full-width dot, ideographic dot, or a
-    /// zero-width space inside.
+    /// The domain as written: plain, upper case, with a scheme, full-width dot, ideographic dot, a
+    /// zero-width space inside, or percent-escaped letters (capitals among them) in a URL's host.
     static let domain = Gen.element(of: [
         "evil.example", "EVIL.EXAMPLE", "https://evil.example", "evil.example/login", "evil。example", "evil．example", "ev\u{200B}il.example",
         "www.evil.example", "evil.example:8443", "http:/evil.example", "https:evil.example", "https://user@evil.example", "//evil.example",
+        "https://%45VIL.example", "https://%65vil.%45xample/x",
     ]).map { $0 ?? "evil.example" }
 
     @Test("A disallowed domain embedded in any surrounding text and punctuation is always refused")

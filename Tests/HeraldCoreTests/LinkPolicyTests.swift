@@ -95,6 +95,9 @@ struct LinkPolicyTests {
         Case(text: "acme.example/statement.pdf", refused: []),
         Case(text: "Card acme.example/cards—call us", refused: []),
         Case(text: "https://acme.example/help?a=1&b=%41#top", refused: []),
+        // A percent-escaped capital in the host is the letter a browser goes to (found by libFuzzer).
+        Case(text: "https://%41CME.example/login", refused: []),
+        Case(text: "https://%45VIL.example/login", refused: ["https://%45VIL.example/login"]),
         Case(text: "https://acme.example/help\\evil-bank.example", refused: ["evil-bank.example"]),
         Case(text: "acme.example/%evil-bank.example", refused: ["evil-bank.example"]),
         Case(text: "acme.example/a[evil-bank.example]", refused: ["evil-bank.example"]),

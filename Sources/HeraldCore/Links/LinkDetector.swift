@@ -212,7 +212,8 @@ enum LinkDetector {
     /// The normalized host of `user:pass@host:port`; with `requireDomainShape`, nil unless it looks
     /// like a domain name or an IPv4 address (bare text, where most dotted words are not links).
     private static func domain(fromAuthority authority: Substring, requireDomainShape: Bool = false) -> String? {
-        let decoded = String(authority).removingPercentEncoding ?? String(authority)
+        // Lower case after decoding: `%41` is an `A`, and a browser goes to `acme.example` for `%41cme.example`.
+        let decoded = (String(authority).removingPercentEncoding ?? String(authority)).lowercased()
         var host = Substring(decoded)
         if let at = host.lastIndex(of: "@") { host = host[host.index(after: at)...] }
         if host.hasPrefix("[") {
