@@ -42,7 +42,9 @@ func buildApplication(parts: ServerParts) throws -> some ApplicationProtocol {
     let headTimeout = TimeAmount.nanoseconds(Int64(configuration.requestBodyTimeout.seconds * 1e9))
     var server = HTTPServerBuilder { responder in
         RequestHeadDeadlineChannel(
-            base: RealtimeChildChannel(responder: responder, upgradeRouter: upgradeRouter, http1: http1, gateway: gateway), timeout: headTimeout)
+            base: RealtimeChildChannel(
+                responder: responder, upgradeRouter: upgradeRouter, admission: RealtimeAdmission(parts), http1: http1, gateway: gateway),
+            timeout: headTimeout)
     }
     if let certificate = configuration.tlsCertificateFile, let key = configuration.tlsKeyFile {
         server = try .tls(server, tlsConfiguration: try serverTLS(certificate: certificate, key: key))
@@ -100,12 +102,7 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
     router.add(
         middleware: AuthenticationMiddleware(
             store: store, tokens: tokens, rejections: parts.rejections, clientAddressHeader: configuration.clientAddressHeader.flatMap { HTTPField.Name($0) }))
-    router.add(
-        middleware: RateLimitMiddleware(
-            limiter: RateLimiter(
-                platform: .init(rate: configuration.platformRate, burst: configuration.platformRate * 2),
-                user: .init(rate: configuration.userRate, burst: configuration.userRate * 3), now: { configuration.now().timeIntervalSince1970 }),
-            concurrency: Concurrency(perApp: configuration.appConcurrency, perUser: configuration.userConcurrency), metrics: metrics))
+    router.add(middleware: RateLimitMiddleware(limiter: parts.limiter, concurrency: parts.concurrency, metrics: metrics))
     UsersRoutes(store: store, tokens: tokens, hub: hub, webhooks: parts.webhooks, now: configuration.now).add(to: routes)
     AuditRoutes(store: store).add(to: routes)
     ChannelsRoutes(store: store, hub: hub).add(to: routes)

@@ -18,6 +18,9 @@ struct ServerParts: Sendable {
     let readPositions: ReadPositionWriter
     /// Failed credentials: the per-address limit and their aggregated audit events (a service too).
     let rejections: CredentialRejections
+    /// Requests per caller, and in flight: the HTTP API's middleware and the realtime upgrade share them.
+    let limiter: RateLimiter
+    let concurrency: Concurrency
     /// This server's metrics, exported on `/metrics`. A registry per server rather than the global
     /// `MetricsSystem`, so tests (several servers in one process) do not share counters.
     let metrics: PrometheusCollectorRegistry
@@ -43,6 +46,10 @@ struct ServerParts: Sendable {
         actions = ActionService(store: store, webhooks: webhooks, now: configuration.now)
         readPositions = ReadPositionWriter(store: store, hub: hub, logger: logger)
         rejections = CredentialRejections(store: store, limits: configuration.credentialFailures, now: configuration.now, logger: logger)
+        limiter = RateLimiter(
+            platform: .init(rate: configuration.platformRate, burst: configuration.platformRate * 2),
+            user: .init(rate: configuration.userRate, burst: configuration.userRate * 3), now: { configuration.now().timeIntervalSince1970 })
+        concurrency = Concurrency(perApp: configuration.appConcurrency, perUser: configuration.userConcurrency)
     }
 
     func retentionSweeper() -> RetentionSweeper {

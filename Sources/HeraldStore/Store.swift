@@ -39,9 +39,14 @@ public protocol UserStore: Sendable {
     func export(_ user: UserID, in app: AppID) async throws -> UserExport?
     /// The user's token epoch, which every token carries: a token whose epoch is not the current one no
     /// longer works. A new user gets a fresh random epoch (so an erased user created again does not
-    /// revive old tokens); users from before epochs have "". Nil when the user does not exist. Read from
-    /// the database on every call, never cached: a revocation holds on every node at once.
+    /// revive old tokens); users from before epochs have "". Nil when the user does not exist. A
+    /// revocation holds at once on every node: PostgreSQL reads it on every call (other nodes write it);
+    /// SQLite, the only writer of its file, remembers what it read and forgets it when a change commits.
     func tokenEpoch(of user: UserID, in app: AppID) async throws -> String?
+    /// The user's current token epoch when the store knows it without a read, and knows the user is not
+    /// erased; nil otherwise (ask `tokenEpoch` and `userIsActive`). Lets a token be checked on an event
+    /// loop, without a task (the realtime gateway's upgrade).
+    func cachedTokenEpoch(ofActive user: UserID, in app: AppID) -> String?
     /// Gives the user a new epoch: every token issued until now stops working. False when no such user.
     func revokeTokens(of user: UserID, in app: AppID) async throws -> Bool
 }

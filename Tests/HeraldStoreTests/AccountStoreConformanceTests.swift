@@ -29,6 +29,34 @@ struct AccountStoreConformanceTests {
         }
     }
 
+    @Test("A token epoch read once is still the one answered after a revocation or an erasure: never a remembered, stale one", arguments: StoreBackend.allCases)
+    func tokenEpochsFollowRevocationAndErasure(backend: StoreBackend) async throws {
+        try await backend.withFixture { fixture in
+            let store = fixture.store
+            let app = try await fixture.appWithAnaAndBen()
+            _ = try await store.userIsActive(ana, in: app)
+            let first = try #require(try await store.tokenEpoch(of: ana, in: app))
+            let benFirst = try await store.tokenEpoch(of: ben, in: app)
+            #expect(!first.isEmpty)
+            #expect(store.cachedTokenEpoch(ofActive: ana, in: app) == (backend == .sqlite ? first : nil), "SQLite remembers; PostgreSQL never does")
+
+            #expect(try await store.revokeTokens(of: ana, in: app))
+
+            let second = try #require(try await store.tokenEpoch(of: ana, in: app))
+            #expect(second != first)
+            #expect(store.cachedTokenEpoch(ofActive: ana, in: app) == (backend == .sqlite ? second : nil))
+            #expect(try await store.tokenEpoch(of: ben, in: app) == benFirst)
+
+            #expect(try await store.eraseUser(ana, in: app))
+
+            #expect(store.cachedTokenEpoch(ofActive: ana, in: app) == nil)
+            #expect(try await store.tokenEpoch(of: ana, in: app) == nil)
+            _ = try await store.putUser(ana, profile: UserProfile(name: "Ana again"), in: app)
+            let third = try #require(try await store.tokenEpoch(of: ana, in: app))
+            #expect(![first, second].contains(third), "created again, with a fresh epoch")
+        }
+    }
+
     @Test("Settings default, then change atomically; templates number their versions per key", arguments: StoreBackend.allCases)
     func settingsAndTemplates(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in

@@ -67,12 +67,16 @@ public struct AppSettings: Codable, Equatable, Sendable {
         /// (`http(s)://…`, and `null`, which browsers send for opaque pages) are a browser's and are
         /// checked; WebSocket libraries outside browsers send their own (`ws://host`), which is ignored.
         public func allows(originHeader: String) -> Bool {
-            let values = originHeader.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            let fromBrowser = values.filter { value in
+            Self.browserOrigins(in: originHeader).allSatisfy { value in Self.normalizedOrigin(value).map(allowedOrigins.contains) ?? false }
+        }
+
+        /// The values of an `Origin` header that `allows(originHeader:)` checks: a browser's; empty
+        /// for a client outside a browser, which any app's settings allow.
+        public static func browserOrigins(in originHeader: String) -> [String] {
+            originHeader.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { value in
                 let lowered = value.lowercased()
                 return lowered == "null" || lowered.hasPrefix("http://") || lowered.hasPrefix("https://")
             }
-            return fromBrowser.allSatisfy { value in Self.normalizedOrigin(value).map(allowedOrigins.contains) ?? false }
         }
     }
 

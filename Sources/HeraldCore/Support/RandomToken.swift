@@ -67,9 +67,18 @@ extension Data {
             .replacingOccurrences(of: "=", with: "")
     }
 
+    /// Unpadded (or padded) base64url; standard base64's `+` and `/` are accepted too. Byte by byte,
+    /// not through `replacingOccurrences` (Foundation's `NSString`: a twentieth of a token check).
     public init?(base64URLEncoded string: String) {
-        var base64 = string.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64.append("=") }
-        self.init(base64Encoded: base64)
+        var base64 = Array(string.utf8)
+        for index in base64.indices {
+            switch base64[index] {
+            case UInt8(ascii: "-"): base64[index] = UInt8(ascii: "+")
+            case UInt8(ascii: "_"): base64[index] = UInt8(ascii: "/")
+            default: break
+            }
+        }
+        while base64.count % 4 != 0 { base64.append(UInt8(ascii: "=")) }
+        self.init(base64Encoded: Data(base64))
     }
 }

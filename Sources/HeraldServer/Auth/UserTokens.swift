@@ -1,19 +1,23 @@
 public import Foundation
 public import HeraldCore
 public import HeraldStore
+import Crypto
 import JWTKit
+import Synchronization
 
 /// Issues and verifies user tokens: HS256 JWTs signed with a per-app secret, with `kid` in the
 /// header and `sub` (user), `app`, `iat`, `exp` and `ep` (the user's token epoch) in the payload.
 ///
-/// A token works only while its epoch is the user's current one, read from the store on every check
-/// (never cached, so a revocation or an erasure holds on every node of a cluster at once): revoking
-/// a user's tokens, erasing the user, or creating the same id again after an erasure ends every token
-/// issued before.
+/// A token works only while its epoch is the user's current one (`UserStore.tokenEpoch`, which holds
+/// on every node at once): revoking a user's tokens, erasing the user, or creating the same id again
+/// after an erasure ends every token issued before.
 ///
-/// An actor because it caches one `JWTKeyCollection` per `kid` (keys are unsealed from the store once,
-/// not on every request) and that cache is shared by all requests.
-public actor UserTokens {
+/// JWTKit issues tokens. Verification is Herald's, on swift-crypto's HMAC (compared in constant
+/// time) and Herald's fuzzed JSON parser, because JWTKit verifies only through an actor (two executor
+/// hops and `JSONDecoder` per token) and the realtime gateway checks a socket's token on its event
+/// loop, without a task (`verifiedInMemory`, issue 19). Signing keys are unsealed from the store once
+/// and kept (a `Mutex`, not an actor: a check must not wait for another).
+public final class UserTokens: Sendable {
     private struct Payload: JWTPayload {
         var sub: SubjectClaim
         var app: String
@@ -26,9 +30,24 @@ public actor UserTokens {
         func verify(using algorithm: some JWTAlgorithm) async throws {}
     }
 
+    /// A token key, unsealed: its secret for checking, JWTKit's collection for signing.
+    private struct Key: Sendable {
+        var app: AppID
+        var secret: SymmetricKey
+        var collection: JWTKeyCollection
+    }
+
+    /// What a token's signature vouches for, before its epoch is checked.
+    private struct Claims {
+        var app: AppID
+        var user: UserID
+        var expiresAt: Date
+        var epoch: String
+    }
+
     private let store: any AppStore & ErasureStore & UserStore
     private let now: @Sendable () -> Date
-    private var keys: [String: (app: AppID, collection: JWTKeyCollection)] = [:]
+    private let keys = Mutex<[String: Key]>([:])
 
     public init(store: any AppStore & ErasureStore & UserStore, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
@@ -38,13 +57,13 @@ public actor UserTokens {
     /// A new token for `user`, valid for `ttlSeconds`.
     public func issue(for user: UserID, in app: AppID, ttlSeconds: Int64) async throws -> (token: String, expiresAt: Date) {
         guard let epoch = try await store.tokenEpoch(of: user, in: app) else { throw HeraldError.notFound(resource: "user") }
-        let key = try await store.currentTokenKey(of: app)
-        let collection = try await collection(for: key)
+        let stored = try await store.currentTokenKey(of: app)
+        let key = try await self.key(for: stored)
         let issuedAt = WireTime.truncated(now())
         let expiresAt = issuedAt.addingTimeInterval(TimeInterval(ttlSeconds))
         let payload = Payload(
             sub: .init(value: user.rawValue), app: app.rawValue, iat: .init(value: issuedAt), exp: .init(value: expiresAt), ep: epoch.isEmpty ? nil : epoch)
-        let token = try await collection.sign(payload, kid: JWKIdentifier(string: key.kid))
+        let token = try await key.collection.sign(payload, kid: JWKIdentifier(string: stored.kid))
         return (token, expiresAt)
     }
 
@@ -53,48 +72,86 @@ public actor UserTokens {
     ///   for a user who exists (`malformed`, `unknown`, then, for a genuine token only, `expired` or `revoked`); the store's own error when the store could not be asked (that is not a
     ///   rejection: it must not count against the client as a failed authentication).
     public func verify(_ token: String) async throws -> (caller: Caller, expiresAt: Date) {
-        guard token.utf8.count <= 4096, let kid = Self.kid(of: token) else { throw HeraldError.unauthenticated(.malformed) }
-        let collection: JWTKeyCollection
-        let app: AppID
-        if let cached = keys[kid] {
-            (app, collection) = cached
+        let parts = try Self.parts(of: token)
+        let key: Key
+        if let cached = keys.withLock({ $0[parts.kid] }) {
+            key = cached
         } else {
-            guard let key = try await store.tokenKey(kid: kid) else { throw HeraldError.unauthenticated(.unknown) }
-            collection = try await self.collection(for: key)
-            app = key.app
+            guard let stored = try await store.tokenKey(kid: parts.kid) else { throw HeraldError.unauthenticated(.unknown) }
+            key = try await self.key(for: stored)
         }
-        guard let payload = try? await collection.verify(token, as: Payload.self),
-            payload.app == app.rawValue,
-            let user = UserID(rawValue: payload.sub.value),
-            // No token lives longer than tokens are issued for, even one minted with a leaked key.
-            payload.exp.value.timeIntervalSince(payload.iat.value) <= TimeInterval(Limits.maxTokenTTLSeconds)
-        else {
-            throw HeraldError.unauthenticated(.unknown)
-        }
-        guard payload.exp.value > now() else { throw HeraldError.unauthenticated(.expired) }
+        let claims = try claims(of: parts, key: key)
         // An erased user's tokens stop working at once, not when they expire; so do revoked ones.
-        guard try await store.userIsActive(user, in: app), let epoch = try await store.tokenEpoch(of: user, in: app),
-            ConstantTime.isEqual(Array(epoch.utf8), Array((payload.ep ?? "").utf8))
+        guard try await store.userIsActive(claims.user, in: claims.app), let epoch = try await store.tokenEpoch(of: claims.user, in: claims.app),
+            ConstantTime.isEqual(Array(epoch.utf8), Array(claims.epoch.utf8))
         else { throw HeraldError.unauthenticated(.revoked) }
-        return (.user(app, user), payload.exp.value)
+        return (.user(claims.app, claims.user), claims.expiresAt)
     }
 
-    private func collection(for key: TokenSigningKey) async throws -> JWTKeyCollection {
-        if let cached = keys[key.kid] { return cached.collection }
-        let collection = JWTKeyCollection()
-        await collection.add(hmac: HMACKey(key: .init(data: key.secret)), digestAlgorithm: .sha256, kid: JWKIdentifier(string: key.kid))
-        keys[key.kid] = (key.app, collection)
-        return collection
-    }
-
-    /// The `kid` of a compact JWS header, read without trusting anything else in the token.
-    private static func kid(of token: String) -> String? {
-        // Herald's own parser, not `JSONDecoder` (5% of a socket's connect, issue 19).
-        guard let headerPart = token.split(separator: ".", omittingEmptySubsequences: false).first,
-            let data = Data(base64URLEncoded: String(headerPart)),
-            case .object(let header)? = try? JSONValue.parse(data),
-            case .string(let kid)? = header["kid"]
+    /// What `verify` answers, when everything it needs is already in memory (the token's key, and the
+    /// user's epoch as the store knows it without a read); nil for any token `verify` would refuse, and
+    /// whenever something would have to be read. Never waits, so an event loop may call it.
+    public func verifiedInMemory(_ token: String) -> (caller: Caller, expiresAt: Date)? {
+        guard let parts = try? Self.parts(of: token), let key = keys.withLock({ $0[parts.kid] }), let claims = try? claims(of: parts, key: key),
+            let epoch = store.cachedTokenEpoch(ofActive: claims.user, in: claims.app),
+            ConstantTime.isEqual(Array(epoch.utf8), Array(claims.epoch.utf8))
         else { return nil }
-        return kid
+        return (.user(claims.app, claims.user), claims.expiresAt)
+    }
+
+    private func key(for stored: TokenSigningKey) async throws -> Key {
+        if let cached = keys.withLock({ $0[stored.kid] }) { return cached }
+        let collection = JWTKeyCollection()
+        await collection.add(hmac: HMACKey(key: .init(data: stored.secret)), digestAlgorithm: .sha256, kid: JWKIdentifier(string: stored.kid))
+        let key = Key(app: stored.app, secret: SymmetricKey(data: stored.secret), collection: collection)
+        keys.withLock { $0[stored.kid] = key }
+        return key
+    }
+
+    /// A compact JWS split into what is checked: the header's `kid` (read without trusting anything else
+    /// in the token), the signed part, the signature and the payload, each decoded from base64url.
+    private struct Parts {
+        var kid: String
+        var signed: Substring.UTF8View
+        var signature: Data
+        var payload: Data
+    }
+
+    private static func parts(of token: String) throws(HeraldError) -> Parts {
+        let pieces = token.split(separator: ".", maxSplits: 3, omittingEmptySubsequences: false)
+        guard token.utf8.count <= 4096, pieces.count == 3,
+            let headerBytes = Data(base64URLEncoded: String(pieces[0])),
+            case .object(let header)? = try? JSONValue.parse(headerBytes),
+            header["alg"] == .string("HS256"),
+            case .string(let kid)? = header["kid"],
+            let payload = Data(base64URLEncoded: String(pieces[1])),
+            let signature = Data(base64URLEncoded: String(pieces[2]))
+        else { throw HeraldError.unauthenticated(.malformed) }
+        return Parts(kid: kid, signed: token[..<pieces[1].endIndex].utf8, signature: signature, payload: payload)
+    }
+
+    /// The claims of a token whose signature `key` made: `unknown` for a bad signature or payload,
+    /// `expired` past its expiry.
+    private func claims(of parts: Parts, key: Key) throws(HeraldError) -> Claims {
+        guard HMAC<SHA256>.isValidAuthenticationCode(parts.signature, authenticating: Data(parts.signed), using: key.secret),
+            case .object(let payload)? = try? JSONValue.parse(parts.payload),
+            payload["app"] == .string(key.app.rawValue),
+            case .string(let subject)? = payload["sub"], let user = UserID(rawValue: subject),
+            case .number(let issuedAt)? = payload["iat"], case .number(let expiry)? = payload["exp"], issuedAt.isFinite, expiry.isFinite
+        else { throw HeraldError.unauthenticated(.unknown) }
+        let epoch: String
+        switch payload["ep"] {
+        case nil, .null?: epoch = ""
+        case .string(let value)?: epoch = value
+        default: throw HeraldError.unauthenticated(.unknown)
+        }
+        // No token lives longer than tokens are issued for, even one minted with a leaked key: nor one
+        // issued in the future (a minute of clock difference between nodes allowed), whose lifetime
+        // would only start to count then.
+        let current = now().timeIntervalSince1970
+        guard expiry - issuedAt <= TimeInterval(Limits.maxTokenTTLSeconds), issuedAt <= current + 60 else { throw HeraldError.unauthenticated(.unknown) }
+        let expiresAt = Date(timeIntervalSince1970: expiry)
+        guard expiresAt > now() else { throw HeraldError.unauthenticated(.expired) }
+        return Claims(app: key.app, user: user, expiresAt: expiresAt, epoch: epoch)
     }
 }

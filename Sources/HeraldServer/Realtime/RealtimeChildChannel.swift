@@ -19,9 +19,9 @@ import Synchronization
 /// (44 KiB an idle socket, a fifth of the CPU at saturation). Here the upgrade installs the handlers
 /// and `handle` returns: an idle socket holds no task.
 ///
-/// The upgrade request goes through the router like any request (request id, log line, problem
-/// bodies, authentication, rate limits); its route (`RealtimeRoutes`) decides and fills the
-/// request's `RealtimeUpgradeSlot`. A refused upgrade is answered with the router's own response
+/// An upgrade that `RealtimeAdmission` can admit from memory is decided on the event loop. Any other
+/// goes through the router like any request (request id, log line, problem bodies, authentication,
+/// rate limits); its route decides and fills the request's `RealtimeUpgradeSlot`. A refused upgrade is answered with the router's own response
 /// (401 or 403 with a problem body), then the connection is closed.
 struct RealtimeChildChannel<Router: HTTPResponder>: ServerChildChannel, HTTPChannelHandler where Router.Context == HeraldRequestContext {
     enum UpgradeResult: Sendable {
@@ -46,12 +46,17 @@ struct RealtimeChildChannel<Router: HTTPResponder>: ServerChildChannel, HTTPChan
 
     let responder: HTTPChannelHandler.Responder
     let upgradeRouter: Router
+    let admission: RealtimeAdmission
     let http1: HTTP1Channel.Configuration
     let gateway: RealtimeGateway
 
-    init(responder: @escaping HTTPChannelHandler.Responder, upgradeRouter: Router, http1: HTTP1Channel.Configuration, gateway: RealtimeGateway) {
+    init(
+        responder: @escaping HTTPChannelHandler.Responder, upgradeRouter: Router, admission: RealtimeAdmission, http1: HTTP1Channel.Configuration,
+        gateway: RealtimeGateway
+    ) {
         self.responder = Self.refusingLateUpgrades(responder)
         self.upgradeRouter = upgradeRouter
+        self.admission = admission
         self.http1 = http1
         self.gateway = gateway
     }
@@ -140,6 +145,9 @@ struct RealtimeChildChannel<Router: HTTPResponder>: ServerChildChannel, HTTPChan
         // with upgrade headers must not be executed as a side effect of a refused handshake).
         guard head.method == .GET, head.uri.split(separator: "?", maxSplits: 1).first == "/v1/realtime" else {
             return channel.eventLoop.makeSucceededFuture(.refuse(RefusedUpgrade(status: .notFound, headers: [.connection: "close", .contentLength: "0"], body: ByteBuffer())))
+        }
+        if let upgrade = admission.admit(head, peer: channel.remoteAddress?.ipAddress, logger: logger) {
+            return channel.eventLoop.makeSucceededFuture(.accept(upgrade))
         }
         let promise = channel.eventLoop.makePromise(of: UpgradeDecision.self)
         promise.completeWithTask {

@@ -21,7 +21,7 @@ struct RequestLoggingMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let requestID = request.headers[.xRequestID].flatMap(Self.acceptable) ?? RandomToken.base32(byteCount: 10)
+        let requestID = Self.requestID(from: request.headers[.xRequestID])
         context.logger[metadataKey: "request_id"] = .string(requestID)
         let start = ContinuousClock.now
         do {
@@ -38,23 +38,37 @@ struct RequestLoggingMiddleware: RouterMiddleware {
     }
 
     private func log(_ request: Request, status: Int, since start: ContinuousClock.Instant, context: Context) {
-        let elapsed = ContinuousClock.now - start
+        Self.record(
+            method: request.method, route: context.endpointPath, status: status, elapsed: ContinuousClock.now - start, app: context.notes.app,
+            logger: context.logger, metrics: metrics)
+    }
+
+    /// The request's log line and metrics: every request's, and the realtime upgrades that
+    /// `RealtimeAdmission` admits without the router.
+    static func record(
+        method: HTTPRequest.Method, route: String?, status: Int, elapsed: Duration, app: AppID?, logger: Logger, metrics: any MetricsFactory
+    ) {
         var metadata: Logger.Metadata = [
-            "method": .string(request.method.rawValue), "route": .string(context.endpointPath ?? "unmatched"), "status": .stringConvertible(status),
+            "method": .string(method.rawValue), "route": .string(route ?? "unmatched"), "status": .stringConvertible(status),
             "duration_ms": .stringConvertible((Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)),
         ]
-        if let app = context.notes.app { metadata["app_id"] = .string(app.rawValue) }
-        context.logger.log(level: status >= 500 ? .error : .info, "request", metadata: metadata)
+        if let app { metadata["app_id"] = .string(app.rawValue) }
+        logger.log(level: status >= 500 ? .error : .info, "request", metadata: metadata)
         // Bounded labels: a client chooses its method, so an unknown one is `other` (or every new method
         // would be a new series).
-        let route = context.endpointPath ?? "unmatched"
-        let method = Self.knownMethods.contains(request.method.rawValue) ? request.method.rawValue : "other"
+        let route = route ?? "unmatched"
+        let method = Self.knownMethods.contains(method.rawValue) ? method.rawValue : "other"
         Counter(label: "herald_http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))], factory: metrics).increment()
         Timer(label: "herald_http_request_duration_seconds", dimensions: [("route", route), ("method", method)], factory: metrics)
             .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
 
     private static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+    /// The client's `X-Request-Id` when it is usable, else a new one.
+    static func requestID(from header: String?) -> String {
+        header.flatMap(Self.acceptable) ?? RandomToken.base32(byteCount: 10)
+    }
 
     private static func acceptable(_ id: String) -> String? {
         (1...64).contains(id.utf8.count) && id.utf8.allSatisfy { (0x21...0x7E).contains($0) } ? id : nil

@@ -103,6 +103,11 @@ public final class KeyRing: Sendable {
         return found
     }
 
+    /// Whether the key is in memory (so it existed when last read, and no erasure in this process has destroyed it since).
+    public func hasCachedKey(_ owner: KeyOwner, in app: AppID) -> Bool {
+        dataKeys[CacheKey(app: app, owner: owner)] != nil
+    }
+
     /// The key, created (and committed to the key store) when there is none yet.
     public func existingOrNewKey(_ owner: KeyOwner, in app: AppID) async throws -> DataKey {
         if let existing = try key(owner, in: app) { return existing }

@@ -47,6 +47,9 @@ extension PostgresStore {
             """, as: String.self)
     }
 
+    /// Never known without a read: another node of the cluster may have revoked it.
+    public func cachedTokenEpoch(ofActive user: UserID, in app: AppID) -> String? { nil }
+
     public func revokeTokens(of user: UserID, in app: AppID) async throws -> Bool {
         try await database.transaction { connection in
             guard try await connection.value("SELECT 1 FROM \"user\" WHERE appID = \(app) AND id = \(user) FOR UPDATE", as: Int.self) != nil else {

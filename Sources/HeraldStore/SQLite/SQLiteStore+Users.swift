@@ -22,12 +22,22 @@ extension SQLiteStore {
     }
 
     public func tokenEpoch(of user: UserID, in app: AppID) async throws -> String? {
-        try await pool.read { db in
+        if let cached = tokenEpochs.epoch(of: user, in: app) { return cached }
+        let generation = tokenEpochs.generation()
+        let epoch = try await pool.read { db in
             try String?.fetchOne(
                 db.cachedStatement(
                     sql: "SELECT COALESCE(t.epoch, '') FROM user u LEFT JOIN userTokenEpoch t ON t.appID = u.appID AND t.userID = u.id WHERE u.appID = ? AND u.id = ?"),
                 arguments: [app.rawValue, user.rawValue]) ?? nil
         }
+        if let epoch { tokenEpochs.remember(epoch, of: user, in: app, readIn: generation) }
+        return epoch
+    }
+
+    public func cachedTokenEpoch(ofActive user: UserID, in app: AppID) -> String? {
+        // The key first: an erasure destroys it before it deletes the epoch's row.
+        guard keys.hasCachedKey(.user(user), in: app) else { return nil }
+        return tokenEpochs.epoch(of: user, in: app)
     }
 
     public func revokeTokens(of user: UserID, in app: AppID) async throws -> Bool {

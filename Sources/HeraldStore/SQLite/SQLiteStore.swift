@@ -23,6 +23,8 @@ public final class SQLiteStore: Store {
     let checkpointer: WALCheckpointer
     /// What the message writer remembers of channels (`WriterChannelMemory`).
     let writerMemory: WriterMemoryBox
+    /// The users' token epochs read so far (`TokenEpochCache`).
+    let tokenEpochs = TokenEpochCache()
 
     /// Opens (creating if needed) the database at `path` and runs pending migrations.
     /// - Parameters:
@@ -71,6 +73,7 @@ public final class SQLiteStore: Store {
         try SQLiteMigrations.migrator.migrate(pool)
         let channelChanges = ChannelChangeObserver()
         pool.add(transactionObserver: channelChanges, extent: .databaseLifetime)
+        pool.add(transactionObserver: tokenEpochs, extent: .databaseLifetime)
         let memory = WriterMemoryBox(observer: channelChanges)
         self.writerMemory = memory
         try SQLitePool.mappingDecodeErrors {

@@ -185,7 +185,7 @@ struct StolenTokenTests {
         }
     }
 
-    @Test("A token minted with a leaked token key to live for years is refused: none lives longer than tokens are issued for")
+    @Test("A token minted with a leaked token key to live for years, or issued years ahead, is refused: none lives longer than tokens are issued for")
     func overlongTokenIsRefused() async throws {
         try await TestHarness.with { harness in
             try await harness.run { client in
@@ -207,8 +207,16 @@ struct StolenTokenTests {
                     Claims(sub: .init(value: "ben"), app: harness.app.rawValue, iat: .init(value: now), exp: .init(value: now.addingTimeInterval(86_400))),
                     kid: JWKIdentifier(string: key.kid))
 
+                let later = now.addingTimeInterval(10 * 365 * 86_400)
+                let futureIssued = try await keys.sign(
+                    Claims(sub: .init(value: "ben"), app: harness.app.rawValue, iat: .init(value: later), exp: .init(value: later.addingTimeInterval(86_400))),
+                    kid: JWKIdentifier(string: key.kid))
+
                 // Ben has an epoch (created with this version), so even the short one needs it: only tokens the server issued work.
                 #expect(try await client.request(.get, "/v1/me/inbox", auth: forever).status == .unauthorized)
+                let issuedLater = try await client.request(.get, "/v1/me/inbox", auth: futureIssued)
+                #expect(issuedLater.status == .unauthorized)
+                #expect(issuedLater.problem?.detail == CredentialRejection.unknown.detail, "refused as issued in the future, before its epoch is looked at")
                 #expect(try await client.request(.get, "/v1/me/inbox", auth: month).status == .unauthorized, "no epoch claim")
             }
         }
