@@ -83,7 +83,7 @@ public final class UserTokens: Sendable {
         let claims = try claims(of: parts, key: key)
         // An erased user's tokens stop working at once, not when they expire; so do revoked ones.
         guard try await store.userIsActive(claims.user, in: claims.app), let epoch = try await store.tokenEpoch(of: claims.user, in: claims.app),
-            ConstantTime.isEqual(Array(epoch.utf8), Array(claims.epoch.utf8))
+            ConstantTime.isEqual(epoch.utf8, claims.epoch.utf8)
         else { throw HeraldError.unauthenticated(.revoked) }
         return (.user(claims.app, claims.user), claims.expiresAt)
     }
@@ -94,7 +94,7 @@ public final class UserTokens: Sendable {
     public func verifiedInMemory(_ token: String) -> (caller: Caller, expiresAt: Date)? {
         guard let parts = try? Self.parts(of: token), let key = keys.withLock({ $0[parts.kid] }), let claims = try? claims(of: parts, key: key),
             let epoch = store.cachedTokenEpoch(ofActive: claims.user, in: claims.app),
-            ConstantTime.isEqual(Array(epoch.utf8), Array(claims.epoch.utf8))
+            ConstantTime.isEqual(epoch.utf8, claims.epoch.utf8)
         else { return nil }
         return (.user(claims.app, claims.user), claims.expiresAt)
     }
@@ -118,16 +118,19 @@ public final class UserTokens: Sendable {
     }
 
     private static func parts(of token: String) throws(HeraldError) -> Parts {
-        let pieces = token.split(separator: ".", maxSplits: 3, omittingEmptySubsequences: false)
-        guard token.utf8.count <= 4096, pieces.count == 3,
-            let headerBytes = Data(base64URLEncoded: String(pieces[0])),
+        // Split on the UTF-8 bytes: `split` over characters was a fifth of a token check.
+        let bytes = token.utf8
+        let dot = UInt8(ascii: ".")
+        guard bytes.count <= 4096, let first = bytes.firstIndex(of: dot), let second = bytes[bytes.index(after: first)...].firstIndex(of: dot),
+            !bytes[bytes.index(after: second)...].contains(dot),
+            let headerBytes = Data(base64URLEncoded: String(token[..<first])),
             case .object(let header)? = try? JSONValue.parse(headerBytes),
             header["alg"] == .string("HS256"),
             case .string(let kid)? = header["kid"],
-            let payload = Data(base64URLEncoded: String(pieces[1])),
-            let signature = Data(base64URLEncoded: String(pieces[2]))
+            let payload = Data(base64URLEncoded: String(token[bytes.index(after: first)..<second])),
+            let signature = Data(base64URLEncoded: String(token[bytes.index(after: second)...]))
         else { throw HeraldError.unauthenticated(.malformed) }
-        return Parts(kid: kid, signed: token[..<pieces[1].endIndex].utf8, signature: signature, payload: payload)
+        return Parts(kid: kid, signed: token[..<second].utf8, signature: signature, payload: payload)
     }
 
     /// The claims of a token whose signature `key` made: `unknown` for a bad signature or payload,
