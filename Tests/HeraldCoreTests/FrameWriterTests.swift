@@ -59,6 +59,23 @@ struct FrameWriterTests {
         }
     }
 
+    @Test("A history page reads back as the page it was written from, as Foundation's encoding of it does")
+    func historyPagesRoundTrip() async throws {
+        await propertyCheck(
+            count: 300, input: Self.text, Gen.int64(in: 0...Limits.maxSeq), Self.messageMilliseconds, Gen.int(in: 0...127), Self.leaf.array(of: 0...3), Gen.int(in: 0...4)
+        ) { text, seq, created, flags, data, count in
+            let messages = (0..<count).map { index in
+                Self.message(text: text + String(index), seq: seq, created: created, edited: index % 2 == 0 ? created : nil, flags: flags ^ index, data: data)
+            }
+            let page = MessagePage(messages: messages, hasMore: flags & 2 == 0)
+            var writer = FrameWriter()
+            writer.write(page)
+            let decoded = try WireJSON.decoder().decode(MessagePage.self, from: Data(writer.bytes))
+            #expect(decoded == page, "\(String(decoding: writer.bytes, as: UTF8.self))")
+            #expect(decoded == (try WireJSON.decoder().decode(MessagePage.self, from: try WireJSON.encoder().encode(page))))
+        }
+    }
+
     @Test("The other frames read back too: ready, sync.done, read, typing, error with and without its send")
     func otherFramesRoundTrip() async {
         await propertyCheck(count: 300, input: Self.text, Gen.int64(in: 0...Limits.maxSeq), Self.clientID) { detail, seq, clientID in

@@ -112,6 +112,16 @@ public struct FrameWriter {
         raw("}")
     }
 
+    /// A page of history (`GET …/messages`): `JSONEncoder` was a fifth of the server's CPU per page (issue 20).
+    public mutating func write(_ page: MessagePage) {
+        raw(#"{"messages":["#)
+        for (index, message) in page.messages.enumerated() {
+            if index > 0 { raw(",") }
+            write(message)
+        }
+        raw(page.hasMore ? #"],"hasMore":true}"# : #"],"hasMore":false}"#)
+    }
+
     /// Any JSON value (a message's `data`), in its RFC 8785 form.
     public mutating func value(_ value: JSONValue) {
         CanonicalJSON.write(value, to: &self)

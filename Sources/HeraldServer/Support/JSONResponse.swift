@@ -11,6 +11,13 @@ enum JSONResponse {
         let data = try WireJSON.encoder().encode(value)
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
+
+    /// A page of history, written by `FrameWriter` (the same JSON value as `WireJSON`'s, `FrameWriterTests`).
+    static func make(_ page: MessagePage, status: HTTPResponse.Status = .ok) -> Response {
+        var writer = FrameWriter(capacity: 64 + 320 * page.messages.count)
+        writer.write(page)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
+    }
 }
 
 extension Request {
