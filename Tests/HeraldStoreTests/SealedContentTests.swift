@@ -23,7 +23,25 @@ struct SealedContentTests {
             let data = leaves.isEmpty ? nil : Dictionary(uniqueKeysWithValues: leaves.enumerated().map { ("k\($0.offset)\(text.prefix(1))", $0.element) })
             let content = MessageRecord.Content(text: text, data: data, jws: jws.isEmpty ? nil : jws, editedBy: byBusiness ? .business : nil)
             let decoded = try JSONDecoder().decode(MessageRecord.Content.self, from: Data(content.json))
+            let parsed = try MessageRecord.Content(json: Data(content.json))
             #expect(decoded.text == content.text && decoded.data == content.data && decoded.jws == content.jws && decoded.editedBy == content.editedBy)
+            #expect(parsed.text == content.text && parsed.data == content.data && parsed.jws == content.jws && parsed.editedBy == content.editedBy)
+        }
+    }
+
+    static let shapes = [
+        #"{"text":"a"}"#, #"{"text":"a","data":null,"jws":null,"editedBy":null}"#, #"{"text":1}"#, #"{}"#, #"[]"#, #"{"text":"a","data":[]}"#,
+        #"{"text":"a","data":{"k":1}}"#, #"{"text":"a","jws":2}"#, #"{"text":"a","editedBy":"customer"}"#, #"{"text":"a","editedBy":"business"}"#,
+        #"{"text":"a","other":true}"#, #"{"text":null}"#, #"{"text":"a","data":"x"}"#,
+    ]
+
+    @Test("Any content shape, valid or not, is read or refused as JSONDecoder reads or refuses it")
+    func sameVerdictAsJSONDecoder() async {
+        await propertyCheck(count: 200, input: Gen.element(of: Self.shapes).map { $0 ?? "{}" }) { shape in
+            let foundation = try? JSONDecoder().decode(MessageRecord.Content.self, from: Data(shape.utf8))
+            let parsed = try? MessageRecord.Content(json: Data(shape.utf8))
+            #expect((foundation == nil) == (parsed == nil), "\(shape)")
+            #expect(foundation?.text == parsed?.text && foundation?.data == parsed?.data && foundation?.jws == parsed?.jws && foundation?.editedBy == parsed?.editedBy)
         }
     }
 }
