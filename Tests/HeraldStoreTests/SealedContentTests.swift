@@ -32,7 +32,9 @@ struct SealedContentTests {
     static let shapes = [
         #"{"text":"a"}"#, #"{"text":"a","data":null,"jws":null,"editedBy":null}"#, #"{"text":1}"#, #"{}"#, #"[]"#, #"{"text":"a","data":[]}"#,
         #"{"text":"a","data":{"k":1}}"#, #"{"text":"a","jws":2}"#, #"{"text":"a","editedBy":"customer"}"#, #"{"text":"a","editedBy":"business"}"#,
-        #"{"text":"a","other":true}"#, #"{"text":null}"#, #"{"text":"a","data":"x"}"#,
+        #"{"text":"a","other":true}"#, #"{"text":null}"#, #"{"text":"a","data":"x"}"#, #"{"text":"a","text":"b"}"#,
+        // Deeper than Herald's parser allows (64): stored before requests went through it, it still opens.
+        #"{"text":"deep","data":{"k":"# + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "}}",
     ]
 
     @Test("Any content shape, valid or not, is read or refused as JSONDecoder reads or refuses it")

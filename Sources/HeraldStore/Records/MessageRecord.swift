@@ -23,12 +23,23 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
         var editedBy: Message.Editor?
 
         /// The content from the JSON that was sealed, read by Herald's parser (`JSONDecoder` was a ninth
-        /// of a history page's CPU, issue 20). Reads what `JSONDecoder` reads, and refuses what it
-        /// refuses: a missing or non-string text, a `data` that is not an object, an unknown editor
-        /// (`SealedContentTests` compares the two).
+        /// of a history page's CPU, issue 20), and by `JSONDecoder` whenever that parser does not read
+        /// it: content stored before requests went through the parser may nest deeper than it allows
+        /// (64), and must open as it always did. So it reads what `JSONDecoder` reads and refuses what
+        /// it refuses (`SealedContentTests` compares the two).
         init(json: Data) throws {
+            do {
+                self = try Self.parsed(json)
+            } catch {
+                self = try JSONDecoder().decode(Content.self, from: json)
+            }
+        }
+
+        private static func parsed(_ json: Data) throws -> Content {
             guard case .object(let fields) = try JSONValue.parse(json), case .string(let text)? = fields["text"] else { throw Unreadable() }
-            self.text = text
+            let data: [String: JSONValue]?
+            let jws: String?
+            let editedBy: Message.Editor?
             switch fields["data"] {
             case nil, .null?: data = nil
             case .object(let value)?: data = value
@@ -46,6 +57,7 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
                 editedBy = editor
             default: throw Unreadable()
             }
+            return Content(text: text, data: data, jws: jws, editedBy: editedBy)
         }
 
         struct Unreadable: Error {}
