@@ -107,6 +107,21 @@ struct FrameWriterTests {
         }
     }
 
+    @Test("A time outside the years RFC 3339 writes (someone wrote the database) is the nearest bound, never a trap")
+    func timesOutsideTheCalendar() {
+        let cases: [(Date, String)] = [
+            (WireTime.date(milliseconds: .max), "9999-12-31T23:59:59.999Z"), (WireTime.date(milliseconds: .min), "0000-01-01T00:00:00.000Z"),
+            (Date(timeIntervalSince1970: .infinity), "9999-12-31T23:59:59.999Z"), (Date(timeIntervalSince1970: -.infinity), "0000-01-01T00:00:00.000Z"),
+            (Date(timeIntervalSince1970: .nan), "0000-01-01T00:00:00.000Z"), (WireTime.date(milliseconds: 0), "1970-01-01T00:00:00.000Z"),
+        ]
+        for (date, text) in cases {
+            var writer = FrameWriter()
+            writer.date(date)
+            #expect(WireTime.format(date) == text)
+            #expect(String(decoding: writer.bytes, as: UTF8.self) == "\"\(text)\"")
+        }
+    }
+
     @Test("A message.created frame, byte for byte")
     func exactBytes() throws {
         let a26 = String(repeating: "a", count: 26)

@@ -38,10 +38,19 @@ public enum WireTime {
         Self.date(milliseconds: Int64((date.timeIntervalSince1970 * 1000 + 0.001).rounded(.down)))
     }
 
-    /// The whole milliseconds since 1970 of a (truncated) date.
+    /// The whole milliseconds since 1970 of a (truncated) date, within the years RFC 3339 can write
+    /// (0000–9999): a time outside them (none that Herald makes; one that someone who can write the
+    /// database put there) is the nearest of those bounds, never a trap in the conversion or in the
+    /// calendar arithmetic of `format` and `FrameWriter.date`.
     public static func milliseconds(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let value = (date.timeIntervalSince1970 * 1000).rounded()
+        guard !value.isNaN else { return earliestMilliseconds }
+        return Int64(min(max(value, Double(earliestMilliseconds)), Double(latestMilliseconds)))
     }
+
+    /// 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z.
+    public static let earliestMilliseconds: Int64 = -62_167_219_200_000
+    public static let latestMilliseconds: Int64 = 253_402_300_799_999
 
     public static func date(milliseconds: Int64) -> Date {
         Date(timeIntervalSince1970: Double(milliseconds) / 1000)
