@@ -39,8 +39,9 @@ final class RequestHeadDeadlineHandler: ChannelInboundHandler, RemovableChannelH
 
     let timeout: TimeAmount
     private var deadline: Scheduled<Void>?
-    /// The last bytes seen, to find a "\r\n\r\n" split across reads.
-    private var tail: [UInt8] = []
+    /// How many bytes of "\r\n\r\n" the bytes read so far end with (0–3): a terminator split across
+    /// reads is still found, and no read is copied.
+    private var matched = 0
     /// Whether a byte other than CR or LF has arrived (the request line has begun).
     private var requestBegan = false
 
@@ -71,21 +72,25 @@ final class RequestHeadDeadlineHandler: ChannelInboundHandler, RemovableChannelH
     }
 
     private func endsHead(_ buffer: ByteBuffer) -> Bool {
-        let terminator: [UInt8] = [13, 10, 13, 10]
         var bytes = buffer.readableBytesView[...]
         if !requestBegan {
             bytes = bytes.drop { $0 == 13 || $0 == 10 }
             guard !bytes.isEmpty else { return false }
             requestBegan = true
         }
-        var window = tail
-        window.append(contentsOf: bytes)
-        if window.count >= 4 {
-            for index in 0...(window.count - 4) where window[index] == 13 && Array(window[index..<(index + 4)]) == terminator {
-                return true
-            }
+        for byte in bytes {
+            matched = Self.matched(after: matched, byte)
+            if matched == 4 { return true }
         }
-        tail = Array(window.suffix(3))
         return false
+    }
+
+    /// The match of "\r\n\r\n" after one more byte: the expected byte extends it, a CR starts it
+    /// again, anything else ends it. (Before this, each read was copied into an array and every CR
+    /// compared as a new array: work on every connection's first request.)
+    static func matched(after matched: Int, _ byte: UInt8) -> Int {
+        let expected: UInt8 = matched % 2 == 0 ? 13 : 10
+        if byte == expected { return matched + 1 }
+        return byte == 13 ? 1 : 0
     }
 }
