@@ -28,13 +28,14 @@ final class TokenEpochCache: TransactionObserver, Sendable {
         var epochs: [Key: String] = [:]
     }
 
-    /// Past this many users, the cache starts again empty (a user's next check reads once).
+    /// Past this many users, the cache starts again empty (a user's next check reads once). About
+    /// 150 bytes a user: 200,000 is some 30 MB, ten times the sockets a node holds at its open-file limit.
     let limit: Int
     private let state = Mutex(State())
     /// A statement of the current write transaction changed what the cache holds.
     private let changed = Atomic(false)
 
-    init(limit: Int = 1_000_000) {
+    init(limit: Int = 200_000) {
         precondition(limit > 0)
         self.limit = limit
     }
