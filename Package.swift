@@ -247,6 +247,7 @@ let package = Package(
             dependencies: [
                 "herald",
                 "HeraldCore",
+                "HeraldStore",
                 "HeraldTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -50,7 +50,7 @@ public enum HeraldService {
             url: database, keysURL: configuration.keysDatabase, masterKeys: [masterKey], maximumConnections: configuration.databaseConnections,
             commitMeter: CommitMetrics(registry: metrics).meter, now: configuration.now)
         let readiness = Readiness()
-        let relay = ClusterRelay(store: store, hub: hub, readiness: readiness, logger: logger)
+        let relay = ClusterRelay(store: store, hub: hub, readiness: readiness, now: configuration.now, logger: logger)
         logger.notice("herald starting", metadata: ["database": "\(database)", "node": "\(store.nodeID)"])
         do {
             try await serve(configuration: configuration, store: store, hub: hub, readiness: readiness, relay: relay, metrics: metrics, observability: observability, logger: logger)

@@ -80,14 +80,16 @@ public final class Readiness: Sendable {
         return await withCheckedContinuation { continuation in
             outcome.withLock { $0 = continuation }
             let finish: @Sendable (Bool?) -> Void = { value in outcome.withLock { $0.take() }?.resume(returning: value) }
+            // Only a timer that ran out speaks: cancelled, its sleep throws, and it must not answer
+            // "no" for a store that answered (it sometimes ran before the answer, and /ready said 503).
             let timer = Task {
-                try? await Task.sleep(for: timeout)
+                guard (try? await Task.sleep(for: timeout)) != nil else { return }
                 finish(nil)
             }
             Task {
                 let value = await task.value
-                timer.cancel()
                 finish(value)
+                timer.cancel()
             }
         }
     }

@@ -14,6 +14,10 @@ public enum SealingContext {
     static func notification(_ id: NotificationID) -> String { "notification|\(id.rawValue)" }
     static func inboxItem(_ id: InboxItemID) -> String { "inbox|\(id.rawValue)" }
     static func inboxInput(_ id: InboxItemID) -> String { "inbox.input|\(id.rawValue)" }
+    /// A shared notification's content in one locale (`""` when it has none).
+    static func notificationContent(_ id: NotificationID, locale: String) -> String { "notification.content|\(id.rawValue)|\(locale)" }
+    /// Where a fan-out stands: a user id of its audience, which says who is in a segment.
+    static func fanOutCursor(_ id: NotificationID) -> String { "notification.fanOut|\(id.rawValue)" }
     static func channelName(_ id: ChannelID) -> String { "channel.name|\(id.rawValue)" }
     static func outbox(app: AppID, kind: OutboxKind, subject: String?) -> String { "outbox|\(app.rawValue)|\(kind.rawValue)|\(subject ?? "")" }
     static func pushCredential(app: AppID, provider: PushCredentialKind) -> String { "pushCredential:\(app.rawValue):\(provider.rawValue)" }

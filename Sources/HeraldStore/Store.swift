@@ -30,7 +30,7 @@ public protocol UserStore: Sendable {
     /// The users among `ids` that exist in the app, in no particular order.
     func recipients(_ ids: [UserID], in app: AppID) async throws -> [Recipient]
     /// The users whose metadata matches the segment (matched on keyed hashes: metadata stays sealed).
-    func recipients(in segment: Segment, app: AppID) async throws -> [Recipient]
+    func recipients(in segment: Segment, app: AppID, after: UserID?, limit: Int) async throws -> [Recipient]
     /// Replaces the user's preferences with `update(current)` in one transaction; a change of marketing
     /// consent is recorded (for the opt-out rate).
     /// - Throws: `HeraldError.notFound` when the user does not exist.
@@ -125,16 +125,23 @@ public protocol NotificationStore: Sendable {
     /// Claims, for `lease`, notifications whose `sendAt` has come and those left `sending` by a process
     /// that stopped (lease expired); they are `sending` afterwards.
     func claimDueNotifications(now: Date, lease: TimeInterval, limit: Int) async throws -> [OutgoingNotification]
-    /// The users of the notification's audience as they are now.
-    func audience(of notification: OutgoingNotification) async throws -> [Recipient]
-    /// Recipients who already have their item (to resume an interrupted fan-out).
-    func recipientsWithItems(of notification: NotificationID) async throws -> Set<UserID>
-    /// Writes items in one transaction, each with a `push` outbox row. Items whose `createdAt` is after
-    /// `now` are held: they appear in the inbox (and are pushed) from that time on. A recipient who already
-    /// has an item of the same notification is skipped.
-    func insertInboxItems(_ items: [InboxItem], app: AppID, now: Date) async throws
-    /// Marks items delivered (they reached a live connection); their pending pushes are dropped.
-    func markDelivered(_ items: [InboxItemID], app: AppID) async throws
+    /// Up to `limit` users of the notification's audience as they are now, in id order, after `after`.
+    func audience(of notification: OutgoingNotification, after: UserID?, limit: Int) async throws -> AudiencePage
+    /// Where the notification's fan-out stands (`InboxWrite.Progress`): nothing written yet is `(nil, 0)`.
+    func fanOutProgress(of notification: NotificationID) async throws -> (after: UserID?, seen: Int)
+    /// Writes `write` in one transaction: its shared content, its items (a `push` outbox row for each
+    /// entry that asks for one and whose recipient has a device) and its progress. Items whose `createdAt`
+    /// is after `now` are held: they appear in the inbox (and are pushed) from that time on. A recipient
+    /// who already has an item of the same notification is skipped, as is one who no longer exists.
+    /// - Returns: the items written (only those may be announced).
+    @discardableResult
+    func writeInbox(_ write: InboxWrite, now: Date) async throws -> Set<InboxItemID>
+    /// Marks items delivered (they reached a live connection), drops their pending pushes, and keeps the
+    /// signatures made for them.
+    func markDelivered(_ items: [InboxItemID], signatures: [InboxSignature], app: AppID) async throws
+    /// Queues a `push` row for each item whose recipient has a device: for items meant for a live
+    /// connection that was gone by the time they were published.
+    func queuePushes(for items: [InboxItem], app: AppID, now: Date) async throws
     /// Marks the notification sent and writes `effects` (its webhook) in the same transaction.
     func completeNotification(_ id: NotificationID, audienceSize: Int, effects: [OutboxEntry]) async throws
     /// Marks a notification that can never be sent (`failed`), so it is not claimed again. A sent one stays sent.
@@ -155,7 +162,10 @@ public protocol InboxStore: Sendable {
     /// Marks every visible unread item read (of one category when given); returns how many.
     func markAllInboxItemsRead(of user: UserID, in app: AppID, category: NotificationCategory?) async throws -> Int
     func unreadInboxCount(of user: UserID, in app: AppID) async throws -> Int
+    /// Keeps signatures made for shared items on their first read; an item signed already keeps its own.
+    func recordInboxSignatures(_ signatures: [InboxSignature], app: AppID) async throws
 }
+
 
 /// The tamper-evident audit trail: one hash chain per app and one for the operator.
 public protocol AuditStore: Sendable {

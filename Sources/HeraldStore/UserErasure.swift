@@ -7,4 +7,16 @@ enum UserErasure {
     static let tables = [
         "inboxItem", "outbox", "idempotencyKey", "userTokenEpoch", "device", "actionChallenge", "channelMember", "consentChange", "pushDelivery", "userTag",
     ]
+
+    /// Deletes the shared content of the app's finished notifications that no inbox item references any
+    /// more: erasure and retention run it after removing items, so a broadcast's content lives as long as
+    /// one of its items (a notification still sending keeps it for the pages to come). The same SQL in
+    /// both dialects; `app` is the placeholder of the app's id (`?` or `$1`).
+    static func orphanedSharedContent(app: String) -> String {
+        """
+        DELETE FROM notificationContent WHERE appID = \(app)
+        AND NOT EXISTS (SELECT 1 FROM inboxItem WHERE inboxItem.notificationID = notificationContent.notificationID)
+        AND EXISTS (SELECT 1 FROM notification WHERE notification.id = notificationContent.notificationID AND notification.status IN ('sent', 'failed'))
+        """
+    }
 }

@@ -219,6 +219,32 @@ struct HeraldClientTests {
         }
     }
 
+    @Test("A broadcast, stored once and signed on first read, verifies in each reader's inbox, keeps its signature across a kill -9, and never verifies in another's")
+    func broadcastVerifies() async throws {
+        try await ClientFixture.with { fixture in
+            try await fixture.platform(
+                .POST, "/v1/notifications", body: #"{"recipients":["ana","ben"],"category":"transactional","content":{"title":"New rates","body":"From 1 January"}}"#)
+            let (ana, ben) = (fixture.client(for: "ana"), fixture.client(for: "ben"))
+
+            let forAna = try #require(try await ana.inbox().items.first)
+            let forBen = try #require(try await ben.inbox().items.first)
+            // Signed again, the item would name the new key: it keeps the signature made on its first read.
+            _ = try await fixture.platform(.POST, "/v1/signing-keys/rotate")
+            try await fixture.restartAfterKill()
+            let again = try #require(try await ana.inbox().items.first)
+            let keys = try JSONDecoder().decode(JWKSet.self, from: try await fixture.platform(.GET, "/v1/apps/\(fixture.appID)/keys"))
+            var benWithAnasSignature = forBen.item
+            benWithAnasSignature.jws = forAna.item.jws
+
+            #expect(forAna.verification == .verified && forBen.verification == .verified)
+            #expect(again.item.jws == forAna.item.jws, "signed once, then kept")
+            #expect(SenderVerifier(app: fixture.appID, keys: keys).verify(benWithAnasSignature) == .unverified(reason: "the fields differ from what was signed"))
+            var unsigned = forAna.item
+            unsigned.jws = ""
+            #expect(SenderVerifier(app: fixture.appID, keys: keys).verify(unsigned) == .unverified(reason: "no signature"))
+        }
+    }
+
     @Test("Step-up: the device approves a verified item with its key; a second attempt answers with the first result")
     func stepUpApproval() async throws {
         try await ClientFixture.with { fixture in

@@ -26,7 +26,15 @@ struct ErasureTests {
             _ = try await harness.store.putUser(
                 harness.user("ana"), profile: UserProfile(name: "Ana Lima", metadata: ["iban": .string("PT50 0002")]), in: harness.app)
             _ = try await harness.seedInboxItem(for: "ana", title: "Your card 4242")
+            // A broadcast: its content is the business's, stored once for both readers.
+            let broadcast = try await harness.parts.notifications.send(
+                NewNotification(
+                    audience: .users([harness.user("ana"), harness.user("ben")]), category: .transactional,
+                    source: .content(title: "Branch closes on Friday", body: "Visit us at the new address")),
+                app: harness.app, idempotency: nil)
+            #expect(broadcast.report.recipients == 2)
             let token = try await harness.token(for: "ana")
+            let benToken = try await harness.token(for: "ben")
             let copy = harness.directory.appendingPathComponent("before-erasure.sqlite").path
             _ = try SQLiteBackup.copy(from: harness.directory.appendingPathComponent("herald.sqlite").path, to: copy)
 
@@ -45,6 +53,8 @@ struct ErasureTests {
                 #expect(history.messages.map(\.seq) == [1, 2], "the erased user's message keeps its seq")
                 #expect(history.messages[0].erased == true && history.messages[0].text.isEmpty && history.messages[0].sender == harness.user("ana"))
                 #expect(history.messages[1].text == "ben's reply" && history.messages[1].erased == nil)
+                let benInbox = try await client.request(.get, "/v1/me/inbox", auth: benToken).decode(InboxPage.self)
+                #expect(benInbox.items.map(\.title) == ["Branch closes on Friday"], "the broadcast is Ben's too")
                 let members = try await client.request(.get, "/v1/channels/\(channel.id)", auth: harness.apiKey).decode(Channel.self).members
                 #expect(!members.contains(harness.user("ana")))
                 let audit = try await client.request(.get, "/v1/audit", auth: harness.apiKey).decode(AuditPage.self)
@@ -64,6 +74,7 @@ struct ErasureTests {
             #expect(inbox?.items.isEmpty ?? true, "ana's inbox in the copy does not open")
             let raw = try Data(contentsOf: URL(fileURLWithPath: copy))
             #expect(raw.range(of: Data("secret plan".utf8)) == nil && raw.range(of: Data("PT50 0002".utf8)) == nil)
+            #expect(raw.range(of: Data("Your card 4242".utf8)) == nil && raw.range(of: Data("Branch closes".utf8)) == nil, "sealed in the copy too")
             try await old.close()
         }
     }

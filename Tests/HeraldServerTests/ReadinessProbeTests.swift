@@ -58,4 +58,13 @@ struct ReadinessProbeTests {
         #expect(whileStuck == "The store does not answer.")
         #expect(recovered, "a fresh probe replaced the stuck one")
     }
+
+    @Test("A store that answers at once is never reported as not answering: the bound's timer, cancelled, does not speak")
+    func cancelledTimerIsSilent() async {
+        // No cache, so each call probes; the check answers at once, far within the bound.
+        let readiness = Readiness(probeCache: .zero)
+        var failures = 0
+        for _ in 0..<3_000 where await readiness.problem(checkingStore: {}, timeout: .seconds(30)) != nil { failures += 1 }
+        #expect(failures == 0, "\(failures) of 3,000 probes said the store does not answer")
+    }
 }

@@ -113,26 +113,132 @@ struct NotificationStoreConformanceTests {
             let released = try await store.releaseDueInboxItems(now: now.addingTimeInterval(3601), limit: 10)
             #expect(released.map(\.item.id) == [held.id])
             #expect(try await store.releaseDueInboxItems(now: now.addingTimeInterval(3602), limit: 10).isEmpty)
-            #expect(try await store.recipientsWithItems(of: sent.id) == [ana, ben])
             let report = try #require(try await store.notificationReport(sent.id, in: app))
             #expect(report.recipients == 2 && report.read == 1)
         }
     }
 
-    @Test("Each new item has a push row, dropped once the item is delivered", arguments: StoreBackend.allCases)
+    @Test("A push row only for a recipient with a device: dropped once delivered; queued later for one who missed the live frame", arguments: StoreBackend.allCases)
     func inboxPushes(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in
             let store = fixture.store
             let (app, sent, now) = try await sentNotification(fixture)
+            _ = try await store.registerDevice(NewDevice(platform: .apns, token: "ben-phone"), for: ben, in: app)
             let forAna = item(for: ana, of: sent, createdAt: now)
             let forBen = item(for: ben, of: sent, createdAt: now)
             try await store.insertInboxItems([forAna, forBen], app: app, now: now)
-            try await store.markDelivered([forAna.id], app: app)
-
             let due = now.addingTimeInterval(OutboxKind.pushGrace + 1)
+
             let jobs = try await store.claimOutbox(kinds: [OutboxKind.push], now: due, lease: 30, limit: 10)
-            #expect(jobs.map(\.subject) == [forBen.id.rawValue])
+            #expect(jobs.map(\.subject) == [forBen.id.rawValue], "Ana has no device to wake")
             #expect(jobs.first?.user == ben)
+            try await store.markDelivered([forBen.id], app: app)
+            #expect(try await store.claimOutbox(kinds: [OutboxKind.push], now: due.addingTimeInterval(60), lease: 30, limit: 10).isEmpty)
+
+            // Written without a push (Ben was connected), but the frame never reached him: one is queued,
+            // unless the item was delivered meanwhile.
+            let other = notification(app, at: now)
+            _ = try await store.createNotification(other, idempotency: nil)
+            let missed = item(for: ben, of: other, createdAt: now)
+            try await store.writeInbox(InboxWrite(app: app, entries: [InboxWrite.Entry(item: missed, sharedLocale: nil, push: false)]), now: now)
+            #expect(try await store.claimOutbox(kinds: [OutboxKind.push], now: due.addingTimeInterval(120), lease: 30, limit: 10).isEmpty)
+            try await store.queuePushes(for: [missed], app: app, now: now)
+            #expect(try await store.claimOutbox(kinds: [OutboxKind.push], now: due.addingTimeInterval(180), lease: 30, limit: 10).map(\.subject) == [missed.id.rawValue])
+        }
+    }
+
+    @Test("Shared content: stored once, read through each reference, signed once on first read; progress is kept with the write", arguments: StoreBackend.allCases)
+    func sharedContent(backend: StoreBackend) async throws {
+        try await backend.withFixture { fixture in
+            let store = fixture.store
+            let (app, sent, now) = try await sentNotification(fixture)
+            let content = InboxWrite.SharedContent(
+                notification: sent.id, locale: "de", title: "Neue Zinsen", body: "Ab Januar", data: ["ref": .string("R-1")],
+                actions: [NotificationAction(id: "ok", label: "OK")])
+            var forAna = item(for: ana, of: sent, createdAt: now)
+            var forBen = item(for: ben, of: sent, createdAt: now)
+            forAna.jws = ""
+            forBen.jws = ""
+            let progress = InboxWrite.Progress(notification: sent.id, after: ben, seen: 3, leaseUntil: now.addingTimeInterval(300))
+            try await store.writeInbox(
+                InboxWrite(
+                    app: app, entries: [forAna, forBen].map { InboxWrite.Entry(item: $0, sharedLocale: "de", push: true) }, contents: [content],
+                    progress: progress), now: now)
+            // A repeat (a resumed page) writes nothing twice.
+            try await store.writeInbox(
+                InboxWrite(app: app, entries: [InboxWrite.Entry(item: item(for: ana, of: sent, createdAt: now), sharedLocale: "de", push: true)], contents: [content]),
+                now: now)
+
+            let progressAfter = try await store.fanOutProgress(of: sent.id)
+            #expect(progressAfter.after == ben && progressAfter.seen == 3)
+            let page = try await store.inbox(of: ana, in: app, query: InboxQuery())
+            #expect(page.items.map(\.id) == [forAna.id])
+            let read = try #require(page.items.first)
+            #expect(read.title == "Neue Zinsen" && read.body == "Ab Januar" && read.data == ["ref": .string("R-1")] && read.actions?.map(\.id) == ["ok"])
+            #expect(read.jws.isEmpty, "signed on first read, by the server")
+
+            let key = SigningKey.generate(createdAt: now)
+            let payload = read.signedPayload(app: app)
+            try await store.recordInboxSignatures([InboxSignature(item: read.id, kid: key.kid, signature: key.signature(for: payload))], app: app)
+            let signed = try #require(try await store.inboxItem(read.id, of: ana, in: app))
+            #expect(SignedPayload.verify(signed.jws, keys: JWKSet(keys: [key.publicJWK])) == payload)
+            // A second signature (another node signed it too) does not replace the first.
+            let other = SigningKey.generate(createdAt: now)
+            try await store.recordInboxSignatures([InboxSignature(item: read.id, kid: other.kid, signature: other.signature(for: payload))], app: app)
+            #expect(try await store.inboxItem(read.id, of: ana, in: app)?.jws == signed.jws)
+            #expect(try await store.notificationReport(sent.id, in: app)?.recipients == 2)
+        }
+    }
+
+    @Test("A reference moved to another customer, or pointed at other content, by someone who can write the database is refused, never shown", arguments: StoreBackend.allCases)
+    func tamperedReference(backend: StoreBackend) async throws {
+        try await backend.withFixture { fixture in
+            let store = fixture.store
+            let (app, sent, now) = try await sentNotification(fixture)
+            let content = InboxWrite.SharedContent(notification: sent.id, locale: "", title: "Rates", body: "New", data: nil, actions: nil)
+            let forAna = item(for: ana, of: sent, createdAt: now)
+            try await store.writeInbox(InboxWrite(app: app, entries: [InboxWrite.Entry(item: forAna, sharedLocale: "", push: false)], contents: [content]), now: now)
+            #expect(try await store.inboxItem(forAna.id, of: ana, in: app)?.title == "Rates")
+
+            try await fixture.writeDatabase("UPDATE inboxItem SET userID = 'ben' WHERE id = '\(forAna.id.rawValue)'")
+            await #expect(throws: StoreCorruption.self) { _ = try await store.inbox(of: ben, in: app, query: InboxQuery()) }
+            await #expect(throws: StoreCorruption.self) { _ = try await store.inboxItem(forAna.id, of: ben, in: app) }
+            // Pointed at another broadcast's content, which exists and opens: the binding still refuses it.
+            let other = notification(app, at: now)
+            _ = try await store.createNotification(other, idempotency: nil)
+            let otherContent = InboxWrite.SharedContent(notification: other.id, locale: "", title: "Call us now", body: "+1 555 0100", data: nil, actions: nil)
+            try await store.writeInbox(
+                InboxWrite(app: app, entries: [InboxWrite.Entry(item: item(for: ben, of: other, createdAt: now), sharedLocale: "", push: false)], contents: [otherContent]),
+                now: now)
+            try await fixture.writeDatabase("UPDATE inboxItem SET userID = 'ana', notificationID = '\(other.id.rawValue)' WHERE id = '\(forAna.id.rawValue)'")
+            await #expect(throws: StoreCorruption.self) { _ = try await store.inboxItem(forAna.id, of: ana, in: app) }
+            try await fixture.writeDatabase("UPDATE inboxItem SET notificationID = '\(sent.id.rawValue)', category = 'marketing' WHERE id = '\(forAna.id.rawValue)'")
+            await #expect(throws: StoreCorruption.self) { _ = try await store.inboxItem(forAna.id, of: ana, in: app) }
+            try await fixture.writeDatabase("UPDATE inboxItem SET category = '\(sent.category.rawValue)' WHERE id = '\(forAna.id.rawValue)'")
+            #expect(try await store.inboxItem(forAna.id, of: ana, in: app)?.title == "Rates", "put back as it was, it reads again")
+        }
+    }
+
+    @Test("A broadcast's content outlives an erased reader while others still hold it, and goes with its last item", arguments: StoreBackend.allCases)
+    func sharedContentLifetime(backend: StoreBackend) async throws {
+        try await backend.withFixture { fixture in
+            let store = fixture.store
+            let (app, sent, now) = try await sentNotification(fixture)
+            let content = InboxWrite.SharedContent(notification: sent.id, locale: "", title: "Rates", body: "New", data: nil, actions: nil)
+            let (forAna, forBen) = (item(for: ana, of: sent, createdAt: now), item(for: ben, of: sent, createdAt: now))
+            try await store.writeInbox(
+                InboxWrite(app: app, entries: [forAna, forBen].map { InboxWrite.Entry(item: $0, sharedLocale: "", push: false) }, contents: [content]), now: now)
+            try await store.completeNotification(sent.id, audienceSize: 2, effects: [])
+
+            #expect(try await store.eraseUser(ana, in: app))
+            #expect(try await store.inboxItem(forBen.id, of: ben, in: app)?.title == "Rates", "Ben's copy still reads")
+            // Retention removes Ben's item, the last one: the content goes too. A reference written afterwards
+            // (by a fresh process, with nothing in memory) finds no content to show.
+            _ = try await store.expireContent(of: app, createdBefore: now.addingTimeInterval(1), limit: 100)
+            try await fixture.restart()
+            let late = item(for: ben, of: sent, createdAt: now)
+            try await fixture.store.writeInbox(InboxWrite(app: app, entries: [InboxWrite.Entry(item: late, sharedLocale: "", push: false)]), now: now)
+            await #expect(throws: StoreCorruption.self) { _ = try await fixture.store.inboxItem(late.id, of: ben, in: app) }
         }
     }
 

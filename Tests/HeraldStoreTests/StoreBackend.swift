@@ -121,3 +121,22 @@ final class TestClock: Sendable {
 
     func advance(by seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }
+
+// Shorthands the conformance tests use; the server always says which it means.
+extension UserStore {
+    /// Every user of the segment, in id order.
+    func recipients(in segment: Segment, app: AppID) async throws -> [Recipient] {
+        try await recipients(in: segment, app: app, after: nil, limit: Int(Int32.max))
+    }
+}
+
+extension NotificationStore {
+    /// Writes items sealed for their recipients alone, each asking for a push, with no fan-out progress.
+    func insertInboxItems(_ items: [InboxItem], app: AppID, now: Date) async throws {
+        try await writeInbox(InboxWrite(app: app, entries: items.map { InboxWrite.Entry(item: $0, sharedLocale: nil, push: true) }), now: now)
+    }
+
+    func markDelivered(_ items: [InboxItemID], app: AppID) async throws {
+        try await markDelivered(items, signatures: [], app: app)
+    }
+}

@@ -61,10 +61,41 @@ extension DataKey {
     /// A keyed hash (HMAC-SHA256 under a subkey derived with HKDF) that lets equal values be found
     /// without storing them: a blind index. Equal inputs give equal tags; a tag reveals nothing else.
     public func tag(_ value: Data, purpose: String) -> Data {
-        let subkey = tagKeys.subkey(for: purpose) {
+        Data(HMAC<SHA256>.authenticationCode(for: value, using: subkey(for: purpose)))
+    }
+
+    /// The same tags as `tag(_:purpose:)`, for many values in a row: the HMAC's keyed state is set up
+    /// once, and each value only copies it (a fan-out binds 1,000 rows a page).
+    public func tagger(purpose: String) -> Tagger {
+        Tagger(keyed: HMAC<SHA256>(key: subkey(for: purpose)))
+    }
+
+    /// Tags of one purpose under one key; a value type, so each tag starts from the same keyed state.
+    public struct Tagger: Sendable {
+        fileprivate let keyed: HMAC<SHA256>
+
+        /// The tag of the concatenation of `parts`, each followed by `separator` (a byte none of them holds).
+        /// The parts are gathered into one buffer first: swift-crypto's `update` is generic over
+        /// `DataProtocol` and unspecialized here, so each call costs several metadata lookups.
+        public func tag(_ parts: some Sequence<String>, separator: UInt8) -> Data {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(256)
+            var first = true
+            for part in parts {
+                if !first { bytes.append(separator) }
+                first = false
+                bytes.append(contentsOf: part.utf8)
+            }
+            var hmac = keyed
+            hmac.update(data: bytes)
+            return Data(hmac.finalize())
+        }
+    }
+
+    private func subkey(for purpose: String) -> SymmetricKey {
+        tagKeys.subkey(for: purpose) {
             HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("herald tag \(purpose)".utf8), outputByteCount: 32)
         }
-        return Data(HMAC<SHA256>.authenticationCode(for: value, using: subkey))
     }
 }
 

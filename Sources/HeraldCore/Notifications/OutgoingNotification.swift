@@ -57,6 +57,22 @@ public struct OutgoingNotification: Equatable, Sendable {
         return nil
     }
 
+    /// Whether the audience is one listed user: their item's content concerns them alone (it is sealed
+    /// with their key, so erasing them shreds it), where a larger audience's is the business's broadcast,
+    /// stored once.
+    public var isForOnePerson: Bool {
+        if case .users(let ids) = audience { return Set(ids).count == 1 }
+        return false
+    }
+
+    /// Whether an immediate send fans out in the background (the scheduler's) rather than before the
+    /// request answers: a segment's size is unbounded (a million customers take seconds), a list is at
+    /// most 10,000.
+    public var fansOutInBackground: Bool {
+        if case .segment = audience { return true }
+        return false
+    }
+
     public var variables: [String: JSONValue] {
         if case .template(_, let variables) = source { return variables }
         return [:]

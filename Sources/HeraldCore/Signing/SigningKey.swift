@@ -30,10 +30,24 @@ public struct SigningKey: Sendable {
     /// Built by hand rather than with JWTKit because the payload is not a JWT claims set: it is the
     /// JSON of what the customer sees, and its exact bytes matter (step-up signatures hash them).
     public func sign(payload: Data) -> String {
+        Self.jws(kid: kid, payload: payload, signature: signature(for: payload))
+    }
+
+    /// The signature bytes of the JWS over `payload`: what a store keeps when the payload can be built
+    /// again from what it already holds (an inbox item of a shared notification), so the JWS need not
+    /// be stored whole.
+    public func signature(for payload: Data) -> Data {
+        try! privateKey.signature(for: Data(Self.signingInput(kid: kid, payload: payload).utf8))
+    }
+
+    /// The compact JWS `sign(payload:)` gives, put together from a signature made earlier.
+    public static func jws(kid: String, payload: Data, signature: Data) -> String {
+        signingInput(kid: kid, payload: payload) + "." + signature.base64URLEncodedString()
+    }
+
+    private static func signingInput(kid: String, payload: Data) -> String {
         let header = JSONValue.object(["alg": .string("EdDSA"), "kid": .string(kid)]).canonicalData()
-        let signingInput = header.base64URLEncodedString() + "." + payload.base64URLEncodedString()
-        let signature = try! privateKey.signature(for: Data(signingInput.utf8))
-        return signingInput + "." + signature.base64URLEncodedString()
+        return header.base64URLEncodedString() + "." + payload.base64URLEncodedString()
     }
 }
 

@@ -84,7 +84,10 @@ final class ActionService: Sendable {
             throw HeraldError.forbiddenBecause(
                 FieldProblem(field: "deviceId", reason: .stepUpKeyNotActive, detail: "The device's step-up key is pending: the business has not activated it."))
         }
-        guard let payload = SignedPayload.payload(of: item.jws) else { throw HeraldError.forbidden(reason: "The item carries no signed payload.") }
+        // The payload the customer was shown: the signed one, or for a shared item not signed yet, the
+        // payload its signature will cover (the same bytes, built from the same fields).
+        let signed = item.jws.isEmpty ? item.signedPayload(app: app) : SignedPayload.payload(of: item.jws)
+        guard let payload = signed else { throw HeraldError.forbidden(reason: "The item carries no signed payload.") }
         let message = StepUpProof.message(
             item: item.id, action: action.id, challenge: proof.challenge, payloadHash: SignedPayload.hash(of: payload), inputHash: StepUpProof.inputHash(of: input))
         guard key.isValidSignature(proof.signature, for: message) else { throw HeraldError.forbidden(reason: "The step-up signature does not verify.") }

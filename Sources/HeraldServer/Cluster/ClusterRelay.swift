@@ -20,15 +20,18 @@ import Synchronization
 final class ClusterRelay: Service, Sendable {
     private let store: PostgresStore
     private let hub: Hub
+    /// Signs an announced item of a shared notification before it goes to a connection here.
+    private let inboxSigner: InboxItemSigner
     private let logger: Logger
     private let outgoing: AsyncStream<(ClusterSignal, AppID, [UserID])>
     private let outgoingSink: AsyncStream<(ClusterSignal, AppID, [UserID])>.Continuation
     private let listening = ListeningGate()
     private let readiness: Readiness
 
-    init(store: PostgresStore, hub: Hub, readiness: Readiness, logger: Logger) {
+    init(store: PostgresStore, hub: Hub, readiness: Readiness, now: @escaping @Sendable () -> Date = { Date() }, logger: Logger) {
         self.store = store
         self.hub = hub
+        inboxSigner = InboxItemSigner(signer: BusinessSigner(store: store, now: now), store: store)
         self.readiness = readiness
         self.logger = logger
         (outgoing, outgoingSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(100_000))
@@ -101,8 +104,12 @@ final class ClusterRelay: Service, Sendable {
             case .inboxCreated(let id):
                 for user in users {
                     // The recipient may have no connection here at all: then there is nothing to load.
-                    guard hub.connectionCount(of: user, in: app) > 0, let item = try? await store.inboxItem(id, of: user, in: app) else { continue }
-                    if hub.publishLocally(.inboxCreated(item), app: app, to: [user]) { try? await store.markDelivered([id], app: app) }
+                    guard hub.connectionCount(of: user, in: app) > 0, let stored = try? await store.inboxItem(id, of: user, in: app),
+                        let (signed, signatures) = try? await inboxSigner.signing([stored], app: app)
+                    else { continue }
+                    if hub.publishLocally(.inboxCreated(signed[0]), app: app, to: [user]) {
+                        try? await store.markDelivered([id], signatures: signatures, app: app)
+                    }
                 }
             }
         }

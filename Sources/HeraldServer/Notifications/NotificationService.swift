@@ -7,14 +7,18 @@ import Logging
 /// Sends notifications: checks them against their template, the recipients and the link policy,
 /// stores them, and fans them out into inboxes.
 ///
-/// The fan-out renders once per locale, signs each item, and writes items in batches (one transaction
-/// each, with a push outbox row per item); after each commit, recipients with a live connection get
-/// `inbox.created` and their items are marked delivered. It is resumable: a recipient never gets two
-/// items of one notification, so after a crash the scheduler finishes what was started.
+/// The fan-out walks the audience in pages of `batchSize` users (in id order) and writes each page in one
+/// transaction with its progress, so it never holds the writer long and, after a crash, the scheduler
+/// resumes after the last page committed: every recipient gets the item exactly once. Content meant for
+/// one person is sealed with their key and signed at once; content for several is rendered, sealed and
+/// stored once per locale, and each recipient's item is a small reference row, signed when it is first
+/// delivered or read (`InboxItemSigner`). A push row is written only for recipients who have a device
+/// and are not connected at commit; connected recipients get `inbox.created` right after the commit.
 final class NotificationService: Sendable {
-    private let store: any NotificationStore & SettingsStore & TemplateStore & UserStore
+    private let store: any NotificationStore & SettingsStore & TemplateStore & UserStore & InboxStore
     private let hub: Hub
     private let signer: BusinessSigner
+    private let inboxSigner: InboxItemSigner
     private let webhooks: WebhookEvents
     private let now: @Sendable () -> Date
     private let batchSize: Int
@@ -23,16 +27,25 @@ final class NotificationService: Sendable {
     /// (items that reached a live connection at once).
     private let itemsWritten: Counter
     private let itemsPublished: Counter
+    /// Asks the scheduler to run now: a background fan-out was stored (`NotificationScheduler`).
+    let wakeupRequests: AsyncStream<Void>
+    private let wakeups: AsyncStream<Void>.Continuation
+
+    /// Ends `wakeupRequests` (the scheduler is stopping); a send after this is picked up by the next start.
+    func stopWakeups() { wakeups.finish() }
 
     init(
-        store: any NotificationStore & SettingsStore & TemplateStore & UserStore, hub: Hub, signer: BusinessSigner, webhooks: WebhookEvents, now: @escaping @Sendable () -> Date, batchSize: Int = 2_000,
+        store: any NotificationStore & SettingsStore & TemplateStore & UserStore & InboxStore, hub: Hub, signer: BusinessSigner, webhooks: WebhookEvents,
+        now: @escaping @Sendable () -> Date, batchSize: Int = 1_000,
         metrics: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger
     ) {
         itemsWritten = Counter(label: "herald_inbox_items_written_total", factory: metrics)
         itemsPublished = Counter(label: "herald_inbox_items_published_total", factory: metrics)
         self.store = store
         self.hub = hub
+        (wakeupRequests, wakeups) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         self.signer = signer
+        inboxSigner = InboxItemSigner(signer: signer, store: store)
         self.webhooks = webhooks
         self.now = now
         self.batchSize = batchSize
@@ -69,7 +82,13 @@ final class NotificationService: Sendable {
             actions: new.actions, sendAt: new.sendAt, expiresAt: new.expiresAt, createdAt: WireTime.truncated(now()),
             status: new.sendAt == nil ? .sending : .scheduled)
         let (stored, isReplay) = try await store.createNotification(notification, idempotency: idempotency)
-        if !isReplay, stored.status == .sending { try await fanOutOrFail(stored) }
+        if !isReplay, stored.status == .sending {
+            if stored.fansOutInBackground {
+                wakeups.yield()
+            } else {
+                try await fanOutOrFail(stored)
+            }
+        }
         guard let report = try await store.notificationReport(stored.id, in: app) else { throw HeraldError.notFound(resource: "notification") }
         return (report, isReplay)
     }
@@ -97,7 +116,8 @@ final class NotificationService: Sendable {
         }
     }
 
-    /// Writes the notification's items to every recipient who has none yet, then marks it sent.
+    /// Writes the notification's items to every recipient who has none yet, page by page from where an
+    /// earlier run stopped, then marks it sent.
     func fanOut(_ notification: OutgoingNotification) async throws {
         var compiled: CompiledTemplate?
         if let key = notification.templateKey {
@@ -106,69 +126,127 @@ final class NotificationService: Sendable {
             }
             compiled = try CompiledTemplate(template.definition)
         }
-        let audience = try await store.audience(of: notification)
-        let done = try await store.recipientsWithItems(of: notification.id)
-        let key = try await signer.currentKey(of: notification.app)
+        // One listed recipient: what they read concerns them alone, so it is sealed with their key (and
+        // shredded by their erasure) and signed now. Otherwise the content is the business's broadcast.
+        let isPersonal = notification.isForOnePerson
+        let personalKey = isPersonal ? try await signer.currentKey(of: notification.app) : nil
+        var (after, seen) = try await store.fanOutProgress(of: notification.id)
         let start = WireTime.truncated(now())
         var renderedByLocale: [String: RenderedContent] = [:]
-        var batch: [InboxItem] = []
-        batch.reserveCapacity(batchSize)
-        for user in audience where !done.contains(user.id) {
-            var availableAt = start
-            if notification.category == .marketing {
-                guard user.preferences.consents.marketing else { continue }
-                availableAt = WireTime.truncated(user.preferences.marketingDeliveryTime(for: start, timeZone: user.timezone))
-            }
-            if let expiresAt = notification.expiresAt, availableAt >= expiresAt { continue }
-            let content: RenderedContent
-            if let compiled {
-                let locale = compiled.resolvedLocale(for: user.locale) ?? ""
-                if let cached = renderedByLocale[locale] {
-                    content = cached
-                } else {
-                    content = try compiled.render(locale: locale.isEmpty ? nil : locale, variables: notification.variables)
-                    renderedByLocale[locale] = content
+        var page = try await store.audience(of: notification, after: after, limit: batchSize)
+        while true {
+            var entries: [InboxWrite.Entry] = []
+            var contents: [InboxWrite.SharedContent] = []
+            entries.reserveCapacity(page.recipients.count)
+            for user in page.recipients {
+                var availableAt = start
+                if notification.category == .marketing {
+                    guard user.preferences.consents.marketing else { continue }
+                    availableAt = WireTime.truncated(user.preferences.marketingDeliveryTime(for: start, timeZone: user.timezone))
                 }
-            } else if case .content(let title, let body) = notification.source {
-                content = RenderedContent(title: title, body: body, actions: nil, locale: nil)
-            } else {
-                continue
+                if let expiresAt = notification.expiresAt, availableAt >= expiresAt { continue }
+                let locale: String
+                let content: RenderedContent
+                if let compiled {
+                    locale = compiled.resolvedLocale(for: user.locale) ?? ""
+                    if let cached = renderedByLocale[locale] {
+                        content = cached
+                    } else {
+                        content = try compiled.render(locale: locale.isEmpty ? nil : locale, variables: notification.variables)
+                        renderedByLocale[locale] = content
+                        if !isPersonal { contents.append(sharedContent(content, locale: locale, of: notification)) }
+                    }
+                } else if case .content(let title, let body) = notification.source {
+                    locale = ""
+                    if let cached = renderedByLocale[locale] {
+                        content = cached
+                    } else {
+                        content = RenderedContent(title: title, body: body, actions: nil, locale: nil)
+                        renderedByLocale[locale] = content
+                        if !isPersonal { contents.append(sharedContent(content, locale: locale, of: notification)) }
+                    }
+                } else {
+                    continue
+                }
+                var item = InboxItem(
+                    id: .generate(), notificationId: notification.id, recipient: user.id, category: notification.category, title: content.title,
+                    body: content.body, data: notification.data, actions: notification.actions ?? content.actions, createdAt: availableAt,
+                    expiresAt: notification.expiresAt)
+                // Held items (quiet hours) are pushed when released; a recipient connected here gets
+                // `inbox.created` after the commit instead of a push.
+                let isLive = availableAt <= start && hub.connectionCount(of: user.id, in: notification.app) > 0
+                if let personalKey {
+                    item.jws = personalKey.sign(payload: item.signedPayload(app: notification.app))
+                    entries.append(InboxWrite.Entry(item: item, sharedLocale: nil, push: !isLive))
+                } else {
+                    entries.append(InboxWrite.Entry(item: item, sharedLocale: locale, push: !isLive))
+                }
             }
-            var item = InboxItem(
-                id: .generate(), notificationId: notification.id, recipient: user.id, category: notification.category, title: content.title,
-                body: content.body, data: notification.data, actions: notification.actions ?? content.actions, createdAt: availableAt,
-                expiresAt: notification.expiresAt)
-            item.jws = key.sign(payload: item.signedPayload(app: notification.app))
-            batch.append(item)
-            if batch.count >= batchSize {
-                try await write(batch, app: notification.app)
-                batch.removeAll(keepingCapacity: true)
-            }
+            seen += page.seen
+            after = page.last ?? after
+            // A server shutting down stops after this page and gives up its lease, so the next start (or
+            // another node) resumes at once.
+            let isStopping = !page.isFinal && (Task.isShuttingDownGracefully || Task.isCancelled)
+            let progress = InboxWrite.Progress(
+                notification: notification.id, after: after, seen: seen,
+                leaseUntil: isStopping ? now() : now().addingTimeInterval(OutgoingNotification.leaseSeconds))
+            // The next page is read while this one is written: the reader and the writer are different
+            // connections, and the cores are two.
+            let current = page
+            async let next = isStopping ? nil : nextPage(of: notification, after: current)
+            try await write(InboxWrite(app: notification.app, entries: entries, contents: contents, progress: progress))
+            let following = try await next
+            if current.isFinal { break }
+            guard let following else { return }  // stopping: the rest is for the next run
+            page = following
+            // A long fan-out shares the cooperative threads with everything else between its pages.
+            await Task.yield()
         }
-        try await write(batch, app: notification.app)
         let effects = try await webhooks.entries(
             for: .notificationSent, app: notification.app, user: nil,
-            data: ["notificationId": .string(notification.id.rawValue), "category": .string(notification.category.rawValue), "audience": .number(Double(audience.count))],
+            data: ["notificationId": .string(notification.id.rawValue), "category": .string(notification.category.rawValue), "audience": .number(Double(seen))],
             at: WireTime.truncated(now()))
-        try await store.completeNotification(notification.id, audienceSize: audience.count, effects: effects)
+        try await store.completeNotification(notification.id, audienceSize: seen, effects: effects)
     }
 
-    private func write(_ items: [InboxItem], app: AppID) async throws {
-        guard !items.isEmpty else { return }
+    /// The page of the audience after `page`; nil after the last.
+    private func nextPage(of notification: OutgoingNotification, after page: AudiencePage) async throws -> AudiencePage? {
+        guard !page.isFinal else { return nil }
+        return try await store.audience(of: notification, after: page.last, limit: batchSize)
+    }
+
+    private func sharedContent(_ content: RenderedContent, locale: String, of notification: OutgoingNotification) -> InboxWrite.SharedContent {
+        InboxWrite.SharedContent(
+            notification: notification.id, locale: locale, title: content.title, body: content.body, data: notification.data,
+            actions: notification.actions ?? content.actions)
+    }
+
+    private func write(_ write: InboxWrite) async throws {
         let time = now()
-        try await TracedStep.run("herald.commit", ["herald.inbox_items": .int(Int64(items.count))]) {
-            try await store.insertInboxItems(items, app: app, now: time)
+        let written = try await TracedStep.run("herald.commit", ["herald.inbox_items": .int(Int64(write.entries.count))]) {
+            try await store.writeInbox(write, now: time)
         }
-        itemsWritten.increment(by: items.count)
-        try await publish(items.filter { $0.createdAt <= time }, app: app)
+        itemsWritten.increment(by: written.count)
+        // Only what was written is announced: an item the store skipped (its recipient has one already, or
+        // was erased meanwhile) has an id nobody will ever find.
+        let due = write.entries.filter { $0.item.createdAt <= time && written.contains($0.item.id) }
+        try await publish(due.map(\.item), app: write.app, withoutPush: Set(due.filter { !$0.push }.map(\.item.id)))
     }
 
-    /// `inbox.created` to each recipient's live connections; the items that reached one are delivered.
-    private func publish(_ items: [InboxItem], app: AppID) async throws {
+    /// `inbox.created` to each recipient's live connections, signed first where it was not; the items that
+    /// reached one are delivered. Items in `withoutPush` were written without a push because their
+    /// recipient was connected: those that did not reach a connection after all get one now.
+    private func publish(_ items: [InboxItem], app: AppID, withoutPush: Set<InboxItemID> = []) async throws {
         try await TracedStep.run("herald.deliver", ["herald.inbox_items": .int(Int64(items.count))]) {
-            let delivered = items.filter { hub.publish(.inboxCreated($0), app: app, to: [$0.recipient]) }.map(\.id)
+            // Other nodes load and sign the item themselves (`ClusterRelay`): they are told its id only.
+            hub.announceInboxCreated(items, app: app)
+            let live = items.filter { hub.connectionCount(of: $0.recipient, in: app) > 0 }
+            let (signed, signatures) = try await inboxSigner.signing(live, app: app)
+            let delivered = signed.filter { hub.publishLocally(.inboxCreated($0), app: app, to: [$0.recipient]) }.map(\.id)
             itemsPublished.increment(by: delivered.count)
-            try await store.markDelivered(delivered, app: app)
+            try await store.markDelivered(delivered, signatures: signatures, app: app)
+            let reached = Set(delivered)
+            try await store.queuePushes(for: items.filter { withoutPush.contains($0.id) && !reached.contains($0.id) }, app: app, now: now())
         }
     }
 
@@ -176,7 +254,11 @@ final class NotificationService: Sendable {
     /// unfinished, and held marketing items whose quiet hours are over.
     func runDue() async throws {
         let time = now()
-        for notification in try await store.claimDueNotifications(now: time, lease: OutgoingNotification.leaseSeconds, limit: 10) {
+        // One claim at a time: a lease covers the fan-out that runs now, not ones waiting behind it (whose
+        // leases would run out meanwhile and let another run claim them too).
+        while !Task.isShuttingDownGracefully, !Task.isCancelled,
+            let notification = try await store.claimDueNotifications(now: now(), lease: OutgoingNotification.leaseSeconds, limit: 1).first
+        {
             do {
                 try await fanOutOrFail(notification)
             } catch let error as HeraldError {

@@ -189,6 +189,13 @@ public final class Hub: Sendable {
         return publishLocally(frame, app: app, to: users)
     }
 
+    /// Tells the other nodes of a cluster (none on a single node) that `items` were created: each node
+    /// loads and signs the item for its own connections of its recipient.
+    func announceInboxCreated(_ items: [InboxItem], app: AppID) {
+        guard forwarder.withLock({ $0 }) != nil else { return }
+        for item in items { forward(.inboxCreated(item.id), app: app, to: [item.recipient]) }
+    }
+
     /// Sends a frame to this node's connections only (what another node announced).
     @discardableResult
     func publishLocally(_ frame: ServerFrame, app: AppID, to users: some Sequence<UserID>) -> Bool {

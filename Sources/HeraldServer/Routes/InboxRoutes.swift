@@ -7,6 +7,8 @@ import Hummingbird
 /// answer 410.
 struct InboxRoutes {
     let store: any InboxStore
+    /// Items of shared notifications are signed on their first read (`InboxItemSigner`).
+    let signer: InboxItemSigner
     let now: @Sendable () -> Date
 
     private struct ReadAll: Encodable {
@@ -27,26 +29,28 @@ struct InboxRoutes {
         let parameters = request.uri.queryParameters
         let query = try InboxQuery(
             cursor: parameters.get("cursor"), limit: parameters.get("limit"), category: parameters.get("category"), state: parameters.get("state"))
-        return try JSONResponse.make(try await store.inbox(of: user, in: app, query: query))
+        var page = try await store.inbox(of: user, in: app, query: query)
+        page.items = try await signer.signed(page.items, app: app)
+        return try JSONResponse.make(page)
     }
 
     @Sendable func get(_ request: Request, context: HeraldRequestContext) async throws -> Response {
         let (app, user) = try Access.requireUser(context.requireCaller())
         let item = try await store.requireLiveInboxItem(context.parameters.id("itemId", as: InboxItemID.self, resource: "inbox item"), of: user, in: app, now: now())
-        return try JSONResponse.make(item)
+        return try JSONResponse.make(try await signer.signed(item, app: app))
     }
 
     @Sendable func read(_ request: Request, context: HeraldRequestContext) async throws -> Response {
         let (app, user) = try Access.requireUser(context.requireCaller())
         let id = try context.parameters.id("itemId", as: InboxItemID.self, resource: "inbox item")
         _ = try await store.requireLiveInboxItem(id, of: user, in: app, now: now())
-        return try JSONResponse.make(try await store.markInboxItemRead(id, of: user, in: app))
+        return try JSONResponse.make(try await signer.signed(try await store.markInboxItemRead(id, of: user, in: app), app: app))
     }
 
     @Sendable func archive(_ request: Request, context: HeraldRequestContext) async throws -> Response {
         let (app, user) = try Access.requireUser(context.requireCaller())
         let id = try context.parameters.id("itemId", as: InboxItemID.self, resource: "inbox item")
-        return try JSONResponse.make(try await store.archiveInboxItem(id, of: user, in: app))
+        return try JSONResponse.make(try await signer.signed(try await store.archiveInboxItem(id, of: user, in: app), app: app))
     }
 
     /// Optional body `{"category": "marketing"}` limits it to one category.

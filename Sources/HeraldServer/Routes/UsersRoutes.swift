@@ -9,6 +9,8 @@ struct UsersRoutes {
     let tokens: UserTokens
     let hub: Hub
     let webhooks: WebhookEvents
+    /// Signs the items of shared notifications in an export that no one had read yet.
+    let inboxSigner: InboxItemSigner
     let now: @Sendable () -> Date
 
     private struct IssuedToken: Encodable {
@@ -52,7 +54,8 @@ struct UsersRoutes {
     @Sendable func export(_ request: Request, context: HeraldRequestContext) async throws -> Response {
         let app = try Access.requirePlatform(context.requireCaller())
         let userID = try context.parameters.id("userId", as: UserID.self, resource: "user")
-        guard let export = try await store.export(userID, in: app) else { throw HeraldError.notFound(resource: "user") }
+        guard var export = try await store.export(userID, in: app) else { throw HeraldError.notFound(resource: "user") }
+        export.inbox = try await inboxSigner.signed(export.inbox, app: app)
         var response = try JSONResponse.make(export)
         response.headers[.contentDisposition] = "attachment; filename=\"herald-export-\(userID.rawValue).json\""
         return response

@@ -177,6 +177,18 @@ enum PostgresMigrations {
             name: "create user token epochs",
             statements: ["CREATE TABLE userTokenEpoch (appID text NOT NULL, userID text NOT NULL, epoch text NOT NULL, PRIMARY KEY (appID, userID))"]),
         Migration(name: "seal channel names", statements: ["ALTER TABLE channel ADD COLUMN sealedName bytea"]),
+        Migration(
+            name: "store shared notification content once",
+            statements: [
+                """
+                CREATE TABLE notificationContent (notificationID text NOT NULL REFERENCES notification ON DELETE CASCADE, locale text NOT NULL,
+                    appID text NOT NULL, sealed bytea NOT NULL, PRIMARY KEY (notificationID, locale))
+                """,
+                "ALTER TABLE inboxItem ADD COLUMN locale text, ADD COLUMN binding bytea, ADD COLUMN signature bytea, ADD COLUMN signedBy text",
+                "ALTER TABLE notification ADD COLUMN fanOutAfter bytea, ADD COLUMN fanOutSeen bigint",
+                // A fan-out pages through the audience in byte order (as SQLite does), whatever the database's collation.
+                "CREATE INDEX user_on_appID_id_bytes ON \"user\" (appID, id COLLATE \"C\")",
+            ]),
     ]
 
     /// The key database (`PostgresKeyRing`), apart from the content it protects.

@@ -36,12 +36,12 @@ extension DeviceRecord {
 
 extension NotificationRecord {
     static let postgresColumns =
-        "id, appID, category, templateKey, templateVersion, sealed, audience, sendAt, expiresAt, status, audienceSize, leaseUntil, createdAt, completedAt"
+        "id, appID, category, templateKey, templateVersion, sealed, audience, sendAt, expiresAt, status, audienceSize, leaseUntil, createdAt, completedAt, fanOutSeen"
 }
 
 extension InboxItemRecord {
     static let postgresColumns = """
         position, id, appID, userID, notificationID, category, sealed, createdAt, releasedAt, expiresAt, deliveredAt, readAt, archivedAt, \
-        actionID, sealedInput, actedAt
+        actionID, sealedInput, actedAt, locale, binding, signature, signedBy
         """
 }

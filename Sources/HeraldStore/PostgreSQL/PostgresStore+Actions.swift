@@ -45,7 +45,8 @@ extension PostgresStore {
             guard let record = try await Self.itemRecord(item, of: user, in: app, on: connection, lock: true) else {
                 throw HeraldError.notFound(resource: "inbox item")
             }
-            if record.actedAt != nil { return (try record.item(key: key), false) }
+            let shared = try await sharedContents(of: [record], on: connection)
+            if record.actedAt != nil { return (try await openedItem(record, shared: shared), false) }
             let updated = try await connection.rows(
                 """
                 UPDATE inboxItem SET actionID = \(performed.actionId), sealedInput = \(input), actedAt = \(actedAt),
@@ -54,7 +55,7 @@ extension PostgresStore {
                 """
             ).first!
             try await Self.insertOutbox(rows, app: app, now: now, on: connection)
-            return (try InboxItemRecord(postgres: updated).item(key: key), true)
+            return (try await openedItem(InboxItemRecord(postgres: updated), shared: shared), true)
         }
     }
 

@@ -31,9 +31,12 @@ extension PostgresStore {
             let record = try MessageRecord(postgres: row)
             return try record.message(key: record.deletedAt == nil ? key : nil)
         }
-        let inbox = try await database.rows(
+        let inboxRecords = try await database.rows(
             "SELECT \(unescaped: InboxItemRecord.postgresColumns) FROM inboxItem WHERE appID = \(app) AND userID = \(id) ORDER BY createdAt, position"
-        ).map { try InboxItemRecord(postgres: $0).item(key: key) }
+        ).map(InboxItemRecord.init(postgres:))
+        let shared = try await sharedContents(of: inboxRecords, on: database)
+        var inbox: [InboxItem] = []
+        for record in inboxRecords { inbox.append(try await openedItem(record, shared: shared)) }
         let consents = try await database.rows(
             "SELECT consent, granted, at FROM consentChange WHERE appID = \(app) AND userID = \(id) ORDER BY at"
         ).map { row in

@@ -23,6 +23,7 @@ extension PostgresStore {
         let cursorCreatedAt = query.cursor?.createdAt ?? Int64.max
         let cursorPosition = query.cursor?.position ?? Int64.max
         let key = try await keys.key(.user(user), in: app)
+        let appKey = try await keys.key(.app, in: app)
         return try await database.transaction { connection in
             var records = try await connection.rows(
                 """
@@ -36,15 +37,16 @@ extension PostgresStore {
             let hasMore = records.count > query.limit
             records = Array(records.prefix(query.limit))
             try await Self.markDelivered(records.filter { $0.deliveredAt == nil }.map(\.id), app: app, at: now, on: connection)
+            let shared = try await sharedContents(of: records, on: connection)
             return InboxPage(
-                items: try records.map { try $0.item(key: key) }, nextCursor: hasMore ? records.last?.cursor.token : nil,
+                items: try records.map { try $0.item(userKey: key, appKey: appKey, shared: shared) }, nextCursor: hasMore ? records.last?.cursor.token : nil,
                 unreadCount: try await Self.unreadCount(of: user, in: app, now: now, on: connection))
         }
     }
 
     public func inboxItem(_ id: InboxItemID, of user: UserID, in app: AppID) async throws -> InboxItem? {
         guard let record = try await Self.itemRecord(id, of: user, in: app, on: database) else { return nil }
-        return try record.item(key: try await keys.key(.user(user), in: app))
+        return try await openedItem(record, shared: try await sharedContents(of: [record], on: database))
     }
 
     /// A released item of the user, expired or not.
@@ -70,7 +72,6 @@ extension PostgresStore {
     /// - Parameter set: assignments in which `$1` is the time now.
     private func updateItem(_ id: InboxItemID, of user: UserID, in app: AppID, set: String) async throws -> InboxItem {
         let now = nowMilliseconds()
-        let key = try await keys.key(.user(user), in: app)
         return try await database.transaction { connection in
             var bindings = PostgresBindings()
             bindings.append(now)
@@ -85,7 +86,8 @@ extension PostgresStore {
                         """, binds: bindings))
             guard let row = updated.first else { throw HeraldError.notFound(resource: "inbox item") }
             try await connection.execute("DELETE FROM outbox WHERE kind = \(OutboxKind.push) AND subjectID = \(id)")
-            return try InboxItemRecord(postgres: row).item(key: key)
+            let record = try InboxItemRecord(postgres: row)
+            return try await openedItem(record, shared: try await sharedContents(of: [record], on: connection))
         }
     }
 
@@ -104,4 +106,5 @@ extension PostgresStore {
     public func unreadInboxCount(of user: UserID, in app: AppID) async throws -> Int {
         try await Self.unreadCount(of: user, in: app, now: nowMilliseconds(), on: database)
     }
+
 }

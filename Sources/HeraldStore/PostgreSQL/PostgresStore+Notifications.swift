@@ -100,58 +100,136 @@ extension PostgresStore {
         return claimed
     }
 
-    public func audience(of notification: OutgoingNotification) async throws -> [Recipient] {
+    public func audience(of notification: OutgoingNotification, after: UserID?, limit: Int) async throws -> AudiencePage {
         switch notification.audience {
-        case .users(let ids): try await recipients(ids, in: notification.app)
-        case .segment(let segment): try await recipients(in: segment, app: notification.app)
+        case .users(let ids):
+            let page = AudiencePaging.page(of: ids, after: after, limit: limit)
+            return AudiencePage(recipients: try await recipients(page.ids, in: notification.app), last: page.ids.last, seen: page.ids.count, isFinal: page.isFinal)
+        case .segment(let segment):
+            let recipients = try await recipients(in: segment, app: notification.app, after: after, limit: limit)
+            return AudiencePage(recipients: recipients, last: recipients.last?.id, seen: recipients.count, isFinal: recipients.count < limit)
         }
     }
 
-    public func recipientsWithItems(of notification: NotificationID) async throws -> Set<UserID> {
-        Set(try await database.values("SELECT userID FROM inboxItem WHERE notificationID = \(notification)", as: UserID.self))
+    public func fanOutProgress(of notification: NotificationID) async throws -> (after: UserID?, seen: Int) {
+        guard let (app, after, seen) = try await database.rows("SELECT appID, fanOutAfter, fanOutSeen FROM notification WHERE id = \(notification)").first?
+            .decode((AppID, Data?, Int?).self)
+        else { return (nil, 0) }
+        return (InboxWritePlan.openAfter(after, of: notification, appKey: try await keys.key(.app, in: app)), seen ?? 0)
     }
 
-    public func insertInboxItems(_ items: [InboxItem], app: AppID, now: Date) async throws {
+    @discardableResult
+    public func writeInbox(_ write: InboxWrite, now: Date) async throws -> Set<InboxItemID> {
         let nowMilliseconds = WireTime.milliseconds(now)
-        // Each item is sealed with its recipient's key; a recipient erased meanwhile gets nothing.
-        let recipientKeys = try await keys.keys(of: items.map(\.recipient), in: app)
-        let records = try items.compactMap { item -> InboxItemRecord? in
-            guard let key = recipientKeys[item.recipient] else { return nil }
-            let created = WireTime.milliseconds(item.createdAt)
-            return try InboxItemRecord(item, app: app, releasedAt: created <= nowMilliseconds ? nowMilliseconds : nil, key: key)
-        }
-        guard !records.isEmpty else { return }
-        let pushGrace = Int64(OutboxKind.pushGrace * 1000)
-        try await database.transaction { connection in
+        let app = write.app
+        // An item sealed for its recipient alone needs their key, and any item a recipient who still
+        // exists: one erased meanwhile gets nothing (the insert checks, holding the user row).
+        let personal = write.entries.filter { $0.sharedLocale == nil }.map(\.item.recipient)
+        let recipientKeys = personal.isEmpty ? [:] : try await keys.keys(of: personal, in: app)
+        let appKey = InboxWritePlan.needsAppKey(write) ? try await keys.existingOrNewKey(.app, in: app) : nil
+        let plan = try InboxWritePlan(write, now: nowMilliseconds, recipientKeys: recipientKeys, appKey: appKey)
+        let records = plan.items.map(\.record)
+        let wantsPush = Set(plan.items.filter(\.push).map(\.record.id))
+        return try await database.transaction { connection in
+            if !plan.contents.isEmpty {
+                try await connection.execute(
+                    """
+                    INSERT INTO notificationContent (notificationID, locale, appID, sealed)
+                    SELECT notificationID, locale, \(app), sealed
+                    FROM unnest(\(plan.contents.map(\.key.notification.rawValue))::text[], \(plan.contents.map(\.key.locale))::text[],
+                        \(plan.contents.map { ByteBuffer(bytes: $0.sealed) })::bytea[]) AS content(notificationID, locale, sealed)
+                    ON CONFLICT DO NOTHING
+                    """)
+            }
+            guard !records.isEmpty || write.progress != nil else { return [] }
             // One statement for the items and one for their pushes, whatever the batch's size; a recipient
             // who already has an item of this notification (a resumed fan-out) is skipped by the constraint.
-            let inserted = try await connection.values(
-                """
-                INSERT INTO inboxItem (id, appID, userID, notificationID, category, sealed, createdAt, releasedAt, expiresAt)
-                SELECT id, \(app), userID, notificationID, category, sealed, createdAt, NULLIF(releasedAt, -1), NULLIF(expiresAt, -1)
-                FROM unnest(\(records.map(\.id))::text[], \(records.map(\.userID))::text[], \(records.map(\.notificationID))::text[],
-                    \(records.map(\.category))::text[], \(records.map { ByteBuffer(bytes: $0.sealed ?? Data()) })::bytea[], \(records.map(\.createdAt))::bigint[],
-                    \(records.map { $0.releasedAt ?? -1 })::bigint[], \(records.map { $0.expiresAt ?? -1 })::bigint[])
-                    AS item(id, userID, notificationID, category, sealed, createdAt, releasedAt, expiresAt)
-                ON CONFLICT DO NOTHING RETURNING id
-                """, as: InboxItemID.self)
-            let insertedIDs = Set(inserted)
-            let pushes = records.filter { insertedIDs.contains($0.id) }
-            guard !pushes.isEmpty else { return }
-            try await connection.execute(
-                """
-                INSERT INTO outbox (appID, kind, userID, subjectID, availableAt, createdAt)
-                SELECT \(app), \(OutboxKind.push), userID, subjectID, availableAt, \(nowMilliseconds)
-                FROM unnest(\(pushes.map(\.userID))::text[], \(pushes.map(\.id))::text[], \(pushes.map { $0.createdAt + pushGrace })::bigint[])
-                    AS push(userID, subjectID, availableAt)
-                """)
+            // The recipients' rows are held (`FOR KEY SHARE`) so an erasure waits for this commit and then
+            // removes what it wrote.
+            let inserted =
+                records.isEmpty
+                ? []
+                : try await connection.values(
+                    """
+                    INSERT INTO inboxItem (id, appID, userID, notificationID, category, sealed, createdAt, releasedAt, expiresAt, locale, binding)
+                    SELECT item.id, \(app), item.userID, notificationID, category, NULLIF(sealed, ''::bytea), item.createdAt, NULLIF(releasedAt, -1),
+                        NULLIF(expiresAt, -1), NULLIF(locale, E'\\x01'), NULLIF(binding, ''::bytea)
+                    FROM unnest(\(records.map(\.id))::text[], \(records.map(\.userID))::text[], \(records.map(\.notificationID))::text[],
+                        \(records.map(\.category))::text[], \(records.map { ByteBuffer(bytes: $0.sealed ?? Data()) })::bytea[], \(records.map(\.createdAt))::bigint[],
+                        \(records.map { $0.releasedAt ?? -1 })::bigint[], \(records.map { $0.expiresAt ?? -1 })::bigint[],
+                        \(records.map { $0.locale ?? "\u{1}" })::text[], \(records.map { ByteBuffer(bytes: $0.binding ?? Data()) })::bytea[])
+                        AS item(id, userID, notificationID, category, sealed, createdAt, releasedAt, expiresAt, locale, binding)
+                    WHERE item.userID IN (SELECT id FROM "user" WHERE appID = \(app) AND id = ANY(\(records.map(\.userID))::text[]) FOR KEY SHARE)
+                    ON CONFLICT DO NOTHING RETURNING id
+                    """, as: InboxItemID.self)
+            let written = Set(inserted)
+            let pushes = records.filter { wantsPush.contains($0.id) && written.contains($0.id) }
+            if !pushes.isEmpty {
+                try await Self.insertPushes(
+                    users: pushes.map(\.userID), items: pushes.map(\.id), availableAt: pushes.map { $0.createdAt + plan.pushGrace },
+                    held: pushes.map { $0.releasedAt == nil }, app: app, now: nowMilliseconds, on: connection)
+            }
+            if let progress = write.progress {
+                try await connection.execute(
+                    """
+                    UPDATE notification SET fanOutAfter = \(plan.sealedAfter), fanOutSeen = \(Int64(progress.seen)),
+                        leaseUntil = \(WireTime.milliseconds(progress.leaseUntil))
+                    WHERE id = \(progress.notification) AND status = 'sending'
+                    """)
+            }
+            return written
         }
     }
 
-    public func markDelivered(_ items: [InboxItemID], app: AppID) async throws {
+    /// `push` outbox rows for the items not delivered yet whose recipient has a device, or which are held
+    /// (pushed when released, hours later: a device registered meanwhile counts).
+    private static func insertPushes(
+        users: [UserID], items: [InboxItemID], availableAt: [Int64], held: [Bool], app: AppID, now: Int64, on connection: PostgresConnection
+    ) async throws {
+        try await connection.execute(
+            """
+            INSERT INTO outbox (appID, kind, userID, subjectID, availableAt, createdAt)
+            SELECT \(app), \(OutboxKind.push), userID, subjectID, availableAt, \(now)
+            FROM unnest(\(users)::text[], \(items)::text[], \(availableAt)::bigint[], \(held)::boolean[]) AS push(userID, subjectID, availableAt, held)
+            WHERE (held OR EXISTS (SELECT 1 FROM device WHERE device.appID = \(app) AND device.userID = push.userID))
+            AND EXISTS (SELECT 1 FROM inboxItem WHERE inboxItem.id = push.subjectID AND inboxItem.deliveredAt IS NULL)
+            """)
+    }
+
+    public func queuePushes(for items: [InboxItem], app: AppID, now: Date) async throws {
         guard !items.isEmpty else { return }
+        let grace = Int64(OutboxKind.pushGrace * 1000)
+        // Only for items still there and not delivered meanwhile (read on another device): the statement checks.
+        try await database.transaction { connection in
+            try await Self.insertPushes(
+                users: items.map(\.recipient), items: items.map(\.id), availableAt: items.map { WireTime.milliseconds($0.createdAt) + grace },
+                held: items.map { _ in false }, app: app, now: WireTime.milliseconds(now), on: connection)
+        }
+    }
+
+    public func markDelivered(_ items: [InboxItemID], signatures: [InboxSignature], app: AppID) async throws {
+        guard !items.isEmpty || !signatures.isEmpty else { return }
         let time = nowMilliseconds()
-        try await database.transaction { connection in try await Self.markDelivered(items, app: app, at: time, on: connection) }
+        try await database.transaction { connection in
+            try await Self.markDelivered(items, app: app, at: time, on: connection)
+            try await Self.record(signatures, app: app, on: connection)
+        }
+    }
+
+    public func recordInboxSignatures(_ signatures: [InboxSignature], app: AppID) async throws {
+        guard !signatures.isEmpty else { return }
+        try await database.transaction { connection in try await Self.record(signatures, app: app, on: connection) }
+    }
+
+    static func record(_ signatures: [InboxSignature], app: AppID, on connection: PostgresConnection) async throws {
+        guard !signatures.isEmpty else { return }
+        try await connection.execute(
+            """
+            UPDATE inboxItem SET signature = signed.signature, signedBy = signed.kid
+            FROM unnest(\(signatures.map(\.item))::text[], \(signatures.map(\.kid))::text[], \(signatures.map { ByteBuffer(bytes: $0.signature) })::bytea[])
+                AS signed(id, kid, signature)
+            WHERE inboxItem.id = signed.id AND inboxItem.appID = \(app) AND inboxItem.locale IS NOT NULL AND inboxItem.signature IS NULL
+            """)
     }
 
     /// Sets `deliveredAt` once and drops the pushes the items no longer need.
@@ -163,7 +241,7 @@ extension PostgresStore {
 
     public func failNotification(_ id: NotificationID) async throws {
         try await database.execute(
-            "UPDATE notification SET status = 'failed', completedAt = \(nowMilliseconds()), leaseUntil = NULL WHERE id = \(id) AND status <> 'sent'")
+            "UPDATE notification SET status = 'failed', completedAt = \(nowMilliseconds()), leaseUntil = NULL, fanOutAfter = NULL WHERE id = \(id) AND status <> 'sent'")
     }
 
     public func completeNotification(_ id: NotificationID, audienceSize: Int, effects: [OutboxEntry]) async throws {
@@ -173,7 +251,7 @@ extension PostgresStore {
         try await database.transaction { connection in
             let completed = try await connection.rows(
                 """
-                UPDATE notification SET status = 'sent', audienceSize = \(Int64(audienceSize)), completedAt = \(time), leaseUntil = NULL
+                UPDATE notification SET status = 'sent', audienceSize = \(Int64(audienceSize)), completedAt = \(time), leaseUntil = NULL, fanOutAfter = NULL
                 WHERE id = \(id) AND status <> 'sent' RETURNING 1
                 """)
             // Completed once: a second node finishing the same fan-out (its lease expired) adds no second webhook.
@@ -194,14 +272,48 @@ extension PostgresStore {
             RETURNING \(unescaped: InboxItemRecord.postgresColumns)
             """
         ).map(InboxItemRecord.init(postgres:)).sorted { ($0.createdAt, $0.position ?? 0) < ($1.createdAt, $1.position ?? 0) }
+        let shared = try await sharedContents(of: records, on: database)
         var released: [(app: AppID, item: InboxItem)] = []
         for record in records {
             do {
-                released.append((record.appID, try record.item(key: try await keys.key(.user(record.userID), in: record.appID))))
+                released.append((record.appID, try await openedItem(record, shared: shared)))
             } catch HeraldError.notFound {
-                continue  // The recipient was erased meanwhile: nothing to deliver. Anything else is an error.
+                continue  // The recipient was erased meanwhile: nothing to deliver.
+            } catch is StoreCorruption {
+                continue  // A row written outside Herald: never shown, and it does not hold up the others.
             }
         }
         return released
+    }
+}
+
+extension PostgresStore {
+    /// The shared content `records` reference: opened already (`sharedContent`), or read through `runner`
+    /// (the caller's transaction, if any: never a second connection held meanwhile) and opened now.
+    func sharedContents(of records: [InboxItemRecord], on runner: some PostgresQueryRunner) async throws -> InboxItemRecord.SharedContents {
+        var (contents, missing) = sharedContent.lookup(for: records)
+        guard !missing.isEmpty else { return contents }
+        let wanted = Set(missing)
+        var rows: [SharedContentCache.SealedRow] = []
+        var appKeys: [AppID: DataKey] = [:]
+        for row in try await runner.rows(
+            "SELECT notificationID, locale, appID, sealed FROM notificationContent WHERE notificationID = ANY(\(Array(Set(missing.map(\.notification)))))")
+        {
+            let (notification, locale, app, sealed) = try row.decode((NotificationID, String, AppID, Data).self)
+            let key = SharedContentCache.Key(app: app, notification: notification, locale: locale)
+            guard wanted.contains(key) else { continue }
+            rows.append(SharedContentCache.SealedRow(key: key, sealed: sealed))
+            if appKeys[app] == nil { appKeys[app] = try await keys.key(.app, in: app) }
+        }
+        contents.merge(try sharedContent.open(rows) { app in appKeys[app] }) { first, _ in first }
+        return contents
+    }
+
+    /// The item of `record`, opened with its recipient's key (and for a reference, the app's, with its
+    /// content from `shared`).
+    func openedItem(_ record: InboxItemRecord, shared: InboxItemRecord.SharedContents) async throws -> InboxItem {
+        try record.item(
+            userKey: try await keys.key(.user(record.userID), in: record.appID),
+            appKey: record.locale == nil ? nil : try await keys.key(.app, in: record.appID), shared: shared)
     }
 }

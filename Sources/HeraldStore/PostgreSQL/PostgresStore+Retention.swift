@@ -26,6 +26,7 @@ extension PostgresStore {
                 RETURNING 1
                 """
             ).count
+            try await connection.execute(PostgresQuery(unsafeSQL: UserErasure.orphanedSharedContent(app: "$1"), binds: Self.bindings(app)))
             return (messages, items)
         }
     }

@@ -85,7 +85,7 @@ extension PostgresStore {
         ).map { try UserRecord(postgres: $0).recipient() }
     }
 
-    public func recipients(in segment: Segment, app: AppID) async throws -> [Recipient] {
+    public func recipients(in segment: Segment, app: AppID, after: UserID?, limit: Int) async throws -> [Recipient] {
         guard let appKey = try await keys.key(.app, in: app) else { return [] }
         var tags: [ByteBuffer] = []
         for (key, value) in segment.metadata {
@@ -98,6 +98,7 @@ extension PostgresStore {
             SELECT \(unescaped: UserRecord.postgresColumns) FROM "user" WHERE appID = \(app)
             AND (SELECT count(DISTINCT tag) FROM userTag WHERE userTag.appID = "user".appID AND userTag.userID = "user".id
                  AND tag = ANY(\(tags)::bytea[])) = \(Set(tags).count)
+            AND id COLLATE "C" > \(after?.rawValue ?? "") ORDER BY id COLLATE "C" LIMIT \(Int64(limit))
             """
         ).map { try UserRecord(postgres: $0).recipient() }
     }

@@ -22,6 +22,8 @@ public final class PostgresStore: Store {
     /// handed back to it.
     public let nodeID: String
     let localCommits = LocalCommits()
+    /// Shared notification content opened so far (`SharedContentCache`).
+    let sharedContent = SharedContentCache()
 
     /// Connects to the content database at `url` and the key database at `keysURL` (by default the
     /// content database's name with `_keys`, on the same server), running pending migrations on both.

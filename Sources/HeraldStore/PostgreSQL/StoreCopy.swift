@@ -19,7 +19,7 @@ public enum StoreCopy {
     /// Parents before children, so the foreign keys hold at every insert.
     static let contentTables = [
         "app", "tokenKey", "user", "userTag", "userTokenEpoch", "channel", "channelMember", "message", "idempotencyKey", "signingKey", "appSettings", "template",
-        "consentChange", "notification", "inboxItem", "outbox", "device", "actionChallenge", "webhook", "webhookDelivery", "pushCredential",
+        "consentChange", "notification", "notificationContent", "inboxItem", "outbox", "device", "actionChallenge", "webhook", "webhookDelivery", "pushCredential",
         "pushDelivery", "auditEvent",
     ]
     static let keyTables = ["meta", "appKey", "dataKey"]

@@ -24,6 +24,17 @@ struct InboxItemRecord: Codable, FetchableRecord, MutablePersistableRecord {
     /// The input given with the action (JSON), sealed with the recipient's data key.
     var sealedInput: Data?
     var actedAt: Int64?
+    /// Set on a reference to shared content: the locale of the notification's `notificationContent` row
+    /// (`""` when it has none); `sealed` is then nil. Nil for an item sealed for its recipient alone.
+    var locale: String?
+    /// A reference's keyed hash (the app's data key) over what the row says: to whom, which item and
+    /// notification, which content and which times. A row written or changed outside Herald (moved to
+    /// another user, pointed at another broadcast) does not match, and Herald never signs it.
+    var binding: Data?
+    /// A reference's Ed25519 signature, made on first delivery or read and kept (the JWS is built again
+    /// from the content and this row), with the `kid` of the key that made it.
+    var signature: Data?
+    var signedBy: String?
 
     /// What the customer reads, and its signature (whose payload is that content).
     struct Content: Codable {
@@ -32,6 +43,15 @@ struct InboxItemRecord: Codable, FetchableRecord, MutablePersistableRecord {
         var data: [String: JSONValue]?
         var actions: [NotificationAction]?
         var jws: String
+    }
+
+    /// What every recipient of a shared notification reads in one locale: stored once, in
+    /// `notificationContent`, sealed with the app's data key.
+    struct SharedContent: Codable, Sendable {
+        var title: String
+        var body: String
+        var data: [String: JSONValue]?
+        var actions: [NotificationAction]?
     }
 
     enum Columns {
@@ -65,28 +85,80 @@ struct InboxItemRecord: Codable, FetchableRecord, MutablePersistableRecord {
         expiresAt = item.expiresAt.map(WireTime.milliseconds)
     }
 
-    /// The item, opened with `keys`' data key of its recipient.
-    func item(keys: KeyRing) throws -> InboxItem {
-        try item(key: keys.key(.user(userID), in: appID))
+    /// A reference to shared content (`locale` the key of its `notificationContent` row): the item's
+    /// own fields, its binding, no content. Its signature comes later (`InboxSignature`).
+    /// - Parameter tagger: the app key's tagger of `bindingPurpose`, made once for many rows.
+    init(reference item: InboxItem, locale: String, app: AppID, releasedAt: Int64?, tagger: DataKey.Tagger) {
+        id = item.id
+        appID = app
+        userID = item.recipient
+        notificationID = item.notificationId
+        category = item.category
+        sealed = nil
+        createdAt = WireTime.milliseconds(item.createdAt)
+        self.releasedAt = releasedAt
+        expiresAt = item.expiresAt.map(WireTime.milliseconds)
+        self.locale = locale
+        binding = Self.binding(of: self, tagger: tagger)
     }
 
-    /// The item, opened with `key`, its recipient's data key.
-    /// - Throws: `HeraldError.notFound` when the recipient's key is gone (they are being erased).
-    func item(key: DataKey?) throws -> InboxItem {
-        guard let sealed, let key else {
-            throw HeraldError.notFound(resource: "inbox item")
+    static let bindingPurpose = "inbox.reference"
+
+    /// The keyed hash of what a reference row says (`tagger` of `bindingPurpose` under the app's key);
+    /// fields are separated by a byte no id, locale or number contains.
+    static func binding(of record: InboxItemRecord, tagger: DataKey.Tagger) -> Data {
+        tagger.tag(
+            [
+                record.appID.rawValue, record.id.rawValue, record.userID.rawValue, record.notificationID.rawValue, record.category.rawValue,
+                record.locale ?? "", String(record.createdAt), record.expiresAt.map { String($0) } ?? "",
+            ], separator: 0x1F)
+    }
+
+    /// The opened shared content items reference, by notification and locale.
+    typealias SharedContents = [SharedContentCache.Key: SharedContent]
+
+    /// The item, opened with `keys`' data key of its recipient (and the app's for a reference).
+    func item(keys: KeyRing, shared: SharedContents) throws -> InboxItem {
+        try item(userKey: keys.key(.user(userID), in: appID), appKey: locale == nil ? nil : keys.key(.app, in: appID), shared: shared)
+    }
+
+    /// The item: opened with `userKey`, its recipient's data key; a reference is checked against its
+    /// binding with `appKey` and takes its content from `shared` (what the backend's `sharedContents(of:)`
+    /// gave for these records). A reference not yet signed has an empty `jws`: `InboxItemSigner` signs it
+    /// before anyone sees it.
+    /// - Throws: `HeraldError.notFound` when the recipient's key is gone (they are being erased);
+    ///   `StoreCorruption` for a reference that is not Herald's or whose content is missing.
+    func item(userKey: DataKey?, appKey: DataKey?, shared: SharedContents) throws -> InboxItem {
+        guard let userKey else { throw HeraldError.notFound(resource: "inbox item") }
+        let title: String
+        let body: String
+        let data: [String: JSONValue]?
+        let actions: [NotificationAction]?
+        var jws = ""
+        if let locale {
+            guard let appKey, let binding, ConstantTime.isEqual(binding, Self.binding(of: self, tagger: appKey.tagger(purpose: Self.bindingPurpose))),
+                let content = shared[SharedContentCache.Key(app: appID, notification: notificationID, locale: locale)]
+            else { throw StoreCorruption(table: "inboxItem", id: id.rawValue) }
+            (title, body, data, actions) = (content.title, content.body, content.data, content.actions)
+        } else {
+            guard let sealed else { throw StoreCorruption(table: "inboxItem", id: id.rawValue) }
+            let content = try userKey.open(json: sealed, as: Content.self, context: SealingContext.inboxItem(id))
+            (title, body, data, actions, jws) = (content.title, content.body, content.data, content.actions, content.jws)
         }
-        let content = try key.open(json: sealed, as: Content.self, context: SealingContext.inboxItem(id))
         var performed: InboxItem.PerformedAction?
         if let actionID, let actedAt {
             performed = .init(
-                actionId: actionID, input: try sealedInput.map { try key.open(json: $0, as: JSONValue.self, context: SealingContext.inboxInput(id)) },
+                actionId: actionID, input: try sealedInput.map { try userKey.open(json: $0, as: JSONValue.self, context: SealingContext.inboxInput(id)) },
                 performedAt: WireTime.date(milliseconds: actedAt))
         }
-        return InboxItem(
-            id: id, notificationId: notificationID, recipient: userID, category: category, title: content.title, body: content.body, data: content.data,
-            actions: content.actions, createdAt: WireTime.date(milliseconds: createdAt), expiresAt: expiresAt.map(WireTime.date(milliseconds:)),
-            readAt: readAt.map(WireTime.date(milliseconds:)), archivedAt: archivedAt.map(WireTime.date(milliseconds:)), performed: performed, jws: content.jws)
+        var item = InboxItem(
+            id: id, notificationId: notificationID, recipient: userID, category: category, title: title, body: body, data: data,
+            actions: actions, createdAt: WireTime.date(milliseconds: createdAt), expiresAt: expiresAt.map(WireTime.date(milliseconds:)),
+            readAt: readAt.map(WireTime.date(milliseconds:)), archivedAt: archivedAt.map(WireTime.date(milliseconds:)), performed: performed, jws: jws)
+        if locale != nil, let signature, let signedBy {
+            item.jws = SigningKey.jws(kid: signedBy, payload: item.signedPayload(app: appID), signature: signature)
+        }
+        return item
     }
 
     var cursor: InboxQuery.Cursor { InboxQuery.Cursor(createdAt: createdAt, position: position ?? 0) }

@@ -22,6 +22,9 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
     var leaseUntil: Int64?
     var createdAt: Int64
     var completedAt: Int64?
+    /// Users of the audience a fan-out has covered so far (`InboxWrite.Progress`): with `recipients`,
+    /// the report's progress while it is `sending`.
+    var fanOutSeen: Int?
 
     enum Columns {
         static let id = Column(CodingKeys.id)
@@ -70,9 +73,11 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
         expiresAt = notification.expiresAt.map(WireTime.milliseconds)
         status = notification.status
         createdAt = WireTime.milliseconds(notification.createdAt)
-        // An immediate send is fanned out by the request that created it: leased to it, so the scheduler
-        // resumes it only if that process stops.
-        if notification.status == .sending { leaseUntil = createdAt + Int64(OutgoingNotification.leaseSeconds * 1000) }
+        // An immediate send to a list is fanned out by the request that created it: leased to it, so the
+        // scheduler resumes it only if that process stops. One in the background is free to claim at once.
+        if notification.status == .sending, !notification.fansOutInBackground {
+            leaseUntil = createdAt + Int64(OutgoingNotification.leaseSeconds * 1000)
+        }
     }
 
     func notification(keys: KeyRing) throws -> OutgoingNotification {
@@ -125,6 +130,6 @@ extension NotificationRecord {
             id: id, category: category, template: templateKey, templateVersion: templateVersion, status: status,
             sendAt: sendAt.map(WireTime.date(milliseconds:)), expiresAt: expiresAt.map(WireTime.date(milliseconds:)),
             createdAt: WireTime.date(milliseconds: createdAt), completedAt: completedAt.map(WireTime.date(milliseconds:)),
-            recipients: recipients, skipped: max(0, (audienceSize ?? recipients) - recipients), delivered: delivered, read: read, acted: acted)
+            recipients: recipients, skipped: max(0, (audienceSize ?? fanOutSeen ?? recipients) - recipients), delivered: delivered, read: read, acted: acted)
     }
 }

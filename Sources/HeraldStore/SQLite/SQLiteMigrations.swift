@@ -346,6 +346,26 @@ enum SQLiteMigrations {
                 t.add(column: "sealedName", .blob)
             }
         }
+        migrator.registerMigration("store shared notification content once") { db in
+            // A notification to many users stores its content once per locale; their items reference it.
+            try db.create(table: "notificationContent") { t in
+                t.column("notificationID", .text).notNull().references("notification", onDelete: .cascade)
+                t.column("locale", .text).notNull()
+                t.column("appID", .text).notNull()
+                t.column("sealed", .blob).notNull()
+                t.primaryKey(["notificationID", "locale"])
+            }
+            try db.alter(table: "inboxItem") { t in
+                t.add(column: "locale", .text)
+                t.add(column: "binding", .blob)
+                t.add(column: "signature", .blob)
+                t.add(column: "signedBy", .text)
+            }
+            try db.alter(table: "notification") { t in
+                t.add(column: "fanOutAfter", .blob)
+                t.add(column: "fanOutSeen", .integer)
+            }
+        }
         return migrator
     }
 }

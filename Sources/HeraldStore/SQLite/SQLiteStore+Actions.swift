@@ -34,14 +34,15 @@ extension SQLiteStore {
         let now = nowMilliseconds()
         return try await pool.write { db in
             guard let record = try Self.itemRecord(item, of: user, in: app, db: db) else { throw HeraldError.notFound(resource: "inbox item") }
-            if record.actedAt != nil { return (try record.item(keys: keys), false) }
+            let shared = try sharedContents(of: [record], db: db)
+            if record.actedAt != nil { return (try record.item(keys: keys, shared: shared), false) }
             try db.execute(
                 sql: """
                     UPDATE inboxItem SET actionID = ?, sealedInput = ?, actedAt = ?, readAt = COALESCE(readAt, ?), deliveredAt = COALESCE(deliveredAt, ?)
                     WHERE position = ?
                     """, arguments: [performed.actionId, input, actedAt, actedAt, actedAt, record.position])
             try Self.insert(effects, app: app, now: now, keys: keys, db: db)
-            return (try InboxItemRecord.fetchOne(db, key: record.position)!.item(keys: keys), true)
+            return (try InboxItemRecord.fetchOne(db, key: record.position)!.item(keys: keys, shared: shared), true)
         }
     }
 

@@ -24,8 +24,10 @@ extension SQLiteStore {
                     WHERE channel.appID = ? AND message.sender = ? ORDER BY message.createdAt, message.seq
                     """, arguments: [app.rawValue, id.rawValue]
             ).map { try $0.message(app: app, keys: keys) }
-            let inbox = try InboxItemRecord.filter(InboxItemRecord.Columns.appID == app.rawValue && InboxItemRecord.Columns.userID == id.rawValue)
-                .order(InboxItemRecord.Columns.createdAt).fetchAll(db).map { try $0.item(keys: keys) }
+            let inboxRecords = try InboxItemRecord.filter(InboxItemRecord.Columns.appID == app.rawValue && InboxItemRecord.Columns.userID == id.rawValue)
+                .order(InboxItemRecord.Columns.createdAt).fetchAll(db)
+            let shared = try sharedContents(of: inboxRecords, db: db)
+            let inbox = try inboxRecords.map { try $0.item(keys: keys, shared: shared) }
             let consents = try Row.fetchAll(
                 db, sql: "SELECT consent, granted, at FROM consentChange WHERE appID = ? AND userID = ? ORDER BY at", arguments: [app.rawValue, id.rawValue]
             ).map { UserExport.ConsentChange(consent: try $0.decode(forColumn: "consent"), granted: try $0.decode(forColumn: "granted"), at: WireTime.date(milliseconds: try $0.decode(forColumn: "at"))) }

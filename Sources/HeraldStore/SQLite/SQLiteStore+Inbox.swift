@@ -36,14 +36,18 @@ extension SQLiteStore {
             let hasMore = records.count > query.limit
             records = Array(records.prefix(query.limit))
             try Self.markDelivered(records.filter { $0.deliveredAt == nil }.map(\.id), app: app, at: now, db: db)
+            let shared = try sharedContents(of: records, db: db)
             return InboxPage(
-                items: try records.map { try $0.item(keys: keys) }, nextCursor: hasMore ? records.last?.cursor.token : nil,
+                items: try records.map { try $0.item(keys: keys, shared: shared) }, nextCursor: hasMore ? records.last?.cursor.token : nil,
                 unreadCount: try Self.unreadCount(of: user, in: app, now: now, db: db))
         }
     }
 
     public func inboxItem(_ id: InboxItemID, of user: UserID, in app: AppID) async throws -> InboxItem? {
-        try await pool.read { db in try Self.itemRecord(id, of: user, in: app, db: db) }?.item(keys: keys)
+        try await pool.read { db in
+            guard let record = try Self.itemRecord(id, of: user, in: app, db: db) else { return nil }
+            return try record.item(keys: keys, shared: try sharedContents(of: [record], db: db))
+        }
     }
 
     /// A released item of the user, expired or not.
@@ -68,7 +72,7 @@ extension SQLiteStore {
             guard let record = try Self.itemRecord(id, of: user, in: app, db: db) else { throw HeraldError.notFound(resource: "inbox item") }
             try db.execute(sql: "UPDATE inboxItem SET \(sql) WHERE position = ?2", arguments: [now, record.position])
             try db.execute(sql: "DELETE FROM outbox WHERE kind = '\(OutboxKind.push.rawValue)' AND subjectID = ?", arguments: [record.id])
-            return try InboxItemRecord.fetchOne(db, key: record.position)!.item(keys: keys)
+            return try InboxItemRecord.fetchOne(db, key: record.position)!.item(keys: keys, shared: try sharedContents(of: [record], db: db))
         }
     }
 

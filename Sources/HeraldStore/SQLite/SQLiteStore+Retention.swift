@@ -19,7 +19,9 @@ extension SQLiteStore {
             try db.execute(
                 sql: "DELETE FROM inboxItem WHERE rowid IN (SELECT rowid FROM inboxItem WHERE appID = ? AND createdAt < ? LIMIT ?)",
                 arguments: [app.rawValue, before, limit])
-            return (messages, db.changesCount)
+            let items = db.changesCount
+            try db.execute(sql: UserErasure.orphanedSharedContent(app: "?"), arguments: [app.rawValue])
+            return (messages, items)
         }
     }
 }

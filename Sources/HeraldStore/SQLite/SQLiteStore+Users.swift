@@ -76,16 +76,34 @@ extension SQLiteStore {
         }
     }
 
-    public func recipients(in segment: Segment, app: AppID) async throws -> [Recipient] {
+    /// With metadata, the first tag's index (`appID, tag, userID`) drives the walk in id order from
+    /// `after`, and each further tag is one lookup: a page costs its own rows, not a pass over every
+    /// member of the segment (the `IN` list this replaced was built again for each page of a fan-out).
+    public func recipients(in segment: Segment, app: AppID, after: UserID?, limit: Int) async throws -> [Recipient] {
         guard let appKey = try keys.key(.app, in: app) else { return [] }
-        var conditions = ["appID = ?"]
-        var arguments: StatementArguments = [app.rawValue]
+        var tags: [Data] = []
         for (key, value) in segment.metadata.sorted(by: { $0.key < $1.key }) {
             guard let tag = UserTags.tag(key: key, value: value, appKey: appKey) else { return [] }
-            conditions.append("id IN (SELECT userID FROM userTag WHERE appID = ? AND tag = ?)")
-            arguments += [app.rawValue, tag]
+            tags.append(tag)
         }
-        let sql = "SELECT * FROM user WHERE " + conditions.joined(separator: " AND ")
+        let sql: String
+        var arguments: StatementArguments = [app.rawValue]
+        if let first = tags.first {
+            var conditions = ["t0.appID = ?", "t0.tag = ?", "t0.userID > ?"]
+            arguments += [first, after?.rawValue ?? ""]
+            for (index, tag) in tags.dropFirst().enumerated() {
+                conditions.append("EXISTS (SELECT 1 FROM userTag t\(index + 1) WHERE t\(index + 1).appID = t0.appID AND t\(index + 1).tag = ? AND t\(index + 1).userID = t0.userID)")
+                arguments += [tag]
+            }
+            sql = """
+                SELECT user.* FROM userTag t0 JOIN user ON user.appID = t0.appID AND user.id = t0.userID
+                WHERE \(conditions.joined(separator: " AND ")) ORDER BY t0.userID LIMIT ?
+                """
+        } else {
+            arguments += [after?.rawValue ?? ""]
+            sql = "SELECT * FROM user WHERE appID = ? AND id > ? ORDER BY id LIMIT ?"
+        }
+        arguments += [limit]
         return try await pool.read { [arguments] db in
             try UserRecord.fetchAll(db, sql: sql, arguments: arguments).map { try $0.recipient() }
         }

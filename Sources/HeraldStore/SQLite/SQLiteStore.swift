@@ -25,6 +25,8 @@ public final class SQLiteStore: Store {
     let writerMemory: WriterMemoryBox
     /// The users' token epochs read so far (`TokenEpochCache`).
     let tokenEpochs = TokenEpochCache()
+    /// Shared notification content opened so far (`SharedContentCache`).
+    let sharedContent = SharedContentCache()
 
     /// Opens (creating if needed) the database at `path` and runs pending migrations.
     /// - Parameters:
@@ -82,6 +84,11 @@ public final class SQLiteStore: Store {
                 try keys.ensureAppKey(app)
             }
             try Self.upgradeClearContent(pool: pool, keys: keys)
+            if lock != nil {
+                // This process alone uses the directory: a fan-out leased to a process that stopped is
+                // nobody's, and resumes at the scheduler's next run rather than when its lease runs out.
+                try pool.write { db in try db.execute(sql: "UPDATE notification SET leaseUntil = NULL WHERE status = 'sending'") }
+            }
         }
         // After the upgrade above: its TRUNCATE checkpoint must not meet one of the checkpointer's.
         self.checkpointer = try WALCheckpointer(path: path, durability: durability)
