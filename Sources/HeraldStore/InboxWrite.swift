@@ -14,8 +14,9 @@ public struct InboxWrite: Sendable {
         /// The locale of the shared content this item references (`""` for none); nil when the item is
         /// sealed for its recipient alone.
         public var sharedLocale: String?
-        /// Whether the item gets a `push` outbox row: only if its recipient has a device when the row is
-        /// written. False for a recipient connected at commit (they get `inbox.created` instead).
+        /// Whether the item gets a `push` outbox row: then one is written if its recipient has a device, or
+        /// the item is held (quiet hours). False for a recipient connected when the page was built (they get
+        /// `inbox.created` after the commit, and a push only if that finds no connection).
         public var push: Bool
 
         public init(item: InboxItem, sharedLocale: String?, push: Bool) {

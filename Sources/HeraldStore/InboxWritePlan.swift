@@ -45,10 +45,14 @@ struct InboxWritePlan {
         !write.contents.isEmpty || write.progress?.after != nil || write.entries.contains { $0.sharedLocale != nil }
     }
 
-    /// The last user of a fan-out's progress, opened; nil when there is none or it does not open (then
-    /// the fan-out starts again from the first user, and the constraint skips who has an item).
-    static func openAfter(_ sealed: Data?, of notification: NotificationID, appKey: DataKey?) -> UserID? {
-        guard let sealed, let appKey, let bytes = try? appKey.open(sealed, context: SealingContext.fanOutCursor(notification)) else { return nil }
-        return UserID(rawValue: String(decoding: bytes, as: UTF8.self))
+    /// A fan-out's stored progress, its last user opened. A cursor that does not open (changed outside
+    /// Herald) starts the fan-out again from the first user, counting from zero: the constraint skips
+    /// whoever has an item already.
+    static func progress(after sealed: Data?, seen: Int?, of notification: NotificationID, appKey: DataKey?) -> (after: UserID?, seen: Int) {
+        guard let sealed else { return (nil, seen ?? 0) }
+        guard let appKey, let bytes = try? appKey.open(sealed, context: SealingContext.fanOutCursor(notification)),
+            let after = UserID(rawValue: String(decoding: bytes, as: UTF8.self))
+        else { return (nil, 0) }
+        return (after, seen ?? 0)
     }
 }

@@ -125,8 +125,6 @@ public protocol NotificationStore: Sendable {
     /// Claims, for `lease`, notifications whose `sendAt` has come and those left `sending` by a process
     /// that stopped (lease expired); they are `sending` afterwards.
     func claimDueNotifications(now: Date, lease: TimeInterval, limit: Int) async throws -> [OutgoingNotification]
-    /// Up to `limit` users of the notification's audience as they are now, in id order, after `after`.
-    func audience(of notification: OutgoingNotification, after: UserID?, limit: Int) async throws -> AudiencePage
     /// Where the notification's fan-out stands (`InboxWrite.Progress`): nothing written yet is `(nil, 0)`.
     func fanOutProgress(of notification: NotificationID) async throws -> (after: UserID?, seen: Int)
     /// Writes `write` in one transaction: its shared content, its items (a `push` outbox row for each

@@ -144,6 +144,16 @@ struct NotificationStoreConformanceTests {
             #expect(try await store.claimOutbox(kinds: [OutboxKind.push], now: due.addingTimeInterval(120), lease: 30, limit: 10).isEmpty)
             try await store.queuePushes(for: [missed], app: app, now: now)
             #expect(try await store.claimOutbox(kinds: [OutboxKind.push], now: due.addingTimeInterval(180), lease: 30, limit: 10).map(\.subject) == [missed.id.rawValue])
+
+            // Delivered meanwhile (another of Ben's connections took it): no push is queued.
+            let third = notification(app, at: now)
+            _ = try await store.createNotification(third, idempotency: nil)
+            let reached = item(for: ben, of: third, createdAt: now)
+            try await store.writeInbox(InboxWrite(app: app, entries: [InboxWrite.Entry(item: reached, sharedLocale: nil, push: false)]), now: now)
+            try await store.markDelivered([reached.id], app: app)
+            try await store.queuePushes(for: [reached], app: app, now: now)
+            let later = try await store.claimOutbox(kinds: [OutboxKind.push], now: due.addingTimeInterval(300), lease: 30, limit: 10)
+            #expect(!later.map(\.subject).contains(reached.id.rawValue), "\(later.map(\.subject))")
         }
     }
 
@@ -219,6 +229,45 @@ struct NotificationStoreConformanceTests {
         }
     }
 
+    @Test("The audience pages in id order from a cursor, with several tags, the last page marked, each user once", arguments: StoreBackend.allCases)
+    func audiencePaging(backend: StoreBackend) async throws {
+        try await backend.withFixture { fixture in
+            let store = fixture.store
+            let app = try await store.createApp(name: "Acme").app.id
+            // Upper and lower case: byte order ("Zoe" before "amy") whatever the database's collation.
+            let names = ["amy", "Zoe", "bob", "Cid", "dan", "eve", "fay"]
+            for name in names {
+                let gold = name != "dan"
+                _ = try await store.putUser(
+                    UserID(rawValue: name)!, profile: UserProfile(metadata: ["tier": .string(gold ? "gold" : "silver"), "country": .string("PT")]), in: app)
+            }
+            let segment = OutgoingNotification(
+                id: .generate(), app: app, category: .transactional, source: .content(title: "T", body: "B"), templateVersion: nil,
+                audience: .segment(Segment(metadata: ["tier": .string("gold"), "country": .string("PT")])), data: nil, actions: nil, sendAt: nil,
+                expiresAt: nil, createdAt: fixture.clock.now, status: .sending)
+            var pages: [[String]] = []
+            var after: UserID?
+            var finals: [Bool] = []
+            repeat {
+                let page = try await store.audience(of: segment, after: after, limit: 2)
+                pages.append(page.recipients.map(\.id.rawValue))
+                finals.append(page.isFinal)
+                after = page.last ?? after
+            } while finals.last == false && pages.count < 10
+            #expect(pages == [["Cid", "Zoe"], ["amy", "bob"], ["eve", "fay"], []], "dan is silver")
+            #expect(finals == [false, false, false, true], "a full last page is not known to be the last")
+
+            let listed = OutgoingNotification(
+                id: .generate(), app: app, category: .transactional, source: .content(title: "T", body: "B"), templateVersion: nil,
+                audience: .users(["fay", "amy", "Zoe", "amy", "gone"].map { UserID(rawValue: $0)! }), data: nil, actions: nil, sendAt: nil,
+                expiresAt: nil, createdAt: fixture.clock.now, status: .sending)
+            let first = try await store.audience(of: listed, after: nil, limit: 3)
+            let second = try await store.audience(of: listed, after: first.last, limit: 3)
+            #expect(Set(first.recipients.map(\.id.rawValue)) == ["Zoe", "amy", "fay"] && first.seen == 3 && !first.isFinal)
+            #expect(second.recipients.isEmpty && second.seen == 1 && second.isFinal, "a listed user who does not exist counts, and gets nothing")
+        }
+    }
+
     @Test("A broadcast's content outlives an erased reader while others still hold it, and goes with its last item", arguments: StoreBackend.allCases)
     func sharedContentLifetime(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in
@@ -230,8 +279,20 @@ struct NotificationStoreConformanceTests {
                 InboxWrite(app: app, entries: [forAna, forBen].map { InboxWrite.Entry(item: $0, sharedLocale: "", push: false) }, contents: [content]), now: now)
             try await store.completeNotification(sent.id, audienceSize: 2, effects: [])
 
+            // A broadcast still sending keeps its content though its only reader so far is erased: the pages
+            // to come reference it.
+            let sending = notification(app, at: now)
+            _ = try await store.createNotification(sending, idempotency: nil)
+            let sendingContent = InboxWrite.SharedContent(notification: sending.id, locale: "", title: "Outage", body: "Cards work again at 9", data: nil, actions: nil)
+            try await store.writeInbox(
+                InboxWrite(app: app, entries: [InboxWrite.Entry(item: item(for: ana, of: sending, createdAt: now), sharedLocale: "", push: false)], contents: [sendingContent]),
+                now: now)
+
             #expect(try await store.eraseUser(ana, in: app))
             #expect(try await store.inboxItem(forBen.id, of: ben, in: app)?.title == "Rates", "Ben's copy still reads")
+            let nextPage = item(for: ben, of: sending, createdAt: now)
+            try await store.writeInbox(InboxWrite(app: app, entries: [InboxWrite.Entry(item: nextPage, sharedLocale: "", push: false)]), now: now)
+            #expect(try await store.inboxItem(nextPage.id, of: ben, in: app)?.title == "Outage", "the fan-out's next page still finds its content")
             // Retention removes Ben's item, the last one: the content goes too. A reference written afterwards
             // (by a fresh process, with nothing in memory) finds no content to show.
             _ = try await store.expireContent(of: app, createdBefore: now.addingTimeInterval(1), limit: 100)

@@ -230,7 +230,15 @@ final class NotificationService: Sendable {
         // Only what was written is announced: an item the store skipped (its recipient has one already, or
         // was erased meanwhile) has an id nobody will ever find.
         let due = write.entries.filter { $0.item.createdAt <= time && written.contains($0.item.id) }
-        try await publish(due.map(\.item), app: write.app, withoutPush: Set(due.filter { !$0.push }.map(\.item.id)))
+        let withoutPush = due.filter { !$0.push }.map(\.item)
+        do {
+            try await publish(due.map(\.item), app: write.app, withoutPush: Set(withoutPush.map(\.id)))
+        } catch {
+            // The page is committed and the fan-out goes on past it: recipients written without a push
+            // (they were connected) get one now, unless the live frame reached them first.
+            try? await store.queuePushes(for: withoutPush, app: write.app, now: now())
+            throw error
+        }
     }
 
     /// `inbox.created` to each recipient's live connections, signed first where it was not; the items that

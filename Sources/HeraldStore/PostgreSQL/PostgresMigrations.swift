@@ -184,6 +184,7 @@ enum PostgresMigrations {
                 CREATE TABLE notificationContent (notificationID text NOT NULL REFERENCES notification ON DELETE CASCADE, locale text NOT NULL,
                     appID text NOT NULL, sealed bytea NOT NULL, PRIMARY KEY (notificationID, locale))
                 """,
+                "CREATE INDEX notificationContent_on_appID ON notificationContent (appID)",
                 "ALTER TABLE inboxItem ADD COLUMN locale text, ADD COLUMN binding bytea, ADD COLUMN signature bytea, ADD COLUMN signedBy text",
                 "ALTER TABLE notification ADD COLUMN fanOutAfter bytea, ADD COLUMN fanOutSeen bigint",
                 // A fan-out pages through the audience in byte order (as SQLite does), whatever the database's collation.

@@ -100,22 +100,11 @@ extension PostgresStore {
         return claimed
     }
 
-    public func audience(of notification: OutgoingNotification, after: UserID?, limit: Int) async throws -> AudiencePage {
-        switch notification.audience {
-        case .users(let ids):
-            let page = AudiencePaging.page(of: ids, after: after, limit: limit)
-            return AudiencePage(recipients: try await recipients(page.ids, in: notification.app), last: page.ids.last, seen: page.ids.count, isFinal: page.isFinal)
-        case .segment(let segment):
-            let recipients = try await recipients(in: segment, app: notification.app, after: after, limit: limit)
-            return AudiencePage(recipients: recipients, last: recipients.last?.id, seen: recipients.count, isFinal: recipients.count < limit)
-        }
-    }
-
     public func fanOutProgress(of notification: NotificationID) async throws -> (after: UserID?, seen: Int) {
         guard let (app, after, seen) = try await database.rows("SELECT appID, fanOutAfter, fanOutSeen FROM notification WHERE id = \(notification)").first?
             .decode((AppID, Data?, Int?).self)
         else { return (nil, 0) }
-        return (InboxWritePlan.openAfter(after, of: notification, appKey: try await keys.key(.app, in: app)), seen ?? 0)
+        return InboxWritePlan.progress(after: after, seen: seen, of: notification, appKey: try await keys.key(.app, in: app))
     }
 
     @discardableResult
@@ -199,11 +188,19 @@ extension PostgresStore {
     public func queuePushes(for items: [InboxItem], app: AppID, now: Date) async throws {
         guard !items.isEmpty else { return }
         let grace = Int64(OutboxKind.pushGrace * 1000)
-        // Only for items still there and not delivered meanwhile (read on another device): the statement checks.
+        // Only for items still there and not delivered meanwhile (read on another device). They are locked
+        // first: a `markDelivered` in flight then either committed before (its item is left out) or waits,
+        // and its delete of push rows sees the rows written here.
         try await database.transaction { connection in
+            let pending = Set(
+                try await connection.values(
+                    "SELECT id FROM inboxItem WHERE appID = \(app) AND deliveredAt IS NULL AND id = ANY(\(items.map(\.id))) FOR NO KEY UPDATE",
+                    as: InboxItemID.self))
+            let due = items.filter { pending.contains($0.id) }
+            guard !due.isEmpty else { return }
             try await Self.insertPushes(
-                users: items.map(\.recipient), items: items.map(\.id), availableAt: items.map { WireTime.milliseconds($0.createdAt) + grace },
-                held: items.map { _ in false }, app: app, now: WireTime.milliseconds(now), on: connection)
+                users: due.map(\.recipient), items: due.map(\.id), availableAt: due.map { WireTime.milliseconds($0.createdAt) + grace },
+                held: due.map { _ in false }, app: app, now: WireTime.milliseconds(now), on: connection)
         }
     }
 

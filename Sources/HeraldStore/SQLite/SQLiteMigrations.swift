@@ -355,6 +355,7 @@ enum SQLiteMigrations {
                 t.column("sealed", .blob).notNull()
                 t.primaryKey(["notificationID", "locale"])
             }
+            try db.create(index: "notificationContent_on_appID", on: "notificationContent", columns: ["appID"])
             try db.alter(table: "inboxItem") { t in
                 t.add(column: "locale", .text)
                 t.add(column: "binding", .blob)

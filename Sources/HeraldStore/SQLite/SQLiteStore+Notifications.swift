@@ -71,25 +71,14 @@ extension SQLiteStore {
         }
     }
 
-    public func audience(of notification: OutgoingNotification, after: UserID?, limit: Int) async throws -> AudiencePage {
-        switch notification.audience {
-        case .users(let ids):
-            let page = AudiencePaging.page(of: ids, after: after, limit: limit)
-            return AudiencePage(recipients: try await recipients(page.ids, in: notification.app), last: page.ids.last, seen: page.ids.count, isFinal: page.isFinal)
-        case .segment(let segment):
-            let recipients = try await recipients(in: segment, app: notification.app, after: after, limit: limit)
-            return AudiencePage(recipients: recipients, last: recipients.last?.id, seen: recipients.count, isFinal: recipients.count < limit)
-        }
-    }
-
     public func fanOutProgress(of notification: NotificationID) async throws -> (after: UserID?, seen: Int) {
         try await pool.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT appID, fanOutAfter, fanOutSeen FROM notification WHERE id = ?", arguments: [notification]) else {
                 return (nil, 0)
             }
             let app: AppID = try row.decode(forColumn: "appID")
-            let after = InboxWritePlan.openAfter(try row.decode(forColumn: "fanOutAfter"), of: notification, appKey: try keys.key(.app, in: app))
-            return (after, try row.decode(forColumn: "fanOutSeen") ?? 0)
+            return InboxWritePlan.progress(
+                after: try row.decode(forColumn: "fanOutAfter"), seen: try row.decode(forColumn: "fanOutSeen"), of: notification, appKey: try keys.key(.app, in: app))
         }
     }
 
