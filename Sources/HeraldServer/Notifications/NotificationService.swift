@@ -13,7 +13,8 @@ import Logging
 /// one person is sealed with their key and signed at once; content for several is rendered, sealed and
 /// stored once per locale, and each recipient's item is a small reference row, signed when it is first
 /// delivered or read (`InboxItemSigner`). A push row is written only for recipients who have a device
-/// and are not connected at commit; connected recipients get `inbox.created` right after the commit.
+/// and no live connection when their page is built (and for items held for quiet hours); connected
+/// recipients get `inbox.created` right after the commit, and a push if that found them gone.
 final class NotificationService: Sendable {
     private let store: any NotificationStore & SettingsStore & TemplateStore & UserStore & InboxStore
     private let hub: Hub
