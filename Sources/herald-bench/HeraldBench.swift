@@ -20,6 +20,9 @@ struct HeraldBench: AsyncParsableCommand {
                      and the time to the last member of each message.
               history pages of 50 at random positions from a channel of 1,000,000 messages (written through the store
                      before the server starts), 16 concurrent HTTP clients for the duration: pages/s and page latency.
+              inbox  `GET /v1/me/inbox` pages of 50 from 1,000 customers with 60 broadcasts each (written through the
+                     store first), 16 concurrent HTTP clients for the duration, after each customer's first read (which
+                     signs): pages/s and page latency.
               inbox-fanout one signed notification to 100,000 users' inboxes (a segment; users written through the store
                      first) while `latency` runs beside it: the fan-out's time and the latency run's figures meanwhile.
               connections  idle authenticated WebSockets, one per user, spread over --addresses loopback destinations (the
@@ -30,13 +33,13 @@ struct HeraldBench: AsyncParsableCommand {
                      the pushes/s the push worker sustains and the time from the commit to each push.
             """)
 
-    @Argument(help: "The scenario: latency, throughput, fanout, connections, history, inbox-fanout or push.")
+    @Argument(help: "The scenario: latency, throughput, fanout, connections, history, inbox, inbox-fanout or push.")
     var scenario: String
 
-    @Option(help: "Recipients (push; default 5,000), group members (fanout; default 1,000) or channel size (history; default 1,000,000), inbox recipients (inbox-fanout; default 100,000) or sockets (connections; default 100,000 or the open-file limit).")
+    @Option(help: "Recipients (push; default 5,000), group members (fanout; default 1,000) or channel size (history; default 1,000,000), inbox recipients (inbox-fanout; default 100,000), customers (inbox; default 1,000) or sockets (connections; default 100,000 or the open-file limit).")
     var count: Int?
 
-    @Option(help: "Messages per sender (throughput; default 200) or in all (fanout; default 50).")
+    @Option(help: "Messages per sender (throughput; default 200), in all (fanout; default 50) or broadcasts in each inbox (inbox; default 60).")
     var messages: Int?
 
     @Option(help: "Conversations (throughput; default 400, enough to offer 36,000 msg/s under the per-socket limit).")
@@ -115,11 +118,15 @@ struct HeraldBench: AsyncParsableCommand {
             result = try await ConnectionsScenario(count: count ?? (quick ? 500 : nil), addresses: addresses ?? 4, hold: .seconds(duration ?? (quick ? 1 : 10))).run(on: server)
         case "history":
             result = try await HistoryScenario(size: count ?? (quick ? 2_000 : 1_000_000), clients: quick ? 4 : 16, duration: .seconds(duration ?? (quick ? 2 : 10))).run(on: server)
+        case "inbox":
+            result = try await InboxPageScenario(
+                users: count ?? (quick ? 100 : 1_000), items: messages ?? 60, clients: quick ? 4 : 16, duration: .seconds(duration ?? (quick ? 2 : 10))
+            ).run(on: server)
         case "inbox-fanout":
             let beside = LatencyScenario(pairs: quick ? 10 : 100, rate: quick ? 100 : 1_000, duration: .seconds(duration ?? (quick ? 4 : 10)))
             result = try await InboxFanoutScenario(recipients: count ?? (quick ? 1_000 : 100_000), latency: beside).run(on: server)
         default:
-            throw ValidationError("unknown scenario \(scenario); known: latency, throughput, fanout, connections, history, inbox-fanout, push")
+            throw ValidationError("unknown scenario \(scenario); known: latency, throughput, fanout, connections, history, inbox, inbox-fanout, push")
         }
         if let loopback { result.figures.append(("loopback_rtt_p50_us", (loopback * 1000).rounded())) }
         if let url { result.parameters += [("server", url), ("fsync_measured_in", server.fsyncMeasuredIn)] }

@@ -28,6 +28,16 @@ struct Base64URLPropertyTests {
         }
     }
 
+    @Test("Any bytes encode as the replacingOccurrences version encoded them")
+    func encodesAsReference() async {
+        await propertyCheck(count: 3_000, input: Gen.int(in: 0...255).array(of: 0...96)) { numbers in
+            let data = Data(numbers.map { UInt8($0) })
+            let reference = data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+            #expect(data.base64URLEncodedString() == reference)
+        }
+    }
+
     @Test("Any text decodes as the reference decodes it")
     func sameAsReference() async {
         await propertyCheck(count: 5_000, input: Self.text) { text in
