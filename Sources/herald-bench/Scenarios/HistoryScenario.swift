@@ -73,29 +73,19 @@ struct HistoryScenario {
         let serverCPUBefore = target.usage()
         let ownCPUBefore = ProcessUsage.ownCPUSeconds()
         let started = ContinuousClock.now
-        let deadline = started + duration
-        let pages = try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<clients {
-                group.addTask {
-                    var pages = 0
-                    while ContinuousClock.now < deadline {
-                        let after = Int.random(in: 0...(size - 50))
-                        var request = HTTPClientRequest(url: "\(target.baseURL)/v1/channels/\(channel.rawValue)/messages?after=\(after)&limit=50")
-                        request.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
-                        let sent = ContinuousClock.now
-                        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-                        let body = try await response.body.collect(upTo: 1 << 22)
-                        recorder.ack(UInt64((ContinuousClock.now - sent).microseconds))
-                        let page = try WireJSON.decoder().decode(MessagePage.self, from: Data(body.readableBytesView))
-                        guard response.status == .ok, page.messages.map(\.seq) == Array(Int64(after + 1)...Int64(after + 50)) else {
-                            throw LatencyScenario.Failure(description: "page after \(after) is wrong: status \(response.status.code), \(page.messages.count) messages")
-                        }
-                        pages += 1
-                    }
-                    return pages
-                }
+        let pages = try await BenchServer.timedRequests(clients: clients, for: duration, recorder: recorder) {
+            let after = Int.random(in: 0...(size - 50))
+            var request = HTTPClientRequest(url: "\(target.baseURL)/v1/channels/\(channel.rawValue)/messages?after=\(after)&limit=50")
+            request.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
+            let sent = ContinuousClock.now
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            let body = try await response.body.collect(upTo: 1 << 22)
+            let took = ContinuousClock.now - sent
+            let page = try WireJSON.decoder().decode(MessagePage.self, from: Data(body.readableBytesView))
+            guard response.status == .ok, page.messages.map(\.seq) == Array(Int64(after + 1)...Int64(after + 50)) else {
+                throw LatencyScenario.Failure(description: "page after \(after) is wrong: status \(response.status.code), \(page.messages.count) messages")
             }
-            return try await group.reduce(0, +)
+            return took
         }
         let elapsed = ContinuousClock.now - started
         let ownCPU = ProcessUsage.ownCPUSeconds() - ownCPUBefore

@@ -104,6 +104,28 @@ struct BenchServer: Sendable {
 
     /// Runs `body(index)` for 0..<count, `width` at a time: seeding through the store's group commit,
     /// which batches the concurrent writes.
+    /// `clients` loops, each making `request` again and again until `duration` is over, recording the time
+    /// each call returns (what the scenario times: its request, without checking the answer); returns how
+    /// many calls were made in all.
+    static func timedRequests(
+        clients: Int, for duration: Duration, recorder: LatencyScenario.Recorder, _ request: @escaping @Sendable () async throws -> Duration
+    ) async throws -> Int {
+        let deadline = ContinuousClock.now + duration
+        return try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<clients {
+                group.addTask {
+                    var calls = 0
+                    while ContinuousClock.now < deadline {
+                        recorder.ack(UInt64(try await request().microseconds))
+                        calls += 1
+                    }
+                    return calls
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+    }
+
     static func concurrently(_ count: Int, width: Int = 512, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
         var done = 0
         while done < count {
