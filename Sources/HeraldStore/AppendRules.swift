@@ -28,7 +28,7 @@ enum AppendRules {
     /// tenant's channel id `not_found`, never the stored message.
     static func checkAccess(_ request: AppendRequest, channel: ChannelRecord?, members: [UserID]) throws(HeraldError) {
         guard let channel, channel.appID == request.app else { throw .notFound(resource: "channel") }
-        if let sender = request.sender, !members.contains(sender) { throw .forbidden(reason: "Not a member of this channel.") }
+        if let sender = request.sender, !members.contains(sender) { throw Access.notMember }
     }
 
     /// The key whose data key seals the message.

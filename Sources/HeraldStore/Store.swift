@@ -94,6 +94,11 @@ public protocol MessageStore: Sendable {
     func deleteMessage(_ id: MessageID, in channel: ChannelID, app: AppID) async throws -> Message
     func message(_ id: MessageID, in channel: ChannelID, app: AppID) async throws -> Message?
     func history(of channel: ChannelID, in app: AppID, query: HistoryQuery) async throws -> MessagePage
+    /// The same page as `history`, as the wire's JSON (`HistoryPageWriter`), after the checks that
+    /// guard it, made by the store beside the read: the channel must be the app's (`notFound`), and
+    /// `member`, when given, one of its members (`Access.notMember`). The route's page: read at the
+    /// rate customers open conversations (issue 20).
+    func historyPage(of channel: ChannelID, in app: AppID, query: HistoryQuery, member: UserID?) async throws -> [UInt8]
 }
 
 /// The apps' Ed25519 keys for verified-sender signatures; private halves are stored sealed.

@@ -117,7 +117,7 @@ struct HeraldBench: AsyncParsableCommand {
         case "connections":
             result = try await ConnectionsScenario(count: count ?? (quick ? 500 : nil), addresses: addresses ?? 4, hold: .seconds(duration ?? (quick ? 1 : 10))).run(on: server)
         case "history":
-            result = try await HistoryScenario(size: count ?? (quick ? 2_000 : 1_000_000), clients: quick ? 4 : 16, duration: .seconds(duration ?? (quick ? 2 : 10))).run(on: server)
+            result = try await HistoryScenario(size: count ?? (quick ? 2_000 : 1_000_000), readers: quick ? 200 : 1_000, clients: quick ? 4 : 16, duration: .seconds(duration ?? (quick ? 2 : 10))).run(on: server)
         case "inbox":
             result = try await InboxPageScenario(
                 users: count ?? (quick ? 100 : 1_000), items: messages ?? 60, clients: quick ? 4 : 16, duration: .seconds(duration ?? (quick ? 2 : 10))

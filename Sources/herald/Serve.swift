@@ -198,9 +198,7 @@ struct Serve: AsyncParsableCommand {
                     handler.metadataProvider = provider
                     return handler
                 }
-                var handler = StreamLogHandler.standardError(label: label, metadataProvider: provider)
-                handler.logLevel = level
-                return handler
+                return TextLogHandler(label: label, level: level, metadataProvider: provider)
             }, metadataProvider: traceEndpoint == nil ? nil : TraceExport.logMetadata)
         let logger = Logger(label: "herald")
         do {

@@ -133,4 +133,38 @@ struct FrameWriterTests {
                 == #"{"type":"message.created","message":{"id":"msg_aaaaaaaaaaaaaaaaaaaaaaaaaa","channelId":"ch_aaaaaaaaaaaaaaaaaaaaaaaaaa","seq":42,"sender":"ana","text":"Hi \"Ben\"\n/é\b\f\u001f","data":{"a":[true,null],"b":1.5},"createdAt":"2026-12-06T19:20:46.421Z","deleted":false}}"#
         )
     }
+    static func item(text: String, created: Int64, flags: Int, data: [JSONValue]) -> InboxItem {
+        let time = { (offset: Int64) in WireTime.date(milliseconds: created + offset) }
+        let actions: [NotificationAction]? =
+            flags & 1 == 0
+            ? nil
+            : [
+                NotificationAction(id: "approve", label: text.isEmpty ? "Approve" : text, stepUp: flags & 2 != 0),
+                NotificationAction(id: "rate", label: "Rate", input: .rating),
+                NotificationAction(id: "why", label: "Why?", input: .text(maxLength: 280)),
+                NotificationAction(id: "pick", label: "Pick", input: .choice(options: [text, "b\"\\", ""])),
+            ]
+        return InboxItem(
+            id: .generate(), notificationId: .generate(), recipient: UserID(rawValue: "ana.b@x:y-z_1")!, category: flags & 4 == 0 ? .security : .marketing,
+            title: text, body: String(text.reversed()), data: data.isEmpty ? nil : Dictionary(uniqueKeysWithValues: data.enumerated().map { ("k\($0.offset)", $0.element) }),
+            actions: actions, createdAt: time(0), expiresAt: flags & 8 == 0 ? nil : time(86_400_000), readAt: flags & 16 == 0 ? nil : time(1_000),
+            archivedAt: flags & 32 == 0 ? nil : time(2_000),
+            performed: flags & 64 == 0 ? nil : .init(actionId: "approve", input: flags & 128 == 0 ? nil : data.first(where: { $0 != .null }) ?? .string(text), performedAt: time(3_000)),
+            jws: flags & 256 == 0 ? "" : "eyJhbGciOiJFZERTQSJ9.e30.sig")
+    }
+
+    @Test("Every inbox page reads back as the page it was written from, as Foundation's encoding does")
+    func inboxPagesRoundTrip() async {
+        await propertyCheck(count: 300, input: Self.text, Self.messageMilliseconds, Gen.int(in: 0...511), Self.leaf.array(of: 0...3)) { text, created, flags, data in
+            let items = (0..<(flags % 4)).map { Self.item(text: text, created: created, flags: flags >> $0 | flags << $0 & 511, data: data) }
+            let page = InboxPage(items: items, nextCursor: flags & 1 == 0 ? nil : "c\(text.utf8.count)", unreadCount: flags)
+            var writer = FrameWriter()
+            writer.write(page)
+            let written = try WireJSON.decoder().decode(InboxPage.self, from: Data(writer.bytes))
+            let foundation = try WireJSON.decoder().decode(InboxPage.self, from: WireJSON.encoder().encode(page))
+            // (A `null` input reads back as none, with either writer: it is left out of the generator.)
+            #expect(written == page)
+            #expect(written == foundation)
+        }
+    }
 }

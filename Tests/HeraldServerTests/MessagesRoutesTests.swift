@@ -72,6 +72,23 @@ struct MessagesRoutesTests {
             }
         }
     }
+
+    @Test("A page of history with bad parameters is still 404 for another tenant's channel and 403 for a non-member")
+    func historyErrorOrder() async throws {
+        try await TestHarness.with { harness in
+            let channel = try await harness.group(["ana", "ben"])
+            _ = try await harness.post("hello", to: channel, from: "ana")
+            let outsider = try await harness.token(for: "cat")
+            try await harness.run { client in
+                let path = "/v1/channels/\(channel.id)/messages"
+                var statuses: [HTTPResponse.Status] = []
+                for (query, auth) in [("?limit=500", outsider), ("?after=-1", harness.otherKey), ("?limit=500", harness.apiKey), ("?limit=5", outsider), ("?limit=5", harness.otherKey)] {
+                    statuses.append(try await client.request(.get, path + query, auth: auth).status)
+                }
+                #expect(statuses == [.forbidden, .notFound, .unprocessableContent, .forbidden, .notFound])
+            }
+        }
+    }
 }
 
 @Suite("Users, tokens and channels over HTTP")

@@ -16,10 +16,17 @@ public enum Access {
 
     /// The platform reads every channel of its app; a user only channels they belong to.
     public static func checkCanRead(_ channel: Channel, by caller: Caller) throws(HeraldError) {
-        if case .user(_, let user) = caller, !channel.isMember(user) {
-            throw .forbidden(reason: "Not a member of this channel.")
-        }
+        if let member = memberRequired(toRead: caller), !channel.isMember(member) { throw notMember }
     }
+
+    /// Who must be a member of a channel for `caller` to read it (`checkCanRead`'s rule, for a store that
+    /// checks it in the read itself): the user; nobody for the platform.
+    public static func memberRequired(toRead caller: Caller) -> UserID? {
+        if case .user(_, let user) = caller { user } else { nil }
+    }
+
+    /// What a user who is not a member of the channel gets.
+    public static let notMember = HeraldError.forbidden(reason: "Not a member of this channel.")
 
     /// Who a message posted by `caller` is sent as. A user always posts as themselves; the platform
     /// as the business (no sender) or as a member it names.

@@ -11,6 +11,17 @@ enum JSONBytes {
             bytes.append(letter)
         }
         bytes.append(UInt8(ascii: "\""))
+        // Most strings (ids, plain words) need no escape: copied in one piece.
+        var text = text
+        let plain = text.withUTF8 { utf8 -> Bool in
+            guard !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
+            bytes.append(contentsOf: utf8)
+            return true
+        }
+        if plain {
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): escaped(UInt8(ascii: "\""))

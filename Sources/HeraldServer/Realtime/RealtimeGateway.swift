@@ -263,7 +263,7 @@ struct RealtimeGateway: Sendable {
             await send(.syncDone(channelID: channelID, lastSeq: cursor), on: session.queue)
         case .read(let channelID, let seq):
             let channel = try await store.requireChannel(channelID, in: identity.app)
-            guard channel.members.contains(identity.user) else { throw HeraldError.forbidden(reason: "Not a member of this channel.") }
+            guard channel.members.contains(identity.user) else { throw Access.notMember }
             guard readPositions.submit(ReadMark(app: identity.app, channel: channelID, user: identity.user, seq: seq), members: channel.members) else {
                 throw HeraldError.rateLimited(retryAfterSeconds: 1)
             }

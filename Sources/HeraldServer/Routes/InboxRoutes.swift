@@ -31,7 +31,7 @@ struct InboxRoutes {
             cursor: parameters.get("cursor"), limit: parameters.get("limit"), category: parameters.get("category"), state: parameters.get("state"))
         var page = try await store.inbox(of: user, in: app, query: query)
         page.items = try await signer.signed(page.items, app: app)
-        return try JSONResponse.make(page)
+        return JSONResponse.make(page)
     }
 
     @Sendable func get(_ request: Request, context: HeraldRequestContext) async throws -> Response {

@@ -37,12 +37,21 @@ struct MessagesRoutes {
 
     @Sendable func list(_ request: Request, context: HeraldRequestContext) async throws -> Response {
         let caller = try context.requireCaller()
-        let channel = try await requireChannel(context, app: caller.appID)
-        try Access.checkCanRead(channel, by: caller)
-        let query = try HistoryQuery(
-            after: request.uri.queryParameters.get("after"), before: request.uri.queryParameters.get("before"),
-            limit: request.uri.queryParameters.get("limit"))
-        return try JSONResponse.make(try await store.history(of: channel.id, in: caller.appID, query: query))
+        let channel = try context.parameters.id("id", as: ChannelID.self, resource: "channel")
+        let query: HistoryQuery
+        do {
+            query = try HistoryQuery(
+                after: request.uri.queryParameters.get("after"), before: request.uri.queryParameters.get("before"),
+                limit: request.uri.queryParameters.get("limit"))
+        } catch {
+            // As every route answers: a channel that is not the caller's to read is 404 or 403 before its
+            // parameters are looked at.
+            try Access.checkCanRead(try await store.requireChannel(channel, in: caller.appID), by: caller)
+            throw error
+        }
+        // The channel and the caller's right to read it are checked in the page's own read (one hop to the store).
+        let page = try await store.historyPage(of: channel, in: caller.appID, query: query, member: Access.memberRequired(toRead: caller))
+        return JSONResponse.make(json: page)
     }
 
     @Sendable func get(_ request: Request, context: HeraldRequestContext) async throws -> Response {

@@ -16,7 +16,19 @@ enum JSONResponse {
     static func make(_ page: MessagePage, status: HTTPResponse.Status = .ok) -> Response {
         var writer = FrameWriter(capacity: 64 + 320 * page.messages.count)
         writer.write(page)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
+        return make(json: writer.bytes, status: status)
+    }
+
+    /// A page of the inbox, written by `FrameWriter` (the same JSON value as `WireJSON`'s, `FrameWriterTests`).
+    static func make(_ page: InboxPage, status: HTTPResponse.Status = .ok) -> Response {
+        var writer = FrameWriter(capacity: 64 + 600 * page.items.count)
+        writer.write(page)
+        return make(json: writer.bytes, status: status)
+    }
+
+    /// JSON that is written already (a history page from the store, `HistoryPageWriter`).
+    static func make(json: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json)))
     }
 }
 

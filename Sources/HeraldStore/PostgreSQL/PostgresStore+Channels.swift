@@ -124,7 +124,7 @@ extension PostgresStore {
             UPDATE channelMember SET lastReadSeq = GREATEST(lastReadSeq, LEAST(\(seq), (SELECT lastSeq FROM channel WHERE id = \(record.id))))
             WHERE channelID = \(record.id) AND userID = \(user) RETURNING lastReadSeq
             """, as: Int64.self)
-        guard let position else { throw HeraldError.forbidden(reason: "Not a member of this channel.") }
+        guard let position else { throw Access.notMember }
         return ReadPosition(channelId: channel, userId: user, seq: position)
     }
 

@@ -24,6 +24,7 @@ extension PostgresStore {
         let cursorPosition = query.cursor?.position ?? Int64.max
         let key = try await keys.key(.user(user), in: app)
         let appKey = try await keys.key(.app, in: app)
+        let tagger = appKey?.tagger(purpose: InboxItemRecord.bindingPurpose)
         return try await database.transaction { connection in
             var records = try await connection.rows(
                 """
@@ -39,7 +40,8 @@ extension PostgresStore {
             try await Self.markDelivered(records.filter { $0.deliveredAt == nil }.map(\.id), app: app, at: now, on: connection)
             let shared = try await sharedContents(of: records, on: connection)
             return InboxPage(
-                items: try records.map { try $0.item(userKey: key, appKey: appKey, shared: shared) }, nextCursor: hasMore ? records.last?.cursor.token : nil,
+                items: try records.map { try $0.item(userKey: key, appKey: appKey, shared: shared, tagger: tagger) },
+                nextCursor: hasMore ? records.last?.cursor.token : nil,
                 unreadCount: try await Self.unreadCount(of: user, in: app, now: now, on: connection))
         }
     }

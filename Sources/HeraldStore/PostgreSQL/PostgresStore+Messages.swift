@@ -33,7 +33,25 @@ extension PostgresStore {
     }
 
     public func history(of channel: ChannelID, in app: AppID, query: HistoryQuery) async throws -> MessagePage {
+        let (records, hasMore, keysByOwner) = try await pageRecords(of: channel, in: app, query: query, member: nil)
+        return MessagePage(messages: try records.map { try $0.message(key: $0.deletedAt == nil ? keysByOwner[$0.owner] : nil) }, hasMore: hasMore)
+    }
+
+    public func historyPage(of channel: ChannelID, in app: AppID, query: HistoryQuery, member: UserID?) async throws -> [UInt8] {
+        let (records, hasMore, keysByOwner) = try await pageRecords(of: channel, in: app, query: query, member: member)
+        var page = HistoryPageWriter(channel: channel, expected: records.count, newestFirst: false)
+        for record in records { try page.append(record, key: keysByOwner[record.owner]) }
+        return page.finish(hasMore: hasMore)
+    }
+
+    /// A page's rows in seq order, after the checks `historyPage` documents, with their owners' keys.
+    private func pageRecords(
+        of channel: ChannelID, in app: AppID, query: HistoryQuery, member: UserID?
+    ) async throws -> (records: [MessageRecord], hasMore: Bool, keys: [KeyOwner: DataKey]) {
         guard try await Self.channelRecord(channel, in: app, on: database) != nil else { throw HeraldError.notFound(resource: "channel") }
+        if let member, try await database.rows("SELECT 1 FROM channelMember WHERE channelID = \(channel) AND userID = \(member)").isEmpty {
+            throw Access.notMember
+        }
         // One statement text per order (prepared once per connection by PostgreSQL's plan cache).
         let bounds = query.bounds
         let (records, hasMore) = query.page(
@@ -43,10 +61,9 @@ extension PostgresStore {
                 AND seq < \(bounds.before) ORDER BY seq \(unescaped: bounds.order) LIMIT \(Int64(bounds.fetch))
                 """
             ).map(MessageRecord.init(postgres:)))
-        let owners = Set(records.map(\.owner))
         var keysByOwner: [KeyOwner: DataKey] = [:]
-        for owner in owners { keysByOwner[owner] = try await keys.key(owner, in: app) }
-        return MessagePage(messages: try records.map { try $0.message(key: $0.deletedAt == nil ? keysByOwner[$0.owner] : nil) }, hasMore: hasMore)
+        for owner in Set(records.map(\.owner)) { keysByOwner[owner] = try await keys.key(owner, in: app) }
+        return (records, hasMore, keysByOwner)
     }
 
     func opened(_ record: MessageRecord, app: AppID) async throws -> Message {

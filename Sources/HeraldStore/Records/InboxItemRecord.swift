@@ -68,6 +68,31 @@ struct InboxItemRecord: Codable, FetchableRecord, MutablePersistableRecord {
         static let archivedAt = Column(CodingKeys.archivedAt)
     }
 
+    /// Read column by column, not through `Decodable` (a decoder and a container per row were a fifth
+    /// of an inbox page's CPU, issue 20); a value that does not decode is an error, as there.
+    init(row: Row) throws {
+        position = try row.decode(forColumn: "position")
+        id = try row.decode(forColumn: "id")
+        appID = try row.decode(forColumn: "appID")
+        userID = try row.decode(forColumn: "userID")
+        notificationID = try row.decode(forColumn: "notificationID")
+        category = try row.decode(forColumn: "category")
+        sealed = try row.decode(forColumn: "sealed")
+        createdAt = try row.decode(forColumn: "createdAt")
+        releasedAt = try row.decode(forColumn: "releasedAt")
+        expiresAt = try row.decode(forColumn: "expiresAt")
+        deliveredAt = try row.decode(forColumn: "deliveredAt")
+        readAt = try row.decode(forColumn: "readAt")
+        archivedAt = try row.decode(forColumn: "archivedAt")
+        actionID = try row.decode(forColumn: "actionID")
+        sealedInput = try row.decode(forColumn: "sealedInput")
+        actedAt = try row.decode(forColumn: "actedAt")
+        locale = try row.decode(forColumn: "locale")
+        binding = try row.decode(forColumn: "binding")
+        signature = try row.decode(forColumn: "signature")
+        signedBy = try row.decode(forColumn: "signedBy")
+    }
+
     mutating func didInsert(_ inserted: InsertionSuccess) {
         position = inserted.rowID
     }
@@ -118,8 +143,10 @@ struct InboxItemRecord: Codable, FetchableRecord, MutablePersistableRecord {
     typealias SharedContents = [SharedContentCache.Key: SharedContent]
 
     /// The item, opened with `keys`' data key of its recipient (and the app's for a reference).
-    func item(keys: KeyRing, shared: SharedContents) throws -> InboxItem {
-        try item(userKey: keys.key(.user(userID), in: appID), appKey: locale == nil ? nil : keys.key(.app, in: appID), shared: shared)
+    /// - Parameter tagger: the app key's tagger of `bindingPurpose`, made once for a page of rows (its
+    ///   setup was a fifth of opening a reference); made here when nil.
+    func item(keys: KeyRing, shared: SharedContents, tagger: DataKey.Tagger? = nil) throws -> InboxItem {
+        try item(userKey: keys.key(.user(userID), in: appID), appKey: locale == nil ? nil : keys.key(.app, in: appID), shared: shared, tagger: tagger)
     }
 
     /// The item: opened with `userKey`, its recipient's data key; a reference is checked against its
@@ -128,7 +155,7 @@ struct InboxItemRecord: Codable, FetchableRecord, MutablePersistableRecord {
     /// before anyone sees it.
     /// - Throws: `HeraldError.notFound` when the recipient's key is gone (they are being erased);
     ///   `StoreCorruption` for a reference that is not Herald's or whose content is missing.
-    func item(userKey: DataKey?, appKey: DataKey?, shared: SharedContents) throws -> InboxItem {
+    func item(userKey: DataKey?, appKey: DataKey?, shared: SharedContents, tagger: DataKey.Tagger? = nil) throws -> InboxItem {
         guard let userKey else { throw HeraldError.notFound(resource: "inbox item") }
         let title: String
         let body: String
@@ -136,7 +163,7 @@ struct InboxItemRecord: Codable, FetchableRecord, MutablePersistableRecord {
         let actions: [NotificationAction]?
         var jws = ""
         if let locale {
-            guard let appKey, let binding, ConstantTime.isEqual(binding, Self.binding(of: self, tagger: appKey.tagger(purpose: Self.bindingPurpose))),
+            guard let appKey, let binding, ConstantTime.isEqual(binding, Self.binding(of: self, tagger: tagger ?? appKey.tagger(purpose: Self.bindingPurpose))),
                 let content = shared[SharedContentCache.Key(app: appID, notification: notificationID, locale: locale)]
             else { throw StoreCorruption(table: "inboxItem", id: id.rawValue) }
             (title, body, data, actions) = (content.title, content.body, content.data, content.actions)

@@ -89,7 +89,7 @@ extension SQLiteStore {
         try await pool.write { db in
             guard let record = try Self.channelRecord(channel, in: app, db: db) else { throw HeraldError.notFound(resource: "channel") }
             guard let member = try MemberRecord.fetchOne(db, key: ["channelID": record.id, "userID": user.rawValue]) else {
-                throw HeraldError.forbidden(reason: "Not a member of this channel.")
+                throw Access.notMember
             }
             let position = max(member.lastReadSeq, min(seq, record.lastSeq))
             if position != member.lastReadSeq {

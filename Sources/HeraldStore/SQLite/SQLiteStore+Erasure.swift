@@ -8,6 +8,9 @@ extension SQLiteStore {
         guard exists else { return false }
         // In `UserErasure`'s order.
         try await keys.destroyKey(of: user, in: app)
+        // The windows of recent pages hold the user's messages opened: they go with the key, not only
+        // when the write below commits (which may wait for the writer, or fail and leave the key gone).
+        recentMessages.forgetAll()
         try await pool.write { db in
             let arguments: StatementArguments = [app.rawValue, user.rawValue]
             try db.execute(

@@ -15,9 +15,13 @@ extension SQLiteStore {
             .fetchCount(db)
     }
 
+    /// Read in a read transaction, beside the writer; the items shown for the first time are then
+    /// marked delivered in a write of their own, before the page is returned. A page that marked
+    /// nothing (every page after a customer's first) never waits for the writer: it used to be a write
+    /// transaction, queued behind every commit of every channel (issue 20).
     public func inbox(of user: UserID, in app: AppID, query: InboxQuery) async throws -> InboxPage {
         let now = nowMilliseconds()
-        return try await pool.write { db in
+        let (page, undelivered) = try await pool.read { db in
             var request = Self.visibleItems(of: user, in: app, now: now)
             switch query.state {
             case .all: request = request.filter(InboxItemRecord.Columns.archivedAt == nil)
@@ -35,12 +39,17 @@ extension SQLiteStore {
                 .fetchAll(db)
             let hasMore = records.count > query.limit
             records = Array(records.prefix(query.limit))
-            try Self.markDelivered(records.filter { $0.deliveredAt == nil }.map(\.id), app: app, at: now, db: db)
             let shared = try sharedContents(of: records, db: db)
-            return InboxPage(
-                items: try records.map { try $0.item(keys: keys, shared: shared) }, nextCursor: hasMore ? records.last?.cursor.token : nil,
+            let tagger = records.contains { $0.locale != nil } ? try keys.key(.app, in: app)?.tagger(purpose: InboxItemRecord.bindingPurpose) : nil
+            let page = InboxPage(
+                items: try records.map { try $0.item(keys: keys, shared: shared, tagger: tagger) }, nextCursor: hasMore ? records.last?.cursor.token : nil,
                 unreadCount: try Self.unreadCount(of: user, in: app, now: now, db: db))
+            return (page, records.filter { $0.deliveredAt == nil }.map(\.id))
         }
+        if !undelivered.isEmpty {
+            try await pool.write { db in try Self.markDelivered(undelivered, app: app, at: now, db: db) }
+        }
+        return page
     }
 
     public func inboxItem(_ id: InboxItemID, of user: UserID, in app: AppID) async throws -> InboxItem? {

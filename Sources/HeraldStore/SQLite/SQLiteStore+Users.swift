@@ -22,7 +22,7 @@ extension SQLiteStore {
     }
 
     public func tokenEpoch(of user: UserID, in app: AppID) async throws -> String? {
-        if let cached = tokenEpochs.epoch(of: user, in: app) { return cached }
+        if let cached = tokenEpochs.value(for: AppUser(app: app, user: user)) { return cached }
         let generation = tokenEpochs.generation()
         let epoch = try await pool.read { db in
             try String?.fetchOne(
@@ -30,14 +30,14 @@ extension SQLiteStore {
                     sql: "SELECT COALESCE(t.epoch, '') FROM user u LEFT JOIN userTokenEpoch t ON t.appID = u.appID AND t.userID = u.id WHERE u.appID = ? AND u.id = ?"),
                 arguments: [app.rawValue, user.rawValue]) ?? nil
         }
-        if let epoch { tokenEpochs.remember(epoch, of: user, in: app, readIn: generation) }
+        if let epoch { tokenEpochs.remember(epoch, for: AppUser(app: app, user: user), readIn: generation) }
         return epoch
     }
 
     public func cachedTokenEpoch(ofActive user: UserID, in app: AppID) -> String? {
         // The key first: an erasure destroys it before it deletes the epoch's row.
         guard keys.hasCachedKey(.user(user), in: app) else { return nil }
-        return tokenEpochs.epoch(of: user, in: app)
+        return tokenEpochs.value(for: AppUser(app: app, user: user))
     }
 
     public func revokeTokens(of user: UserID, in app: AppID) async throws -> Bool {

@@ -23,8 +23,12 @@ public final class SQLiteStore: Store {
     let checkpointer: WALCheckpointer
     /// What the message writer remembers of channels (`WriterChannelMemory`).
     let writerMemory: WriterMemoryBox
-    /// The users' token epochs read so far (`TokenEpochCache`).
-    let tokenEpochs = TokenEpochCache()
+    /// The users' token epochs read so far (`ObservedTableCache`).
+    let tokenEpochs = ObservedTableCache<AppUser, String>.tokenEpochs()
+    /// Who may read each channel, as read so far (`ObservedTableCache`).
+    let channelReaders = ObservedTableCache<ChannelID, ChannelReaders>.channelReaders()
+    /// The pages of recent messages, as the writer committed them (`RecentMessages`).
+    let recentMessages: RecentMessages
     /// Shared notification content opened so far (`SharedContentCache`).
     let sharedContent = SharedContentCache()
 
@@ -76,6 +80,10 @@ public final class SQLiteStore: Store {
         let channelChanges = ChannelChangeObserver()
         pool.add(transactionObserver: channelChanges, extent: .databaseLifetime)
         pool.add(transactionObserver: tokenEpochs, extent: .databaseLifetime)
+        pool.add(transactionObserver: channelReaders, extent: .databaseLifetime)
+        let recentMessages = RecentMessages()
+        pool.add(transactionObserver: recentMessages, extent: .databaseLifetime)
+        self.recentMessages = recentMessages
         let memory = WriterMemoryBox(observer: channelChanges)
         self.writerMemory = memory
         try SQLitePool.mappingDecodeErrors {
@@ -98,7 +106,9 @@ public final class SQLiteStore: Store {
         self.now = { WireTime.truncated(now()) }
         self.observer = observer
         self.writer = CommitLoop(label: "herald.sqlite.message-writer", meter: commitMeter) { [pool, keys, observer] batch in
-            try SQLitePool.mappingDecodeErrors { try SQLiteStore.commit(batch, pool: pool, keys: keys, memory: memory, observer: observer) }
+            try SQLitePool.mappingDecodeErrors {
+                try SQLiteStore.commit(batch, pool: pool, keys: keys, memory: memory, recent: recentMessages, observer: observer)
+            }
         }
         self.auditWriter = GroupCommitter { [pool = self.pool, keys] batch in try await SQLiteStore.commitAudit(batch, pool: pool, keys: keys) }
     }
@@ -186,8 +196,9 @@ public final class SQLiteStore: Store {
     /// Runs on the commit loop's thread (GRDB's synchronous write): no task, so no caller's
     /// cancellation can abort a batch that belongs to many.
     static func commit(
-        _ batch: [MessageWrite], pool: DatabasePool, keys: KeyRing, memory: WriterMemoryBox, observer: CommitObserver
+        _ batch: [MessageWrite], pool: DatabasePool, keys: KeyRing, memory: WriterMemoryBox, recent: RecentMessages, observer: CommitObserver
     ) throws -> [Result<AppendResult, any Error>] {
+        let generation = recent.generation()
         let (results, committed) = try memory.state.withLock { memory in
             do {
                 return try pool.write { db in
@@ -203,7 +214,10 @@ public final class SQLiteStore: Store {
                 throw error
             }
         }
-        if !committed.isEmpty { observer(committed) }
+        if !committed.isEmpty {
+            recent.add(committed, writtenIn: generation)
+            observer(committed)
+        }
         return results
     }
 }

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import GRDB
 import HeraldCore
@@ -7,57 +6,82 @@ import HeraldLoopback
 import Histogram
 import NIOCore
 
-/// Pages of 50 from a channel of `size` messages at random positions, through the Platform API, from
-/// `clients` concurrent HTTP clients for `duration`. The channel is written through the store itself
-/// (sealed and group-committed like any send, but without a million round trips) before the server
-/// starts. Every page is checked: 50 messages with consecutive seqs from the asked position.
+/// Pages of 50 from a group channel of `size` messages, read by its `readers` members (customers
+/// opening the conversation, each request with a random member's token) over `clients` HTTP connections: recent pages (among the newest
+/// `recentWindow` messages) for `duration`, then cold ones (anywhere) for `duration`. The channel is
+/// written through the store itself (sealed and group-committed like any send, but without a million
+/// round trips) before the server starts, except its newest `recentWindow` messages, which are sent
+/// through the running server as a live conversation's are. Every page is checked: 50 messages with
+/// consecutive seqs from the asked position.
 struct HistoryScenario {
     let size: Int
+    /// The channel's members, who read it with their own tokens: enough that the per-customer rate
+    /// limit (20 requests a second by default) is not what the benchmark measures.
+    let readers: Int
     let clients: Int
     let duration: Duration
 
     func run(on server: BenchServer) async throws -> BenchResult {
         var channel: ChannelID?
+        var members: [String] = []
         var seedSeconds = 0.0
+        // Written through the running server: recent messages are the ones its writer committed.
+        let tail = min(size, Self.recentWindow)
+        var sendsTail = false
         return try await server.session(
             seedStore: { directory, app in
                 let started = ContinuousClock.now
-                channel = try await seed(directory: directory, app: app)
+                members = (0..<readers).map { "r\($0)" }
+                channel = try await seed(directory: directory, app: app, members: members, count: size - tail)
+                sendsTail = true
                 seedSeconds = (ContinuousClock.now - started).seconds
             },
             seedAPI: { api in
                 let started = ContinuousClock.now
-                channel = try await seed(api: api)
+                members = (0..<readers).map { api.user("r\($0)") }
+                channel = try await seed(api: api, members: members)
                 seedSeconds = (ContinuousClock.now - started).seconds
             }
         ) { target, api, fsync in
-            try await measure(target: target, apiKey: api.apiKey, channel: channel!, fsync: fsync, seedSeconds: seedSeconds)
+            if sendsTail, let channel { try await send(tail, to: channel, from: members, api: api) }
+            var tokens: [String] = []
+            for member in members { tokens.append(try await api.token(member)) }
+            let tokenList = tokens
+            return try await measure(target: target, tokens: tokenList, channel: channel!, fsync: fsync, seedSeconds: seedSeconds)
         }
     }
 
     /// The same channel through the Platform API (a given server), 64 sends in flight: slower, so
     /// give a smaller `--count`.
-    private func seed(api: BenchAPI) async throws -> ChannelID {
-        let (ana, ben) = (api.user("ana"), api.user("ben"))
-        for user in [ana, ben] { try await api.call(.PUT, "/v1/users/\(user)", body: "{}", expect: [200, 201]) }
-        let created = try await api.call(.POST, "/v1/channels", body: #"{"type":"direct","members":["\#(ana)","\#(ben)"]}"#, expect: [200, 201])
-        let channel = try BenchAPI.id(in: created)
-        try await BenchServer.concurrently(size, width: 64) { index in
-            let body = #"{"sender":"\#(index % 2 == 0 ? ana : ben)","text":"Message \#(index): your statement for account 4242 is ready to view in the app."}"#
-            try await api.call(.POST, "/v1/channels/\(channel)/messages", body: body, expect: [201])
+    private func seed(api: BenchAPI, members: [String]) async throws -> ChannelID {
+        try await BenchServer.concurrently(members.count, width: 64) { index in
+            try await api.call(.PUT, "/v1/users/\(members[index])", body: "{}", expect: [200, 201])
         }
-        return ChannelID(rawValue: channel)!
+        let list = members.map { "\"\($0)\"" }.joined(separator: ",")
+        let created = try await api.call(.POST, "/v1/channels", body: #"{"type":"group","name":"statements","members":[\#(list)]}"#, expect: [200, 201])
+        let channel = ChannelID(rawValue: try BenchAPI.id(in: created))!
+        try await send(size, to: channel, from: members, api: api)
+        return channel
     }
 
-    /// Writes `size` messages between two users, 512 sends at a time (the writer batches them), then drops
+    /// `count` messages through the Platform API, 64 in flight, the first two members taking turns.
+    private func send(_ count: Int, to channel: ChannelID, from members: [String], api: BenchAPI) async throws {
+        try await BenchServer.concurrently(count, width: 64) { index in
+            let body = #"{"sender":"\#(members[index % 2])","text":"Message \#(index): your statement for account 4242 is ready to view in the app."}"#
+            try await api.call(.POST, "/v1/channels/\(channel.rawValue)/messages", body: body, expect: [201])
+        }
+    }
+
+    /// Writes `count` messages between two users, 512 sends at a time (the writer batches them), then drops
     /// the push rows the sends queued (nobody has a device), so the server starts idle.
-    private func seed(directory: URL, app: AppID) async throws -> ChannelID {
+    private func seed(directory: URL, app: AppID, members names: [String], count: Int) async throws -> ChannelID {
         let data = DataDirectory(path: directory.path)
         let store = try data.openStore(environmentKey: nil)
-        let (ana, ben) = (UserID(rawValue: "ana")!, UserID(rawValue: "ben")!)
-        for user in [ana, ben] { _ = try await store.putUser(user, profile: UserProfile(), in: app) }
-        let channel = try await store.createChannel(NewChannel(type: .direct, members: [ana, ben], name: nil), in: app).channel.id
-        try await BenchServer.concurrently(size) { index in
+        let members = names.map { UserID(rawValue: $0)! }
+        let (ana, ben) = (members[0], members[1])
+        try await BenchServer.concurrently(members.count) { index in _ = try await store.putUser(members[index], profile: UserProfile(), in: app) }
+        let channel = try await store.createChannel(NewChannel(type: .group, members: members, name: "statements"), in: app).channel.id
+        try await BenchServer.concurrently(count) { index in
             let text = "Message \(index): your statement for account 4242 is ready to view in the app."
             _ = try await store.append(AppendRequest(app: app, channel: channel, sender: index % 2 == 0 ? ana : ben, content: MessageContent(text: text)))
         }
@@ -68,31 +92,52 @@ struct HistoryScenario {
         return channel
     }
 
-    private func measure(target: BenchTarget, apiKey: String, channel: ChannelID, fsync: Double, seedSeconds: Double) async throws -> BenchResult {
-        let recorder = LatencyScenario.Recorder()
+    /// The newest messages, whose pages count as recent: the pages a customer reads on opening a
+    /// conversation and scrolling back a little (20 pages of 50).
+    static let recentWindow = 1_000
+
+    /// Two phases of `duration` each, on the same connections: recent pages (a random page among the
+    /// newest `recentWindow` messages), then cold ones (anywhere in the channel).
+    private func measure(target: BenchTarget, tokens: [String], channel: ChannelID, fsync: Double, seedSeconds: Double) async throws -> BenchResult {
         let serverCPUBefore = target.usage()
         let ownCPUBefore = ProcessUsage.ownCPUSeconds()
+        let recent = try await phase(target: target, tokens: tokens, channel: channel, positions: max(0, size - Self.recentWindow)...(size - 50))
+        let cold = try await phase(target: target, tokens: tokens, channel: channel, positions: 0...(size - 50))
+        let ownCPU = ProcessUsage.ownCPUSeconds() - ownCPUBefore
+        let pages = recent.pages + cold.pages
+        return BenchResult(
+            scenario: "history",
+            parameters: [
+                ("channel_messages", "\(size)"), ("readers", "\(readers)"), ("page", "50"), ("clients", "\(clients)"), ("connections", "\(clients)"),
+                ("recent_window", "\(min(size, Self.recentWindow))"), ("pages", "\(pages)"), ("build", PushScenario.build),
+            ],
+            figures: [
+                ("pages_per_second", recent.rate), ("cold_pages_per_second", cold.rate),
+                ("seed_messages_per_second", Double(size) / seedSeconds), ("fsync_p50_ms", fsync),
+            ]
+                + BenchResult.latencies("page", recent.latencies) + BenchResult.latencies("cold_page", cold.latencies)
+                + target.cpuFigures(since: serverCPUBefore, bench: ownCPU))
+    }
+
+    /// Pages at random positions in `positions` for `duration`; each page checked: 50 messages with
+    /// consecutive seqs from the asked position.
+    private func phase(
+        target: BenchTarget, tokens: [String], channel: ChannelID, positions: ClosedRange<Int>
+    ) async throws -> (pages: Int, rate: Double, latencies: Histogram<UInt64>) {
+        let recorder = LatencyScenario.Recorder()
         let started = ContinuousClock.now
-        let pages = try await BenchServer.timedRequests(clients: clients, for: duration, recorder: recorder) {
-            let after = Int.random(in: 0...(size - 50))
-            var request = HTTPClientRequest(url: "\(target.baseURL)/v1/channels/\(channel.rawValue)/messages?after=\(after)&limit=50")
-            request.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
+        let headers = tokens.map { [("Authorization", "Bearer \($0)")] }
+        let pages = try await BenchServer.timedRequests(clients: clients, to: target, for: duration, recorder: recorder) { connection in
+            let after = Int.random(in: positions)
             let sent = ContinuousClock.now
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-            let body = try await response.body.collect(upTo: 1 << 22)
+            let response = try await connection.get("/v1/channels/\(channel.rawValue)/messages?after=\(after)&limit=50", headers: headers.randomElement()!)
             let took = ContinuousClock.now - sent
-            let page = try WireJSON.decoder().decode(MessagePage.self, from: Data(body.readableBytesView))
-            guard response.status == .ok, page.messages.map(\.seq) == Array(Int64(after + 1)...Int64(after + 50)) else {
-                throw LatencyScenario.Failure(description: "page after \(after) is wrong: status \(response.status.code), \(page.messages.count) messages")
+            let seqs = PageScan.integers("seq", in: response.body)
+            guard response.status == .ok, seqs == Array(Int64(after + 1)...Int64(after + 50)) else {
+                throw LatencyScenario.Failure(description: "page after \(after) is wrong: status \(response.status.code), \(seqs.count) messages")
             }
             return took
         }
-        let elapsed = ContinuousClock.now - started
-        let ownCPU = ProcessUsage.ownCPUSeconds() - ownCPUBefore
-        return BenchResult(
-            scenario: "history",
-            parameters: [("channel_messages", "\(size)"), ("page", "50"), ("clients", "\(clients)"), ("pages", "\(pages)"), ("build", PushScenario.build)],
-            figures: [("pages_per_second", Double(pages) / elapsed.seconds), ("seed_messages_per_second", Double(size) / seedSeconds), ("fsync_p50_ms", fsync)]
-                + BenchResult.latencies("page", recorder.histograms.ack) + target.cpuFigures(since: serverCPUBefore, bench: ownCPU))
+        return (pages, Double(pages) / (ContinuousClock.now - started).seconds, recorder.histograms.ack)
     }
 }

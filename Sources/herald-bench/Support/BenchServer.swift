@@ -102,21 +102,23 @@ struct BenchServer: Sendable {
         return (app, apiKey)
     }
 
-    /// Runs `body(index)` for 0..<count, `width` at a time: seeding through the store's group commit,
-    /// which batches the concurrent writes.
-    /// `clients` loops, each making `request` again and again until `duration` is over, recording the time
-    /// each call returns (what the scenario times: its request, without checking the answer); returns how
-    /// many calls were made in all.
+    /// `clients` loops, each with its own HTTP connection to `target`, making `request` again and again
+    /// until `duration` is over, recording the time each call returns (what the scenario times: its
+    /// request, without checking the answer); returns how many calls were made in all.
     static func timedRequests(
-        clients: Int, for duration: Duration, recorder: LatencyScenario.Recorder, _ request: @escaping @Sendable () async throws -> Duration
+        clients: Int, to target: BenchTarget, for duration: Duration, recorder: LatencyScenario.Recorder,
+        _ request: @escaping @Sendable (BenchHTTPConnection) async throws -> Duration
     ) async throws -> Int {
+        var connections: [BenchHTTPConnection] = []
+        defer { for connection in connections { connection.close() } }
+        for _ in 0..<clients { connections.append(try await BenchHTTPConnection.connect(host: target.host, port: target.port)) }
         let deadline = ContinuousClock.now + duration
         return try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<clients {
+            for connection in connections {
                 group.addTask {
                     var calls = 0
                     while ContinuousClock.now < deadline {
-                        recorder.ack(UInt64(try await request().microseconds))
+                        recorder.ack(UInt64(try await request(connection).microseconds))
                         calls += 1
                     }
                     return calls
@@ -126,6 +128,8 @@ struct BenchServer: Sendable {
         }
     }
 
+    /// Runs `body(index)` for 0..<count, `width` at a time: seeding through the store's group commit,
+    /// which batches the concurrent writes.
     static func concurrently(_ count: Int, width: Int = 512, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
         var done = 0
         while done < count {
