@@ -18,10 +18,12 @@ struct HeraldBench: AsyncParsableCommand {
                      durable messages/s the server sustains, with send → ack and send → delivery latencies.
               fanout one message at a time from the business to a 1,000-member group, every member online: deliveries/s
                      and the time to the last member of each message.
-              history pages of 50 at random positions from a channel of 1,000,000 messages (written through the store
-                     before the server starts), 16 concurrent HTTP clients for the duration: pages/s and page latency.
+              history pages of 50 from a group channel of 1,000,000 messages (its newest 1,000 sent through the server,
+                     the rest written through the store before it starts), read by its 1,000 members over 16 HTTP
+                     connections: recent pages (the newest 1,000 messages) for the duration, then cold ones
+                     (anywhere) for the duration: pages/s and page latency of each.
               inbox  `GET /v1/me/inbox` pages of 50 from 1,000 customers with 60 broadcasts each (written through the
-                     store first), 16 concurrent HTTP clients for the duration, after each customer's first read (which
+                     store first), 16 HTTP connections for the duration, after each customer's first read (which
                      signs): pages/s and page latency.
               inbox-fanout one signed notification to 100,000 users' inboxes (a segment; users written through the store
                      first) while `latency` runs beside it: the fan-out's time and the latency run's figures meanwhile.

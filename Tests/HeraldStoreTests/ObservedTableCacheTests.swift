@@ -53,13 +53,13 @@ struct ObservedTableCacheTests {
     @Test("Channel readers are forgotten on a membership change or a deleted channel, not on a message or a read position")
     func channelReadersWatch() {
         let cache = ObservedTableCache<ChannelID, ChannelReaders>.channelReaders()
-        #expect(cache.observes(eventsOfKind: .insert(tableName: "channelMember")))
-        #expect(cache.observes(eventsOfKind: .delete(tableName: "channelMember")))
-        #expect(cache.observes(eventsOfKind: .delete(tableName: "channel")))
-        #expect(cache.observes(eventsOfKind: .update(tableName: "channelMember", columnNames: ["userID"])))
-        #expect(!cache.observes(eventsOfKind: .update(tableName: "channelMember", columnNames: ["lastReadSeq"])))
-        #expect(!cache.observes(eventsOfKind: .update(tableName: "channel", columnNames: ["lastSeq", "lastActivityAt"])))
-        #expect(!cache.observes(eventsOfKind: .insert(tableName: "message")))
+        #expect(cache.watches(.insert(tableName: "channelMember")))
+        #expect(cache.watches(.delete(tableName: "channelMember")))
+        #expect(cache.watches(.delete(tableName: "channel")))
+        #expect(cache.watches(.update(tableName: "channelMember", columnNames: ["userID"])))
+        #expect(!cache.watches(.update(tableName: "channelMember", columnNames: ["lastReadSeq"])))
+        #expect(!cache.watches(.update(tableName: "channel", columnNames: ["lastSeq", "lastActivityAt"])))
+        #expect(!cache.watches(.insert(tableName: "message")))
     }
 
     // MARK: recent messages

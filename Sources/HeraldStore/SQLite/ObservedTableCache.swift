@@ -7,9 +7,9 @@ import Synchronization
 /// socket's connect, issue 19), who may read a channel (every history page, issue 20).
 ///
 /// Correct because this process is the database's only writer (the data directory's lock; the
-/// writer's channel memory and the key ring rely on the same). A GRDB transaction observer on the
-/// writer sees every statement that changes a table the cache `watches`, and when such a transaction
-/// commits, everything is forgotten, before the write that made the change returns to its caller. A
+/// writer's channel memory and the key ring rely on the same). A `CommitWatch` on the writer sees
+/// every statement that changes a table the cache `watches`, and when such a transaction commits,
+/// everything is forgotten, before the write that made the change returns to its caller. A
 /// read that raced with that commit cannot put an old value back: each forgetting starts a new
 /// generation, and a read stores what it found only under the generation it started in. Only what
 /// exists is remembered (no negative entries).
@@ -19,7 +19,7 @@ import Synchronization
 /// server. That is why API keys are not kept here: `herald apps rotate-key` writes them beside a
 /// running server, and the old key must stop working at once. PostgreSQL keeps no such caches: there
 /// every node writes.
-final class ObservedTableCache<Key: Hashable & Sendable, Value: Sendable>: TransactionObserver, Sendable {
+final class ObservedTableCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private struct State {
         var generation: UInt64 = 0
         var values: [Key: Value] = [:]
@@ -30,13 +30,11 @@ final class ObservedTableCache<Key: Hashable & Sendable, Value: Sendable>: Trans
     let limit: Int
     /// What a value counts against `limit` (1 by default: a number of entries).
     private let cost: @Sendable (Value) -> Int
-    private let watches: @Sendable (DatabaseEventKind) -> Bool
+    /// Whether a statement's event changes what the cache holds (for its `CommitWatch`). It sees every
+    /// statement of the writer (GRDB's `observes(eventsOfKind:)`), so it must be cheap.
+    let watches: @Sendable (DatabaseEventKind) -> Bool
     private let state = Mutex(State())
-    /// A statement of the current write transaction changed what the cache holds.
-    private let changed = Atomic(false)
 
-    /// - Parameter watches: whether a statement's event changes what the cache holds. It sees every
-    ///   statement of the writer (GRDB's `observes(eventsOfKind:)`), so it must be cheap.
     init(limit: Int, cost: @escaping @Sendable (Value) -> Int = { _ in 1 }, watches: @escaping @Sendable (DatabaseEventKind) -> Bool) {
         precondition(limit > 0)
         self.limit = limit
@@ -78,18 +76,6 @@ final class ObservedTableCache<Key: Hashable & Sendable, Value: Sendable>: Trans
         }
     }
 
-    func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { watches(eventKind) }
-
-    func databaseDidChange() { changed.store(true, ordering: .releasing) }
-    func databaseDidChange(with event: DatabaseEvent) { changed.store(true, ordering: .releasing) }
-
-    func databaseDidCommit(_ db: Database) {
-        if changed.exchange(false, ordering: .acquiringAndReleasing) { forgetAll() }
-    }
-
-    func databaseDidRollback(_ db: Database) {
-        changed.store(false, ordering: .releasing)
-    }
 }
 
 /// A user of an app: the key of the token epochs' cache.

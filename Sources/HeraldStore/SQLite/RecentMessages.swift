@@ -15,8 +15,8 @@ import Synchronization
 /// (SQLite; this process holds the directory's lock), which adds it here right after its commit and
 /// before anyone is told of it. Anything else that changes a message (an edit, a delete, an erasure
 /// that shreds its content, retention, a channel deleted) is an update or delete of `message`, `user`
-/// or `channel` rows: a GRDB transaction observer sees it and, when it commits, everything here is
-/// forgotten, before that write returns. A batch committed in an earlier generation than the current
+/// or `channel` rows: a `CommitWatch` sees it and, when it commits, everything here is forgotten,
+/// before that write returns. A batch committed in an earlier generation than the current
 /// one adds nothing (a forgetting came between its commit and its addition), so no window gets a hole.
 ///
 /// Bounded twice: a window keeps at most `perChannel` messages, and all windows together at most
@@ -24,7 +24,7 @@ import Synchronization
 /// as it is in every page the server writes; it never reaches the disk (no swap on a server that
 /// handles it is `docs/operations.md`'s advice already). PostgreSQL keeps no such cache: there
 /// every node writes.
-final class RecentMessages: TransactionObserver, Sendable {
+final class RecentMessages: Sendable {
     private struct Window {
         var first: Int64
         var messages: [[UInt8]] = []
@@ -44,7 +44,6 @@ final class RecentMessages: TransactionObserver, Sendable {
     let perChannel: Int
     let budget: Int
     private let state = Mutex(State())
-    private let changed = Atomic(false)
 
     /// - Parameters:
     ///   - perChannel: messages kept per channel (20 pages of 50 by default).
@@ -165,22 +164,14 @@ final class RecentMessages: TransactionObserver, Sendable {
         }
     }
 
-    func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool {
-        switch eventKind {
+    /// What forgets every window as it commits (its `CommitWatch`): a message updated (edited, deleted,
+    /// its content shredded by an erasure) or deleted (retention, a channel's cascade), a user or a
+    /// channel deleted. Not an insert: the writer adds what it creates itself.
+    static let watches: @Sendable (DatabaseEventKind) -> Bool = { event in
+        switch event {
         case .insert: false
         case .update(let table, _): table.lowercased() == "message"
         case .delete(let table): ["message", "user", "channel"].contains(table.lowercased())
         }
-    }
-
-    func databaseDidChange() { changed.store(true, ordering: .releasing) }
-    func databaseDidChange(with event: DatabaseEvent) { changed.store(true, ordering: .releasing) }
-
-    func databaseDidCommit(_ db: Database) {
-        if changed.exchange(false, ordering: .acquiringAndReleasing) { forgetAll() }
-    }
-
-    func databaseDidRollback(_ db: Database) {
-        changed.store(false, ordering: .releasing)
     }
 }

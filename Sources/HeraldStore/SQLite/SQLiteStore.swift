@@ -79,10 +79,14 @@ public final class SQLiteStore: Store {
         try SQLiteMigrations.migrator.migrate(pool)
         let channelChanges = ChannelChangeObserver()
         pool.add(transactionObserver: channelChanges, extent: .databaseLifetime)
-        pool.add(transactionObserver: tokenEpochs, extent: .databaseLifetime)
-        pool.add(transactionObserver: channelReaders, extent: .databaseLifetime)
         let recentMessages = RecentMessages()
-        pool.add(transactionObserver: recentMessages, extent: .databaseLifetime)
+        for watch in [
+            CommitWatch(watching: tokenEpochs.watches, forget: tokenEpochs.forgetAll),
+            CommitWatch(watching: channelReaders.watches, forget: channelReaders.forgetAll),
+            CommitWatch(watching: RecentMessages.watches, forget: recentMessages.forgetAll),
+        ] {
+            pool.add(transactionObserver: watch, extent: .databaseLifetime)
+        }
         self.recentMessages = recentMessages
         let memory = WriterMemoryBox(observer: channelChanges)
         self.writerMemory = memory
