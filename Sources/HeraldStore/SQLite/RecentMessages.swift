@@ -21,9 +21,8 @@ import Synchronization
 ///
 /// Bounded twice: a window keeps at most `perChannel` messages, and all windows together at most
 /// `budget` bytes, the least recently written channels dropped first. Content is in memory in clear,
-/// as it is in every page the server writes; it never reaches the disk (no swap on a server that
-/// handles it is `docs/operations.md`'s advice already). PostgreSQL keeps no such cache: there
-/// every node writes.
+/// as it is in every page the server writes and as the data keys are (`docs/security.md`, "Caches").
+/// PostgreSQL keeps no such cache: there every node writes.
 final class RecentMessages: Sendable {
     private struct Window {
         var first: Int64
