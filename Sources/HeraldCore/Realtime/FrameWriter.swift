@@ -112,7 +112,9 @@ public struct FrameWriter {
         raw("}")
     }
 
-    /// A page of history (`GET …/messages`): `JSONEncoder` was a fifth of the server's CPU per page (issue 20).
+    /// A `MessagePage` value as the wire's JSON. The server writes its history pages from the rows
+    /// instead (`HistoryPageWriter`, `RecentMessages`); this is the value-level form, for callers that
+    /// hold `Message`s.
     public mutating func write(_ page: MessagePage) {
         raw(#"{"messages":["#)
         for (index, message) in page.messages.enumerated() {

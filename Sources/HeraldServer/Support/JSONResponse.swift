@@ -12,13 +12,6 @@ enum JSONResponse {
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    /// A page of history, written by `FrameWriter` (the same JSON value as `WireJSON`'s, `FrameWriterTests`).
-    static func make(_ page: MessagePage, status: HTTPResponse.Status = .ok) -> Response {
-        var writer = FrameWriter(capacity: 64 + 320 * page.messages.count)
-        writer.write(page)
-        return make(json: writer.bytes, status: status)
-    }
-
     /// A page of the inbox, written by `FrameWriter` (the same JSON value as `WireJSON`'s, `FrameWriterTests`).
     static func make(_ page: InboxPage, status: HTTPResponse.Status = .ok) -> Response {
         var writer = FrameWriter(capacity: 64 + 600 * page.items.count)
@@ -26,7 +19,7 @@ enum JSONResponse {
         return make(json: writer.bytes, status: status)
     }
 
-    /// JSON that is written already (a history page from the store, `HistoryPageWriter`).
+    /// JSON that is written already (a history page from the store: `HistoryPageWriter`, `RecentMessages`).
     static func make(json: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json)))
     }
