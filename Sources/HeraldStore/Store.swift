@@ -157,6 +157,11 @@ public protocol NotificationStore: Sendable {
 public protocol InboxStore: Sendable {
     /// A page, newest first, and the exact unread count of the whole inbox. Marks the returned items delivered.
     func inbox(of user: UserID, in app: AppID, query: InboxQuery) async throws -> InboxPage
+    /// The page as its response's JSON, which `render` writes from `inbox(of:in:query:)`'s page (signing
+    /// what needs it). A backend may keep what `render` wrote and answer the same query again from memory
+    /// while none of the customer's items changes or expires (SQLite: `InboxPages`); `render` must
+    /// therefore depend on nothing but the page.
+    func inboxPage(of user: UserID, in app: AppID, query: InboxQuery, render: @Sendable (InboxPage) async throws -> [UInt8]) async throws -> [UInt8]
     /// One item, expired or not (callers decide what an expired item means), nil when not visible.
     func inboxItem(_ id: InboxItemID, of user: UserID, in app: AppID) async throws -> InboxItem?
     /// Marks read (the first read time is kept); also marks it delivered.
@@ -363,6 +368,15 @@ public protocol SettingsStore: Sendable {
     func settings(of app: AppID) async throws -> AppSettings
     /// Replaces the settings with `update(current)` in one transaction, so concurrent changes are not lost.
     func updateSettings(of app: AppID, _ update: @Sendable (AppSettings) throws -> AppSettings) async throws -> AppSettings
+}
+
+extension InboxStore {
+    /// Read and written each time (PostgreSQL: every node writes, so no node could keep a page true).
+    public func inboxPage(
+        of user: UserID, in app: AppID, query: InboxQuery, render: @Sendable (InboxPage) async throws -> [UInt8]
+    ) async throws -> [UInt8] {
+        try await render(try await inbox(of: user, in: app, query: query))
+    }
 }
 
 extension OutboxStore {

@@ -29,9 +29,13 @@ struct InboxRoutes {
         let parameters = request.uri.queryParameters
         let query = try InboxQuery(
             cursor: parameters.get("cursor"), limit: parameters.get("limit"), category: parameters.get("category"), state: parameters.get("state"))
-        var page = try await store.inbox(of: user, in: app, query: query)
-        page.items = try await signer.signed(page.items, app: app)
-        return JSONResponse.make(page)
+        // The store may answer from a page it kept (`InboxStore.inboxPage`): what it renders depends on the page alone.
+        let json = try await store.inboxPage(of: user, in: app, query: query) { [signer] page in
+            var page = page
+            page.items = try await signer.signed(page.items, app: app)
+            return JSONResponse.json(page)
+        }
+        return JSONResponse.make(json: json)
     }
 
     @Sendable func get(_ request: Request, context: HeraldRequestContext) async throws -> Response {

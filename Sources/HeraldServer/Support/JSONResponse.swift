@@ -12,11 +12,11 @@ enum JSONResponse {
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    /// A page of the inbox, written by `FrameWriter` (the same JSON value as `WireJSON`'s, `FrameWriterTests`).
-    static func make(_ page: InboxPage, status: HTTPResponse.Status = .ok) -> Response {
+    /// A page of the inbox as JSON, written by `FrameWriter` (the same JSON value as `WireJSON`'s, `FrameWriterTests`).
+    static func json(_ page: InboxPage) -> [UInt8] {
         var writer = FrameWriter(capacity: 64 + 600 * page.items.count)
         writer.write(page)
-        return make(json: writer.bytes, status: status)
+        return writer.bytes
     }
 
     /// JSON that is written already (a history page from the store: `HistoryPageWriter`, `RecentMessages`).

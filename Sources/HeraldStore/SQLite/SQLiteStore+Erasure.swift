@@ -11,6 +11,7 @@ extension SQLiteStore {
         // The windows of recent pages hold the user's messages opened: they go with the key, not only
         // when the write below commits (which may wait for the writer, or fail and leave the key gone).
         recentMessages.forgetAll()
+        inboxPages.forget([AppUser(app: app, user: user)])
         try await pool.write { db in
             let arguments: StatementArguments = [app.rawValue, user.rawValue]
             try db.execute(

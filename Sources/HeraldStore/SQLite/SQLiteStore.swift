@@ -31,6 +31,8 @@ public final class SQLiteStore: Store {
     let recentMessages: RecentMessages
     /// Shared notification content opened so far (`SharedContentCache`).
     let sharedContent = SharedContentCache()
+    /// Customers' inbox pages as their responses' JSON (`InboxPages`).
+    let inboxPages = InboxPages()
 
     /// Opens (creating if needed) the database at `path` and runs pending migrations.
     /// - Parameters:
@@ -87,6 +89,8 @@ public final class SQLiteStore: Store {
         ] {
             pool.add(transactionObserver: watch, extent: .databaseLifetime)
         }
+        pool.add(transactionObserver: inboxPages.watch, extent: .databaseLifetime)
+        try pool.writeWithoutTransaction { [inboxPages] db in try inboxPages.install(on: db) }
         self.recentMessages = recentMessages
         let memory = WriterMemoryBox(observer: channelChanges)
         self.writerMemory = memory

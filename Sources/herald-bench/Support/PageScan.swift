@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 
 /// The members of a page the benchmark checks, found by scanning its bytes for `"name":`: every page
@@ -20,25 +25,29 @@ enum PageScan {
     /// The string after each `"name":` (without escapes, as the fixtures write them), in order.
     static func strings(_ name: String, in body: ByteBuffer) -> [Substring] {
         values(name, in: body) { bytes, start in
-            guard start < bytes.count, bytes[start] == UInt8(ascii: "\""),
-                let end = bytes[(start + 1)...].firstIndex(of: UInt8(ascii: "\""))
+            guard start < bytes.count, bytes[start] == UInt8(ascii: "\""), let base = bytes.baseAddress,
+                let quote = memchr(base + start + 1, Int32(UInt8(ascii: "\"")), bytes.count - start - 1)
             else { return nil }
+            let end = base.distance(to: UnsafeRawPointer(quote))
             return Substring(decoding: bytes[(start + 1)..<end], as: UTF8.self)
         }
     }
 
+    /// Jumps from colon to colon with `memchr` (vectorized) and compares what precedes each with the
+    /// key: the scan runs on the server's two cores, and a byte-by-byte loop here was three quarters of
+    /// the benchmark's CPU on 45 KB inbox pages (most of a page is JWS text, which has no colon).
     private static func values<Value>(_ name: String, in body: ByteBuffer, _ read: (UnsafeRawBufferPointer, Int) -> Value?) -> [Value] {
-        let key = Array("\"\(name)\":".utf8)
+        let key = Array("\"\(name)\"".utf8)
         return body.withUnsafeReadableBytes { bytes in
             var found: [Value] = []
-            var index = 0
-            while index + key.count <= bytes.count {
-                if bytes[index] == key[0], zip(key.indices, key).allSatisfy({ bytes[index + $0] == $1 }) {
-                    if let value = read(bytes, index + key.count) { found.append(value) }
-                    index += key.count
-                } else {
-                    index += 1
+            guard let base = bytes.baseAddress else { return found }
+            var index = key.count
+            while index < bytes.count, let colon = memchr(base + index, Int32(UInt8(ascii: ":")), bytes.count - index) {
+                let at = base.distance(to: UnsafeRawPointer(colon))
+                if key.withUnsafeBytes({ memcmp(base + at - key.count, $0.baseAddress!, key.count) }) == 0, let value = read(bytes, at + 1) {
+                    found.append(value)
                 }
+                index = at + 1
             }
             return found
         }
