@@ -1,5 +1,6 @@
 public import Foundation
 public import HeraldCore
+public import struct NIOCore.ByteBuffer
 
 /// Apps (tenants) and their credentials.
 public protocol AppStore: Sendable {
@@ -161,7 +162,7 @@ public protocol InboxStore: Sendable {
     /// what needs it). A backend may keep what `render` wrote and answer the same query again from memory
     /// while none of the customer's items changes or expires (SQLite: `InboxPages`); `render` must
     /// therefore depend on nothing but the page.
-    func inboxPage(of user: UserID, in app: AppID, query: InboxQuery, render: @Sendable (InboxPage) async throws -> [UInt8]) async throws -> [UInt8]
+    func inboxPage(of user: UserID, in app: AppID, query: InboxQuery, render: @Sendable (InboxPage) async throws -> [UInt8]) async throws -> ByteBuffer
     /// One item, expired or not (callers decide what an expired item means), nil when not visible.
     func inboxItem(_ id: InboxItemID, of user: UserID, in app: AppID) async throws -> InboxItem?
     /// Marks read (the first read time is kept); also marks it delivered.
@@ -374,8 +375,8 @@ extension InboxStore {
     /// Read and written each time (PostgreSQL: every node writes, so no node could keep a page true).
     public func inboxPage(
         of user: UserID, in app: AppID, query: InboxQuery, render: @Sendable (InboxPage) async throws -> [UInt8]
-    ) async throws -> [UInt8] {
-        try await render(try await inbox(of: user, in: app, query: query))
+    ) async throws -> ByteBuffer {
+        ByteBuffer(bytes: try await render(try await inbox(of: user, in: app, query: query)))
     }
 }
 

@@ -22,9 +22,10 @@ struct HeraldBench: AsyncParsableCommand {
                      the rest written through the store before it starts), read by its 1,000 members over 16 HTTP
                      connections: recent pages (the newest 1,000 messages) for the duration, then cold ones
                      (anywhere) for the duration: pages/s and page latency of each.
-              inbox  `GET /v1/me/inbox` pages of 50 from 1,000 customers with 60 broadcasts each (written through the
-                     store first), 16 HTTP connections for the duration, after each customer's first read (which
-                     signs): pages/s and page latency.
+              inbox  `GET /v1/me/inbox` pages of 50 from 1,000 customers with 100 broadcasts each (written through the
+                     store first), 16 HTTP connections: first pages for the duration, then second pages (after a
+                     cursor) for the duration, after each customer's first read of both (which signs): pages/s and
+                     page latency of each.
               inbox-fanout one signed notification to 100,000 users' inboxes (a segment; users written through the store
                      first) while `latency` runs beside it: the fan-out's time and the latency run's figures meanwhile.
               connections  idle authenticated WebSockets, one per user, spread over --addresses loopback destinations (the
@@ -41,7 +42,7 @@ struct HeraldBench: AsyncParsableCommand {
     @Option(help: "Recipients (push; default 5,000), group members (fanout; default 1,000) or channel size (history; default 1,000,000), inbox recipients (inbox-fanout; default 100,000), customers (inbox; default 1,000) or sockets (connections; default 100,000 or the open-file limit).")
     var count: Int?
 
-    @Option(help: "Messages per sender (throughput; default 200), in all (fanout; default 50) or broadcasts in each inbox (inbox; default 60).")
+    @Option(help: "Messages per sender (throughput; default 200), in all (fanout; default 50) or broadcasts in each inbox (inbox; default 100).")
     var messages: Int?
 
     @Option(help: "Conversations (throughput; default 400, enough to offer 36,000 msg/s under the per-socket limit).")
@@ -122,7 +123,7 @@ struct HeraldBench: AsyncParsableCommand {
             result = try await HistoryScenario(size: count ?? (quick ? 2_000 : 1_000_000), readers: quick ? 200 : 1_000, clients: quick ? 4 : 16, duration: .seconds(duration ?? (quick ? 2 : 10))).run(on: server)
         case "inbox":
             result = try await InboxPageScenario(
-                users: count ?? (quick ? 100 : 1_000), items: messages ?? 60, clients: quick ? 4 : 16, duration: .seconds(duration ?? (quick ? 2 : 10))
+                users: count ?? (quick ? 100 : 1_000), items: messages ?? 100, clients: quick ? 4 : 16, duration: .seconds(duration ?? (quick ? 2 : 10))
             ).run(on: server)
         case "inbox-fanout":
             let beside = LatencyScenario(pairs: quick ? 10 : 100, rate: quick ? 100 : 1_000, duration: .seconds(duration ?? (quick ? 4 : 10)))

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import NIOCore
 import Synchronization
 import Testing
 
@@ -28,7 +29,7 @@ struct InboxPageTests {
     private func anaPage(_ store: any Store, app: AppID, renderer: Renderer, query: InboxQuery = InboxQuery()) async throws -> (page: InboxPage, rendered: Bool) {
         let before = renderer.count
         let json = try await store.inboxPage(of: ana, in: app, query: query) { try renderer.render($0) }
-        return (try WireJSON.decoder().decode(InboxPage.self, from: Data(json)), renderer.count > before)
+        return (try WireJSON.decoder().decode(InboxPage.self, from: Data(json.readableBytesView)), renderer.count > before)
     }
 
     /// A notification in the app and `user`'s item of it (one item per recipient and notification).
@@ -79,26 +80,34 @@ struct InboxPageTests {
             page = try await anaPage(store, app: app, renderer: renderer).page
             #expect(page.unreadCount == 0 && page.items.first?.performed == acted)
 
+            _ = try await anaPage(store, app: app, renderer: renderer)
+            try await store.insertInboxItems([try await newItem(for: ana, fixture, app: app, title: "unread", createdAt: now.addingTimeInterval(-3))], app: app, now: now)
+            _ = try await anaPage(store, app: app, renderer: renderer)
+            _ = try await anaPage(store, app: app, renderer: renderer)  // kept, with one unread
+            #expect(try await store.markAllInboxItemsRead(of: ana, in: app, category: nil) == 1)
+            page = try await anaPage(store, app: app, renderer: renderer).page
+            #expect(page.unreadCount == 0 && page.items.allSatisfy { $0.readAt != nil })
+
             _ = try await store.archiveInboxItem(old.id, of: ana, in: app)
-            #expect(try await anaPage(store, app: app, renderer: renderer).page.items.map(\.title) == ["expiring"])
+            #expect(try await anaPage(store, app: app, renderer: renderer).page.items.map(\.title) == ["expiring", "unread"])
             #expect(try await anaPage(store, app: app, renderer: renderer, query: InboxQuery(state: .archived)).page.items.map(\.title) == ["old"])
 
             let fresh = try await newItem(for: ana, fixture, app: app, title: "fresh", createdAt: now)
             let held = try await newItem(for: ana, fixture, app: app, title: "held", createdAt: now.addingTimeInterval(30))
             try await store.insertInboxItems([fresh, held], app: app, now: now)
             page = try await anaPage(store, app: app, renderer: renderer).page
-            #expect(page.items.map(\.title) == ["fresh", "expiring"] && page.unreadCount == 1)
+            #expect(page.items.map(\.title) == ["fresh", "expiring", "unread"] && page.unreadCount == 1)
             _ = try await anaPage(store, app: app, renderer: renderer)  // kept now that it is delivered
             _ = try await store.releaseDueInboxItems(now: now.addingTimeInterval(31), limit: 10)
-            #expect(try await anaPage(store, app: app, renderer: renderer).page.items.map(\.title) == ["held", "fresh", "expiring"])
+            #expect(try await anaPage(store, app: app, renderer: renderer).page.items.map(\.title) == ["held", "fresh", "expiring", "unread"])
 
             // Time alone: the item that expires leaves the page and the count, with no write at all.
             _ = try await anaPage(store, app: app, renderer: renderer)
             let kept = try await anaPage(store, app: app, renderer: renderer)
-            #expect(kept.rendered == !keeps && kept.page.items.count == 3)
+            #expect(kept.rendered == !keeps && kept.page.items.count == 4)
             fixture.clock.advance(by: 60)
             now = fixture.clock.now
-            #expect(try await anaPage(store, app: app, renderer: renderer).page.items.map(\.title) == ["held", "fresh"])
+            #expect(try await anaPage(store, app: app, renderer: renderer).page.items.map(\.title) == ["held", "fresh", "unread"])
 
             // Erased: nothing of hers is answered any more.
             _ = try await anaPage(store, app: app, renderer: renderer)
@@ -163,42 +172,68 @@ struct InboxPageTests {
 
     private let app = AppID.generate()
 
-    @Test("A read begun before a change committed does not keep its page; one begun after does")
-    func racingReadIsNotKept() {
+    @Test("A read begun before the customer's change committed does not keep its page; one begun after does; others' changes do not matter")
+    func racingReadIsNotKept() throws {
         let pages = InboxPages()
         let owner = AppUser(app: app, user: ana)
-        let query = InboxPages.Query(InboxQuery())
-        let before = pages.generation()
+        let query = InboxQuery()
+        let before = pages.generation(of: owner)
         pages.forget([owner])  // Ana's item changes while her page is read
-        pages.keep([1], of: owner, query: query, validUntil: nil, readIn: before)
+        pages.keep(ByteBuffer(bytes: [1]), of: owner, query: query, validUntil: nil, readIn: before)
         #expect(pages.page(of: owner, query: query, now: 0) == nil)
 
-        pages.keep([2], of: owner, query: query, validUntil: nil, readIn: pages.generation())
-        #expect(pages.page(of: owner, query: query, now: 0) == [2])
+        pages.keep(ByteBuffer(bytes: [2]), of: owner, query: query, validUntil: nil, readIn: pages.generation(of: owner))
+        #expect(pages.page(of: owner, query: query, now: 0) == ByteBuffer(bytes: [2]))
+
+        // Someone else's change (a customer of another generation slot) while Ana's page is read.
+        let other = try #require((0..<100).lazy.map { AppUser(app: app, user: UserID(rawValue: "c\($0)")!) }
+            .first { InboxPages.slot(of: $0) != InboxPages.slot(of: owner) })
+        pages.forget([owner])
+        let during = pages.generation(of: owner)
+        pages.forget([other])
+        pages.keep(ByteBuffer(bytes: [3]), of: owner, query: query, validUntil: nil, readIn: during)
+        #expect(pages.page(of: owner, query: query, now: 0) == ByteBuffer(bytes: [3]))
+        // Everything forgotten (a row that named no customer) stops every read under way.
+        let beforeAll = pages.generation(of: owner)
+        pages.forgetAll()
+        pages.keep(ByteBuffer(bytes: [4]), of: owner, query: query, validUntil: nil, readIn: beforeAll)
+        #expect(pages.page(of: owner, query: query, now: 0) == nil)
     }
 
-    @Test("A page is answered only before its first expiry, and only for its own query")
+    @Test("A page is answered only before its first expiry (then dropped), only for its own query, and only for first pages")
     func expiryAndQuery() {
         let pages = InboxPages()
         let owner = AppUser(app: app, user: ana)
-        let first = InboxPages.Query(InboxQuery())
-        pages.keep([1], of: owner, query: first, validUntil: 1_000, readIn: pages.generation())
-        #expect(pages.page(of: owner, query: first, now: 999) == [1])
-        #expect(pages.page(of: owner, query: first, now: 1_000) == nil)
-        #expect(pages.page(of: owner, query: InboxPages.Query(InboxQuery(state: .unread)), now: 0) == nil)
-        #expect(pages.page(of: owner, query: InboxPages.Query(InboxQuery(limit: 10)), now: 0) == nil)
+        let first = InboxQuery()
+        pages.keep(ByteBuffer(bytes: [1]), of: owner, query: first, validUntil: 1_000, readIn: pages.generation(of: owner))
+        #expect(pages.page(of: owner, query: first, now: 999) == ByteBuffer(bytes: [1]))
+        #expect(pages.page(of: owner, query: InboxQuery(state: .unread), now: 0) == nil)
+        #expect(pages.page(of: owner, query: InboxQuery(limit: 10), now: 0) == nil)
         #expect(pages.page(of: AppUser(app: app, user: ben), query: first, now: 0) == nil)
+        #expect(pages.page(of: owner, query: first, now: 1_000) == nil)
+        #expect(pages.keptBytes == 0, "the expired page's opened content is not held")
+
+        let after = InboxQuery(cursor: InboxQuery.Cursor(createdAt: 1, position: 1))
+        pages.keep(ByteBuffer(bytes: [5]), of: owner, query: after, validUntil: nil, readIn: pages.generation(of: owner))
+        #expect(pages.page(of: owner, query: after, now: 0) == nil && pages.keptBytes == 0)
     }
 
-    @Test("Past its limit in bytes the cache starts again rather than growing")
+    @Test("Past its limit in bytes, or a customer's number of pages, the cache starts again rather than growing")
     func bounded() {
-        let pages = InboxPages(limit: 10)
-        let query = InboxPages.Query(InboxQuery())
+        let cost = 4 + InboxPages.overhead
+        let pages = InboxPages(limit: 2 * cost + 1)
+        let query = InboxQuery()
         let users = ["a", "b", "c"].map { AppUser(app: app, user: UserID(rawValue: $0)!) }
-        for user in users { pages.keep([UInt8](repeating: 0, count: 4), of: user, query: query, validUntil: nil, readIn: pages.generation()) }
+        for user in users { pages.keep(ByteBuffer(repeating: 0, count: 4), of: user, query: query, validUntil: nil, readIn: pages.generation(of: user)) }
         #expect(pages.page(of: users[2], query: query, now: 0) != nil && pages.page(of: users[0], query: query, now: 0) == nil)
-        #expect(pages.keptBytes == 4)
-        pages.keep([UInt8](repeating: 0, count: 11), of: users[0], query: query, validUntil: nil, readIn: pages.generation())
-        #expect(pages.page(of: users[0], query: query, now: 0) == nil && pages.keptBytes == 4)
+        #expect(pages.keptBytes == cost)
+        pages.keep(ByteBuffer(repeating: 0, count: 2 * cost), of: users[0], query: query, validUntil: nil, readIn: pages.generation(of: users[0]))
+        #expect(pages.page(of: users[0], query: query, now: 0) == nil && pages.keptBytes == cost)
+
+        let many = InboxPages()
+        let queries = (1...InboxPages.perCustomer + 1).map { InboxQuery(limit: $0) }
+        for query in queries { many.keep(ByteBuffer(bytes: [1]), of: users[0], query: query, validUntil: nil, readIn: many.generation(of: users[0])) }
+        #expect(many.page(of: users[0], query: queries.last!, now: 0) == ByteBuffer(bytes: [1]) && many.page(of: users[0], query: queries[0], now: 0) == nil)
+        #expect(many.keptBytes == 1 + InboxPages.overhead)
     }
 }

@@ -1,5 +1,5 @@
 /// The filters and page of `GET /v1/me/inbox`.
-public struct InboxQuery: Equatable, Sendable {
+public struct InboxQuery: Hashable, Sendable {
     public enum State: String, Sendable {
         /// Everything not archived (the default).
         case all
@@ -9,7 +9,7 @@ public struct InboxQuery: Equatable, Sendable {
     }
 
     /// Where the previous page ended: the item's position in the inbox order.
-    public struct Cursor: Equatable, Sendable {
+    public struct Cursor: Hashable, Sendable {
         public var createdAt: Int64
         public var position: Int64
 

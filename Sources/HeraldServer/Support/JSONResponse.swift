@@ -21,7 +21,12 @@ enum JSONResponse {
 
     /// JSON that is written already (a history page from the store: `HistoryPageWriter`, `RecentMessages`).
     static func make(json: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json)))
+        make(json: ByteBuffer(bytes: json), status: status)
+    }
+
+    /// JSON in a buffer, sent as it is (an inbox page the store kept is shared, not copied).
+    static func make(json: ByteBuffer, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: json))
     }
 }
 

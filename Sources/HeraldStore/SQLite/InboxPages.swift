@@ -1,10 +1,13 @@
 import GRDB
 import HeraldCore
+import NIOCore
 import Synchronization
 
-/// Inbox pages as their responses' JSON, kept per customer so that the next `GET /v1/me/inbox` of
-/// the same customer costs no database read, no opening and no signing (issue 20: an app asks for its
-/// first page each time it comes to the foreground, reconnects or is pulled to refresh).
+/// Customers' first inbox pages as their responses' JSON, kept so that the next `GET /v1/me/inbox`
+/// of the same customer costs no database read, no opening and no signing (issue 20: an app asks for
+/// its first page each time it comes to the foreground, reconnects or is pulled to refresh). Pages
+/// after a cursor are read each time: they are rarely asked twice, and a customer cycling cursors must
+/// not fill the cache.
 ///
 /// A kept page is exactly what the database would give, because it is forgotten the moment anything
 /// it was made from changes:
@@ -13,116 +16,141 @@ import Synchronization
 ///   signed, released from quiet hours, deleted by retention or erasure). Temporary triggers on the
 ///   writer connection call `herald_inbox_changed(app, user)` for every row inserted, updated or
 ///   deleted, foreign-key cascades included, and when the transaction commits, those customers' pages
-///   are forgotten, before the write returns to its caller. A customer's page outlives changes to
-///   everyone else's inbox: a fan-out to a segment forgets only the pages of its recipients.
+///   are forgotten, before the write returns to its caller. A fan-out to a segment forgets only its
+///   recipients' pages, and other customers' reads meanwhile are still kept.
 /// - **Time.** A page is kept until the first of the customer's visible items expires (it leaves the
 ///   list and the unread count), read from the database with the page.
-/// - **A read that raced with a change** never puts an old page back: each forgetting starts a new
-///   generation, and a page is kept only under the generation its read began in.
+/// - **A read that raced with a change** never puts an old page back: each customer has a generation
+///   (one of `slots` counters, chosen by a hash), advanced as their pages are forgotten, and a page is
+///   kept only under the generation its read began in.
 ///
 /// Correct because this process is the database's only writer (the data directory's lock, as for
 /// `ObservedTableCache`); the CLI commands that open a live server's database never write inbox items.
 /// A row changed by someone writing the file behind Herald's back is not seen until the customer's
 /// next change: such a row is never shown from memory that it was not shown from the database before.
 ///
-/// Bounded by bytes (64 MiB by default, about 1,400 first pages of 50 signed items); past that it
-/// starts again empty. The pages hold opened content in memory, like `RecentMessages`
-/// (`docs/security.md`, "What is in clear in memory").
+/// Bounded by bytes (64 MiB by default, about 1,400 first pages of 50 signed items; each page counts
+/// `overhead` more for its entry) and by `perCustomer` pages a customer; past the bound it starts
+/// again empty. The pages hold opened content in memory, like `RecentMessages` (`docs/security.md`).
 final class InboxPages: Sendable {
-    /// What a page answers: everything of `InboxQuery`, the cursor as its two numbers.
-    struct Query: Hashable, Sendable {
-        var cursorCreatedAt: Int64?
-        var cursorPosition: Int64?
-        var limit: Int
-        var category: NotificationCategory?
-        var state: InboxQuery.State
-
-        init(_ query: InboxQuery) {
-            cursorCreatedAt = query.cursor?.createdAt
-            cursorPosition = query.cursor?.position
-            limit = query.limit
-            category = query.category
-            state = query.state
-        }
+    /// Where a read began: the cache's epoch and the customer's generation.
+    struct Generation: Equatable, Sendable {
+        fileprivate var epoch: UInt64
+        fileprivate var customer: UInt64
     }
 
     private struct Page {
-        var json: [UInt8]
+        /// Shared with every response that sends it (a `ByteBuffer` is copied only when written to).
+        var json: ByteBuffer
         /// The first expiry (milliseconds) among the customer's visible items, when one expires.
         var validUntil: Int64?
     }
 
     private struct State {
-        var generation: UInt64 = 0
-        var pages: [AppUser: [Query: Page]] = [:]
+        /// Advanced when everything is forgotten.
+        var epoch: UInt64 = 0
+        /// Customers' generations, by `slot(of:)`.
+        var generations: [UInt64]
+        var pages: [AppUser: [InboxQuery: Page]] = [:]
         var bytes = 0
-        /// The customers whose items the writer's current transaction changed.
-        var changed: Set<AppUser> = []
-        /// It changed a row whose app or user is not an id of Herald's: every page goes.
-        var changedUnknown = false
+    }
+
+    /// What the writer's current transaction changed (kept apart from `State`: the triggers run for
+    /// every row of a fan-out, and must not take the lock that page reads take).
+    private struct Changes {
+        var customers: Set<AppUser> = []
+        /// A row whose app or user is not an id of Herald's: every page goes.
+        var unknown = false
     }
 
     /// Past this many bytes of pages in all, the cache starts again empty.
     let limit: Int
-    private let state = Mutex(State())
+    /// What a kept page counts beyond its bytes (its entry, key and array header).
+    static let overhead = 256
+    /// At most this many pages (queries) a customer.
+    static let perCustomer = 8
+    private static let slots = 4_096
+    private let state = Mutex(State(generations: Array(repeating: 0, count: InboxPages.slots)))
+    private let changes = Mutex(Changes())
 
     init(limit: Int = 64 << 20) {
         precondition(limit > 0)
         self.limit = limit
     }
 
+    static func slot(of customer: AppUser) -> Int {
+        Int(UInt(bitPattern: customer.hashValue) % UInt(slots))
+    }
+
+    /// Whether a page for this query is kept at all (first pages only).
+    static func keeps(_ query: InboxQuery) -> Bool { query.cursor == nil }
+
     /// The page kept for this query, if nothing it was made from changed and none of its items expired
-    /// by `now` (milliseconds).
-    func page(of user: AppUser, query: Query, now: Int64) -> [UInt8]? {
+    /// by `now` (milliseconds). An expired page is dropped here.
+    func page(of customer: AppUser, query: InboxQuery, now: Int64) -> ByteBuffer? {
         state.withLock { state in
-            guard let page = state.pages[user]?[query] else { return nil }
-            if let validUntil = page.validUntil, now >= validUntil { return nil }
+            guard let page = state.pages[customer]?[query] else { return nil }
+            if let validUntil = page.validUntil, now >= validUntil {
+                state.pages[customer]?[query] = nil
+                state.bytes -= Self.cost(page)
+                return nil
+            }
             return page.json
         }
     }
 
-    /// The generation a read starts in (take it before the read's first statement); pass it to `keep`.
-    func generation() -> UInt64 {
-        state.withLock { $0.generation }
+    /// The generation a read of the customer's page starts in (take it before the read's first
+    /// statement); pass it to `keep`.
+    func generation(of customer: AppUser) -> Generation {
+        state.withLock { Generation(epoch: $0.epoch, customer: $0.generations[Self.slot(of: customer)]) }
     }
 
-    /// Keeps a page, unless a change was committed since its read began.
-    func keep(_ json: [UInt8], of user: AppUser, query: Query, validUntil: Int64?, readIn generation: UInt64) {
-        guard json.count <= limit else { return }
+    /// Keeps a page, unless the customer's pages were forgotten since its read began.
+    func keep(_ json: ByteBuffer, of customer: AppUser, query: InboxQuery, validUntil: Int64?, readIn generation: Generation) {
+        guard Self.keeps(query) else { return }
+        let page = Page(json: json, validUntil: validUntil)
+        let cost = Self.cost(page)
+        guard cost <= limit else { return }
         state.withLock { state in
-            guard state.generation == generation else { return }
-            if let replaced = state.pages[user]?[query] { state.bytes -= replaced.json.count }
-            if state.bytes + json.count > limit {
+            guard generation == Generation(epoch: state.epoch, customer: state.generations[Self.slot(of: customer)]) else { return }
+            var pages = state.pages.removeValue(forKey: customer) ?? [:]
+            state.bytes -= pages.values.reduce(0) { $0 + Self.cost($1) }
+            if pages.count >= Self.perCustomer, pages[query] == nil { pages.removeAll() }
+            pages[query] = page
+            let customerCost = pages.values.reduce(0) { $0 + Self.cost($1) }
+            if state.bytes + customerCost > limit {
                 state.pages.removeAll()
                 state.bytes = 0
             }
-            state.pages[user, default: [:]][query] = Page(json: json, validUntil: validUntil)
-            state.bytes += json.count
+            state.pages[customer] = pages
+            state.bytes += customerCost
         }
     }
 
-    /// Forgets the customers' pages and starts a new generation.
-    func forget(_ users: some Sequence<AppUser>) {
+    /// Forgets the customers' pages and advances their generations.
+    func forget(_ customers: some Sequence<AppUser>) {
         state.withLock { state in
-            state.generation &+= 1
-            for user in users {
-                guard let pages = state.pages.removeValue(forKey: user) else { continue }
-                state.bytes -= pages.values.reduce(0) { $0 + $1.json.count }
+            for customer in customers {
+                state.generations[Self.slot(of: customer)] &+= 1
+                guard let pages = state.pages.removeValue(forKey: customer) else { continue }
+                state.bytes -= pages.values.reduce(0) { $0 + Self.cost($1) }
             }
         }
     }
 
-    /// Forgets every page and starts a new generation.
+    /// Forgets every page and starts a new epoch.
     func forgetAll() {
         state.withLock { state in
-            state.generation &+= 1
+            state.epoch &+= 1
             state.pages.removeAll()
             state.bytes = 0
         }
     }
 
-    /// How many bytes of pages are kept (for tests).
+    /// How many bytes the kept pages count (for tests).
     var keptBytes: Int { state.withLock { $0.bytes } }
+
+    private static func cost(_ page: Page) -> Int { page.json.readableBytes + overhead }
 
     // MARK: the writer's side
 
@@ -135,10 +163,9 @@ final class InboxPages: Sendable {
         db.add(
             function: DatabaseFunction(Self.functionName, argumentCount: 2, pure: false) { [self] values in
                 if let app = AppID.fromDatabaseValue(values[0]), let user = UserID.fromDatabaseValue(values[1]) {
-                    state.withLock { _ = $0.changed.insert(AppUser(app: app, user: user)) }
+                    self.changes.withLock { _ = $0.customers.insert(AppUser(app: app, user: user)) }
                 } else {
-                    // Not Herald's ids: nobody's page can be told apart, so none is kept.
-                    state.withLock { $0.changedUnknown = true }
+                    self.changes.withLock { $0.unknown = true }
                 }
                 return nil
             })
@@ -158,36 +185,29 @@ final class InboxPages: Sendable {
     /// triggers named during it.
     var watch: some TransactionObserver { Watch(pages: self) }
 
+    /// Observes no events (GRDB tells every observer of each commit and rollback anyway): the triggers
+    /// say who changed, so GRDB builds no event for each row of a fan-out.
     private final class Watch: TransactionObserver, Sendable {
         let pages: InboxPages
         init(pages: InboxPages) { self.pages = pages }
 
-        func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { eventKind.tableName.lowercased() == "inboxitem" }
+        func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { false }
         func databaseDidChange(with event: DatabaseEvent) {}
 
         func databaseDidCommit(_ db: Database) {
-            pages.state.withLock { state in
-                guard !state.changed.isEmpty || state.changedUnknown else { return }
-                state.generation &+= 1
-                if state.changedUnknown {
-                    state.pages.removeAll()
-                    state.bytes = 0
-                } else {
-                    for user in state.changed {
-                        guard let pages = state.pages.removeValue(forKey: user) else { continue }
-                        state.bytes -= pages.values.reduce(0) { $0 + $1.json.count }
-                    }
-                }
-                state.changed.removeAll(keepingCapacity: true)
-                state.changedUnknown = false
+            let changed = pages.changes.withLock { changes in
+                defer { changes = Changes() }
+                return changes
+            }
+            if changed.unknown {
+                pages.forgetAll()
+            } else if !changed.customers.isEmpty {
+                pages.forget(changed.customers)
             }
         }
 
         func databaseDidRollback(_ db: Database) {
-            pages.state.withLock { state in
-                state.changed.removeAll(keepingCapacity: true)
-                state.changedUnknown = false
-            }
+            pages.changes.withLock { $0 = Changes() }
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 public import HeraldCore
+public import NIOCore
 
 extension SQLiteStore {
     /// Items the user can see at `now`: released and not expired.
@@ -20,28 +21,28 @@ extension SQLiteStore {
     /// nothing (every page after a customer's first) never waits for the writer: it used to be a write
     /// transaction, queued behind every commit of every channel (issue 20).
     public func inbox(of user: UserID, in app: AppID, query: InboxQuery) async throws -> InboxPage {
-        try await readInbox(of: user, in: app, query: query).page
+        try await readInbox(of: user, in: app, query: query, readingExpiry: false).page
     }
 
-    /// Answered from `inboxPages` when the customer's items have not changed since the same query was
-    /// answered; otherwise read, written by `render`, and kept when the read changed nothing (a page that
-    /// marked items delivered, or whose items `render` signed, is read again next time, then kept).
+    /// Answered from `inboxPages` when the customer's items have not changed since the same first page
+    /// was answered; otherwise read, written by `render`, and kept when the read changed nothing (a page
+    /// that marked items delivered, or whose items `render` signed, is read again next time, then kept).
     public func inboxPage(
         of user: UserID, in app: AppID, query: InboxQuery, render: @Sendable (InboxPage) async throws -> [UInt8]
-    ) async throws -> [UInt8] {
-        let owner = AppUser(app: app, user: user)
-        let key = InboxPages.Query(query)
-        if let kept = inboxPages.page(of: owner, query: key, now: nowMilliseconds()) { return kept }
-        let generation = inboxPages.generation()
-        let (page, validUntil) = try await readInbox(of: user, in: app, query: query)
-        let json = try await render(page)
-        inboxPages.keep(json, of: owner, query: key, validUntil: validUntil, readIn: generation)
+    ) async throws -> ByteBuffer {
+        guard InboxPages.keeps(query) else { return ByteBuffer(bytes: try await render(try await inbox(of: user, in: app, query: query))) }
+        let customer = AppUser(app: app, user: user)
+        if let kept = inboxPages.page(of: customer, query: query, now: nowMilliseconds()) { return kept }
+        let generation = inboxPages.generation(of: customer)
+        let (page, validUntil) = try await readInbox(of: user, in: app, query: query, readingExpiry: true)
+        let json = ByteBuffer(bytes: try await render(page))
+        inboxPages.keep(json, of: customer, query: query, validUntil: validUntil, readIn: generation)
         return json
     }
 
-    /// The page, and the first expiry (milliseconds) among the user's visible items: until then, and
-    /// while none of their items changes, the same query gives the same page.
-    private func readInbox(of user: UserID, in app: AppID, query: InboxQuery) async throws -> (page: InboxPage, validUntil: Int64?) {
+    /// The page and, when `readingExpiry`, the first expiry (milliseconds) among the user's visible
+    /// items: until then, and while none of their items changes, the same query gives the same page.
+    private func readInbox(of user: UserID, in app: AppID, query: InboxQuery, readingExpiry: Bool) async throws -> (page: InboxPage, validUntil: Int64?) {
         let now = nowMilliseconds()
         let (page, undelivered, validUntil) = try await pool.read { db in
             var request = Self.visibleItems(of: user, in: app, now: now)
@@ -66,7 +67,7 @@ extension SQLiteStore {
             let page = InboxPage(
                 items: try records.map { try $0.item(keys: keys, shared: shared, tagger: tagger) }, nextCursor: hasMore ? records.last?.cursor.token : nil,
                 unreadCount: try Self.unreadCount(of: user, in: app, now: now, db: db))
-            let validUntil = try Int64.fetchOne(
+            let validUntil = try !readingExpiry ? nil : Int64.fetchOne(
                 db.cachedStatement(
                     sql: "SELECT MIN(expiresAt) FROM inboxItem WHERE appID = ? AND userID = ? AND releasedAt IS NOT NULL AND expiresAt > ?"),
                 arguments: [app, user, now])

@@ -2,14 +2,17 @@ import Foundation
 import HeraldCore
 import HeraldStore
 import HeraldLoopback
+import Histogram
 import NIOCore
 
 /// `GET /v1/me/inbox` pages of 50, each from a random one of `users` customers with `items` broadcasts
-/// in their inbox, from `clients` concurrent HTTP clients for `duration`. The broadcasts are written
-/// through the store before the server starts (shared content, one reference per customer, as a
-/// fan-out writes them). Every customer's first page is read once before the clock starts (that read
-/// signs the page's items, once: its rate is reported apart); every page measured is checked: 50 items,
-/// newest first, each signed.
+/// in their inbox, from `clients` concurrent HTTP clients for `duration`: first pages (what an app
+/// opens, which the SQLite store keeps in memory), then, for `duration` again, each customer's second
+/// page (after a cursor, read from the database each time). The broadcasts are written through the
+/// store before the server starts (shared content, one reference per customer, as a fan-out writes
+/// them). Both pages of every customer are read once before the clock starts (that read signs the
+/// pages' items, once: its rate is reported apart); every page measured is checked: 50 items, newest
+/// first, each signed.
 struct InboxPageScenario {
     let users: Int
     let items: Int
@@ -73,44 +76,80 @@ struct InboxPageScenario {
     private func measure(target: BenchTarget, api: BenchAPI, fsync: Double) async throws -> BenchResult {
         var tokens: [String] = []
         for index in 0..<users { tokens.append(try await api.token(api.user("i\(index)"))) }
-        let shared = tokens
         let pageSize = min(50, items)
-        // Every first page read once: it signs its items (each broadcast item is signed when first shown).
+        let olderSize = min(50, items - pageSize)
+        // Every first page read once: it signs its items (each broadcast item is signed when first shown),
+        // and gives the cursor of the customer's second page, which is then read once too.
         let warmStarted = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        let cursors = try await withThrowingTaskGroup(of: [(Int, String)].self) { group in
             for client in 0..<clients {
-                group.addTask {
+                group.addTask { [tokens] in
                     let connection = try await BenchHTTPConnection.connect(host: target.host, port: target.port)
                     defer { connection.close() }
-                    for index in stride(from: client, to: users, by: clients) { try await page(for: shared[index], on: connection, expected: pageSize) }
+                    var cursors: [(Int, String)] = []
+                    for index in stride(from: client, to: users, by: clients) {
+                        let cursor = try await page(for: tokens[index], cursor: nil, on: connection, expected: pageSize).cursor
+                        guard olderSize > 0 else { continue }
+                        guard let cursor else { throw LatencyScenario.Failure(description: "a first inbox page has no next cursor") }
+                        _ = try await page(for: tokens[index], cursor: cursor, on: connection, expected: olderSize)
+                        cursors.append((index, cursor))
+                    }
+                    return cursors
                 }
             }
-            try await group.waitForAll()
+            return try await group.reduce(into: [Int: String]()) { all, found in for (index, cursor) in found { all[index] = cursor } }
         }
         let warmSeconds = (ContinuousClock.now - warmStarted).seconds
+        let shared = tokens
 
-        let recorder = LatencyScenario.Recorder()
+        // First pages: what an app asks for when it opens (the server may answer them from memory).
         let serverCPUBefore = target.usage()
         let ownCPUBefore = ProcessUsage.ownCPUSeconds()
-        let started = ContinuousClock.now
-        let pages = try await BenchServer.timedRequests(clients: clients, to: target, for: duration, recorder: recorder) { connection in
-            try await page(for: shared.randomElement()!, on: connection, expected: pageSize)
+        let first = try await phase(target: target) { (connection: BenchHTTPConnection) -> Duration in
+            try await page(for: shared.randomElement()!, cursor: nil, on: connection, expected: pageSize).took
         }
-        let elapsed = ContinuousClock.now - started
-        let ownCPU = ProcessUsage.ownCPUSeconds() - ownCPUBefore
+        let cpu = target.cpuFigures(since: serverCPUBefore, bench: ProcessUsage.ownCPUSeconds() - ownCPUBefore)
+        // Older pages, after a cursor: read from the database each time.
+        var older: (rate: Double, latencies: Histogram<UInt64>)?
+        var olderCPU: [(String, Double)] = []
+        if olderSize > 0 {
+            let olderCPUBefore = target.usage()
+            let olderOwnBefore = ProcessUsage.ownCPUSeconds()
+            older = try await phase(target: target) { [cursors] (connection: BenchHTTPConnection) -> Duration in
+                let index = Int.random(in: 0..<users)
+                return try await page(for: shared[index], cursor: cursors[index], on: connection, expected: olderSize).took
+            }
+            olderCPU = target.cpuFigures(since: olderCPUBefore, bench: ProcessUsage.ownCPUSeconds() - olderOwnBefore).map { ("older_" + $0.0, $0.1) }
+        }
+        let firstReads = Double(users * (olderSize > 0 ? 2 : 1)) / warmSeconds
+        var figures: [(String, Double)] = [("pages_per_second", first.rate)]
+        if let older { figures.append(("older_pages_per_second", older.rate)) }
+        figures += [("first_read_pages_per_second", firstReads), ("fsync_p50_ms", fsync)]
+        figures += BenchResult.latencies("page", first.latencies)
+        if let older { figures += BenchResult.latencies("older_page", older.latencies) }
+        figures += cpu + olderCPU
         return BenchResult(
             scenario: "inbox",
-            parameters: [("users", "\(users)"), ("items_each", "\(items)"), ("page", "\(pageSize)"), ("clients", "\(clients)"), ("pages", "\(pages)"), ("build", PushScenario.build)],
-            figures: [("pages_per_second", Double(pages) / elapsed.seconds), ("first_read_pages_per_second", Double(users) / warmSeconds), ("fsync_p50_ms", fsync)]
-                + BenchResult.latencies("page", recorder.histograms.ack) + target.cpuFigures(since: serverCPUBefore, bench: ownCPU))
+            parameters: [("users", "\(users)"), ("items_each", "\(items)"), ("page", "\(pageSize)"), ("clients", "\(clients)"), ("build", PushScenario.build)],
+            figures: figures)
+    }
+
+    /// Pages from `clients` connections for `duration`: their rate and latencies.
+    private func phase(
+        target: BenchTarget, _ request: @escaping @Sendable (BenchHTTPConnection) async throws -> Duration
+    ) async throws -> (rate: Double, latencies: Histogram<UInt64>) {
+        let recorder = LatencyScenario.Recorder()
+        let started = ContinuousClock.now
+        let pages = try await BenchServer.timedRequests(clients: clients, to: target, for: duration, recorder: recorder, request)
+        return (Double(pages) / (ContinuousClock.now - started).seconds, recorder.histograms.ack)
     }
 
     /// One page of the customer's inbox, checked: `expected` items, newest first, each signed; the
-    /// time to its response (the check is not timed).
-    @discardableResult
-    private func page(for token: String, on connection: BenchHTTPConnection, expected: Int) async throws -> Duration {
+    /// time to its response (the check is not timed) and the page's next cursor.
+    private func page(for token: String, cursor: String?, on connection: BenchHTTPConnection, expected: Int) async throws -> (took: Duration, cursor: String?) {
         let sent = ContinuousClock.now
-        let response = try await connection.get("/v1/me/inbox?limit=\(expected)", headers: [("Authorization", "Bearer \(token)")])
+        let path = "/v1/me/inbox?limit=\(expected)" + (cursor.map { "&cursor=\($0)" } ?? "")
+        let response = try await connection.get(path, headers: [("Authorization", "Bearer \(token)")])
         let took = ContinuousClock.now - sent
         // RFC 3339 times of one form sort as text.
         let created = PageScan.strings("createdAt", in: response.body)
@@ -120,6 +159,6 @@ struct InboxPageScenario {
         else {
             throw LatencyScenario.Failure(description: "an inbox page is wrong: status \(response.status.code), \(created.count) items")
         }
-        return took
+        return (took, PageScan.strings("nextCursor", in: response.body).first.map(String.init))
     }
 }
