@@ -12,8 +12,9 @@ public struct Segment: Codable, Equatable, Sendable {
         self.metadata.allSatisfy { key, value in metadata[key] == value }
     }
 
-    static func read(_ value: JSONValue, into reader: inout ObjectReader) -> Segment? {
-        guard var fields = try? ObjectReader(value, path: "segment.") else {
+    /// - Parameter path: where the segment is in the request, for the problems its members name.
+    static func read(_ value: JSONValue, into reader: inout ObjectReader, path: String = "segment.") -> Segment? {
+        guard var fields = try? ObjectReader(value, path: path) else {
             reader.report("segment", .wrongType, detail: "expected an object")
             return nil
         }

@@ -42,6 +42,8 @@ public enum Limits {
     public static let bodyCharacters = 4_000
     /// Largest template source (title, body and every localization together).
     public static let templateBytes = 32 * 1024
+    /// Largest journey declaration (`PUT /v1/journeys/{key}`), as sent.
+    public static let journeyBytes = 64 * 1024
     /// Largest `variables` object of a send, as compact JSON.
     public static let variablesBytes = 16 * 1024
     /// Most elements of an array in `variables` (a section renders once per element).
