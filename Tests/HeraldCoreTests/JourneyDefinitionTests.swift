@@ -153,7 +153,12 @@ struct JourneyDefinitionTests {
             case 1:
                 let targets = random.next() % 2 == 0 ? #""then": "\#(target(&random))""# : #""then": "\#(target(&random))", "else": "\#(target(&random))""#
                 return #"{"id": "s\#(index)", "branch": {"if": {"exists": "event.name"}, \#(targets)}}"#
-            case 2: return #"{"id": "s\#(index)", "waitFor": {"event": "e", "timeout": "1h", "onTimeout": "\#(target(&random))"}\#(next)}"#
+            case 2:
+                let onTimeout = random.next() % 2 == 0 ? #", "onTimeout": "\#(target(&random))""# : ""
+                // An item of an earlier step, mostly: the ones a journey can wait for.
+                let earlier = index > 0 && random.next() % 4 != 0 ? "s\(random.next() % UInt64(index))" : target(&random)
+                let what = random.next() % 2 == 0 ? #""event": "e""# : #""item": "\#(earlier)", "state": "read""#
+                return #"{"id": "s\#(index)", "waitFor": {\#(what), "timeout": "1h"\#(onTimeout)}\#(next)}"#
             case 3: return #"{"id": "s\#(index)", "exit": {}}"#
             default: return #"{"id": "s\#(index)", "wait": {"duration": "1h"}\#(next)}"#
             }
@@ -175,10 +180,23 @@ struct JourneyDefinitionTests {
         return reached.count == edges.count
     }
 
-    @Test("Generated step graphs: accepted exactly when every step is reachable and none loops")
+    /// Whether every path from the first step to `wait` goes through `sender`: with `sender` taken out,
+    /// `wait` cannot be reached (the first step always lies on every path).
+    private static func isOnEveryPath(_ sender: Int, to wait: Int, _ edges: [[Int]]) -> Bool {
+        guard sender != 0 else { return true }
+        var reached: Set<Int> = [0]
+        var frontier = [0]
+        while let step = frontier.popLast() {
+            for next in edges[step] where next != sender && reached.insert(next).inserted { frontier.append(next) }
+        }
+        return !reached.contains(wait)
+    }
+
+    @Test("Generated step graphs: accepted exactly when every step is reachable, none loops, and each item waited for is sent on every path to its wait")
     func generatedGraphs() {
         var accepted = 0
-        for seed in UInt64(0)..<3_000 {
+        var acceptedWithItemWaits = 0
+        for seed in UInt64(0)..<10_000 {
             // Spread over the seed space: neighbouring seeds start Xoshiro on nearly the same numbers.
             var random = Xoshiro(seed: seed &* 0x9E37_79B9_7F4A_7C15)
             let count = 1 + Int(random.next() % 8)
@@ -195,13 +213,24 @@ struct JourneyDefinitionTests {
                 if case .object(let wait)? = step["waitFor"] { return [next, position(wait["onTimeout"]) ?? next].compactMap { $0 } }
                 return [next].compactMap { $0 }
             }
+            // Each wait for an item: the send step it names, on every path to it.
+            let itemWaits: [(wait: Int, sender: Int, isSend: Bool)] = list.enumerated().compactMap { index, item in
+                guard case .object(let step) = item, case .object(let wait)? = step["waitFor"], case .string(let id)? = wait["item"],
+                    let sender = Int(id.dropFirst()), case .object(let named) = list[sender]
+                else { return nil }
+                return (index, sender, named["send"] != nil)
+            }
+            let wellFormed = Self.isWellFormed(edges)
+                && itemWaits.allSatisfy { $0.isSend && $0.sender != $0.wait && Self.isOnEveryPath($0.sender, to: $0.wait, edges) }
             let journey = try? JourneyDefinition(body: Data(body.utf8))
-            #expect((journey != nil) == Self.isWellFormed(edges), "seed \(seed): \(body)")
+            #expect((journey != nil) == wellFormed, "seed \(seed): \(body)")
+            if journey != nil, !itemWaits.isEmpty { acceptedWithItemWaits += 1 }
             if let journey {
                 accepted += 1
                 #expect(journey.steps.indices.map { journey.successors(of: $0).sorted() } == edges.map { $0.sorted() }, "seed \(seed)")
             }
         }
-        #expect(accepted > 300, "the generator reaches accepted journeys (\(accepted) of 3,000)")
+        #expect(accepted > 1_000, "the generator reaches accepted journeys (\(accepted) of 10,000)")
+        #expect(acceptedWithItemWaits > 20, "and accepted ones that wait for an item (\(acceptedWithItemWaits))")
     }
 }

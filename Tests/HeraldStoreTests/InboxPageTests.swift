@@ -230,6 +230,12 @@ struct InboxPageTests {
         pages.keep(ByteBuffer(repeating: 0, count: 2 * cost), of: users[0], query: query, validUntil: nil, readIn: pages.generation(of: users[0]))
         #expect(pages.page(of: users[0], query: query, now: 0) == nil && pages.keptBytes == cost)
 
+        // One customer's pages together past the limit: only the newest stays, the bound holds.
+        let tight = InboxPages(limit: 2 * cost - 1)
+        tight.keep(ByteBuffer(repeating: 0, count: 4), of: users[0], query: InboxQuery(), validUntil: nil, readIn: tight.generation(of: users[0]))
+        tight.keep(ByteBuffer(repeating: 0, count: 4), of: users[0], query: InboxQuery(limit: 10), validUntil: nil, readIn: tight.generation(of: users[0]))
+        #expect(tight.keptBytes == cost && tight.page(of: users[0], query: InboxQuery(limit: 10), now: 0) != nil)
+
         let many = InboxPages()
         let queries = (1...InboxPages.perCustomer + 1).map { InboxQuery(limit: $0) }
         for query in queries { many.keep(ByteBuffer(bytes: [1]), of: users[0], query: query, validUntil: nil, readIn: many.generation(of: users[0])) }

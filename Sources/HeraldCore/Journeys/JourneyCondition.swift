@@ -8,11 +8,12 @@
 /// - `{"all": [c, …]}`, `{"any": [c, …]}` (1 to 16 conditions each), `{"not": c}`;
 /// - `{"exists": path}`: the path names a value (not `null`);
 /// - `{"eq" | "ne" | "lt" | "le" | "gt" | "ge": [path, literal]}` and `{"in": [path, [literal, …]]}`
-///   (at most 32 literals), where a literal is a string (at most 256 characters), a number, a boolean
-///   or `null`.
+///   (at most 32 literals), where a literal is a string (at most 256 bytes of UTF-8), a finite number
+///   or a boolean; `null` is no literal (a value that is `null` is absent: use `exists`).
 ///
-/// Paths are dotted: `event.name`, `event.properties.<key>…`, `user.locale`, `user.timezone`,
-/// `user.metadata.<key>…`, with at most 8 segments of letters, digits, `_` and `-`.
+/// Paths are dotted: `event.name`, `event.occurredAt`, `event.properties.<key>…`, `user.locale`,
+/// `user.timezone`, `user.metadata.<key>…`, at most 8 segments (the root included) of letters, digits,
+/// `_` and `-`.
 ///
 /// Evaluation has no loop, call or recursion the author controls: it is bounded by the budget checked
 /// when the condition is read (at most 8 levels deep and 64 nodes), never by the data. A comparison

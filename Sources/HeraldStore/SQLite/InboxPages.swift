@@ -69,7 +69,7 @@ final class InboxPages: Sendable {
     static let overhead = 256
     /// At most this many pages (queries) a customer.
     static let perCustomer = 8
-    private static let slots = 4_096
+    fileprivate static let slots = 4_096
     private let state = Mutex(State(generations: Array(repeating: 0, count: InboxPages.slots)))
     private let changes = Mutex(Changes())
 
@@ -92,6 +92,7 @@ final class InboxPages: Sendable {
             guard let page = state.pages[customer]?[query] else { return nil }
             if let validUntil = page.validUntil, now >= validUntil {
                 state.pages[customer]?[query] = nil
+                if state.pages[customer]?.isEmpty == true { state.pages[customer] = nil }
                 state.bytes -= Self.cost(page)
                 return nil
             }
@@ -117,7 +118,11 @@ final class InboxPages: Sendable {
             state.bytes -= pages.values.reduce(0) { $0 + Self.cost($1) }
             if pages.count >= Self.perCustomer, pages[query] == nil { pages.removeAll() }
             pages[query] = page
-            let customerCost = pages.values.reduce(0) { $0 + Self.cost($1) }
+            var customerCost = pages.values.reduce(0) { $0 + Self.cost($1) }
+            if customerCost > limit {
+                pages = [query: page]
+                customerCost = cost
+            }
             if state.bytes + customerCost > limit {
                 state.pages.removeAll()
                 state.bytes = 0
@@ -199,7 +204,9 @@ final class InboxPages: Sendable {
                 defer { changes = Changes() }
                 return changes
             }
-            if changed.unknown {
+            // Past one customer a slot, every read under way is refused anyway: forget all at once
+            // rather than hash a fan-out's recipients under the lock page reads take.
+            if changed.unknown || changed.customers.count >= InboxPages.slots {
                 pages.forgetAll()
             } else if !changed.customers.isEmpty {
                 pages.forget(changed.customers)

@@ -5,8 +5,8 @@ import HeraldLoopback
 
 /// One signed notification to `recipients` users' inboxes (a segment send, fanned out in the background:
 /// timed from the POST until its report says `sent`, every item committed), while the `latency`
-/// scenario runs beside it on the same server. Reports the fan-out's time and the latency run's figures
-/// meanwhile; fails unless the report counts every recipient and the latency run got every message
+/// scenario runs beside it on the same server. Reports the fan-out's time, the latency run's figures, and
+/// those of the acks received while the fan-out ran (`latency_during_fanout_…`); fails unless the report counts every recipient and the latency run got every message
 /// exactly once, in order.
 struct InboxFanoutScenario {
     let recipients: Int
@@ -23,7 +23,8 @@ struct InboxFanoutScenario {
                 }
             }
         ) { target, api, fsync in
-            async let beside = latency.measure(target: target, api: api, fsync: fsync)
+            let recorder = LatencyScenario.Recorder(keepsAckTimes: true)
+            async let beside = latency.measure(target: target, api: api, fsync: fsync, recorder: recorder)
             // Let the latency run reach its steady state before the fan-out starts.
             try await Task.sleep(for: .seconds(2))
             let started = ContinuousClock.now
@@ -45,17 +46,23 @@ struct InboxFanoutScenario {
                 // the poll costs the fan-out little and the figure is late by at most that.
                 try await Task.sleep(for: .milliseconds(100))
             }
-            let fanOutSeconds = (ContinuousClock.now - started).seconds
+            let ended = ContinuousClock.now
+            let fanOutSeconds = (ended - started).seconds
             guard case .object(let fields) = try JSONValue.parse(report), case .number(let count)? = fields["recipients"], Int(count) == recipients else {
                 throw LatencyScenario.Failure(description: "the report does not count \(recipients) recipients: \(String(decoding: report, as: UTF8.self))")
             }
             let latencyResult = try await beside
+            // The latency run lasts longer than a 100,000-user fan-out: its figures over the whole run mix
+            // quiet seconds in. These are the acks received while the fan-out ran, alone.
+            let during = recorder.acks(from: started, to: ended)
+            let duringFigures = [("latency_during_fanout_acks", Double(during.totalCount))]
+                + BenchResult.latencies("latency_during_fanout_ack", during)
             return BenchResult(
                 scenario: "inbox-fanout",
                 parameters: [("recipients", "\(recipients)"), ("durability", target.durability), ("build", PushScenario.build)]
                     + latencyResult.parameters.filter { ["pairs", "target_rate_per_second"].contains($0.0) }.map { ("latency_" + $0.0, $0.1) },
                 figures: [("fanout_seconds", fanOutSeconds), ("items_per_second", Double(recipients) / fanOutSeconds)]
-                    + latencyResult.figures.map { ($0.0.hasPrefix("fsync") ? $0.0 : "latency_" + $0.0, $0.1) })
+                    + latencyResult.figures.map { ($0.0.hasPrefix("fsync") ? $0.0 : "latency_" + $0.0, $0.1) } + duringFigures)
         }
     }
 

@@ -28,9 +28,30 @@ struct LatencyScenario {
     /// Latencies in microseconds, shared by every connection's reader.
     final class Recorder: Sendable {
         private let state = Mutex((ack: Histogram<UInt64>(highestTrackableValue: 60_000_000), delivery: Histogram<UInt64>(highestTrackableValue: 60_000_000)))
-        func ack(_ microseconds: UInt64) { state.withLock { _ = $0.ack.record(microseconds) } }
+        /// Each ack's time (nanoseconds from `origin`) and latency, when `keepsAckTimes`: for the figures of
+        /// a window within the run (`inbox-fanout`: the acks while the fan-out ran, not the whole run).
+        private let ackTimes = Mutex<[(at: Int64, microseconds: UInt64)]>([])
+        let keepsAckTimes: Bool
+
+        init(keepsAckTimes: Bool = false) { self.keepsAckTimes = keepsAckTimes }
+
+        func ack(_ microseconds: UInt64) {
+            state.withLock { _ = $0.ack.record(microseconds) }
+            if keepsAckTimes {
+                let at = LatencyScenario.nanos(at: .now)
+                ackTimes.withLock { $0.append((at, microseconds)) }
+            }
+        }
         func delivery(_ microseconds: UInt64) { state.withLock { _ = $0.delivery.record(microseconds) } }
         var histograms: (ack: Histogram<UInt64>, delivery: Histogram<UInt64>) { state.withLock { $0 } }
+
+        /// The acks received between `start` and `end` (and how many).
+        func acks(from start: ContinuousClock.Instant, to end: ContinuousClock.Instant) -> Histogram<UInt64> {
+            let (from, to) = (LatencyScenario.nanos(at: start), LatencyScenario.nanos(at: end))
+            var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000)
+            for sample in ackTimes.withLock({ $0 }) where (from...to).contains(sample.at) { _ = histogram.record(sample.microseconds) }
+            return histogram
+        }
     }
 
     /// What one receiver saw: seqs in arrival order.
@@ -52,11 +73,11 @@ struct LatencyScenario {
         try await server.session { target, api, fsync in try await measure(target: target, api: api, fsync: fsync) }
     }
 
-    func measure(target: BenchTarget, api: BenchAPI, fsync: Double) async throws -> BenchResult {
+    /// - Parameter recorder: where the latencies go (one of the caller's, to read a window of them after).
+    func measure(target: BenchTarget, api: BenchAPI, fsync: Double, recorder: Recorder = Recorder()) async throws -> BenchResult {
         let conversations = try await api.directPairs(pairs)
         let perSender = max(1, rate * Int(duration.components.seconds) / pairs)
         let interval = Duration.nanoseconds(Int64(1_000_000_000) * Int64(pairs) / Int64(rate))
-        let recorder = Recorder()
         let received = (0..<pairs).map { _ in Received() }
         let issued = try await api.tokens(for: conversations)
         var serverCPUBefore: ServerUsage?
