@@ -437,17 +437,17 @@ public struct JourneyDefinition: Equatable, Sendable {
         // the first step to this one goes through, itself included.
         var dominators = [UInt64](repeating: ~0, count: steps.count)
         dominators[0] = 1
+        // Each step's set is final once its predecessors passed theirs on: ∩(dominators[p] ∪ {step}).
         for index in order.reversed() {
-            if index != 0 { dominators[index] |= 1 << UInt64(index) }
             for next in successors[index] { dominators[next] &= dominators[index] | (1 << UInt64(next)) }
         }
         for (index, step) in steps.enumerated() {
             guard case .waitFor(.item(let sender, _), _, _) = step.action else { continue }
-            guard let position = positions[sender], steps[position].action.isSend, position != index,
-                dominators[index] & (1 << UInt64(position)) != 0
-            else {
+            let isDominatingSend = positions[sender].map { position in
+                steps[position].action.isSend && position != index && dominators[index] & (1 << UInt64(position)) != 0
+            } ?? false
+            if !isDominatingSend {
                 problems.append(FieldProblem(field: "steps[\(index)].waitFor.item", reason: .invalidValue, detail: "a send step that every path to this wait goes through"))
-                continue
             }
         }
         return problems
