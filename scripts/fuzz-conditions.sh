@@ -22,4 +22,5 @@ swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name ConditionFuzz 
   Sources/HeraldCore/Support/JSONParser.swift Sources/HeraldCore/Support/JSONValue.swift Sources/HeraldCore/Support/JSONBytes.swift \
   Sources/HeraldCore/Errors/FieldProblem.swift Sources/HeraldCore/Identifiers/NameBytes.swift Sources/HeraldCore/Journeys/JourneyCondition.swift \
   Fuzz/JourneyCondition/JourneyConditionFuzz.swift -o "$out/fuzz-conditions"
-"$out/fuzz-conditions" -max_total_time="$seconds" -max_len=4096 -timeout=10 -print_final_stats=1 -artifact_prefix="$out/" "$out/conditions-corpus"
+source scripts/run-fuzzer.sh
+run_fuzzer "$out/fuzz-conditions.log" "$out/fuzz-conditions" -max_total_time="$seconds" -max_len=4096 -timeout=10 -print_final_stats=1 -artifact_prefix="$out/" "$out/conditions-corpus"

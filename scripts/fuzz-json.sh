@@ -25,4 +25,5 @@ printf '["\xdb\xaa,ntyped/",0e2]' >"$out/json-corpus/quote-and-mark"
 swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name JSONFuzz \
   Sources/HeraldCore/Support/JSONParser.swift Sources/HeraldCore/Support/JSONValue.swift Sources/HeraldCore/Support/JSONBytes.swift \
   Tests/HeraldTestSupport/JSONOracle.swift Fuzz/JSONParser/JSONParserFuzz.swift -o "$out/fuzz-json"
-"$out/fuzz-json" -max_total_time="$seconds" -max_len=4096 -timeout=10 -print_final_stats=1 -artifact_prefix="$out/" "$out/json-corpus"
+source scripts/run-fuzzer.sh
+run_fuzzer "$out/fuzz-json.log" "$out/fuzz-json" -max_total_time="$seconds" -max_len=4096 -timeout=10 -print_final_stats=1 -artifact_prefix="$out/" "$out/json-corpus"

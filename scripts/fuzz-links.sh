@@ -21,4 +21,5 @@ printf 'https://%%41CME.example/x' >"$out/links-corpus/escaped-capital"
 swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name LinkFuzz \
   Sources/HeraldCore/Links/LinkDetector.swift Sources/HeraldCore/Links/Punycode.swift Sources/HeraldCore/Links/DetectedLink.swift \
   Fuzz/LinkDetector/LinkDetectorFuzz.swift -o "$out/fuzz-links"
-"$out/fuzz-links" -max_total_time="$seconds" -max_len=512 -timeout=10 -print_final_stats=1 -artifact_prefix="$out/" "$out/links-corpus"
+source scripts/run-fuzzer.sh
+run_fuzzer "$out/fuzz-links.log" "$out/fuzz-links" -max_total_time="$seconds" -max_len=512 -timeout=10 -print_final_stats=1 -artifact_prefix="$out/" "$out/links-corpus"
