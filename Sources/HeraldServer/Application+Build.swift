@@ -65,7 +65,7 @@ func buildApplication(parts: ServerParts) throws -> some ApplicationProtocol {
     if configuration.runsWorkers {
         application.addServices(
             NotificationScheduler(notifications: parts.notifications, interval: configuration.schedulerInterval, logger: logger), parts.outboxWorker(),
-            try parts.pushWorker(), parts.retentionSweeper())
+            try parts.pushWorker(), parts.retentionSweeper(), parts.journeyWorker(), try parts.fallbackWorker())
     }
     return application
 }
@@ -119,6 +119,9 @@ func buildRouter(_ parts: ServerParts) -> (Router<HeraldRequestContext>, RouteTa
     StatsRoutes(store: store, now: configuration.now).add(to: routes)
     signingKeys.add(to: routes)
     MeRoutes(store: store).add(to: routes)
+    EventsRoutes(journeys: parts.journeys, now: configuration.now).add(to: routes)
+    JourneysRoutes(store: store, journeys: parts.journeys).add(to: routes)
+    FallbackRoutes(store: store, allowsPrivateTargets: configuration.allowsPrivateTargets).add(to: routes)
 
     table.add("GET", "/v1/realtime")
     router.get("/v1/realtime") { _, context -> Response in

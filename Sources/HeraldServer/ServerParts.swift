@@ -1,4 +1,5 @@
 import Foundation
+import HeraldPush
 import HeraldStore
 import Logging
 import Prometheus
@@ -12,6 +13,8 @@ struct ServerParts: Sendable {
     let signer: BusinessSigner
     let notifications: NotificationService
     let actions: ActionService
+    /// Journeys: their declarations, the events they follow and the runs they drive (`JourneyWorker`).
+    let journeys: JourneyService
     let webhooks: WebhookEvents
     let readiness: Readiness
     /// Coalesces the realtime gateway's `read` frames into shared writes (runs as a service of the application).
@@ -44,6 +47,7 @@ struct ServerParts: Sendable {
         notifications = NotificationService(
             store: store, hub: hub, signer: signer, webhooks: webhooks, now: configuration.now, metrics: PrometheusMetricsFactory(registry: metrics), logger: logger)
         actions = ActionService(store: store, webhooks: webhooks, now: configuration.now)
+        journeys = JourneyService(store: store, notifications: notifications, now: configuration.now, logger: logger)
         readPositions = ReadPositionWriter(store: store, hub: hub, logger: logger)
         rejections = CredentialRejections(store: store, limits: configuration.credentialFailures, now: configuration.now, logger: logger)
         limiter = RateLimiter(
@@ -63,6 +67,20 @@ struct ServerParts: Sendable {
             store: store, hub: hub, providers: try PushProviders(configuration: configuration),
             metrics: PushMetrics(factory: PrometheusMetricsFactory(registry: metrics)), now: configuration.now, interval: configuration.pushInterval,
             logger: logger)
+    }
+
+    /// The worker that acts on customer events and moves journey runs that are due.
+    func journeyWorker() -> JourneyWorker {
+        JourneyWorker(store: store, journeys: journeys, now: configuration.now, interval: configuration.schedulerInterval, logger: logger)
+    }
+
+    /// The worker that sends the journeys' fallbacks by SMS and e-mail; it owns an HTTP client until it stops.
+    /// - Throws: when `extraCAFile` cannot be read.
+    func fallbackWorker() throws -> FallbackWorker {
+        FallbackWorker(
+            store: store, http: try PushHTTPClient(allowsPrivateTargets: configuration.allowsPrivateTargets, extraCAFile: configuration.extraCAFile),
+            smtp: try SMTPClient(allowsPrivateTargets: configuration.allowsPrivateTargets, extraCAFile: configuration.extraCAFile),
+            now: configuration.now, interval: configuration.schedulerInterval, logger: logger)
     }
 
     /// The worker that delivers webhooks and follow-ups; it owns an HTTP client until it stops.

@@ -18,6 +18,10 @@ public enum SealingContext {
     static func notificationContent(_ id: NotificationID, locale: String) -> String { "notification.content|\(id.rawValue)|\(locale)" }
     /// Where a fan-out stands: a user id of its audience, which says who is in a segment.
     static func fanOutCursor(_ id: NotificationID) -> String { "notification.fanOut|\(id.rawValue)" }
+    /// A customer event's properties and time.
+    static func customerEvent(app: AppID, id: EventID) -> String { "event|\(app.rawValue)|\(id.rawValue)" }
+    /// A journey run's context: the events it acted on and what it sent.
+    static func journeyRun(app: AppID, id: JourneyRunID) -> String { "journeyRun|\(app.rawValue)|\(id.rawValue)" }
     static func channelName(_ id: ChannelID) -> String { "channel.name|\(id.rawValue)" }
     static func outbox(app: AppID, kind: OutboxKind, subject: String?) -> String { "outbox|\(app.rawValue)|\(kind.rawValue)|\(subject ?? "")" }
     static func pushCredential(app: AppID, provider: PushCredentialKind) -> String { "pushCredential:\(app.rawValue):\(provider.rawValue)" }

@@ -329,6 +329,10 @@ public enum PushCredentialKind: String, Sendable, CaseIterable {
     case fcm
     /// The app's own Web Push (VAPID) key, which Herald makes (`vapidKey(of:)`).
     case vapid
+    /// The providers of the journeys' fallback outside the app: an SMS gateway (Twilio's Messages API)
+    /// and an SMTP submission server.
+    case sms
+    case email
 }
 
 /// Where pushes come from (the apps' provider credentials, sealed) and what became of them.
@@ -397,9 +401,15 @@ public enum OutboxKind: String, Sendable, CaseIterable {
     case webhook
     /// A follow-up notification after an action.
     case followUp
+    /// A customer event for the journeys to act on (`subject` the event id; no payload: the event,
+    /// sealed, is in its own table).
+    case journeyEvent = "journey.event"
+    /// A journey's fallback outside the app (`subject` the inbox item's id, `user` its customer; payload
+    /// the channel and the text, which holds the item's reference and nothing else).
+    case fallback
 
     /// Whether the payload may carry content, and is therefore sealed at rest.
-    public var isSealed: Bool { self == .webhook || self == .followUp }
+    public var isSealed: Bool { self == .webhook || self == .followUp || self == .fallback }
 
     /// How long a push row waits after its commit, so that live delivery (which makes the push
     /// unnecessary) settles it first.
@@ -439,11 +449,130 @@ public protocol AvailabilityStore: Sendable {
     func checkAvailable() async throws
 }
 
+/// Journeys, the events they follow, and where each customer stands in them (`JourneyRun`).
+public protocol JourneyStore: Sendable {
+    /// Stores the next version of `key` (1 for a new journey); `document` is its declaration as
+    /// canonical JSON, already read by `JourneyDefinition`.
+    func putJourney(_ key: JourneyKey, document: Data, in app: AppID) async throws -> Journey
+    /// The given version, or the latest.
+    func journey(_ key: JourneyKey, version: Int?, in app: AppID) async throws -> Journey?
+    /// The latest version of each journey of the app, by key.
+    func journeys(in app: AppID) async throws -> [Journey]
+
+    /// Records an event and, in the same transaction, the outbox row that makes the journeys act on it.
+    /// - Throws: `HeraldError.invalid` (`userId`, `unknown_user`) when the customer does not exist;
+    ///   `.conflict` when the idempotency key was used for another request.
+    func recordEvent(_ event: CustomerEvent, app: AppID, idempotency: IdempotencyKey?) async throws -> (event: CustomerEvent, isReplay: Bool)
+    func customerEvent(_ id: EventID, in app: AppID) async throws -> CustomerEvent?
+
+    /// Starts `run` unless the entry rule forbids it (the customer entered the journey too recently, or
+    /// is in it now, under any version) or the same trigger event already started it; the check and the
+    /// insert are one transaction. Returns whether it started.
+    func startJourneyRun(_ run: JourneyRun, entry: JourneyDefinition.Entry) async throws -> Bool
+    /// The customer's runs that have not ended.
+    func journeyRuns(of user: UserID, in app: AppID) async throws -> [JourneyRun]
+    func journeyRun(_ id: JourneyRunID, in app: AppID) async throws -> JourneyRun?
+    /// Runs due by `now` and not leased, leased for `lease` seconds to the caller, oldest due first.
+    func claimDueJourneyRuns(now: Date, lease: TimeInterval, limit: Int) async throws -> [JourneyRun]
+    /// Writes `run` (its revision one more, its lease given back) if the stored run is still at
+    /// `run.revision`, with `log` in the same transaction. Returns false (and writes nothing) when the
+    /// run moved meanwhile or the step was already logged for it.
+    func updateJourneyRun(_ run: JourneyRun, log: JourneyStepRecord?, effects: [OutboxEntry]) async throws -> Bool
+    /// How far the customer's item of `notification` got (nil: no item yet, such as one held for quiet hours).
+    func journeyItemState(of notification: NotificationID, user: UserID, in app: AppID) async throws -> JourneyItemState?
+    func journeyReport(_ key: JourneyKey, in app: AppID) async throws -> JourneyReport
+
+    /// The delivery log of fallbacks outside the app: one line per attempt.
+    func recordFallbackDelivery(_ delivery: FallbackDelivery, app: AppID) async throws
+    /// The app's log, newest first, before the line `before` when given.
+    func fallbackDeliveries(of app: AppID, limit: Int, before: Int64?) async throws -> [(id: Int64, delivery: FallbackDelivery)]
+}
+
+extension JourneyStore {
+    public func updateJourneyRun(_ run: JourneyRun, log: JourneyStepRecord?) async throws -> Bool {
+        try await updateJourneyRun(run, log: log, effects: [])
+    }
+}
+
+/// One attempt to reach a customer outside the app: never the text or the address, only what became of it.
+public struct FallbackDelivery: Equatable, Sendable, Encodable {
+    public enum Outcome: String, Sendable, Codable, CaseIterable {
+        /// The provider took it (Twilio answered 201, the SMTP server 250 after the data).
+        case sent
+        /// Not sent, and not to be: the item was read meanwhile.
+        case notNeeded = "not_needed"
+        /// The customer has no phone number or e-mail address on file, or the app no provider for the channel.
+        case noAddress = "no_address"
+        case notConfigured = "not_configured"
+        /// A failure that will be tried again (a timeout, 429, 5xx, a 4xx SMTP reply).
+        case retrying
+        /// Given up: refused for good (4xx from the SMS gateway, a 5xx SMTP reply) or out of attempts.
+        case failed
+    }
+
+    public var user: UserID
+    public var item: InboxItemID
+    public var channel: JourneyDefinition.FallbackChannel
+    public var attempt: Int
+    public var outcome: Outcome
+    /// The provider's status (HTTP) or reply code (SMTP).
+    public var statusCode: Int?
+    /// The provider's short reason, never the text sent.
+    public var reason: String?
+    public var at: Date
+
+    public init(
+        user: UserID, item: InboxItemID, channel: JourneyDefinition.FallbackChannel, attempt: Int, outcome: Outcome, statusCode: Int? = nil,
+        reason: String? = nil, at: Date
+    ) {
+        self.user = user
+        self.item = item
+        self.channel = channel
+        self.attempt = attempt
+        self.outcome = outcome
+        self.statusCode = statusCode
+        self.reason = reason
+        self.at = at
+    }
+}
+
+/// A customer's inbox item as a journey waiting on it sees it.
+public struct JourneyItemState: Equatable, Sendable {
+    public var item: InboxItemID
+    public var state: JourneyDefinition.ItemState?
+    public var action: String?
+    public var changedAt: Date?
+
+    public init(item: InboxItemID, state: JourneyDefinition.ItemState?, action: String?, changedAt: Date?) {
+        self.item = item
+        self.state = state
+        self.action = action
+        self.changedAt = changedAt
+    }
+
+    /// The item's state as the `event` of the journey's later steps: `item.delivered`, `item.read` or
+    /// `item.acted` with `{"itemId", "state", "action"}` (the action's id when acted).
+    public func contextValue(at time: Date) -> JSONValue {
+        let name = "item." + (state?.rawValue ?? "created")
+        var properties: [String: JSONValue] = ["itemId": .string(item.rawValue), "state": .string(state?.rawValue ?? "created")]
+        if let action { properties["action"] = .string(action) }
+        return .object(["name": .string(name), "occurredAt": .string(WireTime.format(changedAt ?? time)), "properties": .object(properties)])
+    }
+
+    /// Reads the item's three times: the furthest state reached, and when.
+    static func of(item: InboxItemID, deliveredAt: Int64?, readAt: Int64?, actedAt: Int64?, action: String?) -> JourneyItemState {
+        if let actedAt { return JourneyItemState(item: item, state: .acted, action: action, changedAt: WireTime.date(milliseconds: actedAt)) }
+        if let readAt { return JourneyItemState(item: item, state: .read, action: nil, changedAt: WireTime.date(milliseconds: readAt)) }
+        if let deliveredAt { return JourneyItemState(item: item, state: .delivered, action: nil, changedAt: WireTime.date(milliseconds: deliveredAt)) }
+        return JourneyItemState(item: item, state: nil, action: nil, changedAt: nil)
+    }
+}
+
 /// Everything Herald persists. Both backends (SQLite and PostgreSQL) implement all of it and pass the
 /// same conformance suite; the server's parts each take only the roles they use.
 public protocol Store: AppStore, UserStore, ChannelStore, MessageStore, SigningKeyStore, SettingsStore, TemplateStore, NotificationStore, InboxStore,
     DeviceStore, ActionStore, OutboxStore, WebhookStore, PushStore, RetentionStore, StatsStore, AuditStore, ErasureStore, IdempotencyStore,
-    AvailabilityStore
+    AvailabilityStore, JourneyStore
 {
     /// Waits for pending writes and closes the store.
     func close() async throws

@@ -6,7 +6,14 @@ enum UserErasure {
     /// Tables whose rows of the user (`appID`, `userID`) are deleted.
     static let tables = [
         "inboxItem", "outbox", "idempotencyKey", "userTokenEpoch", "device", "actionChallenge", "channelMember", "consentChange", "pushDelivery", "userTag",
+        "customerEvent", "journeyRun", "fallbackDelivery",
     ]
+
+    /// The step log of the user's journey runs (keyed by run, not user), deleted before the runs: the
+    /// same SQL in both dialects, `app` and `user` the placeholders.
+    static func journeySteps(app: String, user: String) -> String {
+        "DELETE FROM journeyStep WHERE runID IN (SELECT id FROM journeyRun WHERE appID = \(app) AND userID = \(user))"
+    }
 
     /// Deletes the shared content of the app's finished notifications that no inbox item references any
     /// more: erasure and retention run it after removing items, so a broadcast's content lives as long as

@@ -97,6 +97,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("fcm-token-url"), help: "OAuth 2.0 token endpoint instead of the service account's token_uri (env HERALD_FCM_TOKEN_URL).")
     var fcmTokenURL: String?
 
+    @Option(name: .customLong("test-clock-offset-file"), help: .hidden)
+    var testClockOffsetFile: String?
+
     @Option(name: .customLong("extra-ca-file"), help: "PEM file of more trusted root certificates for outgoing HTTPS: push providers and webhooks (env HERALD_EXTRA_CA_FILE).")
     var extraCAFile: String?
 
@@ -190,6 +193,14 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--otlp-traces-endpoint must be an http or https URL, such as http://127.0.0.1:4318/v1/traces.")
         }
         configuration.tracesRequests = traceEndpoint != nil
+        // Tests of the real binary move its time forward (`ClockOffsetFile`); hidden from the help.
+        var clockFollower: Task<Void, Never>?
+        if let testClockOffsetFile {
+            let clock = try ClockOffsetFile(path: testClockOffsetFile)
+            configuration.now = clock.now
+            clockFollower = Task { await clock.follow() }
+        }
+        defer { clockFollower?.cancel() }
         let level = configuration.logLevel
         LoggingSystem.bootstrap(
             { label, provider in

@@ -115,6 +115,42 @@ struct AuthorizationMatrixTests {
             method: .post, path: "/v1/templates/seeded/preview", body: #"{"variables":{}}"#,
             expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .ok]),
         Row(
+            method: .post, path: "/v1/events", body: #"{"userId":"ana","name":"ping"}"#,
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .unprocessableContent, .nonMember: .forbidden, .member: .forbidden, .platform: .created]),
+        Row(
+            method: .get, path: "/v1/journeys",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .nonMember: .forbidden, .member: .forbidden, .otherApp: .ok, .platform: .ok]),
+        Row(
+            method: .put, path: "/v1/journeys/watch", body: #"{"name":"w","category":"security","trigger":{"event":"ping"},"steps":[{"id":"a","send":{"template":"seeded"}}]}"#,
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .nonMember: .forbidden, .member: .forbidden, .otherApp: .unprocessableContent, .platform: .created]),
+        Row(
+            method: .get, path: "/v1/journeys/seeded",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .ok]),
+        Row(
+            method: .get, path: "/v1/journeys/seeded/report",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .ok]),
+        Row(
+            method: .put, path: "/v1/fallback/sms", body: #"{"accountSid":"AC1","authToken":"t","from":"Acme"}"#,
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .nonMember: .forbidden, .member: .forbidden, .otherApp: .ok, .platform: .ok]),
+        Row(
+            method: .get, path: "/v1/fallback/sms",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .ok]),
+        Row(
+            method: .delete, path: "/v1/fallback/sms",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .noContent]),
+        Row(
+            method: .put, path: "/v1/fallback/email", body: #"{"host":"smtp.acme.example","username":"u","password":"p","from":"n@acme.example"}"#,
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .nonMember: .forbidden, .member: .forbidden, .otherApp: .ok, .platform: .ok]),
+        Row(
+            method: .get, path: "/v1/fallback/email",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .ok]),
+        Row(
+            method: .delete, path: "/v1/fallback/email",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .noContent]),
+        Row(
+            method: .get, path: "/v1/fallback/deliveries",
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .nonMember: .forbidden, .member: .forbidden, .otherApp: .ok, .platform: .ok]),
+        Row(
             method: .post, path: "/v1/notifications", body: #"{"recipients":["ana"],"category":"security","content":{"title":"t","body":"b"}}"#,
             expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .unprocessableContent, .nonMember: .forbidden, .member: .forbidden, .platform: .created]),
         Row(
@@ -213,6 +249,11 @@ struct AuthorizationMatrixTests {
             let channel = try await harness.group(["ana", "ben", "cat"])
             let message = try await harness.post("seed", to: channel, from: "ana")
             try await harness.seedTemplates()
+            _ = try await harness.store.putJourney(
+                JourneyKey(rawValue: "seeded")!,
+                document: Data(#"{"category":"security","name":"s","steps":[{"id":"a","send":{"template":"seeded"}}],"trigger":{"event":"ping"}}"#.utf8), in: harness.app)
+            try await harness.store.putPushCredentials(.sms, secret: Data(#"{"accountSid":"AC1","authToken":"t","from":"Acme","baseUrl":"https://api.twilio.com"}"#.utf8), in: harness.app)
+            try await harness.store.putPushCredentials(.email, secret: Data(#"{"host":"smtp.acme.example","port":587,"username":"u","password":"p","from":"n@acme.example"}"#.utf8), in: harness.app)
             let (notification, item) = try await harness.seedInboxItem(for: "ana")
             let device = try await harness.store.registerDevice(NewDevice(platform: .fcm, token: "seed"), for: harness.user("ana"), in: harness.app).device
             _ = try await harness.store.putWebhook(url: "https://hooks.acme.example/h", events: [.actionPerformed], secret: "whsec_AAAA", in: harness.app)

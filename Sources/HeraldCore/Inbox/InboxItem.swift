@@ -1,4 +1,5 @@
 public import Foundation
+import Crypto
 
 /// One business message in a customer's in-app inbox: rendered for them, signed by the app.
 ///
@@ -33,6 +34,10 @@ public struct InboxItem: Codable, Equatable, Sendable {
     public var archivedAt: Date?
     public var performed: PerformedAction?
     public var jws: String
+    /// Four digits the app shows next to the item, and the only thing a message outside the app (an SMS,
+    /// an e-mail: `FallbackText`) says of it, so the customer can match the two. Derived from the id, so
+    /// every client can check it.
+    public var reference: String
 
     public init(
         id: InboxItemID, notificationId: NotificationID, recipient: UserID, category: NotificationCategory, title: String, body: String,
@@ -53,6 +58,34 @@ public struct InboxItem: Codable, Equatable, Sendable {
         self.archivedAt = archivedAt
         self.performed = performed
         self.jws = jws
+        reference = Self.reference(of: id)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, notificationId, recipient, category, title, body, data, actions, createdAt, expiresAt, readAt, archivedAt, performed, jws, reference
+    }
+
+    /// Read back from JSON (the SDK reads the server's), the reference is computed from the id, never
+    /// taken from what was sent: an older server sends none, and a wrong one changes nothing.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try container.decode(InboxItemID.self, forKey: .id), notificationId: try container.decode(NotificationID.self, forKey: .notificationId),
+            recipient: try container.decode(UserID.self, forKey: .recipient), category: try container.decode(NotificationCategory.self, forKey: .category),
+            title: try container.decode(String.self, forKey: .title), body: try container.decode(String.self, forKey: .body),
+            data: try container.decodeIfPresent([String: JSONValue].self, forKey: .data),
+            actions: try container.decodeIfPresent([NotificationAction].self, forKey: .actions), createdAt: try container.decode(Date.self, forKey: .createdAt),
+            expiresAt: try container.decodeIfPresent(Date.self, forKey: .expiresAt), readAt: try container.decodeIfPresent(Date.self, forKey: .readAt),
+            archivedAt: try container.decodeIfPresent(Date.self, forKey: .archivedAt),
+            performed: try container.decodeIfPresent(PerformedAction.self, forKey: .performed), jws: try container.decode(String.self, forKey: .jws))
+    }
+
+    /// The first four bytes of the SHA-256 of the id, as a number below 10,000, in four digits.
+    public static func reference(of id: InboxItemID) -> String {
+        let digest = Array(SHA256.hash(data: Data(id.rawValue.utf8)))
+        let number = digest.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) } % 10_000
+        let digits = String(number)
+        return String(repeating: "0", count: 4 - digits.count) + digits
     }
 
     public func isExpired(at now: Date) -> Bool { expiresAt.map { $0 <= now } ?? false }

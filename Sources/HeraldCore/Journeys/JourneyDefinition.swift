@@ -62,7 +62,23 @@ public struct JourneyDefinition: Equatable, Sendable {
         /// Waits until the target happens (then `next`), or `timeout` passes (then `onTimeout`).
         case waitFor(WaitTarget, timeoutSeconds: Int64, onTimeout: String?)
         case branch(JourneyCondition, then: String?, else: String?)
+        /// Tells the customer outside the app (SMS or e-mail) that the item the send step `item` made waits
+        /// in the app, with its reference and nothing else (`FallbackText`).
+        case fallback(Fallback)
         case exit
+    }
+
+    /// The channels a fallback reaches the customer on, through the app's provider for each.
+    public enum FallbackChannel: String, CaseIterable, Sendable, Codable {
+        case sms, email
+    }
+
+    public struct Fallback: Equatable, Sendable {
+        public let item: String
+        public let channel: FallbackChannel
+        public let text: FallbackText
+        /// An e-mail's subject (required for `email`, refused for `sms`), checked like the text.
+        public let subject: FallbackText?
     }
 
     public struct Step: Equatable, Sendable {
@@ -106,6 +122,12 @@ public struct JourneyDefinition: Equatable, Sendable {
         if stepsValue == nil { reader.report("steps", .required) }
         steps = Self.readSteps(stepsValue, into: &problems)
         for problem in problems { reader.report(problem.field, problem.reason, detail: problem.detail) }
+        if self.category == .marketing {
+            for (index, step) in steps.enumerated() {
+                guard case .fallback = step.action else { continue }
+                reader.report("steps[\(index)].fallback", .invalidValue, detail: "marketing never reaches a customer outside the app")
+            }
+        }
         if reader.problems.isEmpty {
             for problem in Self.checkGraph(steps) { reader.report(problem.field, problem.reason, detail: problem.detail) }
         }
@@ -116,6 +138,18 @@ public struct JourneyDefinition: Equatable, Sendable {
 
     /// An event name: 1–64 characters of `[a-z0-9._-]` starting with a letter (`item.read`, `profile.completed`).
     public static func isEventName(_ name: String) -> Bool { NameBytes.isLowercaseName(name, maxBytes: 64, punctuation: ".-_") }
+
+    /// The names of Herald's own events a journey may name: the ones Herald records. Any other name in
+    /// Herald's part of the space (`item.…`, `user.…`, `herald.…`) would never arrive, and is refused.
+    public static let recordedByHerald: Set<String> = ["user.created"]
+
+    /// Whether a journey may name `name` (a well-formed name a business can send, or one Herald records).
+    static func isAwaitable(_ name: String) -> Bool {
+        isEventName(name) && (!CustomerEvent.isReserved(name) || recordedByHerald.contains(name))
+    }
+
+    private static let reservedForm = "a name the business sends, or user.created (item states are waited for with waitFor item)"
+
 
     /// A step's id: 1–64 characters of `[a-z0-9_-]` starting with a letter.
     public static func isStepID(_ id: String) -> Bool { NameBytes.isLowercaseName(id, maxBytes: 64, punctuation: "-_") }
@@ -144,9 +178,10 @@ public struct JourneyDefinition: Equatable, Sendable {
     private static func readEventMatch(_ reader: inout ObjectReader, field: String, into problems: inout [FieldProblem]) -> (String, JourneyCondition?)? {
         let name = reader.string("event", required: true)
         if let name, !isEventName(name) { reader.report("event", .invalidValue, detail: eventForm) }
+        if let name, isEventName(name), !isAwaitable(name) { reader.report("event", .invalidValue, detail: reservedForm) }
         var condition: JourneyCondition?
         if let value = reader.value("where") { condition = JourneyCondition.read(value, field: field + ".where", into: &problems) }
-        guard let name, isEventName(name) else { return nil }
+        guard let name, isAwaitable(name) else { return nil }
         return (name, condition)
     }
 
@@ -218,7 +253,7 @@ public struct JourneyDefinition: Equatable, Sendable {
         return items.enumerated().compactMap { index, item in readStep(item, field: "steps[\(index)]", into: &problems) }
     }
 
-    private static let actions = ["send", "wait", "waitFor", "branch", "exit"]
+    private static let actions = ["send", "wait", "waitFor", "branch", "fallback", "exit"]
 
     private static func readStep(_ value: JSONValue, field: String, into problems: inout [FieldProblem]) -> Step? {
         guard var reader = object(value, field: field, into: &problems) else { return nil }
@@ -287,13 +322,14 @@ public struct JourneyDefinition: Equatable, Sendable {
             case (true, false):
                 let event = reader.string("event")
                 if let event, !isEventName(event) { reader.report("event", .invalidValue, detail: eventForm) }
+                if let event, isEventName(event), !isAwaitable(event) { reader.report("event", .invalidValue, detail: reservedForm) }
                 var condition: JourneyCondition?
                 if let value = reader.value("where") {
                     var found: [FieldProblem] = []
                     condition = JourneyCondition.read(value, field: "where", into: &found)
                     for problem in found { reader.report(problem.field, problem.reason, detail: problem.detail) }
                 }
-                if let event, isEventName(event) { target = .event(name: event, where: condition) }
+                if let event, isAwaitable(event) { target = .event(name: event, where: condition) }
             case (false, true):
                 let step = reader.string("item")
                 let state = reader.string("state", required: true)
@@ -306,6 +342,24 @@ public struct JourneyDefinition: Equatable, Sendable {
             }
             guard let target, let timeout, onTimeout.map(isStepID) ?? true else { return nil }
             return .waitFor(target, timeoutSeconds: timeout, onTimeout: onTimeout)
+        case "fallback":
+            let item = reader.string("item", required: true)
+            if let item, !isStepID(item) { reader.report("item", .invalidValue, detail: "the id of a send step of this journey") }
+            let channelText = reader.string("channel", required: true)
+            let channel = channelText.flatMap(FallbackChannel.init(rawValue:))
+            if channelText != nil, channel == nil { reader.report("channel", .invalidValue, detail: "sms or email") }
+            var found: [FieldProblem] = []
+            let text = reader.string("text", required: true).flatMap { FallbackText.read($0, field: "text", requiresReference: true, into: &found) }
+            var subject: FallbackText?
+            if let subjectText = reader.string("subject") {
+                if channel == .sms { reader.report("subject", .invalidValue, detail: "an SMS has no subject") }
+                subject = FallbackText.read(subjectText, field: "subject", requiresReference: false, into: &found)
+            } else if channel == .email {
+                reader.report("subject", .required, detail: "an e-mail's subject")
+            }
+            for problem in found { reader.report(problem.field, problem.reason, detail: problem.detail) }
+            guard let item, isStepID(item), let channel, let text, found.isEmpty, channel == .sms || subject != nil else { return nil }
+            return .fallback(Fallback(item: item, channel: channel, text: text, subject: channel == .sms ? nil : subject))
         case "branch":
             var condition: JourneyCondition?
             if let value = reader.value("if") {
@@ -377,7 +431,7 @@ public struct JourneyDefinition: Equatable, Sendable {
             return [then.flatMap { positions[$0] } ?? next, otherwise.flatMap { positions[$0] } ?? next].compactMap { $0 }
         case .waitFor(_, _, let onTimeout):
             return [next, onTimeout.flatMap { positions[$0] } ?? next].compactMap { $0 }
-        case .send, .wait:
+        case .send, .wait, .fallback:
             return [next].compactMap { $0 }
         }
     }
@@ -442,12 +496,17 @@ public struct JourneyDefinition: Equatable, Sendable {
             for next in successors[index] { dominators[next] &= dominators[index] | (1 << UInt64(next)) }
         }
         for (index, step) in steps.enumerated() {
-            guard case .waitFor(.item(let sender, _), _, _) = step.action else { continue }
+            let sender: String, field: String
+            switch step.action {
+            case .waitFor(.item(let step, _), _, _): (sender, field) = (step, "waitFor.item")
+            case .fallback(let fallback): (sender, field) = (fallback.item, "fallback.item")
+            default: continue
+            }
             let isDominatingSend = positions[sender].map { position in
                 steps[position].action.isSend && position != index && dominators[index] & (1 << UInt64(position)) != 0
             } ?? false
             if !isDominatingSend {
-                problems.append(FieldProblem(field: "steps[\(index)].waitFor.item", reason: .invalidValue, detail: "a send step that every path to this wait goes through"))
+                problems.append(FieldProblem(field: "steps[\(index)].\(field)", reason: .invalidValue, detail: "a send step that every path to this step goes through"))
             }
         }
         return problems

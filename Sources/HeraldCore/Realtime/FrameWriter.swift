@@ -152,6 +152,8 @@ public struct FrameWriter {
         string(item.recipient.rawValue)
         raw(#","category":"#)
         string(item.category.rawValue)
+        raw(#","reference":"#)
+        string(item.reference)
         raw(#","title":"#)
         string(item.title)
         raw(#","body":"#)

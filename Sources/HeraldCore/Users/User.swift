@@ -7,6 +7,8 @@ public struct User: Codable, Equatable, Sendable {
     public var locale: String?
     public var timezone: String?
     public var metadata: [String: JSONValue]
+    public var phone: PhoneNumber?
+    public var email: EmailAddress?
     /// Chosen by the customer; read-only for the business.
     public var preferences: UserPreferences
     public var createdAt: Date
@@ -14,8 +16,10 @@ public struct User: Codable, Equatable, Sendable {
 
     public init(
         id: UserID, name: String?, locale: String?, timezone: String?, metadata: [String: JSONValue], preferences: UserPreferences = UserPreferences(),
-        createdAt: Date, updatedAt: Date
+        createdAt: Date, updatedAt: Date, phone: PhoneNumber? = nil, email: EmailAddress? = nil
     ) {
+        self.phone = phone
+        self.email = email
         self.id = id
         self.name = name
         self.locale = locale

@@ -16,6 +16,13 @@ public struct UserPreferences: Codable, Equatable, Sendable {
         self.quietHours = quietHours
     }
 
+    /// Whether a notification of `category` may reach the customer at all: marketing only with their
+    /// consent; security and transactional always. The one place this rule lives (fan-outs and
+    /// journeys both ask).
+    public func admits(_ category: NotificationCategory) -> Bool {
+        category != .marketing || consents.marketing
+    }
+
     /// These preferences with a `PUT` body merged in: `consents` fields given replace theirs;
     /// `quietHours` replaces the window, or clears it with `null`.
     public func merging(body: Data) throws(HeraldError) -> UserPreferences {

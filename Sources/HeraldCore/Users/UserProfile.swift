@@ -7,12 +7,21 @@ public struct UserProfile: Equatable, Sendable {
     public var locale: String?
     public var timezone: String?
     public var metadata: [String: JSONValue]
+    /// Where a journey's fallback reaches the customer outside the app (E.164), and by e-mail. Sealed
+    /// at rest with the rest of the profile.
+    public var phone: PhoneNumber?
+    public var email: EmailAddress?
 
-    public init(name: String? = nil, locale: String? = nil, timezone: String? = nil, metadata: [String: JSONValue] = [:]) {
+    public init(
+        name: String? = nil, locale: String? = nil, timezone: String? = nil, metadata: [String: JSONValue] = [:], phone: PhoneNumber? = nil,
+        email: EmailAddress? = nil
+    ) {
         self.name = name
         self.locale = locale
         self.timezone = timezone
         self.metadata = metadata
+        self.phone = phone
+        self.email = email
     }
 
     public init(body: Data) throws(HeraldError) {
@@ -25,6 +34,12 @@ public struct UserProfile: Equatable, Sendable {
             reader.report("timezone", .invalidValue, detail: "an IANA time zone such as Europe/Paris")
         }
         metadata = reader.object("metadata", maxBytes: Limits.userMetadataBytes) ?? [:]
+        let phoneText = reader.string("phone", maxLength: 16)
+        phone = phoneText.flatMap(PhoneNumber.init)
+        if phoneText != nil, phone == nil { reader.report("phone", .invalidValue, detail: "an E.164 number such as +4915112345678") }
+        let emailText = reader.string("email", maxLength: 254)
+        email = emailText.flatMap(EmailAddress.init)
+        if emailText != nil, email == nil { reader.report("email", .invalidValue, detail: "an address such as ana@example.com") }
         try reader.finish()
     }
 

@@ -141,8 +141,8 @@ final class NotificationService: Sendable {
             entries.reserveCapacity(page.recipients.count)
             for user in page.recipients {
                 var availableAt = start
+                guard user.preferences.admits(notification.category) else { continue }
                 if notification.category == .marketing {
-                    guard user.preferences.consents.marketing else { continue }
                     availableAt = WireTime.truncated(user.preferences.marketingDeliveryTime(for: start, timeZone: user.timezone))
                 }
                 if let expiresAt = notification.expiresAt, availableAt >= expiresAt { continue }

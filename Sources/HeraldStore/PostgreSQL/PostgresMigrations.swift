@@ -190,6 +190,55 @@ enum PostgresMigrations {
                 // A fan-out pages through the audience in byte order (as SQLite does), whatever the database's collation.
                 "CREATE INDEX user_on_appID_id_bytes ON \"user\" (appID, id COLLATE \"C\")",
             ]),
+        Migration(
+            name: "create journeys, customer events and journey runs",
+            statements: [
+                """
+                CREATE TABLE journey (appID text NOT NULL, key text NOT NULL, version bigint NOT NULL, definition text NOT NULL, createdAt bigint NOT NULL,
+                    PRIMARY KEY (appID, key, version))
+                """,
+                """
+                CREATE TABLE customerEvent (id text PRIMARY KEY, appID text NOT NULL, userID text NOT NULL, name text NOT NULL, sealed bytea NOT NULL,
+                    recordedAt bigint NOT NULL)
+                """,
+                "CREATE INDEX customerEvent_on_appID_userID ON customerEvent (appID, userID)",
+                """
+                CREATE TABLE journeyRun (id text PRIMARY KEY, appID text NOT NULL, journeyKey text NOT NULL, version bigint NOT NULL, userID text NOT NULL,
+                    status text NOT NULL, step bigint NOT NULL, dueAt bigint, deadline bigint, waitEvent text, waitNotification text,
+                    sealedContext bytea NOT NULL, triggerEventID text, revision bigint NOT NULL, enteredAt bigint NOT NULL, endedAt bigint, failure text,
+                    leaseUntil bigint, UNIQUE (appID, journeyKey, userID, triggerEventID))
+                """,
+                "CREATE INDEX journeyRun_due ON journeyRun (dueAt) WHERE dueAt IS NOT NULL",
+                "CREATE INDEX journeyRun_on_owner ON journeyRun (appID, userID, journeyKey, enteredAt)",
+                "CREATE INDEX journeyRun_on_journey ON journeyRun (appID, journeyKey, status)",
+                "CREATE INDEX journeyRun_on_waitNotification ON journeyRun (waitNotification) WHERE waitNotification IS NOT NULL",
+                """
+                CREATE TABLE journeyStep (runID text NOT NULL, step text NOT NULL, appID text NOT NULL, journeyKey text NOT NULL, outcome text NOT NULL,
+                    notificationID text, at bigint NOT NULL, PRIMARY KEY (runID, step))
+                """,
+                "CREATE INDEX journeyStep_on_journey ON journeyStep (appID, journeyKey)",
+                """
+                CREATE TABLE fallbackDelivery (id bigserial PRIMARY KEY, appID text NOT NULL, userID text NOT NULL, itemID text NOT NULL, channel text NOT NULL,
+                    attempt bigint NOT NULL, outcome text NOT NULL, statusCode bigint, reason text, at bigint NOT NULL)
+                """,
+                "CREATE INDEX fallbackDelivery_on_appID ON fallbackDelivery (appID, id)",
+                "CREATE INDEX fallbackDelivery_on_appID_userID ON fallbackDelivery (appID, userID)",
+                // As on SQLite: a run waiting on an item is due at once when the item changes, and its
+                // revision moves, so a worker that decided on the item as it was cannot write over the wake.
+                """
+                CREATE FUNCTION herald_wake_journeys() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    UPDATE journeyRun SET dueAt = 0, leaseUntil = NULL, revision = revision + 1
+                    WHERE waitNotification = NEW.notificationID AND userID = NEW.userID AND appID = NEW.appID AND status = 'waiting';
+                    RETURN NULL;
+                END $$
+                """,
+                """
+                CREATE TRIGGER inboxItem_wakes_journeys AFTER UPDATE OF deliveredAt, readAt, actedAt ON inboxItem FOR EACH ROW
+                WHEN (OLD.deliveredAt IS DISTINCT FROM NEW.deliveredAt OR OLD.readAt IS DISTINCT FROM NEW.readAt OR OLD.actedAt IS DISTINCT FROM NEW.actedAt)
+                EXECUTE FUNCTION herald_wake_journeys()
+                """,
+            ]),
     ]
 
     /// The key database (`PostgresKeyRing`), apart from the content it protects.

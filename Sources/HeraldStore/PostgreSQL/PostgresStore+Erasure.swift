@@ -19,6 +19,10 @@ extension PostgresStore {
                 """
                 DELETE FROM outbox WHERE kind = \(OutboxKind.push) AND subjectID IN (SELECT id FROM inboxItem WHERE appID = \(app) AND userID = \(user))
                 """)
+            var stepBinds = PostgresBindings()
+            try stepBinds.append(app)
+            try stepBinds.append(user)
+            try await connection.execute(PostgresQuery(unsafeSQL: UserErasure.journeySteps(app: "$1", user: "$2"), binds: stepBinds))
             for table in UserErasure.tables {
                 var binds = PostgresBindings()
                 try binds.append(app)

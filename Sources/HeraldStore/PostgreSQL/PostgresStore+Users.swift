@@ -26,7 +26,23 @@ extension PostgresStore {
             ).first!
             let record = try UserRecord(postgres: row)
             let created = try row.decode((String, String, Data?, String?, String?, String?, Int64, Int64, Bool).self).8
-            if created { try await Self.setTokenEpoch(of: id, in: app, on: connection) }
+            if created {
+                try await Self.setTokenEpoch(of: id, in: app, on: connection)
+                var binds = PostgresBindings()
+                try binds.append(app)
+                binds.append("\"\(JourneyRules.userCreated)\"")
+                let names = try await connection.value(
+                    PostgresQuery(unsafeSQL: JourneyRules.namesEventSQL(app: "$1", quotedName: "$2", sqlite: false), binds: binds), as: Bool.self) ?? false
+                if names {
+                    let (event, outbox) = try JourneyRules.userCreatedEvent(id, app: app, at: time, key: key)
+                    try await connection.execute(
+                        """
+                        INSERT INTO customerEvent (id, appID, userID, name, sealed, recordedAt)
+                        VALUES (\(event.id), \(event.appID), \(event.userID), \(event.name), \(event.sealed), \(event.recordedAt))
+                        """)
+                    try await Self.insertOutbox(try OutboxRow.rows([outbox], app: app, appKey: appKey), app: app, now: time, on: connection)
+                }
+            }
             try await connection.execute("DELETE FROM userTag WHERE appID = \(app) AND userID = \(id)")
             if !tags.isEmpty {
                 try await connection.execute(

@@ -20,13 +20,13 @@ public enum StoreCopy {
     static let contentTables = [
         "app", "tokenKey", "user", "userTag", "userTokenEpoch", "channel", "channelMember", "message", "idempotencyKey", "signingKey", "appSettings", "template",
         "consentChange", "notification", "notificationContent", "inboxItem", "outbox", "device", "actionChallenge", "webhook", "webhookDelivery", "pushCredential",
-        "pushDelivery", "auditEvent",
+        "pushDelivery", "auditEvent", "journey", "customerEvent", "journeyRun", "journeyStep", "fallbackDelivery",
     ]
     static let keyTables = ["meta", "appKey", "dataKey"]
     /// Columns SQLite keeps as 0/1 that PostgreSQL types as boolean.
     static let booleanColumns: Set<String> = ["consentChange.granted"]
     /// Sequences to move past the copied ids, by table and column.
-    static let sequences = [("inboxItem", "position"), ("outbox", "id"), ("webhookDelivery", "id"), ("pushDelivery", "id"), ("auditEvent", "id")]
+    static let sequences = [("inboxItem", "position"), ("outbox", "id"), ("webhookDelivery", "id"), ("pushDelivery", "id"), ("auditEvent", "id"), ("fallbackDelivery", "id")]
 
     public struct Failure: Error, CustomStringConvertible {
         public var description: String

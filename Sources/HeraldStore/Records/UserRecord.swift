@@ -19,6 +19,9 @@ struct UserRecord: Codable, FetchableRecord, PersistableRecord {
     struct Profile: Codable {
         var name: String?
         var metadata: [String: JSONValue]
+        /// Absent in profiles stored before contacts were kept.
+        var phone: PhoneNumber?
+        var email: EmailAddress?
     }
 
     enum Columns {
@@ -27,7 +30,7 @@ struct UserRecord: Codable, FetchableRecord, PersistableRecord {
     }
 
     static func seal(_ profile: UserProfile, app: AppID, id: UserID, key: DataKey) throws -> Data {
-        try key.seal(json: Profile(name: profile.name, metadata: profile.metadata), context: SealingContext.user(app: app, id: id))
+        try key.seal(json: Profile(name: profile.name, metadata: profile.metadata, phone: profile.phone, email: profile.email), context: SealingContext.user(app: app, id: id))
     }
 
     /// The user's preferences: the defaults until they set any.
@@ -51,7 +54,8 @@ struct UserRecord: Codable, FetchableRecord, PersistableRecord {
         let profile = try key.open(json: sealed, as: Profile.self, context: SealingContext.user(app: appID, id: id))
         return User(
             id: id, name: profile.name, locale: locale, timezone: timezone, metadata: profile.metadata,
-            preferences: try decodedPreferences(), createdAt: WireTime.date(milliseconds: createdAt), updatedAt: WireTime.date(milliseconds: updatedAt))
+            preferences: try decodedPreferences(), createdAt: WireTime.date(milliseconds: createdAt), updatedAt: WireTime.date(milliseconds: updatedAt),
+            phone: profile.phone, email: profile.email)
     }
 
     func recipient() throws -> Recipient {

@@ -367,6 +367,40 @@ enum SQLiteMigrations {
                 t.add(column: "fanOutSeen", .integer)
             }
         }
+        migrator.registerMigration("create journeys, customer events and journey runs") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE journey (appID TEXT NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL, definition TEXT NOT NULL,
+                        createdAt INTEGER NOT NULL, PRIMARY KEY (appID, key, version));
+                    CREATE TABLE customerEvent (id TEXT PRIMARY KEY, appID TEXT NOT NULL, userID TEXT NOT NULL, name TEXT NOT NULL, sealed BLOB NOT NULL,
+                        recordedAt INTEGER NOT NULL);
+                    CREATE INDEX customerEvent_on_appID_userID ON customerEvent (appID, userID);
+                    CREATE TABLE journeyRun (id TEXT PRIMARY KEY, appID TEXT NOT NULL, journeyKey TEXT NOT NULL, version INTEGER NOT NULL,
+                        userID TEXT NOT NULL, status TEXT NOT NULL, step INTEGER NOT NULL, dueAt INTEGER, deadline INTEGER, waitEvent TEXT,
+                        waitNotification TEXT, sealedContext BLOB NOT NULL, triggerEventID TEXT, revision INTEGER NOT NULL, enteredAt INTEGER NOT NULL,
+                        endedAt INTEGER, failure TEXT, leaseUntil INTEGER, UNIQUE (appID, journeyKey, userID, triggerEventID));
+                    CREATE INDEX journeyRun_due ON journeyRun (dueAt) WHERE dueAt IS NOT NULL;
+                    CREATE INDEX journeyRun_on_owner ON journeyRun (appID, userID, journeyKey, enteredAt);
+                    CREATE INDEX journeyRun_on_journey ON journeyRun (appID, journeyKey, status);
+                    CREATE INDEX journeyRun_on_waitNotification ON journeyRun (waitNotification) WHERE waitNotification IS NOT NULL;
+                    CREATE TABLE journeyStep (runID TEXT NOT NULL, step TEXT NOT NULL, appID TEXT NOT NULL, journeyKey TEXT NOT NULL,
+                        outcome TEXT NOT NULL, notificationID TEXT, at INTEGER NOT NULL, PRIMARY KEY (runID, step));
+                    CREATE INDEX journeyStep_on_journey ON journeyStep (appID, journeyKey);
+                    CREATE TABLE fallbackDelivery (id INTEGER PRIMARY KEY AUTOINCREMENT, appID TEXT NOT NULL, userID TEXT NOT NULL, itemID TEXT NOT NULL,
+                        channel TEXT NOT NULL, attempt INTEGER NOT NULL, outcome TEXT NOT NULL, statusCode INTEGER, reason TEXT, at INTEGER NOT NULL);
+                    CREATE INDEX fallbackDelivery_on_appID ON fallbackDelivery (appID, id);
+                    CREATE INDEX fallbackDelivery_on_appID_userID ON fallbackDelivery (appID, userID);
+                    -- A run waiting on an item is due at once when the item changes: the worker then reads the
+                    -- item (JourneyWorker), so no path that reads, acts on or delivers an item has to know. The
+                    -- revision moves too, so a worker that decided on the item as it was cannot write over the wake.
+                    CREATE TRIGGER inboxItem_wakes_journeys AFTER UPDATE OF deliveredAt, readAt, actedAt ON inboxItem
+                    WHEN OLD.deliveredAt IS NOT NEW.deliveredAt OR OLD.readAt IS NOT NEW.readAt OR OLD.actedAt IS NOT NEW.actedAt
+                    BEGIN
+                        UPDATE journeyRun SET dueAt = 0, leaseUntil = NULL, revision = revision + 1
+                        WHERE waitNotification = NEW.notificationID AND userID = NEW.userID AND appID = NEW.appID AND status = 'waiting';
+                    END;
+                    """)
+        }
         return migrator
     }
 }

@@ -21,6 +21,7 @@ extension SQLiteStore {
                     """, arguments: [user.rawValue, app.rawValue])
             try db.execute(
                 sql: "DELETE FROM outbox WHERE kind = '\(OutboxKind.push.rawValue)' AND subjectID IN (SELECT id FROM inboxItem WHERE appID = ? AND userID = ?)", arguments: arguments)
+            try db.execute(sql: UserErasure.journeySteps(app: "?", user: "?"), arguments: arguments)
             for table in UserErasure.tables { try db.execute(sql: "DELETE FROM \(table) WHERE appID = ? AND userID = ?", arguments: arguments) }
             try db.execute(sql: UserErasure.orphanedSharedContent(app: "?"), arguments: [app.rawValue])
             try db.execute(sql: "DELETE FROM user WHERE appID = ? AND id = ?", arguments: arguments)

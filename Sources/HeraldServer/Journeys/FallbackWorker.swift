@@ -1,0 +1,115 @@
+import Foundation
+import HeraldCore
+import HeraldPush
+import HeraldStore
+import Logging
+import ServiceLifecycle
+
+/// Sends the journeys' fallbacks outside the app (outbox rows of kind `fallback`): an SMS through the
+/// app's gateway or an e-mail through its SMTP server, with the item's reference and nothing else.
+/// Each attempt is a line in the delivery log (`GET /v1/fallback/deliveries`); failures that may pass
+/// are tried again with backoff. Just before sending, the item is looked at again: read or acted on
+/// meanwhile, nothing is sent.
+struct FallbackWorker: Service {
+    let store: any OutboxStore & JourneyStore & UserStore & InboxStore & PushStore
+    let http: PushHTTPClient
+    let smtp: SMTPClient
+    let now: @Sendable () -> Date
+    let interval: Duration
+    var backoff = Backoff(base: 30, factor: 2, cap: 3_600, maxAttempts: 6)
+    let logger: Logger
+
+    func run() async throws {
+        await WorkerLoop.run(every: interval, logger: logger, name: "fallback") { try await runOnce() }
+        await shutdown()
+    }
+
+    /// Closes the worker's HTTP client (`run` does, when it ends).
+    func shutdown() async {
+        await http.shutdown()
+    }
+
+    /// Sends the fallbacks due now (up to 50, four at a time); returns how many.
+    @discardableResult
+    func runOnce() async throws -> Int {
+        let jobs = try await store.claimOutbox(kinds: [OutboxKind.fallback], now: now(), lease: 120, limit: 50)
+        await withTaskGroup(of: Void.self) { group in
+            for (index, job) in jobs.enumerated() {
+                if index >= 4 { await group.next() }
+                group.addTask {
+                    do {
+                        try await perform(job)
+                    } catch {
+                        logger.warning("fallback failed", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
+        }
+        return jobs.count
+    }
+
+    private func perform(_ job: OutboxJob) async throws {
+        guard let user = job.user, let item = job.subject.flatMap(InboxItemID.init(rawValue:)),
+            case .object(let payload)? = try? JSONValue.parse(Data(job.payload.utf8)),
+            case .string(let channelText)? = payload["channel"], let channel = JourneyDefinition.FallbackChannel(rawValue: channelText),
+            case .string(let text)? = payload["text"]
+        else {
+            try await store.completeOutbox(job.id)
+            return
+        }
+        let attempt = job.attempts + 1
+        func record(_ outcome: FallbackDelivery.Outcome, status: Int? = nil, reason: String? = nil) async throws {
+            try await store.recordFallbackDelivery(
+                FallbackDelivery(user: user, item: item, channel: channel, attempt: attempt, outcome: outcome, statusCode: status, reason: reason, at: now()),
+                app: job.app)
+        }
+        // Read or acted on since the step queued it (or gone): there is nothing to point at any more.
+        let current = try? await store.inboxItem(item, of: user, in: job.app)
+        guard let current, current.readAt == nil, current.performed == nil else {
+            try await record(.notNeeded)
+            try await store.completeOutbox(job.id)
+            return
+        }
+        let result: FallbackAttempt
+        switch channel {
+        case .sms:
+            guard let number = try await store.user(user, in: job.app)?.phone else { return try await finish(job, record, .noAddress) }
+            guard let secret = try await store.pushCredentials(.sms, of: job.app),
+                let credentials = try? JSONDecoder().decode(SMSCredentials.self, from: secret)
+            else { return try await finish(job, record, .notConfigured) }
+            result = await SMSGatewayClient(http: http).send(text, to: number, with: credentials)
+        case .email:
+            guard let address = try await store.user(user, in: job.app)?.email else { return try await finish(job, record, .noAddress) }
+            guard let secret = try await store.pushCredentials(.email, of: job.app),
+                let credentials = try? JSONDecoder().decode(EmailCredentials.self, from: secret)
+            else { return try await finish(job, record, .notConfigured) }
+            var subject = ""
+            if case .string(let text)? = payload["subject"] { subject = text }
+            let message = SMTPMessage(from: credentials.from, fromName: credentials.fromName, to: address, subject: subject, text: text, date: now())
+            result = await smtp.send(message, with: credentials)
+        }
+        switch result {
+        case .sent(let status):
+            try await record(.sent, status: status)
+            try await store.completeOutbox(job.id)
+        case .failed(let status, let reason):
+            try await record(.failed, status: status, reason: reason)
+            try await store.completeOutbox(job.id)
+        case .retry(let status, let reason):
+            if attempt >= backoff.maxAttempts {
+                try await record(.failed, status: status, reason: reason + " (gave up after \(attempt) attempts)")
+                try await store.completeOutbox(job.id)
+            } else {
+                try await record(.retrying, status: status, reason: reason)
+                try await store.retryOutbox(job.id, at: now().addingTimeInterval(backoff.delay(after: job.attempts)), error: reason)
+            }
+        }
+    }
+
+    private func finish(
+        _ job: OutboxJob, _ record: (FallbackDelivery.Outcome, Int?, String?) async throws -> Void, _ outcome: FallbackDelivery.Outcome
+    ) async throws {
+        try await record(outcome, nil, nil)
+        try await store.completeOutbox(job.id)
+    }
+}

@@ -1,0 +1,269 @@
+import Foundation
+import HTTPTypes
+import HeraldCore
+import HeraldLoopback
+@testable import HeraldServer
+import HeraldStore
+import HeraldTestSupport
+import Hummingbird
+import HummingbirdTesting
+import Synchronization
+import Testing
+
+/// The phishing-safe fallback, end to end: a security alert not read in time reaches the customer by
+/// SMS (a loopback gateway that checks every request as Twilio would) and e-mail (a real SMTP server,
+/// STARTTLS and authentication required), saying only that a message waits in the app and its
+/// reference, which the app shows next to the item.
+@Suite("Journeys: the fallback outside the app")
+struct FallbackTests {
+    static let accountSid = "AC0123456789abcdef"
+    static let token = "gateway-token-1"
+    static let text = "Acme Bank has a secure message for you in the Acme app. Reference {{reference}}."
+
+    static let journey = """
+        {"name":"Card alert","category":"security","trigger":{"event":"card.suspicious"},"entry":{"always":true},
+         "steps":[
+           {"id":"alert","send":{"template":"card-alert","variables":{"amount":"event.properties.amount","merchant":"event.properties.merchant"}}},
+           {"id":"unread","waitFor":{"item":"alert","state":"read","timeout":"10m","onTimeout":"sms"},"next":"done"},
+           {"id":"sms","fallback":{"item":"alert","channel":"sms","text":"\(text)"}},
+           {"id":"mail","fallback":{"item":"alert","channel":"email","subject":"A secure message from Acme Bank","text":"\(text)"}},
+           {"id":"done","exit":{}}]}
+        """
+
+    /// A gateway that answers like Twilio's Messages API and records what it was sent, refusing
+    /// anything that is not a well-formed, authenticated request for the account.
+    final class Gateway: Sendable {
+        let violations = Mutex<[String]>([])
+        let bodies = Mutex<[[String: String]]>([])
+        let script = Mutex<[Int]>([])
+
+        var handler: LoopbackHTTPSServer.Handler {
+            { [self] request in
+                var problems: [String] = []
+                if request.method != .post { problems.append("method \(request.method)") }
+                if request.path != "/2010-04-01/Accounts/\(FallbackTests.accountSid)/Messages.json" { problems.append("path \(request.path)") }
+                let basic = "Basic " + Data("\(FallbackTests.accountSid):\(FallbackTests.token)".utf8).base64EncodedString()
+                if request.header("Authorization") != basic { problems.append("authorization") }
+                if request.header("Content-Type") != "application/x-www-form-urlencoded" { problems.append("content type") }
+                let form = Self.form(String(decoding: request.body, as: UTF8.self))
+                if form == nil { problems.append("body is not a form") }
+                violations.withLock { $0 += problems }
+                if let form { bodies.withLock { $0.append(form) } }
+                let status = script.withLock { $0.isEmpty ? 201 : $0.removeFirst() }
+                if status == 201 { return ScriptedResponse(.created, json: #"{"sid":"SM1","status":"queued"}"#) }
+                return ScriptedResponse(HTTPResponse.Status(code: status), json: #"{"code":21211,"message":"The 'To' number +4915100000000 is not valid."}"#)
+            }
+        }
+
+        static func form(_ text: String) -> [String: String]? {
+            var fields: [String: String] = [:]
+            for pair in text.split(separator: "&") {
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard parts.count == 2, let name = parts[0].removingPercentEncoding, let value = parts[1].removingPercentEncoding else { return nil }
+                fields[name] = value
+            }
+            return fields
+        }
+    }
+
+    struct Setting {
+        let harness: TestHarness
+        let client: TestClient
+        let clock: TestClock
+        let gateway: Gateway
+        let smtp: SMTPTestServer
+
+        func request(_ method: HTTPRequest.Method, _ path: String, _ body: String? = nil) async throws -> TestResponse {
+            try await client.request(method, path, auth: harness.apiKey, body: body)
+        }
+
+        func settle() async throws {
+            let worker = harness.parts.journeyWorker()
+            for _ in 0..<50 where try await worker.runOnce() > 0 {}
+        }
+
+        func sendFallbacks() async throws -> Int {
+            let worker = try harness.parts.fallbackWorker()
+            do {
+                let sent = try await worker.runOnce()
+                await worker.shutdown()
+                return sent
+            } catch {
+                await worker.shutdown()
+                throw error
+            }
+        }
+
+        func alert(for user: String) async throws -> InboxItem {
+            try #require(try await harness.store.inbox(of: harness.user(user), in: harness.app, query: InboxQuery()).items.last)
+        }
+    }
+
+    private func with(smtpReply: String = "250 OK", _ body: @escaping @Sendable (Setting) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-fallback-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificates = try TestCertificates(directory: directory)
+        let smtp = try SMTPTestServer(certificateFile: certificates.serverCertificateFile, keyFile: certificates.serverKeyFile, directory: directory, reply: smtpReply)
+        defer { smtp.stop() }
+        let gateway = Gateway()
+        let clock = TestClock("2026-12-01T09:00:00Z")
+        try await LoopbackHTTPSServer.run(certificates: certificates, handle: gateway.handler) { server in
+            try await TestHarness.with(clock: clock, configure: { configuration in
+                configuration.extraCAFile = certificates.caFile
+                configuration.allowsPrivateTargets = true
+            }) { harness in
+                try await harness.run { client in
+                    let setting = Setting(harness: harness, client: client, clock: clock, gateway: gateway, smtp: smtp)
+                    let sms = try await setting.request(
+                        .put, "/v1/fallback/sms", #"{"accountSid":"\#(Self.accountSid)","authToken":"\#(Self.token)","from":"AcmeBank","baseUrl":"\#(server.baseURL.absoluteString)"}"#)
+                    #expect(sms.status == .ok, "\(sms.text)")
+                    let email = try await setting.request(
+                        .put, "/v1/fallback/email",
+                        #"{"host":"127.0.0.1","port":\#(smtp.port),"username":"\#(smtp.user)","password":"\#(smtp.password)","from":"notices@acme.example","fromName":"Acme Bank"}"#)
+                    #expect(email.status == .ok, "\(email.text)")
+                    #expect(try await setting.request(.put, "/v1/users/ana", #"{"name":"Ana","phone":"+4915112345678","email":"ana@example.com"}"#).status == .ok)
+                    let template = try await setting.request(
+                        .put, "/v1/templates/card-alert",
+                        #"{"category":"security","title":"Card payment of {{amount}} EUR at {{merchant}}","body":"Was this you? Call us on +49 30 1234567 if not."}"#)
+                    #expect(template.status == .created, "\(template.text)")
+                    let journey = try await setting.request(.put, "/v1/journeys/card-alert", Self.journey)
+                    #expect(journey.status == .created, "\(journey.text)")
+                    try await body(setting)
+                }
+            }
+        }
+    }
+
+    @Test("Unread after 10 minutes: an SMS and an e-mail with the reference the app shows, and no content, link or number")
+    func unreadAlertFallsBack() async throws {
+        try await with { setting in
+            let event = try await setting.request(.post, "/v1/events", #"{"userId":"ana","name":"card.suspicious","properties":{"amount":250,"merchant":"Qwertz Shop"}}"#)
+            #expect(event.status == .created)
+            try await setting.settle()
+            let alert = try await setting.alert(for: "ana")
+            #expect(alert.title == "Card payment of 250 EUR at Qwertz Shop")
+            setting.clock.advance(by: 9 * 60)
+            try await setting.settle()
+            #expect(try await setting.sendFallbacks() == 0, "not yet")
+            setting.clock.advance(by: 60)
+            try await setting.settle()
+            #expect(try await setting.sendFallbacks() == 2)
+
+            // What the app shows next to the item is what the messages say.
+            let token = try await setting.harness.token(for: "ana")
+            let page = try await setting.client.request(.get, "/v1/me/inbox", auth: token)
+            #expect(page.text.contains(#""reference":"\#(alert.reference)""#))
+            let expected = "Acme Bank has a secure message for you in the Acme app. Reference \(alert.reference)."
+
+            #expect(setting.gateway.violations.withLock { $0 } == [])
+            let sms = try #require(setting.gateway.bodies.withLock { $0 }.first)
+            #expect(sms == ["To": "+4915112345678", "From": "AcmeBank", "Body": expected])
+            let mail = try #require(setting.smtp.messages.first)
+            #expect(mail.tls && mail.authenticated)
+            #expect(mail.from == "notices@acme.example" && mail.to == ["ana@example.com"])
+            #expect(mail.header("Subject") == "A secure message from Acme Bank")
+            #expect(mail.header("From") == "\"Acme Bank\" <notices@acme.example>")
+            #expect(mail.text == expected)
+            for text in [sms["Body"] ?? "", mail.data, mail.text ?? ""] {
+                for content in ["Qwertz", "250", "EUR", "http", "www.", "+49", "1234567", "Was this you"] {
+                    #expect(!text.contains(content), "a fallback carries \(content)")
+                }
+            }
+
+            let log = try await setting.request(.get, "/v1/fallback/deliveries")
+            #expect(log.status == .ok)
+            let deliveries = try log.decode(DeliveryLog.self).deliveries
+            #expect(Set(deliveries.map(\.channel)) == ["sms", "email"])
+            #expect(deliveries.allSatisfy { $0.outcome == "sent" && $0.itemId == alert.id.rawValue })
+            #expect(!log.text.contains("Reference"), "the log keeps what became of a message, not its text")
+            let report = try await setting.request(.get, "/v1/journeys/card-alert/report")
+            #expect(report.text.contains(#""queued":1"#))
+        }
+    }
+
+    @Test("Read in time, nothing is sent; read after the step queued it but before it went out, nothing is sent either")
+    func readItemsAreNotFollowedUp() async throws {
+        try await with { setting in
+            _ = try await setting.request(.post, "/v1/events", #"{"userId":"ana","name":"card.suspicious","properties":{"amount":1,"merchant":"A"}}"#)
+            _ = try await setting.request(.post, "/v1/events", #"{"userId":"ben","name":"card.suspicious","properties":{"amount":2,"merchant":"B"}}"#)
+            try await setting.settle()
+            let token = try await setting.harness.token(for: "ana")
+            #expect(try await setting.client.request(.post, "/v1/me/inbox/\(try await setting.alert(for: "ana").id)/read", auth: token).status == .ok)
+            setting.clock.advance(by: 600)
+            try await setting.settle()
+            // Ben's fallbacks are queued; he reads before the worker sends them.
+            let benToken = try await setting.harness.token(for: "ben")
+            #expect(try await setting.client.request(.post, "/v1/me/inbox/\(try await setting.alert(for: "ben").id)/read", auth: benToken).status == .ok)
+            #expect(try await setting.sendFallbacks() == 2)
+            #expect(setting.gateway.bodies.withLock { $0 }.isEmpty)
+            #expect(setting.smtp.messages.isEmpty)
+            let deliveries = try (try await setting.request(.get, "/v1/fallback/deliveries")).decode(DeliveryLog.self).deliveries
+            #expect(deliveries.map(\.outcome) == ["not_needed", "not_needed"])
+            #expect(deliveries.allSatisfy { $0.userId == "ben" })
+        }
+    }
+
+    @Test("A busy gateway is tried again later; a refusing one is given up at once; an SMTP refusal fails the e-mail")
+    func failuresAreRetriedOrGivenUp() async throws {
+        try await with(smtpReply: "554 Transaction failed") { setting in
+            setting.gateway.script.withLock { $0 = [503] }
+            _ = try await setting.request(.post, "/v1/events", #"{"userId":"ana","name":"card.suspicious","properties":{"amount":1,"merchant":"A"}}"#)
+            try await setting.settle()
+            setting.clock.advance(by: 600)
+            try await setting.settle()
+            #expect(try await setting.sendFallbacks() == 2)
+            var deliveries = try (try await setting.request(.get, "/v1/fallback/deliveries")).decode(DeliveryLog.self).deliveries
+            #expect(Set(deliveries.map { "\($0.channel) \($0.outcome) \($0.statusCode ?? 0)" }) == ["sms retrying 503", "email failed 554"])
+            setting.clock.advance(by: 3_600)
+            #expect(try await setting.sendFallbacks() == 1)
+            deliveries = try (try await setting.request(.get, "/v1/fallback/deliveries")).decode(DeliveryLog.self).deliveries
+            #expect(deliveries.first.map { "\($0.channel) \($0.outcome) \($0.attempt)" } == "sms sent 2")
+            #expect(setting.gateway.bodies.withLock { $0 }.count == 2)
+            #expect(!(try await setting.request(.get, "/v1/fallback/deliveries")).text.contains("+49"), "the gateway's message is not kept")
+        }
+    }
+
+    @Test("Fallback texts with a link, a phone number or another variable are refused, as is a fallback in marketing")
+    func unsafeTextsAreRefused() async throws {
+        try await with { setting in
+            for (text, reason) in [
+                ("Open https://acme.example to read. Reference {{reference}}.", "link_not_allowed"),
+                ("Open acme-bank.com to read. Reference {{reference}}.", "link_not_allowed"),
+                ("Call +49 30 1234567. Reference {{reference}}.", "invalid_value"),
+                ("Call 030 123 45 67. Reference {{reference}}.", "invalid_value"),
+                ("Dear {{name}}, Reference {{reference}}.", "invalid_value"),
+                ("A secure message waits for you in the app.", "invalid_value"),
+            ] {
+                let body = """
+                    {"name":"x","category":"security","trigger":{"event":"x"},"steps":[{"id":"alert","send":{"template":"card-alert"}},
+                     {"id":"sms","fallback":{"item":"alert","channel":"sms","text":"\(text)"}}]}
+                    """
+                let response = try await setting.request(.put, "/v1/journeys/x", body)
+                #expect(response.status == .unprocessableContent, "\(text)")
+                #expect(response.problem?.errors?.map(\.field) == ["steps[1].fallback.text"], "\(text)")
+                #expect(response.problem?.errors?.map(\.reason.rawValue) == [reason], "\(text)")
+            }
+            #expect(try await setting.request(.put, "/v1/templates/promo", #"{"category":"marketing","title":"Promo","body":"b"}"#).status == .created)
+            let marketing = """
+                {"name":"x","category":"marketing","trigger":{"event":"x"},"steps":[{"id":"alert","send":{"template":"promo"}},
+                 {"id":"sms","fallback":{"item":"alert","channel":"sms","text":"\(Self.text)"}}]}
+                """
+            let response = try await setting.request(.put, "/v1/journeys/x", marketing)
+            #expect(response.problem?.errors?.map(\.field) == ["steps[1].fallback"])
+        }
+    }
+
+    struct DeliveryLog: Decodable {
+        struct Entry: Decodable {
+            var userId: String
+            var itemId: String
+            var channel: String
+            var attempt: Int
+            var outcome: String
+            var statusCode: Int?
+        }
+
+        var deliveries: [Entry]
+    }
+}

@@ -1,0 +1,403 @@
+import Foundation
+import HTTPTypes
+import HeraldCore
+@testable import HeraldServer
+import HeraldStore
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// Journeys through the Platform API, on a clock the test moves and a worker it drives: what each
+/// customer receives, when, and that nothing is sent twice or skipped.
+@Suite("Journeys")
+struct JourneysTests {
+    static let start = "2026-12-01T09:00:00Z"
+
+    /// A journey of `docs/journeys.md`, as written there (the block after `<!-- journey: name -->`).
+    static func documented(_ name: String) throws -> String {
+        let page = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/journeys.md")
+        let text = try String(contentsOf: page, encoding: .utf8)
+        let marker = try #require(text.range(of: "<!-- journey: \(name) -->\n```json\n"))
+        let end = try #require(text.range(of: "\n```", range: marker.upperBound..<text.endIndex))
+        return String(text[marker.upperBound..<end.lowerBound])
+    }
+
+    struct Setting {
+        let harness: TestHarness
+        let client: TestClient
+        let clock: TestClock
+
+        /// Acts on every event and moves every run that is due, until nothing is left to do now.
+        func settle() async throws {
+            let worker = harness.parts.journeyWorker()
+            for _ in 0..<50 where try await worker.runOnce() > 0 {}
+        }
+
+        func put(_ path: String, _ body: String) async throws -> TestResponse {
+            try await client.request(.put, path, auth: harness.apiKey, body: body)
+        }
+
+        func event(_ name: String, for user: String, properties: String = "{}", key: String? = nil) async throws -> TestResponse {
+            var headers: HTTPFields = [:]
+            if let key { headers[.idempotencyKey] = key }
+            return try await client.request(
+                .post, "/v1/events", auth: harness.apiKey, body: #"{"userId":"\#(user)","name":"\#(name)","properties":\#(properties)}"#, headers: headers)
+        }
+
+        /// The titles in a customer's inbox, oldest first.
+        func titles(of user: String) async throws -> [String] {
+            try await harness.store.inbox(of: harness.user(user), in: harness.app, query: InboxQuery()).items.map(\.title).reversed()
+        }
+
+        func report(_ key: String) async throws -> JourneyReport.Decoded {
+            try await client.request(.get, "/v1/journeys/\(key)/report", auth: harness.apiKey).decode(JourneyReport.Decoded.self)
+        }
+    }
+
+    private func with(_ body: @escaping @Sendable (Setting) async throws -> Void) async throws {
+        let clock = TestClock(Self.start)
+        try await TestHarness.with(clock: clock) { harness in
+            try await harness.run { client in try await body(Setting(harness: harness, client: client, clock: clock)) }
+        }
+    }
+
+    private func template(_ setting: Setting, _ key: String, category: String = "transactional", title: String, body: String = "b") async throws {
+        let response = try await setting.put("/v1/templates/\(key)", #"{"category":"\#(category)","title":"\#(title)","body":"\#(body)"}"#)
+        #expect(response.status == .created, "\(response.text)")
+    }
+
+    private func onboardingTemplates(_ setting: Setting) async throws {
+        try await template(setting, "welcome", title: "Welcome", body: "Your plan: {{plan}}")
+        try await template(setting, "complete-profile", title: "Complete your profile")
+        try await template(setting, "complete-profile-last", title: "Last reminder")
+    }
+
+    @Test("Onboarding as documented: welcome when the customer is created, the reminder after two days, the last nudge five days later unless read; completing the profile stops it")
+    func onboardingAsDocumented() async throws {
+        try await with { setting in
+            try await onboardingTemplates(setting)
+            let put = try await setting.put("/v1/journeys/onboarding", try Self.documented("onboarding"))
+            #expect(put.status == .created, "\(put.text)")
+
+            for user in ["eve", "fay", "gus"] {
+                #expect(try await setting.put("/v1/users/\(user)", #"{"name":"New","metadata":{"plan":"gold"}}"#).status == .created)
+            }
+            #expect(try await setting.put("/v1/users/eve", #"{"name":"Eve","metadata":{"plan":"gold"}}"#).status == .ok, "an update is no second creation")
+            try await setting.settle()
+            #expect(try await setting.titles(of: "eve") == ["Welcome"])
+            let welcome = try await setting.harness.store.inbox(of: setting.harness.user("fay"), in: setting.harness.app, query: InboxQuery()).items[0]
+            #expect(welcome.body == "Your plan: gold", "the variable is the customer's metadata")
+            #expect(try await setting.titles(of: "ana") == [], "customers created before the journey are not entered")
+
+            // A day later nothing more; after two days the reminder.
+            setting.clock.advance(by: 86_400)
+            try await setting.settle()
+            #expect(try await setting.titles(of: "eve") == ["Welcome"])
+            setting.clock.advance(by: 86_400)
+            try await setting.settle()
+            #expect(try await setting.titles(of: "eve") == ["Welcome", "Complete your profile"])
+
+            // Eve reads the reminder (the journey ends without a last nudge); gus completes his profile
+            // (he leaves at once); fay does neither and gets the last nudge when the five days are over.
+            let reminder = try await setting.harness.store.inbox(of: setting.harness.user("eve"), in: setting.harness.app, query: InboxQuery()).items[0]
+            let token = try await setting.harness.token(for: "eve")
+            #expect(try await setting.client.request(.post, "/v1/me/inbox/\(reminder.id)/read", auth: token).status == .ok)
+            #expect(try await setting.event("profile.completed", for: "gus").status == .created)
+            try await setting.settle()
+            setting.clock.advance(by: 5 * 86_400)
+            try await setting.settle()
+
+            #expect(try await setting.titles(of: "eve") == ["Welcome", "Complete your profile"])
+            #expect(try await setting.titles(of: "fay") == ["Welcome", "Complete your profile", "Last reminder"])
+            #expect(try await setting.titles(of: "gus") == ["Welcome", "Complete your profile"])
+
+            let report = try await setting.report("onboarding")
+            #expect(report.entries == 3)
+            #expect(report.runs == ["completed": 2, "exited": 1])
+            #expect(report.steps["welcome"]?.outcomes == ["sent": 3])
+            #expect(report.steps["reminder"]?.outcomes == ["sent": 3])
+            #expect(report.steps["reminder"]?.read == 1)
+            #expect(report.steps["last-nudge"]?.outcomes == ["sent": 1])
+            #expect(report.steps["done"]?.outcomes == ["exit": 2])
+        }
+    }
+
+    @Test("A step moved by two workers at once runs once: one notification, one line in the log")
+    func concurrentWorkersRunAStepOnce() async throws {
+        try await with { setting in
+            try await onboardingTemplates(setting)
+            _ = try await setting.put("/v1/journeys/onboarding", try Self.documented("onboarding"))
+            #expect(try await setting.put("/v1/users/eve", #"{"metadata":{"plan":"gold"}}"#).status == .created)
+            let worker = setting.harness.parts.journeyWorker()
+            // Only the event: the run is started, due, not yet moved.
+            let jobs = try await setting.harness.store.claimOutbox(kinds: [.journeyEvent], now: setting.clock.now(), lease: 60, limit: 10)
+            for job in jobs {
+                try await setting.harness.parts.journeys.handle(EventID(rawValue: job.subject!)!, app: job.app)
+                try await setting.harness.store.completeOutbox(job.id)
+            }
+            let runs = try await setting.harness.store.journeyRuns(of: setting.harness.user("eve"), in: setting.harness.app)
+            try #require(runs.count == 1)
+            // The same claimed run, moved by two "nodes" at once (as after a lease ran out).
+            let journeys = setting.harness.parts.journeys
+            async let first: Void = journeys.advance(runs[0])
+            async let second: Void = journeys.advance(runs[0])
+            _ = try await (first, second)
+            _ = try await worker.runOnce()
+
+            #expect(try await setting.titles(of: "eve") == ["Welcome"])
+            let report = try await setting.report("onboarding")
+            #expect(report.steps["welcome"]?.outcomes == ["sent": 1], "\(report)")
+        }
+    }
+
+    @Test("A send that was made but not committed (a crash between the two) is found again by its key, not made twice")
+    func sendRepeatedAfterACrashIsNotDuplicated() async throws {
+        try await with { setting in
+            try await onboardingTemplates(setting)
+            _ = try await setting.put("/v1/journeys/onboarding", try Self.documented("onboarding"))
+            #expect(try await setting.put("/v1/users/eve", #"{"metadata":{"plan":"gold"}}"#).status == .created)
+            let jobs = try await setting.harness.store.claimOutbox(kinds: [.journeyEvent], now: setting.clock.now(), lease: 60, limit: 10)
+            for job in jobs { try await setting.harness.parts.journeys.handle(EventID(rawValue: job.subject!)!, app: job.app) }
+            let run = try #require(try await setting.harness.store.journeyRuns(of: setting.harness.user("eve"), in: setting.harness.app).first)
+            // What the worker does before it commits: the send, under the run's and step's key.
+            let key = IdempotencyKey(scope: "journey:\(run.id)", key: ClientMessageID(rawValue: "welcome")!, request: Data(), user: run.user, requiresSameRequest: false)
+            _ = try await setting.harness.parts.notifications.send(
+                NewNotification(audience: .users([run.user]), category: .transactional, source: .template(TemplateKey(rawValue: "welcome")!, variables: ["plan": .string("gold")])),
+                app: setting.harness.app, idempotency: key)
+            // The process "restarts": the run is still at the send step, and is moved again.
+            try await setting.harness.parts.journeys.advance(run)
+            #expect(try await setting.titles(of: "eve") == ["Welcome"])
+            #expect(try await setting.report("onboarding").steps["welcome"]?.outcomes == ["sent": 1])
+        }
+    }
+
+    @Test("Entry: once ever, once per window, and always (but not while inside)")
+    func entryRules() async throws {
+        try await with { setting in
+            try await template(setting, "hello", title: "Hello")
+            for (key, entry) in [("ever", #"{"once":"ever"}"#), ("weekly", #"{"once":"7d"}"#), ("always", #"{"always":true}"#)] {
+                let body = """
+                    {"name":"\(key)","category":"transactional","trigger":{"event":"ping"},"entry":\(entry),
+                     "steps":[{"id":"hello","send":{"template":"hello"}},{"id":"pause","wait":{"duration":"1d"}}]}
+                    """
+                #expect(try await setting.put("/v1/journeys/\(key)", body).status == .created)
+            }
+            _ = try await setting.event("ping", for: "ana")
+            try await setting.settle()
+            _ = try await setting.event("ping", for: "ana")  // inside all three: none starts again
+            try await setting.settle()
+            #expect(try await setting.report("ever").entries == 1)
+            #expect(try await setting.report("weekly").entries == 1)
+            #expect(try await setting.report("always").entries == 1)
+
+            setting.clock.advance(by: 2 * 86_400)  // all three runs have ended
+            try await setting.settle()
+            _ = try await setting.event("ping", for: "ana")
+            try await setting.settle()
+            #expect(try await setting.report("ever").entries == 1)
+            #expect(try await setting.report("weekly").entries == 1, "two days is inside the week")
+            #expect(try await setting.report("always").entries == 2)
+
+            setting.clock.advance(by: 6 * 86_400)
+            _ = try await setting.event("ping", for: "ana")
+            try await setting.settle()
+            #expect(try await setting.report("weekly").entries == 2, "eight days after the first entry")
+            #expect(try await setting.titles(of: "ana").count == 5)
+        }
+    }
+
+    @Test("The fraud alert as documented: declined, it offers monitoring; unread after 10 minutes, an SMS is queued; a condition picks who enters")
+    func fraudAlertAsDocumented() async throws {
+        try await with { setting in
+            let alert = try await setting.put(
+                "/v1/templates/fraud-alert",
+                #"{"category":"security","title":"Card payment of {{amount}} EUR at {{merchant}}","body":"Was this you?","actions":[{"id":"confirm","label":"It was me"},{"id":"decline","label":"Not me"}]}"#)
+            #expect(alert.status == .created, "\(alert.text)")
+            try await template(setting, "monitoring-offer", category: "security", title: "Turn on account monitoring")
+            let put = try await setting.put("/v1/journeys/fraud-alert", try Self.documented("fraud-alert"))
+            #expect(put.status == .created, "\(put.text)")
+
+            for (user, amount) in [("ana", 250), ("ben", 900), ("cat", 20)] {
+                _ = try await setting.event("card.suspicious", for: user, properties: #"{"amount":\#(amount),"merchant":"Qwertz"}"#)
+            }
+            try await setting.settle()
+            #expect(try await setting.titles(of: "ana") == ["Card payment of 250 EUR at Qwertz"])
+            #expect(try await setting.titles(of: "cat") == [], "below the condition's amount")
+
+            // Ana declines at once; ben does not answer.
+            let item = try await setting.harness.store.inbox(of: setting.harness.user("ana"), in: setting.harness.app, query: InboxQuery()).items[0]
+            let token = try await setting.harness.token(for: "ana")
+            let acted = try await setting.client.request(.post, "/v1/me/inbox/\(item.id)/actions/decline", auth: token, body: "{}")
+            #expect(acted.status == .ok, "\(acted.text)")
+            try await setting.settle()
+            #expect(try await setting.titles(of: "ana") == ["Card payment of 250 EUR at Qwertz", "Turn on account monitoring"])
+
+            setting.clock.advance(by: 9 * 60)
+            try await setting.settle()
+            #expect(try await setting.report("fraud-alert").steps["sms"] == nil)
+            setting.clock.advance(by: 60)
+            try await setting.settle()
+            #expect(try await setting.report("fraud-alert").steps["sms"]?.outcomes == ["queued": 1])
+            #expect(try await setting.titles(of: "ben") == ["Card payment of 900 EUR at Qwertz"], "the SMS goes outside the app")
+            setting.clock.advance(by: 86_400)
+            try await setting.settle()
+            let report = try await setting.report("fraud-alert")
+            #expect(report.runs == ["completed": 2])
+            #expect(report.steps["declined"]?.outcomes == ["then": 1])
+            #expect(report.steps["alert"]?.acted == 1)
+        }
+    }
+
+    @Test("A new version applies to new entries; a customer inside finishes on the version they entered")
+    func versions() async throws {
+        try await with { setting in
+            try await template(setting, "first", title: "First")
+            try await template(setting, "one", title: "Version one")
+            try await template(setting, "two", title: "Version two")
+            func body(_ template: String) -> String {
+                """
+                {"name":"v","category":"transactional","trigger":{"event":"go"},"entry":{"always":true},
+                 "steps":[{"id":"first","send":{"template":"first"}},{"id":"pause","wait":{"duration":"1h"}},{"id":"last","send":{"template":"\(template)"}}]}
+                """
+            }
+            #expect(try await setting.put("/v1/journeys/v", body("one")).status == .created)
+            _ = try await setting.event("go", for: "ana")
+            try await setting.settle()
+            let second = try await setting.put("/v1/journeys/v", body("two"))
+            #expect(second.status == .ok)
+            #expect(try second.decode(VersionOnly.self).version == 2)
+            _ = try await setting.event("go", for: "ben")
+            try await setting.settle()
+            setting.clock.advance(by: 3_600)
+            try await setting.settle()
+            #expect(try await setting.titles(of: "ana") == ["First", "Version one"])
+            #expect(try await setting.titles(of: "ben") == ["First", "Version two"])
+            let first = try await setting.client.request(.get, "/v1/journeys/v?version=1", auth: setting.harness.apiKey)
+            #expect(first.status == .ok && first.text.contains(#""template":"one""#))
+        }
+    }
+
+    @Test("Low balance as documented: only to customers who consented, at most once a week; a send without consent is logged as skipped")
+    func lowBalanceAsDocumented() async throws {
+        try await with { setting in
+            try await template(setting, "overdraft-offer", category: "marketing", title: "Overdraft protection", body: "Your balance is {{balance}} EUR")
+            #expect(try await setting.put("/v1/journeys/low-balance", try Self.documented("low-balance")).status == .created)
+            _ = try await setting.harness.store.updatePreferences(of: setting.harness.user("ana"), in: setting.harness.app) { preferences in
+                var preferences = preferences
+                preferences.consents.marketing = true
+                return preferences
+            }
+            _ = try await setting.event("balance.low", for: "ana", properties: #"{"balance":42}"#)
+            _ = try await setting.event("balance.low", for: "ben", properties: #"{"balance":42}"#)
+            _ = try await setting.event("balance.low", for: "cat", properties: #"{"balance":420}"#)
+            try await setting.settle()
+            #expect(try await setting.titles(of: "ana") == ["Overdraft protection"])
+            #expect(try await setting.titles(of: "ben") == [])
+            let report = try await setting.report("low-balance")
+            #expect(report.steps["offer"]?.outcomes == ["sent": 1, "skipped": 1])
+            #expect(report.entries == 2, "cat's balance is not low")
+
+            setting.clock.advance(by: 6 * 86_400)
+            _ = try await setting.event("balance.low", for: "ana", properties: #"{"balance":10}"#)
+            try await setting.settle()
+            #expect(try await setting.titles(of: "ana") == ["Overdraft protection"], "within the week")
+            setting.clock.advance(by: 86_400)
+            _ = try await setting.event("balance.low", for: "ana", properties: #"{"balance":10}"#)
+            try await setting.settle()
+            #expect(try await setting.titles(of: "ana") == ["Overdraft protection", "Overdraft protection"])
+        }
+    }
+
+    @Test("Events: validated, reserved names refused, idempotent by key, unknown customers refused, other apps' journeys invisible")
+    func eventsAndIsolation() async throws {
+        try await with { setting in
+            let reserved = try await setting.event("item.read", for: "ana")
+            #expect(reserved.status == .unprocessableContent)
+            #expect(reserved.problem?.errors?.map(\.field) == ["name"])
+            let unknown = try await setting.event("ping", for: "zoe")
+            #expect(unknown.status == .unprocessableContent)
+            #expect(unknown.problem?.errors?.map(\.reason) == [.unknownUser])
+            let bad = try await setting.client.request(
+                .post, "/v1/events", auth: setting.harness.apiKey, body: #"{"userId":"ana","name":"Ping!","occurredAt":"yesterday","extra":1}"#)
+            #expect(bad.status == .unprocessableContent)
+            #expect(Set(bad.problem?.errors?.map(\.field) ?? []) == ["name", "occurredAt", "extra"])
+
+            let first = try await setting.event("ping", for: "ana", key: "k-1")
+            let again = try await setting.event("ping", for: "ana", key: "k-1")
+            #expect(first.status == .created && again.status == .ok)
+            #expect(try first.decode(EventOnly.self).id == (try again.decode(EventOnly.self).id))
+            #expect(try await setting.event("pong", for: "ana", key: "k-1").status == .conflict)
+
+            try await template(setting, "hello", title: "Hello")
+            _ = try await setting.put(
+                "/v1/journeys/hello", #"{"name":"h","category":"transactional","trigger":{"event":"ping"},"steps":[{"id":"s","send":{"template":"hello"}}]}"#)
+            let other = try await setting.client.request(.get, "/v1/journeys/hello", auth: setting.harness.otherKey)
+            #expect(other.status == .notFound)
+            let otherEvent = try await setting.client.request(
+                .post, "/v1/events", auth: setting.harness.otherKey, body: #"{"userId":"ana","name":"ping"}"#)
+            #expect(otherEvent.status == .unprocessableContent, "ana is not a customer of the other app")
+        }
+    }
+
+    @Test("A journey naming a template that does not exist, or of another category, is refused with the step's path")
+    func templatesAreChecked() async throws {
+        try await with { setting in
+            try await template(setting, "promo", category: "marketing", title: "Promo")
+            let body = """
+                {"name":"x","category":"security","trigger":{"event":"go"},
+                 "steps":[{"id":"a","send":{"template":"missing"}},{"id":"b","send":{"template":"promo"}}]}
+                """
+            let response = try await setting.put("/v1/journeys/x", body)
+            #expect(response.status == .unprocessableContent)
+            #expect(response.problem?.errors?.map(\.field) == ["steps[0].send.template", "steps[1].send.template"])
+            #expect(try await setting.client.request(.get, "/v1/journeys/x", auth: setting.harness.apiKey).status == .notFound)
+        }
+    }
+
+    @Test("Event properties and run contexts are sealed at rest; erasing a customer removes their events and runs")
+    func sealedAndErased() async throws {
+        try await with { setting in
+            try await template(setting, "hello", title: "Hello")
+            _ = try await setting.put(
+                "/v1/journeys/hello",
+                #"{"name":"h","category":"transactional","trigger":{"event":"ping"},"steps":[{"id":"s","send":{"template":"hello"}},{"id":"w","wait":{"duration":"1d"}}]}"#)
+            let since = Date()
+            _ = try await setting.event("ping", for: "ana", properties: #"{"merchant":"Zyxwvut Secret Shop"}"#)
+            try await setting.settle()
+            for (name, bytes) in try setting.harness.filesAtRest(since: since) {
+                #expect(bytes.range(of: Data("Zyxwvut Secret Shop".utf8)) == nil, "\(name) holds the property in clear")
+            }
+            #expect(try await setting.harness.store.journeyRuns(of: setting.harness.user("ana"), in: setting.harness.app).count == 1)
+            #expect(try await setting.client.request(.delete, "/v1/users/ana", auth: setting.harness.apiKey).status == .noContent)
+            #expect(try await setting.harness.store.journeyRuns(of: setting.harness.user("ana"), in: setting.harness.app).isEmpty)
+            #expect(try await setting.report("hello").entries == 0)
+        }
+    }
+
+    private struct VersionOnly: Decodable { var version: Int }
+    private struct EventOnly: Decodable { var id: String }
+}
+
+extension JourneyReport {
+    /// The report as a client reads it, its steps by id.
+    struct Decoded: Decodable {
+        struct Step: Decodable {
+            var step: String
+            var outcomes: [String: Int]
+            var delivered: Int
+            var read: Int
+            var acted: Int
+        }
+
+        var entries: Int
+        var runs: [String: Int]
+        var stepList: [Step]
+        var steps: [String: Step] { Dictionary(uniqueKeysWithValues: stepList.map { ($0.step, $0) }) }
+
+        private enum CodingKeys: String, CodingKey {
+            case entries, runs
+            case stepList = "steps"
+        }
+    }
+}
