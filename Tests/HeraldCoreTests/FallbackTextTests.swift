@@ -33,6 +33,9 @@ struct FallbackTextTests {
         "There is a message in the app.",
         "Reference {{reference}}.\u{202E}",
         "Reference {{reference}}.\nClick",
+        "Open bank{{reference}}.com to read it.",
+        "Call 0800 {{reference}} about it.",
+        "Ref {{reference}}5.",
     ])
     func refused(text: String) {
         let (read, problems) = read(text)
@@ -53,6 +56,14 @@ struct FallbackTextTests {
             #expect(!FallbackText.holdsPhoneNumber(rendered.replacingOccurrences(of: "4821", with: " ")), "\(text)")
             #expect(rendered.components(separatedBy: "4821").count == 2, "\(text)")
         }
+    }
+
+    @Test("Names shown beside the text (sender, sender id) are plain", arguments: [
+        ("Acme Bank", true), ("Acme Bank Security", true), ("acme-secure.example", false), ("Call 0800 123456", false), ("Acme <x@y.z>", false),
+        ("Acme, Support", false), ("Acme\u{200B}Bank", false),
+    ])
+    func plainNames(name: String, plain: Bool) {
+        #expect(FallbackText.isPlainName(name) == plain)
     }
 
     @Test("A reference is four digits derived from the item's id, the same for every client")

@@ -233,4 +233,25 @@ struct JourneyDefinitionTests {
         #expect(accepted > 1_000, "the generator reaches accepted journeys (\(accepted) of 10,000)")
         #expect(acceptedWithItemWaits > 20, "and accepted ones that wait for an item (\(acceptedWithItemWaits))")
     }
+
+    @Test("Herald's own event names are refused unless Herald records them: user.created may start a journey, item.read may not be awaited")
+    func reservedNames() throws {
+        func read(_ trigger: String, wait: String) -> [String] {
+            let body = """
+                {"name":"x","category":"security","trigger":{"event":"\(trigger)"},"exitOn":[{"event":"\(wait)"}],
+                 "steps":[{"id":"w","waitFor":{"event":"\(wait)","timeout":"1h"}}]}
+                """
+            do {
+                _ = try JourneyDefinition(body: Data(body.utf8))
+                return []
+            } catch {
+                guard case .invalid(let problems) = error else { return ["\(error)"] }
+                return problems.map(\.field)
+            }
+        }
+        #expect(read("user.created", wait: "profile.completed") == [])
+        #expect(read("item.read", wait: "profile.completed") == ["trigger.event"])
+        #expect(read("signup", wait: "item.acted") == ["exitOn[0].event", "steps[0].waitFor.event"])
+        #expect(read("herald.x", wait: "user.deleted") == ["trigger.event", "exitOn[0].event", "steps[0].waitFor.event"])
+    }
 }

@@ -1,6 +1,10 @@
 import Foundation
 import HeraldCore
 @testable import HeraldPush
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOEmbedded
+import NIOSSL
 import PropertyBased
 import Testing
 
@@ -71,5 +75,56 @@ struct SMTPTests {
         #expect(lines.drop { !$0.isEmpty }.allSatisfy { $0.utf8.count <= 76 }, "the body's base64 lines")
         let body = lines.drop { !$0.isEmpty }.joined()
         #expect(Data(base64Encoded: body).map { String(decoding: $0, as: UTF8.self) } == message.text)
+    }
+}
+
+/// The STARTTLS turn, on an embedded channel: TLS goes in front exactly when the server's `220` is the
+/// last byte received; anything after it closes the connection.
+@Suite("STARTTLS guard")
+struct StartTLSGuardTests {
+    private func channel() throws -> (EmbeddedChannel, () -> Int) {
+        let made = NIOLockedValueBox(0)
+        let guardHandler = StartTLSGuard(makeTLS: {
+            made.withLockedValue { $0 += 1 }
+            return try NIOSSLClientHandler(context: NIOSSLContext(configuration: .makeClientConfiguration()), serverHostname: "mail.example")
+        })
+        let channel = EmbeddedChannel(handler: guardHandler)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 25)).wait()
+        return (channel, { made.withLockedValue { $0 } })
+    }
+
+    @Test("Plain replies pass; after STARTTLS, a 220 alone puts TLS in front and is passed on")
+    func readyAlone() throws {
+        let (channel, made) = try channel()
+        try channel.writeInbound(ByteBuffer(string: "220 mail.example ESMTP\r\n"))
+        #expect(try channel.readInbound(as: ByteBuffer.self) == ByteBuffer(string: "220 mail.example ESMTP\r\n"))
+        try channel.writeOutbound(ByteBuffer(string: "STARTTLS\r\n"))
+        try channel.writeInbound(ByteBuffer(string: "220 2.0"))
+        #expect(try channel.readInbound(as: ByteBuffer.self) == nil, "held until the reply is whole")
+        try channel.writeInbound(ByteBuffer(string: ".0 ready\r\n"))
+        #expect(made() == 1)
+        #expect(try channel.readInbound(as: ByteBuffer.self) == ByteBuffer(string: "220 2.0.0 ready\r\n"))
+        #expect(channel.isActive)
+        _ = try? channel.finish()
+    }
+
+    @Test("Bytes after the 220 (an injected reply) close the connection, and nothing goes on")
+    func injection() throws {
+        let (channel, made) = try channel()
+        try channel.writeOutbound(ByteBuffer(string: "STARTTLS\r\n"))
+        #expect(throws: StartTLSGuard.InjectedBytes.self) { try channel.writeInbound(ByteBuffer(string: "220 ready\r\n250-AUTH PLAIN\r\n235 ok\r\n")) }
+        #expect(made() == 0)
+        #expect(try channel.readInbound(as: ByteBuffer.self) == nil)
+        #expect(!channel.isActive)
+    }
+
+    @Test("A refusal of STARTTLS goes on in clear, for the conversation to refuse")
+    func refusal() throws {
+        let (channel, made) = try channel()
+        try channel.writeOutbound(ByteBuffer(string: "STARTTLS\r\n"))
+        try channel.writeInbound(ByteBuffer(string: "454 TLS not available\r\n"))
+        #expect(made() == 0)
+        #expect(try channel.readInbound(as: ByteBuffer.self) == ByteBuffer(string: "454 TLS not available\r\n"))
+        _ = try? channel.finish()
     }
 }

@@ -127,6 +127,9 @@ struct AuthorizationMatrixTests {
             method: .get, path: "/v1/journeys/seeded",
             expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .ok]),
         Row(
+            method: .post, path: "/v1/journeys/seeded/dry-run", body: #"{"userId":"ana","events":[{"name":"ping"}]}"#,
+            expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .ok]),
+        Row(
             method: .get, path: "/v1/journeys/seeded/report",
             expected: [.anonymous: .unauthorized, .badKey: .unauthorized, .otherApp: .notFound, .nonMember: .forbidden, .member: .forbidden, .platform: .ok]),
         Row(

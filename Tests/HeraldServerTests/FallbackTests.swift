@@ -187,6 +187,7 @@ struct FallbackTests {
         try await with { setting in
             _ = try await setting.request(.post, "/v1/events", #"{"userId":"ana","name":"card.suspicious","properties":{"amount":1,"merchant":"A"}}"#)
             _ = try await setting.request(.post, "/v1/events", #"{"userId":"ben","name":"card.suspicious","properties":{"amount":2,"merchant":"B"}}"#)
+            _ = try await setting.request(.post, "/v1/events", #"{"userId":"cat","name":"card.suspicious","properties":{"amount":3,"merchant":"C"}}"#)
             try await setting.settle()
             let token = try await setting.harness.token(for: "ana")
             #expect(try await setting.client.request(.post, "/v1/me/inbox/\(try await setting.alert(for: "ana").id)/read", auth: token).status == .ok)
@@ -195,12 +196,15 @@ struct FallbackTests {
             // Ben's fallbacks are queued; he reads before the worker sends them.
             let benToken = try await setting.harness.token(for: "ben")
             #expect(try await setting.client.request(.post, "/v1/me/inbox/\(try await setting.alert(for: "ben").id)/read", auth: benToken).status == .ok)
-            #expect(try await setting.sendFallbacks() == 2)
+            // Cat archives hers unread: no longer in her inbox, nothing to point at.
+            let catToken = try await setting.harness.token(for: "cat")
+            #expect(try await setting.client.request(.post, "/v1/me/inbox/\(try await setting.alert(for: "cat").id)/archive", auth: catToken).status == .ok)
+            #expect(try await setting.sendFallbacks() == 4)
             #expect(setting.gateway.bodies.withLock { $0 }.isEmpty)
             #expect(setting.smtp.messages.isEmpty)
             let deliveries = try (try await setting.request(.get, "/v1/fallback/deliveries")).decode(DeliveryLog.self).deliveries
-            #expect(deliveries.map(\.outcome) == ["not_needed", "not_needed"])
-            #expect(deliveries.allSatisfy { $0.userId == "ben" })
+            #expect(deliveries.map(\.outcome) == ["not_needed", "not_needed", "not_needed", "not_needed"])
+            #expect(Set(deliveries.map(\.userId)) == ["ben", "cat"])
         }
     }
 
@@ -245,6 +249,14 @@ struct FallbackTests {
                 #expect(response.problem?.errors?.map(\.reason.rawValue) == [reason], "\(text)")
             }
             #expect(try await setting.request(.put, "/v1/templates/promo", #"{"category":"marketing","title":"Promo","body":"b"}"#).status == .created)
+            for (path, body, field) in [
+                ("/v1/fallback/sms", #"{"accountSid":"AC1","authToken":"t","from":"Call0800123"}"#, "from"),
+                ("/v1/fallback/email", #"{"host":"smtp.acme.example","username":"u","password":"p","from":"n@acme.example","fromName":"acme-secure.example"}"#, "fromName"),
+                ("/v1/fallback/email", #"{"host":"smtp.acme.example","username":"u","password":"p","from":"n@acme.example","fromName":"Call 0800 123 456"}"#, "fromName"),
+            ] {
+                let response = try await setting.request(.put, path, body)
+                #expect(response.problem?.errors?.map(\.field) == [field], "\(body)")
+            }
             let marketing = """
                 {"name":"x","category":"marketing","trigger":{"event":"x"},"steps":[{"id":"alert","send":{"template":"promo"}},
                  {"id":"sms","fallback":{"item":"alert","channel":"sms","text":"\(Self.text)"}}]}

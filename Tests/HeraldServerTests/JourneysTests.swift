@@ -172,6 +172,43 @@ struct JourneysTests {
         }
     }
 
+    @Test("An event acted on twice (a retry after a crash) moves no run twice: the trigger does not end its own wait, an old event not a later wait")
+    func eventsActedOnTwice() async throws {
+        try await with { setting in
+            try await template(setting, "nudge", title: "Still there?")
+            try await template(setting, "thanks", title: "Thanks")
+            let journey = """
+                {"name":"Cart","category":"transactional","trigger":{"event":"cart.updated"},"entry":{"always":true},
+                 "steps":[
+                   {"id":"quiet","waitFor":{"event":"cart.updated","timeout":"1h","onTimeout":"nudge"}},
+                   {"id":"again","waitFor":{"event":"cart.updated","timeout":"1h","onTimeout":"nudge"}},
+                   {"id":"thanks","send":{"template":"thanks"},"next":"end"},
+                   {"id":"nudge","send":{"template":"nudge"}},
+                   {"id":"end","exit":{}}]}
+                """
+            #expect(try await setting.put("/v1/journeys/cart", journey).status == .created)
+            let first = try await setting.event("cart.updated", for: "ana").decode(EventOnly.self)
+            try await setting.settle()
+            let journeys = setting.harness.parts.journeys
+            // The trigger acted on again: the run's first wait is not ended by it.
+            try await journeys.handle(try #require(EventID(rawValue: first.id)), app: setting.harness.app)
+            var run = try #require(try await setting.harness.store.journeyRuns(of: setting.harness.user("ana"), in: setting.harness.app).first)
+            #expect(run.status == .waiting && run.step == 0)
+            setting.clock.advance(by: 60)
+            let second = try await setting.event("cart.updated", for: "ana").decode(EventOnly.self)
+            try await setting.settle()
+            run = try #require(try await setting.harness.store.journeyRuns(of: setting.harness.user("ana"), in: setting.harness.app).first)
+            #expect(run.step == 1, "the second event ends the first wait")
+            // The second event acted on again: the second wait began after it, so it stays.
+            try await journeys.handle(try #require(EventID(rawValue: second.id)), app: setting.harness.app)
+            run = try #require(try await setting.harness.store.journeyRuns(of: setting.harness.user("ana"), in: setting.harness.app).first)
+            #expect(run.step == 1 && run.status == .waiting)
+            setting.clock.advance(by: 3_600)
+            try await setting.settle()
+            #expect(try await setting.titles(of: "ana") == ["Still there?"])
+        }
+    }
+
     @Test("Entry: once ever, once per window, and always (but not while inside)")
     func entryRules() async throws {
         try await with { setting in
@@ -246,6 +283,40 @@ struct JourneysTests {
             #expect(report.runs == ["completed": 2])
             #expect(report.steps["declined"]?.outcomes == ["then": 1])
             #expect(report.steps["alert"]?.acted == 1)
+        }
+    }
+
+    @Test("A dry run walks the documented onboarding for a customer and the events given, sending nothing")
+    func dryRun() async throws {
+        try await with { setting in
+            try await onboardingTemplates(setting)
+            #expect(try await setting.put("/v1/journeys/onboarding", try Self.documented("onboarding")).status == .created)
+            _ = try await setting.put("/v1/users/ana", #"{"name":"Ana","metadata":{"plan":"gold"}}"#)
+            func walk(_ body: String) async throws -> JourneySimulation.Walk.Decoded {
+                let response = try await setting.client.request(.post, "/v1/journeys/onboarding/dry-run", auth: setting.harness.apiKey, body: body)
+                #expect(response.status == .ok, "\(response.text)")
+                return try response.decode(JourneySimulation.Walk.Decoded.self)
+            }
+            // Unread: welcome, two days, reminder, five days, last nudge.
+            let unread = try await walk(#"{"userId":"ana","events":[{"name":"user.created"}]}"#)
+            #expect(unread.entered && unread.ends == "completed")
+            #expect(unread.steps.map(\.step) == ["welcome", "day2", "reminder", "read", "last-nudge", "done"])
+            #expect(unread.steps.map(\.after) == [0, 0, 172_800, 172_800, 604_800, 604_800])
+            #expect(unread.steps[0].sends?.body == "Your plan: gold")
+            // Read: no last nudge. Completed on day 3: exits.
+            let read = try await walk(#"{"userId":"ana","events":[{"name":"user.created"}],"items":{"reminder":"read"}}"#)
+            #expect(read.steps.map(\.step) == ["welcome", "day2", "reminder", "read", "done"])
+            let completed = try await walk(#"{"userId":"ana","events":[{"name":"user.created"},{"name":"profile.completed","after":"3d"}]}"#)
+            #expect(completed.ends == "exited" && completed.endsAfter == 259_200)
+            #expect(completed.steps.map(\.step) == ["welcome", "day2", "reminder", "read"])
+            let other = try await walk(#"{"userId":"ana","events":[{"name":"signup"}]}"#)
+            #expect(!other.entered && other.ends == "not_entered")
+            // Nothing was sent or started.
+            #expect(try await setting.titles(of: "ana") == [])
+            #expect(try await setting.report("onboarding").entries == 0)
+            let unknown = try await setting.client.request(
+                .post, "/v1/journeys/onboarding/dry-run", auth: setting.harness.apiKey, body: #"{"userId":"zoe","events":[{"name":"user.created"}]}"#)
+            #expect(unknown.status == .unprocessableContent)
         }
     }
 
@@ -399,5 +470,27 @@ extension JourneyReport {
             case entries, runs
             case stepList = "steps"
         }
+    }
+}
+
+extension JourneySimulation.Walk {
+    /// The walk as a client reads it.
+    struct Decoded: Decodable {
+        struct Step: Decodable {
+            struct Sends: Decodable {
+                var title: String
+                var body: String
+            }
+
+            var step: String
+            var after: Int64
+            var outcome: String
+            var sends: Sends?
+        }
+
+        var entered: Bool
+        var ends: String
+        var endsAfter: Int64
+        var steps: [Step]
     }
 }

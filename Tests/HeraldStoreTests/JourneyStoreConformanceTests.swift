@@ -168,4 +168,28 @@ struct JourneyStoreConformanceTests {
             #expect(try await store.customerEvent(event.id, in: other) == nil, "another app's")
         }
     }
+
+    @Test("A fallback's log line is kept for a customer, not for one erased meanwhile; erasure removes the customer's lines, events and runs", arguments: StoreBackend.allCases)
+    func fallbackLogAndErasure(backend: StoreBackend) async throws {
+        try await backend.withFixture { fixture in
+            let app = try await fixture.appWithAnaAndBen()
+            let store = fixture.store
+            let item = InboxItemID.generate()
+            let time = WireTime.truncated(fixture.clock.now)
+            try await store.recordFallbackDelivery(FallbackDelivery(user: ana, item: item, channel: .sms, attempt: 1, outcome: .sent, statusCode: 201, at: time), app: app)
+            try await store.recordFallbackDelivery(FallbackDelivery(user: ben, item: item, channel: .email, attempt: 1, outcome: .failed, reason: "x", at: time), app: app)
+            #expect(try await store.startJourneyRun(run(fixture, app: app, user: ana), entry: .always))
+            let event = CustomerEvent(id: .generate(at: time), user: ana, name: "x", properties: [:], occurredAt: time, recordedAt: time)
+            _ = try await store.recordEvent(event, app: app, idempotency: nil)
+            #expect(try await store.fallbackDeliveries(of: app, limit: 10, before: nil).map(\.delivery.user) == [ben, ana])
+
+            #expect(try await store.eraseUser(ana, in: app))
+            try await store.recordFallbackDelivery(FallbackDelivery(user: ana, item: item, channel: .sms, attempt: 2, outcome: .sent, at: time), app: app)
+            #expect(try await store.fallbackDeliveries(of: app, limit: 10, before: nil).map(\.delivery.user) == [ben])
+            #expect(try await store.journeyRuns(of: ana, in: app).isEmpty)
+            #expect(try await store.customerEvent(event.id, in: app) == nil)
+            let other = try await store.createApp(name: "Other").app.id
+            #expect(try await store.fallbackDeliveries(of: other, limit: 10, before: nil).isEmpty)
+        }
+    }
 }

@@ -56,15 +56,27 @@ public struct JourneyRun: Equatable, Sendable {
         public var event: JSONValue
         /// The notification each send step made, by step id.
         public var sent: [String: NotificationID]
+        /// The events that ended its waits (the latest `maxHandled`): an event acted on again (a retry
+        /// after a crash) is recognized and moves nothing, whatever the clock says.
+        public var handled: [EventID]
 
-        public init(event: JSONValue, sent: [String: NotificationID] = [:]) {
+        public static let maxHandled = 32
+
+        public init(event: JSONValue, sent: [String: NotificationID] = [:], handled: [EventID] = []) {
             self.event = event
             self.sent = sent
+            self.handled = handled
         }
 
-        /// The stored form (before sealing): `{"event": …, "sent": {step: id}}`.
+        /// Notes that `event` ended a wait.
+        public mutating func handle(_ event: EventID) {
+            handled.append(event)
+            if handled.count > Self.maxHandled { handled.removeFirst(handled.count - Self.maxHandled) }
+        }
+
+        /// The stored form (before sealing): `{"event": …, "sent": {step: id}, "handled": [id]}`.
         public var json: JSONValue {
-            .object(["event": event, "sent": .object(sent.mapValues { .string($0.rawValue) })])
+            .object(["event": event, "sent": .object(sent.mapValues { .string($0.rawValue) }), "handled": .array(handled.map { .string($0.rawValue) })])
         }
 
         /// Reads the stored form back; nil when it is not one (a damaged row, never a default).
@@ -75,7 +87,14 @@ public struct JourneyRun: Equatable, Sendable {
                 guard case .string(let text) = value, let id = NotificationID(rawValue: text) else { return nil }
                 sent[step] = id
             }
-            self.init(event: event, sent: sent)
+            var handled: [EventID] = []
+            if case .array(let values)? = object["handled"] {
+                for value in values {
+                    guard case .string(let text) = value, let id = EventID(rawValue: text) else { return nil }
+                    handled.append(id)
+                }
+            }
+            self.init(event: event, sent: sent, handled: handled)
         }
     }
 

@@ -78,6 +78,12 @@ public struct JourneyStepper: Sendable {
         return definition.exitOn.contains { $0.event == event.name && ($0.condition?.holds(in: context) ?? true) }
     }
 
+    /// When the `waitFor` a waiting run is at began (its deadline less its timeout); nil for any other step.
+    public func waitingSince(_ run: JourneyRun) -> Date? {
+        guard case .waitFor(_, let timeout, _) = definition.steps[run.step].action, let deadline = run.deadline else { return nil }
+        return deadline.addingTimeInterval(-TimeInterval(timeout))
+    }
+
     /// Whether the step at `index` is a `waitFor` that `event` ends.
     public func awaits(_ event: CustomerEvent, at index: Int, user: JSONValue) -> Bool {
         guard case .waitFor(.event(let name, let condition), _, _) = definition.steps[index].action, name == event.name else { return false }

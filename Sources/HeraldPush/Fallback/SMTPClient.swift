@@ -11,7 +11,9 @@ public import NIOSSL
 ///
 /// Bytes the server sends between its `220` to `STARTTLS` and the handshake (the STARTTLS command
 /// injection of CVE-2011-0411 and its kin) end the conversation: nothing read in clear is carried
-/// into the encrypted session. The whole conversation is bounded by `timeout`.
+/// into the encrypted session (`StartTLSGuard`). The host is resolved once, checked by the SSRF guard,
+/// and the connection made to the address checked (no second resolution a rebinding name could turn
+/// elsewhere). The whole conversation is bounded by `timeout`.
 public struct SMTPClient: Sendable {
     let tls: TLSConfiguration
     let targets: OutboundTargetGuard
@@ -35,46 +37,52 @@ public struct SMTPClient: Sendable {
     }
 
     public func send(_ message: SMTPMessage, with credentials: EmailCredentials) async -> FallbackAttempt {
+        let address: SocketAddress
         do {
-            try await targets.check(host: credentials.host)
+            let checked = try await targets.addresses(of: credentials.host)
+            address = try SocketAddress(ipAddress: checked[0], port: credentials.port)
         } catch let refused as OutboundTargetGuard.Refused {
             return .failed(status: nil, reason: refused.description)
         } catch {
             return .retry(status: nil, reason: "\(credentials.host) could not be resolved")
         }
+        // The certificate is checked against the name the bank gave (or the address, when it gave one).
+        let serverName = TargetPolicy.isPublic(credentials.host) == nil ? credentials.host : nil
+        let tls = tls
         do {
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.seconds(10))
-                .connect(host: credentials.host, port: credentials.port) { channel in
-                    channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+                .connect(to: address) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            StartTLSGuard(makeTLS: { try NIOSSLClientHandler(context: NIOSSLContext(configuration: tls), serverHostname: serverName) }))
+                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
                 }
             // The deadline closes the connection, which ends any read or write still waiting.
             let deadline = channel.channel.eventLoop.scheduleTask(in: timeout) { channel.channel.close(promise: nil) }
             defer { deadline.cancel() }
             return try await channel.executeThenClose { inbound, outbound in
                 var conversation = Conversation(inbound: inbound.makeAsyncIterator(), outbound: outbound)
-                return try await converse(&conversation, message: message, credentials: credentials, channel: channel.channel)
+                return try await converse(&conversation, message: message, credentials: credentials)
             }
         } catch let refusal as Refusal {
             return refusal.attempt
         } catch {
+            // One reason for every way a connection fails, so the log cannot map a tenant's network.
             return .retry(status: nil, reason: "the SMTP conversation broke off")
         }
     }
 
-    private func converse(
-        _ conversation: inout Conversation, message: SMTPMessage, credentials: EmailCredentials, channel: any NIOCore.Channel
-    ) async throws -> FallbackAttempt {
+    private func converse(_ conversation: inout Conversation, message: SMTPMessage, credentials: EmailCredentials) async throws -> FallbackAttempt {
         try await conversation.expect(220, after: nil)
         let greeting = try await conversation.expect(250, after: "EHLO \(clientName)")
         guard greeting.lines.dropFirst().contains(where: { $0.uppercased() == "STARTTLS" }) else {
             throw Refusal(attempt: .failed(status: nil, reason: "the SMTP server does not offer STARTTLS"))
         }
+        // `StartTLSGuard` put TLS in place as this reply came in, or closed the connection.
         try await conversation.expect(220, after: "STARTTLS")
         guard conversation.isDrained else { throw Refusal(attempt: .failed(status: nil, reason: "the SMTP server sent data before the TLS handshake")) }
-        let context = try NIOSSLContext(configuration: tls)
-        let handler = try NIOSSLClientHandler(context: context, serverHostname: TargetPolicy.isPublic(credentials.host) == nil ? credentials.host : nil)
-        try await channel.pipeline.addHandler(handler, position: ChannelPipeline.Position.first).get()
         let secured = try await conversation.expect(250, after: "EHLO \(clientName)")
         guard secured.lines.dropFirst().contains(where: { $0.uppercased().hasPrefix("AUTH") && $0.uppercased().contains("PLAIN") }) else {
             throw Refusal(attempt: .failed(status: nil, reason: "the SMTP server does not offer AUTH PLAIN"))
@@ -128,7 +136,7 @@ public struct SMTPClient: Sendable {
                 do {
                     replies = try reader.read(buffer.readableBytesView)
                 } catch {
-                    throw Refusal(attempt: .failed(status: nil, reason: error.description))
+                    throw Refusal(attempt: .failed(status: nil, reason: "the SMTP server did not answer as one"))
                 }
             }
             return replies.removeFirst()

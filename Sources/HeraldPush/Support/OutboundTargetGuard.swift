@@ -36,14 +36,22 @@ public struct OutboundTargetGuard: Sendable {
 
     public func check(host: String) async throws {
         guard !allowsPrivateTargets else { return }
+        _ = try await addresses(of: host)
+    }
+
+    /// The addresses `host` resolves to (itself, for an address), every one checked: connect to one of
+    /// these rather than resolving the name again, which a rebinding name could answer differently.
+    /// - Throws: `Refused` or `ResolutionFailed`.
+    public func addresses(of host: String) async throws -> [String] {
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         if let isPublic = TargetPolicy.isPublic(bare) {
-            guard isPublic else { throw Refused(host: host) }
-            return
+            guard isPublic || allowsPrivateTargets else { throw Refused(host: host) }
+            return [bare]
         }
         let addresses = try await NIOThreadPool.singleton.runIfActive { Self.resolve(bare) }
         guard !addresses.isEmpty else { throw ResolutionFailed(host: host) }
-        guard addresses.allSatisfy({ TargetPolicy.isPublic($0) == true }) else { throw Refused(host: host) }
+        guard allowsPrivateTargets || addresses.allSatisfy({ TargetPolicy.isPublic($0) == true }) else { throw Refused(host: host) }
+        return addresses
     }
 
     /// Every address `host` resolves to (blocking; run off the event loops).

@@ -8,8 +8,14 @@ import ServiceLifecycle
 /// Sends the journeys' fallbacks outside the app (outbox rows of kind `fallback`): an SMS through the
 /// app's gateway or an e-mail through its SMTP server, with the item's reference and nothing else.
 /// Each attempt is a line in the delivery log (`GET /v1/fallback/deliveries`); failures that may pass
-/// are tried again with backoff. Just before sending, the item is looked at again: read or acted on
-/// meanwhile, nothing is sent.
+/// are tried again with backoff. Just before sending, the item and the run are looked at again: read,
+/// acted on, archived or expired meanwhile, or the customer left the journey, nothing is sent.
+///
+/// Delivery is at least once, as with any provider: a provider that took a message but whose answer was
+/// lost gets it again on the retry. Each pass claims only as many rows as it sends at once, so a slow
+/// provider cannot outlast the lease of rows still waiting in the pass; and a row is completed before
+/// its log line is written, so a failure to log never sends again. An e-mail keeps its `Message-ID`
+/// across attempts (made from the row), so a receiving system can drop a repeat.
 struct FallbackWorker: Service {
     let store: any OutboxStore & JourneyStore & UserStore & InboxStore & PushStore
     let http: PushHTTPClient
@@ -29,13 +35,13 @@ struct FallbackWorker: Service {
         await http.shutdown()
     }
 
-    /// Sends the fallbacks due now (up to 50, four at a time); returns how many.
+    /// Sends the fallbacks due now, four at once (each within about 60 s: resolution, a 10 s connect and
+    /// a 30 s conversation, or a 20 s HTTP request, well inside the 180 s lease); returns how many.
     @discardableResult
     func runOnce() async throws -> Int {
-        let jobs = try await store.claimOutbox(kinds: [OutboxKind.fallback], now: now(), lease: 120, limit: 50)
+        let jobs = try await store.claimOutbox(kinds: [OutboxKind.fallback], now: now(), lease: 180, limit: 4)
         await withTaskGroup(of: Void.self) { group in
-            for (index, job) in jobs.enumerated() {
-                if index >= 4 { await group.next() }
+            for job in jobs {
                 group.addTask {
                     do {
                         try await perform(job)
@@ -63,12 +69,20 @@ struct FallbackWorker: Service {
                 FallbackDelivery(user: user, item: item, channel: channel, attempt: attempt, outcome: outcome, statusCode: status, reason: reason, at: now()),
                 app: job.app)
         }
-        // Read or acted on since the step queued it (or gone): there is nothing to point at any more.
-        let current = try? await store.inboxItem(item, of: user, in: job.app)
-        guard let current, current.readAt == nil, current.performed == nil else {
-            try await record(.notNeeded)
-            try await store.completeOutbox(job.id)
-            return
+        // Read, acted on, archived or expired since the step queued it (or gone), or the customer left
+        // the journey: there is nothing to point at any more. A store error is thrown: the row is tried again.
+        var current: InboxItem?
+        do {
+            current = try await store.inboxItem(item, of: user, in: job.app)
+        } catch HeraldError.notFound {
+            current = nil
+        }
+        var hasLeft = false
+        if case .string(let text)? = payload["run"], let run = JourneyRunID(rawValue: text) {
+            hasLeft = try await store.journeyRun(run, in: job.app)?.status == .exited
+        }
+        guard let current, current.readAt == nil, current.performed == nil, current.archivedAt == nil, !current.isExpired(at: now()), !hasLeft else {
+            return try await finish(job, record, .notNeeded)
         }
         let result: FallbackAttempt
         switch channel {
@@ -85,20 +99,22 @@ struct FallbackWorker: Service {
             else { return try await finish(job, record, .notConfigured) }
             var subject = ""
             if case .string(let text)? = payload["subject"] { subject = text }
-            let message = SMTPMessage(from: credentials.from, fromName: credentials.fromName, to: address, subject: subject, text: text, date: now())
+            let message = SMTPMessage(
+                from: credentials.from, fromName: credentials.fromName, to: address, subject: subject, text: text, date: now(),
+                messageID: "<fallback.\(job.id).\(job.app.rawValue)@\(credentials.from.domain)>")
             result = await smtp.send(message, with: credentials)
         }
         switch result {
         case .sent(let status):
+            try await store.completeOutbox(job.id)
             try await record(.sent, status: status)
-            try await store.completeOutbox(job.id)
         case .failed(let status, let reason):
-            try await record(.failed, status: status, reason: reason)
             try await store.completeOutbox(job.id)
+            try await record(.failed, status: status, reason: reason)
         case .retry(let status, let reason):
             if attempt >= backoff.maxAttempts {
-                try await record(.failed, status: status, reason: reason + " (gave up after \(attempt) attempts)")
                 try await store.completeOutbox(job.id)
+                try await record(.failed, status: status, reason: reason + " (gave up after \(attempt) attempts)")
             } else {
                 try await record(.retrying, status: status, reason: reason)
                 try await store.retryOutbox(job.id, at: now().addingTimeInterval(backoff.delay(after: job.attempts)), error: reason)
@@ -109,7 +125,7 @@ struct FallbackWorker: Service {
     private func finish(
         _ job: OutboxJob, _ record: (FallbackDelivery.Outcome, Int?, String?) async throws -> Void, _ outcome: FallbackDelivery.Outcome
     ) async throws {
-        try await record(outcome, nil, nil)
         try await store.completeOutbox(job.id)
+        try await record(outcome, nil, nil)
     }
 }

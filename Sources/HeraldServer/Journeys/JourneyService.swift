@@ -15,6 +15,7 @@ import Synchronization
 /// (`journey:<run>`, the step's id) instead of sending again.
 final class JourneyService: Sendable {
     private let store: any JourneyStore & UserStore & TemplateStore
+    private let settings: any SettingsStore
     private let notifications: NotificationService
     private let now: @Sendable () -> Date
     private let logger: Logger
@@ -25,8 +26,12 @@ final class JourneyService: Sendable {
     let wakeupRequests: AsyncStream<Void>
     private let wakeups: AsyncStream<Void>.Continuation
 
-    init(store: any JourneyStore & UserStore & TemplateStore, notifications: NotificationService, now: @escaping @Sendable () -> Date, logger: Logger) {
+    init(
+        store: any JourneyStore & UserStore & TemplateStore & SettingsStore, notifications: NotificationService, now: @escaping @Sendable () -> Date,
+        logger: Logger
+    ) {
         self.store = store
+        settings = store
         self.notifications = notifications
         self.now = now
         self.logger = logger
@@ -69,6 +74,34 @@ final class JourneyService: Sendable {
         return result
     }
 
+    /// Walks the journey for a customer without sending (`JourneySimulation`): templates rendered in
+    /// their locale, links checked as a send would, consent as their preferences say.
+    func dryRun(_ journey: Journey, body: Data, app: AppID) async throws -> JourneySimulation.Walk {
+        let request = try JourneySimulation.readRequest(body)
+        guard let user = try await store.user(request.user, in: app) else {
+            throw HeraldError.invalid([FieldProblem(field: "userId", reason: .unknownUser, detail: "no such user: \(request.user.rawValue)")])
+        }
+        var previews: [TemplateKey: Template] = [:]
+        for step in journey.definition.steps {
+            guard case .send(let key, _) = step.action, previews[key] == nil else { continue }
+            previews[key] = try await store.template(key, version: nil, in: app)
+        }
+        let policy = try await settings.settings(of: app).links
+        let input = JourneySimulation.Input(
+            user: user.id, profile: JourneyStepper.userValue(locale: user.locale, timezone: user.timezone, metadata: user.metadata),
+            admitsCategory: user.preferences.admits(journey.definition.category), events: request.events, items: request.items)
+        return JourneySimulation.walk(stepper(for: journey, app: app), input: input) { key, variables in
+            Result { () throws(HeraldError) in
+                guard let template = previews[key] ?? nil else { throw .notFound(resource: "template \(key)") }
+                let compiled = try CompiledTemplate(template.definition)
+                try compiled.checkVariables(variables)
+                if template.definition.category.requiresLinkPolicy { try compiled.checkLinks(policy, variables: variables) }
+                let rendered = try compiled.render(locale: user.locale, variables: variables)
+                return JourneySimulation.Preview(title: rendered.title, body: rendered.body, locale: rendered.locale)
+            }
+        }
+    }
+
     // MARK: acting on an event
 
     /// Acts on one recorded event: the customer's runs that it ends or continues, then the journeys it
@@ -84,9 +117,10 @@ final class JourneyService: Sendable {
         for journey in try await store.journeys(in: app) {
             let stepper = stepper(for: journey, app: app)
             guard stepper.isTriggered(by: event, user: userValue) else { continue }
+            // Entered when the trigger was recorded: entry windows and exit events count from then.
             let run = JourneyRun(
                 id: .generate(at: time), app: app, journey: journey.key, version: journey.version, user: event.user, status: .ready, step: 0, dueAt: time,
-                context: JourneyRun.Context(event: event.contextValue), trigger: event.id, enteredAt: time)
+                context: JourneyRun.Context(event: event.contextValue), trigger: event.id, enteredAt: event.recordedAt)
             if try await store.startJourneyRun(run, entry: journey.definition.entry) {
                 logger.debug("journey entered", metadata: ["journey": "\(journey.key)", "run": "\(run.id)"])
             }
@@ -100,10 +134,18 @@ final class JourneyService: Sendable {
         for _ in 0..<5 {
             let stepper = try await stepper(current.journey, version: current.version, app: current.app)
             var next = current
-            if stepper.exits(on: event, user: user) {
+            // Only what happened after, once: an exit event recorded before the trigger, an awaited event
+            // recorded before the wait began, the trigger itself, or an event that already ended a wait
+            // of this run, does not count. So an event acted on twice (a retry after a crash) cannot move
+            // a run that has since moved on.
+            let isAfterEntry = event.id != current.trigger && !current.context.handled.contains(event.id) && event.recordedAt >= current.enteredAt
+            if isAfterEntry, stepper.exits(on: event, user: user) {
                 next.end(.exited, at: time)
-            } else if current.status == .waiting, stepper.awaits(event, at: current.step, user: user) {
+            } else if current.status == .waiting, isAfterEntry, let since = stepper.waitingSince(current),
+                event.recordedAt >= since, stepper.awaits(event, at: current.step, user: user)
+            {
                 next.context.event = event.contextValue
+                next.context.handle(event.id)
                 next.go(to: stepper.following(current.step), at: time)
             } else {
                 return
@@ -255,7 +297,9 @@ final class JourneyService: Sendable {
             let item = try await store.journeyItemState(of: notification, user: run.user, in: run.app)
         else { return Move(next, JourneyStepRecord(run: run.id, step: step.id, outcome: "skipped", at: time)) }
         let reference = InboxItem.reference(of: item.item)
-        var payload: [String: JSONValue] = ["channel": .string(fallback.channel.rawValue), "text": .string(fallback.text.render(reference: reference))]
+        var payload: [String: JSONValue] = [
+            "channel": .string(fallback.channel.rawValue), "text": .string(fallback.text.render(reference: reference)), "run": .string(run.id.rawValue),
+        ]
         if let subject = fallback.subject { payload["subject"] = .string(subject.render(reference: reference)) }
         let entry = OutboxEntry(kind: .fallback, user: run.user, subject: item.item.rawValue, payload: JSONValue.object(payload).compactString, availableAt: time)
         return Move(next, JourneyStepRecord(run: run.id, step: step.id, outcome: "queued", notification: notification, at: time), effects: [entry])

@@ -17,6 +17,7 @@ struct JourneysRoutes {
         routes.on(.put, "/v1/journeys/:key", use: put)
         routes.on(.get, "/v1/journeys/:key", use: get)
         routes.on(.get, "/v1/journeys/:key/report", use: report)
+        routes.on(.post, "/v1/journeys/:key/dry-run", use: dryRun)
     }
 
     @Sendable func list(_ request: Request, context: HeraldRequestContext) async throws -> Response {
@@ -41,6 +42,18 @@ struct JourneysRoutes {
         let key = try context.parameters.id("key", as: JourneyKey.self, resource: "journey")
         guard let journey = try await store.journey(key, version: version, in: app) else { throw HeraldError.notFound(resource: "journey") }
         return try JSONResponse.make(journey)
+    }
+
+    /// Walks the latest version (or `?version=N`) for a customer and the events given, sending nothing.
+    @Sendable func dryRun(_ request: Request, context: HeraldRequestContext) async throws -> Response {
+        let app = try Access.requirePlatform(context.requireCaller())
+        let version = try request.uri.queryParameters.get("version").map { text throws(HeraldError) in
+            guard let version = Int(text), version >= 1 else { throw .invalid(field: "version", .invalidValue, detail: "a version number") }
+            return version
+        }
+        let key = try context.parameters.id("key", as: JourneyKey.self, resource: "journey")
+        guard let journey = try await store.journey(key, version: version, in: app) else { throw HeraldError.notFound(resource: "journey") }
+        return try JSONResponse.make(try await journeys.dryRun(journey, body: await request.bodyData(), app: app))
     }
 
     /// Entries, where the runs stand, and what each step did, over every version.

@@ -46,7 +46,9 @@ extension PostgresStore {
         let outbox = try await sealedOutboxRows([JourneyRules.outboxEntry(for: event)], app: app)
         let time = nowMilliseconds()
         return try await database.transaction { connection in
-            guard try await connection.value("SELECT 1 FROM \"user\" WHERE appID = \(app) AND id = \(event.user)", as: Int.self) != nil else {
+            // Held until the commit: an erasure waits for this event (and then deletes it), or comes first
+            // and the event finds no customer.
+            guard try await connection.value("SELECT 1 FROM \"user\" WHERE appID = \(app) AND id = \(event.user) FOR KEY SHARE", as: Int.self) != nil else {
                 throw JourneyRules.unknownUser(event.user)
             }
             if let idempotency {
@@ -227,12 +229,14 @@ extension PostgresStore {
         return JourneyRules.report(key, statuses: statuses, steps: steps)
     }
 
+    /// Not for a customer erased meanwhile (the customer's row is held while the line is written).
     public func recordFallbackDelivery(_ delivery: FallbackDelivery, app: AppID) async throws {
         try await database.execute(
             """
             INSERT INTO fallbackDelivery (appID, userID, itemID, channel, attempt, outcome, statusCode, reason, at)
-            VALUES (\(app), \(delivery.user), \(delivery.item), \(delivery.channel.rawValue), \(Int64(delivery.attempt)), \(delivery.outcome.rawValue),
-                \(delivery.statusCode.map(Int64.init)), \(delivery.reason), \(WireTime.milliseconds(delivery.at)))
+            SELECT \(app), \(delivery.user), \(delivery.item), \(delivery.channel.rawValue), \(Int64(delivery.attempt)), \(delivery.outcome.rawValue),
+                \(delivery.statusCode.map(Int64.init)), \(delivery.reason), \(WireTime.milliseconds(delivery.at))
+            WHERE EXISTS (SELECT 1 FROM "user" WHERE appID = \(app) AND id = \(delivery.user) FOR KEY SHARE)
             """)
     }
 

@@ -197,15 +197,17 @@ extension SQLiteStore {
         }
     }
 
+    /// Not for a customer erased meanwhile: a send in flight during an erasure leaves no line of them.
     public func recordFallbackDelivery(_ delivery: FallbackDelivery, app: AppID) async throws {
         try await pool.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO fallbackDelivery (appID, userID, itemID, channel, attempt, outcome, statusCode, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO fallbackDelivery (appID, userID, itemID, channel, attempt, outcome, statusCode, reason, at)
+                    SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM user WHERE appID = ? AND id = ?)
                     """,
                 arguments: [
                     app, delivery.user, delivery.item, delivery.channel.rawValue, delivery.attempt, delivery.outcome.rawValue, delivery.statusCode,
-                    delivery.reason, WireTime.milliseconds(delivery.at),
+                    delivery.reason, WireTime.milliseconds(delivery.at), app, delivery.user,
                 ])
         }
     }
