@@ -71,6 +71,13 @@ enum JourneyRules {
         return JourneyReport(key: key, entries: runs.values.reduce(0, +), runs: runs, steps: byStep.values.sorted { $0.step < $1.step })
     }
 
+    /// A run as the customer's export shows it (its context is the business's working state, not shown).
+    static func exportEntry(_ record: JourneyRunRecord) -> UserExport.JourneyEntry {
+        UserExport.JourneyEntry(
+            journey: record.journeyKey, version: record.version, status: record.status.rawValue, enteredAt: WireTime.date(milliseconds: record.enteredAt),
+            endedAt: record.endedAt.map { WireTime.date(milliseconds: $0) })
+    }
+
     /// A line of the fallback delivery log as stored; a channel or outcome that does not read is an error.
     static func fallbackDelivery(
         user: UserID, item: InboxItemID, channel: String, attempt: Int, outcome: String, statusCode: Int?, reason: String?, at: Int64

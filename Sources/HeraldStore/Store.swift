@@ -486,6 +486,14 @@ public protocol JourneyStore: Sendable {
     func recordFallbackDelivery(_ delivery: FallbackDelivery, app: AppID) async throws
     /// The app's log, newest first, before the line `before` when given.
     func fallbackDeliveries(of app: AppID, limit: Int, before: Int64?) async throws -> [(id: Int64, delivery: FallbackDelivery)]
+    /// How many items of `category` the customer's inbox holds from `since` on (held ones included): what
+    /// a frequency cap counts.
+    func itemCount(of user: UserID, in app: AppID, category: NotificationCategory, since: Date) async throws -> Int
+    /// When the customer read their items from `since` on, each time once (a "mark all read" is one
+    /// read, not forty), the latest `limit`: what `ReadHour` learns from.
+    func readTimes(of user: UserID, in app: AppID, since: Date, limit: Int) async throws -> [Date]
+    /// Everything the journeys keep of one customer, for their export: events, runs, fallback attempts.
+    func journeyActivity(of user: UserID, in app: AppID) async throws -> UserExport.JourneyActivity
 }
 
 extension JourneyStore {
@@ -494,47 +502,6 @@ extension JourneyStore {
     }
 }
 
-/// One attempt to reach a customer outside the app: never the text or the address, only what became of it.
-public struct FallbackDelivery: Equatable, Sendable, Encodable {
-    public enum Outcome: String, Sendable, Codable, CaseIterable {
-        /// The provider took it (Twilio answered 201, the SMTP server 250 after the data).
-        case sent
-        /// Not sent, and not to be: the item was read meanwhile.
-        case notNeeded = "not_needed"
-        /// The customer has no phone number or e-mail address on file, or the app no provider for the channel.
-        case noAddress = "no_address"
-        case notConfigured = "not_configured"
-        /// A failure that will be tried again (a timeout, 429, 5xx, a 4xx SMTP reply).
-        case retrying
-        /// Given up: refused for good (4xx from the SMS gateway, a 5xx SMTP reply) or out of attempts.
-        case failed
-    }
-
-    public var user: UserID
-    public var item: InboxItemID
-    public var channel: JourneyDefinition.FallbackChannel
-    public var attempt: Int
-    public var outcome: Outcome
-    /// The provider's status (HTTP) or reply code (SMTP).
-    public var statusCode: Int?
-    /// The provider's short reason, never the text sent.
-    public var reason: String?
-    public var at: Date
-
-    public init(
-        user: UserID, item: InboxItemID, channel: JourneyDefinition.FallbackChannel, attempt: Int, outcome: Outcome, statusCode: Int? = nil,
-        reason: String? = nil, at: Date
-    ) {
-        self.user = user
-        self.item = item
-        self.channel = channel
-        self.attempt = attempt
-        self.outcome = outcome
-        self.statusCode = statusCode
-        self.reason = reason
-        self.at = at
-    }
-}
 
 /// A customer's inbox item as a journey waiting on it sees it.
 public struct JourneyItemState: Equatable, Sendable {

@@ -3,6 +3,7 @@ import HTTPTypes
 import HeraldCore
 @testable import HeraldServer
 import HeraldStore
+import HeraldTestSupport
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -13,15 +14,8 @@ import Testing
 struct JourneysTests {
     static let start = "2026-12-01T09:00:00Z"
 
-    /// A journey of `docs/journeys.md`, as written there (the block after `<!-- journey: name -->`).
-    static func documented(_ name: String) throws -> String {
-        let page = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("docs/journeys.md")
-        let text = try String(contentsOf: page, encoding: .utf8)
-        let marker = try #require(text.range(of: "<!-- journey: \(name) -->\n```json\n"))
-        let end = try #require(text.range(of: "\n```", range: marker.upperBound..<text.endIndex))
-        return String(text[marker.upperBound..<end.lowerBound])
-    }
+    /// A journey of `docs/journeys.md`, as written there.
+    static func documented(_ name: String) throws -> String { try DocumentedJourney.named(name) }
 
     struct Setting {
         let harness: TestHarness
@@ -209,6 +203,46 @@ struct JourneysTests {
         }
     }
 
+    @Test("Under a cap, a send retried after a crash (its item already there) is sent, not capped; an item from elsewhere does count")
+    func cappedSendRetried() async throws {
+        try await with { setting in
+            try await onboardingTemplates(setting)
+            let settings = try await setting.put("/v1/settings", #"{"journeys":{"caps":{"transactional":{"count":1,"per":"1d"}}}}"#)
+            #expect(settings.status == .ok, "\(settings.text)")
+            _ = try await setting.put("/v1/journeys/onboarding", try Self.documented("onboarding"))
+            #expect(try await setting.put("/v1/users/eve", #"{"metadata":{"plan":"gold"}}"#).status == .created)
+            let jobs = try await setting.harness.store.claimOutbox(kinds: [.journeyEvent], now: setting.clock.now(), lease: 60, limit: 10)
+            for job in jobs { try await setting.harness.parts.journeys.handle(EventID(rawValue: job.subject!)!, app: job.app) }
+            var run = try #require(try await setting.harness.store.journeyRuns(of: setting.harness.user("eve"), in: setting.harness.app).first)
+            // The worker cleared the cap and committed that, sent, and "crashed" before committing the send.
+            run.context.cleared = ["welcome"]
+            #expect(try await setting.harness.store.updateJourneyRun(run, log: nil))
+            run.revision += 1
+            let key = IdempotencyKey(scope: "journey:\(run.id)", key: ClientMessageID(rawValue: "welcome")!, request: Data(), user: run.user, requiresSameRequest: false)
+            _ = try await setting.harness.parts.notifications.send(
+                NewNotification(audience: .users([run.user]), category: .transactional, source: .template(TemplateKey(rawValue: "welcome")!, variables: ["plan": .string("gold")])),
+                app: setting.harness.app, idempotency: key)
+            try await setting.harness.parts.journeys.advance(run)
+            #expect(try await setting.report("onboarding").steps["welcome"]?.outcomes == ["sent": 1])
+            #expect(try await setting.titles(of: "eve") == ["Welcome"])
+
+            // Fay already got a transactional item today from the bank itself: her welcome is capped.
+            #expect(try await setting.put("/v1/users/fay", #"{"metadata":{"plan":"gold"}}"#).status == .created)
+            _ = try await setting.client.request(.post, "/v1/notifications", auth: setting.harness.apiKey, body: #"{"recipients":["fay"],"template":"complete-profile"}"#)
+            try await setting.settle()
+            #expect(try await setting.titles(of: "fay") == ["Complete your profile"])
+            #expect(try await setting.report("onboarding").steps["welcome"]?.outcomes == ["sent": 1, "capped": 1])
+
+            // The settings refuse a cap on security, a window that does not read; null removes a cap.
+            let security = try await setting.put("/v1/settings", #"{"journeys":{"caps":{"security":null}}}"#)
+            #expect(security.problem?.errors?.map(\.field) == ["journeys.caps.security"])
+            let window = try await setting.put("/v1/settings", #"{"journeys":{"caps":{"marketing":{"count":2,"per":"1w"}}}}"#)
+            #expect(window.problem?.errors?.map(\.field) == ["journeys.caps.marketing.per"])
+            let removed = try await setting.put("/v1/settings", #"{"journeys":{"caps":{"transactional":null}}}"#)
+            #expect(removed.status == .ok && removed.text.contains(#""caps":{}"#), "\(removed.text)")
+        }
+    }
+
     @Test("Entry: once ever, once per window, and always (but not while inside)")
     func entryRules() async throws {
         try await with { setting in
@@ -317,6 +351,49 @@ struct JourneysTests {
             let unknown = try await setting.client.request(
                 .post, "/v1/journeys/onboarding/dry-run", auth: setting.harness.apiKey, body: #"{"userId":"zoe","events":[{"name":"user.created"}]}"#)
             #expect(unknown.status == .unprocessableContent)
+        }
+    }
+
+    @Test("A wait until the read hour sends at the hour the customer most often reads, in their time zone")
+    func readHour() async throws {
+        try await with { setting in
+            try await template(setting, "note", title: "Note")
+            try await template(setting, "offer", title: "Offer")
+            _ = try await setting.put("/v1/users/ana", #"{"name":"Ana","timezone":"Europe/Berlin"}"#)
+            // Ana reads at 19:xx Berlin summer time (17:xx UTC) on three October evenings; the journey runs
+            // after the change to winter time, when 19:00 in Berlin is 18:00 UTC (a UTC hour would say 17:00).
+            for day in 20...22 {
+                setting.clock.set("2026-10-\(day)T10:00:00Z")
+                let sent = try await setting.client.request(
+                    .post, "/v1/notifications", auth: setting.harness.apiKey, body: #"{"recipients":["ana"],"template":"note"}"#)
+                #expect(sent.status == .created, "\(sent.text)")
+                setting.clock.set("2026-10-\(day)T17:\(10 * (day - 19)):00Z")
+                let item = try await setting.harness.store.inbox(of: setting.harness.user("ana"), in: setting.harness.app, query: InboxQuery()).items[0]
+                let token = try await setting.harness.token(for: "ana")
+                #expect(try await setting.client.request(.post, "/v1/me/inbox/\(item.id)/read", auth: token).status == .ok)
+            }
+            // A "read all" at 03:00 marks many items at one time: one read, not many.
+            for _ in 0..<5 {
+                _ = try await setting.client.request(.post, "/v1/notifications", auth: setting.harness.apiKey, body: #"{"recipients":["ana"],"template":"note"}"#)
+            }
+            setting.clock.set("2026-10-23T01:00:00Z")
+            let allRead = try await setting.client.request(.post, "/v1/me/inbox/read-all", auth: try await setting.harness.token(for: "ana"), body: "{}")
+            #expect(allRead.status == .ok, "\(allRead.text)")
+            let journey = """
+                {"name":"Evening","category":"transactional","trigger":{"event":"go"},"entry":{"always":true},
+                 "steps":[{"id":"evening","wait":{"until":"read-hour"}},{"id":"offer","send":{"template":"offer"}}]}
+                """
+            #expect(try await setting.put("/v1/journeys/evening", journey).status == .created)
+            setting.clock.set("2026-11-04T09:00:00Z")
+            _ = try await setting.event("go", for: "ana")
+            try await setting.settle()
+            #expect(try await setting.titles(of: "ana").last == "Note")
+            setting.clock.set("2026-11-04T17:59:00Z")
+            try await setting.settle()
+            #expect(try await setting.titles(of: "ana").last == "Note")
+            setting.clock.set("2026-11-04T18:00:00Z")
+            try await setting.settle()
+            #expect(try await setting.titles(of: "ana").last == "Offer")
         }
     }
 
@@ -440,6 +517,10 @@ struct JourneysTests {
                 #expect(bytes.range(of: Data("Zyxwvut Secret Shop".utf8)) == nil, "\(name) holds the property in clear")
             }
             #expect(try await setting.harness.store.journeyRuns(of: setting.harness.user("ana"), in: setting.harness.app).count == 1)
+            // The customer's export holds what the journeys keep of them.
+            let export = try await setting.client.request(.get, "/v1/users/ana/export", auth: setting.harness.apiKey).decode(UserExport.self)
+            #expect(export.journeyActivity.events.map(\.properties) == [["merchant": .string("Zyxwvut Secret Shop")]])
+            #expect(export.journeyActivity.journeys.map { "\($0.journey) \($0.status)" } == ["hello waiting"])
             #expect(try await setting.client.request(.delete, "/v1/users/ana", auth: setting.harness.apiKey).status == .noContent)
             #expect(try await setting.harness.store.journeyRuns(of: setting.harness.user("ana"), in: setting.harness.app).isEmpty)
             #expect(try await setting.report("hello").entries == 0)

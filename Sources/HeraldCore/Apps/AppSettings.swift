@@ -80,14 +80,50 @@ public struct AppSettings: Codable, Equatable, Sendable {
         }
     }
 
+    /// Journeys' frequency caps: at most `count` items of a category in a customer's inbox within `seconds`;
+    /// a journey's send beyond it is skipped (`capped`). Security is never capped.
+    public struct Journeys: Codable, Equatable, Sendable {
+        public struct Cap: Codable, Equatable, Sendable {
+            public var count: Int
+            /// The window as written (`"7d"`), checked by `JourneyDefinition.parseDuration` when stored.
+            public var per: String
+
+            public init(count: Int, per: String) {
+                self.count = count
+                self.per = per
+            }
+
+            public var seconds: Int64 { JourneyDefinition.parseDuration(per) ?? 0 }
+        }
+
+        public var caps: [NotificationCategory: Cap] = [:]
+
+        enum CodingKeys: String, CodingKey { case caps }
+
+        public init() {}
+
+        public init(from decoder: any Decoder) throws {
+            let raw = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent([String: Cap].self, forKey: .caps) ?? [:]
+            for (key, value) in raw {
+                if let category = NotificationCategory(rawValue: key) { caps[category] = value }
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(Dictionary(uniqueKeysWithValues: caps.map { ($0.key.rawValue, $0.value) }), forKey: .caps)
+        }
+    }
+
     public var linkPolicy = LinkPolicySettings()
     public var realtime = Realtime()
     public var retention = Retention()
     public var push = Push()
+    public var journeys = Journeys()
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey { case linkPolicy, realtime, retention, push }
+    enum CodingKeys: String, CodingKey { case linkPolicy, realtime, retention, push, journeys }
 
     /// Sections missing from stored settings (written before they existed) take their defaults.
     public init(from decoder: any Decoder) throws {
@@ -96,6 +132,7 @@ public struct AppSettings: Codable, Equatable, Sendable {
         realtime = try container.decodeIfPresent(Realtime.self, forKey: .realtime) ?? Realtime()
         retention = try container.decodeIfPresent(Retention.self, forKey: .retention) ?? Retention()
         push = try container.decodeIfPresent(Push.self, forKey: .push) ?? Push()
+        journeys = try container.decodeIfPresent(Journeys.self, forKey: .journeys) ?? Journeys()
     }
 
     /// The link policy these settings define.
@@ -148,6 +185,33 @@ public struct AppSettings: Codable, Equatable, Sendable {
                     }
                 }
                 reader.absorb(modes)
+            }
+            reader.absorb(section)
+        }
+        if let value = reader.value("journeys") {
+            var section = try ObjectReader(value, path: "journeys.")
+            if let caps = section.value("caps") {
+                var byCategory = try ObjectReader(caps, path: "journeys.caps.")
+                for category in NotificationCategory.allCases {
+                    guard category != .security else {
+                        if byCategory.isNull("security") || byCategory.value("security") != nil {
+                            byCategory.report("security", .invalidValue, detail: "security is never capped")
+                        }
+                        continue
+                    }
+                    if byCategory.isNull(category.rawValue) {
+                        merged.journeys.caps[category] = nil
+                        continue
+                    }
+                    guard let capValue = byCategory.value(category.rawValue) else { continue }
+                    var cap = try ObjectReader(capValue, path: "journeys.caps.\(category.rawValue).")
+                    let count = cap.integer("count", required: true, range: 1...1_000)
+                    let per = cap.string("per", required: true)
+                    if let per, JourneyDefinition.parseDuration(per) == nil { cap.report("per", .invalidValue, detail: "a duration from 1s to 90d, such as 7d") }
+                    if let count, let per, JourneyDefinition.parseDuration(per) != nil { merged.journeys.caps[category] = Journeys.Cap(count: Int(count), per: per) }
+                    byCategory.absorb(cap)
+                }
+                section.absorb(byCategory)
             }
             reader.absorb(section)
         }

@@ -5,7 +5,7 @@ public import Foundation
 ///
 /// Its properties may say anything about the customer (an amount, a merchant), so the store seals them
 /// with the customer's key: erasing the customer shreds them.
-public struct CustomerEvent: Equatable, Sendable, Encodable {
+public struct CustomerEvent: Equatable, Sendable, Codable {
     public var id: EventID
     public var user: UserID
     public var name: String

@@ -59,6 +59,9 @@ public struct JourneyDefinition: Equatable, Sendable {
         /// (`event.properties.amount`) or a literal.
         case send(template: TemplateKey, variables: [String: JourneyValue])
         case wait(seconds: Int64)
+        /// Waits until the hour the customer most often reads their items (`ReadHour`), in their time
+        /// zone; at once when they have no reads to learn from, or when that hour is now.
+        case waitUntilReadHour
         /// Waits until the target happens (then `next`), or `timeout` passes (then `onTimeout`).
         case waitFor(WaitTarget, timeoutSeconds: Int64, onTimeout: String?)
         case branch(JourneyCondition, then: String?, else: String?)
@@ -308,6 +311,14 @@ public struct JourneyDefinition: Equatable, Sendable {
             }
             return key.map { .send(template: $0, variables: variables) }
         case "wait":
+            if let until = reader.string("until") {
+                guard until == "read-hour" else {
+                    reader.report("until", .invalidValue, detail: "read-hour: the hour the customer most often reads")
+                    return nil
+                }
+                if reader.value("duration") != nil { reader.report("duration", .invalidValue, detail: "a wait has a duration or an until, not both") }
+                return .waitUntilReadHour
+            }
             return readDuration(&reader, "duration", required: true).map(Action.wait)
         case "waitFor":
             let timeout = readDuration(&reader, "timeout", required: true)
@@ -431,7 +442,7 @@ public struct JourneyDefinition: Equatable, Sendable {
             return [then.flatMap { positions[$0] } ?? next, otherwise.flatMap { positions[$0] } ?? next].compactMap { $0 }
         case .waitFor(_, _, let onTimeout):
             return [next, onTimeout.flatMap { positions[$0] } ?? next].compactMap { $0 }
-        case .send, .wait, .fallback:
+        case .send, .wait, .waitUntilReadHour, .fallback:
             return [next].compactMap { $0 }
         }
     }

@@ -60,12 +60,17 @@ public struct JourneyRun: Equatable, Sendable {
         /// after a crash) is recognized and moves nothing, whatever the clock says.
         public var handled: [EventID]
 
+        /// The send steps the frequency cap let through (decided and committed before the send, so a
+        /// send retried after a crash is not counted against itself).
+        public var cleared: [String]
+
         public static let maxHandled = 32
 
-        public init(event: JSONValue, sent: [String: NotificationID] = [:], handled: [EventID] = []) {
+        public init(event: JSONValue, sent: [String: NotificationID] = [:], handled: [EventID] = [], cleared: [String] = []) {
             self.event = event
             self.sent = sent
             self.handled = handled
+            self.cleared = cleared
         }
 
         /// Notes that `event` ended a wait.
@@ -74,9 +79,12 @@ public struct JourneyRun: Equatable, Sendable {
             if handled.count > Self.maxHandled { handled.removeFirst(handled.count - Self.maxHandled) }
         }
 
-        /// The stored form (before sealing): `{"event": …, "sent": {step: id}, "handled": [id]}`.
+        /// The stored form (before sealing): `{"event": …, "sent": {step: id}, "handled": [id], "cleared": [step]}`.
         public var json: JSONValue {
-            .object(["event": event, "sent": .object(sent.mapValues { .string($0.rawValue) }), "handled": .array(handled.map { .string($0.rawValue) })])
+            .object([
+                "event": event, "sent": .object(sent.mapValues { .string($0.rawValue) }), "handled": .array(handled.map { .string($0.rawValue) }),
+                "cleared": .array(cleared.map(JSONValue.string)),
+            ])
         }
 
         /// Reads the stored form back; nil when it is not one (a damaged row, never a default).
@@ -94,7 +102,14 @@ public struct JourneyRun: Equatable, Sendable {
                     handled.append(id)
                 }
             }
-            self.init(event: event, sent: sent, handled: handled)
+            var cleared: [String] = []
+            if case .array(let values)? = object["cleared"] {
+                for value in values {
+                    guard case .string(let step) = value else { return nil }
+                    cleared.append(step)
+                }
+            }
+            self.init(event: event, sent: sent, handled: handled, cleared: cleared)
         }
     }
 

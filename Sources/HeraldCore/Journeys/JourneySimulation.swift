@@ -168,6 +168,10 @@ public enum JourneySimulation {
                 }
                 time = end
                 index = stepper.following(current)
+            case .waitForReadHour:
+                // The hour is learned from reads the walk does not have: it goes on at once.
+                steps.append(Step(step: step.id, after: time, outcome: "over", detail: "waits for the customer's usual read hour"))
+                index = stepper.following(current)
             case .waitForEvent(_, let until):
                 let end = seconds(until)
                 let awaited = later.first { candidate in

@@ -19,6 +19,8 @@ public struct JourneyStepper: Sendable {
         case send(template: TemplateKey, variables: [String: JSONValue])
         /// Wait until `until`, for nothing but time.
         case wait(until: Date)
+        /// Wait until the customer's usual read hour (the caller knows their reads).
+        case waitForReadHour
         /// Wait until `until` for an event of this name (whose condition `awaits` checks).
         case waitForEvent(name: String, until: Date)
         /// Wait until `until` for the item that the send step `sendStep` made to reach `state`.
@@ -43,6 +45,8 @@ public struct JourneyStepper: Sendable {
             return .send(template: template, variables: values)
         case .wait(let seconds):
             return .wait(until: now.addingTimeInterval(TimeInterval(seconds)))
+        case .waitUntilReadHour:
+            return .waitForReadHour
         case .waitFor(.event(let name, _), let timeout, _):
             return .waitForEvent(name: name, until: now.addingTimeInterval(TimeInterval(timeout)))
         case .waitFor(.item(let sendStep, let state), let timeout, _):

@@ -34,13 +34,46 @@ public struct UserExport: Codable, Equatable, Sendable {
     public var messages: [Message]
     public var inbox: [InboxItem]
     public var devices: [Device]
+    /// A customer's way through one journey, as their export shows it.
+    public struct JourneyEntry: Codable, Equatable, Sendable {
+        public var journey: JourneyKey
+        public var version: Int
+        public var status: String
+        public var enteredAt: Date
+        public var endedAt: Date?
+
+        public init(journey: JourneyKey, version: Int, status: String, enteredAt: Date, endedAt: Date?) {
+            self.journey = journey
+            self.version = version
+            self.status = status
+            self.enteredAt = enteredAt
+            self.endedAt = endedAt
+        }
+    }
+
+    /// What the journeys keep of the customer: the events recorded about them, the journeys they were
+    /// in, and every attempt to reach them outside the app.
+    public struct JourneyActivity: Codable, Equatable, Sendable {
+        public var events: [CustomerEvent]
+        public var journeys: [JourneyEntry]
+        public var fallbackDeliveries: [FallbackDelivery]
+
+        public init(events: [CustomerEvent] = [], journeys: [JourneyEntry] = [], fallbackDeliveries: [FallbackDelivery] = []) {
+            self.events = events
+            self.journeys = journeys
+            self.fallbackDeliveries = fallbackDeliveries
+        }
+    }
+
     public var consentChanges: [ConsentChange]
     public var pushDeliveries: [PushDelivery]
+    public var journeyActivity: JourneyActivity
 
     public init(
         exportedAt: Date, appId: AppID, user: User, channels: [Membership], messages: [Message], inbox: [InboxItem], devices: [Device],
-        consentChanges: [ConsentChange], pushDeliveries: [PushDelivery]
+        consentChanges: [ConsentChange], pushDeliveries: [PushDelivery], journeyActivity: JourneyActivity = JourneyActivity()
     ) {
+        self.journeyActivity = journeyActivity
         self.exportedAt = exportedAt
         self.appId = appId
         self.user = user

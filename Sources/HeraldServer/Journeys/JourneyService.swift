@@ -197,7 +197,31 @@ final class JourneyService: Sendable {
                     next.go(to: stepper.following(run.step), at: time)
                     return Move(next, JourneyStepRecord(run: run.id, step: step.id, outcome: "skipped", at: time))
                 }
-                return try await send(run, template: template, variables: variables, category: stepper.definition.category, stepper: stepper, at: time)
+                let category = stepper.definition.category
+                // A capped category is counted first, and the decision committed on the run before the
+                // send: a send retried after a crash (its item already there) is not counted against itself.
+                if category != .security, !run.context.cleared.contains(step.id), let cap = try await settings.settings(of: run.app).journeys.caps[category] {
+                    let since = time.addingTimeInterval(-TimeInterval(cap.seconds))
+                    guard try await store.itemCount(of: run.user, in: run.app, category: category, since: since) < cap.count else {
+                        // Over the app's frequency cap for the category: nothing is sent, and the run goes on.
+                        next.go(to: stepper.following(run.step), at: time)
+                        return Move(next, JourneyStepRecord(run: run.id, step: step.id, outcome: "capped", at: time))
+                    }
+                    next.context.cleared.append(step.id)
+                    return Move(next, nil)
+                }
+                return try await send(run, template: template, variables: variables, category: category, stepper: stepper, at: time)
+            case .waitForReadHour:
+                let reads = try await store.readTimes(of: run.user, in: run.app, since: time.addingTimeInterval(-ReadHour.lookbackSeconds), limit: ReadHour.maxReads)
+                let zone = user.timezone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
+                let until = ReadHour.usual(from: reads, timeZone: zone).map { ReadHour.next(after: time, hour: $0, timeZone: zone) } ?? time
+                guard until > time else {
+                    // The hour runs now, or nothing is known of the customer's reads: on at once.
+                    next.go(to: stepper.following(run.step), at: time)
+                    return Move(next, JourneyStepRecord(run: run.id, step: step.id, outcome: "over", at: time))
+                }
+                next.wait(until: until)
+                return Move(next, JourneyStepRecord(run: run.id, step: step.id, outcome: "waiting", at: time))
             case .wait(let until):
                 next.wait(until: until)
                 return Move(next, JourneyStepRecord(run: run.id, step: step.id, outcome: "waiting", at: time))
@@ -240,9 +264,10 @@ final class JourneyService: Sendable {
             next.dueAt = deadline
             return Move(next, nil)
         }
-        if case .wait = stepper.definition.steps[run.step].action {
+        switch stepper.definition.steps[run.step].action {
+        case .wait, .waitUntilReadHour:
             next.go(to: stepper.following(run.step), at: time)
-        } else {
+        default:
             next.go(to: stepper.afterTimeout(run.step), at: time)
         }
         return Move(next, nil)

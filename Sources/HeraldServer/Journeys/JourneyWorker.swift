@@ -3,6 +3,7 @@ import HeraldCore
 import HeraldStore
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Drives the journeys from the store: acts on recorded events (outbox rows of kind `journey.event`,
 /// in the order they were recorded) and moves the runs that are due. Every node runs one; claims are
@@ -16,35 +17,66 @@ struct JourneyWorker: Service {
     var backoff = Backoff(base: 5, factor: 2, cap: 600, maxAttempts: 12)
     let logger: Logger
 
-    /// Runs every `interval`, and at once when an event is recorded (the two may overlap: claims keep
-    /// them apart).
+    /// Runs every `interval`, and at once when an event is recorded. The two never run a pass at the
+    /// same time on this node (`PassGate`: a wakeup during a pass makes that pass go round again), so
+    /// one customer's runs are never moved by two passes of one node at once.
     func run() async throws {
+        let gate = PassGate()
         await withDiscardingTaskGroup { group in
             group.addTask {
-                for await _ in journeys.wakeupRequests {
-                    do { while try await runOnce() > 0 {} } catch { logger.warning("journey run failed", metadata: ["error": "\(error)"]) }
-                }
+                for await _ in journeys.wakeupRequests { await runSerialized(gate) }
             }
-            await WorkerLoop.run(every: interval, logger: logger, name: "journeys") { try await runOnce() }
+            while !Task.isCancelled, !Task.isShuttingDownGracefully {
+                await runSerialized(gate)
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            }
             journeys.stopWakeups()
         }
     }
 
+    /// Passes until one finds nothing to do, unless another caller is passing: then that caller goes
+    /// round once more instead.
+    private func runSerialized(_ gate: PassGate) async {
+        guard gate.enter() else { return }
+        repeat {
+            do {
+                while !Task.isShuttingDownGracefully, try await runOnce() > 0 {}
+            } catch {
+                logger.warning("journey run failed", metadata: ["error": "\(error)"])
+            }
+        } while gate.leaveOrGoAgain()
+    }
+
     /// Acts on the events due now (up to 100, one after another), then moves the runs due now (up to
-    /// 200, eight at a time); returns how many of both.
+    /// 200, eight customers at a time); returns how many of both.
     @discardableResult
     func runOnce() async throws -> Int {
         let jobs = try await store.claimOutbox(kinds: [OutboxKind.journeyEvent], now: now(), lease: 60, limit: 100)
         for job in jobs { await handle(job) }
         let runs = try await store.claimDueJourneyRuns(now: now(), lease: 60, limit: 200)
+        // One customer's runs one after another, customers eight at a time: a frequency cap is counted
+        // and then sent to without another run of the same customer in between (on this node).
+        var byCustomer: [[JourneyRun]] = []
+        var positions: [String: Int] = [:]
+        for run in runs {
+            let customer = "\(run.app.rawValue)|\(run.user.rawValue)"
+            if let position = positions[customer] {
+                byCustomer[position].append(run)
+            } else {
+                positions[customer] = byCustomer.count
+                byCustomer.append([run])
+            }
+        }
         await withTaskGroup(of: Void.self) { group in
-            for (index, run) in runs.enumerated() {
+            for (index, customerRuns) in byCustomer.enumerated() {
                 if index >= 8 { await group.next() }
                 group.addTask {
-                    do {
-                        try await journeys.advance(run)
-                    } catch {
-                        logger.warning("journey step failed", metadata: ["run": "\(run.id)", "error": "\(error)"])
+                    for run in customerRuns {
+                        do {
+                            try await journeys.advance(run)
+                        } catch {
+                            logger.warning("journey step failed", metadata: ["run": "\(run.id)", "error": "\(error)"])
+                        }
                     }
                 }
             }
@@ -68,6 +100,34 @@ struct JourneyWorker: Service {
             } catch {
                 logger.warning("journey event not rescheduled", metadata: ["error": "\(error)"])
             }
+        }
+    }
+}
+
+/// One pass at a time: `enter` says whether the caller may pass (and, when not, asks the one passing to
+/// go round again); `leaveOrGoAgain` says whether to go round again.
+final class PassGate: Sendable {
+    private let state = Mutex((passing: false, again: false))
+
+    func enter() -> Bool {
+        state.withLock { state in
+            if state.passing {
+                state.again = true
+                return false
+            }
+            state.passing = true
+            return true
+        }
+    }
+
+    func leaveOrGoAgain() -> Bool {
+        state.withLock { state in
+            if state.again {
+                state.again = false
+                return true
+            }
+            state.passing = false
+            return false
         }
     }
 }

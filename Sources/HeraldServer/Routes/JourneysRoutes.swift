@@ -35,24 +35,14 @@ struct JourneysRoutes {
 
     @Sendable func get(_ request: Request, context: HeraldRequestContext) async throws -> Response {
         let app = try Access.requirePlatform(context.requireCaller())
-        let version = try request.uri.queryParameters.get("version").map { text throws(HeraldError) in
-            guard let version = Int(text), version >= 1 else { throw .invalid(field: "version", .invalidValue, detail: "a version number") }
-            return version
-        }
-        let key = try context.parameters.id("key", as: JourneyKey.self, resource: "journey")
-        guard let journey = try await store.journey(key, version: version, in: app) else { throw HeraldError.notFound(resource: "journey") }
+        let journey = try await requireJourney(request, context: context, app: app)
         return try JSONResponse.make(journey)
     }
 
     /// Walks the latest version (or `?version=N`) for a customer and the events given, sending nothing.
     @Sendable func dryRun(_ request: Request, context: HeraldRequestContext) async throws -> Response {
         let app = try Access.requirePlatform(context.requireCaller())
-        let version = try request.uri.queryParameters.get("version").map { text throws(HeraldError) in
-            guard let version = Int(text), version >= 1 else { throw .invalid(field: "version", .invalidValue, detail: "a version number") }
-            return version
-        }
-        let key = try context.parameters.id("key", as: JourneyKey.self, resource: "journey")
-        guard let journey = try await store.journey(key, version: version, in: app) else { throw HeraldError.notFound(resource: "journey") }
+        let journey = try await requireJourney(request, context: context, app: app)
         return try JSONResponse.make(try await journeys.dryRun(journey, body: await request.bodyData(), app: app))
     }
 
@@ -62,5 +52,13 @@ struct JourneysRoutes {
         let key = try context.parameters.id("key", as: JourneyKey.self, resource: "journey")
         guard try await store.journey(key, version: nil, in: app) != nil else { throw HeraldError.notFound(resource: "journey") }
         return try JSONResponse.make(try await store.journeyReport(key, in: app))
+    }
+
+    /// The journey of the path, in the version `?version=N` asks for (the latest without).
+    private func requireJourney(_ request: Request, context: HeraldRequestContext, app: AppID) async throws -> Journey {
+        let version = try request.versionParameter()
+        let key = try context.parameters.id("key", as: JourneyKey.self, resource: "journey")
+        guard let journey = try await store.journey(key, version: version, in: app) else { throw HeraldError.notFound(resource: "journey") }
+        return journey
     }
 }

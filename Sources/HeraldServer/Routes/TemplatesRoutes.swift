@@ -43,10 +43,7 @@ struct TemplatesRoutes {
 
     @Sendable func get(_ request: Request, context: HeraldRequestContext) async throws -> Response {
         let app = try Access.requirePlatform(context.requireCaller())
-        let version = try request.uri.queryParameters.get("version").map { text throws(HeraldError) in
-            guard let version = Int(text), version >= 1 else { throw .invalid(field: "version", .invalidValue, detail: "a version number") }
-            return version
-        }
+        let version = try request.versionParameter()
         return try JSONResponse.make(try await requireTemplate(context, app: app, version: version))
     }
 

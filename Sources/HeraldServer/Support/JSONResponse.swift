@@ -31,6 +31,14 @@ enum JSONResponse {
 }
 
 extension Request {
+    /// `?version=N` of a versioned resource (templates, journeys): nil when absent.
+    /// - Throws: `invalid` for anything but a whole number from 1.
+    func versionParameter() throws(HeraldError) -> Int? {
+        guard let text = uri.queryParameters.get("version") else { return nil }
+        guard let version = Int(text), version >= 1 else { throw .invalid(field: "version", .invalidValue, detail: "a version number") }
+        return version
+    }
+
     /// The body, at most `limit` bytes (`Limits.requestBodyBytes` unless a route documents more);
     /// larger bodies are `tooLarge` (413). A body that has not arrived within `Limits.requestBodySeconds`
     /// is `timedOut` (408): a client trickling bytes holds a concurrency slot of its app only that long.

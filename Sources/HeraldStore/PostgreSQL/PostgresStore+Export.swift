@@ -45,6 +45,6 @@ extension PostgresStore {
         }
         return UserExport(
             exportedAt: now(), appId: app, user: user, channels: channels, messages: messages, inbox: inbox, devices: try await devices(of: id, in: app),
-            consentChanges: consents, pushDeliveries: try await pushDeliveries(of: id, in: app, limit: 100_000, before: nil).map(\.delivery))
+            consentChanges: consents, pushDeliveries: try await pushDeliveries(of: id, in: app, limit: 100_000, before: nil).map(\.delivery), journeyActivity: try await journeyActivity(of: id, in: app))
     }
 }

@@ -254,6 +254,44 @@ extension PostgresStore {
         }
     }
 
+    public func journeyActivity(of user: UserID, in app: AppID) async throws -> UserExport.JourneyActivity {
+        let key = try await keys.key(.user(user), in: app)
+        let events = try await database.rows(
+            "SELECT \(unescaped: CustomerEventRecord.postgresColumns) FROM customerEvent WHERE appID = \(app) AND userID = \(user) ORDER BY id"
+        ).compactMap { try CustomerEventRecord(postgres: $0).event(key: key) }
+        let runs = try await database.rows(
+            "SELECT \(unescaped: JourneyRunRecord.postgresColumns) FROM journeyRun WHERE appID = \(app) AND userID = \(user) ORDER BY enteredAt, id"
+        ).map { JourneyRules.exportEntry(try JourneyRunRecord(postgres: $0)) }
+        let deliveries = try await database.rows(
+            """
+            SELECT id, userID, itemID, channel, attempt, outcome, statusCode, reason, at FROM fallbackDelivery
+            WHERE appID = \(app) AND userID = \(user) ORDER BY id
+            """
+        ).map { row in
+            let (_, user, item, channel, attempt, outcome, statusCode, reason, at) = try row.decode(
+                (Int64, UserID, InboxItemID, String, Int64, String, Int64?, String?, Int64).self)
+            return try JourneyRules.fallbackDelivery(
+                user: user, item: item, channel: channel, attempt: Int(attempt), outcome: outcome, statusCode: statusCode.map(Int.init), reason: reason, at: at)
+        }
+        return UserExport.JourneyActivity(events: events, journeys: runs, fallbackDeliveries: deliveries)
+    }
+
+    public func itemCount(of user: UserID, in app: AppID, category: NotificationCategory, since: Date) async throws -> Int {
+        Int(
+            try await database.value(
+                "SELECT COUNT(*) FROM inboxItem WHERE appID = \(app) AND userID = \(user) AND createdAt >= \(WireTime.milliseconds(since)) AND category = \(category)",
+                as: Int64.self) ?? 0)
+    }
+
+    public func readTimes(of user: UserID, in app: AppID, since: Date, limit: Int) async throws -> [Date] {
+        try await database.values(
+            """
+            SELECT DISTINCT readAt FROM inboxItem WHERE appID = \(app) AND userID = \(user) AND readAt >= \(WireTime.milliseconds(since))
+            ORDER BY readAt DESC LIMIT \(Int64(limit))
+            """, as: Int64.self
+        ).map { WireTime.date(milliseconds: $0) }
+    }
+
     /// The runs whose customer still has a key (an erasure in progress leaves none to open).
     private func opened(_ records: [JourneyRunRecord]) async throws -> [JourneyRun] {
         var runs: [JourneyRun] = []

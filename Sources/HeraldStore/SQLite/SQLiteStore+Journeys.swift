@@ -225,4 +225,41 @@ extension SQLiteStore {
             }
         }
     }
+
+    public func journeyActivity(of user: UserID, in app: AppID) async throws -> UserExport.JourneyActivity {
+        let key = try keys.key(.user(user), in: app)
+        return try await pool.read { db in
+            let events = try CustomerEventRecord.fetchAll(
+                db, sql: "SELECT * FROM customerEvent WHERE appID = ? AND userID = ? ORDER BY id", arguments: [app, user]
+            ).compactMap { try $0.event(key: key) }
+            let runs = try JourneyRunRecord.fetchAll(
+                db, sql: "SELECT * FROM journeyRun WHERE appID = ? AND userID = ? ORDER BY enteredAt, id", arguments: [app, user]
+            ).map(JourneyRules.exportEntry)
+            let deliveries = try Row.fetchAll(
+                db, sql: "SELECT * FROM fallbackDelivery WHERE appID = ? AND userID = ? ORDER BY id", arguments: [app, user]
+            ).map { row in
+                try JourneyRules.fallbackDelivery(
+                    user: row.decode(forColumn: "userID"), item: row.decode(forColumn: "itemID"), channel: row.decode(forColumn: "channel"),
+                    attempt: row.decode(forColumn: "attempt"), outcome: row.decode(forColumn: "outcome"), statusCode: row.decode(forColumn: "statusCode"),
+                    reason: row.decode(forColumn: "reason"), at: row.decode(forColumn: "at"))
+            }
+            return UserExport.JourneyActivity(events: events, journeys: runs, fallbackDeliveries: deliveries)
+        }
+    }
+
+    public func itemCount(of user: UserID, in app: AppID, category: NotificationCategory, since: Date) async throws -> Int {
+        try await pool.read { db in
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM inboxItem WHERE appID = ? AND userID = ? AND createdAt >= ? AND category = ?",
+                arguments: [app, user, WireTime.milliseconds(since), category]) ?? 0
+        }
+    }
+
+    public func readTimes(of user: UserID, in app: AppID, since: Date, limit: Int) async throws -> [Date] {
+        try await pool.read { db in
+            try Int64.fetchAll(
+                db, sql: "SELECT DISTINCT readAt FROM inboxItem WHERE appID = ? AND userID = ? AND readAt >= ? ORDER BY readAt DESC LIMIT ?",
+                arguments: [app, user, WireTime.milliseconds(since), limit])
+        }.map { WireTime.date(milliseconds: $0) }
+    }
 }
