@@ -9,23 +9,36 @@ enum JourneyRules {
         OutboxEntry(kind: .journeyEvent, user: event.user, subject: event.id.rawValue, payload: "", availableAt: event.recordedAt)
     }
 
-    /// The event Herald records when a customer is created (`PUT /v1/users/{id}`), in the same transaction.
+    /// The events Herald records when a customer is created or their profile replaced (`PUT
+    /// /v1/users/{id}`), in the same transaction: `user.created` (`{"metadata"}`) and `user.updated`
+    /// (`{"metadata", "previousMetadata"}`), from which a segment trigger tells a customer entering
+    /// the segment (`JourneyStepper.isTriggered`).
     static let userCreated = "user.created"
+    static let userUpdated = "user.updated"
 
-    /// Whether a version of a journey of the app names `event` (`?`/`$1` the app, `?`/`$2` the event's
-    /// name as a JSON string, `"user.created"`): only then is a Herald event recorded, so an app without
-    /// journeys (or a bulk import) writes no event per customer. A literal that happens to spell the name
-    /// only records an event nobody acts on.
-    static func namesEventSQL(app: String, quotedName: String, sqlite: Bool) -> String {
-        sqlite
-            ? "SELECT EXISTS (SELECT 1 FROM journey WHERE appID = \(app) AND instr(definition, \(quotedName)) > 0)"
-            : "SELECT EXISTS (SELECT 1 FROM journey WHERE appID = \(app) AND strpos(definition, \(quotedName)) > 0)"
+    /// What in a journey's declaration makes Herald record profile events: naming one, or a segment
+    /// trigger. Only then is one recorded, so an app without such journeys (or a bulk import) writes no
+    /// event per customer. A literal that happens to spell one only records an event nobody acts on.
+    static let profileEventNeedles = ["\"user.created\"", "\"user.updated\"", "\"segment\""]
+
+    /// Whether a version of a journey of the app holds one of the needles (`?`/`$1` the app, then one
+    /// placeholder per needle).
+    static func namesProfileEventsSQL(app: String, needles: [String], sqlite: Bool) -> String {
+        let test = sqlite ? "instr(definition, %@) > 0" : "strpos(definition, %@) > 0"
+        let tests = needles.map { test.replacingOccurrences(of: "%@", with: $0) }.joined(separator: " OR ")
+        return "SELECT EXISTS (SELECT 1 FROM journey WHERE appID = \(app) AND (\(tests)))"
     }
 
-    /// `user.created` for `user` at `time` (milliseconds), sealed with their key, and its outbox row.
-    static func userCreatedEvent(_ user: UserID, app: AppID, at time: Int64, key: DataKey) throws -> (CustomerEventRecord, OutboxEntry) {
+    /// The profile event for `user` at `time` (milliseconds), sealed with their key, and its outbox row:
+    /// `user.created` when `previous` is nil, `user.updated` otherwise.
+    static func profileEvent(
+        _ user: UserID, metadata: [String: JSONValue], previous: [String: JSONValue]?, app: AppID, at time: Int64, key: DataKey
+    ) throws -> (CustomerEventRecord, OutboxEntry) {
         let date = WireTime.date(milliseconds: time)
-        let event = CustomerEvent(id: .generate(at: date), user: user, name: userCreated, properties: [:], occurredAt: date, recordedAt: date)
+        var properties: [String: JSONValue] = ["metadata": .object(metadata)]
+        if let previous { properties["previousMetadata"] = .object(previous) }
+        let event = CustomerEvent(
+            id: .generate(at: date), user: user, name: previous == nil ? userCreated : userUpdated, properties: properties, occurredAt: date, recordedAt: date)
         return (try CustomerEventRecord(event, app: app, key: key), outboxEntry(for: event))
     }
 

@@ -243,6 +243,35 @@ struct JourneysTests {
         }
     }
 
+    @Test("A segment trigger starts the journey when a customer enters the segment: created in it, or updated into it, not while staying in it")
+    func segmentTrigger() async throws {
+        try await with { setting in
+            try await template(setting, "gold-welcome", title: "Welcome to Gold")
+            let journey = """
+                {"name":"Gold","category":"transactional","trigger":{"segment":{"metadata":{"tier":"gold"}}},"entry":{"always":true},
+                 "steps":[{"id":"hello","send":{"template":"gold-welcome"}}]}
+                """
+            #expect(try await setting.put("/v1/journeys/gold", journey).status == .created)
+            #expect(try await setting.put("/v1/users/eve", #"{"metadata":{"tier":"gold"}}"#).status == .created)
+            #expect(try await setting.put("/v1/users/fay", #"{"metadata":{"tier":"silver"}}"#).status == .created)
+            try await setting.settle()
+            #expect(try await setting.titles(of: "eve") == ["Welcome to Gold"], "created in the segment")
+            #expect(try await setting.titles(of: "fay") == [])
+            #expect(try await setting.put("/v1/users/fay", #"{"metadata":{"tier":"gold"}}"#).status == .ok)
+            #expect(try await setting.put("/v1/users/eve", #"{"name":"Eve","metadata":{"tier":"gold"}}"#).status == .ok)
+            try await setting.settle()
+            #expect(try await setting.titles(of: "fay") == ["Welcome to Gold"], "updated into the segment")
+            #expect(try await setting.titles(of: "eve") == ["Welcome to Gold"], "staying in it is no entry")
+            // Out and back in: an entry again (the entry rule allows it).
+            _ = try await setting.put("/v1/users/fay", #"{"metadata":{"tier":"silver"}}"#)
+            _ = try await setting.put("/v1/users/fay", #"{"metadata":{"tier":"gold"}}"#)
+            try await setting.settle()
+            #expect(try await setting.titles(of: "fay") == ["Welcome to Gold", "Welcome to Gold"])
+            // Customers who were there before the journey are not entered by it, only by entering.
+            #expect(try await setting.titles(of: "ana") == [])
+        }
+    }
+
     @Test("Entry: once ever, once per window, and always (but not while inside)")
     func entryRules() async throws {
         try await with { setting in

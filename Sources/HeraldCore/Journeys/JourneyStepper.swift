@@ -95,9 +95,20 @@ public struct JourneyStepper: Sendable {
     }
 
     /// Whether `event` starts this journey for its customer (the entry rule aside, which needs the store).
+    /// A segment trigger starts it when a profile event (`user.created`, `user.updated`) shows the
+    /// customer entering the segment: their metadata matches it now and did not before (nothing before
+    /// a creation).
     public func isTriggered(by event: CustomerEvent, user: JSONValue) -> Bool {
-        guard case .event(let name, let condition) = definition.trigger, name == event.name else { return false }
-        return condition?.holds(in: JourneyContext(event: event.contextValue, user: user)) ?? true
+        switch definition.trigger {
+        case .event(let name, let condition):
+            guard name == event.name else { return false }
+            return condition?.holds(in: JourneyContext(event: event.contextValue, user: user)) ?? true
+        case .segment(let segment):
+            guard event.name == "user.created" || event.name == "user.updated", case .object(let now)? = event.properties["metadata"] else { return false }
+            var before: [String: JSONValue] = [:]
+            if case .object(let previous)? = event.properties["previousMetadata"] { before = previous }
+            return segment.matches(now) && !(event.name == "user.updated" && segment.matches(before))
+        }
     }
 
     /// Whether the item state `reached` satisfies a wait for `wanted` (acted implies read implies delivered).

@@ -14,6 +14,22 @@ extension PostgresStore {
         let sealed = try UserRecord.seal(profile, app: app, id: id, key: key)
         let tags = profile.metadata.compactMap { UserTags.tag(key: $0.key, value: $0.value, appKey: appKey).map { ByteBuffer(bytes: $0) } }
         return try await database.transaction { connection in
+            // When a journey needs profile events, the metadata before this write (read under the row's
+            // lock, so a concurrent write cannot slip between): `[:]` for a customer not there yet.
+            var profileEventState: [String: JSONValue]?
+            var binds = PostgresBindings()
+            try binds.append(app)
+            for needle in JourneyRules.profileEventNeedles { binds.append(needle) }
+            let needlePlaceholders = JourneyRules.profileEventNeedles.indices.map { "$\($0 + 2)" }
+            if try await connection.value(
+                PostgresQuery(unsafeSQL: JourneyRules.namesProfileEventsSQL(app: "$1", needles: needlePlaceholders, sqlite: false), binds: binds), as: Bool.self)
+                ?? false
+            {
+                let old = try await connection.rows(
+                    "SELECT \(unescaped: UserRecord.postgresColumns) FROM \"user\" WHERE appID = \(app) AND id = \(id) FOR UPDATE"
+                ).first.map(UserRecord.init(postgres:))
+                profileEventState = old.flatMap { try? $0.user(key: key).metadata } ?? [:]
+            }
             // `xmax = 0` tells an inserted row from an updated one.
             let row = try await connection.rows(
                 """
@@ -26,22 +42,16 @@ extension PostgresStore {
             ).first!
             let record = try UserRecord(postgres: row)
             let created = try row.decode((String, String, Data?, String?, String?, String?, Int64, Int64, Bool).self).8
-            if created {
-                try await Self.setTokenEpoch(of: id, in: app, on: connection)
-                var binds = PostgresBindings()
-                try binds.append(app)
-                binds.append("\"\(JourneyRules.userCreated)\"")
-                let names = try await connection.value(
-                    PostgresQuery(unsafeSQL: JourneyRules.namesEventSQL(app: "$1", quotedName: "$2", sqlite: false), binds: binds), as: Bool.self) ?? false
-                if names {
-                    let (event, outbox) = try JourneyRules.userCreatedEvent(id, app: app, at: time, key: key)
-                    try await connection.execute(
-                        """
-                        INSERT INTO customerEvent (id, appID, userID, name, sealed, recordedAt)
-                        VALUES (\(event.id), \(event.appID), \(event.userID), \(event.name), \(event.sealed), \(event.recordedAt))
-                        """)
-                    try await Self.insertOutbox(try OutboxRow.rows([outbox], app: app, appKey: appKey), app: app, now: time, on: connection)
-                }
+            if created { try await Self.setTokenEpoch(of: id, in: app, on: connection) }
+            if let previous = profileEventState {
+                let (event, outbox) = try JourneyRules.profileEvent(
+                    id, metadata: profile.metadata, previous: created ? nil : previous, app: app, at: time, key: key)
+                try await connection.execute(
+                    """
+                    INSERT INTO customerEvent (id, appID, userID, name, sealed, recordedAt)
+                    VALUES (\(event.id), \(event.appID), \(event.userID), \(event.name), \(event.sealed), \(event.recordedAt))
+                    """)
+                try await Self.insertOutbox(try OutboxRow.rows([outbox], app: app, appKey: appKey), app: app, now: time, on: connection)
             }
             try await connection.execute("DELETE FROM userTag WHERE appID = \(app) AND userID = \(id)")
             if !tags.isEmpty {

@@ -16,15 +16,16 @@ extension SQLiteStore {
                 preferences: existing?.preferences, createdAt: existing?.createdAt ?? time, updatedAt: time)
             try record.save(db)
             try UserTags.replace(for: id, app: app, metadata: profile.metadata, appKey: appKey, db: db)
-            if existing == nil {
-                try Self.setTokenEpoch(of: id, in: app, db: db)
-                if try Bool.fetchOne(
-                    db, sql: JourneyRules.namesEventSQL(app: "?", quotedName: "?", sqlite: true), arguments: [app, "\"\(JourneyRules.userCreated)\""]) == true
-                {
-                    let (event, outbox) = try JourneyRules.userCreatedEvent(id, app: app, at: time, key: key)
-                    try event.insert(db)
-                    try Self.insert([outbox], app: app, now: time, keys: keys, db: db)
-                }
+            if existing == nil { try Self.setTokenEpoch(of: id, in: app, db: db) }
+            let needles = JourneyRules.profileEventNeedles
+            if try Bool.fetchOne(
+                db, sql: JourneyRules.namesProfileEventsSQL(app: "?", needles: needles.map { _ in "?" }, sqlite: true),
+                arguments: StatementArguments([app.rawValue] + needles)) == true
+            {
+                let previous = existing.map { (try? $0.user(key: key).metadata) ?? [:] }
+                let (event, outbox) = try JourneyRules.profileEvent(id, metadata: profile.metadata, previous: previous, app: app, at: time, key: key)
+                try event.insert(db)
+                try Self.insert([outbox], app: app, now: time, keys: keys, db: db)
             }
             return (try record.user(keys: keys), existing == nil)
         }
