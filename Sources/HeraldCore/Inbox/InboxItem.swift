@@ -36,8 +36,8 @@ public struct InboxItem: Codable, Equatable, Sendable {
     public var jws: String
     /// Four digits the app shows next to the item, and the only thing a message outside the app (an SMS,
     /// an e-mail: `FallbackText`) says of it, so the customer can match the two. Derived from the id, so
-    /// every client can check it.
-    public var reference: String
+    /// every client can check it; computed when asked (written into JSON), not for every item made.
+    public var reference: String { Self.reference(of: id) }
 
     public init(
         id: InboxItemID, notificationId: NotificationID, recipient: UserID, category: NotificationCategory, title: String, body: String,
@@ -58,7 +58,6 @@ public struct InboxItem: Codable, Equatable, Sendable {
         self.archivedAt = archivedAt
         self.performed = performed
         self.jws = jws
-        reference = Self.reference(of: id)
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -78,6 +77,26 @@ public struct InboxItem: Codable, Equatable, Sendable {
             expiresAt: try container.decodeIfPresent(Date.self, forKey: .expiresAt), readAt: try container.decodeIfPresent(Date.self, forKey: .readAt),
             archivedAt: try container.decodeIfPresent(Date.self, forKey: .archivedAt),
             performed: try container.decodeIfPresent(PerformedAction.self, forKey: .performed), jws: try container.decode(String.self, forKey: .jws))
+    }
+
+    /// The JSON `WireJSON` writes: the stored fields (absent optionals left out) and the reference.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(notificationId, forKey: .notificationId)
+        try container.encode(recipient, forKey: .recipient)
+        try container.encode(category, forKey: .category)
+        try container.encode(title, forKey: .title)
+        try container.encode(body, forKey: .body)
+        try container.encodeIfPresent(data, forKey: .data)
+        try container.encodeIfPresent(actions, forKey: .actions)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encodeIfPresent(expiresAt, forKey: .expiresAt)
+        try container.encodeIfPresent(readAt, forKey: .readAt)
+        try container.encodeIfPresent(archivedAt, forKey: .archivedAt)
+        try container.encodeIfPresent(performed, forKey: .performed)
+        try container.encode(jws, forKey: .jws)
+        try container.encode(reference, forKey: .reference)
     }
 
     /// The first four bytes of the SHA-256 of the id, as a number below 10,000, in four digits.
