@@ -63,16 +63,30 @@ public struct InboxWrite: Sendable {
         }
     }
 
+    /// A fallback the category's policy asks for: on `channel`, due `after` seconds past each item's time.
+    public struct Fallback: Sendable, Equatable {
+        public var channel: String
+        public var after: Int64
+
+        public init(channel: String, after: Int64) {
+            self.channel = channel
+            self.after = after
+        }
+    }
+
     public var app: AppID
     public var entries: [Entry]
     public var contents: [SharedContent]
     public var progress: Progress?
+    /// Written as `fallback.policy` outbox rows beside each item the write makes.
+    public var fallbacks: [Fallback]
 
-    public init(app: AppID, entries: [Entry], contents: [SharedContent] = [], progress: Progress? = nil) {
+    public init(app: AppID, entries: [Entry], contents: [SharedContent] = [], progress: Progress? = nil, fallbacks: [Fallback] = []) {
         self.app = app
         self.entries = entries
         self.contents = contents
         self.progress = progress
+        self.fallbacks = fallbacks
     }
 }
 

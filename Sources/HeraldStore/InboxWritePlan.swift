@@ -41,6 +41,23 @@ struct InboxWritePlan {
         }
     }
 
+    /// A `fallback.policy` outbox row: due `after` past the item's time (its release, for a held item).
+    struct FallbackRow {
+        var user: UserID
+        var item: InboxItemID
+        var channel: String
+        var availableAt: Int64
+    }
+
+    /// The policy rows for `record`, one per fallback of the write.
+    static func fallbackRows(for record: InboxItemRecord, _ fallbacks: [InboxWrite.Fallback]) -> [FallbackRow] {
+        fallbacks.map { fallback in
+            let (delay, overflow) = fallback.after.multipliedReportingOverflow(by: 1_000)
+            let (due, late) = record.createdAt.addingReportingOverflow(overflow ? 0 : delay)
+            return FallbackRow(user: record.userID, item: record.id, channel: fallback.channel, availableAt: late ? .max : due)
+        }
+    }
+
     static func needsAppKey(_ write: InboxWrite) -> Bool {
         !write.contents.isEmpty || write.progress?.after != nil || write.entries.contains { $0.sharedLocale != nil }
     }

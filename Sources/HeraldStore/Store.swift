@@ -407,6 +407,10 @@ public enum OutboxKind: String, Sendable, CaseIterable {
     /// A journey's fallback outside the app (`subject` the inbox item's id, `user` its customer; payload
     /// the channel and the text, which holds the item's reference and nothing else).
     case fallback
+    /// A category's fallback policy for an inbox item (`AppSettings.Fallback`; `subject` the item's id,
+    /// `user` its customer, payload the channel), written with the item and due when it should have been
+    /// read: the worker then reads the policy as it stands.
+    case fallbackPolicy = "fallback.policy"
 
     /// Whether the payload may carry content, and is therefore sealed at rest.
     public var isSealed: Bool { self == .webhook || self == .followUp || self == .fallback }
@@ -484,6 +488,9 @@ public protocol JourneyStore: Sendable {
 
     /// The delivery log of fallbacks outside the app: one line per attempt.
     func recordFallbackDelivery(_ delivery: FallbackDelivery, app: AppID) async throws
+    /// Whether a fallback on `channel` reached the provider for the item (the log holds a `sent` line):
+    /// an item gets one per channel, whether a journey's step or its category's policy asked first.
+    func hasSentFallback(for item: InboxItemID, of user: UserID, channel: JourneyDefinition.FallbackChannel, in app: AppID) async throws -> Bool
     /// The app's log, newest first, before the line `before` when given.
     func fallbackDeliveries(of app: AppID, limit: Int, before: Int64?) async throws -> [(id: Int64, delivery: FallbackDelivery)]
     /// How many items of `category` the customer's inbox holds from `since` on (held ones included): what

@@ -266,6 +266,93 @@ struct FallbackTests {
         }
     }
 
+    static func policy(_ policies: String) -> String { #"{"fallback":{"security":[\#(policies)]}}"# }
+    static let smsPolicy = #"{"unreadAfter":"10m","channel":"sms","text":"\#(text)"}"#
+
+    @Test("A category's policy: a security item unread after 10 minutes gets the SMS; a read one, a transactional one, and one whose policy was removed get none")
+    func categoryPolicyFallsBack() async throws {
+        try await with { setting in
+            #expect(try await setting.request(.put, "/v1/settings", Self.policy(Self.smsPolicy)).status == .ok)
+            #expect(try await setting.request(.put, "/v1/users/ben", #"{"phone":"+4915187654321"}"#).status == .ok)
+            #expect(try await setting.request(.put, "/v1/templates/statement", #"{"category":"transactional","title":"Statement","body":"b"}"#).status == .created)
+            let alert = #"{"recipients":["ana","ben"],"template":"card-alert","variables":{"amount":5,"merchant":"Shop"}}"#
+            #expect(try await setting.request(.post, "/v1/notifications", alert).status == .created)
+            #expect(try await setting.request(.post, "/v1/notifications", #"{"recipients":["ana"],"template":"statement"}"#).status == .created)
+            let anaAlert = try #require(try await setting.harness.store.inbox(of: setting.harness.user("ana"), in: setting.harness.app, query: InboxQuery()).items
+                .first { $0.category == .security })
+            let benToken = try await setting.harness.token(for: "ben")
+            #expect(try await setting.client.request(.post, "/v1/me/inbox/\(try await setting.alert(for: "ben").id)/read", auth: benToken).status == .ok)
+
+            setting.clock.advance(by: 9 * 60)
+            #expect(try await setting.sendFallbacks() == 0, "not yet")
+            setting.clock.advance(by: 60)
+            #expect(try await setting.sendFallbacks() == 2, "ana's and ben's; none for the transactional item")
+            #expect(setting.gateway.violations.withLock { $0 } == [])
+            #expect(
+                setting.gateway.bodies.withLock { $0 } == [
+                    ["To": "+4915112345678", "From": "AcmeBank", "Body": "Acme Bank has a secure message for you in the Acme app. Reference \(anaAlert.reference)."]
+                ])
+            var deliveries = try (try await setting.request(.get, "/v1/fallback/deliveries")).decode(DeliveryLog.self).deliveries
+            #expect(Set(deliveries.map { "\($0.userId) \($0.outcome)" }) == ["ana sent", "ben not_needed"])
+
+            // The policy removed after the send: its row finds nothing to send.
+            #expect(try await setting.request(.post, "/v1/notifications", #"{"recipients":["ana"],"template":"card-alert","variables":{"amount":6,"merchant":"Shop"}}"#).status == .created)
+            let removed = try await setting.request(.put, "/v1/settings", #"{"fallback":{"security":null}}"#)
+            #expect(removed.status == .ok && !removed.text.contains("unreadAfter"), "\(removed.text)")
+            setting.clock.advance(by: 600)
+            #expect(try await setting.sendFallbacks() == 1)
+            #expect(setting.gateway.bodies.withLock { $0 }.count == 1)
+            deliveries = try (try await setting.request(.get, "/v1/fallback/deliveries")).decode(DeliveryLog.self).deliveries
+            #expect(deliveries.first?.outcome == "not_needed")
+            #expect(try await setting.sendFallbacks() == 0)
+        }
+    }
+
+    @Test("A journey's fallback and the category's policy due together for one item send one SMS, not two")
+    func journeyAndPolicySendOnce() async throws {
+        try await with { setting in
+            #expect(try await setting.request(.put, "/v1/settings", Self.policy(Self.smsPolicy)).status == .ok)
+            let event = try await setting.request(.post, "/v1/events", #"{"userId":"ana","name":"card.suspicious","properties":{"amount":1,"merchant":"A"}}"#)
+            #expect(event.status == .created)
+            try await setting.settle()
+            setting.clock.advance(by: 600)
+            try await setting.settle()
+            #expect(try await setting.sendFallbacks() == 3, "the journey's SMS and e-mail, and the policy's SMS")
+            #expect(setting.gateway.bodies.withLock { $0 }.count == 1)
+            #expect(setting.smtp.messages.count == 1)
+            let deliveries = try (try await setting.request(.get, "/v1/fallback/deliveries")).decode(DeliveryLog.self).deliveries
+            #expect(deliveries.map { "\($0.channel) \($0.outcome)" }.sorted() == ["email sent", "sms not_needed", "sms sent"])
+        }
+    }
+
+    @Test("Fallback policies with an unsafe text, for marketing, twice on one channel or an e-mail without subject are refused; null removes one")
+    func unsafePoliciesAreRefused() async throws {
+        try await with { setting in
+            for (body, fields) in [
+                (Self.policy(#"{"unreadAfter":"10m","channel":"sms","text":"See https://acme.example {{reference}}"}"#), ["fallback.security[0].text"]),
+                (Self.policy(#"{"unreadAfter":"10m","channel":"sms","text":"Call 0800 123 456 {{reference}}"}"#), ["fallback.security[0].text"]),
+                (Self.policy(#"{"unreadAfter":"10m","channel":"sms","text":"Hello {{name}} {{reference}}"}"#), ["fallback.security[0].text"]),
+                (Self.policy(#"{"unreadAfter":"soon","channel":"sms","text":"\#(Self.text)"}"#), ["fallback.security[0].unreadAfter"]),
+                (Self.policy(#"{"unreadAfter":"10m","channel":"email","text":"\#(Self.text)"}"#), ["fallback.security[0].subject"]),
+                (Self.policy(#"{"unreadAfter":"10m","channel":"fax","text":"\#(Self.text)"}"#), ["fallback.security[0].channel"]),
+                (Self.policy(Self.smsPolicy + "," + Self.smsPolicy), ["fallback.security[1].channel"]),
+                (#"{"fallback":{"marketing":[\#(Self.smsPolicy)]}}"#, ["fallback.marketing"]),
+                (#"{"fallback":{"security":[\#(Self.smsPolicy)],"chat":[]}}"#, ["fallback.chat"]),
+            ] {
+                let response = try await setting.request(.put, "/v1/settings", body)
+                #expect(response.status == .unprocessableContent, "\(body)")
+                #expect(response.problem?.errors?.map(\.field) == fields, "\(body): \(response.text)")
+            }
+            #expect(!(try await setting.request(.get, "/v1/settings")).text.contains("unreadAfter"), "nothing refused was kept")
+            let both = Self.policy(Self.smsPolicy + #",{"unreadAfter":"1h","channel":"email","subject":"A secure message","text":"\#(Self.text)"}"#)
+            #expect(try await setting.request(.put, "/v1/settings", both).status == .ok)
+            let stored = try await setting.request(.get, "/v1/settings")
+            #expect(stored.text.contains(#""unreadAfter":"1h""#) && stored.text.contains(#""unreadAfter":"10m""#), "\(stored.text)")
+            #expect(try await setting.request(.put, "/v1/settings", #"{"fallback":{"security":null}}"#).status == .ok)
+            #expect(!(try await setting.request(.get, "/v1/settings")).text.contains("unreadAfter"))
+        }
+    }
+
     struct DeliveryLog: Decodable {
         struct Entry: Decodable {
             var userId: String

@@ -157,6 +157,39 @@ struct NotificationStoreConformanceTests {
         }
     }
 
+    @Test("A category's fallback policy: one row per item written and channel, due its delay after the item; none for an item skipped", arguments: StoreBackend.allCases)
+    func fallbackPolicyRows(backend: StoreBackend) async throws {
+        try await backend.withFixture { fixture in
+            let store = fixture.store
+            let (app, sent, now) = try await sentNotification(fixture)
+            let forAna = item(for: ana, of: sent, createdAt: now)
+            let fallbacks = [InboxWrite.Fallback(channel: "sms", after: 600), InboxWrite.Fallback(channel: "email", after: 3_600)]
+            let written = try await store.writeInbox(
+                InboxWrite(app: app, entries: [InboxWrite.Entry(item: forAna, sharedLocale: nil, push: false)], fallbacks: fallbacks), now: now)
+            #expect(written == [forAna.id])
+            // Ana has an item of this notification already: the repeat writes nothing, and no fallback.
+            let again = try await store.writeInbox(
+                InboxWrite(app: app, entries: [InboxWrite.Entry(item: item(for: ana, of: sent, createdAt: now), sharedLocale: nil, push: false)], fallbacks: fallbacks),
+                now: now)
+            #expect(again.isEmpty)
+            let kinds: [OutboxKind] = [.fallbackPolicy]
+            #expect(try await store.claimOutbox(kinds: kinds, now: now.addingTimeInterval(599), lease: 30, limit: 10).isEmpty)
+            let sms = try await store.claimOutbox(kinds: kinds, now: now.addingTimeInterval(600), lease: 30, limit: 10)
+            #expect(sms.map(\.payload) == ["sms"] && sms.map(\.subject) == [forAna.id.rawValue] && sms.map(\.user) == [ana])
+            for job in sms { try await store.completeOutbox(job.id) }
+            let email = try await store.claimOutbox(kinds: kinds, now: now.addingTimeInterval(3_600), lease: 30, limit: 10)
+            #expect(email.map(\.payload) == ["email"])
+
+            #expect(try await !store.hasSentFallback(for: forAna.id, of: ana, channel: .sms, in: app))
+            for outcome in [FallbackDelivery.Outcome.retrying, .sent] {
+                try await store.recordFallbackDelivery(
+                    FallbackDelivery(user: ana, item: forAna.id, channel: .sms, attempt: 1, outcome: outcome, statusCode: 201, reason: nil, at: now), app: app)
+            }
+            #expect(try await store.hasSentFallback(for: forAna.id, of: ana, channel: .sms, in: app))
+            #expect(try await !store.hasSentFallback(for: forAna.id, of: ana, channel: .email, in: app), "another channel")
+        }
+    }
+
     @Test("Shared content: stored once, read through each reference, signed once on first read; progress is kept with the write", arguments: StoreBackend.allCases)
     func sharedContent(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in

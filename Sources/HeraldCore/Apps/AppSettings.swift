@@ -115,15 +115,62 @@ public struct AppSettings: Codable, Equatable, Sendable {
         }
     }
 
+    /// The fallback outside the app for items of a category left unread (`fallback` in the settings):
+    /// an SMS or e-mail, with the item's reference and nothing else (`FallbackMessage`), when an item of
+    /// the category is still unread `unreadAfter` its arrival. Marketing has none. At most one policy per
+    /// channel and category.
+    public struct Fallback: Codable, Equatable, Sendable {
+        public struct Policy: Codable, Equatable, Sendable {
+            /// As written (`"10m"`), checked by `JourneyDefinition.parseDuration` when stored.
+            public var unreadAfter: String
+            public var channel: JourneyDefinition.FallbackChannel
+            public var text: String
+            public var subject: String?
+
+            public var seconds: Int64 { JourneyDefinition.parseDuration(unreadAfter) ?? 0 }
+
+            /// The message, checked again as it is used; nil for a stored one that no longer passes
+            /// (then nothing is sent).
+            public var message: FallbackMessage? {
+                var object: [String: JSONValue] = ["channel": .string(channel.rawValue), "text": .string(text)]
+                if let subject { object["subject"] = .string(subject) }
+                guard var reader = try? ObjectReader(.object(object)) else { return nil }
+                return FallbackMessage.read(&reader)
+            }
+        }
+
+        public var policies: [NotificationCategory: [Policy]] = [:]
+
+        public init() {}
+
+        /// The policy of `category` for `channel`.
+        public func policy(for category: NotificationCategory, channel: JourneyDefinition.FallbackChannel) -> Policy? {
+            policies[category]?.first { $0.channel == channel }
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let raw = try decoder.singleValueContainer().decode([String: [Policy]].self)
+            for (key, value) in raw {
+                if let category = NotificationCategory(rawValue: key) { policies[category] = value }
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(Dictionary(uniqueKeysWithValues: policies.map { ($0.key.rawValue, $0.value) }))
+        }
+    }
+
     public var linkPolicy = LinkPolicySettings()
     public var realtime = Realtime()
     public var retention = Retention()
     public var push = Push()
     public var journeys = Journeys()
+    public var fallback = Fallback()
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey { case linkPolicy, realtime, retention, push, journeys }
+    enum CodingKeys: String, CodingKey { case linkPolicy, realtime, retention, push, journeys, fallback }
 
     /// Sections missing from stored settings (written before they existed) take their defaults.
     public init(from decoder: any Decoder) throws {
@@ -133,6 +180,7 @@ public struct AppSettings: Codable, Equatable, Sendable {
         retention = try container.decodeIfPresent(Retention.self, forKey: .retention) ?? Retention()
         push = try container.decodeIfPresent(Push.self, forKey: .push) ?? Push()
         journeys = try container.decodeIfPresent(Journeys.self, forKey: .journeys) ?? Journeys()
+        fallback = try container.decodeIfPresent(Fallback.self, forKey: .fallback) ?? Fallback()
     }
 
     /// The link policy these settings define.
@@ -214,6 +262,46 @@ public struct AppSettings: Codable, Equatable, Sendable {
                 section.absorb(byCategory)
             }
             reader.absorb(section)
+        }
+        if let value = reader.value("fallback") {
+            var byCategory = try ObjectReader(value, path: "fallback.")
+            for category in NotificationCategory.allCases {
+                if byCategory.isNull(category.rawValue) {
+                    merged.fallback.policies[category] = nil
+                    continue
+                }
+                guard let listValue = byCategory.value(category.rawValue) else { continue }
+                guard category != .marketing else {
+                    byCategory.report(category.rawValue, .invalidValue, detail: "marketing has no fallback")
+                    continue
+                }
+                guard case .array(let items) = listValue, items.count <= JourneyDefinition.FallbackChannel.allCases.count else {
+                    byCategory.report(category.rawValue, .wrongType, detail: "a list of at most one policy per channel")
+                    continue
+                }
+                var policies: [Fallback.Policy] = []
+                var isValid = true
+                for (index, item) in items.enumerated() {
+                    var policy = try ObjectReader(item, path: "fallback.\(category.rawValue)[\(index)].")
+                    let after = policy.string("unreadAfter", required: true)
+                    if let after, JourneyDefinition.parseDuration(after) == nil {
+                        policy.report("unreadAfter", .invalidValue, detail: "a duration from 1s to 90d, such as 10m")
+                    }
+                    let message = FallbackMessage.read(&policy)
+                    if let message, policies.contains(where: { $0.channel == message.channel }) {
+                        policy.report("channel", .invalidValue, detail: "one policy per channel")
+                    }
+                    if let after, JourneyDefinition.parseDuration(after) != nil, let message, !policies.contains(where: { $0.channel == message.channel }) {
+                        policies.append(
+                            Fallback.Policy(unreadAfter: after, channel: message.channel, text: message.text.template, subject: message.subject?.template))
+                    } else {
+                        isValid = false
+                    }
+                    byCategory.absorb(policy)
+                }
+                if isValid { merged.fallback.policies[category] = policies.isEmpty ? nil : policies }
+            }
+            reader.absorb(byCategory)
         }
         try reader.finish()
         return merged

@@ -77,11 +77,11 @@ public struct JourneyDefinition: Equatable, Sendable {
     }
 
     public struct Fallback: Equatable, Sendable {
+        /// The send step whose item it points at.
         public let item: String
-        public let channel: FallbackChannel
-        public let text: FallbackText
-        /// An e-mail's subject (required for `email`, refused for `sms`), checked like the text.
-        public let subject: FallbackText?
+        public let message: FallbackMessage
+
+        public var channel: FallbackChannel { message.channel }
     }
 
     public struct Step: Equatable, Sendable {
@@ -356,21 +356,9 @@ public struct JourneyDefinition: Equatable, Sendable {
         case "fallback":
             let item = reader.string("item", required: true)
             if let item, !isStepID(item) { reader.report("item", .invalidValue, detail: "the id of a send step of this journey") }
-            let channelText = reader.string("channel", required: true)
-            let channel = channelText.flatMap(FallbackChannel.init(rawValue:))
-            if channelText != nil, channel == nil { reader.report("channel", .invalidValue, detail: "sms or email") }
-            var found: [FieldProblem] = []
-            let text = reader.string("text", required: true).flatMap { FallbackText.read($0, field: "text", requiresReference: true, into: &found) }
-            var subject: FallbackText?
-            if let subjectText = reader.string("subject") {
-                if channel == .sms { reader.report("subject", .invalidValue, detail: "an SMS has no subject") }
-                subject = FallbackText.read(subjectText, field: "subject", requiresReference: false, into: &found)
-            } else if channel == .email {
-                reader.report("subject", .required, detail: "an e-mail's subject")
-            }
-            for problem in found { reader.report(problem.field, problem.reason, detail: problem.detail) }
-            guard let item, isStepID(item), let channel, let text, found.isEmpty, channel == .sms || subject != nil else { return nil }
-            return .fallback(Fallback(item: item, channel: channel, text: text, subject: channel == .sms ? nil : subject))
+            let message = FallbackMessage.read(&reader)
+            guard let item, isStepID(item), let message else { return nil }
+            return .fallback(Fallback(item: item, message: message))
         case "branch":
             var condition: JourneyCondition?
             if let value = reader.value("if") {

@@ -210,8 +210,8 @@ public enum JourneySimulation {
                 index = target
             case .fallback(let fallback):
                 let read = input.items[fallback.item].map { JourneyStepper.itemState($0, satisfies: .read) } ?? false
-                var shown = ["channel": fallback.channel.rawValue, "text": fallback.text.template]
-                if let subject = fallback.subject { shown["subject"] = subject.template }
+                var shown = ["channel": fallback.channel.rawValue, "text": fallback.message.text.template]
+                if let subject = fallback.message.subject { shown["subject"] = subject.template }
                 steps.append(Step(step: step.id, after: time, outcome: read ? "not_needed" : "queued", fallback: shown))
                 index = stepper.following(current)
             case .exit:

@@ -17,7 +17,7 @@ import ServiceLifecycle
 /// its log line is written, so a failure to log never sends again. An e-mail keeps its `Message-ID`
 /// across attempts (made from the row), so a receiving system can drop a repeat.
 struct FallbackWorker: Service {
-    let store: any OutboxStore & JourneyStore & UserStore & InboxStore & PushStore
+    let store: any OutboxStore & JourneyStore & UserStore & InboxStore & PushStore & SettingsStore
     let http: PushHTTPClient
     let smtp: SMTPClient
     let now: @Sendable () -> Date
@@ -39,14 +39,19 @@ struct FallbackWorker: Service {
     /// a 30 s conversation, or a 20 s HTTP request, well inside the 180 s lease); returns how many.
     @discardableResult
     func runOnce() async throws -> Int {
-        let jobs = try await store.claimOutbox(kinds: [OutboxKind.fallback], now: now(), lease: 180, limit: 4)
+        let jobs = try await store.claimOutbox(kinds: [.fallback, .fallbackPolicy], now: now(), lease: 180, limit: 4)
+        // Rows for the same item and channel (a journey's step and the category's policy, due together)
+        // go one after the other, so the second sees the first's `sent` and sends nothing.
+        let groups = Dictionary(grouping: jobs) { job in "\(job.subject ?? "")|\(FallbackRequest(job)?.channel.rawValue ?? "")" }
         await withTaskGroup(of: Void.self) { group in
-            for job in jobs {
+            for jobs in groups.values {
                 group.addTask {
-                    do {
-                        try await perform(job)
-                    } catch {
-                        logger.warning("fallback failed", metadata: ["error": "\(error)"])
+                    for job in jobs {
+                        do {
+                            try await perform(job)
+                        } catch {
+                            logger.warning("fallback failed", metadata: ["error": "\(error)"])
+                        }
                     }
                 }
             }
@@ -55,14 +60,11 @@ struct FallbackWorker: Service {
     }
 
     private func perform(_ job: OutboxJob) async throws {
-        guard let user = job.user, let item = job.subject.flatMap(InboxItemID.init(rawValue:)),
-            case .object(let payload)? = try? JSONValue.parse(Data(job.payload.utf8)),
-            case .string(let channelText)? = payload["channel"], let channel = JourneyDefinition.FallbackChannel(rawValue: channelText),
-            case .string(let text)? = payload["text"]
-        else {
+        guard let user = job.user, let item = job.subject.flatMap(InboxItemID.init(rawValue:)), let request = FallbackRequest(job) else {
             try await store.completeOutbox(job.id)
             return
         }
+        let channel = request.channel
         let attempt = job.attempts + 1
         func record(_ outcome: FallbackDelivery.Outcome, status: Int? = nil, reason: String? = nil) async throws {
             try await store.recordFallbackDelivery(
@@ -78,10 +80,16 @@ struct FallbackWorker: Service {
             current = nil
         }
         var hasLeft = false
-        if case .string(let text)? = payload["run"], let run = JourneyRunID(rawValue: text) {
+        if let run = request.run {
             hasLeft = try await store.journeyRun(run, in: job.app)?.status == .exited
         }
-        guard let current, current.readAt == nil, current.performed == nil, current.archivedAt == nil, !current.isExpired(at: now()), !hasLeft else {
+        guard let current, current.readAt == nil, current.performed == nil, current.archivedAt == nil, !current.isExpired(at: now()), !hasLeft,
+            try await !store.hasSentFallback(for: item, of: user, channel: channel, in: job.app)
+        else {
+            return try await finish(job, record, .notNeeded)
+        }
+        // A policy's text is the one the settings hold now: a policy removed meanwhile sends nothing.
+        guard let message = try await request.message(for: current, settings: { try await store.settings(of: job.app) }) else {
             return try await finish(job, record, .notNeeded)
         }
         let result: FallbackAttempt
@@ -91,18 +99,16 @@ struct FallbackWorker: Service {
             guard let secret = try await store.pushCredentials(.sms, of: job.app),
                 let credentials = try? JSONDecoder().decode(SMSCredentials.self, from: secret)
             else { return try await finish(job, record, .notConfigured) }
-            result = await SMSGatewayClient(http: http).send(text, to: number, with: credentials)
+            result = await SMSGatewayClient(http: http).send(message.text, to: number, with: credentials)
         case .email:
             guard let address = try await store.user(user, in: job.app)?.email else { return try await finish(job, record, .noAddress) }
             guard let secret = try await store.pushCredentials(.email, of: job.app),
                 let credentials = try? JSONDecoder().decode(EmailCredentials.self, from: secret)
             else { return try await finish(job, record, .notConfigured) }
-            var subject = ""
-            if case .string(let text)? = payload["subject"] { subject = text }
-            let message = SMTPMessage(
-                from: credentials.from, fromName: credentials.fromName, to: address, subject: subject, text: text, date: now(),
+            let mail = SMTPMessage(
+                from: credentials.from, fromName: credentials.fromName, to: address, subject: message.subject ?? "", text: message.text, date: now(),
                 messageID: "<fallback.\(job.id).\(job.app.rawValue)@\(credentials.from.domain)>")
-            result = await smtp.send(message, with: credentials)
+            result = await smtp.send(mail, with: credentials)
         }
         switch result {
         case .sent(let status):
@@ -127,5 +133,53 @@ struct FallbackWorker: Service {
     ) async throws {
         try await store.completeOutbox(job.id)
         try await record(outcome, nil, nil)
+    }
+}
+
+/// What a fallback row asks to send: a journey step's text, decided when the step ran (`fallback`), or a
+/// category's policy on a channel (`fallback.policy`), whose text is read from the settings when sent.
+enum FallbackRequest {
+    case step(channel: JourneyDefinition.FallbackChannel, text: String, subject: String?, run: JourneyRunID?)
+    case policy(channel: JourneyDefinition.FallbackChannel)
+
+    /// Nil for a row that does not read (it is dropped).
+    init?(_ job: OutboxJob) {
+        switch job.kind {
+        case .fallbackPolicy:
+            guard let channel = JourneyDefinition.FallbackChannel(rawValue: job.payload) else { return nil }
+            self = .policy(channel: channel)
+        case .fallback:
+            guard case .object(let payload)? = try? JSONValue.parse(Data(job.payload.utf8)), case .string(let channelText)? = payload["channel"],
+                let channel = JourneyDefinition.FallbackChannel(rawValue: channelText), case .string(let text)? = payload["text"]
+            else { return nil }
+            var subject: String?
+            if case .string(let value)? = payload["subject"] { subject = value }
+            var run: JourneyRunID?
+            if case .string(let value)? = payload["run"] { run = JourneyRunID(rawValue: value) }
+            self = .step(channel: channel, text: text, subject: subject, run: run)
+        default:
+            return nil
+        }
+    }
+
+    var channel: JourneyDefinition.FallbackChannel {
+        switch self {
+        case .step(let channel, _, _, _), .policy(let channel): channel
+        }
+    }
+
+    var run: JourneyRunID? {
+        if case .step(_, _, _, let run) = self { return run }
+        return nil
+    }
+
+    /// The texts for `item`; for a policy, from the settings as they stand (nil when it is gone).
+    func message(for item: InboxItem, settings: () async throws -> AppSettings) async throws -> FallbackMessage.Rendered? {
+        switch self {
+        case .step(_, let text, let subject, _):
+            return FallbackMessage.Rendered(text: text, subject: subject)
+        case .policy(let channel):
+            return try await settings().fallback.policy(for: item.category, channel: channel)?.message?.rendered(reference: item.reference)
+        }
     }
 }

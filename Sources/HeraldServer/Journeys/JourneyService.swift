@@ -322,10 +322,8 @@ final class JourneyService: Sendable {
             let item = try await store.journeyItemState(of: notification, user: run.user, in: run.app)
         else { return Move(next, JourneyStepRecord(run: run.id, step: step.id, outcome: "skipped", at: time)) }
         let reference = InboxItem.reference(of: item.item)
-        var payload: [String: JSONValue] = [
-            "channel": .string(fallback.channel.rawValue), "text": .string(fallback.text.render(reference: reference)), "run": .string(run.id.rawValue),
-        ]
-        if let subject = fallback.subject { payload["subject"] = .string(subject.render(reference: reference)) }
+        var payload = fallback.message.payload(reference: reference)
+        payload["run"] = .string(run.id.rawValue)
         let entry = OutboxEntry(kind: .fallback, user: run.user, subject: item.item.rawValue, payload: JSONValue.object(payload).compactString, availableAt: time)
         return Move(next, JourneyStepRecord(run: run.id, step: step.id, outcome: "queued", notification: notification, at: time), effects: [entry])
     }

@@ -131,6 +131,10 @@ final class NotificationService: Sendable {
         // shredded by their erasure) and signed now. Otherwise the content is the business's broadcast.
         let isPersonal = notification.isForOnePerson
         let personalKey = isPersonal ? try await signer.currentKey(of: notification.app) : nil
+        // The category's fallback policies, as they stand when the fan-out (or its resumption) starts.
+        let fallbacks = try await store.settings(of: notification.app).fallback.policies[notification.category, default: []].map {
+            InboxWrite.Fallback(channel: $0.channel.rawValue, after: $0.seconds)
+        }
         var (after, seen) = try await store.fanOutProgress(of: notification.id)
         let start = WireTime.truncated(now())
         var renderedByLocale: [String: RenderedContent] = [:]
@@ -195,7 +199,7 @@ final class NotificationService: Sendable {
             // connections, and the cores are two.
             let current = page
             async let next = isStopping ? nil : nextPage(of: notification, after: current)
-            try await write(InboxWrite(app: notification.app, entries: entries, contents: contents, progress: progress))
+            try await write(InboxWrite(app: notification.app, entries: entries, contents: contents, progress: progress, fallbacks: fallbacks))
             let following = try await next
             if current.isFinal { break }
             guard let following else { return }  // stopping: the rest is for the next run

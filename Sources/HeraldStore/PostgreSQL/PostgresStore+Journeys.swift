@@ -240,6 +240,15 @@ extension PostgresStore {
             """)
     }
 
+    public func hasSentFallback(for item: InboxItemID, of user: UserID, channel: JourneyDefinition.FallbackChannel, in app: AppID) async throws -> Bool {
+        try await database.values(
+            """
+            SELECT EXISTS (SELECT 1 FROM fallbackDelivery WHERE appID = \(app) AND userID = \(user) AND itemID = \(item)
+                AND channel = \(channel.rawValue) AND outcome = \(FallbackDelivery.Outcome.sent.rawValue))
+            """, as: Bool.self
+        ).first ?? false
+    }
+
     public func fallbackDeliveries(of app: AppID, limit: Int, before: Int64?) async throws -> [(id: Int64, delivery: FallbackDelivery)] {
         try await database.rows(
             """

@@ -158,6 +158,16 @@ extension PostgresStore {
                     users: pushes.map(\.userID), items: pushes.map(\.id), availableAt: pushes.map { $0.createdAt + plan.pushGrace },
                     held: pushes.map { $0.releasedAt == nil }, app: app, now: nowMilliseconds, on: connection)
             }
+            let fallbacks = records.filter { written.contains($0.id) }.flatMap { InboxWritePlan.fallbackRows(for: $0, write.fallbacks) }
+            if !fallbacks.isEmpty {
+                try await connection.execute(
+                    """
+                    INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt)
+                    SELECT \(app), \(OutboxKind.fallbackPolicy), userID, subjectID, payload, availableAt, \(nowMilliseconds)
+                    FROM unnest(\(fallbacks.map(\.user))::text[], \(fallbacks.map(\.item))::text[], \(fallbacks.map(\.channel))::text[],
+                        \(fallbacks.map(\.availableAt))::bigint[]) AS fallback(userID, subjectID, payload, availableAt)
+                    """)
+            }
             if let progress = write.progress {
                 try await connection.execute(
                     """

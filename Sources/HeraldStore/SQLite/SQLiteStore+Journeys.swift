@@ -212,6 +212,14 @@ extension SQLiteStore {
         }
     }
 
+    public func hasSentFallback(for item: InboxItemID, of user: UserID, channel: JourneyDefinition.FallbackChannel, in app: AppID) async throws -> Bool {
+        try await pool.read { db in
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM fallbackDelivery WHERE appID = ? AND userID = ? AND itemID = ? AND channel = ? AND outcome = ?)",
+                arguments: [app, user, item, channel.rawValue, FallbackDelivery.Outcome.sent.rawValue]) ?? false
+        }
+    }
+
     public func fallbackDeliveries(of app: AppID, limit: Int, before: Int64?) async throws -> [(id: Int64, delivery: FallbackDelivery)] {
         try await pool.read { db in
             try Row.fetchAll(

@@ -105,6 +105,11 @@ extension SQLiteStore {
                     SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM user WHERE appID = ?2 AND id = ?3)
                     """)
             let push = try db.cachedStatement(sql: Self.pushForDeviceHolder)
+            let fallback =
+                write.fallbacks.isEmpty
+                ? nil
+                : try db.cachedStatement(
+                    sql: "INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt) VALUES (?, '\(OutboxKind.fallbackPolicy.rawValue)', ?, ?, ?, ?, ?)")
             // Who among the recipients has a device, in one pass: most of a broadcast's audience may have
             // none, and a push statement for each of them would find nothing to write.
             let holders = try Self.deviceHolders(among: plan.items.filter { $0.push && $0.record.releasedAt != nil }.map(\.record.userID), app: app, db: db)
@@ -115,6 +120,11 @@ extension SQLiteStore {
                 ])
                 guard db.changesCount == 1 else { continue }
                 written.insert(record.id)
+                if let fallback {
+                    for row in InboxWritePlan.fallbackRows(for: record, write.fallbacks) {
+                        try fallback.execute(arguments: [app, row.user, row.item, row.channel, row.availableAt, nowMilliseconds])
+                    }
+                }
                 guard wantsPush, record.releasedAt == nil || holders.contains(record.userID) else { continue }
                 try push.execute(arguments: [record.appID, record.userID, record.id, record.createdAt + plan.pushGrace, nowMilliseconds, record.releasedAt == nil])
             }
