@@ -360,6 +360,11 @@ public protocol RetentionStore: Sendable {
     /// into tombstones (they keep their seq, so histories stay gap-free) and deletes up to `limit` of
     /// its inbox items created before `cutoff`. Returns how many of each; call again while either is `limit`.
     func expireContent(of app: AppID, createdBefore cutoff: Date, limit: Int) async throws -> (messages: Int, inboxItems: Int)
+    /// In one short transaction, deletes up to `limit` of the app's customer events recorded before
+    /// `cutoff` and shreds the context (the events they acted on) of up to `limit` of its journey runs
+    /// that ended before it; a run keeps its row (journey, customer, status, times), which the entry
+    /// rules and the report count. Returns how many of each; call again while either is `limit`.
+    func expireJourneyContent(of app: AppID, before cutoff: Date, limit: Int) async throws -> (events: Int, runs: Int)
 }
 
 /// The engagement scorecard.

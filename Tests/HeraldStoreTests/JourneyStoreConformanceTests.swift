@@ -169,6 +169,51 @@ struct JourneyStoreConformanceTests {
         }
     }
 
+    @Test("Retention deletes old events and shreds the context of runs that ended before it; running runs and the entry rules are kept", arguments: StoreBackend.allCases)
+    func retention(backend: StoreBackend) async throws {
+        try await backend.withFixture { fixture in
+            let app = try await fixture.appWithAnaAndBen()
+            let store = fixture.store
+            let old = WireTime.truncated(fixture.clock.now)
+            func event(at time: Date) -> CustomerEvent {
+                CustomerEvent(id: .generate(at: time), user: ana, name: "card.suspicious", properties: ["merchant": .string("Qwertz")], occurredAt: time, recordedAt: time)
+            }
+            let oldEvent = event(at: old)
+            _ = try await store.recordEvent(oldEvent, app: app, idempotency: nil)
+            // Ana's run ended at once (long ago); Ben's is still waiting from then.
+            var ended = run(fixture, app: app, user: ana, at: old)
+            #expect(try await store.startJourneyRun(ended, entry: .onceEver))
+            ended.status = .completed
+            ended.dueAt = nil
+            ended.endedAt = old
+            #expect(try await store.updateJourneyRun(ended, log: nil))
+            var waiting = run(fixture, app: app, user: ben, at: old)
+            #expect(try await store.startJourneyRun(waiting, entry: .onceEver))
+            waiting.status = .waiting
+            waiting.deadline = old.addingTimeInterval(86_400 * 60)
+            waiting.dueAt = waiting.deadline
+            #expect(try await store.updateJourneyRun(waiting, log: nil))
+
+            fixture.clock.advance(by: 86_400 * 31)
+            let recent = event(at: WireTime.truncated(fixture.clock.now))
+            _ = try await store.recordEvent(recent, app: app, idempotency: nil)
+            let cutoff = fixture.clock.now.addingTimeInterval(-86_400 * 30)
+
+            var removed = try await store.expireJourneyContent(of: app, before: cutoff, limit: 1)
+            #expect(removed.events == 1 && removed.runs == 1)
+            removed = try await store.expireJourneyContent(of: app, before: cutoff, limit: 1)
+            #expect(removed.events == 0 && removed.runs == 0, "done in one batch; the waiting run is not touched")
+
+            #expect(try await store.customerEvent(oldEvent.id, in: app) == nil)
+            #expect(try await store.customerEvent(recent.id, in: app) == recent)
+            let shredded = try #require(try await store.journeyRun(ended.id, in: app))
+            #expect(shredded.status == .completed && shredded.context == JourneyRun.Context(event: .null))
+            #expect(try await store.journeyRun(waiting.id, in: app)?.context == waiting.context, "a run not ended keeps what it acts on")
+            #expect(try await !store.startJourneyRun(run(fixture, app: app, user: ana), entry: .onceEver), "once ever is still once")
+            #expect(try await store.journeyActivity(of: ana, in: app).events.map(\.id) == [recent.id])
+        }
+    }
+
     @Test("A fallback's log line is kept for a customer, not for one erased meanwhile; erasure removes the customer's lines, events and runs", arguments: StoreBackend.allCases)
     func fallbackLogAndErasure(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in

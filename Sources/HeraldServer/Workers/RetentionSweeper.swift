@@ -5,7 +5,8 @@ import Logging
 import ServiceLifecycle
 
 /// Applies each app's `retention.messageDays`: messages older than that become tombstones (their
-/// seq stays, so clients resume gap-free) and inbox items are deleted, in batches of `batchSize`, each
+/// seq stays, so clients resume gap-free), inbox items and customer events are deleted, and journey runs
+/// that ended before it lose their context (the events they acted on), in batches of `batchSize`, each
 /// its own short transaction, with a pause between batches so that senders are never held up for long.
 struct RetentionSweeper: Service {
     let store: any AppStore & SettingsStore & RetentionStore
@@ -28,8 +29,8 @@ struct RetentionSweeper: Service {
 
     /// One pass over every app with a retention period; returns how much was removed.
     @discardableResult
-    func runOnce() async throws -> (messages: Int, inboxItems: Int) {
-        var total = (messages: 0, inboxItems: 0)
+    func runOnce() async throws -> (messages: Int, inboxItems: Int, events: Int, runs: Int) {
+        var total = (messages: 0, inboxItems: 0, events: 0, runs: 0)
         for app in try await store.apps() {
             guard let days = try await store.settings(of: app.id).retention.messageDays else { continue }
             let cutoff = now().addingTimeInterval(-Double(days) * 86_400)
@@ -40,9 +41,21 @@ struct RetentionSweeper: Service {
                 if removed.messages < batchSize, removed.inboxItems < batchSize { break }
                 try? await Task.sleep(for: pause)
             }
+            while !Task.isCancelled {
+                let removed = try await store.expireJourneyContent(of: app.id, before: cutoff, limit: batchSize)
+                total.events += removed.events
+                total.runs += removed.runs
+                if removed.events < batchSize, removed.runs < batchSize { break }
+                try? await Task.sleep(for: pause)
+            }
         }
-        if total.messages + total.inboxItems > 0 {
-            logger.info("retention removed old content", metadata: ["messages": "\(total.messages)", "inbox_items": "\(total.inboxItems)"])
+        if total.messages + total.inboxItems + total.events + total.runs > 0 {
+            logger.info(
+                "retention removed old content",
+                metadata: [
+                    "messages": "\(total.messages)", "inbox_items": "\(total.inboxItems)", "customer_events": "\(total.events)",
+                    "journey_runs_shredded": "\(total.runs)",
+                ])
         }
         return total
     }

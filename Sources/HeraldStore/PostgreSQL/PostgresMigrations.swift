@@ -202,16 +202,18 @@ enum PostgresMigrations {
                     recordedAt bigint NOT NULL)
                 """,
                 "CREATE INDEX customerEvent_on_appID_userID ON customerEvent (appID, userID)",
+                "CREATE INDEX customerEvent_on_age ON customerEvent (appID, recordedAt)",
                 """
                 CREATE TABLE journeyRun (id text PRIMARY KEY, appID text NOT NULL, journeyKey text NOT NULL, version bigint NOT NULL, userID text NOT NULL,
                     status text NOT NULL, step bigint NOT NULL, dueAt bigint, deadline bigint, waitEvent text, waitNotification text,
-                    sealedContext bytea NOT NULL, triggerEventID text, revision bigint NOT NULL, enteredAt bigint NOT NULL, endedAt bigint, failure text,
+                    sealedContext bytea, triggerEventID text, revision bigint NOT NULL, enteredAt bigint NOT NULL, endedAt bigint, failure text,
                     leaseUntil bigint, UNIQUE (appID, journeyKey, userID, triggerEventID))
                 """,
                 "CREATE INDEX journeyRun_due ON journeyRun (dueAt) WHERE dueAt IS NOT NULL",
                 "CREATE INDEX journeyRun_on_owner ON journeyRun (appID, userID, journeyKey, enteredAt)",
                 "CREATE INDEX journeyRun_on_journey ON journeyRun (appID, journeyKey, status)",
                 "CREATE INDEX journeyRun_on_waitNotification ON journeyRun (waitNotification) WHERE waitNotification IS NOT NULL",
+                "CREATE INDEX journeyRun_on_age ON journeyRun (appID, endedAt) WHERE sealedContext IS NOT NULL AND endedAt IS NOT NULL",
                 """
                 CREATE TABLE journeyStep (runID text NOT NULL, step text NOT NULL, appID text NOT NULL, journeyKey text NOT NULL, outcome text NOT NULL,
                     notificationID text, at bigint NOT NULL, PRIMARY KEY (runID, step))

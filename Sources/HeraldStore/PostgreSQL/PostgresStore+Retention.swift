@@ -30,4 +30,27 @@ extension PostgresStore {
             return (messages, items)
         }
     }
+
+    public func expireJourneyContent(of app: AppID, before cutoff: Date, limit: Int) async throws -> (events: Int, runs: Int) {
+        let before = WireTime.milliseconds(cutoff)
+        return try await database.transaction { connection in
+            let events = try await connection.rows(
+                """
+                DELETE FROM customerEvent WHERE id IN (
+                    SELECT id FROM customerEvent WHERE appID = \(app) AND recordedAt < \(before) LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
+                RETURNING 1
+                """
+            ).count
+            let runs = try await connection.rows(
+                """
+                UPDATE journeyRun SET sealedContext = NULL, revision = revision + 1
+                WHERE id IN (
+                    SELECT id FROM journeyRun WHERE appID = \(app) AND endedAt < \(before) AND sealedContext IS NOT NULL AND endedAt IS NOT NULL
+                    LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
+                RETURNING 1
+                """
+            ).count
+            return (events, runs)
+        }
+    }
 }

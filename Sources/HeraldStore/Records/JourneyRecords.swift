@@ -85,7 +85,8 @@ struct JourneyRunRecord: Codable, FetchableRecord, PersistableRecord {
     var deadline: Int64?
     var waitEvent: String?
     var waitNotification: NotificationID?
-    var sealedContext: Data
+    /// Nil once retention shredded the context of a run that had ended.
+    var sealedContext: Data?
     var triggerEventID: EventID?
     var revision: Int64
     var enteredAt: Int64
@@ -119,9 +120,17 @@ struct JourneyRunRecord: Codable, FetchableRecord, PersistableRecord {
     /// - Parameter key: the customer's data key; nil when it is gone (erased), and then so is the run.
     func run(key: DataKey?) throws -> JourneyRun? {
         guard let key else { return nil }
-        let opened = try key.open(sealedContext, context: SealingContext.journeyRun(app: appID, id: id))
-        guard let json = try? JSONValue.parse(opened), let context = JourneyRun.Context(json: json) else {
-            throw StoreCorruption(table: "journeyRun", id: id.rawValue)
+        let context: JourneyRun.Context
+        if let sealedContext {
+            let opened = try key.open(sealedContext, context: SealingContext.journeyRun(app: appID, id: id))
+            guard let json = try? JSONValue.parse(opened), let read = JourneyRun.Context(json: json) else {
+                throw StoreCorruption(table: "journeyRun", id: id.rawValue)
+            }
+            context = read
+        } else {
+            // Shredded by retention: only an ended run may have lost its context.
+            guard status.hasEnded else { throw StoreCorruption(table: "journeyRun", id: id.rawValue) }
+            context = JourneyRun.Context(event: .null)
         }
         return JourneyRun(
             id: id, app: appID, journey: journeyKey, version: version, user: userID, status: status, step: step, dueAt: dueAt.map { WireTime.date(milliseconds: $0) },

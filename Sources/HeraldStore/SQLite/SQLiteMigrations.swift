@@ -375,14 +375,16 @@ enum SQLiteMigrations {
                     CREATE TABLE customerEvent (id TEXT PRIMARY KEY, appID TEXT NOT NULL, userID TEXT NOT NULL, name TEXT NOT NULL, sealed BLOB NOT NULL,
                         recordedAt INTEGER NOT NULL);
                     CREATE INDEX customerEvent_on_appID_userID ON customerEvent (appID, userID);
+                    CREATE INDEX customerEvent_on_age ON customerEvent (appID, recordedAt);
                     CREATE TABLE journeyRun (id TEXT PRIMARY KEY, appID TEXT NOT NULL, journeyKey TEXT NOT NULL, version INTEGER NOT NULL,
                         userID TEXT NOT NULL, status TEXT NOT NULL, step INTEGER NOT NULL, dueAt INTEGER, deadline INTEGER, waitEvent TEXT,
-                        waitNotification TEXT, sealedContext BLOB NOT NULL, triggerEventID TEXT, revision INTEGER NOT NULL, enteredAt INTEGER NOT NULL,
+                        waitNotification TEXT, sealedContext BLOB, triggerEventID TEXT, revision INTEGER NOT NULL, enteredAt INTEGER NOT NULL,
                         endedAt INTEGER, failure TEXT, leaseUntil INTEGER, UNIQUE (appID, journeyKey, userID, triggerEventID));
                     CREATE INDEX journeyRun_due ON journeyRun (dueAt) WHERE dueAt IS NOT NULL;
                     CREATE INDEX journeyRun_on_owner ON journeyRun (appID, userID, journeyKey, enteredAt);
                     CREATE INDEX journeyRun_on_journey ON journeyRun (appID, journeyKey, status);
                     CREATE INDEX journeyRun_on_waitNotification ON journeyRun (waitNotification) WHERE waitNotification IS NOT NULL;
+                    CREATE INDEX journeyRun_on_age ON journeyRun (appID, endedAt) WHERE sealedContext IS NOT NULL AND endedAt IS NOT NULL;
                     CREATE TABLE journeyStep (runID TEXT NOT NULL, step TEXT NOT NULL, appID TEXT NOT NULL, journeyKey TEXT NOT NULL,
                         outcome TEXT NOT NULL, notificationID TEXT, at INTEGER NOT NULL, PRIMARY KEY (runID, step));
                     CREATE INDEX journeyStep_on_journey ON journeyStep (appID, journeyKey);

@@ -24,4 +24,21 @@ extension SQLiteStore {
             return (messages, items)
         }
     }
+
+    public func expireJourneyContent(of app: AppID, before cutoff: Date, limit: Int) async throws -> (events: Int, runs: Int) {
+        let before = WireTime.milliseconds(cutoff)
+        return try await pool.write { db in
+            try db.execute(
+                sql: "DELETE FROM customerEvent WHERE rowid IN (SELECT rowid FROM customerEvent WHERE appID = ? AND recordedAt < ? LIMIT ?)",
+                arguments: [app.rawValue, before, limit])
+            let events = db.changesCount
+            try db.execute(
+                sql: """
+                    UPDATE journeyRun SET sealedContext = NULL, revision = revision + 1
+                    WHERE rowid IN (
+                        SELECT rowid FROM journeyRun WHERE appID = ? AND endedAt < ? AND sealedContext IS NOT NULL AND endedAt IS NOT NULL LIMIT ?)
+                    """, arguments: [app.rawValue, before, limit])
+            return (events, db.changesCount)
+        }
+    }
 }
