@@ -21,6 +21,13 @@ enum JourneyRules {
     /// event per customer. A literal that happens to spell one only records an event nobody acts on.
     static let profileEventNeedles = ["\"user.created\"", "\"user.updated\"", "\"segment\""]
 
+    /// What in a journey's declaration makes the database record item events for the app (the
+    /// `journeyItemEvents` table, read by the triggers on `inboxItem`): naming one. Once written, the app
+    /// keeps it: older versions may still have runs waiting for such an event.
+    static let itemEventNeedle = "\"item."
+
+    static func namesItemEvents(_ definition: String) -> Bool { definition.contains(itemEventNeedle) }
+
     /// Whether a version of a journey of the app holds one of the needles (`?`/`$1` the app, then one
     /// placeholder per needle).
     static func namesProfileEventsSQL(app: String, needles: [String], sqlite: Bool) -> String {

@@ -416,6 +416,11 @@ public enum OutboxKind: String, Sendable, CaseIterable {
     /// `user` its customer, payload the channel), written with the item and due when it should have been
     /// read: the worker then reads the policy as it stands.
     case fallbackPolicy = "fallback.policy"
+    /// A change of an inbox item for the journeys (`subject` the item's id, `user` its customer, payload
+    /// `delivered`, `read`, `acted` or `expired`), written by the database itself in the transaction that
+    /// changed the item, for an app with a journey that names an item event; the journey worker records
+    /// it as the customer event `item.<payload>`.
+    case itemEvent = "item.event"
 
     /// Whether the payload may carry content, and is therefore sealed at rest.
     public var isSealed: Bool { self == .webhook || self == .followUp || self == .fallback }
@@ -490,6 +495,8 @@ public protocol JourneyStore: Sendable {
     /// How far the customer's item of `notification` got (nil: no item yet, such as one held for quiet hours).
     func journeyItemState(of notification: NotificationID, user: UserID, in app: AppID) async throws -> JourneyItemState?
     func journeyReport(_ key: JourneyKey, in app: AppID) async throws -> JourneyReport
+    /// The journey whose send step made `notification`, nil for one the business sent.
+    func journey(sent notification: NotificationID, in app: AppID) async throws -> JourneyKey?
 
     /// The delivery log of fallbacks outside the app: one line per attempt.
     func recordFallbackDelivery(_ delivery: FallbackDelivery, app: AppID) async throws

@@ -234,7 +234,7 @@ struct JourneyDefinitionTests {
         #expect(acceptedWithItemWaits > 20, "and accepted ones that wait for an item (\(acceptedWithItemWaits))")
     }
 
-    @Test("Herald's own event names are refused unless Herald records them: user.created may start a journey, item.read may not be awaited")
+    @Test("Herald's own event names are refused unless Herald records them: user.created and item events may start, end and end waits; item.opened may not")
     func reservedNames() throws {
         func read(_ trigger: String, wait: String) -> [String] {
             let body = """
@@ -250,8 +250,9 @@ struct JourneyDefinitionTests {
             }
         }
         #expect(read("user.created", wait: "profile.completed") == [])
-        #expect(read("item.read", wait: "profile.completed") == ["trigger.event"])
-        #expect(read("signup", wait: "item.acted") == ["exitOn[0].event", "steps[0].waitFor.event"])
+        #expect(read("item.expired", wait: "item.acted") == [])
+        #expect(read("item.opened", wait: "profile.completed") == ["trigger.event"])
+        #expect(read("signup", wait: "item.archived") == ["exitOn[0].event", "steps[0].waitFor.event"])
         #expect(read("herald.x", wait: "user.deleted") == ["trigger.event", "exitOn[0].event", "steps[0].waitFor.event"])
     }
 }

@@ -556,6 +556,75 @@ struct JourneysTests {
         }
     }
 
+    @Test("Item events: a read starts a journey but a read of its own item does not; an unacted security item's expiry escalates, an acted one's does not")
+    func itemEvents() async throws {
+        try await with { setting in
+            try await template(setting, "statement", title: "Statement")
+            try await template(setting, "thanks", title: "Thanks for reading")
+            try await template(setting, "approval-expired", category: "security", title: "Your approval expired")
+            let approval = try await setting.put(
+                "/v1/templates/approval", #"{"category":"security","title":"Approve","body":"b","actions":[{"id":"ok","label":"OK"}]}"#)
+            #expect(approval.status == .created)
+            let thanks = #"{"name":"t","category":"transactional","trigger":{"event":"item.read"},"entry":{"always":true},"steps":[{"id":"s","send":{"template":"thanks"}}]}"#
+            #expect(try await setting.put("/v1/journeys/thanks", thanks).status == .created)
+            let escalate = """
+                {"name":"e","category":"security","trigger":{"event":"item.expired","where":{"eq":["event.properties.category","security"]}},
+                 "steps":[{"id":"s","send":{"template":"approval-expired"}}]}
+                """
+            #expect(try await setting.put("/v1/journeys/escalate", escalate).status == .created)
+            func send(_ body: String) async throws {
+                #expect(try await setting.client.request(.post, "/v1/notifications", auth: setting.harness.apiKey, body: body).status == .created)
+            }
+            func act(_ user: String, _ path: String) async throws {
+                let token = try await setting.harness.token(for: user)
+                let item = try #require(try await setting.harness.store.inbox(of: setting.harness.user(user), in: setting.harness.app, query: InboxQuery()).items.first)
+                #expect(try await setting.client.request(.post, "/v1/me/inbox/\(item.id)/\(path)", auth: token, body: "{}").status == .ok)
+            }
+
+            try await send(#"{"recipients":["ana"],"template":"statement"}"#)
+            try await act("ana", "read")
+            try await setting.settle()
+            #expect(try await setting.titles(of: "ana") == ["Statement", "Thanks for reading"])
+            try await act("ana", "read")
+            try await setting.settle()
+            #expect(try await setting.titles(of: "ana") == ["Statement", "Thanks for reading"], "the journey's own item read starts nothing")
+
+            try await send(#"{"recipients":["ana","ben"],"template":"approval","expiresAt":"2026-12-01T10:00:00Z"}"#)
+            try await act("ben", "actions/ok")
+            try await setting.settle()
+            setting.clock.advance(by: 3_600)
+            try await setting.settle()
+            #expect(try await setting.titles(of: "ana") == ["Statement", "Thanks for reading", "Your approval expired"])
+            // Ben acted (and so read): no escalation, but thanks for the read; the approval has left his inbox, expired.
+            #expect(try await setting.titles(of: "ben") == ["Thanks for reading"])
+
+            let export = try await setting.client.request(.get, "/v1/users/ana/export", auth: setting.harness.apiKey).decode(UserExport.self)
+            let events = export.journeyActivity.events
+            // A read delivers too (the statement, the thanks); the approval was never opened, only expired.
+            let described = events.map { event -> String in
+                guard case .string(let journey)? = event.properties["journey"] else { return event.name }
+                return "\(event.name) from \(journey)"
+            }
+            #expect(described.sorted() == ["item.delivered", "item.delivered from thanks", "item.expired", "item.read", "item.read from thanks"])
+            #expect(events.last?.properties["category"] == .string("security"))
+            #expect(events.last?.occurredAt == WireTime.parse("2026-12-01T10:00:00Z"))
+        }
+    }
+
+    @Test("Item events are recorded only for apps with a journey that names one")
+    func itemEventsOnlyWhenNamed() async throws {
+        try await with { setting in
+            try await template(setting, "statement", title: "Statement")
+            #expect(try await setting.client.request(.post, "/v1/notifications", auth: setting.harness.apiKey, body: #"{"recipients":["ana"],"template":"statement"}"#).status == .created)
+            let token = try await setting.harness.token(for: "ana")
+            let item = try #require(try await setting.harness.store.inbox(of: setting.harness.user("ana"), in: setting.harness.app, query: InboxQuery()).items.first)
+            #expect(try await setting.client.request(.post, "/v1/me/inbox/\(item.id)/read", auth: token).status == .ok)
+            try await setting.settle()
+            let export = try await setting.client.request(.get, "/v1/users/ana/export", auth: setting.harness.apiKey).decode(UserExport.self)
+            #expect(export.journeyActivity.events.isEmpty)
+        }
+    }
+
     private struct VersionOnly: Decodable { var version: Int }
     private struct EventOnly: Decodable { var id: String }
 }

@@ -37,6 +37,24 @@ public struct CustomerEvent: Equatable, Sendable, Codable {
     public static let reservedPrefixes = ["item.", "user.", "herald."]
 
     public static func isReserved(_ name: String) -> Bool { reservedPrefixes.contains { name.hasPrefix($0) } }
+
+    /// The changes of an inbox item Herald records as events, for apps with a journey that names one:
+    /// `item.<state>` with `{"itemId", "notificationId", "category", "action"?, "journey"?}` (`action` the
+    /// action's id for `item.acted`; `journey` the key of the journey whose step sent the item).
+    public enum ItemState: String, Sendable, CaseIterable {
+        case delivered, read, acted, expired
+
+        public var eventName: String { "item.\(rawValue)" }
+    }
+
+    public static let itemEventNames = Set(ItemState.allCases.map(\.eventName))
+
+    /// Whether this is an item event about an item a journey sent. Such an event never starts a journey
+    /// (a journey triggered by `item.delivered` would otherwise trigger itself on its own sends, for
+    /// ever); it still ends waits and runs (`exitOn`).
+    public var isAboutJourneyItem: Bool {
+        Self.itemEventNames.contains(name) && properties["journey"] != nil
+    }
 }
 
 /// The body of `POST /v1/events`: `{userId, name, properties?, occurredAt?}`.

@@ -98,7 +98,9 @@ public struct JourneyStepper: Sendable {
     /// A segment trigger starts it when a profile event (`user.created`, `user.updated`) shows the
     /// customer entering the segment: their metadata matches it now and did not before (nothing before
     /// a creation).
+    /// An item event about an item a journey sent starts nothing (`CustomerEvent.isAboutJourneyItem`).
     public func isTriggered(by event: CustomerEvent, user: JSONValue) -> Bool {
+        guard !event.isAboutJourneyItem else { return false }
         switch definition.trigger {
         case .event(let name, let condition):
             guard name == event.name else { return false }

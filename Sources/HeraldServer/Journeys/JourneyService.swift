@@ -14,7 +14,7 @@ import Synchronization
 /// crash between the send and its commit finds the notification by its idempotency key
 /// (`journey:<run>`, the step's id) instead of sending again.
 final class JourneyService: Sendable {
-    private let store: any JourneyStore & UserStore & TemplateStore
+    private let store: any JourneyStore & UserStore & TemplateStore & InboxStore
     private let settings: any SettingsStore
     private let notifications: NotificationService
     private let now: @Sendable () -> Date
@@ -27,7 +27,8 @@ final class JourneyService: Sendable {
     private let wakeups: AsyncStream<Void>.Continuation
 
     init(
-        store: any JourneyStore & UserStore & TemplateStore & SettingsStore, notifications: NotificationService, now: @escaping @Sendable () -> Date,
+        store: any JourneyStore & UserStore & TemplateStore & SettingsStore & InboxStore, notifications: NotificationService,
+        now: @escaping @Sendable () -> Date,
         logger: Logger
     ) {
         self.store = store
@@ -72,6 +73,40 @@ final class JourneyService: Sendable {
         let result = try await store.recordEvent(event, app: app, idempotency: idempotency)
         if !result.isReplay { wakeups.yield() }
         return result
+    }
+
+    /// Records the item event an `item.event` outbox row stands for (`item.<state>`, its time the
+    /// item's), once: the row and the item are the key of its idempotency, so a row handled again after
+    /// a crash finds the event it recorded. An expiry is recorded only for an item still there, past its
+    /// `expiresAt`, and not acted on; any other change only for an item still there.
+    func recordItemEvent(_ job: OutboxJob) async throws {
+        guard let user = job.user, let id = job.subject.flatMap(InboxItemID.init(rawValue:)), let state = CustomerEvent.ItemState(rawValue: job.payload),
+            let key = ClientMessageID(rawValue: "\(id.rawValue).\(state.rawValue)")
+        else { return }
+        let item: InboxItem?
+        do {
+            item = try await store.inboxItem(id, of: user, in: job.app)
+        } catch HeraldError.notFound {
+            item = nil
+        }
+        guard let item else { return }
+        let occurredAt: Date?
+        // The row's time is the change's (the trigger writes it so); an expiry's is the item's `expiresAt`.
+        switch state {
+        case .delivered: occurredAt = job.createdAt
+        case .read: occurredAt = item.readAt.map { _ in job.createdAt }
+        case .acted: occurredAt = item.performed.map { _ in job.createdAt }
+        case .expired: occurredAt = item.performed == nil && item.isExpired(at: now()) ? item.expiresAt : nil
+        }
+        guard let occurredAt else { return }
+        var properties: [String: JSONValue] = [
+            "itemId": .string(item.id.rawValue), "notificationId": .string(item.notificationId.rawValue), "category": .string(item.category.rawValue),
+        ]
+        if state == .acted, let action = item.performed?.actionId { properties["action"] = .string(action) }
+        if let journey = try await store.journey(sent: item.notificationId, in: job.app) { properties["journey"] = .string(journey.rawValue) }
+        let new = NewCustomerEvent(user: user, name: state.eventName, properties: properties, occurredAt: occurredAt)
+        let idempotency = IdempotencyKey(scope: "herald:item-events", key: key, request: Data(), user: user, requiresSameRequest: false)
+        _ = try await record(new, app: job.app, idempotency: idempotency)
     }
 
     /// Walks the journey for a customer without sending (`JourneySimulation`): templates rendered in

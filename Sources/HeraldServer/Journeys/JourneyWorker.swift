@@ -5,7 +5,8 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Drives the journeys from the store: acts on recorded events (outbox rows of kind `journey.event`,
+/// Drives the journeys from the store: records item events (outbox rows of kind `item.event`, written
+/// by the database with the item's change), acts on recorded events (outbox rows of kind `journey.event`,
 /// in the order they were recorded) and moves the runs that are due. Every node runs one; claims are
 /// leased, so each event and each due run is worked on by one node at a time, and the compare-and-set
 /// of each move keeps a run moved once even when a lease ran out under a slow node.
@@ -51,7 +52,7 @@ struct JourneyWorker: Service {
     /// 200, eight customers at a time); returns how many of both.
     @discardableResult
     func runOnce() async throws -> Int {
-        let jobs = try await store.claimOutbox(kinds: [OutboxKind.journeyEvent], now: now(), lease: 60, limit: 100)
+        let jobs = try await store.claimOutbox(kinds: [.journeyEvent, .itemEvent], now: now(), lease: 60, limit: 100)
         for job in jobs { await handle(job) }
         let runs = try await store.claimDueJourneyRuns(now: now(), lease: 60, limit: 200)
         // One customer's runs one after another, customers eight at a time: a frequency cap is counted
@@ -86,7 +87,11 @@ struct JourneyWorker: Service {
 
     private func handle(_ job: OutboxJob) async {
         do {
-            if let id = job.subject.flatMap(EventID.init(rawValue:)) { try await journeys.handle(id, app: job.app) }
+            if job.kind == .itemEvent {
+                try await journeys.recordItemEvent(job)
+            } else if let id = job.subject.flatMap(EventID.init(rawValue:)) {
+                try await journeys.handle(id, app: job.app)
+            }
             try await store.completeOutbox(job.id)
         } catch {
             logger.warning("journey event failed", metadata: ["event": "\(job.subject ?? "")", "error": "\(error)"])

@@ -240,6 +240,45 @@ enum PostgresMigrations {
                 WHEN (OLD.deliveredAt IS DISTINCT FROM NEW.deliveredAt OR OLD.readAt IS DISTINCT FROM NEW.readAt OR OLD.actedAt IS DISTINCT FROM NEW.actedAt)
                 EXECUTE FUNCTION herald_wake_journeys()
                 """,
+                // As on SQLite: item events for apps with a journey that names one, as outbox rows written
+                // in the transaction that changed (or wrote, for an expiry) the item.
+                "CREATE TABLE journeyItemEvents (appID text PRIMARY KEY)",
+                "CREATE INDEX journeyStep_on_notification ON journeyStep (notificationID) WHERE notificationID IS NOT NULL",
+                """
+                CREATE FUNCTION herald_record_item_events() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF NOT EXISTS (SELECT 1 FROM journeyItemEvents WHERE appID = NEW.appID) THEN RETURN NULL; END IF;
+                    IF TG_OP = 'INSERT' THEN
+                        IF NEW.expiresAt IS NOT NULL THEN
+                            INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt)
+                            VALUES (NEW.appID, '\(OutboxKind.itemEvent.rawValue)', NEW.userID, NEW.id, 'expired', NEW.expiresAt, NEW.createdAt);
+                        END IF;
+                        RETURN NULL;
+                    END IF;
+                    IF OLD.deliveredAt IS NULL AND NEW.deliveredAt IS NOT NULL THEN
+                        INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt)
+                        VALUES (NEW.appID, '\(OutboxKind.itemEvent.rawValue)', NEW.userID, NEW.id, 'delivered', NEW.deliveredAt, NEW.deliveredAt);
+                    END IF;
+                    IF OLD.readAt IS NULL AND NEW.readAt IS NOT NULL THEN
+                        INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt)
+                        VALUES (NEW.appID, '\(OutboxKind.itemEvent.rawValue)', NEW.userID, NEW.id, 'read', NEW.readAt, NEW.readAt);
+                    END IF;
+                    IF OLD.actedAt IS NULL AND NEW.actedAt IS NOT NULL THEN
+                        INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt)
+                        VALUES (NEW.appID, '\(OutboxKind.itemEvent.rawValue)', NEW.userID, NEW.id, 'acted', NEW.actedAt, NEW.actedAt);
+                    END IF;
+                    RETURN NULL;
+                END $$
+                """,
+                """
+                CREATE TRIGGER inboxItem_records_item_events AFTER UPDATE OF deliveredAt, readAt, actedAt ON inboxItem FOR EACH ROW
+                WHEN (OLD.deliveredAt IS DISTINCT FROM NEW.deliveredAt OR OLD.readAt IS DISTINCT FROM NEW.readAt OR OLD.actedAt IS DISTINCT FROM NEW.actedAt)
+                EXECUTE FUNCTION herald_record_item_events()
+                """,
+                """
+                CREATE TRIGGER inboxItem_records_expiry AFTER INSERT ON inboxItem FOR EACH ROW WHEN (NEW.expiresAt IS NOT NULL)
+                EXECUTE FUNCTION herald_record_item_events()
+                """,
             ]),
     ]
 

@@ -16,8 +16,17 @@ extension PostgresStore {
                 INSERT INTO journey (appID, key, version, definition, createdAt)
                 VALUES (\(record.appID), \(record.key), \(record.version), \(record.definition), \(record.createdAt))
                 """)
+            if JourneyRules.namesItemEvents(text) {
+                try await connection.execute("INSERT INTO journeyItemEvents (appID) VALUES (\(app)) ON CONFLICT DO NOTHING")
+            }
             return try record.journey()
         }
+    }
+
+    public func journey(sent notification: NotificationID, in app: AppID) async throws -> JourneyKey? {
+        try await database.values(
+            "SELECT journeyKey FROM journeyStep WHERE notificationID = \(notification) AND appID = \(app) LIMIT 1", as: JourneyKey.self
+        ).first
     }
 
     public func journey(_ key: JourneyKey, version: Int?, in app: AppID) async throws -> Journey? {

@@ -401,6 +401,31 @@ enum SQLiteMigrations {
                         UPDATE journeyRun SET dueAt = 0, leaseUntil = NULL, revision = revision + 1
                         WHERE waitNotification = NEW.notificationID AND userID = NEW.userID AND appID = NEW.appID AND status = 'waiting';
                     END;
+                    -- Item events (item.delivered, item.read, item.acted, item.expired), for apps with a journey
+                    -- that names one (journeyItemEvents, written with such a journey): an outbox row in the
+                    -- transaction that changed the item, turned into a sealed event by the journey worker. An
+                    -- expiry is known when the item is written: its row is due when the item expires.
+                    CREATE TABLE journeyItemEvents (appID TEXT PRIMARY KEY);
+                    CREATE INDEX journeyStep_on_notification ON journeyStep (notificationID) WHERE notificationID IS NOT NULL;
+                    CREATE TRIGGER inboxItem_records_item_events AFTER UPDATE OF deliveredAt, readAt, actedAt ON inboxItem
+                    WHEN EXISTS (SELECT 1 FROM journeyItemEvents WHERE appID = NEW.appID)
+                    BEGIN
+                        INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt)
+                        SELECT NEW.appID, '\(OutboxKind.itemEvent.rawValue)', NEW.userID, NEW.id, 'delivered', NEW.deliveredAt, NEW.deliveredAt
+                        WHERE OLD.deliveredAt IS NULL AND NEW.deliveredAt IS NOT NULL;
+                        INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt)
+                        SELECT NEW.appID, '\(OutboxKind.itemEvent.rawValue)', NEW.userID, NEW.id, 'read', NEW.readAt, NEW.readAt
+                        WHERE OLD.readAt IS NULL AND NEW.readAt IS NOT NULL;
+                        INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt)
+                        SELECT NEW.appID, '\(OutboxKind.itemEvent.rawValue)', NEW.userID, NEW.id, 'acted', NEW.actedAt, NEW.actedAt
+                        WHERE OLD.actedAt IS NULL AND NEW.actedAt IS NOT NULL;
+                    END;
+                    CREATE TRIGGER inboxItem_records_expiry AFTER INSERT ON inboxItem
+                    WHEN NEW.expiresAt IS NOT NULL AND EXISTS (SELECT 1 FROM journeyItemEvents WHERE appID = NEW.appID)
+                    BEGIN
+                        INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt)
+                        VALUES (NEW.appID, '\(OutboxKind.itemEvent.rawValue)', NEW.userID, NEW.id, 'expired', NEW.expiresAt, NEW.createdAt);
+                    END;
                     """)
         }
         return migrator

@@ -10,7 +10,14 @@ extension SQLiteStore {
             let latest = try Int.fetchOne(db, sql: "SELECT MAX(version) FROM journey WHERE appID = ? AND key = ?", arguments: [app, key]) ?? 0
             let record = JourneyRecord(appID: app, key: key, version: latest + 1, definition: text, createdAt: time)
             try record.insert(db)
+            if JourneyRules.namesItemEvents(text) { try db.execute(sql: "INSERT OR IGNORE INTO journeyItemEvents (appID) VALUES (?)", arguments: [app]) }
             return try record.journey()
+        }
+    }
+
+    public func journey(sent notification: NotificationID, in app: AppID) async throws -> JourneyKey? {
+        try await pool.read { db in
+            try JourneyKey.fetchOne(db, sql: "SELECT journeyKey FROM journeyStep WHERE notificationID = ? AND appID = ? LIMIT 1", arguments: [notification, app])
         }
     }
 
