@@ -21,12 +21,13 @@ enum JourneyRules {
     /// event per customer. A literal that happens to spell one only records an event nobody acts on.
     static let profileEventNeedles = ["\"user.created\"", "\"user.updated\"", "\"segment\""]
 
-    /// What in a journey's declaration makes the database record item events for the app (the
-    /// `journeyItemEvents` table, read by the triggers on `inboxItem`): naming one. Once written, the app
-    /// keeps it: older versions may still have runs waiting for such an event.
-    static let itemEventNeedle = "\"item."
-
-    static func namesItemEvents(_ definition: String) -> Bool { definition.contains(itemEventNeedle) }
+    /// The item events a journey's declaration names (`"item.read"`, quoted): the database records each
+    /// for the app from then on (the `journeyItemEvents` table, read by the triggers on `inboxItem`), and
+    /// only those. The app keeps them: older versions may still have runs waiting for such an event. A
+    /// literal that happens to spell one only records events nobody acts on.
+    static func itemEventStates(named definition: String) -> [String] {
+        CustomerEvent.ItemState.allCases.filter { definition.contains("\"\($0.eventName)\"") }.map(\.rawValue)
+    }
 
     /// Whether a version of a journey of the app holds one of the needles (`?`/`$1` the app, then one
     /// placeholder per needle).
@@ -109,4 +110,65 @@ enum JourneyRules {
             user: user, item: item, channel: channel, attempt: attempt, outcome: outcome, statusCode: statusCode, reason: reason,
             at: WireTime.date(milliseconds: at))
     }
+
+    // MARK: digests
+
+    static let openDigest = "open"
+
+    /// An entry's variables, sealed with the customer's key for its digest, run and step.
+    static func sealDigestEntry(_ entry: DigestEntry, digest: JourneyDigestID, run: JourneyRun, key: DataKey) throws -> Data {
+        try key.seal(
+            JSONValue.object(entry.variables).canonicalData(),
+            context: SealingContext.journeyDigestEntry(app: run.app, digest: digest, run: run.id, step: entry.step))
+    }
+
+    static func openDigestEntry(_ sealed: Data, digest: JourneyDigestID, run: JourneyRunID, step: String, app: AppID, key: DataKey) throws -> [String: JSONValue] {
+        let opened = try key.open(sealed, context: SealingContext.journeyDigestEntry(app: app, digest: digest, run: run, step: step))
+        guard case .object(let variables)? = try? JSONValue.parse(opened) else { throw StoreCorruption(table: "journeyDigestEntry", id: digest.rawValue) }
+        return variables
+    }
+
+    /// The customer's digest entries not sent yet, as their export reads them (both dialects; `app` and
+    /// `user` the placeholders).
+    static func pendingDigestEntriesSQL(app: String, user: String) -> String {
+        """
+        SELECT e.digestID, e.runID, e.step, e.sealed, e.at, d.template FROM journeyDigestEntry e JOIN journeyDigest d ON d.id = e.digestID
+        WHERE e.appID = \(app) AND e.userID = \(user) ORDER BY e.position
+        """
+    }
+
+    static func exportDigestEntry(
+        digest: JourneyDigestID, run: JourneyRunID, step: String, sealed: Data, at: Int64, template: TemplateKey, app: AppID, key: DataKey
+    ) throws -> UserExport.DigestEntry {
+        UserExport.DigestEntry(
+            template: template, step: step, addedAt: WireTime.date(milliseconds: at),
+            variables: try openDigestEntry(sealed, digest: digest, run: run, step: step, app: app, key: key))
+    }
+
+    /// The outbox row that sends a new digest when its window ends.
+    static func digestOutbox(_ id: JourneyDigestID, user: UserID, windowEnd: Int64) -> OutboxEntry {
+        OutboxEntry(kind: .journeyDigest, user: user, subject: id.rawValue, payload: "", availableAt: WireTime.date(milliseconds: windowEnd))
+    }
+
+    /// When a digest opened at `time` for `entry` ends (milliseconds; the window is at most a week).
+    static func windowEnd(from time: Int64, _ entry: DigestEntry) -> Int64 {
+        time &+ entry.windowSeconds &* 1_000
+    }
+
+    /// A digest as read back: its status a closed or finished one's, its category one Herald knows.
+    static func closedDigest(
+        id: JourneyDigestID, user: UserID, template: TemplateKey, category: String, journey: JourneyKey, status: String, entries: [[String: JSONValue]],
+        count: Int
+    ) throws -> ClosedDigest {
+        guard let category = NotificationCategory(rawValue: category), ["open", "closed", "sent", "failed"].contains(status) else {
+            throw StoreCorruption(table: "journeyDigest", id: id.rawValue)
+        }
+        return ClosedDigest(
+            id: id, user: user, template: template, category: category, journey: journey, entries: entries, count: count,
+            isFinished: status == "sent" || status == "failed")
+    }
+
+    /// The entries a closed digest reads (its message lists no more), in the order they were added
+    /// (`position`: SQLite's rowid, a sequence on PostgreSQL).
+    static let digestEntriesSQL = "ORDER BY position LIMIT \(JourneyDigest.maxItems)"
 }

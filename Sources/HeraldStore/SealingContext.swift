@@ -22,6 +22,10 @@ public enum SealingContext {
     static func customerEvent(app: AppID, id: EventID) -> String { "event|\(app.rawValue)|\(id.rawValue)" }
     /// A journey run's context: the events it acted on and what it sent.
     static func journeyRun(app: AppID, id: JourneyRunID) -> String { "journeyRun|\(app.rawValue)|\(id.rawValue)" }
+    /// One entry of a journey digest: the variables a run's digest step resolved.
+    static func journeyDigestEntry(app: AppID, digest: JourneyDigestID, run: JourneyRunID, step: String) -> String {
+        "journeyDigest|\(app.rawValue)|\(digest.rawValue)|\(run.rawValue)|\(step)"
+    }
     static func channelName(_ id: ChannelID) -> String { "channel.name|\(id.rawValue)" }
     static func outbox(app: AppID, kind: OutboxKind, subject: String?) -> String { "outbox|\(app.rawValue)|\(kind.rawValue)|\(subject ?? "")" }
     static func pushCredential(app: AppID, provider: PushCredentialKind) -> String { "pushCredential:\(app.rawValue):\(provider.rawValue)" }

@@ -361,10 +361,11 @@ public protocol RetentionStore: Sendable {
     /// its inbox items created before `cutoff`. Returns how many of each; call again while either is `limit`.
     func expireContent(of app: AppID, createdBefore cutoff: Date, limit: Int) async throws -> (messages: Int, inboxItems: Int)
     /// In one short transaction, deletes up to `limit` of the app's customer events recorded before
-    /// `cutoff` and shreds the context (the events they acted on) of up to `limit` of its journey runs
-    /// that ended before it; a run keeps its row (journey, customer, status, times), which the entry
-    /// rules and the report count. Returns how many of each; call again while either is `limit`.
-    func expireJourneyContent(of app: AppID, before cutoff: Date, limit: Int) async throws -> (events: Int, runs: Int)
+    /// `cutoff`, shreds the context (the events they acted on) of up to `limit` of its journey runs that
+    /// ended before it (a run keeps its row: journey, customer, status, times, which the entry rules and
+    /// the report count), and deletes up to `limit` entries added before it to digests no longer open
+    /// (one whose sending gave up). Returns how many of each; call again while any is `limit`.
+    func expireJourneyContent(of app: AppID, before cutoff: Date, limit: Int) async throws -> (events: Int, runs: Int, digestEntries: Int)
 }
 
 /// The engagement scorecard.
@@ -421,6 +422,9 @@ public enum OutboxKind: String, Sendable, CaseIterable {
     /// changed the item, for an app with a journey that names an item event; the journey worker records
     /// it as the customer event `item.<payload>`.
     case itemEvent = "item.event"
+    /// A journey digest whose window ends (`subject` the digest's id, `user` its customer, no payload):
+    /// the journey worker closes it and sends its one message.
+    case journeyDigest = "journey.digest"
 
     /// Whether the payload may carry content, and is therefore sealed at rest.
     public var isSealed: Bool { self == .webhook || self == .followUp || self == .fallback }
@@ -491,18 +495,28 @@ public protocol JourneyStore: Sendable {
     /// Writes `run` (its revision one more, its lease given back) if the stored run is still at
     /// `run.revision`, with `log` in the same transaction. Returns false (and writes nothing) when the
     /// run moved meanwhile or the step was already logged for it.
-    func updateJourneyRun(_ run: JourneyRun, log: JourneyStepRecord?, effects: [OutboxEntry]) async throws -> Bool
+    func updateJourneyRun(_ run: JourneyRun, log: JourneyStepRecord?, effects: [OutboxEntry], digest: DigestEntry?) async throws -> Bool
+    /// Closes the digest (later entries open a new one) and returns it with its first entries, oldest
+    /// first, and their count; nil when it is gone (its customer erased). Closing a closed digest returns
+    /// it again.
+    func closeDigest(_ id: JourneyDigestID, in app: AppID) async throws -> ClosedDigest?
+    /// Records what became of a closed digest (its message, or none when the template refused it) and
+    /// deletes its entries.
+    func finishDigest(_ id: JourneyDigestID, notification: NotificationID?, in app: AppID) async throws
     /// How far the customer's item of `notification` got (nil: no item yet, such as one held for quiet hours).
     func journeyItemState(of notification: NotificationID, user: UserID, in app: AppID) async throws -> JourneyItemState?
     func journeyReport(_ key: JourneyKey, in app: AppID) async throws -> JourneyReport
-    /// The journey whose send step made `notification`, nil for one the business sent.
+    /// The journey that sent `notification` (a send step, or a digest it opened), nil for one the business
+    /// sent: stored with the notification (`OutgoingNotification.journey`).
     func journey(sent notification: NotificationID, in app: AppID) async throws -> JourneyKey?
 
     /// The delivery log of fallbacks outside the app: one line per attempt.
     func recordFallbackDelivery(_ delivery: FallbackDelivery, app: AppID) async throws
-    /// Whether a fallback on `channel` reached the provider for the item (the log holds a `sent` line):
-    /// an item gets one per channel, whether a journey's step or its category's policy asked first.
-    func hasSentFallback(for item: InboxItemID, of user: UserID, channel: JourneyDefinition.FallbackChannel, in app: AppID) async throws -> Bool
+    /// Claims the item's fallback on `channel` for the outbox row `job`: true when this row holds the
+    /// claim (taken now, or by this row on an earlier attempt), false when another row took it. An item
+    /// gets one fallback per channel, whether a journey's step or its category's policy asked first, on
+    /// any number of nodes: the claim is a row unique on the app, the item and the channel.
+    func claimFallback(for item: InboxItemID, of user: UserID, channel: JourneyDefinition.FallbackChannel, job: Int64, in app: AppID) async throws -> Bool
     /// The app's log, newest first, before the line `before` when given.
     func fallbackDeliveries(of app: AppID, limit: Int, before: Int64?) async throws -> [(id: Int64, delivery: FallbackDelivery)]
     /// How many items of `category` the customer's inbox holds from `since` on (held ones included): what
@@ -515,7 +529,59 @@ public protocol JourneyStore: Sendable {
     func journeyActivity(of user: UserID, in app: AppID) async throws -> UserExport.JourneyActivity
 }
 
+/// An entry a digest step adds, in the transaction that moves its run on: to the customer's open digest
+/// of the template, or to a new one whose window (and outbox row) starts now.
+public struct DigestEntry: Sendable, Equatable {
+    public var template: TemplateKey
+    public var category: NotificationCategory
+    public var windowSeconds: Int64
+    public var step: String
+    public var variables: [String: JSONValue]
+
+    public init(template: TemplateKey, category: NotificationCategory, windowSeconds: Int64, step: String, variables: [String: JSONValue]) {
+        self.template = template
+        self.category = category
+        self.windowSeconds = windowSeconds
+        self.step = step
+        self.variables = variables
+    }
+}
+
+/// A digest whose window ended, with what it collected.
+public struct ClosedDigest: Sendable, Equatable {
+    public var id: JourneyDigestID
+    public var user: UserID
+    public var template: TemplateKey
+    public var category: NotificationCategory
+    /// The journey whose step opened it: its message is that journey's (`OutgoingNotification.journey`).
+    public var journey: JourneyKey
+    /// The first `JourneyDigest.maxItems` entries' variables, oldest first.
+    public var entries: [[String: JSONValue]]
+    /// How many entries it holds in all.
+    public var count: Int
+    /// Whether `finishDigest` ran for it (its message sent, or refused).
+    public var isFinished: Bool
+
+    public init(
+        id: JourneyDigestID, user: UserID, template: TemplateKey, category: NotificationCategory, journey: JourneyKey, entries: [[String: JSONValue]],
+        count: Int, isFinished: Bool
+    ) {
+        self.id = id
+        self.user = user
+        self.template = template
+        self.category = category
+        self.journey = journey
+        self.entries = entries
+        self.count = count
+        self.isFinished = isFinished
+    }
+}
+
 extension JourneyStore {
+    public func updateJourneyRun(_ run: JourneyRun, log: JourneyStepRecord?, effects: [OutboxEntry]) async throws -> Bool {
+        try await updateJourneyRun(run, log: log, effects: effects, digest: nil)
+    }
+
     public func updateJourneyRun(_ run: JourneyRun, log: JourneyStepRecord?) async throws -> Bool {
         try await updateJourneyRun(run, log: log, effects: [])
     }

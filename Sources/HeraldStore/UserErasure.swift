@@ -6,7 +6,7 @@ enum UserErasure {
     /// Tables whose rows of the user (`appID`, `userID`) are deleted.
     static let tables = [
         "inboxItem", "outbox", "idempotencyKey", "userTokenEpoch", "device", "actionChallenge", "channelMember", "consentChange", "pushDelivery", "userTag",
-        "customerEvent", "journeyRun", "fallbackDelivery",
+        "customerEvent", "journeyRun", "fallbackDelivery", "fallbackClaim", "journeyDigestEntry", "journeyDigest",
     ]
 
     /// The step log of the user's journey runs (keyed by run, not user), deleted before the runs: the

@@ -128,6 +128,25 @@ struct JourneyDefinitionTests {
         }
     }
 
+    @Test("Digest steps: a template, a window from 1m to 7d, variables as a send's; never in security; no item to wait for or fall back on")
+    func digestSteps() throws {
+        let journey = try JourneyDefinition(body: Data(steps(#"{"id": "d", "digest": {"template": "offers", "window": "1d", "variables": {"offer": "event.properties.name"}}}"#).utf8))
+        guard case .digest(let template, let window, let variables)? = journey.steps.first?.action else {
+            Issue.record("not a digest: \(journey.steps)")
+            return
+        }
+        #expect(template.rawValue == "offers" && window == 86_400 && Array(variables.keys) == ["offer"])
+        #expect(problems(steps(#"{"id": "d", "digest": {"template": "offers", "window": "59s"}}"#)).map(\.field) == ["steps[0].digest.window"])
+        #expect(problems(steps(#"{"id": "d", "digest": {"template": "offers", "window": "8d"}}"#)).map(\.field) == ["steps[0].digest.window"])
+        #expect(problems(steps(#"{"id": "d", "digest": {"template": "offers"}}"#)).map(\.field) == ["steps[0].digest.window"])
+        #expect(problems(steps(#"{"id": "d", "digest": {"window": "1h", "variables": {"9x": 1}}}"#)).map(\.field).sorted() == ["steps[0].digest.template", "steps[0].digest.variables.9x"])
+        let security = #"{"name": "J", "category": "security", "trigger": {"event": "x"}, "steps": [{"id": "d", "digest": {"template": "t", "window": "1h"}}]}"#
+        #expect(problems(security).map(\.field) == ["steps[0].digest"])
+        // A digest makes no item now: nothing waits for it or falls back on it.
+        #expect(problems(steps(#"{"id": "d", "digest": {"template": "t", "window": "1h"}}, {"id": "w", "waitFor": {"item": "d", "state": "read", "timeout": "1h"}}"#))
+            .map(\.field) == ["steps[1].waitFor.item"])
+    }
+
     @Test("Durations: whole numbers with s, m, h or d, from 1 second to 90 days; nothing else, and nothing traps")
     func durations() async {
         #expect(JourneyDefinition.parseDuration("10m") == 600 && JourneyDefinition.parseDuration("90d") == 90 * 86_400)

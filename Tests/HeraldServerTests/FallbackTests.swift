@@ -166,8 +166,10 @@ struct FallbackTests {
             #expect(mail.header("From") == "\"Acme Bank\" <notices@acme.example>")
             #expect(mail.text == expected)
             for text in [sms["Body"] ?? "", mail.data, mail.text ?? ""] {
+                // The reference aside: four random digits may spell the amount ("Reference 3250").
+                let rest = text.replacingOccurrences(of: "Reference \(alert.reference)", with: "")
                 for content in ["Qwertz", "250", "EUR", "http", "www.", "+49", "1234567", "Was this you"] {
-                    #expect(!text.contains(content), "a fallback carries \(content)")
+                    #expect(!rest.contains(content), "a fallback carries \(content)")
                 }
             }
 

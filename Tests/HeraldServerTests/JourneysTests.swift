@@ -600,12 +600,12 @@ struct JourneysTests {
 
             let export = try await setting.client.request(.get, "/v1/users/ana/export", auth: setting.harness.apiKey).decode(UserExport.self)
             let events = export.journeyActivity.events
-            // A read delivers too (the statement, the thanks); the approval was never opened, only expired.
+            // Only the states a journey names are recorded (no item.delivered here, though each read delivers).
             let described = events.map { event -> String in
                 guard case .string(let journey)? = event.properties["journey"] else { return event.name }
                 return "\(event.name) from \(journey)"
             }
-            #expect(described.sorted() == ["item.delivered", "item.delivered from thanks", "item.expired", "item.read", "item.read from thanks"])
+            #expect(described.sorted() == ["item.expired", "item.read", "item.read from thanks"])
             #expect(events.last?.properties["category"] == .string("security"))
             #expect(events.last?.occurredAt == WireTime.parse("2026-12-01T10:00:00Z"))
         }
@@ -622,6 +622,56 @@ struct JourneysTests {
             try await setting.settle()
             let export = try await setting.client.request(.get, "/v1/users/ana/export", auth: setting.harness.apiKey).decode(UserExport.self)
             #expect(export.journeyActivity.events.isEmpty)
+        }
+    }
+
+    @Test("A digest: a day's offers in one message listing them; entries after it open the next; refused in security, sent only by its window's end")
+    func digests() async throws {
+        try await with { setting in
+            try await template(setting, "offers-digest", title: "{{count}} new offers", body: "{{#items}}{{offer}}; {{/items}}")
+            let journey = """
+                {"name":"o","category":"transactional","trigger":{"event":"offer.available"},"entry":{"always":true},
+                 "steps":[{"id":"collect","digest":{"template":"offers-digest","window":"1d","variables":{"offer":"event.properties.name"}}}]}
+                """
+            let put = try await setting.put("/v1/journeys/offers", journey)
+            #expect(put.status == .created, "\(put.text)")
+            for (user, offer) in [("ana", "Savings"), ("ben", "Card"), ("ana", "Loan"), ("ana", "Fund")] {
+                #expect(try await setting.event("offer.available", for: user, properties: #"{"name":"\#(offer)"}"#).status == .created)
+                try await setting.settle()
+            }
+            setting.clock.advance(by: 86_399)
+            try await setting.settle()
+            #expect(try await setting.titles(of: "ana").isEmpty, "not before the window ends")
+            // Meanwhile the customer's export shows what the digest holds about them.
+            let export = try await setting.client.request(.get, "/v1/users/ana/export", auth: setting.harness.apiKey).decode(UserExport.self)
+            #expect(export.journeyActivity.digestEntries.map(\.variables) == ["Savings", "Loan", "Fund"].map { ["offer": JSONValue.string($0)] })
+            setting.clock.advance(by: 1)
+            try await setting.settle()
+            #expect(try await setting.titles(of: "ana") == ["3 new offers"])
+            #expect(try await setting.titles(of: "ben") == ["1 new offers"])
+            let item = try #require(try await setting.harness.store.inbox(of: setting.harness.user("ana"), in: setting.harness.app, query: InboxQuery()).items.first)
+            #expect(item.body == "Savings; Loan; Fund;", "oldest first")
+            let sent = try await setting.client.request(.get, "/v1/users/ana/export", auth: setting.harness.apiKey).decode(UserExport.self)
+            #expect(sent.journeyActivity.digestEntries.isEmpty, "sent: the entries are gone, the message is in the inbox")
+            // The digest's message is the journey's: its item events start no journey.
+            #expect(try await setting.harness.store.journey(sent: item.notificationId, in: setting.harness.app)?.rawValue == "offers")
+
+            #expect(try await setting.event("offer.available", for: "ana", properties: #"{"name":"Bond"}"#).status == .created)
+            try await setting.settle()
+            setting.clock.advance(by: 86_400)
+            try await setting.settle()
+            #expect(try await setting.titles(of: "ana") == ["3 new offers", "1 new offers"])
+            #expect(try await setting.report("offers").steps["collect"]?.outcomes == ["digested": 5])
+
+            try await template(setting, "alerts-digest", category: "security", title: "{{count}} alerts")
+            let security = """
+                {"name":"s","category":"security","trigger":{"event":"x"},"steps":[{"id":"d","digest":{"template":"alerts-digest","window":"1h"}}]}
+                """
+            let refused = try await setting.put("/v1/journeys/alerts", security)
+            #expect(refused.status == .unprocessableContent)
+            #expect(refused.problem?.errors?.map(\.field) == ["steps[0].digest"])
+            let short = journey.replacingOccurrences(of: #""window":"1d""#, with: #""window":"30s""#)
+            #expect(try await setting.put("/v1/journeys/offers", short).problem?.errors?.map(\.field) == ["steps[0].digest.window"])
         }
     }
 

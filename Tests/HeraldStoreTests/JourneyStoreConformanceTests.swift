@@ -214,6 +214,65 @@ struct JourneyStoreConformanceTests {
         }
     }
 
+    @Test("Digest entries: added once per run and step with the move, to one open digest per customer and template; closed, the next opens another", arguments: StoreBackend.allCases)
+    func digests(backend: StoreBackend) async throws {
+        try await backend.withFixture { fixture in
+            let app = try await fixture.appWithAnaAndBen()
+            let store = fixture.store
+            let template = TemplateKey(rawValue: "offers")!
+            func entry(_ offer: String) -> DigestEntry {
+                DigestEntry(template: template, category: .transactional, windowSeconds: 3_600, step: "collect", variables: ["offer": .string(offer)])
+            }
+            func digested(_ user: UserID, _ offer: String) async throws -> JourneyRun {
+                let started = run(fixture, app: app, user: user)
+                #expect(try await store.startJourneyRun(started, entry: .always))
+                var moved = started
+                moved.step = 1
+                let log = JourneyStepRecord(run: started.id, step: "collect", outcome: "digested", at: fixture.clock.now)
+                #expect(try await store.updateJourneyRun(moved, log: log, effects: [], digest: entry(offer)))
+                // The same step again (a retry after a crash) adds nothing.
+                var again = moved
+                again.revision += 1
+                #expect(try await !store.updateJourneyRun(again, log: log, effects: [], digest: entry(offer + " again")))
+                moved.revision += 1
+                moved.status = .completed
+                moved.dueAt = nil
+                moved.endedAt = fixture.clock.now
+                #expect(try await store.updateJourneyRun(moved, log: nil))
+                return moved
+            }
+            _ = try await digested(ana, "Savings")
+            fixture.clock.advance(by: 60)
+            _ = try await digested(ana, "Loan")
+            _ = try await digested(ben, "Card")
+
+            #expect(try await store.claimOutbox(kinds: [.journeyDigest], now: fixture.clock.now, lease: 30, limit: 10).isEmpty, "not before the window ends")
+            let due = try await store.claimOutbox(kinds: [.journeyDigest], now: fixture.clock.now.addingTimeInterval(3_600), lease: 30, limit: 10)
+            #expect(due.count == 2, "one digest per customer, opened by the first entry")
+            let anas = try #require(due.first { $0.user == ana })
+            let id = try #require(anas.subject.flatMap(JourneyDigestID.init(rawValue:)))
+            let closed = try #require(try await store.closeDigest(id, in: app))
+            #expect(closed.user == ana && closed.template == template && closed.category == .transactional && !closed.isFinished)
+            #expect(closed.journey == Self.journey && closed.count == 2)
+            #expect(closed.entries == [["offer": .string("Savings")], ["offer": .string("Loan")]])
+            #expect(try await store.closeDigest(id, in: app) == closed, "closing again reads the same")
+
+            // After the close, Ana's next entry opens a new digest.
+            _ = try await digested(ana, "Fund")
+            let next = try await store.claimOutbox(kinds: [.journeyDigest], now: fixture.clock.now.addingTimeInterval(7_200), lease: 30, limit: 10)
+            #expect(next.contains { $0.user == ana && $0.subject != id.rawValue })
+            try await store.finishDigest(id, notification: .generate(), in: app)
+            let finished = try #require(try await store.closeDigest(id, in: app))
+            #expect(finished.isFinished && finished.entries.isEmpty, "sent: its entries are gone")
+            #expect(try await store.closeDigest(id, in: try await store.createApp(name: "Other").app.id) == nil, "another app's")
+            // Erasure takes the customer's digests and their entries with them.
+            let bens = try #require(due.first { $0.user == ben }?.subject.flatMap(JourneyDigestID.init(rawValue:)))
+            #expect(try await store.eraseUser(ben, in: app))
+            #expect(try await store.closeDigest(bens, in: app) == nil)
+            #expect(try await store.journeyActivity(of: ana, in: app).digestEntries.map(\.variables) == [["offer": .string("Fund")]], "Ana's pending entry")
+        }
+    }
+
     @Test("A fallback's log line is kept for a customer, not for one erased meanwhile; erasure removes the customer's lines, events and runs", arguments: StoreBackend.allCases)
     func fallbackLogAndErasure(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in

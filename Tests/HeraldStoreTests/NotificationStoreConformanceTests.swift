@@ -157,7 +157,7 @@ struct NotificationStoreConformanceTests {
         }
     }
 
-    @Test("A category's fallback policy: one row per item written and channel, due its delay after the item; none for an item skipped", arguments: StoreBackend.allCases)
+    @Test("A category's fallback policy: one row per item written and channel, due its delay after the item, none for an item skipped; one claim per item and channel", arguments: StoreBackend.allCases)
     func fallbackPolicyRows(backend: StoreBackend) async throws {
         try await backend.withFixture { fixture in
             let store = fixture.store
@@ -180,13 +180,12 @@ struct NotificationStoreConformanceTests {
             let email = try await store.claimOutbox(kinds: kinds, now: now.addingTimeInterval(3_600), lease: 30, limit: 10)
             #expect(email.map(\.payload) == ["email"])
 
-            #expect(try await !store.hasSentFallback(for: forAna.id, of: ana, channel: .sms, in: app))
-            for outcome in [FallbackDelivery.Outcome.retrying, .sent] {
-                try await store.recordFallbackDelivery(
-                    FallbackDelivery(user: ana, item: forAna.id, channel: .sms, attempt: 1, outcome: outcome, statusCode: 201, reason: nil, at: now), app: app)
-            }
-            #expect(try await store.hasSentFallback(for: forAna.id, of: ana, channel: .sms, in: app))
-            #expect(try await !store.hasSentFallback(for: forAna.id, of: ana, channel: .email, in: app), "another channel")
+            // One fallback per item and channel: the first row to claim it holds it, on every later attempt too.
+            let first = try #require(sms.first?.id)
+            #expect(try await store.claimFallback(for: forAna.id, of: ana, channel: .sms, job: first, in: app))
+            #expect(try await store.claimFallback(for: forAna.id, of: ana, channel: .sms, job: first, in: app), "a retry of the same row")
+            #expect(try await !store.claimFallback(for: forAna.id, of: ana, channel: .sms, job: first + 1_000, in: app), "another row for the same item")
+            #expect(try await store.claimFallback(for: forAna.id, of: ana, channel: .email, job: first + 1_000, in: app), "another channel")
         }
     }
 

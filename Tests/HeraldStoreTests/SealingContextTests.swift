@@ -21,6 +21,9 @@ struct SealingContextTests {
         #expect(SealingContext.channelName(channel) == "channel.name|ch_\(a26)")
         #expect(SealingContext.customerEvent(app: app, id: EventID(rawValue: "evt_" + a26)!) == "event|app_\(a26)|evt_\(a26)")
         #expect(SealingContext.journeyRun(app: app, id: JourneyRunID(rawValue: "jrn_" + a26)!) == "journeyRun|app_\(a26)|jrn_\(a26)")
+        #expect(
+            SealingContext.journeyDigestEntry(app: app, digest: JourneyDigestID(rawValue: "dig_" + a26)!, run: JourneyRunID(rawValue: "jrn_" + a26)!, step: "collect")
+                == "journeyDigest|app_\(a26)|dig_\(a26)|jrn_\(a26)|collect")
         #expect(SealingContext.outbox(app: app, kind: .webhook, subject: nil) == "outbox|app_\(a26)|webhook|")
         #expect(SealingContext.outbox(app: app, kind: .followUp, subject: "s") == "outbox|app_\(a26)|followUp|s")
         #expect(SealingContext.pushCredential(app: app, provider: .vapid) == "pushCredential:app_\(a26):vapid")

@@ -58,6 +58,10 @@ public struct JourneyDefinition: Equatable, Sendable {
         /// Sends the template to the customer; `variables` maps each template variable to a path
         /// (`event.properties.amount`) or a literal.
         case send(template: TemplateKey, variables: [String: JourneyValue])
+        /// Adds an entry (these variables, resolved now) to the customer's digest of `template`, and goes
+        /// on at once: every entry added within `windowSeconds` of the digest's first is sent in one
+        /// message when the window ends (`JourneyDigest`). Never in a security journey.
+        case digest(template: TemplateKey, windowSeconds: Int64, variables: [String: JourneyValue])
         case wait(seconds: Int64)
         /// Waits until the hour the customer most often reads their items (`ReadHour`), in their time
         /// zone; at once when they have no reads to learn from, or when that hour is now.
@@ -129,6 +133,12 @@ public struct JourneyDefinition: Equatable, Sendable {
             for (index, step) in steps.enumerated() {
                 guard case .fallback = step.action else { continue }
                 reader.report("steps[\(index)].fallback", .invalidValue, detail: "marketing never reaches a customer outside the app")
+            }
+        }
+        if self.category == .security {
+            for (index, step) in steps.enumerated() {
+                guard case .digest = step.action else { continue }
+                reader.report("steps[\(index)].digest", .invalidValue, detail: "security is never digested: send it")
             }
         }
         if reader.problems.isEmpty {
@@ -256,7 +266,7 @@ public struct JourneyDefinition: Equatable, Sendable {
         return items.enumerated().compactMap { index, item in readStep(item, field: "steps[\(index)]", into: &problems) }
     }
 
-    private static let actions = ["send", "wait", "waitFor", "branch", "fallback", "exit"]
+    private static let actions = ["send", "digest", "wait", "waitFor", "branch", "fallback", "exit"]
 
     private static func readStep(_ value: JSONValue, field: String, into problems: inout [FieldProblem]) -> Step? {
         guard var reader = object(value, field: field, into: &problems) else { return nil }
@@ -288,28 +298,48 @@ public struct JourneyDefinition: Equatable, Sendable {
         }
     }
 
+    /// How long a digest collects: at least a minute (one message for a burst), at most a week.
+    public static let digestWindow: ClosedRange<Int64> = 60...(7 * 86_400)
+
+    private static func readTemplate(_ reader: inout ObjectReader) -> TemplateKey? {
+        let template = reader.string("template", required: true)
+        let key = template.flatMap(TemplateKey.init(rawValue:))
+        if template != nil, key == nil { reader.report("template", .invalidIdentifier) }
+        return key
+    }
+
+    private static func readVariables(_ reader: inout ObjectReader) -> [String: JourneyValue] {
+        var variables: [String: JourneyValue] = [:]
+        if let object = reader.object("variables", maxBytes: 4 * 1024) {
+            if object.count > maxVariables { reader.report("variables", .tooMany, detail: "at most \(maxVariables)") }
+            for (name, value) in object.sorted(by: { $0.key < $1.key }) {
+                guard isVariableName(name) else {
+                    reader.report("variables.\(name)", .invalidValue, detail: "a variable's name: 1 to 64 letters, digits and _, starting with a letter")
+                    continue
+                }
+                guard let parsed = JourneyValue(value) else {
+                    reader.report("variables.\(name)", .invalidValue, detail: "a path such as event.properties.amount, or a string, number or boolean")
+                    continue
+                }
+                variables[name] = parsed
+            }
+        }
+        return variables
+    }
+
     private static func readAction(_ kind: String, _ reader: inout ObjectReader) -> Action? {
         switch kind {
         case "send":
-            let template = reader.string("template", required: true)
-            let key = template.flatMap(TemplateKey.init(rawValue:))
-            if template != nil, key == nil { reader.report("template", .invalidIdentifier) }
-            var variables: [String: JourneyValue] = [:]
-            if let object = reader.object("variables", maxBytes: 4 * 1024) {
-                if object.count > maxVariables { reader.report("variables", .tooMany, detail: "at most \(maxVariables)") }
-                for (name, value) in object.sorted(by: { $0.key < $1.key }) {
-                    guard isVariableName(name) else {
-                        reader.report("variables.\(name)", .invalidValue, detail: "a variable's name: 1 to 64 letters, digits and _, starting with a letter")
-                        continue
-                    }
-                    guard let parsed = JourneyValue(value) else {
-                        reader.report("variables.\(name)", .invalidValue, detail: "a path such as event.properties.amount, or a string, number or boolean")
-                        continue
-                    }
-                    variables[name] = parsed
-                }
-            }
+            let key = readTemplate(&reader)
+            let variables = readVariables(&reader)
             return key.map { .send(template: $0, variables: variables) }
+        case "digest":
+            let key = readTemplate(&reader)
+            let window = readDuration(&reader, "window", required: true)
+            if let window, !digestWindow.contains(window) { reader.report("window", .invalidValue, detail: "from 1m to 7d") }
+            let variables = readVariables(&reader)
+            guard let key, let window, digestWindow.contains(window) else { return nil }
+            return .digest(template: key, windowSeconds: window, variables: variables)
         case "wait":
             if let until = reader.string("until") {
                 guard until == "read-hour" else {
@@ -430,7 +460,7 @@ public struct JourneyDefinition: Equatable, Sendable {
             return [then.flatMap { positions[$0] } ?? next, otherwise.flatMap { positions[$0] } ?? next].compactMap { $0 }
         case .waitFor(_, _, let onTimeout):
             return [next, onTimeout.flatMap { positions[$0] } ?? next].compactMap { $0 }
-        case .send, .wait, .waitUntilReadHour, .fallback:
+        case .send, .digest, .wait, .waitUntilReadHour, .fallback:
             return [next].compactMap { $0 }
         }
     }
@@ -513,7 +543,7 @@ public struct JourneyDefinition: Equatable, Sendable {
 }
 
 extension JourneyDefinition.Action {
-    var isSend: Bool {
+    public var isSend: Bool {
         if case .send = self { return true }
         return false
     }

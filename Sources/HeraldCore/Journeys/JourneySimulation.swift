@@ -160,6 +160,22 @@ public enum JourneySimulation {
                     steps.append(Step(step: step.id, after: time, outcome: "failed", detail: detail))
                     return Walk(entered: true, steps: steps, ends: "failed", endsAfter: time, detail: detail)
                 }
+            case .digest(let template, let window, let entry):
+                guard input.admitsCategory else {
+                    steps.append(Step(step: step.id, after: time, outcome: "skipped", detail: "no consent to marketing"))
+                    index = stepper.following(current)
+                    continue
+                }
+                // The digest as it would read with this entry alone; it goes out when its window ends.
+                switch render(template, JourneyDigest.variables(entries: [entry])) {
+                case .success(let preview):
+                    steps.append(Step(step: step.id, after: time, outcome: "digested", sends: preview, detail: "sent with the others within \(window) s"))
+                    index = stepper.following(current)
+                case .failure(let error):
+                    let detail = "the digest's template refuses this entry: \(error)"
+                    steps.append(Step(step: step.id, after: time, outcome: "failed", detail: detail))
+                    return Walk(entered: true, steps: steps, ends: "failed", endsAfter: time, detail: detail)
+                }
             case .wait(let until):
                 let end = seconds(until)
                 steps.append(Step(step: step.id, after: time, outcome: "over", detail: "waits until \(end) s"))

@@ -17,6 +17,8 @@ public struct JourneyStepper: Sendable {
     public enum Arrival: Equatable, Sendable {
         /// Send the template to the customer, with these variables; then go to `following`.
         case send(template: TemplateKey, variables: [String: JSONValue])
+        /// Add an entry with these variables to the customer's digest of the template; then go to `following`.
+        case digest(template: TemplateKey, windowSeconds: Int64, entry: [String: JSONValue])
         /// Wait until `until`, for nothing but time.
         case wait(until: Date)
         /// Wait until the customer's usual read hour (the caller knows their reads).
@@ -38,11 +40,9 @@ public struct JourneyStepper: Sendable {
         let step = definition.steps[index]
         switch step.action {
         case .send(let template, let variables):
-            var values: [String: JSONValue] = [:]
-            for (name, value) in variables {
-                if let resolved = value.value(in: context) { values[name] = resolved }
-            }
-            return .send(template: template, variables: values)
+            return .send(template: template, variables: Self.resolve(variables, in: context))
+        case .digest(let template, let window, let variables):
+            return .digest(template: template, windowSeconds: window, entry: Self.resolve(variables, in: context))
         case .wait(let seconds):
             return .wait(until: now.addingTimeInterval(TimeInterval(seconds)))
         case .waitUntilReadHour:
@@ -60,6 +60,15 @@ public struct JourneyStepper: Sendable {
         case .exit:
             return .exit
         }
+    }
+
+    /// The variables' values for this run; a path that names nothing leaves its variable out.
+    static func resolve(_ variables: [String: JourneyValue], in context: JourneyContext) -> [String: JSONValue] {
+        var values: [String: JSONValue] = [:]
+        for (name, value) in variables {
+            if let resolved = value.value(in: context) { values[name] = resolved }
+        }
+        return values
     }
 
     /// Where a run goes once the step at `index` is done (a send sent, a wait over, the awaited event

@@ -22,11 +22,14 @@ public struct NewNotification: Equatable, Sendable {
     public var actions: [NotificationAction]?
     public var sendAt: Date?
     public var expiresAt: Date?
+    /// The journey sending it (never read from a request body).
+    public var journey: JourneyKey?
 
     public init(
         audience: Audience, category: NotificationCategory?, source: Source, data: [String: JSONValue]? = nil, actions: [NotificationAction]? = nil,
-        sendAt: Date? = nil, expiresAt: Date? = nil
+        sendAt: Date? = nil, expiresAt: Date? = nil, journey: JourneyKey? = nil
     ) {
+        self.journey = journey
         self.audience = audience
         self.category = category
         self.source = source

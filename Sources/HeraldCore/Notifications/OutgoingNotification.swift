@@ -32,12 +32,16 @@ public struct OutgoingNotification: Equatable, Sendable {
     public var expiresAt: Date?
     public var createdAt: Date
     public var status: Status
+    /// The journey whose step (a send, or a digest it opened) made it; nil for one the business sent.
+    /// Stored with the notification, so its items' events know it from the start (`CustomerEvent.isAboutJourneyItem`).
+    public var journey: JourneyKey?
 
     public init(
         id: NotificationID, app: AppID, category: NotificationCategory, source: NewNotification.Source, templateVersion: Int?,
         audience: NewNotification.Audience, data: [String: JSONValue]?, actions: [NotificationAction]?, sendAt: Date?, expiresAt: Date?,
-        createdAt: Date, status: Status
+        createdAt: Date, status: Status, journey: JourneyKey? = nil
     ) {
+        self.journey = journey
         self.id = id
         self.app = app
         self.category = category

@@ -57,11 +57,30 @@ public struct UserExport: Codable, Equatable, Sendable {
         public var events: [CustomerEvent]
         public var journeys: [JourneyEntry]
         public var fallbackDeliveries: [FallbackDelivery]
+        /// Entries of digests not sent yet: what a digest step collected about the customer.
+        public var digestEntries: [DigestEntry]
 
-        public init(events: [CustomerEvent] = [], journeys: [JourneyEntry] = [], fallbackDeliveries: [FallbackDelivery] = []) {
+        public init(events: [CustomerEvent] = [], journeys: [JourneyEntry] = [], fallbackDeliveries: [FallbackDelivery] = [], digestEntries: [DigestEntry] = []) {
             self.events = events
             self.journeys = journeys
             self.fallbackDeliveries = fallbackDeliveries
+            self.digestEntries = digestEntries
+        }
+    }
+
+    /// An entry of a digest not sent yet: the digest's template, the step that added it, when, and the
+    /// variables it holds.
+    public struct DigestEntry: Codable, Equatable, Sendable {
+        public var template: TemplateKey
+        public var step: String
+        public var addedAt: Date
+        public var variables: [String: JSONValue]
+
+        public init(template: TemplateKey, step: String, addedAt: Date, variables: [String: JSONValue]) {
+            self.template = template
+            self.step = step
+            self.addedAt = addedAt
+            self.variables = variables
         }
     }
 

@@ -40,18 +40,13 @@ struct FallbackWorker: Service {
     @discardableResult
     func runOnce() async throws -> Int {
         let jobs = try await store.claimOutbox(kinds: [.fallback, .fallbackPolicy], now: now(), lease: 180, limit: 4)
-        // Rows for the same item and channel (a journey's step and the category's policy, due together)
-        // go one after the other, so the second sees the first's `sent` and sends nothing.
-        let groups = Dictionary(grouping: jobs) { job in "\(job.subject ?? "")|\(FallbackRequest(job)?.channel.rawValue ?? "")" }
         await withTaskGroup(of: Void.self) { group in
-            for jobs in groups.values {
+            for job in jobs {
                 group.addTask {
-                    for job in jobs {
-                        do {
-                            try await perform(job)
-                        } catch {
-                            logger.warning("fallback failed", metadata: ["error": "\(error)"])
-                        }
+                    do {
+                        try await perform(job)
+                    } catch {
+                        logger.warning("fallback failed", metadata: ["error": "\(error)"])
                     }
                 }
             }
@@ -83,13 +78,16 @@ struct FallbackWorker: Service {
         if let run = request.run {
             hasLeft = try await store.journeyRun(run, in: job.app)?.status == .exited
         }
-        guard let current, current.readAt == nil, current.performed == nil, current.archivedAt == nil, !current.isExpired(at: now()), !hasLeft,
-            try await !store.hasSentFallback(for: item, of: user, channel: channel, in: job.app)
-        else {
+        guard let current, current.readAt == nil, current.performed == nil, current.archivedAt == nil, !current.isExpired(at: now()), !hasLeft else {
             return try await finish(job, record, .notNeeded)
         }
         // A policy's text is the one the settings hold now: a policy removed meanwhile sends nothing.
         guard let message = try await request.message(for: current, settings: { try await store.settings(of: job.app) }) else {
+            return try await finish(job, record, .notNeeded)
+        }
+        // One per item and channel: a journey's step and the category's policy due together (on any
+        // nodes) send once, through whichever row claims it first.
+        guard try await store.claimFallback(for: item, of: user, channel: channel, job: job.id, in: job.app) else {
             return try await finish(job, record, .notNeeded)
         }
         let result: FallbackAttempt

@@ -50,15 +50,20 @@ final class JourneyService: Sendable {
         let definition = try JourneyDefinition(body: body)
         var problems: [FieldProblem] = []
         for (index, step) in definition.steps.enumerated() {
-            guard case .send(let templateKey, _) = step.action else { continue }
+            let templateKey: TemplateKey
+            switch step.action {
+            case .send(let key, _), .digest(let key, _, _): templateKey = key
+            default: continue
+            }
+            let kind = step.action.isSend ? "send" : "digest"
             guard let template = try await store.template(templateKey, version: nil, in: app) else {
-                problems.append(FieldProblem(field: "steps[\(index)].send.template", reason: .invalidValue, detail: "no template \(templateKey)"))
+                problems.append(FieldProblem(field: "steps[\(index)].\(kind).template", reason: .invalidValue, detail: "no template \(templateKey)"))
                 continue
             }
             if template.definition.category != definition.category {
                 problems.append(
                     FieldProblem(
-                        field: "steps[\(index)].send.template", reason: .invalidValue,
+                        field: "steps[\(index)].\(kind).template", reason: .invalidValue,
                         detail: "template \(templateKey) is \(template.definition.category.rawValue), the journey \(definition.category.rawValue)"))
             }
         }
@@ -109,6 +114,34 @@ final class JourneyService: Sendable {
         _ = try await record(new, app: job.app, idempotency: idempotency)
     }
 
+    /// Sends a digest whose window ended (a `journey.digest` outbox row): closes it, so later entries
+    /// open the next, and sends its one message, with `count` and `items` (`JourneyDigest`). The send's
+    /// idempotency key is the digest, so a row handled again after a crash finds the message it sent.
+    /// A template that refuses the digest (gone, a variable missing) ends it as failed: no retry helps.
+    func sendDigest(_ job: OutboxJob) async throws {
+        guard let id = job.subject.flatMap(JourneyDigestID.init(rawValue:)), let digest = try await store.closeDigest(id, in: job.app), !digest.isFinished
+        else { return }
+        guard !digest.entries.isEmpty, let key = ClientMessageID(rawValue: id.rawValue) else {
+            return try await store.finishDigest(id, notification: nil, in: job.app)
+        }
+        let new = NewNotification(
+            audience: .users([digest.user]), category: digest.category,
+            source: .template(digest.template, variables: JourneyDigest.variables(entries: digest.entries, count: digest.count)), journey: digest.journey)
+        let idempotency = IdempotencyKey(scope: "herald:journey-digests", key: key, request: Data(), user: digest.user, requiresSameRequest: false)
+        do {
+            let (report, _) = try await notifications.send(new, app: job.app, idempotency: idempotency)
+            try await store.finishDigest(id, notification: report.id, in: job.app)
+        } catch let error as HeraldError {
+            switch error {
+            case .invalid, .notFound, .tooLarge:
+                logger.warning("journey digest refused by its template", metadata: ["digest": "\(id)", "problem": "\(JourneyService.summary(of: error))"])
+                try await store.finishDigest(id, notification: nil, in: job.app)
+            default:
+                throw error
+            }
+        }
+    }
+
     /// Walks the journey for a customer without sending (`JourneySimulation`): templates rendered in
     /// their locale, links checked as a send would, consent as their preferences say.
     func dryRun(_ journey: Journey, body: Data, app: AppID) async throws -> JourneySimulation.Walk {
@@ -118,8 +151,12 @@ final class JourneyService: Sendable {
         }
         var previews: [TemplateKey: Template] = [:]
         for step in journey.definition.steps {
-            guard case .send(let key, _) = step.action, previews[key] == nil else { continue }
-            previews[key] = try await store.template(key, version: nil, in: app)
+            let key: TemplateKey
+            switch step.action {
+            case .send(let template, _), .digest(let template, _, _): key = template
+            default: continue
+            }
+            if previews[key] == nil { previews[key] = try await store.template(key, version: nil, in: app) }
         }
         let policy = try await settings.settings(of: app).links
         let input = JourneySimulation.Input(
@@ -203,7 +240,7 @@ final class JourneyService: Sendable {
         for _ in 0...(2 * stepper.definition.steps.count + 1) {
             guard let move = try await move(run, stepper: stepper) else { return }
             let next = move.run
-            guard try await store.updateJourneyRun(next, log: move.log, effects: move.effects) else { return }
+            guard try await store.updateJourneyRun(next, log: move.log, effects: move.effects, digest: move.digest) else { return }
             run = next
             run.revision += 1
             guard run.status == .ready, let due = run.dueAt, due <= now() else { return }
@@ -246,6 +283,16 @@ final class JourneyService: Sendable {
                     return Move(next, nil)
                 }
                 return try await send(run, template: template, variables: variables, category: category, stepper: stepper, at: time)
+            case .digest(let template, let window, let entry):
+                let category = stepper.definition.category
+                next.go(to: stepper.following(run.step), at: time)
+                guard user.preferences.admits(category) else {
+                    return Move(next, JourneyStepRecord(run: run.id, step: step.id, outcome: "skipped", at: time))
+                }
+                // The entry is added in the transaction that logs the step: once, whatever crashes.
+                var move = Move(next, JourneyStepRecord(run: run.id, step: step.id, outcome: "digested", at: time))
+                move.digest = DigestEntry(template: template, category: category, windowSeconds: window, step: step.id, variables: entry)
+                return move
             case .waitForReadHour:
                 let reads = try await store.readTimes(of: run.user, in: run.app, since: time.addingTimeInterval(-ReadHour.lookbackSeconds), limit: ReadHour.maxReads)
                 let zone = user.timezone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
@@ -313,7 +360,7 @@ final class JourneyService: Sendable {
     ) async throws -> Move {
         let step = stepper.definition.steps[run.step]
         var next = run
-        let new = NewNotification(audience: .users([run.user]), category: category, source: .template(template, variables: variables))
+        let new = NewNotification(audience: .users([run.user]), category: category, source: .template(template, variables: variables), journey: run.journey)
         // The key is the run and the step: a send repeated after a crash returns the first notification.
         guard let key = ClientMessageID(rawValue: step.id) else { throw JourneyVersionMissing(key: run.journey, version: run.version) }
         let idempotency = IdempotencyKey(scope: "journey:\(run.id.rawValue)", key: key, request: Data(), user: run.user, requiresSameRequest: false)
@@ -368,6 +415,7 @@ final class JourneyService: Sendable {
         var run: JourneyRun
         var log: JourneyStepRecord?
         var effects: [OutboxEntry] = []
+        var digest: DigestEntry?
 
         init(_ run: JourneyRun, _ log: JourneyStepRecord?, effects: [OutboxEntry] = []) {
             self.run = run

@@ -48,12 +48,18 @@ struct JourneyWorker: Service {
         } while gate.leaveOrGoAgain()
     }
 
-    /// Acts on the events due now (up to 100, one after another), then moves the runs due now (up to
-    /// 200, eight customers at a time); returns how many of both.
+    /// Acts on the events due now (up to 100, one after another), then records item events and sends
+    /// digests due now (up to 100), then moves the runs due now (up to 200, eight customers at a time);
+    /// returns how many of all.
     @discardableResult
     func runOnce() async throws -> Int {
-        let jobs = try await store.claimOutbox(kinds: [.journeyEvent, .itemEvent], now: now(), lease: 60, limit: 100)
+        // The business's events first, in a lane of their own: a broadcast's expiries or deliveries, all
+        // due at once, never hold up a fraud alert's event behind them.
+        var jobs = try await store.claimOutbox(kinds: [.journeyEvent], now: now(), lease: 60, limit: 100)
         for job in jobs { await handle(job) }
+        let itemJobs = try await store.claimOutbox(kinds: [.itemEvent, .journeyDigest], now: now(), lease: 60, limit: 100)
+        for job in itemJobs { await handle(job) }
+        jobs += itemJobs
         let runs = try await store.claimDueJourneyRuns(now: now(), lease: 60, limit: 200)
         // One customer's runs one after another, customers eight at a time: a frequency cap is counted
         // and then sent to without another run of the same customer in between (on this node).
@@ -89,6 +95,8 @@ struct JourneyWorker: Service {
         do {
             if job.kind == .itemEvent {
                 try await journeys.recordItemEvent(job)
+            } else if job.kind == .journeyDigest {
+                try await journeys.sendDigest(job)
             } else if let id = job.subject.flatMap(EventID.init(rawValue:)) {
                 try await journeys.handle(id, app: job.app)
             }

@@ -81,7 +81,7 @@ final class NotificationService: Sendable {
         let notification = OutgoingNotification(
             id: .generate(), app: app, category: category!, source: new.source, templateVersion: templateVersion, audience: new.audience, data: new.data,
             actions: new.actions, sendAt: new.sendAt, expiresAt: new.expiresAt, createdAt: WireTime.truncated(now()),
-            status: new.sendAt == nil ? .sending : .scheduled)
+            status: new.sendAt == nil ? .sending : .scheduled, journey: new.journey)
         let (stored, isReplay) = try await store.createNotification(notification, idempotency: idempotency)
         if !isReplay, stored.status == .sending {
             if stored.fansOutInBackground {
@@ -131,9 +131,10 @@ final class NotificationService: Sendable {
         // shredded by their erasure) and signed now. Otherwise the content is the business's broadcast.
         let isPersonal = notification.isForOnePerson
         let personalKey = isPersonal ? try await signer.currentKey(of: notification.app) : nil
-        // The category's fallback policies, as they stand when the fan-out (or its resumption) starts.
-        let fallbacks = try await store.settings(of: notification.app).fallback.policies[notification.category, default: []].map {
-            InboxWrite.Fallback(channel: $0.channel.rawValue, after: $0.seconds)
+        // The category's fallback policies, as they stand when the fan-out (or its resumption) starts; a
+        // stored one that no longer reads (its delay or its text) writes nothing rather than send at once.
+        let fallbacks = try await store.settings(of: notification.app).fallback.policies[notification.category, default: []].compactMap { policy in
+            policy.seconds > 0 && policy.message != nil ? InboxWrite.Fallback(channel: policy.channel.rawValue, after: policy.seconds) : nil
         }
         var (after, seen) = try await store.fanOutProgress(of: notification.id)
         let start = WireTime.truncated(now())

@@ -225,6 +225,11 @@ enum PostgresMigrations {
                 """,
                 "CREATE INDEX fallbackDelivery_on_appID ON fallbackDelivery (appID, id)",
                 "CREATE INDEX fallbackDelivery_on_appID_userID ON fallbackDelivery (appID, userID)",
+                """
+                CREATE TABLE fallbackClaim (appID text NOT NULL, itemID text NOT NULL, channel text NOT NULL, userID text NOT NULL, outboxID bigint NOT NULL,
+                    PRIMARY KEY (appID, itemID, channel))
+                """,
+                "CREATE INDEX fallbackClaim_on_appID_userID ON fallbackClaim (appID, userID)",
                 // As on SQLite: a run waiting on an item is due at once when the item changes, and its
                 // revision moves, so a worker that decided on the item as it was cannot write over the wake.
                 """
@@ -242,28 +247,42 @@ enum PostgresMigrations {
                 """,
                 // As on SQLite: item events for apps with a journey that names one, as outbox rows written
                 // in the transaction that changed (or wrote, for an expiry) the item.
-                "CREATE TABLE journeyItemEvents (appID text PRIMARY KEY)",
-                "CREATE INDEX journeyStep_on_notification ON journeyStep (notificationID) WHERE notificationID IS NOT NULL",
+                "CREATE TABLE journeyItemEvents (appID text NOT NULL, state text NOT NULL, PRIMARY KEY (appID, state))",
+                """
+                CREATE TABLE journeyDigest (id text PRIMARY KEY, appID text NOT NULL, userID text NOT NULL, template text NOT NULL, category text NOT NULL,
+                    journeyKey text NOT NULL, status text NOT NULL, windowEnd bigint NOT NULL, notificationID text, createdAt bigint NOT NULL)
+                """,
+                "CREATE UNIQUE INDEX journeyDigest_open ON journeyDigest (appID, userID, template) WHERE status = 'open'",
+                "CREATE INDEX journeyDigest_on_appID_userID ON journeyDigest (appID, userID)",
+                """
+                CREATE TABLE journeyDigestEntry (position bigserial PRIMARY KEY, digestID text NOT NULL, runID text NOT NULL, step text NOT NULL,
+                    appID text NOT NULL, userID text NOT NULL, sealed bytea NOT NULL, at bigint NOT NULL, UNIQUE (digestID, runID, step))
+                """,
+                "CREATE INDEX journeyDigestEntry_on_appID_userID ON journeyDigestEntry (appID, userID)",
+                "ALTER TABLE notification ADD COLUMN journeyKey text",
                 """
                 CREATE FUNCTION herald_record_item_events() RETURNS trigger LANGUAGE plpgsql AS $$
+                DECLARE
+                    wanted text[];
                 BEGIN
-                    IF NOT EXISTS (SELECT 1 FROM journeyItemEvents WHERE appID = NEW.appID) THEN RETURN NULL; END IF;
+                    SELECT array_agg(state) INTO wanted FROM journeyItemEvents WHERE appID = NEW.appID;
+                    IF wanted IS NULL THEN RETURN NULL; END IF;
                     IF TG_OP = 'INSERT' THEN
-                        IF NEW.expiresAt IS NOT NULL THEN
+                        IF NEW.expiresAt IS NOT NULL AND 'expired' = ANY(wanted) THEN
                             INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt)
                             VALUES (NEW.appID, '\(OutboxKind.itemEvent.rawValue)', NEW.userID, NEW.id, 'expired', NEW.expiresAt, NEW.createdAt);
                         END IF;
                         RETURN NULL;
                     END IF;
-                    IF OLD.deliveredAt IS NULL AND NEW.deliveredAt IS NOT NULL THEN
+                    IF OLD.deliveredAt IS NULL AND NEW.deliveredAt IS NOT NULL AND 'delivered' = ANY(wanted) THEN
                         INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt)
                         VALUES (NEW.appID, '\(OutboxKind.itemEvent.rawValue)', NEW.userID, NEW.id, 'delivered', NEW.deliveredAt, NEW.deliveredAt);
                     END IF;
-                    IF OLD.readAt IS NULL AND NEW.readAt IS NOT NULL THEN
+                    IF OLD.readAt IS NULL AND NEW.readAt IS NOT NULL AND 'read' = ANY(wanted) THEN
                         INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt)
                         VALUES (NEW.appID, '\(OutboxKind.itemEvent.rawValue)', NEW.userID, NEW.id, 'read', NEW.readAt, NEW.readAt);
                     END IF;
-                    IF OLD.actedAt IS NULL AND NEW.actedAt IS NOT NULL THEN
+                    IF OLD.actedAt IS NULL AND NEW.actedAt IS NOT NULL AND 'acted' = ANY(wanted) THEN
                         INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt)
                         VALUES (NEW.appID, '\(OutboxKind.itemEvent.rawValue)', NEW.userID, NEW.id, 'acted', NEW.actedAt, NEW.actedAt);
                     END IF;

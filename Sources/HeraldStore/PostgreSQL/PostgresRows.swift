@@ -36,7 +36,7 @@ extension DeviceRecord {
 
 extension NotificationRecord {
     static let postgresColumns =
-        "id, appID, category, templateKey, templateVersion, sealed, audience, sendAt, expiresAt, status, audienceSize, leaseUntil, createdAt, completedAt, fanOutSeen"
+        "id, appID, category, templateKey, templateVersion, sealed, audience, sendAt, expiresAt, status, audienceSize, leaseUntil, createdAt, completedAt, fanOutSeen, journeyKey"
 }
 
 extension InboxItemRecord {

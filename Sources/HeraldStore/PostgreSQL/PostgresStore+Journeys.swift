@@ -16,8 +16,8 @@ extension PostgresStore {
                 INSERT INTO journey (appID, key, version, definition, createdAt)
                 VALUES (\(record.appID), \(record.key), \(record.version), \(record.definition), \(record.createdAt))
                 """)
-            if JourneyRules.namesItemEvents(text) {
-                try await connection.execute("INSERT INTO journeyItemEvents (appID) VALUES (\(app)) ON CONFLICT DO NOTHING")
+            for state in JourneyRules.itemEventStates(named: text) {
+                try await connection.execute("INSERT INTO journeyItemEvents (appID, state) VALUES (\(app), \(state)) ON CONFLICT DO NOTHING")
             }
             return try record.journey()
         }
@@ -25,8 +25,8 @@ extension PostgresStore {
 
     public func journey(sent notification: NotificationID, in app: AppID) async throws -> JourneyKey? {
         try await database.values(
-            "SELECT journeyKey FROM journeyStep WHERE notificationID = \(notification) AND appID = \(app) LIMIT 1", as: JourneyKey.self
-        ).first
+            "SELECT journeyKey FROM notification WHERE id = \(notification) AND appID = \(app)", as: Optional<JourneyKey>.self
+        ).first ?? nil
     }
 
     public func journey(_ key: JourneyKey, version: Int?, in app: AppID) async throws -> Journey? {
@@ -173,7 +173,7 @@ extension PostgresStore {
         return try await opened(records).sorted { ($0.dueAt ?? .distantPast, $0.id) < ($1.dueAt ?? .distantPast, $1.id) }
     }
 
-    public func updateJourneyRun(_ run: JourneyRun, log: JourneyStepRecord?, effects: [OutboxEntry]) async throws -> Bool {
+    public func updateJourneyRun(_ run: JourneyRun, log: JourneyStepRecord?, effects: [OutboxEntry], digest: DigestEntry?) async throws -> Bool {
         guard let key = try await keys.key(.user(run.user), in: run.app) else { return false }
         let outbox = try await sealedOutboxRows(effects, app: run.app)
         var next = run
@@ -199,9 +199,91 @@ extension PostgresStore {
                     """)
                 // A move that did not happen takes its log line back with it.
                 guard !updated.isEmpty else { throw JourneyRules.RunMoved() }
-                try await Self.insertOutbox(outbox, app: run.app, now: WireTime.milliseconds(log?.at ?? Date()), on: connection)
+                let time = WireTime.milliseconds(log?.at ?? Date())
+                try await Self.insertOutbox(outbox, app: run.app, now: time, on: connection)
+                if let digest { try await Self.add(digest, for: run, at: time, key: key, on: connection) }
                 return true
             }
+        }
+    }
+
+    /// Adds the entry to the customer's open digest of its template, opening one (and its outbox row) if
+    /// there is none. The open digest is held (`FOR SHARE`) until the commit, so a worker closing it waits
+    /// for the entry, and then sends it with the rest; a digest closed first is not matched, and the
+    /// entry opens the next one.
+    private static func add(_ entry: DigestEntry, for run: JourneyRun, at time: Int64, key: DataKey, on connection: PostgresConnection) async throws {
+        func open() async throws -> JourneyDigestID? {
+            try await connection.values(
+                """
+                SELECT id FROM journeyDigest WHERE appID = \(run.app) AND userID = \(run.user) AND template = \(entry.template)
+                    AND status = \(JourneyRules.openDigest) FOR SHARE
+                """, as: JourneyDigestID.self
+            ).first
+        }
+        var id = try await open()
+        if id == nil {
+            let new = JourneyDigestID.generate(at: WireTime.date(milliseconds: time))
+            let windowEnd = JourneyRules.windowEnd(from: time, entry)
+            let inserted = try await connection.rows(
+                """
+                INSERT INTO journeyDigest (id, appID, userID, template, category, journeyKey, status, windowEnd, createdAt)
+                VALUES (\(new), \(run.app), \(run.user), \(entry.template), \(entry.category.rawValue), \(run.journey), \(JourneyRules.openDigest),
+                    \(windowEnd), \(time))
+                ON CONFLICT DO NOTHING RETURNING 1
+                """)
+            if inserted.isEmpty {
+                // Another transaction opened one meanwhile: join it.
+                id = try await open()
+            } else {
+                let outbox = JourneyRules.digestOutbox(new, user: run.user, windowEnd: windowEnd)
+                try await insertOutbox([OutboxRow(entry: outbox, sealed: nil)], app: run.app, now: time, on: connection)
+                id = new
+            }
+        }
+        guard let id else { throw JourneyRules.RunMoved() }
+        let sealed = try JourneyRules.sealDigestEntry(entry, digest: id, run: run, key: key)
+        try await connection.execute(
+            """
+            INSERT INTO journeyDigestEntry (digestID, runID, step, appID, userID, sealed, at)
+            VALUES (\(id), \(run.id), \(entry.step), \(run.app), \(run.user), \(sealed), \(time)) ON CONFLICT DO NOTHING
+            """)
+    }
+
+    public func closeDigest(_ id: JourneyDigestID, in app: AppID) async throws -> ClosedDigest? {
+        typealias Found = (user: UserID, template: TemplateKey, category: String, journey: JourneyKey, status: String, count: Int, entries: [(JourneyRunID, String, Data)])
+        let found = try await database.transaction { connection -> Found? in
+            // The update waits for steps holding the open digest, whose entries are then read below.
+            guard
+                let (user, template, category, journey, status) = try await connection.rows(
+                    """
+                    UPDATE journeyDigest SET status = CASE WHEN status = \(JourneyRules.openDigest) THEN 'closed' ELSE status END
+                    WHERE id = \(id) AND appID = \(app) RETURNING userID, template, category, journeyKey, status
+                    """
+                ).first?.decode((UserID, TemplateKey, String, JourneyKey, String).self)
+            else { return nil }
+            let count = try await connection.value("SELECT COUNT(*) FROM journeyDigestEntry WHERE digestID = \(id)", as: Int.self) ?? 0
+            let entries = try await connection.rows(
+                "SELECT runID, step, sealed FROM journeyDigestEntry WHERE digestID = \(id) \(unescaped: JourneyRules.digestEntriesSQL)"
+            ).map { row in try row.decode((JourneyRunID, String, Data).self) }
+            return (user, template, category, journey, status, count, entries)
+        }
+        guard let found, let key = try await keys.key(.user(found.user), in: app) else { return nil }
+        let entries = try found.entries.map { run, step, sealed in
+            try JourneyRules.openDigestEntry(sealed, digest: id, run: run, step: step, app: app, key: key)
+        }
+        return try JourneyRules.closedDigest(
+            id: id, user: found.user, template: found.template, category: found.category, journey: found.journey, status: found.status, entries: entries,
+            count: found.count)
+    }
+
+    public func finishDigest(_ id: JourneyDigestID, notification: NotificationID?, in app: AppID) async throws {
+        try await database.transaction { connection in
+            try await connection.execute(
+                """
+                UPDATE journeyDigest SET status = \(notification == nil ? "failed" : "sent"), notificationID = \(notification)
+                WHERE id = \(id) AND appID = \(app)
+                """)
+            try await connection.execute("DELETE FROM journeyDigestEntry WHERE digestID = \(id) AND appID = \(app)")
         }
     }
 
@@ -249,13 +331,16 @@ extension PostgresStore {
             """)
     }
 
-    public func hasSentFallback(for item: InboxItemID, of user: UserID, channel: JourneyDefinition.FallbackChannel, in app: AppID) async throws -> Bool {
-        try await database.values(
-            """
-            SELECT EXISTS (SELECT 1 FROM fallbackDelivery WHERE appID = \(app) AND userID = \(user) AND itemID = \(item)
-                AND channel = \(channel.rawValue) AND outcome = \(FallbackDelivery.Outcome.sent.rawValue))
-            """, as: Bool.self
-        ).first ?? false
+    public func claimFallback(for item: InboxItemID, of user: UserID, channel: JourneyDefinition.FallbackChannel, job: Int64, in app: AppID) async throws -> Bool {
+        try await database.transaction { connection in
+            try await connection.execute(
+                """
+                INSERT INTO fallbackClaim (appID, itemID, channel, userID, outboxID) VALUES (\(app), \(item), \(channel.rawValue), \(user), \(job))
+                ON CONFLICT DO NOTHING
+                """)
+            return try await connection.value(
+                "SELECT outboxID FROM fallbackClaim WHERE appID = \(app) AND itemID = \(item) AND channel = \(channel.rawValue)", as: Int64.self) == job
+        }
     }
 
     public func fallbackDeliveries(of app: AppID, limit: Int, before: Int64?) async throws -> [(id: Int64, delivery: FallbackDelivery)] {
@@ -291,7 +376,17 @@ extension PostgresStore {
             return try JourneyRules.fallbackDelivery(
                 user: user, item: item, channel: channel, attempt: Int(attempt), outcome: outcome, statusCode: statusCode.map(Int.init), reason: reason, at: at)
         }
-        return UserExport.JourneyActivity(events: events, journeys: runs, fallbackDeliveries: deliveries)
+        var binds = PostgresBindings()
+        binds.append(app.rawValue)
+        binds.append(user.rawValue)
+        let digestEntries = try await database.rows(
+            PostgresQuery(unsafeSQL: JourneyRules.pendingDigestEntriesSQL(app: "$1", user: "$2"), binds: binds)
+        ).compactMap { row -> UserExport.DigestEntry? in
+            guard let key else { return nil }
+            let (digest, run, step, sealed, at, template) = try row.decode((JourneyDigestID, JourneyRunID, String, Data, Int64, TemplateKey).self)
+            return try JourneyRules.exportDigestEntry(digest: digest, run: run, step: step, sealed: sealed, at: at, template: template, app: app, key: key)
+        }
+        return UserExport.JourneyActivity(events: events, journeys: runs, fallbackDeliveries: deliveries, digestEntries: digestEntries)
     }
 
     public func itemCount(of user: UserID, in app: AppID, category: NotificationCategory, since: Date) async throws -> Int {

@@ -53,10 +53,10 @@ extension PostgresStore {
         try await connection.execute(
             """
             INSERT INTO notification (id, appID, category, templateKey, templateVersion, sealed, audience, sendAt, expiresAt, status, audienceSize,
-                leaseUntil, createdAt, completedAt)
+                leaseUntil, createdAt, completedAt, journeyKey)
             VALUES (\(record.id), \(record.appID), \(record.category), \(record.templateKey), \(record.templateVersion.map(Int64.init)), \(record.sealed),
                 \(record.audience), \(record.sendAt), \(record.expiresAt), \(record.status), \(record.audienceSize.map(Int64.init)), \(record.leaseUntil),
-                \(record.createdAt), \(record.completedAt))
+                \(record.createdAt), \(record.completedAt), \(record.journeyKey))
             """)
     }
 

@@ -31,7 +31,7 @@ extension PostgresStore {
         }
     }
 
-    public func expireJourneyContent(of app: AppID, before cutoff: Date, limit: Int) async throws -> (events: Int, runs: Int) {
+    public func expireJourneyContent(of app: AppID, before cutoff: Date, limit: Int) async throws -> (events: Int, runs: Int, digestEntries: Int) {
         let before = WireTime.milliseconds(cutoff)
         return try await database.transaction { connection in
             let events = try await connection.rows(
@@ -50,7 +50,16 @@ extension PostgresStore {
                 RETURNING 1
                 """
             ).count
-            return (events, runs)
+            let entries = try await connection.rows(
+                """
+                DELETE FROM journeyDigestEntry WHERE position IN (
+                    SELECT position FROM journeyDigestEntry WHERE appID = \(app) AND at < \(before)
+                    AND digestID IN (SELECT id FROM journeyDigest WHERE appID = \(app) AND status <> \(JourneyRules.openDigest))
+                    LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
+                RETURNING 1
+                """
+            ).count
+            return (events, runs, entries)
         }
     }
 }

@@ -20,13 +20,15 @@ public enum StoreCopy {
     static let contentTables = [
         "app", "tokenKey", "user", "userTag", "userTokenEpoch", "channel", "channelMember", "message", "idempotencyKey", "signingKey", "appSettings", "template",
         "consentChange", "notification", "notificationContent", "inboxItem", "outbox", "device", "actionChallenge", "webhook", "webhookDelivery", "pushCredential",
-        "pushDelivery", "auditEvent", "journey", "customerEvent", "journeyRun", "journeyStep", "fallbackDelivery",
+        "pushDelivery", "auditEvent", "journey", "customerEvent", "journeyRun", "journeyStep", "fallbackDelivery", "fallbackClaim", "journeyDigest", "journeyDigestEntry",
+        // Last: while it is empty the inbox triggers write no item events for the rows copied above.
+        "journeyItemEvents",
     ]
     static let keyTables = ["meta", "appKey", "dataKey"]
     /// Columns SQLite keeps as 0/1 that PostgreSQL types as boolean.
     static let booleanColumns: Set<String> = ["consentChange.granted"]
     /// Sequences to move past the copied ids, by table and column.
-    static let sequences = [("inboxItem", "position"), ("outbox", "id"), ("webhookDelivery", "id"), ("pushDelivery", "id"), ("auditEvent", "id"), ("fallbackDelivery", "id")]
+    static let sequences = [("inboxItem", "position"), ("outbox", "id"), ("webhookDelivery", "id"), ("pushDelivery", "id"), ("auditEvent", "id"), ("fallbackDelivery", "id"), ("journeyDigestEntry", "position")]
 
     public struct Failure: Error, CustomStringConvertible {
         public var description: String

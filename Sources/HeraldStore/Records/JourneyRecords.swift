@@ -8,6 +8,7 @@ import HeraldCore
 extension JourneyKey: StoredText {}
 extension EventID: StoredText {}
 extension JourneyRunID: StoredText {}
+extension JourneyDigestID: StoredText {}
 extension JourneyRun.Status: StoredText {}
 
 struct JourneyRecord: Codable, FetchableRecord, PersistableRecord {

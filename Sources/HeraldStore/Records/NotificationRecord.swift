@@ -25,6 +25,8 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
     /// Users of the audience a fan-out has covered so far (`InboxWrite.Progress`): with `recipients`,
     /// the report's progress while it is `sending`.
     var fanOutSeen: Int?
+    /// The journey that sent it (`OutgoingNotification.journey`).
+    var journeyKey: JourneyKey?
 
     enum Columns {
         static let id = Column(CodingKeys.id)
@@ -73,6 +75,7 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
         expiresAt = notification.expiresAt.map(WireTime.milliseconds)
         status = notification.status
         createdAt = WireTime.milliseconds(notification.createdAt)
+        journeyKey = notification.journey
         // An immediate send to a list is fanned out by the request that created it: leased to it, so the
         // scheduler resumes it only if that process stops. One in the background is free to claim at once.
         if notification.status == .sending, !notification.fansOutInBackground {
@@ -116,7 +119,7 @@ struct NotificationRecord: Codable, FetchableRecord, PersistableRecord {
             id: id, app: appID, category: category,
             source: source, templateVersion: templateVersion, audience: audience, data: content.data, actions: content.actions,
             sendAt: sendAt.map(WireTime.date(milliseconds:)), expiresAt: expiresAt.map(WireTime.date(milliseconds:)),
-            createdAt: WireTime.date(milliseconds: createdAt), status: status)
+            createdAt: WireTime.date(milliseconds: createdAt), status: status, journey: journeyKey)
     }
 }
 

@@ -392,6 +392,9 @@ enum SQLiteMigrations {
                         channel TEXT NOT NULL, attempt INTEGER NOT NULL, outcome TEXT NOT NULL, statusCode INTEGER, reason TEXT, at INTEGER NOT NULL);
                     CREATE INDEX fallbackDelivery_on_appID ON fallbackDelivery (appID, id);
                     CREATE INDEX fallbackDelivery_on_appID_userID ON fallbackDelivery (appID, userID);
+                    CREATE TABLE fallbackClaim (appID TEXT NOT NULL, itemID TEXT NOT NULL, channel TEXT NOT NULL, userID TEXT NOT NULL,
+                        outboxID INTEGER NOT NULL, PRIMARY KEY (appID, itemID, channel));
+                    CREATE INDEX fallbackClaim_on_appID_userID ON fallbackClaim (appID, userID);
                     -- A run waiting on an item is due at once when the item changes: the worker then reads the
                     -- item (JourneyWorker), so no path that reads, acts on or delivers an item has to know. The
                     -- revision moves too, so a worker that decided on the item as it was cannot write over the wake.
@@ -401,31 +404,43 @@ enum SQLiteMigrations {
                         UPDATE journeyRun SET dueAt = 0, leaseUntil = NULL, revision = revision + 1
                         WHERE waitNotification = NEW.notificationID AND userID = NEW.userID AND appID = NEW.appID AND status = 'waiting';
                     END;
-                    -- Item events (item.delivered, item.read, item.acted, item.expired), for apps with a journey
-                    -- that names one (journeyItemEvents, written with such a journey): an outbox row in the
-                    -- transaction that changed the item, turned into a sealed event by the journey worker. An
-                    -- expiry is known when the item is written: its row is due when the item expires.
-                    CREATE TABLE journeyItemEvents (appID TEXT PRIMARY KEY);
-                    CREATE INDEX journeyStep_on_notification ON journeyStep (notificationID) WHERE notificationID IS NOT NULL;
+                    -- Item events (item.delivered, item.read, item.acted, item.expired), each for apps with a
+                    -- journey that names it (journeyItemEvents, written with such a journey): an outbox row in
+                    -- the transaction that changed the item, turned into a sealed event by the journey worker.
+                    -- An expiry is known when the item is written: its row is due when the item expires.
+                    CREATE TABLE journeyItemEvents (appID TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (appID, state));
+                    ALTER TABLE notification ADD COLUMN journeyKey TEXT;
                     CREATE TRIGGER inboxItem_records_item_events AFTER UPDATE OF deliveredAt, readAt, actedAt ON inboxItem
                     WHEN EXISTS (SELECT 1 FROM journeyItemEvents WHERE appID = NEW.appID)
                     BEGIN
                         INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt)
                         SELECT NEW.appID, '\(OutboxKind.itemEvent.rawValue)', NEW.userID, NEW.id, 'delivered', NEW.deliveredAt, NEW.deliveredAt
-                        WHERE OLD.deliveredAt IS NULL AND NEW.deliveredAt IS NOT NULL;
+                        WHERE OLD.deliveredAt IS NULL AND NEW.deliveredAt IS NOT NULL
+                        AND EXISTS (SELECT 1 FROM journeyItemEvents WHERE appID = NEW.appID AND state = 'delivered');
                         INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt)
                         SELECT NEW.appID, '\(OutboxKind.itemEvent.rawValue)', NEW.userID, NEW.id, 'read', NEW.readAt, NEW.readAt
-                        WHERE OLD.readAt IS NULL AND NEW.readAt IS NOT NULL;
+                        WHERE OLD.readAt IS NULL AND NEW.readAt IS NOT NULL
+                        AND EXISTS (SELECT 1 FROM journeyItemEvents WHERE appID = NEW.appID AND state = 'read');
                         INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt)
                         SELECT NEW.appID, '\(OutboxKind.itemEvent.rawValue)', NEW.userID, NEW.id, 'acted', NEW.actedAt, NEW.actedAt
-                        WHERE OLD.actedAt IS NULL AND NEW.actedAt IS NOT NULL;
+                        WHERE OLD.actedAt IS NULL AND NEW.actedAt IS NOT NULL
+                        AND EXISTS (SELECT 1 FROM journeyItemEvents WHERE appID = NEW.appID AND state = 'acted');
                     END;
                     CREATE TRIGGER inboxItem_records_expiry AFTER INSERT ON inboxItem
-                    WHEN NEW.expiresAt IS NOT NULL AND EXISTS (SELECT 1 FROM journeyItemEvents WHERE appID = NEW.appID)
+                    WHEN NEW.expiresAt IS NOT NULL AND EXISTS (SELECT 1 FROM journeyItemEvents WHERE appID = NEW.appID AND state = 'expired')
                     BEGIN
                         INSERT INTO outbox (appID, kind, userID, subjectID, payload, availableAt, createdAt)
                         VALUES (NEW.appID, '\(OutboxKind.itemEvent.rawValue)', NEW.userID, NEW.id, 'expired', NEW.expiresAt, NEW.createdAt);
                     END;
+                    -- Digests: one open per customer and template; entries sealed with the customer's key,
+                    -- deleted once the digest's message is sent.
+                    CREATE TABLE journeyDigest (id TEXT PRIMARY KEY, appID TEXT NOT NULL, userID TEXT NOT NULL, template TEXT NOT NULL,
+                        category TEXT NOT NULL, journeyKey TEXT NOT NULL, status TEXT NOT NULL, windowEnd INTEGER NOT NULL, notificationID TEXT, createdAt INTEGER NOT NULL);
+                    CREATE UNIQUE INDEX journeyDigest_open ON journeyDigest (appID, userID, template) WHERE status = 'open';
+                    CREATE INDEX journeyDigest_on_appID_userID ON journeyDigest (appID, userID);
+                    CREATE TABLE journeyDigestEntry (position INTEGER PRIMARY KEY AUTOINCREMENT, digestID TEXT NOT NULL, runID TEXT NOT NULL,
+                        step TEXT NOT NULL, appID TEXT NOT NULL, userID TEXT NOT NULL, sealed BLOB NOT NULL, at INTEGER NOT NULL, UNIQUE (digestID, runID, step));
+                    CREATE INDEX journeyDigestEntry_on_appID_userID ON journeyDigestEntry (appID, userID);
                     """)
         }
         return migrator

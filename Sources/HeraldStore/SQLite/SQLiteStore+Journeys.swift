@@ -10,14 +10,16 @@ extension SQLiteStore {
             let latest = try Int.fetchOne(db, sql: "SELECT MAX(version) FROM journey WHERE appID = ? AND key = ?", arguments: [app, key]) ?? 0
             let record = JourneyRecord(appID: app, key: key, version: latest + 1, definition: text, createdAt: time)
             try record.insert(db)
-            if JourneyRules.namesItemEvents(text) { try db.execute(sql: "INSERT OR IGNORE INTO journeyItemEvents (appID) VALUES (?)", arguments: [app]) }
+            for state in JourneyRules.itemEventStates(named: text) {
+                try db.execute(sql: "INSERT OR IGNORE INTO journeyItemEvents (appID, state) VALUES (?, ?)", arguments: [app, state])
+            }
             return try record.journey()
         }
     }
 
     public func journey(sent notification: NotificationID, in app: AppID) async throws -> JourneyKey? {
         try await pool.read { db in
-            try JourneyKey.fetchOne(db, sql: "SELECT journeyKey FROM journeyStep WHERE notificationID = ? AND appID = ? LIMIT 1", arguments: [notification, app])
+            try JourneyKey.fetchOne(db, sql: "SELECT journeyKey FROM notification WHERE id = ? AND appID = ?", arguments: [notification, app])
         }
     }
 
@@ -134,7 +136,7 @@ extension SQLiteStore {
         return try opened(records)
     }
 
-    public func updateJourneyRun(_ run: JourneyRun, log: JourneyStepRecord?, effects: [OutboxEntry]) async throws -> Bool {
+    public func updateJourneyRun(_ run: JourneyRun, log: JourneyStepRecord?, effects: [OutboxEntry], digest: DigestEntry?) async throws -> Bool {
         guard let key = try keys.key(.user(run.user), in: run.app) else { return false }
         var next = run
         next.revision += 1
@@ -163,9 +165,77 @@ extension SQLiteStore {
                 ])
             // A move that did not happen takes its log line back with it.
             guard db.changesCount == 1 else { throw JourneyRules.RunMoved() }
-            try Self.insert(effects, app: run.app, now: WireTime.milliseconds(log?.at ?? Date()), keys: keys, db: db)
+            let time = WireTime.milliseconds(log?.at ?? Date())
+            try Self.insert(effects, app: run.app, now: time, keys: keys, db: db)
+            if let digest { try Self.add(digest, for: run, at: time, key: key, keys: keys, db: db) }
             return true
             }
+        }
+    }
+
+    /// Adds the entry to the customer's open digest of its template, opening one (and its outbox row) if
+    /// there is none.
+    private static func add(_ entry: DigestEntry, for run: JourneyRun, at time: Int64, key: DataKey, keys: KeyRing, db: Database) throws {
+        let open = "SELECT id FROM journeyDigest WHERE appID = ? AND userID = ? AND template = ? AND status = '\(JourneyRules.openDigest)'"
+        var id = try JourneyDigestID.fetchOne(db, sql: open, arguments: [run.app, run.user, entry.template])
+        if id == nil {
+            let new = JourneyDigestID.generate(at: WireTime.date(milliseconds: time))
+            let windowEnd = JourneyRules.windowEnd(from: time, entry)
+            try db.execute(
+                sql: """
+                    INSERT INTO journeyDigest (id, appID, userID, template, category, journeyKey, status, windowEnd, createdAt)
+                    VALUES (?, ?, ?, ?, ?, ?, '\(JourneyRules.openDigest)', ?, ?)
+                    """, arguments: [new, run.app, run.user, entry.template, entry.category, run.journey, windowEnd, time])
+            try insert([JourneyRules.digestOutbox(new, user: run.user, windowEnd: windowEnd)], app: run.app, now: time, keys: keys, db: db)
+            id = new
+        }
+        guard let id else { return }
+        try db.execute(
+            sql: "INSERT INTO journeyDigestEntry (digestID, runID, step, appID, userID, sealed, at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            arguments: [id, run.id, entry.step, run.app, run.user, try JourneyRules.sealDigestEntry(entry, digest: id, run: run, key: key), time])
+    }
+
+    public func closeDigest(_ id: JourneyDigestID, in app: AppID) async throws -> ClosedDigest? {
+        typealias Found = (
+            user: UserID, template: TemplateKey, category: String, journey: JourneyKey, status: String, count: Int, entries: [(JourneyRunID, String, Data)]
+        )
+        // Closed and read in the writer; opened after it, so the writer is not held by the decryption.
+        let found = try await pool.write { db -> Found? in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT userID, template, category, journeyKey, status FROM journeyDigest WHERE id = ? AND appID = ?", arguments: [id, app])
+            else { return nil }
+            var status: String = try row.decode(forColumn: "status")
+            if status == JourneyRules.openDigest {
+                try db.execute(sql: "UPDATE journeyDigest SET status = 'closed' WHERE id = ?", arguments: [id])
+                status = "closed"
+            }
+            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM journeyDigestEntry WHERE digestID = ?", arguments: [id]) ?? 0
+            let entries = try Row.fetchAll(
+                db, sql: "SELECT runID, step, sealed FROM journeyDigestEntry WHERE digestID = ? \(JourneyRules.digestEntriesSQL)", arguments: [id]
+            ).map { entry -> (JourneyRunID, String, Data) in
+                (try entry.decode(forColumn: "runID"), try entry.decode(forColumn: "step"), try entry.decode(forColumn: "sealed"))
+            }
+            return (
+                try row.decode(forColumn: "userID"), try row.decode(forColumn: "template"), try row.decode(forColumn: "category"),
+                try row.decode(forColumn: "journeyKey"), status, count, entries
+            )
+        }
+        guard let found, let key = try keys.key(.user(found.user), in: app) else { return nil }
+        let entries = try found.entries.map { run, step, sealed in
+            try JourneyRules.openDigestEntry(sealed, digest: id, run: run, step: step, app: app, key: key)
+        }
+        return try JourneyRules.closedDigest(
+            id: id, user: found.user, template: found.template, category: found.category, journey: found.journey, status: found.status, entries: entries,
+            count: found.count)
+    }
+
+    public func finishDigest(_ id: JourneyDigestID, notification: NotificationID?, in app: AppID) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE journeyDigest SET status = ?, notificationID = ? WHERE id = ? AND appID = ?",
+                arguments: [notification == nil ? "failed" : "sent", notification, id, app])
+            try db.execute(sql: "DELETE FROM journeyDigestEntry WHERE digestID = ? AND appID = ?", arguments: [id, app])
         }
     }
 
@@ -219,11 +289,13 @@ extension SQLiteStore {
         }
     }
 
-    public func hasSentFallback(for item: InboxItemID, of user: UserID, channel: JourneyDefinition.FallbackChannel, in app: AppID) async throws -> Bool {
-        try await pool.read { db in
-            try Bool.fetchOne(
-                db, sql: "SELECT EXISTS (SELECT 1 FROM fallbackDelivery WHERE appID = ? AND userID = ? AND itemID = ? AND channel = ? AND outcome = ?)",
-                arguments: [app, user, item, channel.rawValue, FallbackDelivery.Outcome.sent.rawValue]) ?? false
+    public func claimFallback(for item: InboxItemID, of user: UserID, channel: JourneyDefinition.FallbackChannel, job: Int64, in app: AppID) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO fallbackClaim (appID, itemID, channel, userID, outboxID) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                arguments: [app, item, channel.rawValue, user, job])
+            return try Int64.fetchOne(
+                db, sql: "SELECT outboxID FROM fallbackClaim WHERE appID = ? AND itemID = ? AND channel = ?", arguments: [app, item, channel.rawValue]) == job
         }
     }
 
@@ -258,7 +330,14 @@ extension SQLiteStore {
                     attempt: row.decode(forColumn: "attempt"), outcome: row.decode(forColumn: "outcome"), statusCode: row.decode(forColumn: "statusCode"),
                     reason: row.decode(forColumn: "reason"), at: row.decode(forColumn: "at"))
             }
-            return UserExport.JourneyActivity(events: events, journeys: runs, fallbackDeliveries: deliveries)
+            let digestEntries = try Row.fetchAll(db, sql: JourneyRules.pendingDigestEntriesSQL(app: "?", user: "?"), arguments: [app, user]).compactMap {
+                row -> UserExport.DigestEntry? in
+                guard let key else { return nil }
+                return try JourneyRules.exportDigestEntry(
+                    digest: row.decode(forColumn: "digestID"), run: row.decode(forColumn: "runID"), step: row.decode(forColumn: "step"),
+                    sealed: row.decode(forColumn: "sealed"), at: row.decode(forColumn: "at"), template: row.decode(forColumn: "template"), app: app, key: key)
+            }
+            return UserExport.JourneyActivity(events: events, journeys: runs, fallbackDeliveries: deliveries, digestEntries: digestEntries)
         }
     }
 

@@ -25,7 +25,7 @@ extension SQLiteStore {
         }
     }
 
-    public func expireJourneyContent(of app: AppID, before cutoff: Date, limit: Int) async throws -> (events: Int, runs: Int) {
+    public func expireJourneyContent(of app: AppID, before cutoff: Date, limit: Int) async throws -> (events: Int, runs: Int, digestEntries: Int) {
         let before = WireTime.milliseconds(cutoff)
         return try await pool.write { db in
             try db.execute(
@@ -38,7 +38,14 @@ extension SQLiteStore {
                     WHERE rowid IN (
                         SELECT rowid FROM journeyRun WHERE appID = ? AND endedAt < ? AND sealedContext IS NOT NULL AND endedAt IS NOT NULL LIMIT ?)
                     """, arguments: [app.rawValue, before, limit])
-            return (events, db.changesCount)
+            let runs = db.changesCount
+            try db.execute(
+                sql: """
+                    DELETE FROM journeyDigestEntry WHERE rowid IN (
+                        SELECT rowid FROM journeyDigestEntry WHERE appID = ? AND at < ?
+                        AND digestID IN (SELECT id FROM journeyDigest WHERE appID = ? AND status <> '\(JourneyRules.openDigest)') LIMIT ?)
+                    """, arguments: [app.rawValue, before, app.rawValue, limit])
+            return (events, runs, db.changesCount)
         }
     }
 }
