@@ -114,6 +114,8 @@ enum JourneyRules {
     // MARK: digests
 
     static let openDigest = "open"
+    /// The statuses of a digest whose message was sent or refused, as SQL (both dialects).
+    static let finishedDigestStatuses = "('sent', 'failed')"
 
     /// An entry's variables, sealed with the customer's key for its digest, run and step.
     static func sealDigestEntry(_ entry: DigestEntry, digest: JourneyDigestID, run: JourneyRun, key: DataKey) throws -> Data {

@@ -363,9 +363,9 @@ public protocol RetentionStore: Sendable {
     /// In one short transaction, deletes up to `limit` of the app's customer events recorded before
     /// `cutoff`, shreds the context (the events they acted on) of up to `limit` of its journey runs that
     /// ended before it (a run keeps its row: journey, customer, status, times, which the entry rules and
-    /// the report count), and deletes up to `limit` entries added before it to digests no longer open
-    /// (one whose sending gave up). Returns how many of each; call again while any is `limit`.
-    func expireJourneyContent(of app: AppID, before cutoff: Date, limit: Int) async throws -> (events: Int, runs: Int, digestEntries: Int)
+    /// the report count), and deletes up to `limit` digests opened before it and finished (sent or
+    /// failed; their entries went with the finish). Returns how many of each; call again while any is `limit`.
+    func expireJourneyContent(of app: AppID, before cutoff: Date, limit: Int) async throws -> (events: Int, runs: Int, digests: Int)
 }
 
 /// The engagement scorecard.

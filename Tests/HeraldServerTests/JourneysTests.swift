@@ -556,6 +556,42 @@ struct JourneysTests {
         }
     }
 
+    @Test("A digest leaves out an entry its template cannot show, and lists fewer when all would be too large; count counts what it keeps")
+    func digestsSurviveBadEntries() async throws {
+        try await with { setting in
+            try await template(setting, "offers-digest", title: "{{count}} new offers", body: "{{#items}}{{offer}} ({{rate}}); {{/items}}")
+            let journey = """
+                {"name":"o","category":"transactional","trigger":{"event":"offer.available"},"entry":{"always":true},
+                 "steps":[{"id":"collect","digest":{"template":"offers-digest","window":"1h",
+                   "variables":{"offer":"event.properties.name","rate":"event.properties.rate"}}}]}
+                """
+            #expect(try await setting.put("/v1/journeys/offers", journey).status == .created)
+            // Ana: one entry without a rate among good ones. Ben: forty long entries, about 8,000 characters in all.
+            for (name, rate) in [("Savings", "2%"), ("Loan", nil), ("Fund", "5%")] {
+                let properties = rate.map { #"{"name":"\#(name)","rate":"\#($0)"}"# } ?? #"{"name":"\#(name)"}"#
+                #expect(try await setting.event("offer.available", for: "ana", properties: properties).status == .created)
+                try await setting.settle()  // each run ends before the next event (entry `always`, but not while inside)
+            }
+            let long = String(repeating: "x", count: 190)
+            for index in 0..<40 {
+                #expect(try await setting.event("offer.available", for: "ben", properties: #"{"name":"\#(index)\#(long)","rate":"1%"}"#).status == .created)
+                try await setting.settle()
+            }
+            setting.clock.advance(by: 3_600)
+            try await setting.settle()
+            let anaTitles = try await setting.titles(of: "ana")
+            let benTitles = try await setting.titles(of: "ben")
+            #expect(anaTitles.count == 1 && benTitles.count == 1, "one digest each: \(anaTitles), \(benTitles)")
+            let ana = try #require(try await setting.harness.store.inbox(of: setting.harness.user("ana"), in: setting.harness.app, query: InboxQuery()).items.first)
+            #expect(ana.title == "2 new offers" && ana.body == "Savings (2%); Fund (5%);", "\(ana.title): \(ana.body)")
+            let ben = try #require(try await setting.harness.store.inbox(of: setting.harness.user("ben"), in: setting.harness.app, query: InboxQuery()).items.first)
+            #expect(ben.title == "40 new offers")
+            let listed = ben.body.components(separatedBy: "; ").count
+            #expect(listed > 1 && listed < 40, "a shorter list that fits: \(listed)")
+            #expect(ben.body.hasPrefix("0" + long), "oldest first")
+        }
+    }
+
     @Test("Item events: a read starts a journey but a read of its own item does not; an unacted security item's expiry escalates, an acted one's does not")
     func itemEvents() async throws {
         try await with { setting in

@@ -202,7 +202,7 @@ struct JourneyStoreConformanceTests {
             var removed = try await store.expireJourneyContent(of: app, before: cutoff, limit: 1)
             #expect(removed.events == 1 && removed.runs == 1)
             removed = try await store.expireJourneyContent(of: app, before: cutoff, limit: 1)
-            #expect(removed.events == 0 && removed.runs == 0, "done in one batch; the waiting run is not touched")
+            #expect(removed.events == 0 && removed.runs == 0 && removed.digests == 0, "done in one batch; the waiting run is not touched")
 
             #expect(try await store.customerEvent(oldEvent.id, in: app) == nil)
             #expect(try await store.customerEvent(recent.id, in: app) == recent)
@@ -264,6 +264,10 @@ struct JourneyStoreConformanceTests {
             try await store.finishDigest(id, notification: .generate(), in: app)
             let finished = try #require(try await store.closeDigest(id, in: app))
             #expect(finished.isFinished && finished.entries.isEmpty, "sent: its entries are gone")
+            // Retention deletes finished digests opened before the cutoff, never an open one.
+            let removed = try await store.expireJourneyContent(of: app, before: fixture.clock.now.addingTimeInterval(86_400), limit: 10)
+            #expect(removed.digests == 1)
+            #expect(try await store.closeDigest(id, in: app) == nil)
             #expect(try await store.closeDigest(id, in: try await store.createApp(name: "Other").app.id) == nil, "another app's")
             // Erasure takes the customer's digests and their entries with them.
             let bens = try #require(due.first { $0.user == ben }?.subject.flatMap(JourneyDigestID.init(rawValue:)))

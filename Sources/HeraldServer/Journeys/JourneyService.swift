@@ -117,16 +117,32 @@ final class JourneyService: Sendable {
     /// Sends a digest whose window ended (a `journey.digest` outbox row): closes it, so later entries
     /// open the next, and sends its one message, with `count` and `items` (`JourneyDigest`). The send's
     /// idempotency key is the digest, so a row handled again after a crash finds the message it sent.
-    /// A template that refuses the digest (gone, a variable missing) ends it as failed: no retry helps.
+    ///
+    /// One entry does not cost the others their message: each is tried alone with the template first
+    /// (an entry the template cannot render, or whose link the policy refuses, is left out and not
+    /// counted), and the list is halved until the message fits the size limits (`count` still counts
+    /// every entry kept). A template that refuses every entry, or is gone, ends the digest as failed.
     func sendDigest(_ job: OutboxJob) async throws {
         guard let id = job.subject.flatMap(JourneyDigestID.init(rawValue:)), let digest = try await store.closeDigest(id, in: job.app), !digest.isFinished
         else { return }
-        guard !digest.entries.isEmpty, let key = ClientMessageID(rawValue: id.rawValue) else {
+        guard let key = ClientMessageID(rawValue: id.rawValue), let template = try await store.template(digest.template, version: nil, in: job.app),
+            let user = try await store.user(digest.user, in: job.app)
+        else { return try await store.finishDigest(id, notification: nil, in: job.app) }
+        let policy = try await settings.settings(of: job.app).links
+        func fits(_ variables: [String: JSONValue]) -> Bool {
+            (try? Self.preview(template, variables: variables, locale: user.locale, policy: policy)) != nil
+        }
+        let kept = digest.entries.filter { fits(JourneyDigest.variables(entries: [$0])) }
+        let count = digest.count - (digest.entries.count - kept.count)
+        var listed = kept.count
+        while listed > 0, !fits(JourneyDigest.variables(entries: Array(kept.prefix(listed)), count: count)) { listed /= 2 }
+        guard listed > 0 else {
+            logger.warning("journey digest refused by its template", metadata: ["digest": "\(id)", "entries": "\(digest.count)"])
             return try await store.finishDigest(id, notification: nil, in: job.app)
         }
         let new = NewNotification(
             audience: .users([digest.user]), category: digest.category,
-            source: .template(digest.template, variables: JourneyDigest.variables(entries: digest.entries, count: digest.count)), journey: digest.journey)
+            source: .template(digest.template, variables: JourneyDigest.variables(entries: Array(kept.prefix(listed)), count: count)), journey: digest.journey)
         let idempotency = IdempotencyKey(scope: "herald:journey-digests", key: key, request: Data(), user: digest.user, requiresSameRequest: false)
         do {
             let (report, _) = try await notifications.send(new, app: job.app, idempotency: idempotency)
@@ -140,6 +156,13 @@ final class JourneyService: Sendable {
                 throw error
             }
         }
+    }
+
+    /// Gives up a digest whose sending kept failing (its outbox row's last attempt): its entries are
+    /// deleted, not kept for ever.
+    func abandonDigest(_ job: OutboxJob) async throws {
+        guard let id = job.subject.flatMap(JourneyDigestID.init(rawValue:)) else { return }
+        try await store.finishDigest(id, notification: nil, in: job.app)
     }
 
     /// Walks the journey for a customer without sending (`JourneySimulation`): templates rendered in
@@ -165,13 +188,19 @@ final class JourneyService: Sendable {
         return JourneySimulation.walk(stepper(for: journey, app: app), input: input) { key, variables in
             Result { () throws(HeraldError) in
                 guard let template = previews[key] ?? nil else { throw .notFound(resource: "template \(key)") }
-                let compiled = try CompiledTemplate(template.definition)
-                try compiled.checkVariables(variables)
-                if template.definition.category.requiresLinkPolicy { try compiled.checkLinks(policy, variables: variables) }
-                let rendered = try compiled.render(locale: user.locale, variables: variables)
-                return JourneySimulation.Preview(title: rendered.title, body: rendered.body, locale: rendered.locale)
+                return try Self.preview(template, variables: variables, locale: user.locale, policy: policy)
             }
         }
+    }
+
+    /// What a send of `template` with `variables` would show in `locale`, with the checks a send makes
+    /// (variables, the link policy, the size limits): the dry run shows it, a digest tries its entries with it.
+    static func preview(_ template: Template, variables: [String: JSONValue], locale: String?, policy: LinkPolicy) throws(HeraldError) -> JourneySimulation.Preview {
+        let compiled = try CompiledTemplate(template.definition)
+        try compiled.checkVariables(variables)
+        if template.definition.category.requiresLinkPolicy { try compiled.checkLinks(policy, variables: variables) }
+        let rendered = try compiled.render(locale: locale, variables: variables)
+        return JourneySimulation.Preview(title: rendered.title, body: rendered.body, locale: rendered.locale)
     }
 
     // MARK: acting on an event

@@ -106,6 +106,7 @@ struct JourneyWorker: Service {
             do {
                 if job.attempts + 1 >= backoff.maxAttempts {
                     logger.error("journey event given up", metadata: ["event": "\(job.subject ?? "")"])
+                    if job.kind == .journeyDigest { try await journeys.abandonDigest(job) }
                     try await store.completeOutbox(job.id)
                 } else {
                     try await store.retryOutbox(job.id, at: now().addingTimeInterval(backoff.delay(after: job.attempts)), error: "\(error)")

@@ -30,8 +30,8 @@ struct RetentionSweeper: Service {
     /// One pass over every app with a retention period; returns how much was removed. An app whose sweep
     /// fails is logged and passed over, so it cannot keep the others' content past their policy.
     @discardableResult
-    func runOnce() async throws -> (messages: Int, inboxItems: Int, events: Int, runs: Int, digestEntries: Int) {
-        var total = (messages: 0, inboxItems: 0, events: 0, runs: 0, digestEntries: 0)
+    func runOnce() async throws -> (messages: Int, inboxItems: Int, events: Int, runs: Int, digests: Int) {
+        var total = (messages: 0, inboxItems: 0, events: 0, runs: 0, digests: 0)
         for app in try await store.apps() {
             do {
                 guard let days = try await store.settings(of: app.id).retention.messageDays else { continue }
@@ -47,20 +47,20 @@ struct RetentionSweeper: Service {
                     let removed = try await store.expireJourneyContent(of: app.id, before: cutoff, limit: batchSize)
                     total.events += removed.events
                     total.runs += removed.runs
-                    total.digestEntries += removed.digestEntries
-                    if removed.events < batchSize, removed.runs < batchSize, removed.digestEntries < batchSize { break }
+                    total.digests += removed.digests
+                    if removed.events < batchSize, removed.runs < batchSize, removed.digests < batchSize { break }
                     try? await Task.sleep(for: pause)
                 }
             } catch {
                 logger.warning("retention sweep of an app failed", metadata: ["app": "\(app.id)", "error": "\(error)"])
             }
         }
-        if total.messages + total.inboxItems + total.events + total.runs + total.digestEntries > 0 {
+        if total.messages + total.inboxItems + total.events + total.runs + total.digests > 0 {
             logger.info(
                 "retention removed old content",
                 metadata: [
                     "messages": "\(total.messages)", "inbox_items": "\(total.inboxItems)", "customer_events": "\(total.events)",
-                    "journey_runs_shredded": "\(total.runs)", "digest_entries": "\(total.digestEntries)",
+                    "journey_runs_shredded": "\(total.runs)", "digests": "\(total.digests)",
                 ])
         }
         return total

@@ -254,6 +254,7 @@ enum PostgresMigrations {
                 """,
                 "CREATE UNIQUE INDEX journeyDigest_open ON journeyDigest (appID, userID, template) WHERE status = 'open'",
                 "CREATE INDEX journeyDigest_on_appID_userID ON journeyDigest (appID, userID)",
+                "CREATE INDEX journeyDigest_on_age ON journeyDigest (appID, createdAt) WHERE status IN ('sent', 'failed')",
                 """
                 CREATE TABLE journeyDigestEntry (position bigserial PRIMARY KEY, digestID text NOT NULL, runID text NOT NULL, step text NOT NULL,
                     appID text NOT NULL, userID text NOT NULL, sealed bytea NOT NULL, at bigint NOT NULL, UNIQUE (digestID, runID, step))

@@ -31,7 +31,7 @@ extension PostgresStore {
         }
     }
 
-    public func expireJourneyContent(of app: AppID, before cutoff: Date, limit: Int) async throws -> (events: Int, runs: Int, digestEntries: Int) {
+    public func expireJourneyContent(of app: AppID, before cutoff: Date, limit: Int) async throws -> (events: Int, runs: Int, digests: Int) {
         let before = WireTime.milliseconds(cutoff)
         return try await database.transaction { connection in
             let events = try await connection.rows(
@@ -50,16 +50,15 @@ extension PostgresStore {
                 RETURNING 1
                 """
             ).count
-            let entries = try await connection.rows(
+            let digests = try await connection.rows(
                 """
-                DELETE FROM journeyDigestEntry WHERE position IN (
-                    SELECT position FROM journeyDigestEntry WHERE appID = \(app) AND at < \(before)
-                    AND digestID IN (SELECT id FROM journeyDigest WHERE appID = \(app) AND status <> \(JourneyRules.openDigest))
+                DELETE FROM journeyDigest WHERE id IN (
+                    SELECT id FROM journeyDigest WHERE appID = \(app) AND createdAt < \(before) AND status IN \(unescaped: JourneyRules.finishedDigestStatuses)
                     LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
                 RETURNING 1
                 """
             ).count
-            return (events, runs, entries)
+            return (events, runs, digests)
         }
     }
 }

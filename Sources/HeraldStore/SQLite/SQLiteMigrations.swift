@@ -438,6 +438,7 @@ enum SQLiteMigrations {
                         category TEXT NOT NULL, journeyKey TEXT NOT NULL, status TEXT NOT NULL, windowEnd INTEGER NOT NULL, notificationID TEXT, createdAt INTEGER NOT NULL);
                     CREATE UNIQUE INDEX journeyDigest_open ON journeyDigest (appID, userID, template) WHERE status = 'open';
                     CREATE INDEX journeyDigest_on_appID_userID ON journeyDigest (appID, userID);
+                    CREATE INDEX journeyDigest_on_age ON journeyDigest (appID, createdAt) WHERE status IN ('sent', 'failed');
                     CREATE TABLE journeyDigestEntry (position INTEGER PRIMARY KEY AUTOINCREMENT, digestID TEXT NOT NULL, runID TEXT NOT NULL,
                         step TEXT NOT NULL, appID TEXT NOT NULL, userID TEXT NOT NULL, sealed BLOB NOT NULL, at INTEGER NOT NULL, UNIQUE (digestID, runID, step));
                     CREATE INDEX journeyDigestEntry_on_appID_userID ON journeyDigestEntry (appID, userID);

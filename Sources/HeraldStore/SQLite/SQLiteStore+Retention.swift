@@ -25,7 +25,7 @@ extension SQLiteStore {
         }
     }
 
-    public func expireJourneyContent(of app: AppID, before cutoff: Date, limit: Int) async throws -> (events: Int, runs: Int, digestEntries: Int) {
+    public func expireJourneyContent(of app: AppID, before cutoff: Date, limit: Int) async throws -> (events: Int, runs: Int, digests: Int) {
         let before = WireTime.milliseconds(cutoff)
         return try await pool.write { db in
             try db.execute(
@@ -41,10 +41,9 @@ extension SQLiteStore {
             let runs = db.changesCount
             try db.execute(
                 sql: """
-                    DELETE FROM journeyDigestEntry WHERE rowid IN (
-                        SELECT rowid FROM journeyDigestEntry WHERE appID = ? AND at < ?
-                        AND digestID IN (SELECT id FROM journeyDigest WHERE appID = ? AND status <> '\(JourneyRules.openDigest)') LIMIT ?)
-                    """, arguments: [app.rawValue, before, app.rawValue, limit])
+                    DELETE FROM journeyDigest WHERE rowid IN (
+                        SELECT rowid FROM journeyDigest WHERE appID = ? AND createdAt < ? AND status IN \(JourneyRules.finishedDigestStatuses) LIMIT ?)
+                    """, arguments: [app.rawValue, before, limit])
             return (events, runs, db.changesCount)
         }
     }
