@@ -158,16 +158,27 @@ enum JourneyRules {
     }
 
     /// A digest as read back: its status a closed or finished one's, its category one Herald knows.
-    static func closedDigest(
-        id: JourneyDigestID, user: UserID, template: TemplateKey, category: String, journey: JourneyKey, status: String, entries: [[String: JSONValue]],
-        count: Int
-    ) throws -> ClosedDigest {
-        guard let category = NotificationCategory(rawValue: category), ["open", "closed", "sent", "failed"].contains(status) else {
-            throw StoreCorruption(table: "journeyDigest", id: id.rawValue)
+    /// A digest as both backends read it, its entries still sealed: opened (outside any transaction)
+    /// with the customer's key into what `closeDigest` returns.
+    struct StoredDigest: Sendable {
+        var user: UserID
+        var template: TemplateKey
+        var category: String
+        var journey: JourneyKey
+        var status: String
+        var count: Int
+        var entries: [(run: JourneyRunID, step: String, sealed: Data)]
+
+        /// - Throws: `StoreCorruption` for a status or category that does not read, or an entry that does not open.
+        func opened(_ id: JourneyDigestID, app: AppID, key: DataKey) throws -> ClosedDigest {
+            guard let category = NotificationCategory(rawValue: category), ["open", "closed", "sent", "failed"].contains(status) else {
+                throw StoreCorruption(table: "journeyDigest", id: id.rawValue)
+            }
+            let variables = try entries.map { try JourneyRules.openDigestEntry($0.sealed, digest: id, run: $0.run, step: $0.step, app: app, key: key) }
+            return ClosedDigest(
+                id: id, user: user, template: template, category: category, journey: journey, entries: variables, count: count,
+                isFinished: status == "sent" || status == "failed")
         }
-        return ClosedDigest(
-            id: id, user: user, template: template, category: category, journey: journey, entries: entries, count: count,
-            isFinished: status == "sent" || status == "failed")
     }
 
     /// The entries a closed digest reads (its message lists no more), in the order they were added

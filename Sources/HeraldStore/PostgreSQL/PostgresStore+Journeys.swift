@@ -250,8 +250,7 @@ extension PostgresStore {
     }
 
     public func closeDigest(_ id: JourneyDigestID, in app: AppID) async throws -> ClosedDigest? {
-        typealias Found = (user: UserID, template: TemplateKey, category: String, journey: JourneyKey, status: String, count: Int, entries: [(JourneyRunID, String, Data)])
-        let found = try await database.transaction { connection -> Found? in
+        let found = try await database.transaction { connection -> JourneyRules.StoredDigest? in
             // The update waits for steps holding the open digest, whose entries are then read below.
             guard
                 let (user, template, category, journey, status) = try await connection.rows(
@@ -264,16 +263,14 @@ extension PostgresStore {
             let count = try await connection.value("SELECT COUNT(*) FROM journeyDigestEntry WHERE digestID = \(id)", as: Int.self) ?? 0
             let entries = try await connection.rows(
                 "SELECT runID, step, sealed FROM journeyDigestEntry WHERE digestID = \(id) \(unescaped: JourneyRules.digestEntriesSQL)"
-            ).map { row in try row.decode((JourneyRunID, String, Data).self) }
-            return (user, template, category, journey, status, count, entries)
+            ).map { row in
+                let (run, step, sealed) = try row.decode((JourneyRunID, String, Data).self)
+                return (run: run, step: step, sealed: sealed)
+            }
+            return JourneyRules.StoredDigest(user: user, template: template, category: category, journey: journey, status: status, count: count, entries: entries)
         }
         guard let found, let key = try await keys.key(.user(found.user), in: app) else { return nil }
-        let entries = try found.entries.map { run, step, sealed in
-            try JourneyRules.openDigestEntry(sealed, digest: id, run: run, step: step, app: app, key: key)
-        }
-        return try JourneyRules.closedDigest(
-            id: id, user: found.user, template: found.template, category: found.category, journey: found.journey, status: found.status, entries: entries,
-            count: found.count)
+        return try found.opened(id, app: app, key: key)
     }
 
     public func finishDigest(_ id: JourneyDigestID, notification: NotificationID?, in app: AppID) async throws {

@@ -196,11 +196,8 @@ extension SQLiteStore {
     }
 
     public func closeDigest(_ id: JourneyDigestID, in app: AppID) async throws -> ClosedDigest? {
-        typealias Found = (
-            user: UserID, template: TemplateKey, category: String, journey: JourneyKey, status: String, count: Int, entries: [(JourneyRunID, String, Data)]
-        )
         // Closed and read in the writer; opened after it, so the writer is not held by the decryption.
-        let found = try await pool.write { db -> Found? in
+        let found = try await pool.write { db -> JourneyRules.StoredDigest? in
             guard
                 let row = try Row.fetchOne(
                     db, sql: "SELECT userID, template, category, journeyKey, status FROM journeyDigest WHERE id = ? AND appID = ?", arguments: [id, app])
@@ -210,24 +207,19 @@ extension SQLiteStore {
                 try db.execute(sql: "UPDATE journeyDigest SET status = 'closed' WHERE id = ?", arguments: [id])
                 status = "closed"
             }
-            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM journeyDigestEntry WHERE digestID = ?", arguments: [id]) ?? 0
             let entries = try Row.fetchAll(
                 db, sql: "SELECT runID, step, sealed FROM journeyDigestEntry WHERE digestID = ? \(JourneyRules.digestEntriesSQL)", arguments: [id]
-            ).map { entry -> (JourneyRunID, String, Data) in
-                (try entry.decode(forColumn: "runID"), try entry.decode(forColumn: "step"), try entry.decode(forColumn: "sealed"))
+            ).map { entry in
+                (run: try entry.decode(JourneyRunID.self, forColumn: "runID"), step: try entry.decode(String.self, forColumn: "step"),
+                 sealed: try entry.decode(Data.self, forColumn: "sealed"))
             }
-            return (
-                try row.decode(forColumn: "userID"), try row.decode(forColumn: "template"), try row.decode(forColumn: "category"),
-                try row.decode(forColumn: "journeyKey"), status, count, entries
-            )
+            return JourneyRules.StoredDigest(
+                user: try row.decode(forColumn: "userID"), template: try row.decode(forColumn: "template"), category: try row.decode(forColumn: "category"),
+                journey: try row.decode(forColumn: "journeyKey"), status: status,
+                count: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM journeyDigestEntry WHERE digestID = ?", arguments: [id]) ?? 0, entries: entries)
         }
         guard let found, let key = try keys.key(.user(found.user), in: app) else { return nil }
-        let entries = try found.entries.map { run, step, sealed in
-            try JourneyRules.openDigestEntry(sealed, digest: id, run: run, step: step, app: app, key: key)
-        }
-        return try JourneyRules.closedDigest(
-            id: id, user: found.user, template: found.template, category: found.category, journey: found.journey, status: found.status, entries: entries,
-            count: found.count)
+        return try found.opened(id, app: app, key: key)
     }
 
     public func finishDigest(_ id: JourneyDigestID, notification: NotificationID?, in app: AppID) async throws {
