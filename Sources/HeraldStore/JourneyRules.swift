@@ -50,6 +50,24 @@ enum JourneyRules {
         return (try CustomerEventRecord(event, app: app, key: key), outboxEntry(for: event))
     }
 
+    /// The event Herald records when a customer's preferences change (`PUT /v1/me/preferences`), in the
+    /// same transaction, when a journey names it: `{"preferences", "previousPreferences"}`, as the
+    /// preferences read on the wire. A journey can then greet a customer who just consented to marketing.
+    static let preferencesUpdated = "user.preferences.updated"
+    static let preferencesEventNeedles = ["\"\(preferencesUpdated)\""]
+
+    static func preferencesEvent(
+        _ user: UserID, preferences: UserPreferences, previous: UserPreferences, app: AppID, at time: Int64, key: DataKey
+    ) throws -> (CustomerEventRecord, OutboxEntry) {
+        let date = WireTime.date(milliseconds: time)
+        let properties: [String: JSONValue] = [
+            "preferences": try JSONValue.parse(WireJSON.encoder().encode(preferences)),
+            "previousPreferences": try JSONValue.parse(WireJSON.encoder().encode(previous)),
+        ]
+        let event = CustomerEvent(id: .generate(at: date), user: user, name: preferencesUpdated, properties: properties, occurredAt: date, recordedAt: date)
+        return (try CustomerEventRecord(event, app: app, key: key), outboxEntry(for: event))
+    }
+
     static func unknownUser(_ user: UserID) -> HeraldError {
         .invalid([FieldProblem(field: "userId", reason: .unknownUser, detail: "no such user: \(user.rawValue)")])
     }

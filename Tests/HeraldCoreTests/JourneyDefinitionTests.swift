@@ -270,6 +270,7 @@ struct JourneyDefinitionTests {
         }
         #expect(read("user.created", wait: "profile.completed") == [])
         #expect(read("item.expired", wait: "item.acted") == [])
+        #expect(read("user.preferences.updated", wait: "user.updated") == [])
         #expect(read("item.opened", wait: "profile.completed") == ["trigger.event"])
         #expect(read("signup", wait: "item.archived") == ["exitOn[0].event", "steps[0].waitFor.event"])
         #expect(read("herald.x", wait: "user.deleted") == ["trigger.event", "exitOn[0].event", "steps[0].waitFor.event"])

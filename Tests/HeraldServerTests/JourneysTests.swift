@@ -592,6 +592,33 @@ struct JourneysTests {
         }
     }
 
+    @Test("A customer who consents to marketing is greeted (user.preferences.updated, with the preferences before and after); withdrawing starts nothing")
+    func preferencesEvents() async throws {
+        try await with { setting in
+            try await template(setting, "welcome-offer", category: "marketing", title: "Welcome to our offers")
+            let journey = """
+                {"name":"w","category":"marketing","trigger":{"event":"user.preferences.updated","where":{"all":[
+                   {"eq":["event.properties.preferences.consents.marketing",true]},{"eq":["event.properties.previousPreferences.consents.marketing",false]}]}},
+                 "steps":[{"id":"s","send":{"template":"welcome-offer"}}]}
+                """
+            let put = try await setting.put("/v1/journeys/welcome-offer", journey)
+            #expect(put.status == .created, "\(put.text)")
+            let token = try await setting.harness.token(for: "ana")
+            func consent(_ granted: Bool) async throws {
+                let body = #"{"consents":{"marketing":\#(granted)}}"#
+                #expect(try await setting.client.request(.put, "/v1/me/preferences", auth: token, body: body).status == .ok)
+                try await setting.settle()
+            }
+            try await consent(true)
+            #expect(try await setting.titles(of: "ana") == ["Welcome to our offers"])
+            try await consent(false)
+            try await consent(false)
+            let export = try await setting.client.request(.get, "/v1/users/ana/export", auth: setting.harness.apiKey).decode(UserExport.self)
+            #expect(export.journeyActivity.events.map(\.name) == ["user.preferences.updated", "user.preferences.updated"], "a change each, none for no change")
+            #expect(try await setting.titles(of: "ana") == ["Welcome to our offers"], "withdrawing greets nobody")
+        }
+    }
+
     @Test("Item events: a read starts a journey but a read of its own item does not; an unacted security item's expiry escalates, an acted one's does not")
     func itemEvents() async throws {
         try await with { setting in

@@ -154,14 +154,14 @@ public struct JourneyDefinition: Equatable, Sendable {
 
     /// The names of Herald's own events a journey may name: the ones Herald records. Any other name in
     /// Herald's part of the space (`item.…`, `user.…`, `herald.…`) would never arrive, and is refused.
-    public static let recordedByHerald: Set<String> = Set(["user.created", "user.updated"]).union(CustomerEvent.itemEventNames)
+    public static let recordedByHerald: Set<String> = Set(["user.created", "user.updated", "user.preferences.updated"]).union(CustomerEvent.itemEventNames)
 
     /// Whether a journey may name `name` (a well-formed name a business can send, or one Herald records).
     static func isAwaitable(_ name: String) -> Bool {
         isEventName(name) && (!CustomerEvent.isReserved(name) || recordedByHerald.contains(name))
     }
 
-    private static let reservedForm = "a name the business sends, or one Herald records: user.created, user.updated, item.delivered, item.read, item.acted, item.expired"
+    private static let reservedForm = "a name the business sends, or one Herald records: user.created, user.updated, user.preferences.updated, item.delivered, item.read, item.acted, item.expired"
 
 
     /// A step's id: 1–64 characters of `[a-z0-9_-]` starting with a letter.

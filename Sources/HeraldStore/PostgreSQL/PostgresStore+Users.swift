@@ -133,6 +133,7 @@ extension PostgresStore {
         of user: UserID, in app: AppID, _ update: @Sendable (UserPreferences) throws -> UserPreferences
     ) async throws -> UserPreferences {
         let time = nowMilliseconds()
+        let key = try await keys.key(.user(user), in: app)
         return try await database.transaction { connection in
             guard let row = try await connection.rows(
                 "SELECT \(unescaped: UserRecord.postgresColumns) FROM \"user\" WHERE appID = \(app) AND id = \(user) FOR UPDATE"
@@ -147,6 +148,24 @@ extension PostgresStore {
                     INSERT INTO consentChange (appID, userID, consent, granted, at)
                     VALUES (\(app), \(user), 'marketing', \(updated.consents.marketing), \(time))
                     """)
+            }
+            if updated != current, let key {
+                var binds = PostgresBindings()
+                try binds.append(app)
+                for needle in JourneyRules.preferencesEventNeedles { binds.append(needle) }
+                let placeholders = JourneyRules.preferencesEventNeedles.indices.map { "$\($0 + 2)" }
+                if try await connection.value(
+                    PostgresQuery(unsafeSQL: JourneyRules.namesProfileEventsSQL(app: "$1", needles: placeholders, sqlite: false), binds: binds), as: Bool.self)
+                    ?? false
+                {
+                    let (event, outbox) = try JourneyRules.preferencesEvent(user, preferences: updated, previous: current, app: app, at: time, key: key)
+                    try await connection.execute(
+                        """
+                        INSERT INTO customerEvent (id, appID, userID, name, sealed, recordedAt)
+                        VALUES (\(event.id), \(event.appID), \(event.userID), \(event.name), \(event.sealed), \(event.recordedAt))
+                        """)
+                    try await Self.insertOutbox(try OutboxRow.rows([outbox], app: app, appKey: nil), app: app, now: time, on: connection)
+                }
             }
             return updated
         }

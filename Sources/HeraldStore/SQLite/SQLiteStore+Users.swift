@@ -123,6 +123,8 @@ extension SQLiteStore {
         of user: UserID, in app: AppID, _ update: @Sendable (UserPreferences) throws -> UserPreferences
     ) async throws -> UserPreferences {
         let time = nowMilliseconds()
+        let key = try keys.key(.user(user), in: app)
+        let keys = keys
         return try await pool.write { db in
             guard var record = try UserRecord.fetchOne(db, key: ["appID": app.rawValue, "id": user.rawValue]) else {
                 throw HeraldError.notFound(resource: "user")
@@ -135,6 +137,16 @@ extension SQLiteStore {
                 try db.execute(
                     sql: "INSERT INTO consentChange (appID, userID, consent, granted, at) VALUES (?, ?, 'marketing', ?, ?)",
                     arguments: [app.rawValue, user.rawValue, updated.consents.marketing, time])
+            }
+            let needles = JourneyRules.preferencesEventNeedles
+            if updated != current, let key,
+                try Bool.fetchOne(
+                    db, sql: JourneyRules.namesProfileEventsSQL(app: "?", needles: needles.map { _ in "?" }, sqlite: true),
+                    arguments: StatementArguments([app.rawValue] + needles)) == true
+            {
+                let (event, outbox) = try JourneyRules.preferencesEvent(user, preferences: updated, previous: current, app: app, at: time, key: key)
+                try event.insert(db)
+                try Self.insert([outbox], app: app, now: time, keys: keys, db: db)
             }
             return updated
         }
