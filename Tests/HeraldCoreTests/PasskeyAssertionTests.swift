@@ -1,0 +1,121 @@
+import Crypto
+import Foundation
+import HeraldCore
+import PropertyBased
+import Testing
+
+/// Passkey approvals (WebAuthn assertions with ES256), checked against a software authenticator that
+/// does what a browser's does: every check of `PasskeyAssertion.verify`, each shown to refuse what it
+/// must, and any single changed byte refused.
+@Suite("Passkey assertions")
+struct PasskeyAssertionTests {
+    static let origin = "https://app.acme-bank.example"
+    static let rpID = "acme-bank.example"
+    static let item = InboxItemID.generate()
+    static let message = StepUpProof.message(item: item, action: "approve", challenge: "c1", payloadHash: "p", inputHash: "")
+
+    /// A software authenticator: its key, and assertions made the way a browser and a passkey make them.
+    struct Authenticator {
+        let key = P256.Signing.PrivateKey()
+
+        func assert(
+            message: Data = PasskeyAssertionTests.message, origin: String = PasskeyAssertionTests.origin, rpID: String = PasskeyAssertionTests.rpID,
+            flags: UInt8 = 0x05, counter: UInt32 = 7, type: String = "webauthn.get", crossOrigin: Bool = false, extensions: Data = Data()
+        ) throws -> PasskeyAssertion {
+            let challenge = PasskeyAssertion.challenge(for: message).base64URLEncodedString()
+            let client = Data(#"{"type":"\#(type)","challenge":"\#(challenge)","origin":"\#(origin)","crossOrigin":\#(crossOrigin)}"#.utf8)
+            var data = Data(SHA256.hash(data: Data(rpID.utf8)))
+            data.append(flags)
+            data.append(contentsOf: [UInt8(counter >> 24), UInt8(counter >> 16 & 0xff), UInt8(counter >> 8 & 0xff), UInt8(counter & 0xff)])
+            data.append(extensions)
+            let signature = try key.signature(for: data + Data(SHA256.hash(data: client)))
+            return PasskeyAssertion(authenticatorData: data, clientDataJSON: client, signature: signature.derRepresentation)
+        }
+    }
+
+    static func expectation(uv: Bool = true, stored: UInt32 = 6, message: Data = Self.message) -> PasskeyAssertion.Expectation {
+        PasskeyAssertion.Expectation(message: message, allowedOrigins: [origin], rpID: rpID, requiresUserVerification: uv, storedSignCount: stored)
+    }
+
+    @Test("A passkey's assertion for the action shown verifies and gives the counter to store")
+    func verifies() throws {
+        let authenticator = Authenticator()
+        #expect(try authenticator.assert().verify(Self.expectation(), publicKey: authenticator.key.publicKey) == .success(7))
+        // Extensions after the head are allowed; authenticators without a counter say 0 every time.
+        #expect(try authenticator.assert(flags: 0x85, extensions: Data([0xa0])).verify(Self.expectation(), publicKey: authenticator.key.publicKey) == .success(7))
+        #expect(try authenticator.assert(counter: 0).verify(Self.expectation(stored: 0), publicKey: authenticator.key.publicKey) == .success(0))
+    }
+
+    @Test("Each check refuses what it must: type, challenge (another item, action or input), origin, frame, RP id, presence, verification, counter, key")
+    func refuses() throws {
+        let authenticator = Authenticator()
+        let key = authenticator.key.publicKey
+        let other = StepUpProof.message(item: Self.item, action: "decline", challenge: "c1", payloadHash: "p", inputHash: "")
+        let cases: [(PasskeyAssertion, PasskeyAssertion.Expectation, PasskeyAssertion.Failure)] = [
+            (try authenticator.assert(type: "webauthn.create"), Self.expectation(), .wrongType),
+            (try authenticator.assert(message: other), Self.expectation(), .wrongChallenge),
+            (try authenticator.assert(), Self.expectation(message: other), .wrongChallenge),
+            (try authenticator.assert(origin: "https://acme-bank.example.evil.example"), Self.expectation(), .wrongOrigin),
+            (try authenticator.assert(origin: "http://app.acme-bank.example"), Self.expectation(), .wrongOrigin),
+            (try authenticator.assert(crossOrigin: true), Self.expectation(), .crossOrigin),
+            (try authenticator.assert(rpID: "evil.example"), Self.expectation(), .wrongRelyingParty),
+            (try authenticator.assert(flags: 0x04), Self.expectation(), .userNotPresent),
+            (try authenticator.assert(flags: 0x01), Self.expectation(), .userNotVerified),
+            (try authenticator.assert(counter: 6), Self.expectation(), .counterNotIncreased),
+            (try authenticator.assert(counter: 0), Self.expectation(stored: 6), .counterNotIncreased),
+            (try authenticator.assert(flags: 0x45), Self.expectation(), .malformedAuthenticatorData),
+        ]
+        for (assertion, expectation, failure) in cases {
+            #expect(assertion.verify(expectation, publicKey: key) == .failure(failure), "\(failure)")
+        }
+        // Presence without verification is enough where none is asked.
+        #expect(try authenticator.assert(flags: 0x01).verify(Self.expectation(uv: false), publicKey: key) == .success(7))
+        #expect(try authenticator.assert().verify(Self.expectation(), publicKey: P256.Signing.PrivateKey().publicKey) == .failure(.badSignature))
+        var garbled = try authenticator.assert()
+        garbled.signature = Data([0x30, 0x02, 0x01])
+        #expect(garbled.verify(Self.expectation(), publicKey: key) == .failure(.malformedSignature))
+        garbled = try authenticator.assert()
+        garbled.clientDataJSON = Data("not json".utf8)
+        #expect(garbled.verify(Self.expectation(), publicKey: key) == .failure(.malformedClientData))
+    }
+
+    @Test("Any one byte changed, anywhere in the assertion, and it is refused")
+    func anyChangeIsRefused() async throws {
+        let authenticator = Authenticator()
+        let assertion = try authenticator.assert()
+        let key = authenticator.key.publicKey
+        await propertyCheck(count: 1_000, input: Gen.int(in: 0...2), Gen.int(in: 0...10_000), Gen.int(in: 1...255)) { part, position, xor in
+            var changed = assertion
+            switch part {
+            case 0: changed.authenticatorData[position % changed.authenticatorData.count] ^= UInt8(xor)
+            case 1: changed.clientDataJSON[position % changed.clientDataJSON.count] ^= UInt8(xor)
+            default: changed.signature[position % changed.signature.count] ^= UInt8(xor)
+            }
+            if case .success = changed.verify(Self.expectation(), publicKey: key) { Issue.record("accepted with byte \(position) of part \(part) changed") }
+        }
+    }
+
+    @Test("Authenticator data: any bytes read as a value or nil, never a trap; the head read as written")
+    func authenticatorDataReads() async {
+        await propertyCheck(count: 3_000, input: Gen.int(in: 0...255).array(of: 0...80)) { numbers in
+            let bytes = Data(numbers.map(UInt8.init))
+            guard let parsed = AuthenticatorData(bytes) else {
+                #expect(bytes.count < 37 || bytes[32] & 0x40 != 0 || (bytes.count > 37 && bytes[32] & 0x80 == 0))
+                return
+            }
+            #expect(parsed.rpIDHash == bytes.prefix(32) && parsed.flags == bytes[32])
+            #expect(parsed.signCount == bytes[33..<37].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        }
+    }
+
+    @Test("An RP id is the origin's host or a parent domain of it, never another site or a bare suffix")
+    func relyingPartyIDs() {
+        #expect(PasskeyAssertion.isRelyingPartyID("acme-bank.example", for: Self.origin))
+        #expect(PasskeyAssertion.isRelyingPartyID("app.acme-bank.example", for: Self.origin))
+        #expect(!PasskeyAssertion.isRelyingPartyID("example", for: Self.origin), "a bare top-level label")
+        #expect(!PasskeyAssertion.isRelyingPartyID("bank.example", for: Self.origin), "not on a label boundary")
+        #expect(!PasskeyAssertion.isRelyingPartyID("evil.example", for: Self.origin))
+        #expect(!PasskeyAssertion.isRelyingPartyID("Acme-Bank.example", for: Self.origin))
+        #expect(!PasskeyAssertion.isRelyingPartyID("acme-bank.example", for: "https://acme-bank.example.evil.example"))
+    }
+}
