@@ -119,3 +119,50 @@ struct PasskeyAssertionTests {
         #expect(!PasskeyAssertion.isRelyingPartyID("acme-bank.example", for: "https://acme-bank.example.evil.example"))
     }
 }
+
+/// Enrolment of a passkey: what `navigator.credentials.create` returned, read with every problem named.
+@Suite("Passkey credentials")
+struct PasskeyCredentialTests {
+    static let origins = ["https://app.acme-bank.example"]
+
+    private func read(_ object: [String: JSONValue]) -> (PasskeyCredential?, [String]) {
+        guard var reader = try? ObjectReader(.object(object)) else { return (nil, ["not an object"]) }
+        let credential = PasskeyCredential.read(&reader, allowedOrigins: Self.origins)
+        do {
+            try reader.finish()
+            return (credential, [])
+        } catch {
+            guard case .invalid(let problems) = error else { return (credential, ["\(error)"]) }
+            return (credential, problems.map(\.field))
+        }
+    }
+
+    private func body(id: Data = Data(repeating: 7, count: 32), key: Data? = nil, algorithm: Double = -7, rpID: String = "acme-bank.example") -> [String: JSONValue] {
+        [
+            "credentialId": .string(id.base64URLEncodedString()),
+            "publicKey": .string((key ?? P256.Signing.PrivateKey().publicKey.derRepresentation).base64URLEncodedString()),
+            "algorithm": .number(algorithm), "rpId": .string(rpID),
+        ]
+    }
+
+    @Test("A credential as the browser gives it reads, its key the one the assertions verify with")
+    func reads() throws {
+        let key = P256.Signing.PrivateKey()
+        let (credential, problems) = read(body(key: key.publicKey.derRepresentation))
+        #expect(problems.isEmpty)
+        #expect(credential?.publicKey == StepUpKey(publicKey: key.publicKey))
+        #expect(credential?.rpID == "acme-bank.example" && credential?.credentialID.count == 32)
+    }
+
+    @Test("A short id, a key that is not a P-256 SPKI (a raw point, RSA-sized garbage), another algorithm, another site's RP id: each named")
+    func refuses() {
+        let raw = P256.Signing.PrivateKey().publicKey.rawRepresentation
+        #expect(read(body(id: Data(count: 8))).1 == ["credentialId"])
+        #expect(read(body(key: raw)).1 == ["publicKey"])
+        #expect(read(body(key: Data(repeating: 0x30, count: 300))).1 == ["publicKey"])
+        #expect(read(body(algorithm: -257)).1 == ["algorithm"])
+        #expect(read(body(rpID: "evil.example")).1 == ["rpId"])
+        #expect(read(body(rpID: "example")).1 == ["rpId"])
+        #expect(read([:]).1.sorted() == ["algorithm", "credentialId", "publicKey", "rpId"])
+    }
+}
