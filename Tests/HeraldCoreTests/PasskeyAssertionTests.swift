@@ -68,6 +68,21 @@ struct PasskeyAssertionTests {
         for (assertion, expectation, failure) in cases {
             #expect(assertion.verify(expectation, publicKey: key) == .failure(failure), "\(failure)")
         }
+        // The challenge's bytes spelt another way (padding, the standard alphabet) are not the challenge.
+        var padded = try authenticator.assert()
+        let text = PasskeyAssertion.challenge(for: Self.message).base64URLEncodedString()
+        padded.clientDataJSON = Data(String(decoding: padded.clientDataJSON, as: UTF8.self).replacingOccurrences(of: text, with: text + "=").utf8)
+        #expect(padded.verify(Self.expectation(), publicKey: key) == .failure(.wrongChallenge))
+        // An http origin, even one the app allows for its realtime connections, is no secure context.
+        var insecure = Self.expectation()
+        insecure.allowedOrigins.append("http://app.acme-bank.example")
+        #expect(try authenticator.assert(origin: "http://app.acme-bank.example").verify(insecure, publicKey: key) == .failure(.wrongOrigin))
+        // A client data with the challenge twice does not parse.
+        var doubled = try authenticator.assert()
+        doubled.clientDataJSON = Data(String(decoding: doubled.clientDataJSON, as: UTF8.self).replacingOccurrences(of: #""type""#, with: #""challenge":"x","type""#).utf8)
+        #expect(doubled.verify(Self.expectation(), publicKey: key) == .failure(.malformedClientData))
+        // A counter that did not move, on an assertion the passkey did not sign, is a bad signature, never a clone.
+        #expect(try authenticator.assert(counter: 6).verify(Self.expectation(), publicKey: P256.Signing.PrivateKey().publicKey) == .failure(.badSignature))
         // Presence without verification is enough where none is asked.
         #expect(try authenticator.assert(flags: 0x01).verify(Self.expectation(uv: false), publicKey: key) == .success(7))
         #expect(try authenticator.assert().verify(Self.expectation(), publicKey: P256.Signing.PrivateKey().publicKey) == .failure(.badSignature))
@@ -117,6 +132,10 @@ struct PasskeyAssertionTests {
         #expect(!PasskeyAssertion.isRelyingPartyID("evil.example", for: Self.origin))
         #expect(!PasskeyAssertion.isRelyingPartyID("Acme-Bank.example", for: Self.origin))
         #expect(!PasskeyAssertion.isRelyingPartyID("acme-bank.example", for: "https://acme-bank.example.evil.example"))
+        #expect(!PasskeyAssertion.isRelyingPartyID("0.0.5", for: "https://10.0.0.5"), "an address only as itself")
+        #expect(PasskeyAssertion.isRelyingPartyID("10.0.0.5", for: "https://10.0.0.5"))
+        #expect(!PasskeyAssertion.isRelyingPartyID("acme-bank.example", for: "http://app.acme-bank.example"), "not a secure context")
+        #expect(PasskeyAssertion.isRelyingPartyID("localhost", for: "http://localhost:3000"), "a developer's page")
     }
 }
 

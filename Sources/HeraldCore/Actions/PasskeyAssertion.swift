@@ -6,13 +6,15 @@ public import Foundation
 ///
 /// The WebAuthn challenge the page asks the passkey to sign is the SHA-256 of the exact
 /// `herald-action-v2` text of the action (`StepUpProof.message`: item, action, Herald's one-time
-/// challenge, payload hash, input hash), so the passkey signs what was shown, and a signature for one
-/// item, action, amount or answer proves nothing about another. What is checked, in order (WebAuthn
-/// Level 2, §7.2): the client data is a `webauthn.get` for that challenge from one of the app's allowed
-/// web origins, not embedded cross-origin; the authenticator data names the passkey's RP id, with user
-/// presence and (for a step-up) user verification; the signature counter moved forward (unless the
-/// authenticator keeps none); the ES256 signature over the authenticator data and the client data's
-/// hash verifies with the registered key.
+/// challenge, payload hash, input hash), so a signature for one item, action, amount or answer proves
+/// nothing about another, and cannot be replayed. (The authenticator shows none of it: what the customer
+/// saw is what the page showed, which is why the page renders only the verified item.) What is checked
+/// (WebAuthn Level 2, §7.2): the client data is a `webauthn.get` for exactly that challenge from one of
+/// the app's allowed web origins (https, or http on localhost), not embedded cross-origin; the
+/// authenticator data names the passkey's RP id, with user presence and (for a step-up) user
+/// verification; the ES256 signature over the authenticator data and the client data's hash verifies
+/// with the registered key; and only then, the signature counter moved forward (unless the
+/// authenticator keeps none), so an unsigned assertion can never be taken for a cloned authenticator.
 public struct PasskeyAssertion: Equatable, Sendable {
     public var authenticatorData: Data
     public var clientDataJSON: Data
@@ -63,10 +65,9 @@ public struct PasskeyAssertion: Equatable, Sendable {
             case .string(let challengeText)? = client["challenge"], case .string(let origin)? = client["origin"]
         else { return .failure(.malformedClientData) }
         guard type == "webauthn.get" else { return .failure(.wrongType) }
-        guard let challenge = Data(base64URLEncoded: challengeText), challenge == Self.challenge(for: expected.message) else {
-            return .failure(.wrongChallenge)
-        }
-        guard let normalized = AppSettings.Realtime.normalizedOrigin(origin), expected.allowedOrigins.contains(normalized) else {
+        // The text itself, as browsers write it (base64url without padding): no other spelling of the bytes.
+        guard challengeText == Self.challenge(for: expected.message).base64URLEncodedString() else { return .failure(.wrongChallenge) }
+        guard let normalized = AppSettings.Realtime.normalizedOrigin(origin), Self.isSecure(normalized), expected.allowedOrigins.contains(normalized) else {
             return .failure(.wrongOrigin)
         }
         if case .bool(true)? = client["crossOrigin"] { return .failure(.crossOrigin) }
@@ -74,22 +75,34 @@ public struct PasskeyAssertion: Equatable, Sendable {
         guard data.rpIDHash == Data(SHA256.hash(data: Data(expected.rpID.utf8))) else { return .failure(.wrongRelyingParty) }
         guard data.isUserPresent else { return .failure(.userNotPresent) }
         guard data.isUserVerified || !expected.requiresUserVerification else { return .failure(.userNotVerified) }
-        // A counter that does not move forward may be a cloned authenticator; one that keeps none says 0 each time.
-        guard (data.signCount == 0 && expected.storedSignCount == 0) || data.signCount > expected.storedSignCount else {
-            return .failure(.counterNotIncreased)
-        }
         guard let ecdsa = try? P256.Signing.ECDSASignature(derRepresentation: signature) else { return .failure(.malformedSignature) }
         let signed = authenticatorData + Data(SHA256.hash(data: clientDataJSON))
         guard publicKey.isValidSignature(ecdsa, for: signed) else { return .failure(.badSignature) }
+        // Signed by the passkey: a counter that does not move forward may be a cloned authenticator; one
+        // that keeps none says 0 each time.
+        guard (data.signCount == 0 && expected.storedSignCount == 0) || data.signCount > expected.storedSignCount else {
+            return .failure(.counterNotIncreased)
+        }
         return .success(data.signCount)
     }
 
     /// Whether `rpID` may scope a passkey used from `origin`: the origin's host itself, or a parent
-    /// domain of it on a label boundary (`acme.example` for `https://app.acme.example`), as browsers allow.
+    /// domain of it on a label boundary (`acme.example` for `https://app.acme.example`), as browsers allow;
+    /// an IP address only as itself. Browsers also refuse public suffixes (`co.uk`, `github.io`), which
+    /// needs the public suffix list Herald does not carry: such an RP id is refused by the browser at
+    /// enrolment, so an honest page never sends one.
     public static func isRelyingPartyID(_ rpID: String, for origin: String) -> Bool {
-        guard let normalized = AppSettings.Realtime.normalizedOrigin(origin), let host = URLComponents(string: normalized)?.host, !rpID.isEmpty,
-            rpID == rpID.lowercased(), !rpID.hasPrefix("."), !rpID.hasSuffix(".")
+        guard let normalized = AppSettings.Realtime.normalizedOrigin(origin), isSecure(normalized), let host = URLComponents(string: normalized)?.host,
+            !rpID.isEmpty, rpID == rpID.lowercased(), !rpID.hasPrefix("."), !rpID.hasSuffix(".")
         else { return false }
-        return host == rpID || (host.hasSuffix("." + rpID) && rpID.contains("."))
+        if host == rpID { return true }
+        let isAddress = host.hasPrefix("[") || host.split(separator: ".").allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) }
+        return !isAddress && host.hasSuffix("." + rpID) && rpID.contains(".")
+    }
+
+    /// WebAuthn's secure contexts: https, or http on the machine itself (a developer's page).
+    static func isSecure(_ normalizedOrigin: String) -> Bool {
+        guard let components = URLComponents(string: normalizedOrigin), let host = components.host else { return false }
+        return components.scheme == "https" || ["localhost", "127.0.0.1", "[::1]"].contains(host)
     }
 }

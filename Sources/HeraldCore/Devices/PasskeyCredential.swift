@@ -8,6 +8,11 @@ public import Foundation
 /// algorithm (ES256, -7, the only one taken), and the RP id it was created for.
 ///
 /// `{"credentialId": base64url, "publicKey": base64url SPKI, "algorithm": -7, "rpId": "acme-bank.example"}`
+///
+/// Without an attestation object (the choice: no CBOR), nothing here proves the key lives in an
+/// authenticator: a holder of the customer's token could enrol a software key. That is why it is
+/// pending until the business activates it after its own strong authentication of the customer, as a
+/// device's step-up key is; activation, not enrolment, is what makes it trusted.
 public struct PasskeyCredential: Equatable, Sendable {
     public let credentialID: Data
     public let publicKey: StepUpKey
